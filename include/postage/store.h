@@ -1,0 +1,127 @@
+/*
+ * postage/store.h - the double-spend store: remembers every accepted stamp
+ * until it expires, so that the same stamp is never accepted twice.
+ *
+ * A store is opened from a specification string and used through four
+ * calls: open, spend, purge, close.  spend() is one atomic
+ * insert-if-absent: of any number of processes or threads spending the same
+ * stamp at once, exactly one is told POSTAGE_OK and all others
+ * POSTAGE_ERR_SPENT.  Each backend is a table of functions behind this
+ * interface (see verify/store_backend.h); the embedded default is LMDB.
+ *
+ * A handle is thread-safe: open a store once per process and share the
+ * handle between threads.  Do not open the same store twice in one process
+ * at the same time (LMDB forbids it: closing the second handle would drop
+ * the process's locks), and do not use a handle in a child after fork().
+ *
+ * Entries are keyed by a 32-byte hash of the exact stamp string (no
+ * lowercasing, no trimming beyond what the caller did) and carry the time
+ * at which the stamp expires.  Errors leave a description in the handle,
+ * read with postage_store_error().
+ */
+#ifndef POSTAGE_STORE_H
+#define POSTAGE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An expiry time meaning "never expires" (a checker run with validity 0). */
+#define POSTAGE_NEVER_EXPIRES INT64_MAX
+
+/* Longest message postage_store_error() and the open error buffer hold. */
+#define POSTAGE_STORE_ERRLEN 256
+
+typedef struct postage_store postage_store;
+
+/* Flags for postage_store_open(). */
+enum {
+    /* Do not fsync each spend (a clean close still syncs).  Much faster;
+     * a system crash may forget the spends of the last seconds, and on a
+     * file system that does not keep write order it may even damage the
+     * store (LMDB's MDB_NOSYNC caveat).  Meant for bulk loads and
+     * benchmarks.  Without it, each spend is fsynced and a system crash
+     * can forget at most the last one. */
+    POSTAGE_STORE_NOSYNC = 1 << 0,
+    /* Open an existing store only; fail instead of creating it. */
+    POSTAGE_STORE_NOCREATE = 1 << 1
+};
+
+/**
+ * postage_store_open - open (and by default create) a double-spend store.
+ * @spec:   "lmdb:DIR", or a bare path, which means "lmdb:PATH".  DIR is a
+ *          directory holding the LMDB files; it is created (mode 0700) if
+ *          missing unless POSTAGE_STORE_NOCREATE is given.
+ * @flags:  a bitwise OR of the POSTAGE_STORE_* flags, or 0.
+ * @out:    receives the handle on success; set to NULL on failure.
+ * @err:    if not NULL, receives a description of a failure.
+ * @errlen: size of @err (POSTAGE_STORE_ERRLEN is enough).
+ *
+ * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for an empty or unknown
+ * specification; POSTAGE_ERR_NOMEM; POSTAGE_ERR_STORE when the backend
+ * cannot open or create the store (the reason is in @err).
+ */
+int postage_store_open(const char *spec, unsigned flags, postage_store **out,
+                       char *err, size_t errlen);
+
+/**
+ * postage_store_spend - record a stamp as spent, atomically, if it is not.
+ * @store:      an open store.
+ * @stamp:      the exact stamp string as it was checked; need not be
+ *              NUL-terminated.
+ * @len:        its length in bytes (1 .. POSTAGE_STAMP_MAX).
+ * @expires_at: UTC seconds after which the stamp is no longer valid anyway
+ *              (its date + validity); POSTAGE_NEVER_EXPIRES for never.
+ *
+ * Returns POSTAGE_OK if the stamp was not yet recorded and now is;
+ * POSTAGE_ERR_SPENT if it was already recorded (nothing changes);
+ * POSTAGE_ERR_INVALID for a NULL store or stamp or a bad length;
+ * POSTAGE_ERR_STORE if the backend failed (the stamp must then be treated
+ * as not accepted; see postage_store_error()).  When the store is full it
+ * grows while the disk has room.
+ */
+int postage_store_spend(postage_store *store, const char *stamp, size_t len,
+                        int64_t expires_at);
+
+/**
+ * postage_store_purge - drop entries that can no longer be replayed.
+ * @store:   an open store.
+ * @now:     the current UTC time in seconds.
+ * @grace:   seconds of clock-skew grace (the checker's grace period); an
+ *           entry goes when expires_at + grace <= now.
+ * @removed: if not NULL, receives the number of entries dropped.
+ *
+ * Returns POSTAGE_OK, POSTAGE_ERR_INVALID or POSTAGE_ERR_STORE.
+ */
+int postage_store_purge(postage_store *store, int64_t now, int64_t grace,
+                        uint64_t *removed);
+
+/**
+ * postage_store_count - number of entries currently held.
+ * @store: an open store.
+ * @count: receives the number.
+ *
+ * Returns POSTAGE_OK, POSTAGE_ERR_INVALID or POSTAGE_ERR_STORE.
+ */
+int postage_store_count(postage_store *store, uint64_t *count);
+
+/**
+ * postage_store_error - the description of the last failure on @store.
+ *
+ * Returns a NUL-terminated string owned by the handle, valid until the next
+ * call on it; "" if nothing failed.
+ */
+const char *postage_store_error(const postage_store *store);
+
+/**
+ * postage_store_close - flush and release a store.  NULL is accepted.
+ */
+void postage_store_close(postage_store *store);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,261 @@
+/*
+ * store.c - the public double-spend store API (postage/store.h).
+ *
+ * This layer owns the handle, checks every argument, turns a stamp into
+ * its key (SHA-256 of the exact stamp bytes, so every backend stores the
+ * same fixed-size thing and never sees stamp text) and picks the backend
+ * from the specification string.
+ *
+ * Specification rule: a scheme is `[a-z][a-z0-9+]*` immediately followed
+ * by ':' at the very start of the string.  Anything else is a bare path and
+ * means "lmdb:PATH".  So "/var/lib/postage:old" and "./db:1" are paths,
+ * "lmdb:db:1" is the LMDB directory "db:1", and "foo:bar" is refused as an
+ * unknown scheme rather than silently becoming a directory named "foo:bar"
+ * (write "./foo:bar" for that).
+ *
+ * The error buffer is shared by all threads using a handle; writes to it
+ * are serialised, and a message may come from another thread's failure.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "postage/stamp.h"
+#include "postage/status.h"
+#include "postage/store.h"
+#include "verify/store_backend.h"
+
+struct postage_store {
+    const struct postage_store_backend *backend;
+    void *state;
+    pthread_mutex_t err_lock;
+    char err[POSTAGE_STORE_ERRLEN];
+};
+
+static const struct postage_store_backend *const backends[] = {
+    &postage_store_lmdb,
+};
+#define BACKEND_COUNT (sizeof backends / sizeof backends[0])
+#define KNOWN_SCHEMES "lmdb"
+
+#define ALL_FLAGS (POSTAGE_STORE_NOSYNC | POSTAGE_STORE_NOCREATE)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the scheme at the start of spec (without the ':'), or 0. */
+static size_t
+scheme_length(const char *spec)
+{
+    size_t i;
+
+    if (!(spec[0] >= 'a' && spec[0] <= 'z'))
+        return 0;
+    for (i = 1; spec[i] != '\0'; i++) {
+        char c = spec[i];
+        if (c == ':')
+            return i;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'))
+            return 0;
+    }
+    return 0;
+}
+
+int
+postage_store_open(const char *spec, unsigned flags, postage_store **out,
+                   char *err, size_t errlen)
+{
+    const struct postage_store_backend *backend = NULL;
+    const char *location;
+    postage_store *store;
+    size_t slen, i;
+    char berr[POSTAGE_STORE_ERRLEN];
+    int rc;
+
+    seterr(err, errlen, "%s", "");
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL) {
+        seterr(err, errlen, "no place for the store handle (out is NULL)");
+        return POSTAGE_ERR_INVALID;
+    }
+    if (spec == NULL || spec[0] == '\0') {
+        seterr(err, errlen, "empty store specification");
+        return POSTAGE_ERR_INVALID;
+    }
+    if (flags & ~(unsigned) ALL_FLAGS) {
+        seterr(err, errlen, "unknown store flags 0x%x", flags & ~(unsigned) ALL_FLAGS);
+        return POSTAGE_ERR_INVALID;
+    }
+
+    slen = scheme_length(spec);
+    if (slen == 0) {
+        backend = &postage_store_lmdb;
+        location = spec;
+    } else {
+        for (i = 0; i < BACKEND_COUNT; i++) {
+            if (strlen(backends[i]->scheme) == slen
+                && memcmp(backends[i]->scheme, spec, slen) == 0) {
+                backend = backends[i];
+                break;
+            }
+        }
+        if (backend == NULL) {
+            seterr(err, errlen,
+                   "unknown store scheme \"%.*s:\" in \"%s\" (known: " KNOWN_SCHEMES
+                   "; write ./%s for a relative path)",
+                   (int) slen, spec, spec, spec);
+            return POSTAGE_ERR_INVALID;
+        }
+        location = spec + slen + 1;
+        if (location[0] == '\0') {
+            seterr(err, errlen, "store specification \"%s\" names no location", spec);
+            return POSTAGE_ERR_INVALID;
+        }
+    }
+
+    /* Idempotent and thread-safe; SHA-256 works without it, but it selects
+     * the fastest implementation. */
+    if (sodium_init() < 0) {
+        seterr(err, errlen, "libsodium failed to initialise");
+        return POSTAGE_ERR_STORE;
+    }
+
+    store = calloc(1, sizeof *store);
+    if (store == NULL) {
+        seterr(err, errlen, "out of memory opening store \"%s\"", spec);
+        return POSTAGE_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&store->err_lock, NULL) != 0) {
+        free(store);
+        seterr(err, errlen, "cannot create a mutex for store \"%s\"", spec);
+        return POSTAGE_ERR_NOMEM;
+    }
+    store->backend = backend;
+
+    berr[0] = '\0';
+    rc = backend->open(location, flags, &store->state, berr, sizeof berr);
+    if (rc != POSTAGE_OK) {
+        seterr(err, errlen, "%s", berr[0] ? berr : postage_strerror(rc));
+        pthread_mutex_destroy(&store->err_lock);
+        free(store);
+        return rc;
+    }
+    *out = store;
+    return POSTAGE_OK;
+}
+
+/* Keep a backend's message in the handle; only store failures count. */
+static int
+record(postage_store *store, int rc, const char *berr)
+{
+    if (rc == POSTAGE_OK || rc == POSTAGE_ERR_SPENT)
+        return rc;
+    pthread_mutex_lock(&store->err_lock);
+    snprintf(store->err, sizeof store->err, "%s", berr[0] ? berr : postage_strerror(rc));
+    pthread_mutex_unlock(&store->err_lock);
+    return rc;
+}
+
+static int
+invalid(postage_store *store, const char *msg)
+{
+    if (store != NULL)
+        record(store, POSTAGE_ERR_INVALID, msg);
+    return POSTAGE_ERR_INVALID;
+}
+
+int
+postage_store_spend(postage_store *store, const char *stamp, size_t len,
+                    int64_t expires_at)
+{
+    uint8_t key[POSTAGE_STORE_KEYLEN];
+    char berr[POSTAGE_STORE_ERRLEN];
+
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (stamp == NULL)
+        return invalid(store, "spend: stamp is NULL");
+    if (len == 0 || len > POSTAGE_STAMP_MAX)
+        return invalid(store, "spend: stamp length must be 1 .. POSTAGE_STAMP_MAX");
+
+    crypto_hash_sha256(key, (const unsigned char *) stamp, len);
+    berr[0] = '\0';
+    return record(store, store->backend->spend(store->state, key, expires_at,
+                                               berr, sizeof berr), berr);
+}
+
+int
+postage_store_purge(postage_store *store, int64_t now, int64_t grace,
+                    uint64_t *removed)
+{
+    char berr[POSTAGE_STORE_ERRLEN];
+    uint64_t n = 0;
+    int rc;
+
+    if (removed != NULL)
+        *removed = 0;
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (grace < 0)
+        return invalid(store, "purge: grace must not be negative");
+
+    berr[0] = '\0';
+    rc = store->backend->purge(store->state, now, grace, &n, berr, sizeof berr);
+    /* Entries removed by batches that committed before a failure are gone,
+     * so report them even then. */
+    if (removed != NULL)
+        *removed = n;
+    return record(store, rc, berr);
+}
+
+int
+postage_store_count(postage_store *store, uint64_t *count)
+{
+    char berr[POSTAGE_STORE_ERRLEN];
+
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (count == NULL)
+        return invalid(store, "count: count is NULL");
+    *count = 0;
+    berr[0] = '\0';
+    return record(store, store->backend->count(store->state, count, berr, sizeof berr),
+                  berr);
+}
+
+const char *
+postage_store_error(const postage_store *store)
+{
+    if (store == NULL)
+        return "no store";
+    return store->err;
+}
+
+void
+postage_store_close(postage_store *store)
+{
+    if (store == NULL)
+        return;
+    store->backend->close(store->state);
+    pthread_mutex_destroy(&store->err_lock);
+    free(store);
+}

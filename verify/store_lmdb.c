@@ -1,0 +1,617 @@
+/*
+ * store_lmdb.c - the LMDB double-spend store backend ("lmdb:DIR").
+ *
+ * Layout.  DIR (created mode 0700 unless POSTAGE_STORE_NOCREATE) holds
+ * LMDB's data.mdb and lock.mdb (mode 0600) and one named database, "spent".
+ * Key: the 32-byte SHA-256 of the stamp, computed by store.c.  Value: 8
+ * bytes, expires_at as a big-endian two's-complement int64, so a store
+ * reads the same on any host.
+ *
+ * Double spending.  spend() is one mdb_put(MDB_NOOVERWRITE) in its own
+ * write transaction: LMDB's writer lock (a process-shared mutex in
+ * lock.mdb) makes insert-if-absent atomic across threads and processes,
+ * and MDB_KEYEXIST is the "spent" answer.  There is never a lookup
+ * followed by a separate insert.
+ *
+ * Durability.  By default the environment runs with MDB_NOMETASYNC: each
+ * commit fsyncs the data pages before the new meta page is written, and
+ * the meta page itself reaches the disk with the next commit (or when the
+ * kernel writes it back).  Integrity never depends on write ordering, and
+ * an operating system crash can lose at most the last committed spend,
+ * i.e. allow one replay of one still-valid stamp.  That costs one fsync
+ * per spend instead of two, and a single replayable stamp is harmless next
+ * to a corrupt store.  POSTAGE_STORE_NOSYNC selects MDB_NOSYNC (no fsync
+ * until a clean close, which syncs): the last seconds of spends can be
+ * lost, and on a file system that does not keep write order LMDB itself
+ * warns that a crash may corrupt the store, so it is for bulk loads and
+ * benchmarks.  A process crash (as opposed to a system crash) loses
+ * nothing in either mode.
+ *
+ * Map growth.  The map starts at 64 MiB (or $POSTAGE_LMDB_MAPSIZE bytes, a
+ * decimal number with an optional k/m/g suffix, for tests).  MDB_MAP_FULL
+ * aborts the transaction, doubles the map and retries.  mdb_env_set_mapsize
+ * is only legal while this process has no transaction open, so every
+ * transaction runs under a per-environment mutex.  When another process
+ * has grown the file, mdb_txn_begin says MDB_MAP_RESIZED and we adopt its
+ * size.  Growing the map costs address space, not disk: a full disk shows
+ * up as ENOSPC/EDQUOT when committing, reported as "disk full".  The map
+ * stops at 1 TiB (1 GiB with a 32-bit size_t).
+ *
+ * One handle per directory per process.  LMDB forbids opening the same
+ * environment twice in one process (closing the second copy drops the
+ * process's fcntl locks on lock.mdb, and another process could then reset
+ * the reader table under us).  postage/store.h therefore asks callers to
+ * open a store once and share the handle, which is thread-safe; the library
+ * keeps no registry of open stores, as it keeps no mutable global state.
+ * A handle must not be used in a child after fork().
+ *
+ * Purging walks the database with a cursor in write transactions of at
+ * most PURGE_BATCH entries each, so a huge purge never keeps other
+ * spenders waiting for the writer lock for long.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "postage/status.h"
+#include "postage/store.h"
+#include "verify/store_backend.h"
+
+#define DB_NAME "spent"
+#define INITIAL_MAPSIZE ((size_t) 64 << 20)
+#define MIN_MAPSIZE ((size_t) 64 << 10)
+#if SIZE_MAX > 0xffffffffu
+#define MAX_MAPSIZE ((size_t) 1 << 40)
+#else
+#define MAX_MAPSIZE ((size_t) 1 << 30)
+#endif
+#define PURGE_BATCH 10000
+/* Retries after MDB_MAP_FULL / MDB_MAP_RESIZED; doubling from 64 KiB
+ * reaches MAX_MAPSIZE in 24 steps. */
+#define MAX_RETRIES 64
+
+struct lmdb_env {
+    MDB_env *env;
+    MDB_dbi dbi;
+    pthread_mutex_t lock;      /* held across every transaction          */
+    int broken;                /* a failed remap left no usable map      */
+    char dir[];                /* for messages                           */
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* "DIR: what: reason", naming a full disk as such. */
+static int
+fail(const struct lmdb_env *e, const char *dir, const char *what, int rc,
+     char *err, size_t errlen)
+{
+    const char *hint = "";
+
+    if (rc == ENOSPC || rc == EDQUOT)
+        hint = " (disk full)";
+    seterr(err, errlen, "%s: %s: %s%s", e != NULL ? e->dir : dir, what,
+           mdb_strerror(rc), hint);
+    return POSTAGE_ERR_STORE;
+}
+
+/* Parse $POSTAGE_LMDB_MAPSIZE; 0 when unset or malformed. */
+static size_t
+mapsize_from_env(void)
+{
+    const char *s = getenv("POSTAGE_LMDB_MAPSIZE");
+    unsigned long long v;
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return 0;
+    switch (*end) {
+    case 'k': case 'K': v = v > (ULLONG_MAX >> 10) ? 0 : v << 10; end++; break;
+    case 'm': case 'M': v = v > (ULLONG_MAX >> 20) ? 0 : v << 20; end++; break;
+    case 'g': case 'G': v = v > (ULLONG_MAX >> 30) ? 0 : v << 30; end++; break;
+    default: break;
+    }
+    if (*end != '\0' || v == 0)
+        return 0;
+    if (v < MIN_MAPSIZE)
+        v = MIN_MAPSIZE;
+    if (v > MAX_MAPSIZE)
+        v = MAX_MAPSIZE;
+    return (size_t) v;
+}
+
+static size_t
+page_round(size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t p = page > 0 ? (size_t) page : 4096;
+
+    return (size + p - 1) / p * p;
+}
+
+/* Begin a transaction, adopting a map another process has grown. */
+static int
+begin(struct lmdb_env *e, unsigned flags, MDB_txn **txn)
+{
+    int rc = MDB_MAP_RESIZED;
+    int i;
+
+    for (i = 0; i < MAX_RETRIES; i++) {
+        rc = mdb_txn_begin(e->env, NULL, flags, txn);
+        if (rc != MDB_MAP_RESIZED)
+            return rc;
+        /* Legal here: we hold e->lock, so no transaction of ours is open. */
+        rc = mdb_env_set_mapsize(e->env, 0);
+        if (rc != MDB_SUCCESS) {
+            e->broken = 1;
+            return rc;
+        }
+    }
+    return rc;
+}
+
+/* Double the map after MDB_MAP_FULL.  Called with e->lock held and no
+ * transaction open. */
+static int
+grow(struct lmdb_env *e, const char *what, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    size_t cur, next;
+    int rc;
+
+    rc = mdb_env_info(e->env, &info);
+    if (rc != MDB_SUCCESS)
+        return fail(e, NULL, "reading the map size", rc, err, errlen);
+    cur = info.me_mapsize;
+    if (cur >= MAX_MAPSIZE) {
+        seterr(err, errlen, "%s: %s: the store is full (it may not grow beyond %zu MiB)",
+               e->dir, what, (size_t) (MAX_MAPSIZE >> 20));
+        return POSTAGE_ERR_STORE;
+    }
+    next = cur > MAX_MAPSIZE / 2 ? MAX_MAPSIZE : cur * 2;
+    rc = mdb_env_set_mapsize(e->env, page_round(next));
+    if (rc != MDB_SUCCESS) {
+        /* LMDB unmapped the old map before failing to map the new one. */
+        e->broken = 1;
+        seterr(err, errlen, "%s: %s: growing the map to %zu bytes: %s", e->dir, what,
+               next, mdb_strerror(rc));
+        return POSTAGE_ERR_STORE;
+    }
+    return POSTAGE_OK;
+}
+
+/* A piece of work done inside one write transaction.  It returns an LMDB
+ * code and must be safe to rerun from scratch: after MDB_MAP_FULL the
+ * transaction is aborted and the body runs again in a fresh one. */
+typedef int (*txn_body)(struct lmdb_env *e, MDB_txn *txn, void *arg);
+
+/* Run body in a write transaction and commit, growing the map as needed.
+ * Returns POSTAGE_OK, POSTAGE_ERR_SPENT (body said MDB_KEYEXIST) or
+ * POSTAGE_ERR_STORE.  Called with e->lock held. */
+static int
+run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
+          char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc, st, i;
+
+    for (i = 0; i < MAX_RETRIES; i++) {
+        rc = begin(e, 0, &txn);
+        if (rc != MDB_SUCCESS)
+            return fail(e, NULL, "beginning a write transaction", rc, err, errlen);
+        rc = body(e, txn, arg);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_txn_commit(txn);   /* frees txn even on failure */
+        else
+            mdb_txn_abort(txn);
+        if (rc == MDB_SUCCESS)
+            return POSTAGE_OK;
+        if (rc == MDB_KEYEXIST)
+            return POSTAGE_ERR_SPENT;
+        if (rc != MDB_MAP_FULL)
+            return fail(e, NULL, what, rc, err, errlen);
+        st = grow(e, what, err, errlen);
+        if (st != POSTAGE_OK)
+            return st;
+    }
+    seterr(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, MAX_RETRIES);
+    return POSTAGE_ERR_STORE;
+}
+
+static int
+check_usable(const struct lmdb_env *e, char *err, size_t errlen)
+{
+    if (!e->broken)
+        return POSTAGE_OK;
+    seterr(err, errlen, "%s: store unusable after a failed map resize; reopen it", e->dir);
+    return POSTAGE_ERR_STORE;
+}
+
+/* ---- open and close -------------------------------------------------- */
+
+struct open_arg {
+    unsigned dbi_flags;
+};
+
+static int
+open_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
+{
+    struct open_arg *a = varg;
+
+    return mdb_dbi_open(txn, DB_NAME, a->dbi_flags, &e->dbi);
+}
+
+static int
+prepare_dir(const char *dir, unsigned flags, struct stat *st, char *err, size_t errlen)
+{
+    if (!(flags & POSTAGE_STORE_NOCREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        seterr(err, errlen, "cannot create store directory %s: %s", dir, strerror(errno));
+        return POSTAGE_ERR_STORE;
+    }
+    if (stat(dir, st) != 0) {
+        seterr(err, errlen, "cannot open store directory %s: %s", dir, strerror(errno));
+        return POSTAGE_ERR_STORE;
+    }
+    if (!S_ISDIR(st->st_mode)) {
+        seterr(err, errlen, "store %s is not a directory", dir);
+        return POSTAGE_ERR_STORE;
+    }
+    if (flags & POSTAGE_STORE_NOCREATE) {
+        struct stat dst;
+        size_t n = strlen(dir) + sizeof "/data.mdb";
+        char *data = malloc(n);
+        int missing, saved;
+
+        if (data == NULL)
+            return POSTAGE_ERR_NOMEM;
+        snprintf(data, n, "%s/data.mdb", dir);
+        missing = stat(data, &dst) != 0;
+        saved = errno;
+        free(data);
+        if (missing) {
+            seterr(err, errlen, "no store in directory %s (no data.mdb): %s", dir,
+                   strerror(saved));
+            return POSTAGE_ERR_STORE;
+        }
+    }
+    return POSTAGE_OK;
+}
+
+static int
+env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
+           size_t errlen)
+{
+    struct open_arg arg;
+    struct lmdb_env *e;
+    size_t len = strlen(dir);
+    size_t mapsize = mapsize_from_env();
+    unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
+    int rc, dead, status;
+
+    e = calloc(1, sizeof *e + len + 1);
+    if (e == NULL) {
+        seterr(err, errlen, "out of memory opening store %s", dir);
+        return POSTAGE_ERR_NOMEM;
+    }
+    memcpy(e->dir, dir, len + 1);
+    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+        free(e);
+        seterr(err, errlen, "cannot create a mutex for store %s", dir);
+        return POSTAGE_ERR_NOMEM;
+    }
+    if (flags & POSTAGE_STORE_NOSYNC)
+        envflags |= MDB_NOSYNC;
+
+    rc = mdb_env_create(&e->env);
+    if (rc != MDB_SUCCESS) {
+        status = fail(NULL, dir, "creating the LMDB environment", rc, err, errlen);
+        goto fail_mutex;
+    }
+    rc = mdb_env_set_maxdbs(e->env, 4);
+    if (rc == MDB_SUCCESS)
+        /* LMDB raises this to the size already in use for an existing store. */
+        rc = mdb_env_set_mapsize(e->env, page_round(mapsize ? mapsize : INITIAL_MAPSIZE));
+    if (rc != MDB_SUCCESS) {
+        status = fail(NULL, dir, "configuring the LMDB environment", rc, err, errlen);
+        goto fail_env;
+    }
+    rc = mdb_env_open(e->env, dir, envflags, 0600);
+    if (rc != MDB_SUCCESS) {
+        status = fail(NULL, dir, "opening the LMDB environment", rc, err, errlen);
+        goto fail_env;
+    }
+    /* Free reader slots left by processes that died inside a read. */
+    rc = mdb_reader_check(e->env, &dead);
+    if (rc != MDB_SUCCESS) {
+        status = fail(e, NULL, "checking for stale readers", rc, err, errlen);
+        goto fail_env;
+    }
+
+    arg.dbi_flags = (flags & POSTAGE_STORE_NOCREATE) ? 0 : MDB_CREATE;
+    pthread_mutex_lock(&e->lock);
+    status = run_write(e, "opening database \"" DB_NAME "\"", open_body, &arg, err, errlen);
+    pthread_mutex_unlock(&e->lock);
+    if (status != POSTAGE_OK)
+        goto fail_env;
+    *out = e;
+    return POSTAGE_OK;
+
+fail_env:
+    mdb_env_close(e->env);
+fail_mutex:
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+    return status;
+}
+
+static int
+lmdb_open(const char *location, unsigned flags, void **state, char *err, size_t errlen)
+{
+    struct lmdb_env *e;
+    struct stat st;
+    int rc;
+
+    *state = NULL;
+    rc = prepare_dir(location, flags, &st, err, errlen);
+    if (rc == POSTAGE_OK)
+        rc = env_create(location, flags, &e, err, errlen);
+    if (rc == POSTAGE_OK)
+        *state = e;
+    return rc;
+}
+
+static void
+lmdb_close(void *state)
+{
+    struct lmdb_env *e = state;
+
+    if (e == NULL)
+        return;
+    /* A NOSYNC store (a bulk load) is made durable on a clean close.  The
+     * default mode is not synced again here: that would double the fsyncs
+     * of a one-spend process, and its exposure (the last spend) is the
+     * documented one anyway. */
+    if (!e->broken) {
+        unsigned envflags = 0;
+
+        if (mdb_env_get_flags(e->env, &envflags) == MDB_SUCCESS && (envflags & MDB_NOSYNC))
+            mdb_env_sync(e->env, 1);
+    }
+    mdb_env_close(e->env);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+/* ---- spend ------------------------------------------------------------ */
+
+struct spend_arg {
+    uint8_t key[POSTAGE_STORE_KEYLEN];
+    uint8_t value[8];
+};
+
+static int
+spend_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
+{
+    struct spend_arg *a = varg;
+    MDB_val k, v;
+
+    k.mv_size = POSTAGE_STORE_KEYLEN;
+    k.mv_data = a->key;
+    v.mv_size = sizeof a->value;
+    v.mv_data = a->value;
+    return mdb_put(txn, e->dbi, &k, &v, MDB_NOOVERWRITE);
+}
+
+static void
+put_be64(uint8_t out[8], int64_t value)
+{
+    uint64_t u = (uint64_t) value;
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        out[i] = (uint8_t) (u & 0xff);
+        u >>= 8;
+    }
+}
+
+static int64_t
+get_be64(const uint8_t in[8])
+{
+    uint64_t u = 0;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        u = (u << 8) | in[i];
+    /* Two's complement back to int64 without implementation-defined
+     * conversion of values above INT64_MAX. */
+    if (u <= (uint64_t) INT64_MAX)
+        return (int64_t) u;
+    return -(int64_t) (~u) - 1;
+}
+
+static int
+lmdb_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
+           char *err, size_t errlen)
+{
+    struct lmdb_env *e = state;
+    struct spend_arg arg;
+    int rc;
+
+    memcpy(arg.key, key, sizeof arg.key);
+    put_be64(arg.value, expires_at);
+    pthread_mutex_lock(&e->lock);
+    rc = check_usable(e, err, errlen);
+    if (rc == POSTAGE_OK)
+        rc = run_write(e, "recording a spent stamp", spend_body, &arg, err, errlen);
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+/* ---- purge ------------------------------------------------------------ */
+
+struct purge_arg {
+    int64_t now, grace;
+    int started;                          /* resume from key[] */
+    uint8_t key[POSTAGE_STORE_KEYLEN];    /* last key examined */
+    /* Results of the batch, valid only once it has committed. */
+    uint64_t removed;
+    uint8_t next_key[POSTAGE_STORE_KEYLEN];
+    int finished;
+};
+
+/* expires_at + grace <= now, without overflow. */
+static int
+expired(int64_t expires_at, int64_t now, int64_t grace)
+{
+    if (expires_at == POSTAGE_NEVER_EXPIRES)
+        return 0;
+    if (now < INT64_MIN + grace)        /* now - grace is below any value */
+        return 0;
+    return expires_at <= now - grace;
+}
+
+static int
+purge_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
+{
+    struct purge_arg *a = varg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned seen = 0;
+    int rc;
+
+    a->removed = 0;
+    a->finished = 0;
+    rc = mdb_cursor_open(txn, e->dbi, &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    if (a->started) {
+        k.mv_size = sizeof a->key;
+        k.mv_data = a->key;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && k.mv_size == sizeof a->key
+            && memcmp(k.mv_data, a->key, sizeof a->key) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* kept last time */
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == MDB_SUCCESS) {
+        if (k.mv_size == POSTAGE_STORE_KEYLEN)
+            memcpy(a->next_key, k.mv_data, POSTAGE_STORE_KEYLEN);
+        /* Values of another size are not ours: leave them alone. */
+        if (v.mv_size == 8 && expired(get_be64(v.mv_data), a->now, a->grace)) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != MDB_SUCCESS)
+                break;
+            a->removed++;
+        }
+        if (++seen >= PURGE_BATCH) {
+            mdb_cursor_close(cur);
+            return MDB_SUCCESS;          /* more may follow: next batch */
+        }
+        /* After a delete, MDB_NEXT yields the entry that took its place. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        a->finished = 1;
+        return MDB_SUCCESS;
+    }
+    return rc;
+}
+
+static int
+lmdb_purge(void *state, int64_t now, int64_t grace, uint64_t *removed,
+           char *err, size_t errlen)
+{
+    struct lmdb_env *e = state;
+    struct purge_arg arg;
+    int rc;
+
+    memset(&arg, 0, sizeof arg);
+    arg.now = now;
+    arg.grace = grace;
+    *removed = 0;
+    for (;;) {
+        /* The lock is dropped between batches so spends can interleave. */
+        pthread_mutex_lock(&e->lock);
+        rc = check_usable(e, err, errlen);
+        if (rc == POSTAGE_OK)
+            rc = run_write(e, "purging expired stamps", purge_body, &arg, err, errlen);
+        pthread_mutex_unlock(&e->lock);
+        if (rc != POSTAGE_OK)
+            return rc;
+        *removed += arg.removed;
+        if (arg.finished)
+            return POSTAGE_OK;
+        memcpy(arg.key, arg.next_key, sizeof arg.key);
+        arg.started = 1;
+    }
+}
+
+/* ---- count ------------------------------------------------------------ */
+
+static int
+lmdb_count(void *state, uint64_t *count, char *err, size_t errlen)
+{
+    struct lmdb_env *e = state;
+    MDB_txn *txn;
+    MDB_stat st;
+    int rc;
+
+    pthread_mutex_lock(&e->lock);
+    rc = check_usable(e, err, errlen);
+    if (rc != POSTAGE_OK)
+        goto out;
+    rc = begin(e, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) {
+        rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
+        goto out;
+    }
+    rc = mdb_stat(txn, e->dbi, &st);
+    mdb_txn_abort(txn);
+    if (rc != MDB_SUCCESS) {
+        rc = fail(e, NULL, "counting entries", rc, err, errlen);
+        goto out;
+    }
+    *count = st.ms_entries;
+    rc = POSTAGE_OK;
+out:
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+const struct postage_store_backend postage_store_lmdb = {
+    "lmdb",
+    lmdb_open,
+    lmdb_spend,
+    lmdb_purge,
+    lmdb_count,
+    lmdb_close,
+};
