@@ -1,0 +1,91 @@
+/*
+ * postage/mint.h - minting hashcash v1 stamps.
+ *
+ * A stamp is "1:BITS:DATE:RESOURCE:EXT:RAND:COUNTER".  RAND is 16 random
+ * characters of the hashcash alphabet (from libsodium's randombytes); the
+ * COUNTER is zero-padded so that the stamp ends at byte 55 of a 64-byte
+ * SHA-1 block, making every trial one compression over a precomputed
+ * midstate.  The search runs on the chosen SHA-1 kernel in one or more
+ * threads; every stamp found is re-hashed with OpenSSL's SHA-1 before it is
+ * returned, so no kernel can ever hand out a wrong stamp.
+ */
+#ifndef POSTAGE_MINT_H
+#define POSTAGE_MINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "postage/stamp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POSTAGE_MINT_DEFAULT_BITS 20
+/* A buffer of this size holds any stamp postage_mint() writes. */
+#define POSTAGE_MINT_STAMP_SIZE (POSTAGE_STAMP_MAX + 1)
+
+/* What a progress callback is told, about every 100 ms. */
+struct postage_mint_progress {
+    uint64_t trials;         /* counters tried so far                  */
+    double seconds;          /* time since the search began            */
+    double expected_trials;  /* 2^bits: the mean number of trials      */
+};
+
+/* Return 0 to go on, anything else to stop the search
+ * (postage_mint() then returns POSTAGE_ERR_CANCELLED). */
+typedef int (*postage_progress_fn)(void *ctx,
+                                   const struct postage_mint_progress *progress);
+
+struct postage_mint_options {
+    unsigned bits;           /* 0..160; default 20                         */
+    const char *ext;         /* EXT field; NULL or "" for none             */
+    unsigned date_width;     /* 6 (YYMMDD, default), 10 or 12              */
+    int64_t now;             /* the time to date the stamp (UTC seconds)   */
+    int case_sensitive;      /* 0: lowercase the resource, as 1.22 does    */
+    const char *kernel;      /* SHA-1 kernel name; NULL: the default       */
+    unsigned threads;        /* search threads; 0: one per online CPU      */
+    postage_progress_fn progress; /* may be NULL                           */
+    void *progress_ctx;
+};
+
+struct postage_mint_result {
+    unsigned actual;         /* leading zero bits of the stamp's SHA-1     */
+    uint64_t trials;         /* counters tried (about; threads overlap)    */
+    double seconds;          /* wall-clock time of the search              */
+    const char *kernel;      /* name of the kernel that ran                */
+    unsigned threads;        /* threads that ran                           */
+};
+
+/**
+ * postage_mint_options_init - defaults: 20 bits, no EXT, 6-digit date,
+ * lowercased resource, default kernel, all CPUs, no progress callback, and
+ * @now as the date.
+ */
+void postage_mint_options_init(struct postage_mint_options *options, int64_t now);
+
+/**
+ * postage_mint - mint one stamp for @resource.
+ * @resource: 1..256 bytes, NUL-terminated, with no ':', whitespace or
+ *            control characters (such a stamp would not parse back).
+ * @options:  see struct postage_mint_options.
+ * @stamp:    receives the NUL-terminated stamp.
+ * @size:     size of @stamp; POSTAGE_MINT_STAMP_SIZE is always enough.
+ * @result:   if not NULL, receives details of the search.
+ *
+ * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for a bad resource, EXT, bits,
+ * date width or time; POSTAGE_ERR_TOO_LONG if @size is too small;
+ * POSTAGE_ERR_KERNEL for an unknown kernel name; POSTAGE_ERR_UNSUPPORTED
+ * if the CPU cannot run it; POSTAGE_ERR_SELFTEST if it failed its
+ * self-test; POSTAGE_ERR_RANDOM if no random bytes could be had;
+ * POSTAGE_ERR_NOMEM or POSTAGE_ERR_IO if threads could not be started;
+ * POSTAGE_ERR_CANCELLED if the progress callback stopped the search;
+ * POSTAGE_ERR_INTERNAL if a kernel's answer failed the OpenSSL re-check
+ * (a bug; no stamp is returned).
+ */
+int postage_mint(const char *resource, const struct postage_mint_options *options,
+                 char *stamp, size_t size, struct postage_mint_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

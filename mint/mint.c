@@ -1,0 +1,364 @@
+/*
+ * mint.c - the minting engine: lay out the stamp, search for a counter on a
+ * SHA-1 kernel across threads, re-check the winner with OpenSSL.
+ *
+ * Layout.  "1:BITS:DATE:RESOURCE:EXT:RAND:" is followed by '0' padding and
+ * seven counter digits chosen so that the stamp ends at byte 55 of its last
+ * 64-byte block (simd/sha1_search.h).  Every complete block before that is
+ * hashed once into a midstate; each trial is then one compression.  The
+ * padding zeros make the counter read as a zero-padded base-64 number, the
+ * form hashcash 1.22's own minter writes.
+ *
+ * Threads.  The 64^7 counters are cut into chunks of 64^3 (one W12 value,
+ * so a kernel's per-chunk precomputation is never wasted); threads take
+ * chunks from an atomic cursor until one finds a hit.  The calling thread
+ * only waits, reporting progress about every 100 ms.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "postage/clock.h"
+#include "postage/mint.h"
+#include "postage/status.h"
+#include "simd/sha1_kernels.h"
+
+#define CHUNK (UINT64_C(1) << 18)   /* 64^3 counters: one value of W12 */
+#define MAX_THREADS 256
+#define PROGRESS_INTERVAL_NS 100000000L
+
+struct search {
+    struct sha1_search_job job;
+    const struct sha1_kernel *kernel;
+    unsigned bits;
+    /* The whole stamp with placeholder digits, to re-check hits past 64
+     * bits, which kernels cannot see. */
+    char message[POSTAGE_MINT_STAMP_SIZE];
+    size_t length;
+
+    atomic_uint_fast64_t next_chunk;
+    atomic_uint_fast64_t trials;
+    atomic_int stop;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned running;          /* workers not yet finished (under lock) */
+    int found;                 /* under lock */
+    uint64_t found_counter;    /* under lock */
+};
+
+void
+postage_mint_options_init(struct postage_mint_options *options, int64_t now)
+{
+    memset(options, 0, sizeof *options);
+    options->bits = POSTAGE_MINT_DEFAULT_BITS;
+    options->date_width = 6;
+    options->now = now;
+}
+
+static double
+monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+write_digits(char *at, uint64_t n)
+{
+    static const char alphabet[] = POSTAGE_ALPHABET;
+    for (int i = SHA1_SEARCH_DIGITS - 1; i >= 0; i--) {
+        at[i] = alphabet[n & 63];
+        n >>= 6;
+    }
+}
+
+/* Full-digest check of counter n, for requirements beyond 64 bits. */
+static unsigned
+full_bits(const struct search *s, uint64_t n)
+{
+    char copy[POSTAGE_MINT_STAMP_SIZE];
+    memcpy(copy, s->message, s->length);
+    write_digits(copy + s->length - SHA1_SEARCH_DIGITS, n);
+    return postage_leading_zero_bits(copy, s->length);
+}
+
+static void
+report_hit(struct search *s, uint64_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->found || n < s->found_counter) {
+        s->found = 1;
+        s->found_counter = n;
+    }
+    atomic_store(&s->stop, 1);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *
+worker(void *arg)
+{
+    struct search *s = arg;
+    unsigned kbits = s->bits > 64 ? 64 : s->bits;
+
+    while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        uint64_t chunk = atomic_fetch_add(&s->next_chunk, 1);
+        uint64_t first = chunk * CHUNK;
+        if (first >= SHA1_SEARCH_SPACE)
+            break;
+        uint64_t end = first + CHUNK, hit;
+        while (first < end && s->kernel->search(&s->job, first, end - first, kbits, &hit)) {
+            atomic_fetch_add(&s->trials, hit - first + 1);
+            if (s->bits <= 64 || full_bits(s, hit) >= s->bits) {
+                report_hit(s, hit);
+                goto done;
+            }
+            first = hit + 1;
+        }
+        atomic_fetch_add(&s->trials, end - first);
+    }
+done:
+    pthread_mutex_lock(&s->lock);
+    s->running--;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static unsigned
+thread_count(unsigned asked)
+{
+    if (asked == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        asked = n > 0 ? (unsigned) n : 1;
+    }
+    return asked > MAX_THREADS ? MAX_THREADS : asked;
+}
+
+/* Build prefix + RAND + padding + placeholder digits, and the job. */
+static int
+lay_out(struct search *s, const char *head, size_t head_len)
+{
+    static const char alphabet[] = POSTAGE_ALPHABET;
+    unsigned char rnd[POSTAGE_RAND_LEN];
+
+    randombytes_buf(rnd, sizeof rnd);
+    /* head ends with "EXT:"; then RAND ":" padding digits. */
+    size_t prefix_len = head_len + POSTAGE_RAND_LEN + 1;
+    size_t pad = (size_t) ((SHA1_SEARCH_END_OFFSET + 64 -
+                            (prefix_len + SHA1_SEARCH_DIGITS) % 64) % 64);
+    size_t total = prefix_len + pad + SHA1_SEARCH_DIGITS;
+    if (total >= sizeof s->message)
+        return POSTAGE_ERR_TOO_LONG;
+
+    char *m = s->message;
+    memcpy(m, head, head_len);
+    for (size_t i = 0; i < POSTAGE_RAND_LEN; i++)
+        m[head_len + i] = alphabet[rnd[i] & 63];
+    m[prefix_len - 1] = ':';
+    memset(m + prefix_len, '0', pad + SHA1_SEARCH_DIGITS);
+    m[total] = '\0';
+    s->length = total;
+
+    uint32_t state[5] = { SHA1_IV0, SHA1_IV1, SHA1_IV2, SHA1_IV3, SHA1_IV4 };
+    size_t last = total - SHA1_SEARCH_END_OFFSET; /* start of the last block */
+    for (size_t off = 0; off < last; off += 64)
+        sha1_compress(state, (const uint8_t *) m + off);
+    memcpy(s->job.midstate, state, sizeof state);
+    memcpy(s->job.block, m + last, SHA1_SEARCH_END_OFFSET);
+    s->job.block[SHA1_SEARCH_END_OFFSET] = 0x80;
+    uint64_t bitlen = (uint64_t) total * 8;
+    for (int i = 0; i < 8; i++)
+        s->job.block[56 + i] = (uint8_t) (bitlen >> (56 - 8 * i));
+    return POSTAGE_OK;
+}
+
+/* Run the threads over one layout.  Returns POSTAGE_OK with s->found set
+ * or clear (space exhausted), or an error. */
+static int
+run_search(struct search *s, unsigned nthreads,
+           const struct postage_mint_options *o, double started)
+{
+    pthread_t tid[MAX_THREADS];
+    unsigned started_threads = 0;
+    int rc = POSTAGE_OK;
+
+    atomic_store(&s->next_chunk, 0);
+    atomic_store(&s->stop, 0);
+    s->found = 0;
+    s->running = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (; started_threads < nthreads; started_threads++) {
+        if (pthread_create(&tid[started_threads], NULL, worker, s) != 0) {
+            rc = errno == ENOMEM ? POSTAGE_ERR_NOMEM : POSTAGE_ERR_IO;
+            break;
+        }
+        s->running++;
+    }
+    if (started_threads == 0) {
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    rc = POSTAGE_OK; /* fewer threads than asked still make progress */
+
+    while (s->running > 0 && !s->found) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += PROGRESS_INTERVAL_NS;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        int w = pthread_cond_timedwait(&s->changed, &s->lock, &deadline);
+        if (w == ETIMEDOUT && o->progress != NULL && !s->found) {
+            struct postage_mint_progress p = {
+                .trials = atomic_load(&s->trials),
+                .seconds = monotonic_seconds() - started,
+                .expected_trials = ldexp(1.0, (int) o->bits),
+            };
+            pthread_mutex_unlock(&s->lock);
+            int stop = o->progress(o->progress_ctx, &p);
+            pthread_mutex_lock(&s->lock);
+            if (stop) {
+                rc = POSTAGE_ERR_CANCELLED;
+                break;
+            }
+        }
+    }
+    atomic_store(&s->stop, 1);
+    pthread_mutex_unlock(&s->lock);
+    for (unsigned i = 0; i < started_threads; i++)
+        pthread_join(tid[i], NULL);
+    return rc;
+}
+
+static int
+check_options(const char *resource, const struct postage_mint_options *o)
+{
+    if (resource == NULL || o == NULL)
+        return POSTAGE_ERR_INVALID;
+    size_t rlen = strlen(resource);
+    const char *ext = o->ext ? o->ext : "";
+    size_t ext_len = strlen(ext);
+    if (rlen == 0 || rlen > POSTAGE_RESOURCE_MAX || !postage_field_is_clean(resource, rlen))
+        return POSTAGE_ERR_INVALID;
+    if (ext_len > POSTAGE_EXT_MAX || !postage_field_is_clean(ext, ext_len))
+        return POSTAGE_ERR_INVALID;
+    if (o->bits > POSTAGE_BITS_MAX ||
+        (o->date_width != 6 && o->date_width != 10 && o->date_width != 12))
+        return POSTAGE_ERR_INVALID;
+    return POSTAGE_OK;
+}
+
+static int
+choose_kernel(const char *name, const struct sha1_kernel **out)
+{
+    if (name == NULL) {
+        *out = sha1_kernel_default();
+        return POSTAGE_OK;
+    }
+    const struct sha1_kernel *k = sha1_kernel_find(name);
+    if (k == NULL)
+        return POSTAGE_ERR_KERNEL;
+    switch (sha1_kernel_state(k)) {
+    case SHA1_KERNEL_USABLE:          *out = k; return POSTAGE_OK;
+    case SHA1_KERNEL_UNSUPPORTED:     return POSTAGE_ERR_UNSUPPORTED;
+    case SHA1_KERNEL_SELFTEST_FAILED: return POSTAGE_ERR_SELFTEST;
+    }
+    return POSTAGE_ERR_SELFTEST;
+}
+
+int
+postage_mint(const char *resource, const struct postage_mint_options *o,
+             char *stamp, size_t size, struct postage_mint_result *result)
+{
+    char date[13];
+    char head[POSTAGE_MINT_STAMP_SIZE];
+    const struct sha1_kernel *kernel;
+    int rc;
+
+    if (stamp == NULL || size == 0)
+        return POSTAGE_ERR_INVALID;
+    stamp[0] = '\0';
+    if ((rc = check_options(resource, o)) != POSTAGE_OK)
+        return rc;
+    if (postage_date_format(o->now, o->date_width, date) != POSTAGE_OK)
+        return POSTAGE_ERR_INVALID;
+    if ((rc = choose_kernel(o->kernel, &kernel)) != POSTAGE_OK)
+        return rc;
+    if (sodium_init() < 0)
+        return POSTAGE_ERR_RANDOM;
+
+    /* 1.22 lowercases the resource it mints for (C tolower, ASCII). */
+    char res[POSTAGE_RESOURCE_MAX + 1];
+    size_t rlen = strlen(resource);
+    memcpy(res, resource, rlen + 1);
+    for (size_t i = 0; !o->case_sensitive && i < rlen; i++)
+        if (res[i] >= 'A' && res[i] <= 'Z')
+            res[i] = (char) (res[i] - 'A' + 'a');
+    int head_len = snprintf(head, sizeof head, "1:%u:%s:%s:%s:", o->bits, date,
+                            res, o->ext ? o->ext : "");
+    if (head_len < 0 || (size_t) head_len >= sizeof head)
+        return POSTAGE_ERR_TOO_LONG;
+
+    struct search *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return POSTAGE_ERR_NOMEM;
+    s->kernel = kernel;
+    s->bits = o->bits;
+    atomic_init(&s->trials, 0);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    unsigned nthreads = thread_count(o->threads);
+    double started = monotonic_seconds();
+
+    /* A bits-0 stamp needs no search; past 42 bits the space of one RAND
+     * may run out, and a fresh RAND starts a fresh space. */
+    do {
+        if ((rc = lay_out(s, head, (size_t) head_len)) != POSTAGE_OK)
+            break;
+        if (o->bits == 0) {
+            s->found = 1;
+            s->found_counter = 0;
+            break;
+        }
+        rc = run_search(s, nthreads, o, started);
+    } while (rc == POSTAGE_OK && !s->found);
+
+    if (rc == POSTAGE_OK) {
+        write_digits(s->message + s->length - SHA1_SEARCH_DIGITS, s->found_counter);
+        unsigned actual = postage_leading_zero_bits(s->message, s->length);
+        if (actual < o->bits)
+            rc = POSTAGE_ERR_INTERNAL;
+        else if (s->length >= size)
+            rc = POSTAGE_ERR_TOO_LONG;
+        else
+            memcpy(stamp, s->message, s->length + 1);
+        if (result != NULL) {
+            result->actual = actual;
+            result->trials = atomic_load(&s->trials);
+            result->seconds = monotonic_seconds() - started;
+            result->kernel = kernel->name;
+            result->threads = nthreads;
+        }
+    }
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+    return rc;
+}

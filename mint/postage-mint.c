@@ -1,0 +1,246 @@
+/*
+ * postage-mint - mint Hashcash v1 stamps, one per resource.
+ *
+ * A thin front-end on postage_mint(): parse the command line, mint each
+ * resource in order, print the stamps on stdout.  Messages go to stderr.
+ * Unlike hashcash 1.22, options are not order-dependent: -b 24 applies to
+ * every resource wherever it stands.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cli.h"
+#include "postage.h"
+
+struct progress_state {
+    double max_seconds;  /* 0: no limit */
+    int tty;             /* stderr is a terminal */
+    int shown;           /* a progress line is on screen */
+    int timed_out;
+    const char *resource;
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+"Usage: postage-mint [OPTION]... RESOURCE...\n"
+"Mint one Hashcash v1 stamp per RESOURCE (usually a recipient address) and\n"
+"print them, one per line, in order.\n"
+"\n"
+"  -b, --bits BITS         bits of proof of work, 0-160 (default 20)\n"
+"  -x, --ext EXT           extension field (no ':' or whitespace)\n"
+"  -z, --date-width 6|10|12  date as YYMMDD (default), YYMMDDhhmm, YYMMDDhhmmss\n"
+"      --time YYMMDD[hhmm[ss]]  date the stamp at this UTC time, not now\n"
+"      --case-sensitive    keep the resource's case (default: lowercase it,\n"
+"                          as hashcash 1.22 does)\n"
+"  -X, --header            print 'X-Hashcash: STAMP' header lines\n"
+"      --json              print one JSON object per stamp\n"
+"  -j, --threads N         search threads (default: one per online CPU)\n"
+"      --kernel NAME       SHA-1 kernel to use (also $POSTAGE_KERNEL);\n"
+"                          see postage-mint --list-kernels\n"
+"      --list-kernels      list the kernels of this build and exit\n"
+"      --max-time SECONDS  give up after SECONDS (exit status 3)\n"
+"  -h, --help              show this help and exit\n"
+"  -V, --version           show the version and exit\n"
+"\n"
+"Exit status: 0 all stamps minted, 2 usage or system error, 3 --max-time\n"
+"reached.  Each extra bit doubles the expected work.\n");
+}
+
+static int
+on_progress(void *ctx, const struct postage_mint_progress *p)
+{
+    struct progress_state *st = ctx;
+
+    if (st->max_seconds > 0 && p->seconds >= st->max_seconds) {
+        st->timed_out = 1;
+        return 1;
+    }
+    if (st->tty && p->seconds >= 0.5 && p->trials > 0) {
+        double rate = (double) p->trials / p->seconds;
+        double expected = p->expected_trials / rate;
+        if (expected > 2.0 || st->shown) {
+            fprintf(stderr, "\r%s: %s: %.0f M trials, %.1f M/s, %.1f s of about %.1f s expected   ",
+                    cli_program(), st->resource, (double) p->trials / 1e6, rate / 1e6,
+                    p->seconds, expected);
+            st->shown = 1;
+        }
+    }
+    return 0;
+}
+
+static int
+list_kernels(void)
+{
+    for (size_t i = 0; i < postage_kernel_count(); i++) {
+        struct postage_kernel_info k;
+        if (postage_kernel_get(i, &k) != POSTAGE_OK)
+            continue;
+        printf("%-10s %2u lanes  %-13s %-16s%s\n", k.name, k.lanes,
+               k.supported ? "supported" : "unsupported",
+               !k.supported ? "" : k.selftest_passed ? "self-test ok" : "SELF-TEST FAILED",
+               k.is_default ? "  (default)" : "");
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME };
+    static const struct option longopts[] = {
+        { "bits", required_argument, NULL, 'b' },
+        { "ext", required_argument, NULL, 'x' },
+        { "date-width", required_argument, NULL, 'z' },
+        { "time", required_argument, NULL, OPT_TIME },
+        { "case-sensitive", no_argument, NULL, OPT_CASE },
+        { "header", no_argument, NULL, 'X' },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "threads", required_argument, NULL, 'j' },
+        { "kernel", required_argument, NULL, OPT_KERNEL },
+        { "list-kernels", no_argument, NULL, OPT_LIST },
+        { "max-time", required_argument, NULL, OPT_MAXTIME },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct postage_mint_options o;
+    struct progress_state st = { 0 };
+    int header = 0, json = 0, c;
+
+    cli_set_program(argv[0]);
+    postage_mint_options_init(&o, (int64_t) time(NULL));
+    o.kernel = getenv("POSTAGE_KERNEL");
+    if (o.kernel != NULL && *o.kernel == '\0')
+        o.kernel = NULL;
+
+    while ((c = getopt_long(argc, argv, "b:x:z:Xj:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            if (cli_parse_unsigned(optarg, POSTAGE_BITS_MAX, &o.bits) != 0) {
+                cli_error("-b: '%s' is not a number of bits from 0 to %d", optarg,
+                          POSTAGE_BITS_MAX);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'x':
+            if (!postage_field_is_clean(optarg, strlen(optarg)) ||
+                strlen(optarg) > POSTAGE_EXT_MAX) {
+                cli_error("-x: the extension must be at most %d bytes with no ':', "
+                          "whitespace or control characters", POSTAGE_EXT_MAX);
+                return CLI_EXIT_USAGE;
+            }
+            o.ext = optarg;
+            break;
+        case 'z':
+            if (cli_parse_unsigned(optarg, 12, &o.date_width) != 0 ||
+                (o.date_width != 6 && o.date_width != 10 && o.date_width != 12)) {
+                cli_error("-z: the date width must be 6, 10 or 12, not '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_TIME:
+            if (cli_parse_time(optarg, &o.now) != 0) {
+                cli_error("--time: '%s' is not a UTC time YYMMDD, YYMMDDhhmm or "
+                          "YYMMDDhhmmss", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_CASE: o.case_sensitive = 1; break;
+        case 'X': header = 1; break;
+        case OPT_JSON: json = 1; break;
+        case 'j':
+            if (cli_parse_unsigned(optarg, 256, &o.threads) != 0 || o.threads == 0) {
+                cli_error("-j: the number of threads must be 1 to 256, not '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_KERNEL: o.kernel = optarg; break;
+        case OPT_LIST: return list_kernels();
+        case OPT_MAXTIME: {
+            char *end;
+            st.max_seconds = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(st.max_seconds > 0) ||
+                st.max_seconds > 1e9) {
+                cli_error("--max-time: '%s' is not a positive number of seconds", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h': usage(stdout); return CLI_EXIT_OK;
+        case 'V': printf("postage-mint (postage) %s\n", PACKAGE_VERSION); return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'postage-mint --help' for more information.\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("no resource given: name at least one, e.g. a recipient address");
+        fprintf(stderr, "Try 'postage-mint --help' for more information.\n");
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (n == 0 || n > POSTAGE_RESOURCE_MAX || !postage_field_is_clean(argv[i], n)) {
+            cli_error("resource '%s' must be 1 to %d bytes with no ':', whitespace or "
+                      "control characters", argv[i], POSTAGE_RESOURCE_MAX);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (o.kernel != NULL) {
+        int rc = postage_kernel_check(o.kernel);
+        if (rc != POSTAGE_OK) {
+            cli_error("kernel '%s': %s (see --list-kernels)", o.kernel, postage_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+    }
+
+    st.tty = isatty(STDERR_FILENO);
+    o.progress = on_progress;
+    o.progress_ctx = &st;
+    for (int i = optind; i < argc; i++) {
+        char stamp[POSTAGE_MINT_STAMP_SIZE];
+        struct postage_mint_result r;
+        st.resource = argv[i];
+        st.shown = 0;
+        int rc = postage_mint(argv[i], &o, stamp, sizeof stamp, &r);
+        if (st.shown)
+            fputc('\n', stderr);
+        if (rc == POSTAGE_ERR_CANCELLED && st.timed_out) {
+            cli_error("%s: no %u-bit stamp found within %g s; try fewer bits or a "
+                      "longer --max-time", argv[i], o.bits, st.max_seconds);
+            return CLI_EXIT_TIMEOUT;
+        }
+        if (rc != POSTAGE_OK) {
+            cli_error("%s: %s", argv[i], postage_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+        if (json) {
+            fputs("{\"resource\":", stdout);
+            cli_json_string(stdout, argv[i], strlen(argv[i]));
+            fputs(",\"stamp\":", stdout);
+            cli_json_string(stdout, stamp, strlen(stamp));
+            printf(",\"bits\":%u,\"actual\":%u,\"trials\":%llu,\"seconds\":%.6f,"
+                   "\"kernel\":\"%s\",\"threads\":%u}\n",
+                   o.bits, r.actual, (unsigned long long) r.trials, r.seconds,
+                   r.kernel, r.threads);
+        } else if (header) {
+            printf("X-Hashcash: %s\n", stamp);
+        } else {
+            printf("%s\n", stamp);
+        }
+        if (fflush(stdout) != 0) {
+            cli_error("cannot write to standard output");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return CLI_EXIT_OK;
+}
