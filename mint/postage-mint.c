@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/cli.h"
+#include "mint/speed_report.h"
 #include "postage.h"
 
 struct progress_state {
@@ -32,6 +33,7 @@ usage(FILE *out)
 {
     fprintf(out,
 "Usage: postage-mint [OPTION]... RESOURCE...\n"
+"       postage-mint --speed [-j N] [--json]\n"
 "Mint one Hashcash v1 stamp per RESOURCE (usually a recipient address) and\n"
 "print them, one per line, in order.\n"
 "\n"
@@ -47,6 +49,8 @@ usage(FILE *out)
 "      --kernel NAME       SHA-1 kernel to use (also $POSTAGE_KERNEL);\n"
 "                          see postage-mint --list-kernels\n"
 "      --list-kernels      list the kernels of this build and exit\n"
+"      --speed             measure every kernel here and show how long each\n"
+"                          number of bits takes (with --json: as JSON)\n"
 "      --max-time SECONDS  give up after SECONDS (exit status 3)\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -95,7 +99,7 @@ list_kernels(void)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME };
+    enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "ext", required_argument, NULL, 'x' },
@@ -107,6 +111,7 @@ main(int argc, char **argv)
         { "threads", required_argument, NULL, 'j' },
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "list-kernels", no_argument, NULL, OPT_LIST },
+        { "speed", no_argument, NULL, OPT_SPEED },
         { "max-time", required_argument, NULL, OPT_MAXTIME },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -114,7 +119,7 @@ main(int argc, char **argv)
     };
     struct postage_mint_options o;
     struct progress_state st = { 0 };
-    int header = 0, json = 0, c;
+    int header = 0, json = 0, speed = 0, c;
 
     cli_set_program(argv[0]);
     postage_mint_options_init(&o, (int64_t) time(NULL));
@@ -165,6 +170,7 @@ main(int argc, char **argv)
             break;
         case OPT_KERNEL: o.kernel = optarg; break;
         case OPT_LIST: return list_kernels();
+        case OPT_SPEED: speed = 1; break;
         case OPT_MAXTIME: {
             char *end;
             st.max_seconds = strtod(optarg, &end);
@@ -182,6 +188,8 @@ main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (speed)
+        return speed_report(o.threads, json);
     if (optind >= argc) {
         cli_error("no resource given: name at least one, e.g. a recipient address");
         fprintf(stderr, "Try 'postage-mint --help' for more information.\n");

@@ -85,6 +85,21 @@ void postage_mint_options_init(struct postage_mint_options *options, int64_t now
 int postage_mint(const char *resource, const struct postage_mint_options *options,
                  char *stamp, size_t size, struct postage_mint_result *result);
 
+/**
+ * postage_mint_rate - measure the trials per second minting achieves here.
+ * @kernel:  kernel name, or NULL for the default.
+ * @threads: search threads; 0 for one per online CPU.
+ * @seconds: how long to measure, 0.05 to 60.  The figure is a real
+ *           search's progress, so at least a few tenths of a second give
+ *           a stable answer on a quiet machine.
+ * @trials_per_second: receives the rate.
+ *
+ * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for a NULL output or a duration
+ * out of range; and the kernel and thread errors of postage_mint().
+ */
+int postage_mint_rate(const char *kernel, unsigned threads, double seconds,
+                      double *trials_per_second);
+
 #ifdef __cplusplus
 }
 #endif
