@@ -1,0 +1,21 @@
+# bench/local.mk - benchmarks (`make bench`); never part of `make check`.
+noinst_PROGRAMS += bench/bench_kernels
+bench_bench_kernels_SOURCES = bench/bench_kernels.c
+bench_bench_kernels_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
+
+noinst_PROGRAMS += bench/bench_store
+bench_bench_store_SOURCES = bench/bench_store.c
+bench_bench_store_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
+
+EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh
+
+# `make bench`: every benchmark, in one run on this machine.  Not a test:
+# the figures depend on the machine and are never asserted.
+bench: all $(noinst_PROGRAMS)
+	@echo "== SHA-1 kernels, one core, beside OpenSSL and hashcash 1.22"
+	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/kernels_vs_peers.sh
+	@echo "== double-spend store, library path"
+	bench/bench_store $(BENCH_STORE_FLAGS)
+	@echo "== postage-verify --db against hashcash -cd, one process per check"
+	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/store_vs_hashcash.sh $(BENCH_STORE_FLAGS)
+.PHONY: bench
