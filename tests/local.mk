@@ -1,0 +1,44 @@
+# tests/local.mk - `make check`: Check unit tests, then integration tests
+# against the real hashcash 1.22 and the installed programs.
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(LMDB_CFLAGS)
+TEST_LIBS = libpostage_internal.la $(CHECK_LIBS) $(POSTAGE_DEP_LIBS)
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
+	HASHCASH='$(HASHCASH)'; export top_srcdir top_builddir HASHCASH;
+
+if HAVE_CHECK
+check_PROGRAMS += tests/check_kernels
+tests_check_kernels_SOURCES = tests/check_kernels.c
+tests_check_kernels_CFLAGS = $(TEST_CFLAGS)
+tests_check_kernels_LDADD = $(TEST_LIBS)
+TESTS += tests/check_kernels
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/check_store
+tests_check_store_SOURCES = tests/check_store.c
+tests_check_store_CFLAGS = $(TEST_CFLAGS)
+tests_check_store_LDADD = $(TEST_LIBS)
+TESTS += tests/check_store
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/check_core tests/check_mint
+tests_check_core_SOURCES = tests/check_core.c
+tests_check_core_CFLAGS = $(TEST_CFLAGS)
+tests_check_core_LDADD = $(TEST_LIBS)
+tests_check_mint_SOURCES = tests/check_mint.c
+tests_check_mint_CFLAGS = $(TEST_CFLAGS)
+tests_check_mint_LDADD = $(TEST_LIBS)
+TESTS += tests/check_core tests/check_mint
+endif
+
+# Shell tests of the installed programs (they need no Check).
+SHELL_TESTS = tests/cli_golden.sh tests/interop_hashcash.sh tests/concurrency.sh
+TESTS += $(SHELL_TESTS)
+EXTRA_DIST += tests/testlib.sh $(SHELL_TESTS)
+
+# The aarch64 kernels, cross-built and run under qemu-user when the cross
+# compiler and qemu are installed (setup.sh installs them).
+TESTS += tests/aarch64_kernels.sh
+EXTRA_DIST += tests/aarch64_kernels.sh tests/xkernels.c
