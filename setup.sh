@@ -1,0 +1,47 @@
+#!/bin/sh
+# setup.sh - the README's first quick-start command: install everything
+# postage needs from Debian's archive, build it (warnings are errors),
+# install it under /usr/local, and mint and verify a first stamp.
+#
+# Run as root on Debian 12 from the top of a checkout.  Safe to run again.
+# Set POSTAGE_SKIP_APT=1 to skip the package installation (e.g. when the
+# packages are already there and the machine is offline).
+set -eu
+cd "$(dirname "$0")"
+
+PACKAGES="gcc make autoconf automake libtool pkg-config libssl-dev
+libsodium-dev liblmdb-dev check hashcash gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+qemu-user"
+
+if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup.sh: installing packages needs root (or set POSTAGE_SKIP_APT=1)" >&2
+        exit 1
+    fi
+    echo "== installing build and test dependencies"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+fi
+
+echo "== building"
+./autogen.sh
+./configure --enable-werror ${POSTAGE_CONFIGURE_FLAGS:-}
+make -j"$(nproc 2>/dev/null || echo 2)"
+
+echo "== installing into /usr/local"
+if [ "$(id -u)" -eq 0 ]; then
+    make install >/dev/null
+    ldconfig 2>/dev/null || true
+    MINT=postage-mint VERIFY=postage-verify
+else
+    MINT=./postage-mint VERIFY=./postage-verify
+fi
+
+echo "== minting and verifying a first stamp"
+stamp=$("$MINT" -b 20 you@example.org)
+echo "minted:   $stamp"
+printf 'verified: '
+"$VERIFY" -b 20 -r you@example.org "$stamp"
+echo "setup.sh: postage is built and installed; run 'make check' for the test suite"
