@@ -1,0 +1,188 @@
+/*
+ * state.h - postaged's state store: a few small key-value tables
+ * (greylisting triplets, the auto-whitelist, quota and accounting
+ * counters, later sender reputation) shared by every process and thread of
+ * the daemon, with one atomic read-modify-write operation.
+ *
+ * The interface is backend-neutral on purpose.  The one backend today is
+ * LMDB (policy/state_lmdb.c); a Redis backend shared by several daemons is
+ * planned, so nothing here exposes LMDB, and every operation is one that
+ * maps onto Redis too:
+ *
+ *   pd_state_update  LMDB: one write transaction.  Redis: WATCH key, GET,
+ *                    run the callback, MULTI/SET or DEL/EXEC, retry on a
+ *                    conflict.  Hence the callback rules below.
+ *   expires_at       LMDB: stored with the value and swept by
+ *                    pd_state_expire.  Redis: EXPIREAT.
+ *   pd_state_expire  LMDB: a cursor walk in bounded batches.  Redis: a
+ *                    no-op (the server expires keys itself).
+ *
+ * Expiry is part of the meaning, not only housekeeping: an entry whose
+ * expires_at <= now is absent for pd_state_get and pd_state_update even
+ * before pd_state_expire has removed it, so the result never depends on
+ * when maintenance last ran.
+ *
+ * A handle is thread-safe: open it once per process and share it.  Do not
+ * open the same store twice in one process at the same time, and do not
+ * use a handle in a child after fork() (open a new one there).  Callers
+ * pass `now` to every call; the store never reads the clock.
+ */
+#ifndef POSTAGE_POLICY_STATE_H
+#define POSTAGE_POLICY_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes.  Negative values are failures; the handle keeps a
+ * description (pd_state_error).  PD_ST_ prefix: request.h owns PD_STATE_. */
+enum pd_st_status {
+    PD_ST_OK = 0,
+    PD_ST_NOTFOUND = 1,          /* pd_state_get: no live entry             */
+    PD_ST_ERR_INVALID = -1,      /* bad argument, unknown spec, key too long */
+    PD_ST_ERR_NOMEM = -2,
+    PD_ST_ERR_BACKEND = -3,      /* the database failed (see the error text) */
+    PD_ST_ERR_CALLBACK = -4      /* the callback produced a bad value        */
+};
+
+/* The tables.  Each is a separate namespace (an LMDB named database, a
+ * Redis key prefix); new ones are appended, never renumbered. */
+enum pd_table {
+    PD_TABLE_GREYLIST = 0,
+    PD_TABLE_AWL,
+    PD_TABLE_QUOTA,
+    PD_TABLE_ACCOUNTING,
+    PD_TABLE_REPUTATION,
+    /* Messages already counted against quotas, by queue id, so that the
+     * policy front-end and the milter never both count one message. */
+    PD_TABLE_ACCOUNTED,
+    PD_TABLE_COUNT
+};
+
+/* Keys are arbitrary bytes, 1 .. PD_ST_KEY_MAX long.  Values are small
+ * fixed structs that the modules serialise themselves (big-endian, with a
+ * version byte first), 0 .. PD_ST_VALUE_MAX bytes. */
+#define PD_ST_KEY_MAX 8192
+#define PD_ST_VALUE_MAX 64
+#define PD_ST_NEVER INT64_MAX       /* expires_at of an entry kept forever */
+#define PD_ST_ERRLEN 256
+
+/* Flags for pd_state_open. */
+enum {
+    /* Do not fsync each update (LMDB: MDB_NOSYNC).  A system crash may lose
+     * the last seconds of updates and, on a file system that does not keep
+     * write order, damage the store.  For tests and bulk loads. */
+    PD_ST_NOSYNC = 1 << 0,
+    /* Fail instead of creating a missing store. */
+    PD_ST_NOCREATE = 1 << 1
+};
+
+struct pd_state;
+
+/* What an update callback asks for. */
+enum pd_st_op {
+    PD_ST_KEEP = 0,     /* leave the entry as it is (nothing is written)   */
+    PD_ST_PUT,          /* store out[0 .. *outlen) with *expires_at         */
+    PD_ST_DELETE        /* remove the entry                                 */
+};
+
+/*
+ * The read-modify-write callback.
+ * @ctx:        the caller's context.
+ * @now:        the `now` given to pd_state_update.
+ * @cur:        the live value, or NULL if there is none (absent or expired).
+ * @curlen:     its length (0 when cur is NULL).
+ * @out:        room for the new value (PD_ST_VALUE_MAX bytes).
+ * @outlen:     set to the new value's length for PD_ST_PUT.
+ * @expires_at: holds the entry's current expiry (PD_ST_NEVER for a new
+ *              entry); set it for PD_ST_PUT.
+ *
+ * It runs while the store holds its write lock, so it must be quick and do
+ * no I/O.  It may be called more than once for one update (LMDB reruns a
+ * transaction after growing its map; Redis reruns after a WATCH conflict),
+ * so it must compute its answer from its arguments alone and may write
+ * results into ctx only by overwriting them: the last call is the one that
+ * took effect.
+ */
+typedef enum pd_st_op (*pd_state_fn)(void *ctx, int64_t now,
+                                     const unsigned char *cur, size_t curlen,
+                                     unsigned char *out, size_t *outlen,
+                                     int64_t *expires_at);
+
+/**
+ * pd_state_open - open (and by default create) the state store.
+ * @spec:   "lmdb:DIR", or a bare path meaning "lmdb:PATH": the same string
+ *          as postaged's `store` setting.  The LMDB environment lives in
+ *          the subdirectory DIR/policy (both created mode 0700 unless
+ *          PD_ST_NOCREATE), apart from the double-spend store's files in
+ *          DIR, so the two never share a writer lock or an environment.
+ * @flags:  PD_ST_* flags or 0.
+ * @out:    receives the handle; NULL on failure.
+ * @err:    if not NULL, receives a description of a failure.
+ *
+ * Returns PD_ST_OK, PD_ST_ERR_INVALID (empty or unknown scheme),
+ * PD_ST_ERR_NOMEM or PD_ST_ERR_BACKEND.
+ */
+int pd_state_open(const char *spec, unsigned flags, struct pd_state **out,
+                  char *err, size_t errlen);
+
+/**
+ * pd_state_update - atomically read, transform and write one entry.
+ *
+ * Runs @fn on the live value of (@table, @key) and applies its answer, all
+ * inside one write transaction: no update by another thread or process
+ * can come between the read and the write.  Returns PD_ST_OK,
+ * PD_ST_ERR_INVALID, PD_ST_ERR_CALLBACK (fn asked to store more than
+ * PD_ST_VALUE_MAX bytes; nothing was written) or PD_ST_ERR_BACKEND (nothing
+ * was written).
+ */
+int pd_state_update(struct pd_state *st, enum pd_table table,
+                    const void *key, size_t keylen, int64_t now,
+                    pd_state_fn fn, void *ctx);
+
+/**
+ * pd_state_get - read the live value of one entry.
+ * @val, @cap:  where to copy it; a longer value is truncated to @cap.
+ * @vallen:     receives its full length.
+ * @expires_at: if not NULL, receives its expiry.
+ *
+ * Returns PD_ST_OK, PD_ST_NOTFOUND (absent or expired), PD_ST_ERR_INVALID
+ * or PD_ST_ERR_BACKEND.
+ */
+int pd_state_get(struct pd_state *st, enum pd_table table,
+                 const void *key, size_t keylen, int64_t now,
+                 void *val, size_t cap, size_t *vallen, int64_t *expires_at);
+
+/**
+ * pd_state_expire - remove the entries of @table with expires_at <= @now.
+ * @batch:   entries examined per write transaction (0: 1000).  The write
+ *           lock is released between batches, so requests interleave with
+ *           a long sweep instead of waiting for it (the cleanup stalls of
+ *           postgrey and cbpolicyd).  Run it off the request path.
+ * @removed: if not NULL, receives the number removed.
+ */
+int pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now,
+                    unsigned batch, uint64_t *removed);
+
+/* Number of entries stored in @table, live or expired-but-not-swept. */
+int pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count);
+
+/* Copy the description of the last failure on @st (any thread's) into
+ * @buf; "" if nothing failed. */
+void pd_state_error(struct pd_state *st, char *buf, size_t len);
+
+/* The table's name ("greylist", "awl", "quota", "accounting",
+ * "reputation"), or "?" . */
+const char *pd_state_table_name(enum pd_table table);
+
+/* Flush and release.  NULL is accepted. */
+void pd_state_close(struct pd_state *st);
+
+/* Big-endian helpers for the modules' value formats. */
+void pd_st_put_u32(unsigned char *p, uint32_t v);
+void pd_st_put_u64(unsigned char *p, uint64_t v);
+void pd_st_put_i64(unsigned char *p, int64_t v);
+uint32_t pd_st_get_u32(const unsigned char *p);
+uint64_t pd_st_get_u64(const unsigned char *p);
+int64_t pd_st_get_i64(const unsigned char *p);
+
+#endif
