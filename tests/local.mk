@@ -42,3 +42,31 @@ EXTRA_DIST += tests/testlib.sh $(SHELL_TESTS)
 # compiler and qemu are installed (setup.sh installs them).
 TESTS += tests/aarch64_kernels.sh
 EXTRA_DIST += tests/aarch64_kernels.sh tests/xkernels.c
+
+# postaged's modules (Check) and the daemon over the policy protocol.
+if HAVE_CHECK
+check_PROGRAMS += tests/check_policy_proto tests/check_access tests/check_greylist \
+	tests/check_quota tests/check_engine
+POLICY_TEST_LIBS = policy/libpolicy.la $(TEST_LIBS)
+tests_check_policy_proto_SOURCES = tests/check_policy_proto.c
+tests_check_policy_proto_CFLAGS = $(TEST_CFLAGS)
+tests_check_policy_proto_LDADD = $(POLICY_TEST_LIBS)
+tests_check_access_SOURCES = tests/check_access.c
+tests_check_access_CFLAGS = $(TEST_CFLAGS)
+tests_check_access_LDADD = $(POLICY_TEST_LIBS)
+tests_check_greylist_SOURCES = tests/check_greylist.c
+tests_check_greylist_CFLAGS = $(TEST_CFLAGS)
+tests_check_greylist_LDADD = $(POLICY_TEST_LIBS)
+tests_check_quota_SOURCES = tests/check_quota.c
+tests_check_quota_CFLAGS = $(TEST_CFLAGS)
+tests_check_quota_LDADD = $(POLICY_TEST_LIBS)
+tests_check_engine_SOURCES = tests/check_engine.c
+tests_check_engine_CFLAGS = $(TEST_CFLAGS)
+tests_check_engine_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/check_quota \
+	tests/check_engine
+endif
+check_PROGRAMS += tests/pd_client
+tests_pd_client_SOURCES = tests/pd_client.c
+TESTS += tests/policy_daemon.sh
+EXTRA_DIST += tests/policy_daemon.sh

@@ -1,0 +1,653 @@
+/*
+ * engine.c - postaged's decisions: the module chain behind both
+ * front-ends.
+ *
+ * Order for a recipient (RCPT): access control, greylisting, quotas.  The
+ * first terminal verdict ends the chain.  At END-OF-MESSAGE the message is
+ * checked against size limits and then counted once, with its real size;
+ * recipient-keyed quotas count each accepted recipient at RCPT instead,
+ * since the recipients are not all known at the end.  A message seen by
+ * both front-ends (policy server and milter on one Postfix) is counted by
+ * whichever gets there first: the queue id is remembered in the store.
+ *
+ * An engine is read-only once built; the slot at the bottom lets a reload
+ * swap in a new one while threads finish with the old.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/access.h"
+#include "policy/engine.h"
+#include "policy/greylist.h"
+#include "policy/log.h"
+#include "policy/netaddr.h"
+#include "policy/quota.h"
+#include "policy/state.h"
+#include "postage/clock.h"
+
+#define ACCOUNTED_TTL 86400   /* a queue id is not reused within a day */
+
+struct whitelist_client {
+    int is_network;
+    struct pd_cidr network;
+    char domain[256];
+};
+
+struct pd_engine {
+    int refs;                          /* atomic */
+    struct pd_state *state;            /* NULL: validation only */
+    int tempfail_on_error;
+    char hostname[256];
+
+    struct pd_access_list access;
+
+    int greylist;
+    struct pd_greylist_config gl;
+    unsigned v4_prefix, v6_prefix;
+    int gl_header;
+    char gl_text[512];
+    struct whitelist_client *wl_clients;
+    size_t n_wl_clients;
+    struct pd_access_list wl_recipients;   /* recipient rules, verdict unused */
+
+    struct pd_quota *quotas;
+    char **quota_names;                    /* storage for quotas[i].name/text */
+    char **quota_texts;
+    size_t n_quotas;
+};
+
+/* ---- building -------------------------------------------------------- */
+
+static void
+engine_free(struct pd_engine *e)
+{
+    pd_access_list_free(&e->access);
+    pd_access_list_free(&e->wl_recipients);
+    free(e->wl_clients);
+    for (size_t i = 0; i < e->n_quotas; i++) {
+        free(e->quota_names[i]);
+        free(e->quota_texts[i]);
+    }
+    free(e->quotas);
+    free(e->quota_names);
+    free(e->quota_texts);
+    free(e);
+}
+
+static int
+load_access(struct pd_engine *e, const struct pd_list *l, const char *file, char *err,
+            size_t errlen)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        struct pd_access_rule rule;
+        char why[PD_ACCESS_ERROR_MAX];
+        enum pd_access_parse_result r = pd_access_rule_parse(l->items[i], &rule, why, sizeof why);
+        if (r == PD_ACCESS_ERROR) {
+            snprintf(err, errlen, "%s:%u: access: %s", file, l->lines[i], why);
+            return -1;
+        }
+        if (r == PD_ACCESS_BLANK)
+            continue;
+        rule.line = l->lines[i];
+        if (pd_access_list_append(&e->access, &rule) != 0) {
+            snprintf(err, errlen, "%s:%u: access: too many rules or out of memory", file,
+                     l->lines[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+load_whitelists(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+                size_t errlen)
+{
+    const struct pd_list *c = &s->greylist_whitelist_clients;
+    e->wl_clients = calloc(c->count ? c->count : 1, sizeof *e->wl_clients);
+    if (e->wl_clients == NULL)
+        return -1;
+    for (size_t i = 0; i < c->count; i++) {
+        struct whitelist_client *w = &e->wl_clients[e->n_wl_clients];
+        const char *item = c->items[i];
+        if (pd_cidr_parse(item, strlen(item), PD_CIDR_ALLOW_HOST_BITS, &w->network) ==
+            PD_NETADDR_OK) {
+            w->is_network = 1;
+        } else if (strchr(item, '.') != NULL && strlen(item) < sizeof w->domain &&
+                   strspn(item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789.-_") == strlen(item)) {
+            snprintf(w->domain, sizeof w->domain, "%s", item[0] == '.' ? item + 1 : item);
+        } else {
+            snprintf(err, errlen, "%s:%u: greylist_whitelist_clients: '%.80s' is neither an "
+                     "address, a CIDR network nor a domain", file, c->lines[i], item);
+            return -1;
+        }
+        e->n_wl_clients++;
+    }
+    const struct pd_list *r = &s->greylist_whitelist_recipients;
+    for (size_t i = 0; i < r->count; i++) {
+        char line[PD_SETTING_MAX + 32], why[PD_ACCESS_ERROR_MAX];
+        struct pd_access_rule rule;
+        snprintf(line, sizeof line, "recipient %s DUNNO", r->items[i]);
+        if (pd_access_rule_parse(line, &rule, why, sizeof why) != PD_ACCESS_RULE ||
+            pd_access_list_append(&e->wl_recipients, &rule) != 0) {
+            snprintf(err, errlen, "%s:%u: greylist_whitelist_recipients: %s", file,
+                     r->lines[i], why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "TRACK WINDOW|day|week|month count|size LIMIT ACTION [text]" */
+static int
+parse_quota(const char *line, int calendar, struct pd_quota *q, char **text, char *why,
+            size_t whylen)
+{
+    char track[32], when[32], what[16], limit[32], action[16];
+    int used = 0;
+
+    memset(q, 0, sizeof *q);
+    *text = NULL;
+    if (sscanf(line, "%31s %31s %15s %31s %15s %n", track, when, what, limit, action, &used) < 5) {
+        snprintf(why, whylen, "expected TRACK %s count|size LIMIT ACTION [text]",
+                 calendar ? "day|week|month" : "WINDOW");
+        return -1;
+    }
+    if (pd_track_parse(track, &q->track) != 0) {
+        snprintf(why, whylen, "'%s' is not one of sender, sender_domain, client_address, "
+                 "client_network, sasl_username, recipient", track);
+        return -1;
+    }
+    if (calendar) {
+        if (pd_period_parse(when, &q->period) != 0) {
+            snprintf(why, whylen, "'%s' is not day, week or month", when);
+            return -1;
+        }
+    } else {
+        q->period = PD_PERIOD_ROLLING;
+        if (postage_period_parse(when, &q->window) != 0 || q->window <= 0) {
+            snprintf(why, whylen, "'%s' is not a period such as 1h or 1d", when);
+            return -1;
+        }
+    }
+    char *end;
+    unsigned long long n = strtoull(limit, &end, 10);
+    if (*limit < '0' || *limit > '9' || *end != '\0' || n == 0) {
+        snprintf(why, whylen, "'%s' is not a positive whole number", limit);
+        return -1;
+    }
+    if (strcmp(what, "count") == 0)
+        q->max_count = n;
+    else if (strcmp(what, "size") == 0)
+        q->max_bytes = n;
+    else {
+        snprintf(why, whylen, "'%s' is neither count nor size", what);
+        return -1;
+    }
+    if (pd_action_parse(action, strlen(action), &q->action) != 0 || q->action == PD_DUNNO ||
+        q->action == PD_OK) {
+        snprintf(why, whylen, "'%s' is not REJECT, DEFER, HOLD or DISCARD", action);
+        return -1;
+    }
+    const char *t = line + used;
+    if (*t != '\0' && (*text = strdup(t)) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+load_quotas(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+            size_t errlen)
+{
+    size_t total = s->quota.count + s->accounting.count;
+    e->quotas = calloc(total ? total : 1, sizeof *e->quotas);
+    e->quota_names = calloc(total ? total : 1, sizeof *e->quota_names);
+    e->quota_texts = calloc(total ? total : 1, sizeof *e->quota_texts);
+    if (e->quotas == NULL || e->quota_names == NULL || e->quota_texts == NULL)
+        return -1;
+    for (int calendar = 0; calendar <= 1; calendar++) {
+        const struct pd_list *l = calendar ? &s->accounting : &s->quota;
+        for (size_t i = 0; i < l->count; i++) {
+            char why[256];
+            size_t k = e->n_quotas;
+            if (parse_quota(l->items[i], calendar, &e->quotas[k], &e->quota_texts[k], why,
+                            sizeof why) != 0) {
+                snprintf(err, errlen, "%s:%u: %s: %s", file, l->lines[i],
+                         calendar ? "accounting" : "quota", why);
+                return -1;
+            }
+            /* The rule itself names its counters: an unchanged rule keeps
+             * its counts across reloads, a changed one starts afresh. */
+            size_t n = strlen(l->items[i]) + 16;
+            if ((e->quota_names[k] = malloc(n)) == NULL)
+                return -1;
+            snprintf(e->quota_names[k], n, "%s %s", calendar ? "accounting" : "quota",
+                     l->items[i]);
+            e->quotas[k].name = e->quota_names[k];
+            e->quotas[k].text = e->quota_texts[k];
+            e->n_quotas++;
+        }
+    }
+    return 0;
+}
+
+int
+pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state *state,
+                 struct pd_engine **out, char *err, size_t errlen)
+{
+    struct pd_engine *e = calloc(1, sizeof *e);
+    *out = NULL;
+    if (e == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->refs = 1;
+    e->state = state;
+    e->tempfail_on_error = strcmp(s->on_error, "tempfail") == 0;
+    if (s->hostname[0] != '\0')
+        snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
+    else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
+        snprintf(e->hostname, sizeof e->hostname, "localhost");
+    pd_access_list_init(&e->access);
+    pd_access_list_init(&e->wl_recipients);
+
+    e->greylist = s->greylist;
+    pd_greylist_config_defaults(&e->gl);
+    e->gl.delay = s->greylist_delay;
+    e->gl.retry_window = s->greylist_retry_window;
+    e->gl.max_age = s->greylist_max_age;
+    e->gl.awl_count = s->greylist_awl_count;
+    e->gl.training = s->greylist_training;
+    e->v4_prefix = s->greylist_ipv4_prefix;
+    e->v6_prefix = s->greylist_ipv6_prefix;
+    e->gl_header = s->greylist_header;
+    snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
+    const char *pct = strchr(e->gl_text, '%');
+    if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
+        snprintf(err, errlen, "%s: greylist_text: only one %%s (the seconds left) may appear",
+                 file);
+        engine_free(e);
+        return -1;
+    }
+
+    err[0] = '\0';
+    if (load_access(e, &s->access, file, err, errlen) != 0 ||
+        load_whitelists(e, s, file, err, errlen) != 0 ||
+        load_quotas(e, s, file, err, errlen) != 0) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "out of memory");
+        engine_free(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+struct pd_engine *
+pd_engine_ref(struct pd_engine *e)
+{
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+    return e;
+}
+
+void
+pd_engine_unref(struct pd_engine *e)
+{
+    if (e != NULL && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        engine_free(e);
+}
+
+/* ---- deciding -------------------------------------------------------- */
+
+static void
+set_error(const struct pd_engine *e, struct pd_answer *a, const char *what)
+{
+    char detail[PD_ST_ERRLEN] = "";
+    if (e->state != NULL)
+        pd_state_error(e->state, detail, sizeof detail);
+    a->verdict.action = e->tempfail_on_error ? PD_DEFER : PD_DUNNO;
+    snprintf(a->verdict.text, sizeof a->verdict.text, "%s",
+             e->tempfail_on_error ? "451 4.3.0 Temporary policy failure, please retry" : "");
+    a->prepend_name[0] = '\0';
+    snprintf(a->reason, sizeof a->reason, "%s failed (%.160s); on_error=%s", what, detail,
+             e->tempfail_on_error ? "tempfail" : "dunno");
+}
+
+static int
+ends_with_domain(const char *name, const char *domain)
+{
+    size_t n = strlen(name), d = strlen(domain);
+    if (n < d || strcasecmp(name + n - d, domain) != 0)
+        return 0;
+    return n == d || name[n - d - 1] == '.';
+}
+
+static int
+client_whitelisted(const struct pd_engine *e, const struct pd_query *q, int have_addr,
+                   const struct pd_addr *addr)
+{
+    for (size_t i = 0; i < e->n_wl_clients; i++) {
+        const struct whitelist_client *w = &e->wl_clients[i];
+        if (w->is_network ? (have_addr && pd_cidr_match(&w->network, addr))
+                          : (strcmp(q->client_name, "unknown") != 0 &&
+                             ends_with_domain(q->client_name, w->domain)))
+            return 1;
+    }
+    return 0;
+}
+
+static void
+subject_of(const struct pd_query *q, struct pd_access_subject *s)
+{
+    s->client_address = q->client_address;
+    s->client_name = q->client_name;
+    s->helo_name = q->helo_name;
+    s->sender = q->sender;
+    s->recipient = q->recipient;
+    s->sasl_username = q->sasl_username;
+}
+
+static void
+format_rfc5322_date(int64_t now, char *out, size_t size)
+{
+    time_t t = (time_t) now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* Returns 1 if a terminal verdict was set, 0 to go on, -1 on error. */
+static int
+run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
+             struct pd_answer *a)
+{
+    struct pd_addr addr;
+    int have_addr = pd_addr_parse(q->client_address, strlen(q->client_address), &addr) ==
+                    PD_NETADDR_OK;
+    struct pd_access_subject subj;
+    struct pd_verdict ignored;
+
+    if (!e->greylist)
+        return 0;
+    /* Like postgrey: without a client address there is no triplet. */
+    if (!have_addr || q->recipient[0] == '\0')
+        return 0;
+    if (client_whitelisted(e, q, have_addr, &addr)) {
+        snprintf(a->reason, sizeof a->reason, "greylisting: client whitelisted");
+        return 0;
+    }
+    subject_of(q, &subj);
+    if (pd_access_evaluate(&e->wl_recipients, &subj, &ignored) >= 0) {
+        snprintf(a->reason, sizeof a->reason, "greylisting: recipient whitelisted");
+        return 0;
+    }
+    struct pd_cidr net;
+    char net_text[PD_NETADDR_TEXT_MAX];
+    pd_addr_mask(&addr, addr.family == PD_ADDR_V4 ? e->v4_prefix : e->v6_prefix, &net);
+    pd_cidr_format(&net, net_text, sizeof net_text);
+
+    struct pd_greylist_decision d;
+    if (pd_greylist_check(e->state, &e->gl, net_text, q->client_address, q->sender,
+                          q->recipient, now, &d) != PD_ST_OK)
+        return -1;
+    switch (d.result) {
+    case PD_GL_DEFER: {
+        char secs[32], text[PD_TEXT_MAX];
+        snprintf(secs, sizeof secs, "%lld", (long long) d.seconds);
+        const char *pct = strstr(e->gl_text, "%s");
+        if (pct != NULL)
+            snprintf(text, sizeof text, "%.*s%s%s", (int) (pct - e->gl_text), e->gl_text, secs,
+                     pct + 2);
+        else
+            snprintf(text, sizeof text, "%s", e->gl_text);
+        a->verdict.action = PD_DEFER;
+        snprintf(a->verdict.text, sizeof a->verdict.text, "451 4.7.1 %.490s", text);
+        snprintf(a->reason, sizeof a->reason, "greylisted %s/%s/%s for %lld s more", net_text,
+                 q->sender, q->recipient, (long long) d.seconds);
+        return 1;
+    }
+    case PD_GL_PASS_FIRST:
+        snprintf(a->reason, sizeof a->reason, "greylisting passed after %lld s",
+                 (long long) d.seconds);
+        if (e->gl_header && !txn->greylist_header_sent) {
+            char date[64];
+            format_rfc5322_date(now, date, sizeof date);
+            snprintf(a->prepend_name, sizeof a->prepend_name, "X-Greylist");
+            snprintf(a->prepend_value, sizeof a->prepend_value,
+                     "delayed %lld seconds by postaged-%s at %s; %s", (long long) d.seconds,
+                     PACKAGE_VERSION, e->hostname, date);
+            txn->greylist_header_sent = 1;
+        }
+        return 0;
+    case PD_GL_PASS:
+        snprintf(a->reason, sizeof a->reason, "%s",
+                 d.awl ? "greylisting: client auto-whitelisted"
+                       : e->gl.training && d.would == PD_GL_DEFER ? "greylisting (training): would defer"
+                                                                 : "greylisting passed");
+        return 0;
+    }
+    return 0;
+}
+
+static void
+quota_subject(const struct pd_engine *e, const struct pd_query *q, char *net, size_t netlen,
+              struct pd_quota_subject *s)
+{
+    struct pd_addr addr;
+    net[0] = '\0';
+    if (pd_addr_parse(q->client_address, strlen(q->client_address), &addr) == PD_NETADDR_OK) {
+        struct pd_cidr c;
+        pd_addr_mask(&addr, addr.family == PD_ADDR_V4 ? e->v4_prefix : e->v6_prefix, &c);
+        pd_cidr_format(&c, net, netlen);
+    }
+    s->sender = q->sender;
+    s->client_address = q->client_address;
+    s->client_net = net;
+    s->sasl_username = q->sasl_username;
+    s->recipient = q->recipient;
+}
+
+/* At RCPT: would this message go over a limit?  Then count the recipient
+ * for recipient-keyed quotas once it is accepted. */
+static int
+run_quotas_rcpt(struct pd_engine *e, const struct pd_query *q, int64_t now, struct pd_answer *a)
+{
+    char net[PD_NETADDR_TEXT_MAX];
+    struct pd_quota_subject subj;
+    quota_subject(e, q, net, sizeof net, &subj);
+    for (size_t i = 0; i < e->n_quotas; i++) {
+        struct pd_quota_result r;
+        if (pd_quota_check(e->state, &e->quotas[i], &subj, q->size, now, &r) != PD_ST_OK)
+            return -1;
+        if (r.over) {
+            a->verdict = r.verdict;
+            snprintf(a->reason, sizeof a->reason, "over %s", e->quotas[i].name);
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < e->n_quotas; i++)
+        if (pd_quota_per_recipient(&e->quotas[i]) &&
+            pd_quota_account(e->state, &e->quotas[i], &subj, 1, q->size, now, NULL) != PD_ST_OK)
+            return -1;
+    return 0;
+}
+
+static enum pd_st_op
+mark_accounted(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
+               unsigned char *out, size_t *outlen, int64_t *expires_at)
+{
+    int *first = ctx;
+    (void) curlen;
+    if (cur != NULL) {
+        *first = 0;
+        return PD_ST_KEEP;
+    }
+    *first = 1;
+    out[0] = 1;
+    *outlen = 1;
+    *expires_at = now + ACCOUNTED_TTL;
+    return PD_ST_PUT;
+}
+
+static int
+run_quotas_eom(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
+               struct pd_answer *a)
+{
+    if (e->n_quotas == 0 || txn->accounted)
+        return 0;
+    char net[PD_NETADDR_TEXT_MAX];
+    struct pd_quota_subject subj;
+    quota_subject(e, q, net, sizeof net, &subj);
+    for (size_t i = 0; i < e->n_quotas; i++) {
+        struct pd_quota_result r;
+        if (pd_quota_per_recipient(&e->quotas[i]) || e->quotas[i].max_bytes == 0)
+            continue;
+        if (pd_quota_check(e->state, &e->quotas[i], &subj, q->size, now, &r) != PD_ST_OK)
+            return -1;
+        if (r.over) {
+            a->verdict = r.verdict;
+            snprintf(a->reason, sizeof a->reason, "message of %llu bytes over %s",
+                     (unsigned long long) q->size, e->quotas[i].name);
+            return 1;
+        }
+    }
+    int first = 1;
+    if (q->queue_id != NULL && q->queue_id[0] != '\0' &&
+        pd_state_update(e->state, PD_TABLE_ACCOUNTED, q->queue_id, strlen(q->queue_id), now,
+                        mark_accounted, &first) != PD_ST_OK)
+        return -1;
+    txn->accounted = 1;
+    if (!first)
+        return 0;   /* the other front-end counted it */
+    for (size_t i = 0; i < e->n_quotas; i++)
+        if (!pd_quota_per_recipient(&e->quotas[i]) &&
+            pd_quota_account(e->state, &e->quotas[i], &subj, 1, q->size, now, NULL) != PD_ST_OK)
+            return -1;
+    return 0;
+}
+
+void
+pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
+                 int64_t now, struct pd_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->verdict.action = PD_DUNNO;
+    if (q->stage != PD_STAGE_RCPT && q->stage != PD_STAGE_END_OF_MESSAGE)
+        return;
+    if (e->state == NULL) {
+        set_error(e, a, "state store");
+        return;
+    }
+    if (q->stage == PD_STAGE_END_OF_MESSAGE) {
+        if (run_quotas_eom(e, txn, q, now, a) < 0)
+            set_error(e, a, "quota accounting");
+        return;
+    }
+
+    struct pd_access_subject subj;
+    subject_of(q, &subj);
+    long rule = pd_access_evaluate(&e->access, &subj, &a->verdict);
+    if (rule >= 0 && a->verdict.action != PD_DUNNO) {
+        snprintf(a->reason, sizeof a->reason, "access rule at line %u",
+                 e->access.rules[rule].line);
+        return;
+    }
+    a->verdict.action = PD_DUNNO;
+    a->verdict.text[0] = '\0';
+    int rc = run_greylist(e, txn, q, now, a);
+    if (rc < 0) {
+        set_error(e, a, "greylisting");
+        return;
+    }
+    if (rc > 0)
+        return;
+    char prepend_name[sizeof a->prepend_name], prepend_value[sizeof a->prepend_value];
+    memcpy(prepend_name, a->prepend_name, sizeof prepend_name);
+    memcpy(prepend_value, a->prepend_value, sizeof prepend_value);
+    rc = run_quotas_rcpt(e, q, now, a);
+    if (rc < 0) {
+        set_error(e, a, "quotas");
+        return;
+    }
+    if (rc > 0) {
+        a->prepend_name[0] = '\0';
+        return;
+    }
+    memcpy(a->prepend_name, prepend_name, sizeof prepend_name);
+    memcpy(a->prepend_value, prepend_value, sizeof prepend_value);
+}
+
+void
+pd_engine_maintain(struct pd_engine *e, int64_t now)
+{
+    if (e->state == NULL)
+        return;
+    for (int t = 0; t < PD_TABLE_COUNT; t++) {
+        uint64_t removed = 0;
+        if (pd_state_expire(e->state, (enum pd_table) t, now, 0, &removed) != PD_ST_OK) {
+            char detail[PD_ST_ERRLEN];
+            pd_state_error(e->state, detail, sizeof detail);
+            pd_log(PD_LOG_WARNING, "maintenance: expiring %s: %s",
+                   pd_state_table_name((enum pd_table) t), detail);
+        } else if (removed > 0) {
+            pd_log(PD_LOG_INFO, "maintenance: %llu expired %s entries removed",
+                   (unsigned long long) removed, pd_state_table_name((enum pd_table) t));
+        }
+    }
+}
+
+/* ---- the slot -------------------------------------------------------- */
+
+struct pd_engine_slot {
+    pthread_mutex_t lock;
+    struct pd_engine *engine;
+};
+
+struct pd_engine_slot *
+pd_engine_slot_new(struct pd_engine *initial)
+{
+    struct pd_engine_slot *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    s->engine = initial;
+    return s;
+}
+
+struct pd_engine *
+pd_engine_slot_get(struct pd_engine_slot *s)
+{
+    pthread_mutex_lock(&s->lock);
+    struct pd_engine *e = pd_engine_ref(s->engine);
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}
+
+void
+pd_engine_slot_swap(struct pd_engine_slot *s, struct pd_engine *next)
+{
+    pthread_mutex_lock(&s->lock);
+    struct pd_engine *old = s->engine;
+    s->engine = next;
+    pthread_mutex_unlock(&s->lock);
+    pd_engine_unref(old);
+}
+
+void
+pd_engine_slot_free(struct pd_engine_slot *s)
+{
+    if (s == NULL)
+        return;
+    pd_engine_unref(s->engine);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

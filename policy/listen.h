@@ -1,0 +1,20 @@
+/*
+ * listen.h - open the daemon's listening sockets from "inet:HOST:PORT" or
+ * "unix:PATH" specifications (the Postfix spelling), before privileges are
+ * dropped.
+ */
+#ifndef POSTAGE_POLICY_LISTEN_H
+#define POSTAGE_POLICY_LISTEN_H
+
+#include <stddef.h>
+
+/* Open, bind and listen; returns the descriptor (non-blocking, close-on-
+ * exec) or -1 with a message in err.  A unix socket's stale file is
+ * replaced; its mode is 0666 so that Postfix's processes can connect. */
+int pd_listen(const char *spec, char *err, size_t errlen);
+
+/* Convert a Postfix-style spec to libmilter's ("inet:PORT@HOST",
+ * "inet6:PORT@HOST", "unix:PATH").  Returns 0, or -1 if it does not parse. */
+int pd_milter_spec(const char *spec, char *out, size_t size);
+
+#endif

@@ -1,0 +1,24 @@
+# policy/local.mk - postaged: the engine and its modules as one
+# convenience library (so the unit tests can link it), and the daemon.
+noinst_LTLIBRARIES += policy/libpolicy.la
+policy_libpolicy_la_SOURCES = \
+	policy/verdict.h policy/verdict.c \
+	policy/request.h policy/request.c \
+	policy/netaddr.h policy/netaddr.c \
+	policy/access.h policy/access.c \
+	policy/state.h policy/state_lmdb.c \
+	policy/greylist.h policy/greylist.c \
+	policy/quota.h policy/quota.c \
+	policy/settings.h policy/settings.c \
+	policy/engine.h policy/engine.c \
+	policy/log.h policy/log.c \
+	policy/listen.h policy/listen.c
+policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
+policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS)
+
+sbin_PROGRAMS = postaged
+postaged_SOURCES = policy/postaged.c \
+	policy/policy_server.h policy/policy_server.c \
+	policy/milter.h policy/milter.c
+postaged_LDADD = policy/libpolicy.la libpostage.la $(MILTER_LIBS) $(POSTAGE_DEP_LIBS)
+dist_man_MANS += man/postaged.8 man/postaged.conf.5

@@ -1,0 +1,336 @@
+/*
+ * milter.c - the milter front-end (libmilter): Postfix smtpd_milters and
+ * Sendmail INPUT_MAIL_FILTER reach the same engine as the policy server.
+ *
+ * libmilter owns the socket and runs one thread per MTA connection; the
+ * per-connection context below keeps the client, the current message's
+ * envelope and transaction, the header the engine asked to add, and the
+ * message size (counted from the header and body callbacks, since a milter
+ * is never told the size).  Recipients are decided at RCPT, like the
+ * policy front-end; the message is accounted at end of message, where
+ * headers may also be added.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "policy/log.h"
+#include "policy/milter.h"
+
+#define FIELD_MAX 512
+
+struct milter_ctx {
+    char client_address[INET6_ADDRSTRLEN];
+    char client_name[FIELD_MAX];
+    char helo[FIELD_MAX];
+    /* the current message */
+    char sender[FIELD_MAX];
+    char sasl_user[FIELD_MAX];
+    char instance[64];
+    unsigned recipients;
+    uint64_t size;
+    struct pd_txn txn;
+    char header_name[80];
+    char header_value[PD_TEXT_MAX];
+    int hold;
+};
+
+/* libmilter calls back into plain functions: the engine slot they use is
+ * set once before smfi_main() and never changes (the engines inside it
+ * do, through the slot). */
+static struct pd_engine_slot *milter_engines;
+static unsigned long milter_messages;
+
+static void
+copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* "<a@b>" -> "a@b"; "<>" -> "". */
+static void
+copy_address(char *dst, size_t size, const char *src)
+{
+    size_t n;
+    if (src == NULL)
+        src = "";
+    if (*src == '<')
+        src++;
+    n = strcspn(src, ">");
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void
+reset_message(struct milter_ctx *m)
+{
+    m->sender[0] = m->sasl_user[0] = m->header_name[0] = m->header_value[0] = '\0';
+    m->recipients = 0;
+    m->size = 0;
+    m->hold = 0;
+    memset(&m->txn, 0, sizeof m->txn);
+    /* A transaction id of our own: Postfix's queue id is not known before
+     * the first accepted recipient. */
+    snprintf(m->instance, sizeof m->instance, "milter.%lx.%lx", (unsigned long) time(NULL),
+             __atomic_add_fetch(&milter_messages, 1, __ATOMIC_RELAXED));
+    snprintf(m->txn.instance, sizeof m->txn.instance, "%s", m->instance);
+}
+
+static void
+query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->stage = stage;
+    q->instance = m->instance;
+    q->client_address = m->client_address;
+    q->client_name = m->client_name;
+    q->helo_name = m->helo;
+    q->sender = m->sender;
+    q->recipient = rcpt ? rcpt : "";
+    q->sasl_username = m->sasl_user;
+    q->size = m->size;
+    q->recipient_count = m->recipients;
+}
+
+/* Split "451 4.7.1 text" into the parts smfi_setreply wants. */
+static void
+set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *def_code, const char *def_xcode)
+{
+    char code[4], xcode[16], text[PD_TEXT_MAX];
+    const char *t = v->text;
+
+    snprintf(code, sizeof code, "%s", def_code);
+    snprintf(xcode, sizeof xcode, "%s", def_xcode);
+    if (t[0] == def_code[0] && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' &&
+        t[3] == ' ') {
+        memcpy(code, t, 3);
+        t += 4;
+        size_t x = strspn(t, "0123456789.");
+        if (x > 0 && x < sizeof xcode && t[x] == ' ' && t[0] == def_code[0]) {
+            memcpy(xcode, t, x);
+            xcode[x] = '\0';
+            t += x + 1;
+        }
+    }
+    /* libmilter treats '%' as a format character; CR/LF may not appear. */
+    size_t n = 0;
+    for (; *t && n + 2 < sizeof text; t++) {
+        if (*t == '%')
+            text[n++] = '%';
+        text[n++] = (*t == '\r' || *t == '\n') ? ' ' : *t;
+    }
+    text[n] = '\0';
+    smfi_setreply(ctx, code, xcode, n ? text : NULL);
+}
+
+static sfsistat
+apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
+{
+    switch (a->verdict.action) {
+    case PD_REJECT:
+        set_reply(ctx, &a->verdict, "554", "5.7.1");
+        return SMFIS_REJECT;
+    case PD_DEFER:
+        set_reply(ctx, &a->verdict, "450", "4.7.1");
+        return SMFIS_TEMPFAIL;
+    case PD_DISCARD:
+        return SMFIS_DISCARD;
+    case PD_HOLD:
+        m->hold = 1;
+        return SMFIS_CONTINUE;
+    case PD_OK:
+    case PD_DUNNO:
+        break;
+    }
+    if (a->prepend_name[0] != '\0' && m->header_name[0] == '\0') {
+        copy_field(m->header_name, sizeof m->header_name, a->prepend_name);
+        copy_field(m->header_value, sizeof m->header_value, a->prepend_value);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+decide(SMFICTX *ctx, struct milter_ctx *m, enum pd_stage stage, const char *rcpt)
+{
+    struct pd_query q;
+    struct pd_answer a;
+
+    query_for(m, stage, rcpt, &q);
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    pd_engine_decide(engine, &m->txn, &q, (int64_t) time(NULL), &a);
+    pd_engine_unref(engine);
+    pd_log(PD_LOG_INFO, "milter %s: client=%s[%s] helo=<%s> from=<%s> to=<%s> %s%s%s",
+           stage == PD_STAGE_RCPT ? "RCPT" : "END-OF-MESSAGE", m->client_name,
+           m->client_address, m->helo, m->sender, rcpt ? rcpt : "",
+           pd_action_name(a.verdict.action), a.reason[0] ? ": " : "", a.reason);
+    return apply(ctx, m, &a);
+}
+
+static sfsistat
+on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+    struct milter_ctx *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    if (addr != NULL && addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *) (void *) addr)->sin_addr,
+                  m->client_address, sizeof m->client_address);
+    else if (addr != NULL && addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) (void *) addr)->sin6_addr,
+                  m->client_address, sizeof m->client_address);
+    /* An unverified name comes as "[address]": Postfix's "unknown". */
+    copy_field(m->client_name, sizeof m->client_name,
+               hostname == NULL || hostname[0] == '[' ? "unknown" : hostname);
+    reset_message(m);
+    smfi_setpriv(ctx, m);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_helo(SMFICTX *ctx, char *helo)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        copy_field(m->helo, sizeof m->helo, helo);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    reset_message(m);
+    copy_address(m->sender, sizeof m->sender, argv ? argv[0] : NULL);
+    static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
+    copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    char rcpt[FIELD_MAX];
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    copy_address(rcpt, sizeof rcpt, argv ? argv[0] : NULL);
+    sfsistat st = decide(ctx, m, PD_STAGE_RCPT, rcpt);
+    if (st == SMFIS_CONTINUE)
+        m->recipients++;
+    return st;
+}
+
+static sfsistat
+on_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        m->size += strlen(name) + 2 + strlen(value) + 2;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    (void) chunk;
+    if (m != NULL)
+        m->size += len;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_eom(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    m->size += 2; /* the blank line after the headers */
+    sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
+    if (st == SMFIS_CONTINUE) {
+        if (m->header_name[0] != '\0' &&
+            smfi_insheader(ctx, 0, m->header_name, m->header_value) != MI_SUCCESS)
+            pd_log(PD_LOG_WARNING, "milter: could not add the %s header", m->header_name);
+        static char reason[] = "held by postaged";
+        if (m->hold && smfi_quarantine(ctx, reason) != MI_SUCCESS)
+            pd_log(PD_LOG_WARNING, "milter: could not hold the message");
+    }
+    reset_message(m);
+    return st;
+}
+
+static sfsistat
+on_abort(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        reset_message(m);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_close(SMFICTX *ctx)
+{
+    free(smfi_getpriv(ctx));
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+int
+pd_milter_open(const char *libmilter_spec)
+{
+    static char name[] = "postaged";
+    static char spec[1100];
+    static struct smfiDesc desc = {
+        .xxfi_name = name,
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_QUARANTINE,
+        .xxfi_connect = on_connect,
+        .xxfi_helo = on_helo,
+        .xxfi_envfrom = on_envfrom,
+        .xxfi_envrcpt = on_envrcpt,
+        .xxfi_header = on_header,
+        .xxfi_body = on_body,
+        .xxfi_eom = on_eom,
+        .xxfi_abort = on_abort,
+        .xxfi_close = on_close,
+    };
+
+    /* libmilter keeps the pointer and is not const-correct. */
+    if (snprintf(spec, sizeof spec, "%s", libmilter_spec) >= (int) sizeof spec)
+        return -1;
+    if (smfi_setconn(spec) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS) {
+        pd_log(PD_LOG_ERROR, "milter: cannot use %s", libmilter_spec);
+        return -1;
+    }
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        pd_log(PD_LOG_ERROR, "milter: cannot listen on %s", libmilter_spec);
+        return -1;
+    }
+    return 0;
+}
+
+int
+pd_milter_run(struct pd_engine_slot *engines)
+{
+    milter_engines = engines;
+    return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+void
+pd_milter_stop(void)
+{
+    smfi_stop();
+}

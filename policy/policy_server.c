@@ -1,0 +1,371 @@
+/*
+ * policy_server.c - the Postfix policy delegation front-end.
+ *
+ * One thread, one epoll loop, non-blocking sockets: Postfix keeps policy
+ * connections open and reuses them (smtpd processes number in the dozens),
+ * and each decision is a few microseconds of engine work, so a loop serves
+ * them all without a thread per connection.  Per connection: bounded input
+ * and output buffers, the incremental request parser, and the current
+ * message's transaction (reset when `instance` changes).
+ *
+ * Framing errors (over-long lines, NUL bytes, junk) close the connection
+ * without a reply, as SMTPD_POLICY_README asks of a server in trouble;
+ * Postfix retries and then applies its default action.  A client that
+ * pipelines requests without reading the answers is not read from until
+ * its output drains, so no buffer grows without bound.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/log.h"
+#include "policy/policy_server.h"
+#include "policy/request.h"
+
+#define IN_MAX 8192
+#define OUT_MAX (4 * PD_RESPONSE_MAX)
+#define LISTEN_TAG ((void *) 1)
+#define WAKE_TAG ((void *) 2)
+
+struct conn {
+    int fd;
+    int reading;                 /* EPOLLIN enabled */
+    int64_t last_active;
+    char peer[64];
+    size_t in_len, out_len, out_off;
+    struct pd_txn txn;
+    struct pd_req_parser parser;
+    char in[IN_MAX];
+    char out[OUT_MAX];
+};
+
+struct server {
+    int epfd;
+    unsigned open;
+    struct pd_engine_slot *engines;
+    const struct pd_policy_limits *limits;
+    struct conn **conns;         /* for idle sweeps */
+    size_t nconns, cap;
+    struct pd_request request;   /* scratch: decisions are synchronous */
+    int warned_full;
+};
+
+static int64_t
+now_seconds(void)
+{
+    return (int64_t) time(NULL);
+}
+
+static void
+conn_close(struct server *srv, struct conn *c)
+{
+    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    for (size_t i = 0; i < srv->nconns; i++)
+        if (srv->conns[i] == c) {
+            srv->conns[i] = srv->conns[--srv->nconns];
+            break;
+        }
+    srv->open--;
+    free(c);
+}
+
+static void
+conn_watch(struct server *srv, struct conn *c)
+{
+    struct epoll_event ev = { .data.ptr = c };
+    ev.events = (c->reading ? EPOLLIN : 0) | (c->out_off < c->out_len ? EPOLLOUT : 0);
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static enum pd_stage
+stage_of(enum pd_protocol_state s)
+{
+    switch (s) {
+    case PD_STATE_RCPT: return PD_STAGE_RCPT;
+    case PD_STATE_DATA: return PD_STAGE_DATA;
+    case PD_STATE_END_OF_MESSAGE: return PD_STAGE_END_OF_MESSAGE;
+    default: return PD_STAGE_OTHER;
+    }
+}
+
+/* Decide one request and queue its answer. */
+static void
+answer(struct server *srv, struct conn *c, const struct pd_request *r)
+{
+    struct pd_query q = {
+        .stage = stage_of(r->state),
+        .instance = r->instance,
+        .client_address = r->client_address,
+        .client_name = r->client_name,
+        .helo_name = r->helo_name,
+        .sender = r->sender,
+        .recipient = r->recipient,
+        .sasl_username = r->sasl_username,
+        .size = r->size_value,
+        .recipient_count = r->recipient_count_value,
+    };
+    struct pd_answer a;
+    char buf[PD_RESPONSE_MAX];
+    size_t n;
+
+    if (strcmp(c->txn.instance, r->instance) != 0) {
+        memset(&c->txn, 0, sizeof c->txn);
+        snprintf(c->txn.instance, sizeof c->txn.instance, "%s", r->instance);
+    }
+    struct pd_engine *engine = pd_engine_slot_get(srv->engines);
+    pd_engine_decide(engine, &c->txn, &q, now_seconds(), &a);
+    pd_engine_unref(engine);
+
+    if (a.prepend_name[0] != '\0' && (a.verdict.action == PD_DUNNO || a.verdict.action == PD_OK))
+        n = pd_response_format_prepend(a.prepend_name, a.prepend_value, buf, sizeof buf);
+    else
+        n = pd_response_format(&a.verdict, buf, sizeof buf);
+    if (n == 0) { /* a header the formatter refused: fall back to the verdict */
+        n = pd_response_format(&a.verdict, buf, sizeof buf);
+    }
+    if (q.stage != PD_STAGE_OTHER)
+        pd_log(PD_LOG_INFO, "policy %s: client=%s[%s] helo=<%s> from=<%s> to=<%s> %s%s%s",
+               pd_protocol_state_name(r->state), r->client_name, r->client_address,
+               r->helo_name, r->sender, r->recipient, pd_action_name(a.verdict.action),
+               a.reason[0] ? ": " : "", a.reason);
+    memcpy(c->out + c->out_len, buf, n);
+    c->out_len += n;
+}
+
+/* Parse what has arrived and answer every complete request, as long as
+ * the output buffer has room for another answer.  Returns -1 to close. */
+static int
+process_input(struct server *srv, struct conn *c)
+{
+    size_t off = 0;
+    int rc = 0;
+
+    while (off < c->in_len && c->out_len + PD_RESPONSE_MAX <= OUT_MAX) {
+        size_t used = 0;
+        enum pd_req_status st = pd_req_feed(&c->parser, c->in + off, c->in_len - off, &used,
+                                            &srv->request);
+        off += used;
+        if (st == PD_REQ_MORE)
+            break;
+        if (pd_req_status_is_framing_error(st)) {
+            pd_log(PD_LOG_WARNING, "policy client %s: %s; closing the connection", c->peer,
+                   pd_req_parser_error(&c->parser));
+            rc = -1;
+            break;
+        }
+        if (st == PD_REQ_READY) {
+            answer(srv, c, &srv->request);
+        } else {
+            struct pd_verdict dunno = { PD_DUNNO, "" };
+            pd_log(PD_LOG_WARNING, "policy client %s: %s; answering DUNNO", c->peer,
+                   pd_req_parser_error(&c->parser));
+            size_t n = pd_response_format(&dunno, c->out + c->out_len, OUT_MAX - c->out_len);
+            c->out_len += n;
+        }
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    return rc;
+}
+
+static int
+flush_output(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c->out_off += (size_t) n;
+    }
+    c->out_off = c->out_len = 0;
+    return 0;
+}
+
+/* Answer what has arrived and send it, for as long as the client takes
+ * the answers; then watch for whatever is needed next.  Returns -1 to
+ * close. */
+static int
+pump(struct server *srv, struct conn *c)
+{
+    for (;;) {
+        size_t pending = c->in_len;
+        if (process_input(srv, c) != 0 || flush_output(c) != 0)
+            return -1;
+        if (c->out_len > 0)          /* the client is not reading: wait */
+            break;
+        if (c->in_len == 0 || c->in_len == pending)
+            break;                   /* all answered, or a partial request */
+    }
+    c->reading = c->in_len < IN_MAX && c->out_len + PD_RESPONSE_MAX <= OUT_MAX;
+    conn_watch(srv, c);
+    return 0;
+}
+
+static void
+on_readable(struct server *srv, struct conn *c)
+{
+    ssize_t n;
+    do
+        n = recv(c->fd, c->in + c->in_len, IN_MAX - c->in_len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        conn_close(srv, c);          /* the client left, maybe mid-request */
+        return;
+    }
+    if (n > 0) {
+        c->in_len += (size_t) n;
+        c->last_active = now_seconds();
+    }
+    if (pump(srv, c) != 0)
+        conn_close(srv, c);
+}
+
+static void
+on_writable(struct server *srv, struct conn *c)
+{
+    if (pump(srv, c) != 0)
+        conn_close(srv, c);
+}
+
+static void
+accept_all(struct server *srv, int listen_fd)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(listen_fd, (struct sockaddr *) &ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                pd_log(PD_LOG_WARNING, "policy: accept: %s", strerror(errno));
+            return;
+        }
+        if (srv->open >= srv->limits->max_connections) {
+            if (!srv->warned_full)
+                pd_log(PD_LOG_WARNING, "policy: %u connections open (max_connections); "
+                       "refusing more until some close", srv->open);
+            srv->warned_full = 1;
+            close(fd);
+            continue;
+        }
+        srv->warned_full = 0;
+        struct conn *c = calloc(1, sizeof *c);
+        if (c == NULL || (srv->nconns == srv->cap && srv->cap >= srv->limits->max_connections)) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        if (srv->nconns == srv->cap) {
+            size_t cap = srv->cap ? srv->cap * 2 : 64;
+            struct conn **grown = realloc(srv->conns, cap * sizeof *grown);
+            if (grown == NULL) {
+                free(c);
+                close(fd);
+                continue;
+            }
+            srv->conns = grown;
+            srv->cap = cap;
+        }
+        c->fd = fd;
+        c->reading = 1;
+        c->last_active = now_seconds();
+        snprintf(c->peer, sizeof c->peer, "fd %d", fd);
+        pd_req_parser_init(&c->parser);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        srv->conns[srv->nconns++] = c;
+        srv->open++;
+    }
+}
+
+static void
+sweep_idle(struct server *srv, int64_t now)
+{
+    for (size_t i = 0; i < srv->nconns;) {
+        struct conn *c = srv->conns[i];
+        if (now - c->last_active > srv->limits->idle_timeout)
+            conn_close(srv, c);   /* moves the last entry into slot i */
+        else
+            i++;
+    }
+}
+
+int
+pd_policy_serve(int listen_fd, int wake_fd, struct pd_engine_slot *engines,
+                const struct pd_policy_limits *limits, volatile sig_atomic_t *stop)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return -1;
+    srv->engines = engines;
+    srv->limits = limits;
+    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = LISTEN_TAG };
+    if (srv->epfd < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+        pd_log(PD_LOG_ERROR, "policy: epoll: %s", strerror(errno));
+        if (srv->epfd >= 0)
+            close(srv->epfd);
+        free(srv);
+        return -1;
+    }
+    if (wake_fd >= 0) {
+        struct epoll_event wev = { .events = EPOLLIN, .data.ptr = WAKE_TAG };
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, wake_fd, &wev);
+    }
+
+    int64_t last_sweep = now_seconds();
+    while (!*stop) {
+        struct epoll_event events[64];
+        int n = epoll_wait(srv->epfd, events, 64, 1000);
+        if (n < 0 && errno != EINTR) {
+            pd_log(PD_LOG_ERROR, "policy: epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == LISTEN_TAG) {
+                accept_all(srv, listen_fd);
+            } else if (tag == WAKE_TAG) {
+                continue;
+            } else {
+                struct conn *c = tag;
+                if (events[i].events & (EPOLLERR | EPOLLHUP) && !(events[i].events & EPOLLIN)) {
+                    conn_close(srv, c);
+                } else if (events[i].events & EPOLLIN) {
+                    on_readable(srv, c);
+                } else if (events[i].events & EPOLLOUT) {
+                    on_writable(srv, c);
+                }
+            }
+        }
+        int64_t now = now_seconds();
+        if (now != last_sweep) {
+            sweep_idle(srv, now);
+            last_sweep = now;
+        }
+    }
+    while (srv->nconns > 0)
+        conn_close(srv, srv->conns[0]);
+    free(srv->conns);
+    close(srv->epfd);
+    free(srv);
+    return 0;
+}

@@ -1,0 +1,385 @@
+/*
+ * postaged - the postage policy daemon: a Postfix policy server and a
+ * milter over one engine and one state store.
+ *
+ * Start-up order matters: read and check the configuration; bind the
+ * sockets (root may be needed for the port or the socket directory);
+ * detach; write the pidfile; drop to the unprivileged user; only then open
+ * the state store (so its files belong to that user, and no LMDB handle
+ * crosses the fork) and start the threads.  The main thread keeps the
+ * signals: SIGHUP reloads the configuration into a new engine while
+ * connections stay open, SIGTERM/SIGINT stop cleanly, and between signals
+ * it expires old state, off the request path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/engine.h"
+#include "policy/listen.h"
+#include "policy/log.h"
+#include "policy/milter.h"
+#include "policy/policy_server.h"
+#include "policy/settings.h"
+#include "policy/state.h"
+
+static int signal_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char) sig;
+    if (write(signal_pipe[1], &b, 1) < 0) {
+        /* the pipe is full: a signal is already pending */
+    }
+    errno = saved;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+"Usage: postaged [-c FILE] [-f] [-n] [-v]\n"
+"The postage policy daemon: a Postfix policy server and a milter with\n"
+"access control, greylisting, quotas and accounting.\n"
+"\n"
+"  -c FILE      read the configuration from FILE (default: built-in defaults)\n"
+"  -f           stay in the foreground\n"
+"  -n           check the configuration and exit (0 valid, 1 not)\n"
+"  -v           log more (each decision's details)\n"
+"  --defaults   print every configuration key with its default and exit\n"
+"  -h, --help   show this help;  -V, --version  show the version\n"
+"\n"
+"Postfix: smtpd_recipient_restrictions = ..., reject_unauth_destination,\n"
+"           check_policy_service inet:127.0.0.1:10031\n"
+"         smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10031\n"
+"         smtpd_milters = inet:127.0.0.1:10032\n");
+}
+
+static void
+default_state_dir(char *out, size_t size)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (geteuid() == 0)
+        snprintf(out, size, "/var/lib/postage");
+    else if (xdg != NULL && xdg[0] == '/')
+        snprintf(out, size, "%s/postage", xdg);
+    else if (home != NULL && home[0] == '/')
+        snprintf(out, size, "%s/.local/state/postage", home);
+    else
+        snprintf(out, size, "/tmp/postage-%ld", (long) geteuid());
+}
+
+/* mkdir -p for the state directory, then hand it to the daemon's user. */
+static int
+prepare_state_dir(const char *dir, const struct passwd *pw)
+{
+    char path[PD_SETTING_MAX];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int) sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    if (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+load_settings(struct pd_settings *s, const char *file, char *err, size_t errlen)
+{
+    char dir[PD_SETTING_MAX];
+    default_state_dir(dir, sizeof dir);
+    pd_settings_defaults(s, dir);
+    if (file != NULL && pd_settings_load(s, file, err, errlen) != 0) {
+        pd_settings_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+detach(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        pd_log_fatal("fork: %s", strerror(errno));
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    if (chdir("/") != 0)
+        pd_log_fatal("chdir /: %s", strerror(errno));
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        if (fd > 2)
+            close(fd);
+    }
+}
+
+struct policy_thread_arg {
+    int listen_fd, wake_fd;
+    struct pd_engine_slot *engines;
+    struct pd_policy_limits limits;
+};
+
+static void *
+policy_thread(void *p)
+{
+    struct policy_thread_arg *a = p;
+    if (pd_policy_serve(a->listen_fd, a->wake_fd, a->engines, &a->limits, &stopping) != 0)
+        pd_log(PD_LOG_ERROR, "policy front-end stopped");
+    return NULL;
+}
+
+static void *
+milter_thread(void *p)
+{
+    if (pd_milter_run(p) != 0 && !stopping)
+        pd_log(PD_LOG_ERROR, "milter front-end stopped");
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "defaults", no_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *file = NULL;
+    int foreground = 0, check_only = 0, verbose = 0, c;
+    char err[1024];
+
+    while ((c = getopt_long(argc, argv, "c:fnvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': file = optarg; break;
+        case 'f': foreground = 1; break;
+        case 'n': check_only = 1; break;
+        case 'v': verbose = 1; break;
+        case 'D': pd_settings_print_defaults(stdout); return 0;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("postaged (postage) %s\n", PACKAGE_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "postaged: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    struct pd_settings settings;
+    if (load_settings(&settings, file, err, sizeof err) != 0) {
+        fprintf(stderr, "postaged: %s\n", err);
+        return 1;
+    }
+    /* Build an engine without a store to check every rule and limit. */
+    struct pd_engine *probe;
+    if (pd_engine_create(&settings, file ? file : "(defaults)", NULL, &probe, err,
+                         sizeof err) != 0) {
+        fprintf(stderr, "postaged: %s\n", err);
+        return 1;
+    }
+    pd_engine_unref(probe);
+    if (settings.policy_listen[0] == '\0' && settings.milter_listen[0] == '\0') {
+        fprintf(stderr, "postaged: %s: both policy_listen and milter_listen are empty; "
+                "nothing to serve\n", file ? file : "(defaults)");
+        return 1;
+    }
+    char milter_spec[PD_SETTING_MAX + 16] = "";
+    if (settings.milter_listen[0] != '\0' &&
+        pd_milter_spec(settings.milter_listen, milter_spec, sizeof milter_spec) != 0) {
+        fprintf(stderr, "postaged: milter_listen: '%s' is not inet:HOST:PORT or unix:PATH\n",
+                settings.milter_listen);
+        return 1;
+    }
+    if (strncmp(settings.store, "lmdb:", 5) != 0 || settings.store[5] == '\0') {
+        fprintf(stderr, "postaged: store: '%s' is not lmdb:DIR\n", settings.store);
+        return 1;
+    }
+    if (check_only) {
+        printf("postaged: %s: configuration OK\n", file ? file : "built-in defaults");
+        pd_settings_free(&settings);
+        return 0;
+    }
+
+    pd_log_open("postaged", strcmp(settings.log, "syslog") == 0,
+                verbose ? PD_LOG_DEBUG : PD_LOG_INFO);
+
+    /* Bind first: a port below 1024 or a socket in a root-owned directory
+     * needs root, and a bind failure should stop us before we detach. */
+    int policy_fd = -1;
+    if (settings.policy_listen[0] != '\0' &&
+        (policy_fd = pd_listen(settings.policy_listen, err, sizeof err)) < 0)
+        pd_log_fatal("policy_listen: %s", err);
+
+    if (milter_spec[0] != '\0' && pd_milter_open(milter_spec) != 0)
+        pd_log_fatal("milter_listen %s: cannot listen", settings.milter_listen);
+
+    const struct passwd *pw = NULL;
+    if (geteuid() == 0 && settings.user[0] != '\0') {
+        pw = getpwnam(settings.user);
+        if (pw == NULL)
+            pd_log_fatal("user: no such user '%s'", settings.user);
+    }
+    if (prepare_state_dir(settings.store + 5, pw) != 0)
+        pd_log_fatal("store: cannot create %s: %s", settings.store + 5, strerror(errno));
+
+    if (!foreground)
+        detach();
+    if (settings.pidfile[0] != '\0') {
+        FILE *pf = fopen(settings.pidfile, "w");
+        if (pf == NULL)
+            pd_log_fatal("pidfile %s: %s", settings.pidfile, strerror(errno));
+        fprintf(pf, "%ld\n", (long) getpid());
+        fclose(pf);
+    }
+    if (pw != NULL) {
+        if (setgid(pw->pw_gid) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+            setuid(pw->pw_uid) != 0)
+            pd_log_fatal("cannot run as user %s: %s", pw->pw_name, strerror(errno));
+    }
+
+    struct pd_state *state;
+    if (pd_state_open(settings.store, 0, &state, err, sizeof err) != 0)
+        pd_log_fatal("store %s: %s", settings.store, err);
+    struct pd_engine *engine;
+    if (pd_engine_create(&settings, file ? file : "(defaults)", state, &engine, err,
+                         sizeof err) != 0)
+        pd_log_fatal("%s", err);
+    struct pd_engine_slot *slot = pd_engine_slot_new(engine);
+    if (slot == NULL)
+        pd_log_fatal("out of memory");
+
+    if (pipe(signal_pipe) != 0)
+        pd_log_fatal("pipe: %s", strerror(errno));
+    fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    int wake[2];
+    if (pipe(wake) != 0)
+        pd_log_fatal("pipe: %s", strerror(errno));
+
+    /* Worker threads must not take the signals: the main thread handles
+     * them (libmilter's own signal thread then never sees one either,
+     * since Linux gives a process signal to the main thread first when it
+     * does not block it). */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    pthread_t ptid, mtid;
+    int have_policy = 0, have_milter = 0;
+    struct policy_thread_arg parg = { policy_fd, wake[0], slot,
+                                      { settings.max_connections, settings.idle_timeout } };
+    if (policy_fd >= 0)
+        have_policy = pthread_create(&ptid, NULL, policy_thread, &parg) == 0;
+    if (milter_spec[0] != '\0')
+        have_milter = pthread_create(&mtid, NULL, milter_thread, slot) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    pd_log(PD_LOG_INFO, "started: policy %s, milter %s, store %s",
+           settings.policy_listen[0] ? settings.policy_listen : "off",
+           settings.milter_listen[0] ? settings.milter_listen : "off", settings.store);
+
+    int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
+    int64_t next_maintenance = (int64_t) time(NULL) + interval;
+    char store_spec[PD_SETTING_MAX];
+    snprintf(store_spec, sizeof store_spec, "%s", settings.store);
+    pd_settings_free(&settings);
+
+    while (!stopping) {
+        int64_t now = (int64_t) time(NULL);
+        int timeout = now >= next_maintenance ? 0 : (int) (next_maintenance - now) * 1000;
+        struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
+        int n = poll(&pfd, 1, timeout);
+        if (n < 0 && errno != EINTR)
+            pd_log_fatal("poll: %s", strerror(errno));
+        unsigned char sig;
+        while (n > 0 && read(signal_pipe[0], &sig, 1) == 1) {
+            if (sig == SIGHUP) {
+                struct pd_settings fresh;
+                struct pd_engine *next;
+                if (load_settings(&fresh, file, err, sizeof err) != 0) {
+                    pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
+                    continue;
+                }
+                if (strcmp(fresh.store, store_spec) != 0)
+                    pd_log(PD_LOG_WARNING, "reload: store changed to %s; that takes a "
+                           "restart, keeping %s", fresh.store, store_spec);
+                if (pd_engine_create(&fresh, file ? file : "(defaults)", state, &next, err,
+                                     sizeof err) != 0) {
+                    pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
+                } else {
+                    pd_engine_slot_swap(slot, next);
+                    pd_log(PD_LOG_INFO, "reload: configuration %s loaded",
+                           file ? file : "(defaults)");
+                }
+                pd_settings_free(&fresh);
+            } else {
+                pd_log(PD_LOG_INFO, "stopping on signal %d", sig);
+                stopping = 1;
+            }
+        }
+        now = (int64_t) time(NULL);
+        if (!stopping && now >= next_maintenance) {
+            struct pd_engine *e = pd_engine_slot_get(slot);
+            pd_engine_maintain(e, now);
+            pd_engine_unref(e);
+            next_maintenance = now + interval;
+        }
+    }
+
+    if (write(wake[1], "x", 1) < 0) {
+        /* the policy loop also polls the stop flag every second */
+    }
+    if (have_milter)
+        pd_milter_stop();
+    if (have_policy)
+        pthread_join(ptid, NULL);
+    if (have_milter)
+        pthread_join(mtid, NULL);
+    pd_engine_slot_free(slot);
+    pd_state_close(state);
+    if (policy_fd >= 0)
+        close(policy_fd);
+    pd_log(PD_LOG_INFO, "stopped");
+    return 0;
+}

@@ -1,0 +1,342 @@
+/*
+ * settings.c - the table of postaged's configuration keys and the loader
+ * of `key = value` files.
+ *
+ * The table is the one place where a key's type, default, bounds and
+ * description live: the loader, `postaged -n`, `postaged --defaults` and
+ * the test that man/postaged.conf.5 documents every key all read it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy/settings.h"
+#include "postage/clock.h"
+#include "postage/status.h"
+
+enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    size_t size;           /* K_STRING: buffer size */
+    const char *def;       /* default, as text (K_LIST: none) */
+    unsigned min, max;     /* K_UINT bounds; K_PERIOD max in days */
+    const char *choices;   /* K_CHOICE: "a|b" */
+    const char *doc;
+};
+
+#define F(field) offsetof(struct pd_settings, field), sizeof(((struct pd_settings *) 0)->field)
+
+static const struct key keys[] = {
+    { "policy_listen", K_STRING, F(policy_listen), "inet:127.0.0.1:10031", 0, 0, NULL,
+      "Postfix policy service socket: inet:HOST:PORT or unix:PATH; empty disables it" },
+    { "milter_listen", K_STRING, F(milter_listen), "inet:127.0.0.1:10032", 0, 0, NULL,
+      "milter socket: inet:HOST:PORT or unix:PATH; empty disables it" },
+    { "store", K_STRING, F(store), "lmdb:/var/lib/postage", 0, 0, NULL,
+      "where state lives: lmdb:DIR (default /var/lib/postage as root, else the user's state directory)" },
+    { "user", K_STRING, F(user), "nobody", 0, 0, NULL,
+      "when started as root, run as this user after binding the sockets" },
+    { "pidfile", K_STRING, F(pidfile), "", 0, 0, NULL,
+      "write the daemon's PID here (empty: no pidfile)" },
+    { "log", K_CHOICE, F(log), "syslog", 0, 0, "syslog|stderr",
+      "where log lines go (syslog facility mail)" },
+    { "on_error", K_CHOICE, F(on_error), "tempfail", 0, 0, "tempfail|dunno",
+      "answer when the store or a module fails: tempfail (451 4.3.0) or dunno" },
+    { "hostname", K_STRING, F(hostname), "", 0, 0, NULL,
+      "name used in trace headers (empty: this host's name)" },
+    { "max_connections", K_UINT, F(max_connections), "1000", 1, 100000, NULL,
+      "most simultaneous policy connections" },
+    { "idle_timeout", K_PERIOD, F(idle_timeout), "1100s", 0, 1, NULL,
+      "close a policy connection idle this long (Postfix's max_ttl is 1000s)" },
+    { "maintenance_interval", K_PERIOD, F(maintenance_interval), "1h", 0, 30, NULL,
+      "how often expired state is removed, off the request path" },
+    { "access", K_LIST, F(access), NULL, 0, 0, NULL,
+      "an access rule: SELECTOR PATTERN ACTION [text]; repeatable, first match wins" },
+    { "greylist", K_BOOL, F(greylist), "yes", 0, 0, NULL, "enable greylisting" },
+    { "greylist_delay", K_PERIOD, F(greylist_delay), "300s", 0, 1, NULL,
+      "how long a new triplet is deferred" },
+    { "greylist_retry_window", K_PERIOD, F(greylist_retry_window), "2d", 0, 30, NULL,
+      "a first retry later than this starts over" },
+    { "greylist_max_age", K_PERIOD, F(greylist_max_age), "35d", 1, 3650, NULL,
+      "triplets and auto-whitelist entries unseen this long are forgotten" },
+    { "greylist_ipv4_prefix", K_UINT, F(greylist_ipv4_prefix), "24", 8, 32, NULL,
+      "IPv4 client network of a triplet, in bits" },
+    { "greylist_ipv6_prefix", K_UINT, F(greylist_ipv6_prefix), "64", 16, 128, NULL,
+      "IPv6 client network of a triplet, in bits" },
+    { "greylist_awl_count", K_UINT, F(greylist_awl_count), "5", 0, 1000000, NULL,
+      "auto-whitelist a client address after this many passes (0: never)" },
+    { "greylist_training", K_BOOL, F(greylist_training), "no", 0, 0, NULL,
+      "record triplets but never defer" },
+    { "greylist_header", K_BOOL, F(greylist_header), "yes", 0, 0, NULL,
+      "add an X-Greylist trace header on the first pass after a delay" },
+    { "greylist_text", K_STRING, F(greylist_text), "Greylisted, please retry in %s seconds", 0, 0,
+      NULL, "reply text of a greylisting deferral (%s: seconds left)" },
+    { "greylist_whitelist_clients", K_LIST, F(greylist_whitelist_clients), NULL, 0, 0, NULL,
+      "a client never greylisted: address, CIDR or domain (and its subdomains); repeatable" },
+    { "greylist_whitelist_recipients", K_LIST, F(greylist_whitelist_recipients), NULL, 0, 0, NULL,
+      "a recipient never greylisted: user@domain, @domain or user@; repeatable" },
+    { "quota", K_LIST, F(quota), NULL, 0, 0, NULL,
+      "a rolling quota: TRACK WINDOW count|size LIMIT ACTION [text]; repeatable" },
+    { "accounting", K_LIST, F(accounting), NULL, 0, 0, NULL,
+      "a calendar limit: TRACK day|week|month count|size LIMIT ACTION [text]; repeatable" },
+};
+
+#define KEY_COUNT (sizeof keys / sizeof keys[0])
+
+static void *
+field_of(struct pd_settings *s, const struct key *k)
+{
+    return (char *) s + k->offset;
+}
+
+static void
+list_free(struct pd_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    free(l->lines);
+    memset(l, 0, sizeof *l);
+}
+
+static int
+list_append(struct pd_list *l, const char *value, unsigned line)
+{
+    if (l->count >= PD_LIST_MAX)
+        return -1;
+    char **items = realloc(l->items, (l->count + 1) * sizeof *items);
+    if (items == NULL)
+        return -1;
+    l->items = items;
+    unsigned *lines = realloc(l->lines, (l->count + 1) * sizeof *lines);
+    if (lines == NULL)
+        return -1;
+    l->lines = lines;
+    if ((l->items[l->count] = strdup(value)) == NULL)
+        return -1;
+    l->lines[l->count++] = line;
+    return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *out = 1;
+    else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int
+in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t) (bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        p += len + (bar != NULL);
+    }
+    return 0;
+}
+
+static int
+set_key(struct pd_settings *s, const struct key *k, const char *v, unsigned line,
+        char *err, size_t errlen)
+{
+    void *f = field_of(s, k);
+
+    switch (k->kind) {
+    case K_STRING:
+        if (strlen(v) >= k->size) {
+            snprintf(err, errlen, "%s: value longer than %zu bytes", k->name, k->size - 1);
+            return -1;
+        }
+        strcpy((char *) f, v);
+        return 0;
+    case K_CHOICE:
+        if (!in_choices(k->choices, v)) {
+            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, k->choices);
+            return -1;
+        }
+        strcpy((char *) f, v);
+        return 0;
+    case K_BOOL:
+        if (parse_bool(v, (int *) f) != 0) {
+            snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);
+            return -1;
+        }
+        return 0;
+    case K_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < k->min || n > k->max) {
+            snprintf(err, errlen, "%s: '%s' is not a whole number from %u to %u", k->name, v,
+                     k->min, k->max);
+            return -1;
+        }
+        *(unsigned *) f = (unsigned) n;
+        return 0;
+    }
+    case K_PERIOD: {
+        int64_t secs;
+        if (postage_period_parse(v, &secs) != POSTAGE_OK || secs > (int64_t) k->max * 86400 ||
+            (k->min > 0 && secs < (int64_t) k->min * 86400)) {
+            snprintf(err, errlen, "%s: '%s' is not a period (N[s|m|h|d|w]) from %ud to %ud",
+                     k->name, v, k->min, k->max);
+            return -1;
+        }
+        *(int64_t *) f = secs;
+        return 0;
+    }
+    case K_LIST:
+        if (*v == '\0') {
+            snprintf(err, errlen, "%s: empty value", k->name);
+            return -1;
+        }
+        if (list_append((struct pd_list *) f, v, line) != 0) {
+            snprintf(err, errlen, "%s: too many lines (at most %d) or out of memory", k->name,
+                     PD_LIST_MAX);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static const struct key *
+find_key(const char *name)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+void
+pd_settings_defaults(struct pd_settings *s, const char *state_dir_default)
+{
+    char err[256];
+
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const struct key *k = &keys[i];
+        if (k->def == NULL)
+            continue;
+        if (strcmp(k->name, "store") == 0) {
+            snprintf(s->store, sizeof s->store, "lmdb:%s", state_dir_default);
+            continue;
+        }
+        set_key(s, k, k->def, 0, err, sizeof err);
+    }
+}
+
+int
+pd_settings_set(struct pd_settings *s, const char *key, const char *value, char *err,
+                size_t errlen)
+{
+    const struct key *k = find_key(key);
+    if (k == NULL) {
+        snprintf(err, errlen, "unknown key '%s' (postaged --defaults lists them)", key);
+        return -1;
+    }
+    return set_key(s, k, value, 0, err, errlen);
+}
+
+static char *
+trim(char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        p[--n] = '\0';
+    return p;
+}
+
+int
+pd_settings_load(struct pd_settings *s, const char *file, char *err, size_t errlen)
+{
+    char line[PD_SETTING_MAX + 128], msg[512];
+    unsigned lineno = 0;
+    FILE *f = fopen(file, "r");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, errlen, "%s:%u: line longer than %zu bytes", file, lineno,
+                     sizeof line - 2);
+            fclose(f);
+            return -1;
+        }
+        char *p = trim(line);
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "%s:%u: expected 'key = value', got '%.60s'", file, lineno, p);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        char *key = trim(p), *value = trim(eq + 1);
+        const struct key *k = find_key(key);
+        if (k == NULL) {
+            snprintf(err, errlen, "%s:%u: unknown key '%.60s' (postaged --defaults lists them)",
+                     file, lineno, key);
+            fclose(f);
+            return -1;
+        }
+        if (set_key(s, k, value, lineno, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "%s:%u: %s", file, lineno, msg);
+            fclose(f);
+            return -1;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        snprintf(err, errlen, "%s: read error", file);
+        return -1;
+    }
+    return 0;
+}
+
+void
+pd_settings_free(struct pd_settings *s)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (keys[i].kind == K_LIST)
+            list_free((struct pd_list *) field_of(s, &keys[i]));
+}
+
+void
+pd_settings_print_defaults(FILE *out)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const struct key *k = &keys[i];
+        fprintf(out, "# %s\n", k->doc);
+        if (k->kind == K_LIST)
+            fprintf(out, "#%s = ...\n\n", k->name);
+        else if (strcmp(k->name, "store") == 0)
+            fprintf(out, "#%s = lmdb:/var/lib/postage\n\n", k->name);
+        else
+            fprintf(out, "#%s = %s\n\n", k->name, k->def);
+    }
+}

@@ -1,0 +1,83 @@
+/*
+ * settings.h - postaged's configuration: every key, its type, default and
+ * bounds in one table (settings.c), the parser of `key = value` files, and
+ * the checks `postaged -n` runs.
+ *
+ * A configuration is loaded into a fresh struct pd_settings and only then
+ * swapped in, so a SIGHUP with a broken file leaves the running
+ * configuration untouched.
+ */
+#ifndef POSTAGE_POLICY_SETTINGS_H
+#define POSTAGE_POLICY_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PD_SETTING_MAX 1024   /* longest value of one key            */
+#define PD_LIST_MAX 4096      /* most lines of one repeatable key    */
+
+/* A repeatable key's lines, in file order. */
+struct pd_list {
+    char **items;
+    unsigned *lines;   /* line number of each item in its file (0: built in) */
+    size_t count;
+};
+
+struct pd_settings {
+    /* daemon */
+    char policy_listen[PD_SETTING_MAX];
+    char milter_listen[PD_SETTING_MAX];
+    char store[PD_SETTING_MAX];
+    char user[64];
+    char pidfile[PD_SETTING_MAX];
+    char log[16];                 /* "syslog" or "stderr"              */
+    char on_error[16];            /* "dunno" or "tempfail"             */
+    char hostname[256];           /* for trace headers; "" = gethostname */
+    unsigned max_connections;
+    int64_t idle_timeout;
+    int64_t maintenance_interval;
+
+    /* access control */
+    struct pd_list access;
+
+    /* greylisting */
+    int greylist;
+    int64_t greylist_delay;
+    int64_t greylist_retry_window;
+    int64_t greylist_max_age;
+    unsigned greylist_ipv4_prefix;
+    unsigned greylist_ipv6_prefix;
+    unsigned greylist_awl_count;
+    int greylist_training;
+    int greylist_header;
+    char greylist_text[512];
+    struct pd_list greylist_whitelist_clients;
+    struct pd_list greylist_whitelist_recipients;
+
+    /* quotas and accounting */
+    struct pd_list quota;
+    struct pd_list accounting;
+};
+
+/* Fill with the built-in defaults.  state_dir_default is where `store`
+ * points when not configured (chosen by the caller: /var/lib/postage for
+ * root, the user's state directory otherwise). */
+void pd_settings_defaults(struct pd_settings *s, const char *state_dir_default);
+
+/* Load FILE over the defaults.  On error returns -1 and writes
+ * "FILE:LINE: message" into err. */
+int pd_settings_load(struct pd_settings *s, const char *file, char *err, size_t errlen);
+
+/* Parse one "key = value" assignment (used by the loader and by tests). */
+int pd_settings_set(struct pd_settings *s, const char *key, const char *value,
+                    char *err, size_t errlen);
+
+/* Release the lists. */
+void pd_settings_free(struct pd_settings *s);
+
+/* Print every key with its default and a one-line description, in the
+ * format of the configuration file (postaged --defaults). */
+void pd_settings_print_defaults(FILE *out);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * check_engine.c - unit tests of postaged's engine with a fixed clock: the
+ * order of the modules, the X-Greylist header once per message, a message
+ * counted once against quotas however many recipients and front-ends see
+ * it, on_error when the store is missing, and configuration errors naming
+ * their line.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/engine.h"
+#include "policy/settings.h"
+#include "policy/state.h"
+
+#define T0 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */
+
+static char dir[256];
+static struct pd_state *state;
+
+static void
+setup(void)
+{
+    char err[PD_ST_ERRLEN], spec[300];
+    snprintf(dir, sizeof dir, "%s/check_engine.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(spec, sizeof spec, "lmdb:%s", dir);
+    ck_assert_int_eq(pd_state_open(spec, PD_ST_NOSYNC, &state, err, sizeof err), PD_ST_OK);
+}
+
+static void
+teardown(void)
+{
+    char cmd[300];
+    pd_state_close(state);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct pd_engine *
+engine_with(const char *const *lines, struct pd_state *st)
+{
+    struct pd_settings s;
+    struct pd_engine *e;
+    char err[512];
+    pd_settings_defaults(&s, "/nonexistent");
+    for (; lines && *lines; lines += 2)
+        ck_assert_msg(pd_settings_set(&s, lines[0], lines[1], err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(pd_engine_create(&s, "test.conf", st, &e, err, sizeof err) == 0, "%s", err);
+    pd_settings_free(&s);
+    return e;
+}
+
+static struct pd_query
+rcpt(const char *client, const char *sender, const char *recipient, const char *instance)
+{
+    struct pd_query q = {
+        .stage = PD_STAGE_RCPT, .instance = instance, .queue_id = "", .client_address = client,
+        .client_name = "mx.example.net", .helo_name = "mx.example.net", .sender = sender,
+        .recipient = recipient, .sasl_username = "", .size = 0, .recipient_count = 0,
+    };
+    return q;
+}
+
+START_TEST(test_access_before_greylisting)
+{
+    static const char *const conf[] = { "access", "sender @example.net REJECT 5.7.1 no", NULL };
+    struct pd_engine *e = engine_with(conf, state);
+    struct pd_txn txn = { 0 };
+    struct pd_answer a;
+    struct pd_query q = rcpt("198.51.100.7", "a@example.net", "b@example.org", "i1");
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_REJECT);
+    ck_assert_str_eq(a.verdict.text, "5.7.1 no");
+    /* Another sender reaches greylisting. */
+    q.sender = "a@example.com";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_str_eq(a.verdict.text, "451 4.7.1 Greylisted, please retry in 300 seconds");
+    pd_engine_unref(e);
+}
+END_TEST
+
+START_TEST(test_greylist_header_once_per_message)
+{
+    struct pd_engine *e = engine_with(NULL, state);
+    struct pd_txn txn = { 0 };
+    struct pd_answer a;
+    struct pd_query q1 = rcpt("198.51.100.7", "a@example.com", "b@example.org", "i1");
+    struct pd_query q2 = rcpt("198.51.100.7", "a@example.com", "c@example.org", "i1");
+    pd_engine_decide(e, &txn, &q1, T0, &a);
+    pd_engine_decide(e, &txn, &q2, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    memset(&txn, 0, sizeof txn);
+    pd_engine_decide(e, &txn, &q1, T0 + 301, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Greylist");
+    ck_assert_msg(strncmp(a.prepend_value, "delayed 301 seconds by postaged-", 32) == 0, "%s",
+                  a.prepend_value);
+    pd_engine_decide(e, &txn, &q2, T0 + 301, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "");   /* once per message */
+    pd_engine_unref(e);
+}
+END_TEST
+
+START_TEST(test_quota_counts_messages_once)
+{
+    static const char *const conf[] = { "greylist", "no",
+                                        "quota", "sender 1h count 2 DEFER 4.7.1 slow down", NULL };
+    struct pd_engine *e = engine_with(conf, state);
+    struct pd_answer a;
+    for (int msg = 0; msg < 2; msg++) {
+        struct pd_txn policy_txn = { 0 }, milter_txn = { 0 };
+        char id[16];
+        snprintf(id, sizeof id, "Q%d", msg);
+        for (int r = 0; r < 3; r++) {   /* three recipients: still one message */
+            struct pd_query q = rcpt("198.51.100.7", "a@example.com", "b@example.org", id);
+            pd_engine_decide(e, &policy_txn, &q, T0 + msg, &a);
+            ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+        }
+        struct pd_query eom = rcpt("198.51.100.7", "a@example.com", "", id);
+        eom.stage = PD_STAGE_END_OF_MESSAGE;
+        eom.queue_id = id;
+        eom.size = 5000;
+        eom.recipient_count = 3;
+        pd_engine_decide(e, &policy_txn, &eom, T0 + msg, &a);
+        ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+        /* The milter sees the same message: not counted again. */
+        pd_engine_decide(e, &milter_txn, &eom, T0 + msg, &a);
+        ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    }
+    struct pd_txn txn = { 0 };
+    struct pd_query q = rcpt("198.51.100.7", "a@example.com", "b@example.org", "third");
+    pd_engine_decide(e, &txn, &q, T0 + 10, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_str_eq(a.verdict.text, "4.7.1 slow down");
+    pd_engine_unref(e);
+}
+END_TEST
+
+START_TEST(test_on_error)
+{
+    struct pd_txn txn = { 0 };
+    struct pd_answer a;
+    struct pd_query q = rcpt("198.51.100.7", "a@example.com", "b@example.org", "i1");
+    struct pd_engine *e = engine_with(NULL, NULL);
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_str_eq(a.verdict.text, "451 4.3.0 Temporary policy failure, please retry");
+    ck_assert_ptr_nonnull(strstr(a.reason, "on_error=tempfail"));
+    pd_engine_unref(e);
+    static const char *const dunno[] = { "on_error", "dunno", NULL };
+    e = engine_with(dunno, NULL);
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    pd_engine_unref(e);
+}
+END_TEST
+
+START_TEST(test_config_errors_name_the_line)
+{
+    struct pd_settings s;
+    struct pd_engine *e;
+    char err[512], path[300];
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# comment\n\ngreylist = yes\naccount = x\n", f);
+    fclose(f);
+    pd_settings_defaults(&s, "/nonexistent");
+    ck_assert_int_eq(pd_settings_load(&s, path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "bad.conf:4: unknown key 'account'") != NULL, "%s", err);
+    pd_settings_free(&s);
+
+    f = fopen(path, "w");
+    fputs("accounting = sender fortnight count 5 REJECT\n", f);
+    fclose(f);
+    pd_settings_defaults(&s, "/nonexistent");
+    ck_assert_int_eq(pd_settings_load(&s, path, err, sizeof err), 0);
+    ck_assert_int_eq(pd_engine_create(&s, path, NULL, &e, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "bad.conf:1: accounting: 'fortnight' is not day, week or month"),
+                  "%s", err);
+    pd_settings_free(&s);
+
+    pd_settings_defaults(&s, "/nonexistent");
+    ck_assert_int_eq(pd_settings_set(&s, "greylist_ipv4_prefix", "33", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "from 8 to 32") != NULL, "%s", err);
+    ck_assert_int_eq(pd_settings_set(&s, "on_error", "maybe", err, sizeof err), -1);
+    ck_assert_int_eq(pd_settings_set(&s, "greylist_text", "a %d b", err, sizeof err), 0);
+    ck_assert_int_eq(pd_engine_create(&s, "x.conf", NULL, &e, err, sizeof err), -1);
+    pd_settings_free(&s);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *t = tcase_create("engine");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, test_access_before_greylisting);
+    tcase_add_test(t, test_greylist_header_once_per_message);
+    tcase_add_test(t, test_quota_counts_messages_once);
+    tcase_add_test(t, test_on_error);
+    tcase_add_test(t, test_config_errors_name_the_line);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

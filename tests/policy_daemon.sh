@@ -1,0 +1,172 @@
+#!/bin/sh
+# policy_daemon.sh - postaged over the Postfix policy protocol, as Postfix
+# would talk to it: exact transcripts (request in, response out) for each
+# module, malformed input (over-long lines, NUL bytes, junk, missing and
+# repeated attributes, a client leaving mid-request), a thousand requests
+# on one connection, SIGHUP reload without dropping the connection, the
+# configuration checker, and that every key is documented.
+. "${top_srcdir:-.}/tests/testlib.sh"
+
+POSTAGED="$top_builddir/postaged"
+CLIENT="$top_builddir/tests/pd_client"
+[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+
+PORT=$("$CLIENT" --free-port)
+cat > "$TMP/postaged.conf" <<EOF
+policy_listen = inet:127.0.0.1:$PORT
+milter_listen =
+store = lmdb:$TMP/state
+log = stderr
+user =
+hostname = test.example
+greylist_delay = 60s
+access = client 192.0.2.0/24 REJECT 5.7.1 Go away
+access = sender @trusted.example OK
+access = recipient hold@example.org HOLD
+greylist_whitelist_clients = 203.0.113.0/24
+quota = sender 1h count 3 DEFER 4.7.1 Slow down
+EOF
+
+pid=
+stop_daemon() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        pid=
+    fi
+}
+trap 'stop_daemon; rm -rf "$TMP"' EXIT
+
+"$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/log" &
+pid=$!
+# Wait (bounded) until it answers.
+i=0
+until printf 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n' |
+      "$CLIENT" "$PORT" --expect 1 > /dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || { fail "postaged did not start: $(cat "$TMP/log")"; finish; }
+    sleep 0.1
+done
+
+# request CLIENT SENDER RECIPIENT INSTANCE [STATE] [extra lines]
+request() {
+    printf 'request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n' "${5:-RCPT}"
+    printf 'client_address=%s\nclient_name=mx.example.net\nhelo_name=mx.example.net\n' "$1"
+    printf 'sender=%s\nrecipient=%s\ninstance=%s\nqueue_id=%s\nsize=1000\n' "$2" "$3" "$4" "Q$4"
+    [ -z "${6:-}" ] || printf '%s\n' "$6"
+    printf '\n'
+}
+# transcript WHAT EXPECTED-ACTION-LINE (stdin: requests)
+transcript() {
+    got=$("$CLIENT" "$PORT" --expect 1 | head -n 1)
+    expect_eq "$1" "$2" "$got"
+}
+
+request 192.0.2.7 a@example.net b@example.org i1 | transcript "access reject" "action=REJECT 5.7.1 Go away"
+request 198.51.100.7 x@trusted.example b@example.org i2 | transcript "access OK" "action=OK"
+request 198.51.100.7 a@example.net hold@example.org i3 | transcript "access HOLD" "action=HOLD"
+request 198.51.100.7 a@example.net b@example.org i4 |
+    transcript "new triplet greylisted" "action=451 4.7.1 Greylisted, please retry in 60 seconds"
+request 198.51.100.99 a@example.net b@example.org i5 |
+    transcript "same /24 is the same triplet" "action=451 4.7.1 Greylisted, please retry in 60 seconds"
+request 203.0.113.5 a@example.net b@example.org i6 | transcript "whitelisted client" "action=DUNNO"
+request 198.51.100.7 a@example.net b@example.org i7 CONNECT | transcript "CONNECT stage" "action=DUNNO"
+request 198.51.100.7 a@example.net b@example.org i7 END-OF-MESSAGE |
+    transcript "end of message" "action=DUNNO"
+
+# Quota: three messages from one sender pass (counted once per message at
+# END-OF-MESSAGE, however many recipients), the fourth is deferred.
+for n in 1 2 3; do
+    { request 203.0.113.5 q@example.net r1@example.org m$n
+      request 203.0.113.5 q@example.net r2@example.org m$n
+      request 203.0.113.5 q@example.net "" m$n END-OF-MESSAGE "recipient_count=2"; } |
+        "$CLIENT" "$PORT" --expect 3 > "$TMP/q$n"
+    expect_eq "message $n within quota" "action=DUNNO action=DUNNO action=DUNNO" \
+        "$(grep action "$TMP/q$n" | tr '\n' ' ' | sed 's/ $//')"
+done
+request 203.0.113.5 q@example.net r1@example.org m4 | transcript "fourth message over quota" \
+    "action=DEFER 4.7.1 Slow down"
+
+# Malformed input.  Framing errors close the connection with no reply.
+awk 'BEGIN { printf "request=smtpd_access_policy\nsender="; for (i = 0; i < 5000; i++) printf "a"; printf "\n\n" }' |
+    "$CLIENT" "$PORT" > "$TMP/long"
+expect_eq "over-long line: closed, no reply" "" "$(cat "$TMP/long")"
+printf 'request=smtpd_access_policy\nsender=a\000b\n\n' | "$CLIENT" "$PORT" > "$TMP/nul"
+expect_eq "NUL byte: closed, no reply" "" "$(cat "$TMP/nul")"
+head -c 3000 /dev/urandom | "$CLIENT" "$PORT" > "$TMP/junk" || true
+case "$(cat "$TMP/junk")" in *action=*) fail "binary junk got an answer" ;; esac
+printf 'protocol_state=RCPT\nrecipient=b@example.org\n\n' | transcript "missing request= gets DUNNO" "action=DUNNO"
+printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.51.100.7\nclient_address=192.0.2.1\nsender=a@example.net\nrecipient=b@example.org\ninstance=r1\n\n' |
+    transcript "repeated attribute: the last one counts" "action=REJECT 5.7.1 Go away"
+printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nsender=a@example.net\nrecipient=b@example.org\ninstance=r2\n\n' |
+    transcript "no client_address: no triplet" "action=DUNNO"
+printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nsender=a@exa' |
+    "$CLIENT" "$PORT" --close-after-send > /dev/null
+# ... and it still serves after all of that, on a split request:
+request 192.0.2.8 a@example.net b@example.org i8 | "$CLIENT" "$PORT" --expect 1 --chunk 3 > "$TMP/split"
+expect_eq "a request split in 3-byte pieces" "action=REJECT 5.7.1 Go away" "$(head -n 1 "$TMP/split")"
+
+# A thousand requests on one connection, pipelined.
+i=0
+while [ $i -lt 1000 ]; do
+    request 192.0.2.$((i % 200 + 1)) a@example.net b@example.org k$i
+    i=$((i + 1))
+done > "$TMP/many"
+"$CLIENT" "$PORT" --expect 1000 < "$TMP/many" > "$TMP/many.out"
+expect_eq "1000 answers on one connection" 1000 "$(grep -c '^action=REJECT 5.7.1 Go away$' "$TMP/many.out")"
+
+# SIGHUP: a new rule takes effect on an open connection; a broken file is
+# refused and the running configuration kept.
+mkfifo "$TMP/fifo"
+"$CLIENT" "$PORT" --expect 2 < "$TMP/fifo" > "$TMP/hup.out" &
+client=$!
+exec 3> "$TMP/fifo"
+request 198.51.100.50 z@example.net new@example.org h1 >&3
+sleep 0.5
+sed -i 's/^access = client 192.0.2.0\/24 REJECT 5.7.1 Go away$/access = client 198.51.100.50 REJECT 5.7.1 Reloaded/' "$TMP/postaged.conf"
+kill -HUP "$pid"
+sleep 0.5
+request 198.51.100.50 z@example.net new@example.org h2 >&3
+exec 3>&-
+wait "$client"
+expect_eq "reload on an open connection" \
+    "action=451 4.7.1 Greylisted, please retry in 60 seconds|action=REJECT 5.7.1 Reloaded" \
+    "$(grep action "$TMP/hup.out" | tr '\n' '|' | sed 's/|$//')"
+echo "access = client nonsense REJECT" >> "$TMP/postaged.conf"
+kill -HUP "$pid"
+sleep 0.5
+request 198.51.100.50 z@example.net new@example.org h3 | transcript "broken reload keeps the running rules" \
+    "action=REJECT 5.7.1 Reloaded"
+grep -q "reload: .*postaged.conf:[0-9]*: access:.*keeping the running configuration" "$TMP/log" ||
+    fail "broken reload not logged with its line: $(tail -n 3 "$TMP/log")"
+
+# One log line per decision, with the reason.
+grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||
+    fail "no decision log line for the access reject"
+stop_daemon
+grep -q "stopped" "$TMP/log" || fail "SIGTERM did not stop cleanly: $(tail -n 3 "$TMP/log")"
+
+# -n: 0 for a valid file, 1 with FILE:LINE for a broken one.
+run_capture "$POSTAGED" -n -c "$TMP/postaged.conf"
+expect_eq "-n on a broken file" 1 "$rc"
+line=$(wc -l < "$TMP/postaged.conf" | tr -d ' ')
+case "$err" in *"postaged.conf:$line: access:"*) ;; *) fail "-n message lacks file:$line: $err" ;; esac
+printf 'greylist_delay = soon\n' > "$TMP/bad2.conf"
+run_capture "$POSTAGED" -n -c "$TMP/bad2.conf"
+case "$rc/$err" in 1/*"bad2.conf:1: greylist_delay: 'soon' is not a period"*) ;;
+    *) fail "bad period: $rc $err" ;; esac
+printf 'no_such_key = 1\n' > "$TMP/bad3.conf"
+run_capture "$POSTAGED" -n -c "$TMP/bad3.conf"
+case "$rc/$err" in 1/*"bad3.conf:1: unknown key 'no_such_key'"*) ;; *) fail "unknown key: $rc $err" ;; esac
+printf 'quota = sender 1h count many DEFER\n' > "$TMP/bad4.conf"
+run_capture "$POSTAGED" -n -c "$TMP/bad4.conf"
+case "$rc/$err" in 1/*"bad4.conf:1: quota: 'many' is not a positive whole number"*) ;;
+    *) fail "bad quota: $rc $err" ;; esac
+run_capture "$POSTAGED" -n
+expect_eq "-n with built-in defaults" "0" "$rc"
+
+# Every key of the table is documented in postaged.conf(5), with no extras.
+"$POSTAGED" --defaults | sed -n 's/^#\([a-z_0-9]*\) = .*/\1/p' | sort > "$TMP/keys"
+sed -n 's/^\.B \([a-z_0-9]*\)$/\1/p' "$top_srcdir/man/postaged.conf.5" | sort > "$TMP/documented"
+expect_eq "keys documented in man/postaged.conf.5" "$(cat "$TMP/keys")" "$(cat "$TMP/documented")"
+finish
