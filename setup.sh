@@ -10,8 +10,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="gcc make autoconf automake libtool pkg-config libssl-dev
-libsodium-dev liblmdb-dev check hashcash gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-qemu-user"
+libsodium-dev liblmdb-dev libmilter-dev check hashcash gcc-aarch64-linux-gnu
+libc6-dev-arm64-cross qemu-user postfix swaks postgrey python3"
 
 if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -20,6 +20,9 @@ if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
     fi
     echo "== installing build and test dependencies"
     export DEBIAN_FRONTEND=noninteractive
+    # Postfix is only a test peer here (the tests run private instances):
+    # install it unconfigured, so the system's mail setup is left alone.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null

@@ -35,6 +35,7 @@ struct milter_ctx {
     char sender[FIELD_MAX];
     char sasl_user[FIELD_MAX];
     char instance[64];
+    char queue_id[64];           /* the MTA's, at end of message           */
     unsigned recipients;
     uint64_t size;
     struct pd_txn txn;
@@ -75,6 +76,7 @@ static void
 reset_message(struct milter_ctx *m)
 {
     m->sender[0] = m->sasl_user[0] = m->header_name[0] = m->header_value[0] = '\0';
+    m->queue_id[0] = '\0';
     m->recipients = 0;
     m->size = 0;
     m->hold = 0;
@@ -92,6 +94,7 @@ query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd
     memset(q, 0, sizeof *q);
     q->stage = stage;
     q->instance = m->instance;
+    q->queue_id = m->queue_id;
     q->client_address = m->client_address;
     q->client_name = m->client_name;
     q->helo_name = m->helo;
@@ -258,6 +261,8 @@ on_eom(SMFICTX *ctx)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     m->size += 2; /* the blank line after the headers */
+    static char queue_macro[] = "i";   /* libmilter takes char * */
+    copy_field(m->queue_id, sizeof m->queue_id, smfi_getsymval(ctx, queue_macro));
     sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
     if (st == SMFIS_CONTINUE) {
         if (m->header_name[0] != '\0' &&

@@ -103,6 +103,7 @@ answer(struct server *srv, struct conn *c, const struct pd_request *r)
     struct pd_query q = {
         .stage = stage_of(r->state),
         .instance = r->instance,
+        .queue_id = r->queue_id,
         .client_address = r->client_address,
         .client_name = r->client_name,
         .helo_name = r->helo_name,

@@ -70,3 +70,8 @@ check_PROGRAMS += tests/pd_client
 tests_pd_client_SOURCES = tests/pd_client.c
 TESTS += tests/policy_daemon.sh
 EXTRA_DIST += tests/policy_daemon.sh
+
+# End to end behind a private Postfix instance (needs root, postfix, swaks;
+# skipped where they are missing — setup.sh installs them).
+TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh
+EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh
