@@ -165,6 +165,36 @@ case "$rc/$err" in 1/*"bad4.conf:1: quota: 'many' is not a positive whole number
 run_capture "$POSTAGED" -n
 expect_eq "-n with built-in defaults" "0" "$rc"
 
+# As root: a detached daemon on a unix socket drops to an unprivileged
+# user after binding, writes its pidfile, and creates the store for it.
+if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
+    mkdir -p "$TMP/run" && chmod 0711 "$TMP"
+    cat > "$TMP/root.conf" <<EOF
+policy_listen = unix:$TMP/run/policy.sock
+milter_listen =
+store = lmdb:$TMP/rootstate
+user = nobody
+pidfile = $TMP/run/postaged.pid
+log = stderr
+EOF
+    "$POSTAGED" -c "$TMP/root.conf" 2> "$TMP/root.log"
+    i=0
+    while [ ! -s "$TMP/run/postaged.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    dpid=$(cat "$TMP/run/postaged.pid" 2>/dev/null)
+    if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
+        fail "the detached daemon did not start: $(cat "$TMP/root.log")"
+    else
+        expect_eq "runs as nobody" "$(id -u nobody)" \
+            "$(awk '/^Uid:/ {print $2}' "/proc/$dpid/status")"
+        expect_eq "store belongs to nobody" nobody "$(stat -c %U "$TMP/rootstate")"
+        expect_eq "unix socket exists" yes "$([ -S "$TMP/run/policy.sock" ] && echo yes)"
+        kill "$dpid"
+        i=0
+        while kill -0 "$dpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -0 "$dpid" 2>/dev/null && { fail "the daemon ignored SIGTERM"; kill -9 "$dpid"; }
+    fi
+fi
+
 # Every key of the table is documented in postaged.conf(5), with no extras.
 "$POSTAGED" --defaults | sed -n 's/^#\([a-z_0-9]*\) = .*/\1/p' | sort > "$TMP/keys"
 sed -n 's/^\.B \([a-z_0-9]*\)$/\1/p' "$top_srcdir/man/postaged.conf.5" | sort > "$TMP/documented"
