@@ -57,6 +57,8 @@ static const struct key keys[] = {
       "close a policy connection idle this long (Postfix's max_ttl is 1000s)" },
     { "maintenance_interval", K_PERIOD, F(maintenance_interval), "1h", 0, 30, NULL,
       "how often expired state is removed, off the request path" },
+    { "sync_interval", K_PERIOD, F(sync_interval), "1s", 0, 1, NULL,
+      "write state to disk this often (0: on every update, much slower)" },
     { "access", K_LIST, F(access), NULL, 0, 0, NULL,
       "an access rule: SELECTOR PATTERN ACTION [text]; repeatable, first match wins" },
     { "greylist", K_BOOL, F(greylist), "yes", 0, 0, NULL, "enable greylisting" },

@@ -37,6 +37,7 @@ struct pd_settings {
     unsigned max_connections;
     int64_t idle_timeout;
     int64_t maintenance_interval;
+    int64_t sync_interval;        /* 0: fsync every state update        */
 
     /* access control */
     struct pd_list access;

@@ -175,6 +175,11 @@ void pd_state_error(struct pd_state *st, char *buf, size_t len);
 const char *pd_state_table_name(enum pd_table table);
 
 /* Flush and release.  NULL is accepted. */
+/* Flush every committed update to disk now (for a store opened with
+ * PD_ST_NOSYNC, which postaged syncs on a timer).  Returns PD_ST_OK or
+ * PD_ST_ERR_BACKEND. */
+int pd_state_sync(struct pd_state *st);
+
 void pd_state_close(struct pd_state *st);
 
 /* Big-endian helpers for the modules' value formats. */

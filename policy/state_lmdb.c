@@ -798,6 +798,26 @@ fail_mutex:
     return PD_ST_ERR_BACKEND;
 }
 
+int
+pd_state_sync(struct pd_state *st)
+{
+    int rc;
+
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    /* mdb_env_sync needs no transaction and takes no write lock: updates
+     * go on while the data reaches the disk. */
+    rc = mdb_env_sync(st->env, 1);
+    if (rc != MDB_SUCCESS) {
+        pthread_mutex_lock(&st->lock);
+        snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s", st->dir,
+                 mdb_strerror(rc));
+        pthread_mutex_unlock(&st->lock);
+        return PD_ST_ERR_BACKEND;
+    }
+    return PD_ST_OK;
+}
+
 void
 pd_state_close(struct pd_state *st)
 {
