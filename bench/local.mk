@@ -7,7 +7,11 @@ noinst_PROGRAMS += bench/bench_store
 bench_bench_store_SOURCES = bench/bench_store.c
 bench_bench_store_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 
-EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh
+noinst_PROGRAMS += bench/policy_load
+bench_policy_load_SOURCES = bench/policy_load.c
+bench_policy_load_LDADD = $(PTHREAD_LIBS)
+
+EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh bench/policy_vs_postgrey.sh
 
 # `make bench`: every benchmark, in one run on this machine.  Not a test:
 # the figures depend on the machine and are never asserted.
@@ -18,4 +22,6 @@ bench: all $(noinst_PROGRAMS)
 	bench/bench_store $(BENCH_STORE_FLAGS)
 	@echo "== postage-verify --db against hashcash -cd, one process per check"
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/store_vs_hashcash.sh $(BENCH_STORE_FLAGS)
+	@echo "== policy protocol: postaged beside postgrey, greylisting over loopback"
+	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/policy_vs_postgrey.sh
 .PHONY: bench
