@@ -4,7 +4,8 @@
 # bulk SHA-1 rate (`openssl speed -evp sha1 -bytes 16384`, converted to
 # 64-byte blocks per second: the upper bound for a minter built on a plain
 # SHA-1 library, one block per trial), and hashcash 1.22's own benchmark of
-# its default minter (`hashcash -s`).  Prints the ratios.  Not a test.
+# its default minter (`hashcash -s`, best of three).  Prints the ratios.
+# Not a test.
 #
 # Usage: bench/kernels_vs_peers.sh   (top_builddir: the build directory)
 set -euo pipefail
@@ -29,14 +30,16 @@ if command -v openssl >/dev/null; then
 fi
 hashcash_rate=
 if command -v hashcash >/dev/null; then
-    hashcash_rate=$(hashcash -s 2>&1 | awk '/^speed:/ {printf "%.1f", $2 / 1e6}')
+    # Its own benchmark is short and noisy: the best of three, in its favour.
+    hashcash_rate=$(for i in 1 2 3; do hashcash -s 2>&1; done |
+                    awk '/^speed:/ && $2 > best {best = $2} END {printf "%.1f", best / 1e6}')
 fi
 
 echo
 printf '%-44s %10s\n' "one core, M trials (or blocks) per second" "rate"
 printf '%-44s %10s\n' "postage $best_name" "$best"
 [ -n "$openssl_blocks" ] && printf '%-44s %10s\n' "OpenSSL SHA-1 bulk, 64-byte blocks" "$openssl_blocks"
-[ -n "$hashcash_rate" ] && printf '%-44s %10s\n' "hashcash 1.22 default minter (hashcash -s)" "$hashcash_rate"
+[ -n "$hashcash_rate" ] && printf '%-44s %10s\n' "hashcash 1.22 default minter (best hashcash -s)" "$hashcash_rate"
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 [ -n "$openssl_blocks" ] && echo "postage $best_name / OpenSSL blocks:   $(ratio "$best" "$openssl_blocks")x"

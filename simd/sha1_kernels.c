@@ -35,10 +35,10 @@ extern const struct sha1_kernel sha1_kernel_neon;
 #endif
 
 /* Preference order: fastest first, as measured on an x86-64 that has them
- * all (AMD EPYC, one core: avx512 ~300 M trials/s, avx2 ~107, sha-ni ~80,
- * sse2 ~44, portable ~18).  SHA-NI is bound by the SHA unit's throughput
- * (17 four-round groups per trial), so eight AVX2 lanes beat it; it still
- * beats SSE2 on CPUs that have SHA-NI without AVX2 (Goldmont). */
+ * all (AMD EPYC, one core: avx512 ~280 M trials/s, avx2 ~100, sha-ni ~95,
+ * sse2 ~40, portable ~15).  SHA-NI is bound by the SHA unit's throughput
+ * (16 SHA1RNDS4 per trial, one every 2 cycles), so sixteen AVX2 lanes edge
+ * it out; it beats SSE2 on CPUs that have SHA-NI without AVX2 (Goldmont). */
 static const struct sha1_kernel *const kernels[] = {
 #ifdef HAVE_KERNEL_AVX512
     &sha1_kernel_avx512,
