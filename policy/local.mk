@@ -12,7 +12,8 @@ policy_libpolicy_la_SOURCES = \
 	policy/settings.h policy/settings.c \
 	policy/engine.h policy/engine.c \
 	policy/log.h policy/log.c \
-	policy/listen.h policy/listen.c
+	policy/listen.h policy/listen.c \
+	policy/helo.h policy/helo.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS)
 

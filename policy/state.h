@@ -55,6 +55,7 @@ enum pd_table {
     /* Messages already counted against quotas, by queue id, so that the
      * policy front-end and the milter never both count one message. */
     PD_TABLE_ACCOUNTED,
+    PD_TABLE_HELO,
     PD_TABLE_COUNT
 };
 

@@ -83,7 +83,7 @@ struct pd_state {
 };
 
 static const char *const table_names[PD_TABLE_COUNT] = {
-    "greylist", "awl", "quota", "accounting", "reputation", "accounted"
+    "greylist", "awl", "quota", "accounting", "reputation", "accounted", "helo"
 };
 
 const char *
