@@ -1,5 +1,7 @@
 # policy/local.mk - postaged: the engine and its modules as one
 # convenience library (so the unit tests can link it), and the daemon.
+# verify/lmdb_grow.c is compiled in here too: postaged links the installed
+# libpostage, which exports only postage_* symbols.
 noinst_LTLIBRARIES += policy/libpolicy.la
 policy_libpolicy_la_SOURCES = \
 	policy/verdict.h policy/verdict.c \
@@ -13,7 +15,8 @@ policy_libpolicy_la_SOURCES = \
 	policy/engine.h policy/engine.c \
 	policy/log.h policy/log.c \
 	policy/listen.h policy/listen.c \
-	policy/helo.h policy/helo.c
+	policy/helo.h policy/helo.c \
+	verify/lmdb_grow.h verify/lmdb_grow.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS)
 

@@ -49,6 +49,7 @@
 #include <sodium.h>
 
 #include "policy/state.h"
+#include "verify/lmdb_grow.h"
 
 #define SUBDIR "policy"
 #define HDR 8                           /* expires_at before the payload */
@@ -61,13 +62,6 @@
  * expiry sweep always makes progress. */
 #define RESUME_MAX 512
 #define INITIAL_MAPSIZE ((size_t) 16 << 20)
-#define MIN_MAPSIZE ((size_t) 64 << 10)
-#if SIZE_MAX > 0xffffffffu
-#define MAX_MAPSIZE ((size_t) 1 << 40)
-#else
-#define MAX_MAPSIZE ((size_t) 1 << 30)
-#endif
-#define MAX_RETRIES 64
 /* A body's way of saying "nothing to write": abort, do not commit. */
 #define BODY_NOWRITE (-1)
 /* A body's way of saying "the callback misbehaved". */
@@ -185,89 +179,21 @@ pd_state_error(struct pd_state *st, char *buf, size_t len)
 
 /* ---- map size and transactions ---------------------------------------- */
 
-static size_t
-mapsize_from_env(void)
-{
-    const char *s = getenv("POSTAGE_LMDB_MAPSIZE");
-    unsigned long long v;
-    char *end;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return 0;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return 0;
-    switch (*end) {
-    case 'k': case 'K': v = v > (ULLONG_MAX >> 10) ? 0 : v << 10; end++; break;
-    case 'm': case 'M': v = v > (ULLONG_MAX >> 20) ? 0 : v << 20; end++; break;
-    case 'g': case 'G': v = v > (ULLONG_MAX >> 30) ? 0 : v << 30; end++; break;
-    default: break;
-    }
-    if (*end != '\0' || v == 0)
-        return 0;
-    if (v < MIN_MAPSIZE)
-        v = MIN_MAPSIZE;
-    if (v > MAX_MAPSIZE)
-        v = MAX_MAPSIZE;
-    return (size_t) v;
-}
-
-static size_t
-page_round(size_t size)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    size_t p = page > 0 ? (size_t) page : 4096;
-
-    return (size + p - 1) / p * p;
-}
-
-/* Begin a transaction, adopting a map another process has grown. */
-static int
-begin(struct pd_state *st, unsigned flags, MDB_txn **txn)
-{
-    int rc = MDB_MAP_RESIZED;
-    int i;
-
-    for (i = 0; i < MAX_RETRIES; i++) {
-        rc = mdb_txn_begin(st->env, NULL, flags, txn);
-        if (rc != MDB_MAP_RESIZED)
-            return rc;
-        /* Legal: we hold st->lock, so no transaction of ours is open. */
-        rc = mdb_env_set_mapsize(st->env, 0);
-        if (rc != MDB_SUCCESS) {
-            st->broken = 1;
-            return rc;
-        }
-    }
-    return rc;
-}
-
 /* Double the map after MDB_MAP_FULL (lock held, no transaction open). */
 static int
 grow(struct pd_state *st, const char *what)
 {
-    MDB_envinfo info;
-    size_t next;
-    int rc;
+    int rc = lmdb_grow_double(st->env, &st->broken);
 
-    rc = mdb_env_info(st->env, &info);
-    if (rc != MDB_SUCCESS)
-        return fail(st, "reading the map size", rc);
-    if (info.me_mapsize >= MAX_MAPSIZE) {
+    if (rc == MDB_SUCCESS)
+        return PD_ST_OK;
+    if (rc == MDB_MAP_FULL) {
         seterr(st->errbuf, sizeof st->errbuf,
                "%s: %s: the store is full (it may not grow beyond %zu MiB)", st->dir,
-               what, (size_t) (MAX_MAPSIZE >> 20));
+               what, (size_t) (LMDB_GROW_MAX >> 20));
         return PD_ST_ERR_BACKEND;
     }
-    next = info.me_mapsize > MAX_MAPSIZE / 2 ? MAX_MAPSIZE : info.me_mapsize * 2;
-    rc = mdb_env_set_mapsize(st->env, page_round(next));
-    if (rc != MDB_SUCCESS) {
-        /* LMDB unmapped the old map before failing to map the new one. */
-        st->broken = 1;
-        return fail(st, "growing the map", rc);
-    }
-    return PD_ST_OK;
+    return fail(st, st->broken ? "growing the map" : "reading the map size", rc);
 }
 
 /* Work done inside one write transaction.  Returns an LMDB code,
@@ -286,8 +212,8 @@ run_write(struct pd_state *st, const char *what, txn_body body, void *arg)
                "%s: store unusable after a failed map resize; reopen it", st->dir);
         return PD_ST_ERR_BACKEND;
     }
-    for (i = 0; i < MAX_RETRIES; i++) {
-        rc = begin(st, 0, &txn);
+    for (i = 0; i < LMDB_GROW_RETRIES; i++) {
+        rc = lmdb_grow_begin(st->env, 0, &txn, &st->broken);
         if (rc != MDB_SUCCESS)
             return fail(st, "beginning a write transaction", rc);
         rc = body(st, txn, arg);
@@ -313,7 +239,7 @@ run_write(struct pd_state *st, const char *what, txn_body body, void *arg)
             return status;
     }
     seterr(st->errbuf, sizeof st->errbuf, "%s: %s: gave up after %d retries", st->dir, what,
-           MAX_RETRIES);
+           LMDB_GROW_RETRIES);
     return PD_ST_ERR_BACKEND;
 }
 
@@ -472,7 +398,7 @@ pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t k
         rc = PD_ST_ERR_BACKEND;
         goto out;
     }
-    rc = begin(st, MDB_RDONLY, &txn);
+    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
     if (rc != MDB_SUCCESS) {
         rc = fail(st, "beginning a read transaction", rc);
         goto out;
@@ -617,7 +543,7 @@ pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count)
     if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || count == NULL)
         return PD_ST_ERR_INVALID;
     pthread_mutex_lock(&st->lock);
-    rc = begin(st, MDB_RDONLY, &txn);
+    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
     if (rc != MDB_SUCCESS) {
         rc = fail(st, "beginning a read transaction", rc);
         goto out;
@@ -715,7 +641,7 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
     struct pd_state *st;
     struct open_arg arg;
     const char *base;
-    size_t len, mapsize = mapsize_from_env();
+    size_t len;
     unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
     int rc, dead;
 
@@ -760,7 +686,7 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
     rc = mdb_env_set_maxdbs(st->env, PD_TABLE_COUNT + 3);
     if (rc == MDB_SUCCESS)
         /* LMDB raises this to the size already in use by an existing file. */
-        rc = mdb_env_set_mapsize(st->env, page_round(mapsize ? mapsize : INITIAL_MAPSIZE));
+        rc = mdb_env_set_mapsize(st->env, lmdb_grow_initial_size(INITIAL_MAPSIZE));
     if (rc == MDB_SUCCESS && (flags & PD_ST_NOCREATE)) {
         /* mdb_env_open would create data.mdb; refuse an empty directory. */
         char data[PATH_MAX];

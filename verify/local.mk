@@ -1,6 +1,7 @@
 # verify/local.mk - checking stamps, the double-spend store, postage-verify.
 libpostage_internal_la_SOURCES += verify/verify.c verify/headers.c \
-	verify/store_backend.h verify/store.c verify/store_lmdb.c
+	verify/store_backend.h verify/store.c verify/store_lmdb.c \
+	verify/lmdb_grow.h verify/lmdb_grow.c
 
 bin_PROGRAMS += postage-verify
 postage_verify_SOURCES = verify/postage-verify.c

@@ -66,20 +66,12 @@
 
 #include "postage/status.h"
 #include "postage/store.h"
+#include "verify/lmdb_grow.h"
 #include "verify/store_backend.h"
 
 #define DB_NAME "spent"
 #define INITIAL_MAPSIZE ((size_t) 64 << 20)
-#define MIN_MAPSIZE ((size_t) 64 << 10)
-#if SIZE_MAX > 0xffffffffu
-#define MAX_MAPSIZE ((size_t) 1 << 40)
-#else
-#define MAX_MAPSIZE ((size_t) 1 << 30)
-#endif
 #define PURGE_BATCH 10000
-/* Retries after MDB_MAP_FULL / MDB_MAP_RESIZED; doubling from 64 KiB
- * reaches MAX_MAPSIZE in 24 steps. */
-#define MAX_RETRIES 64
 
 struct lmdb_env {
     MDB_env *env;
@@ -118,93 +110,21 @@ fail(const struct lmdb_env *e, const char *dir, const char *what, int rc,
     return POSTAGE_ERR_STORE;
 }
 
-/* Parse $POSTAGE_LMDB_MAPSIZE; 0 when unset or malformed. */
-static size_t
-mapsize_from_env(void)
-{
-    const char *s = getenv("POSTAGE_LMDB_MAPSIZE");
-    unsigned long long v;
-    char *end;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return 0;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return 0;
-    switch (*end) {
-    case 'k': case 'K': v = v > (ULLONG_MAX >> 10) ? 0 : v << 10; end++; break;
-    case 'm': case 'M': v = v > (ULLONG_MAX >> 20) ? 0 : v << 20; end++; break;
-    case 'g': case 'G': v = v > (ULLONG_MAX >> 30) ? 0 : v << 30; end++; break;
-    default: break;
-    }
-    if (*end != '\0' || v == 0)
-        return 0;
-    if (v < MIN_MAPSIZE)
-        v = MIN_MAPSIZE;
-    if (v > MAX_MAPSIZE)
-        v = MAX_MAPSIZE;
-    return (size_t) v;
-}
-
-static size_t
-page_round(size_t size)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    size_t p = page > 0 ? (size_t) page : 4096;
-
-    return (size + p - 1) / p * p;
-}
-
-/* Begin a transaction, adopting a map another process has grown. */
-static int
-begin(struct lmdb_env *e, unsigned flags, MDB_txn **txn)
-{
-    int rc = MDB_MAP_RESIZED;
-    int i;
-
-    for (i = 0; i < MAX_RETRIES; i++) {
-        rc = mdb_txn_begin(e->env, NULL, flags, txn);
-        if (rc != MDB_MAP_RESIZED)
-            return rc;
-        /* Legal here: we hold e->lock, so no transaction of ours is open. */
-        rc = mdb_env_set_mapsize(e->env, 0);
-        if (rc != MDB_SUCCESS) {
-            e->broken = 1;
-            return rc;
-        }
-    }
-    return rc;
-}
-
-/* Double the map after MDB_MAP_FULL.  Called with e->lock held and no
- * transaction open. */
+/* Double the map after MDB_MAP_FULL (e->lock held, no transaction open). */
 static int
 grow(struct lmdb_env *e, const char *what, char *err, size_t errlen)
 {
-    MDB_envinfo info;
-    size_t cur, next;
-    int rc;
+    int rc = lmdb_grow_double(e->env, &e->broken);
 
-    rc = mdb_env_info(e->env, &info);
-    if (rc != MDB_SUCCESS)
-        return fail(e, NULL, "reading the map size", rc, err, errlen);
-    cur = info.me_mapsize;
-    if (cur >= MAX_MAPSIZE) {
+    if (rc == MDB_SUCCESS)
+        return POSTAGE_OK;
+    if (rc == MDB_MAP_FULL) {
         seterr(err, errlen, "%s: %s: the store is full (it may not grow beyond %zu MiB)",
-               e->dir, what, (size_t) (MAX_MAPSIZE >> 20));
+               e->dir, what, (size_t) (LMDB_GROW_MAX >> 20));
         return POSTAGE_ERR_STORE;
     }
-    next = cur > MAX_MAPSIZE / 2 ? MAX_MAPSIZE : cur * 2;
-    rc = mdb_env_set_mapsize(e->env, page_round(next));
-    if (rc != MDB_SUCCESS) {
-        /* LMDB unmapped the old map before failing to map the new one. */
-        e->broken = 1;
-        seterr(err, errlen, "%s: %s: growing the map to %zu bytes: %s", e->dir, what,
-               next, mdb_strerror(rc));
-        return POSTAGE_ERR_STORE;
-    }
-    return POSTAGE_OK;
+    return fail(e, NULL, e->broken ? "growing the map" : "reading the map size", rc, err,
+                errlen);
 }
 
 /* A piece of work done inside one write transaction.  It returns an LMDB
@@ -222,8 +142,8 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
     MDB_txn *txn;
     int rc, st, i;
 
-    for (i = 0; i < MAX_RETRIES; i++) {
-        rc = begin(e, 0, &txn);
+    for (i = 0; i < LMDB_GROW_RETRIES; i++) {
+        rc = lmdb_grow_begin(e->env, 0, &txn, &e->broken);
         if (rc != MDB_SUCCESS)
             return fail(e, NULL, "beginning a write transaction", rc, err, errlen);
         rc = body(e, txn, arg);
@@ -241,7 +161,7 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
         if (st != POSTAGE_OK)
             return st;
     }
-    seterr(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, MAX_RETRIES);
+    seterr(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, LMDB_GROW_RETRIES);
     return POSTAGE_ERR_STORE;
 }
 
@@ -311,7 +231,6 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
     struct open_arg arg;
     struct lmdb_env *e;
     size_t len = strlen(dir);
-    size_t mapsize = mapsize_from_env();
     unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
     int rc, dead, status;
 
@@ -337,7 +256,7 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
     rc = mdb_env_set_maxdbs(e->env, 4);
     if (rc == MDB_SUCCESS)
         /* LMDB raises this to the size already in use for an existing store. */
-        rc = mdb_env_set_mapsize(e->env, page_round(mapsize ? mapsize : INITIAL_MAPSIZE));
+        rc = mdb_env_set_mapsize(e->env, lmdb_grow_initial_size(INITIAL_MAPSIZE));
     if (rc != MDB_SUCCESS) {
         status = fail(NULL, dir, "configuring the LMDB environment", rc, err, errlen);
         goto fail_env;
@@ -589,7 +508,7 @@ lmdb_count(void *state, uint64_t *count, char *err, size_t errlen)
     rc = check_usable(e, err, errlen);
     if (rc != POSTAGE_OK)
         goto out;
-    rc = begin(e, MDB_RDONLY, &txn);
+    rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
     if (rc != MDB_SUCCESS) {
         rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
         goto out;
