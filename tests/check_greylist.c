@@ -24,54 +24,29 @@
 
 #include "policy/greylist.h"
 #include "policy/state.h"
+#include "tests/state_fixture.h"
 
 #define T0 1700000000LL         /* an arbitrary fixed "now" */
 #define DAY 86400LL
 #define CHILDREN 4
 #define ROUNDS 500
 
-static char tmpdir[4096];
-static char spec[4200];
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void) sb;
-    (void) type;
-    (void) ftw;
-    return remove(path);
-}
-
 static void
 setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_greylist.XXXXXX", base);
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s: %s", tmpdir, strerror(errno));
-    snprintf(spec, sizeof spec, "lmdb:%s/db", tmpdir);
+    fixture_setup("check_greylist");
 }
 
 static void
 teardown(void)
 {
-    if (tmpdir[0] != '\0')
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
+    fixture_teardown();
 }
 
 static struct pd_state *
 open_ok(unsigned flags)
 {
-    struct pd_state *st = NULL;
-    char err[PD_ST_ERRLEN] = "";
-    int rc = pd_state_open(spec, flags, &st, err, sizeof err);
-
-    ck_assert_msg(rc == PD_ST_OK, "open %s: %d %s", spec, rc, err);
-    ck_assert_ptr_nonnull(st);
-    return st;
+    return fixture_open(flags);
 }
 
 static struct pd_greylist_config
@@ -233,16 +208,16 @@ START_TEST(test_state_specs)
     ck_assert_int_eq(pd_state_open("redis:127.0.0.1", 0, &st, err, sizeof err),
                      PD_ST_ERR_INVALID);
     ck_assert_int_eq(pd_state_open("lmdb:", 0, &st, err, sizeof err), PD_ST_ERR_INVALID);
-    ck_assert_int_eq(pd_state_open(spec, PD_ST_NOCREATE, &st, err, sizeof err),
+    ck_assert_int_eq(pd_state_open(fixture_spec, PD_ST_NOCREATE, &st, err, sizeof err),
                      PD_ST_ERR_BACKEND);
     ck_assert_ptr_null(st);
     /* A bare path means lmdb:, and the environment is DIR/policy. */
-    snprintf(path, sizeof path, "%s/db", tmpdir);
+    snprintf(path, sizeof path, "%s/db", fixture_dir);
     ck_assert_int_eq(pd_state_open(path, 0, &st, err, sizeof err), PD_ST_OK);
     pd_state_close(st);
-    snprintf(path, sizeof path, "%s/db/policy/data.mdb", tmpdir);
+    snprintf(path, sizeof path, "%s/db/policy/data.mdb", fixture_dir);
     ck_assert_int_eq(access(path, F_OK), 0);
-    ck_assert_int_eq(pd_state_open(spec, PD_ST_NOCREATE, &st, err, sizeof err), PD_ST_OK);
+    ck_assert_int_eq(pd_state_open(fixture_spec, PD_ST_NOCREATE, &st, err, sizeof err), PD_ST_OK);
     pd_state_close(st);
     ck_assert_str_eq(pd_state_table_name(PD_TABLE_AWL), "awl");
     ck_assert_str_eq(pd_state_table_name(PD_TABLE_COUNT), "?");
@@ -702,7 +677,7 @@ fork_children(int (*body)(struct pd_state *st, int child))
             char err[PD_ST_ERRLEN];
             int r;
 
-            if (pd_state_open(spec, PD_ST_NOSYNC, &st, err, sizeof err) != PD_ST_OK)
+            if (pd_state_open(fixture_spec, PD_ST_NOSYNC, &st, err, sizeof err) != PD_ST_OK)
                 _exit(255);
             r = body(st, i);
             pd_state_close(st);

@@ -25,53 +25,28 @@
 #include "policy/helo.h"
 #include "policy/netaddr.h"
 #include "policy/state.h"
+#include "tests/state_fixture.h"
 
 #define T0 1700000000LL         /* an arbitrary fixed "now" */
 
 /* ---- fixtures and helpers ------------------------------------------------ */
 
-static char tmpdir[4096];
-static char spec[4200];
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void) sb;
-    (void) type;
-    (void) ftw;
-    return remove(path);
-}
-
 static void
 setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_helo.XXXXXX", base);
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s: %s", tmpdir, strerror(errno));
-    snprintf(spec, sizeof spec, "lmdb:%s/db", tmpdir);
+    fixture_setup("check_helo");
 }
 
 static void
 teardown(void)
 {
-    if (tmpdir[0] != '\0')
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
+    fixture_teardown();
 }
 
 static struct pd_state *
 open_ok(void)
 {
-    struct pd_state *st = NULL;
-    char err[PD_ST_ERRLEN] = "";
-    int rc = pd_state_open(spec, PD_ST_NOSYNC, &st, err, sizeof err);
-
-    ck_assert_msg(rc == PD_ST_OK, "open %s: %d %s", spec, rc, err);
-    ck_assert_ptr_nonnull(st);
-    return st;
+    return fixture_open(0);
 }
 
 static struct pd_addr
