@@ -2,8 +2,16 @@
  * engine.c - postaged's decisions: the module chain behind both
  * front-ends.
  *
- * Order for a recipient (RCPT): access control, greylisting, quotas.  The
- * first terminal verdict ends the chain.  At END-OF-MESSAGE the message is
+ * Order for a recipient (RCPT): access control, HELO checks, SPF,
+ * greylisting, quotas (PolicyD's order).  The first terminal verdict ends
+ * the chain.  The HELO and SPF checks are made once per message, at its
+ * first recipient that gets past access control; the result is kept in
+ * struct pd_txn and its verdict applied to every recipient.
+ *
+ * Trace headers (the SPF header, X-Greylist) are queued in struct pd_txn,
+ * each once per message, and handed out one per accepted recipient (the
+ * policy protocol allows one PREPEND per reply; DATA also takes one), the
+ * SPF header first; the milter adds whatever is left at end of message.  At END-OF-MESSAGE the message is
  * checked against size limits and then counted once, with its real size;
  * recipient-keyed quotas count each accepted recipient at RCPT instead,
  * since the recipients are not all known at the end.  A message seen by
@@ -26,9 +34,12 @@
 #include "policy/access.h"
 #include "policy/engine.h"
 #include "policy/greylist.h"
+#include "policy/helo.h"
+#include "policy/helo_dns.h"
 #include "policy/log.h"
 #include "policy/netaddr.h"
 #include "policy/quota.h"
+#include "policy/spf.h"
 #include "policy/state.h"
 #include "postage/clock.h"
 
@@ -44,9 +55,22 @@ struct pd_engine {
     int refs;                          /* atomic */
     struct pd_state *state;            /* NULL: validation only */
     int tempfail_on_error;
+    /* Both front-ends on one Postfix would each add the SPF header; when
+     * the policy service is configured, it alone adds it. */
+    int milter_adds_spf_header;
     char hostname[256];
 
     struct pd_access_list access;
+
+    int helo_on;
+    struct pd_helo_config helo;
+    char **helo_names;                     /* storage for helo.own_names */
+    size_t n_helo_names;
+    int helo_dns;                          /* a DNS test can defer or reject */
+
+    struct pd_dns *dns;                    /* HELO and SPF lookups */
+    int spf_on;
+    struct pd_spf_checker *spf;
 
     int greylist;
     struct pd_greylist_config gl;
@@ -69,6 +93,12 @@ static void
 engine_free(struct pd_engine *e)
 {
     pd_access_list_free(&e->access);
+    pd_spf_free(e->spf);
+    if (e->dns != NULL)
+        pd_dns_free(e->dns);
+    for (size_t i = 0; i < e->n_helo_names; i++)
+        free(e->helo_names[i]);
+    free(e->helo_names);
     pd_access_list_free(&e->wl_recipients);
     free(e->wl_clients);
     for (size_t i = 0; i < e->n_quotas; i++) {
@@ -240,6 +270,122 @@ load_quotas(struct pd_engine *e, const struct pd_settings *s, const char *file, 
     return 0;
 }
 
+static int
+load_helo(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+          size_t errlen)
+{
+    const char *acts[PD_HELO_TEST_COUNT] = {
+        [PD_HELO_TEST_MISSING] = s->helo_missing,
+        [PD_HELO_TEST_SYNTAX] = s->helo_syntax,
+        [PD_HELO_TEST_BARE_IP] = s->helo_bare_ip,
+        [PD_HELO_TEST_SINGLE_LABEL] = s->helo_single_label,
+        [PD_HELO_TEST_LOCALHOST] = s->helo_localhost,
+        [PD_HELO_TEST_OWN] = s->helo_own,
+        [PD_HELO_TEST_LITERAL] = s->helo_literal,
+        [PD_HELO_TEST_RESOLVE] = s->helo_resolve,
+        [PD_HELO_TEST_MATCH] = s->helo_match,
+        [PD_HELO_TEST_FCRDNS] = s->helo_fcrdns,
+        [PD_HELO_TEST_RANDOM] = s->helo_random,
+    };
+    char why[256];
+
+    e->helo_on = s->helo_checks;
+    pd_helo_config_defaults(&e->helo);
+    for (int t = 0; t < PD_HELO_TEST_COUNT; t++) {
+        if (pd_helo_act_parse(acts[t], strlen(acts[t]), &e->helo.rule[t].act) != 0) {
+            snprintf(err, errlen, "%s: helo_%s: '%s' is not off, score, defer or reject", file,
+                     pd_helo_test_name((enum pd_helo_test) t), acts[t]);
+            return -1;
+        }
+    }
+    e->helo_dns = e->helo.rule[PD_HELO_TEST_RESOLVE].act >= PD_HELO_ACT_DEFER ||
+                  e->helo.rule[PD_HELO_TEST_MATCH].act >= PD_HELO_ACT_DEFER ||
+                  e->helo.rule[PD_HELO_TEST_FCRDNS].act >= PD_HELO_ACT_DEFER;
+    const struct pd_list *l = &s->helo_own_names;
+    e->helo_names = calloc(l->count ? l->count : 1, sizeof *e->helo_names);
+    if (e->helo_names == NULL)
+        return -1;
+    for (size_t i = 0; i < l->count; i++) {
+        if ((e->helo_names[i] = strdup(l->items[i])) == NULL)
+            return -1;
+        e->n_helo_names++;
+    }
+    e->helo.own_names = (const char *const *) e->helo_names;
+    e->helo.own_name_count = e->n_helo_names;
+    if (pd_helo_config_check(&e->helo, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: helo_own_names: %s", file, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* A repeatable key's items as one space-separated string (malloc'd). */
+static char *
+join_list(const struct pd_list *l)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < l->count; i++)
+        n += strlen(l->items[i]) + 1;
+    char *out = malloc(n), *p = out;
+    if (out == NULL)
+        return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < l->count; i++) {
+        size_t k = strlen(l->items[i]);
+        memcpy(p, l->items[i], k);
+        p += k;
+        *p++ = ' ';
+        *p = '\0';
+    }
+    return out;
+}
+
+static int
+load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+             size_t errlen)
+{
+    char why[256] = "";
+    struct pd_dns_config dc;
+
+    pd_dns_config_defaults(&dc);
+    dc.servers = s->dns_server;
+    dc.timeout_ms = s->dns_timeout;
+    if ((e->dns = pd_dns_new(&dc, why, sizeof why)) == NULL) {
+        snprintf(err, errlen, "%s: dns_server: %s", file, why[0] ? why : "out of memory");
+        return -1;
+    }
+
+    e->spf_on = s->spf;
+    struct pd_spf_config sc;
+    pd_spf_config_defaults(&sc);
+    sc.dns = e->dns;
+    sc.receiver = e->hostname;
+    sc.helo_always = s->spf_helo_always != 0;
+    sc.temperror_defer = s->spf_temperror_defer != 0;
+    sc.permerror_reject = s->spf_permerror_reject != 0;
+    sc.header_type = strcmp(s->spf_header, "authentication-results") == 0
+                         ? PD_SPF_HEADER_AUTH_RESULTS
+                         : strcmp(s->spf_header, "none") == 0 ? PD_SPF_HEADER_NONE
+                                                              : PD_SPF_HEADER_RECEIVED_SPF;
+    char *clients = join_list(&s->spf_whitelist_clients);
+    char *domains = join_list(&s->spf_whitelist_domains);
+    if (clients == NULL || domains == NULL) {
+        free(clients);
+        free(domains);
+        return -1;
+    }
+    sc.client_whitelist = clients;
+    sc.domain_whitelist = domains;
+    e->spf = pd_spf_new(&sc, why, sizeof why);
+    free(clients);
+    free(domains);
+    if (e->spf == NULL) {
+        snprintf(err, errlen, "%s: spf: %s", file, why[0] ? why : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int
 pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state *state,
                  struct pd_engine **out, char *err, size_t errlen)
@@ -253,6 +399,7 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->refs = 1;
     e->state = state;
     e->tempfail_on_error = strcmp(s->on_error, "tempfail") == 0;
+    e->milter_adds_spf_header = s->policy_listen[0] == '\0';
     if (s->hostname[0] != '\0')
         snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
     else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
@@ -281,6 +428,8 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
 
     err[0] = '\0';
     if (load_access(e, &s->access, file, err, errlen) != 0 ||
+        load_helo(e, s, file, err, errlen) != 0 ||
+        load_dns_spf(e, s, file, err, errlen) != 0 ||
         load_whitelists(e, s, file, err, errlen) != 0 ||
         load_quotas(e, s, file, err, errlen) != 0) {
         if (err[0] == '\0')
@@ -307,6 +456,49 @@ pd_engine_unref(struct pd_engine *e)
 }
 
 /* ---- deciding -------------------------------------------------------- */
+
+/* Queue a header; a low-priority one (the X-Comment of a skipped SPF
+ * check) yields its place to any header queued after it. */
+static void
+txn_push_header(struct pd_txn *txn, const char *name, const char *value, int low)
+{
+    if (txn->n_headers >= PD_TXN_HEADERS)
+        return;
+    unsigned at = txn->n_headers;
+    while (!low && at > 0 && txn->headers[at - 1].low_priority)
+        at--;
+    memmove(&txn->headers[at + 1], &txn->headers[at],
+            (txn->n_headers - at) * sizeof txn->headers[0]);
+    txn->n_headers++;
+    struct pd_header *h = &txn->headers[at];
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->value, sizeof h->value, "%s", value);
+    h->low_priority = low;
+}
+
+int
+pd_txn_take_header(struct pd_txn *txn, struct pd_header *out)
+{
+    if (txn->n_headers == 0)
+        return 0;
+    *out = txn->headers[0];
+    txn->n_headers--;
+    memmove(&txn->headers[0], &txn->headers[1], txn->n_headers * sizeof txn->headers[0]);
+    return 1;
+}
+
+/* Hand the oldest pending header to an accepting answer. */
+static void
+emit_header(struct pd_txn *txn, struct pd_answer *a)
+{
+    struct pd_header h;
+    if (a->verdict.action != PD_DUNNO && a->verdict.action != PD_OK)
+        return;
+    if (a->prepend_name[0] != '\0' || !pd_txn_take_header(txn, &h))
+        return;
+    memcpy(a->prepend_name, h.name, sizeof a->prepend_name);
+    memcpy(a->prepend_value, h.value, sizeof a->prepend_value);
+}
 
 static void
 set_error(const struct pd_engine *e, struct pd_answer *a, const char *what)
@@ -419,12 +611,11 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
         snprintf(a->reason, sizeof a->reason, "greylisting passed after %lld s",
                  (long long) d.seconds);
         if (e->gl_header && !txn->greylist_header_sent) {
-            char date[64];
+            char date[64], value[PD_HEADER_VALUE_MAX];
             format_rfc5322_date(now, date, sizeof date);
-            snprintf(a->prepend_name, sizeof a->prepend_name, "X-Greylist");
-            snprintf(a->prepend_value, sizeof a->prepend_value,
-                     "delayed %lld seconds by postaged-%s at %s; %s", (long long) d.seconds,
-                     PACKAGE_VERSION, e->hostname, date);
+            snprintf(value, sizeof value, "delayed %lld seconds by postaged-%s at %s; %s",
+                     (long long) d.seconds, PACKAGE_VERSION, e->hostname, date);
+            txn_push_header(txn, "X-Greylist", value, 0);
             txn->greylist_header_sent = 1;
         }
         return 0;
@@ -435,6 +626,86 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
                                                                  : "greylisting passed");
         return 0;
     }
+    return 0;
+}
+
+/* HELO checks, once per message.  Returns 1 if a terminal verdict was
+ * set, 0 to go on, -1 on a store error. */
+static int
+run_helo(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
+         struct pd_answer *a)
+{
+    if (!e->helo_on)
+        return 0;
+    if (!txn->helo_done) {
+        struct pd_addr addr;
+        int have_addr = pd_addr_parse(q->client_address, strlen(q->client_address), &addr) ==
+                        PD_NETADDR_OK;
+        struct pd_helo_dns dns;
+        const struct pd_helo_dns *dnsp = NULL;
+        struct pd_helo_result r;
+        /* The DNS tests only score by default: look up only when one of
+         * them can change the verdict. */
+        if (e->helo_dns && have_addr) {
+            struct pd_helo_parsed parsed;
+            enum pd_helo_syntax syn = pd_helo_syntax(q->helo_name, &e->helo, &addr, &parsed);
+            unsigned want = pd_helo_dns_wanted(&e->helo, syn, &addr);
+            if (want != 0) {
+                struct pd_helo_dns_ctx ctx = { e->dns, 0 };
+                struct pd_helo_resolver res;
+                pd_helo_dns_resolver(&ctx, &res);
+                pd_helo_dns_collect(&res, want, parsed.name, &addr, &dns);
+                dnsp = &dns;
+            }
+        }
+        int rc = pd_helo_check(&e->helo, e->state, q->helo_name, have_addr ? &addr : NULL,
+                               dnsp, now, &r);
+        txn->helo_done = 1;
+        /* A store error matters only if randomisation can decide. */
+        txn->helo_failed = rc != PD_ST_OK &&
+                           e->helo.rule[PD_HELO_TEST_RANDOM].act >= PD_HELO_ACT_DEFER;
+        txn->helo_verdict = r.verdict;
+        snprintf(txn->helo_reason, sizeof txn->helo_reason, "%s", r.reason);
+    }
+    if (txn->helo_failed)
+        return -1;
+    if (txn->helo_verdict.action == PD_DUNNO)
+        return 0;
+    a->verdict = txn->helo_verdict;
+    snprintf(a->reason, sizeof a->reason, "HELO: %.240s", txn->helo_reason);
+    return 1;
+}
+
+/* SPF, checked once per message.  Returns 1 if a terminal verdict was
+ * set, 0 to go on. */
+static int
+run_spf(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, struct pd_answer *a)
+{
+    if (!e->spf_on)
+        return 0;
+    if (!txn->spf_done) {
+        pd_spf_check(e->spf, q->client_address, q->helo_name, q->sender, &txn->spf);
+        txn->spf_done = 1;
+    }
+    struct pd_spf_verdict v;
+    pd_spf_decide(e->spf, &txn->spf, &v);
+    const char *what = txn->spf.skip != PD_SPF_CHECKED ? pd_spf_skip_name(txn->spf.skip)
+                                                       : pd_spf_result_name(txn->spf.result);
+    if (v.action != PD_SPF_ACT_ACCEPT) {
+        a->verdict.action = v.action == PD_SPF_ACT_REJECT ? PD_REJECT : PD_DEFER;
+        snprintf(a->verdict.text, sizeof a->verdict.text, "%.*s",
+                 (int) sizeof a->verdict.text - 1, v.text);
+        snprintf(a->reason, sizeof a->reason, "SPF %s", what);
+        return 1;
+    }
+    if (!txn->spf_header_queued && (!q->from_milter || e->milter_adds_spf_header)) {
+        const char *name = "";
+        char value[PD_HEADER_VALUE_MAX];
+        txn->spf_header_queued = 1;
+        if (pd_spf_header(e->spf, &txn->spf, &name, value, sizeof value))
+            txn_push_header(txn, name, value, txn->spf.skip != PD_SPF_CHECKED);
+    }
+    snprintf(a->reason, sizeof a->reason, "SPF %s", what);
     return 0;
 }
 
@@ -541,6 +812,11 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
 {
     memset(a, 0, sizeof *a);
     a->verdict.action = PD_DUNNO;
+    if (q->stage == PD_STAGE_DATA) {
+        /* Before the content: a header still pending can go out here. */
+        emit_header(txn, a);
+        return;
+    }
     if (q->stage != PD_STAGE_RCPT && q->stage != PD_STAGE_END_OF_MESSAGE)
         return;
     if (e->state == NULL) {
@@ -563,27 +839,30 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     }
     a->verdict.action = PD_DUNNO;
     a->verdict.text[0] = '\0';
-    int rc = run_greylist(e, txn, q, now, a);
+    int rc = run_helo(e, txn, q, now, a);
+    if (rc < 0) {
+        set_error(e, a, "HELO randomisation tracking");
+        return;
+    }
+    if (rc > 0)
+        return;
+    if (run_spf(e, txn, q, a) > 0)
+        return;
+    rc = run_greylist(e, txn, q, now, a);
     if (rc < 0) {
         set_error(e, a, "greylisting");
         return;
     }
     if (rc > 0)
         return;
-    char prepend_name[sizeof a->prepend_name], prepend_value[sizeof a->prepend_value];
-    memcpy(prepend_name, a->prepend_name, sizeof prepend_name);
-    memcpy(prepend_value, a->prepend_value, sizeof prepend_value);
     rc = run_quotas_rcpt(e, q, now, a);
     if (rc < 0) {
         set_error(e, a, "quotas");
         return;
     }
-    if (rc > 0) {
-        a->prepend_name[0] = '\0';
+    if (rc > 0)
         return;
-    }
-    memcpy(a->prepend_name, prepend_name, sizeof prepend_name);
-    memcpy(a->prepend_value, prepend_value, sizeof prepend_value);
+    emit_header(txn, a);
 }
 
 void

@@ -4,7 +4,10 @@
  * milter).
  *
  * Modules run in a fixed order for each recipient: access control, then
- * greylisting, then quotas and accounting.  The first terminal verdict
+ * HELO checks, then SPF, then greylisting, then quotas and accounting.
+ * The HELO and SPF checks are made once per message (at its first
+ * recipient) and their result is kept in struct pd_txn and applied to
+ * every recipient.  The first terminal verdict
  * (OK, REJECT, DEFER, HOLD, DISCARD) ends the chain; DUNNO goes on.  A
  * message is counted against quotas and accounting once, at its end, with
  * its real size.
@@ -20,6 +23,7 @@
 #include <stdint.h>
 
 #include "policy/settings.h"
+#include "policy/spf.h"
 #include "policy/verdict.h"
 
 struct pd_state;
@@ -45,24 +49,54 @@ struct pd_query {
     const char *sasl_username;   /* "" when not authenticated             */
     uint64_t size;               /* message size at END-OF-MESSAGE        */
     unsigned recipient_count;    /* accepted recipients, at DATA / EOM    */
+    int from_milter;             /* asked by the milter front-end         */
 };
 
 /* What the front-end remembers of the current message between queries
  * (the policy front-end per connection, keyed by instance; the milter per
  * message).  Zero it for a new message. */
+#define PD_HEADER_NAME_MAX 80
+#define PD_HEADER_VALUE_MAX PD_SPF_HEADER_MAX
+#define PD_TXN_HEADERS 2         /* the SPF header and X-Greylist          */
+
+struct pd_header {
+    char name[PD_HEADER_NAME_MAX];
+    char value[PD_HEADER_VALUE_MAX];
+    int low_priority;            /* goes after every other pending header */
+};
+
 struct pd_txn {
     char instance[128];
-    int greylist_header_sent;    /* the X-Greylist header went out        */
+    int greylist_header_sent;    /* the X-Greylist header was queued      */
     int accounted;               /* counted against quotas already        */
+    /* HELO checks, made once per message */
+    int helo_done;
+    int helo_failed;             /* the store failed (on_error applies)   */
+    struct pd_verdict helo_verdict;
+    char helo_reason[256];
+    /* SPF, checked once per message */
+    int spf_done;
+    int spf_header_queued;
+    struct pd_spf_outcome spf;
+    /* Headers waiting to be added, oldest first.  The policy front-end
+     * can send only one per reply, so the engine hands out one with each
+     * accepted recipient (and at DATA); the milter adds what is left at
+     * end of message (pd_txn_take_header). */
+    unsigned n_headers;
+    struct pd_header headers[PD_TXN_HEADERS];
 };
+
+/* Take the oldest pending header out of txn: 1 and *out, or 0 if none. */
+int pd_txn_take_header(struct pd_txn *txn, struct pd_header *out);
 
 struct pd_answer {
     struct pd_verdict verdict;   /* what to do                             */
     /* A header to add to the message (name "" for none; only with DUNNO
      * or OK: the policy front-end sends it as PREPEND, the milter adds it
-     * at end of message). */
-    char prepend_name[80];
-    char prepend_value[PD_TEXT_MAX];
+     * at end of message).  At most one per answer: a second one waits in
+     * struct pd_txn for the next accepted recipient. */
+    char prepend_name[PD_HEADER_NAME_MAX];
+    char prepend_value[PD_HEADER_VALUE_MAX];
     char reason[256];            /* why, for the log line                  */
 };
 

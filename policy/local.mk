@@ -16,6 +16,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/log.h policy/log.c \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
+	policy/helo_dns.h policy/helo_dns.c \
 	verify/lmdb_grow.h verify/lmdb_grow.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS)

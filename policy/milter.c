@@ -39,8 +39,9 @@ struct milter_ctx {
     unsigned recipients;
     uint64_t size;
     struct pd_txn txn;
-    char header_name[80];
-    char header_value[PD_TEXT_MAX];
+    /* headers the engine asked to add, oldest first (added at EOM) */
+    unsigned n_headers;
+    struct pd_header headers[PD_TXN_HEADERS];
     int hold;
 };
 
@@ -75,7 +76,8 @@ copy_address(char *dst, size_t size, const char *src)
 static void
 reset_message(struct milter_ctx *m)
 {
-    m->sender[0] = m->sasl_user[0] = m->header_name[0] = m->header_value[0] = '\0';
+    m->sender[0] = m->sasl_user[0] = '\0';
+    m->n_headers = 0;
     m->queue_id[0] = '\0';
     m->recipients = 0;
     m->size = 0;
@@ -95,6 +97,7 @@ query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd
     q->stage = stage;
     q->instance = m->instance;
     q->queue_id = m->queue_id;
+    q->from_milter = 1;
     q->client_address = m->client_address;
     q->client_name = m->client_name;
     q->helo_name = m->helo;
@@ -155,9 +158,10 @@ apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
     case PD_DUNNO:
         break;
     }
-    if (a->prepend_name[0] != '\0' && m->header_name[0] == '\0') {
-        copy_field(m->header_name, sizeof m->header_name, a->prepend_name);
-        copy_field(m->header_value, sizeof m->header_value, a->prepend_value);
+    if (a->prepend_name[0] != '\0' && m->n_headers < PD_TXN_HEADERS) {
+        struct pd_header *h = &m->headers[m->n_headers++];
+        copy_field(h->name, sizeof h->name, a->prepend_name);
+        copy_field(h->value, sizeof h->value, a->prepend_value);
     }
     return SMFIS_CONTINUE;
 }
@@ -265,9 +269,15 @@ on_eom(SMFICTX *ctx)
     copy_field(m->queue_id, sizeof m->queue_id, smfi_getsymval(ctx, queue_macro));
     sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
     if (st == SMFIS_CONTINUE) {
-        if (m->header_name[0] != '\0' &&
-            smfi_insheader(ctx, 0, m->header_name, m->header_value) != MI_SUCCESS)
-            pd_log(PD_LOG_WARNING, "milter: could not add the %s header", m->header_name);
+        /* The headers the engine still holds for this message, then all
+         * of them, the first on top. */
+        while (m->n_headers < PD_TXN_HEADERS &&
+               pd_txn_take_header(&m->txn, &m->headers[m->n_headers]))
+            m->n_headers++;
+        for (unsigned i = m->n_headers; i-- > 0;)
+            if (smfi_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != MI_SUCCESS)
+                pd_log(PD_LOG_WARNING, "milter: could not add the %s header",
+                       m->headers[i].name);
         static char reason[] = "held by postaged";
         if (m->hold && smfi_quarantine(ctx, reason) != MI_SUCCESS)
             pd_log(PD_LOG_WARNING, "milter: could not hold the message");

@@ -56,6 +56,34 @@ struct pd_settings {
     struct pd_list greylist_whitelist_clients;
     struct pd_list greylist_whitelist_recipients;
 
+    /* DNS (HELO and SPF checks) */
+    char dns_server[PD_SETTING_MAX];  /* "system" or HOST:PORT list      */
+    unsigned dns_timeout;             /* milliseconds per attempt        */
+
+    /* HELO/EHLO checks */
+    int helo_checks;
+    char helo_missing[16];            /* off|score|defer|reject per test */
+    char helo_syntax[16];
+    char helo_bare_ip[16];
+    char helo_single_label[16];
+    char helo_localhost[16];
+    char helo_own[16];
+    char helo_literal[16];
+    char helo_resolve[16];
+    char helo_match[16];
+    char helo_fcrdns[16];
+    char helo_random[16];
+    struct pd_list helo_own_names;
+
+    /* SPF */
+    int spf;
+    char spf_header[32];              /* received-spf|authentication-results|none */
+    int spf_helo_always;
+    int spf_temperror_defer;
+    int spf_permerror_reject;
+    struct pd_list spf_whitelist_clients;
+    struct pd_list spf_whitelist_domains;
+
     /* quotas and accounting */
     struct pd_list quota;
     struct pd_list accounting;

@@ -48,6 +48,11 @@ engine_with(const char *const *lines, struct pd_state *st)
     struct pd_engine *e;
     char err[512];
     pd_settings_defaults(&s, "/nonexistent");
+    /* No network in unit tests: SPF off unless a test turns it on, and
+     * any lookup goes to a port where nothing answers. */
+    ck_assert_int_eq(pd_settings_set(&s, "spf", "no", err, sizeof err), 0);
+    ck_assert_int_eq(pd_settings_set(&s, "dns_server", "127.0.0.1:9", err, sizeof err), 0);
+    ck_assert_int_eq(pd_settings_set(&s, "dns_timeout", "100", err, sizeof err), 0);
     for (; lines && *lines; lines += 2)
         ck_assert_msg(pd_settings_set(&s, lines[0], lines[1], err, sizeof err) == 0, "%s", err);
     ck_assert_msg(pd_engine_create(&s, "test.conf", st, &e, err, sizeof err) == 0, "%s", err);
@@ -104,6 +109,116 @@ START_TEST(test_greylist_header_once_per_message)
     pd_engine_decide(e, &txn, &q2, T0 + 301, &a);
     ck_assert_int_eq(a.verdict.action, PD_DUNNO);
     ck_assert_str_eq(a.prepend_name, "");   /* once per message */
+    pd_engine_unref(e);
+}
+END_TEST
+
+/* A bad HELO is rejected before SPF and greylisting, for every
+ * recipient of the message; a good one goes on. */
+START_TEST(test_helo_checks)
+{
+    struct pd_engine *e = engine_with(NULL, state);
+    struct pd_txn txn = { 0 };
+    struct pd_answer a;
+    struct pd_query q = rcpt("198.51.100.7", "a@example.com", "b@example.org", "h1");
+    q.helo_name = "localhost";
+    for (int i = 0; i < 2; i++) {
+        pd_engine_decide(e, &txn, &q, T0, &a);
+        ck_assert_int_eq(a.verdict.action, PD_REJECT);
+        ck_assert_msg(strncmp(a.verdict.text, "5", 1) == 0, "%s", a.verdict.text);
+        ck_assert_ptr_nonnull(strstr(a.reason, "HELO"));
+    }
+    memset(&txn, 0, sizeof txn);
+    q.helo_name = "192.0.2.1";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_REJECT);
+    memset(&txn, 0, sizeof txn);
+    q.helo_name = "";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_REJECT);
+    /* Per-test actions. */
+    pd_engine_unref(e);
+    static const char *const conf[] = { "helo_bare_ip", "defer", "helo_localhost", "off",
+                                        "greylist", "no", NULL };
+    e = engine_with(conf, state);
+    memset(&txn, 0, sizeof txn);
+    q.helo_name = "192.0.2.1";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strncmp(a.verdict.text, "4", 1) == 0, "%s", a.verdict.text);
+    memset(&txn, 0, sizeof txn);
+    q.helo_name = "localhost";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    pd_engine_unref(e);
+    static const char *const off[] = { "helo_checks", "no", "greylist", "no", NULL };
+    e = engine_with(off, state);
+    memset(&txn, 0, sizeof txn);
+    q.helo_name = "";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    pd_engine_unref(e);
+}
+END_TEST
+
+/* Two trace headers for one message: a skipped SPF check's X-Comment
+ * (policyd-spf adds one for a whitelisted client; no DNS needed) yields
+ * to X-Greylist, which goes out with the first accepted recipient, the
+ * X-Comment with the second, nothing with the third; at DATA or for the
+ * milter, what is left is still there.  (A real SPF result goes first:
+ * see tests/policy_spf.sh.) */
+START_TEST(test_headers_one_per_reply)
+{
+    static const char *const conf[] = { "spf", "yes", "spf_whitelist_clients", "198.51.100.0/24",
+                                        NULL };
+    struct pd_engine *e = engine_with(conf, state);
+    struct pd_txn txn = { 0 };
+    struct pd_answer a;
+    struct pd_header h;
+    struct pd_query q1 = rcpt("198.51.100.7", "a@example.com", "b@example.org", "g1");
+    struct pd_query q2 = rcpt("198.51.100.7", "a@example.com", "c@example.org", "g1");
+    struct pd_query q3 = rcpt("198.51.100.7", "a@example.com", "d@example.org", "g1");
+    pd_engine_decide(e, &txn, &q1, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    /* The SPF header waits for an accepted recipient. */
+    ck_assert_str_eq(a.prepend_name, "");
+    pd_engine_decide(e, &txn, &q2, T0, &a);
+    pd_engine_decide(e, &txn, &q3, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    memset(&txn, 0, sizeof txn);
+    pd_engine_decide(e, &txn, &q1, T0 + 301, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Greylist");
+    pd_engine_decide(e, &txn, &q2, T0 + 301, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Comment");
+    pd_engine_decide(e, &txn, &q3, T0 + 301, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "");
+    pd_engine_unref(e);
+
+    /* Only one accepted recipient: the X-Comment is left for DATA (or
+     * the milter's end of message). */
+    e = engine_with(conf, state);
+    memset(&txn, 0, sizeof txn);
+    struct pd_query n1 = rcpt("198.51.100.8", "z@example.com", "b@example.org", "g2");
+    pd_engine_decide(e, &txn, &n1, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    memset(&txn, 0, sizeof txn);
+    pd_engine_decide(e, &txn, &n1, T0 + 400, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Greylist");
+    ck_assert_uint_eq(txn.n_headers, 1);
+    struct pd_query data = n1;
+    data.stage = PD_STAGE_DATA;
+    struct pd_txn copy = txn;
+    pd_engine_decide(e, &txn, &data, T0 + 400, &a);
+    ck_assert_str_eq(a.prepend_name, "X-Comment");
+    pd_engine_decide(e, &txn, &data, T0 + 400, &a);
+    ck_assert_str_eq(a.prepend_name, "");
+    ck_assert_int_eq(pd_txn_take_header(&copy, &h), 1);
+    ck_assert_str_eq(h.name, "X-Comment");
+    ck_assert_int_eq(pd_txn_take_header(&copy, &h), 0);
     pd_engine_unref(e);
 }
 END_TEST
@@ -197,6 +312,41 @@ START_TEST(test_config_errors_name_the_line)
 }
 END_TEST
 
+/* With both front-ends on one Postfix, only the policy service adds the
+ * SPF trace header; the milter adds it when it is the only front-end.
+ * (A loopback client is skipped by SPF without DNS, and the skip is
+ * itself traced with an X-Comment header.) */
+START_TEST(test_spf_header_from_one_front_end)
+{
+    static const char *const both[] = { "spf", "yes", "greylist", "no", NULL };
+    static const char *const milter_only[] = { "spf", "yes", "greylist", "no",
+                                               "policy_listen", "", NULL };
+    struct pd_header h;
+    struct pd_answer a;
+    struct pd_query q = rcpt("127.0.0.1", "a@example.com", "b@example.org", "m1");
+    q.from_milter = 1;
+
+    struct pd_engine *e = engine_with(both, state);
+    struct pd_txn txn = { 0 };
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "");
+    ck_assert_int_eq(pd_txn_take_header(&txn, &h), 0);
+    q.from_milter = 0;   /* the policy front-end does add it */
+    memset(&txn, 0, sizeof txn);
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_str_eq(a.prepend_name, "X-Comment");
+    pd_engine_unref(e);
+
+    e = engine_with(milter_only, state);
+    memset(&txn, 0, sizeof txn);
+    q.from_milter = 1;
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_str_eq(a.prepend_name, "X-Comment");
+    pd_engine_unref(e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -205,8 +355,11 @@ main(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_access_before_greylisting);
     tcase_add_test(t, test_greylist_header_once_per_message);
+    tcase_add_test(t, test_helo_checks);
+    tcase_add_test(t, test_headers_one_per_reply);
     tcase_add_test(t, test_quota_counts_messages_once);
     tcase_add_test(t, test_on_error);
+    tcase_add_test(t, test_spf_header_from_one_front_end);
     tcase_add_test(t, test_config_errors_name_the_line);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

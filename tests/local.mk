@@ -73,8 +73,8 @@ TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/
 endif
 check_PROGRAMS += tests/pd_client
 tests_pd_client_SOURCES = tests/pd_client.c
-TESTS += tests/policy_daemon.sh
-EXTRA_DIST += tests/policy_daemon.sh
+TESTS += tests/policy_daemon.sh tests/policy_spf.sh
+EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
