@@ -374,6 +374,7 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
         free(domains);
         return -1;
     }
+    sc.skip_addresses = s->spf_skip_addresses;
     sc.client_whitelist = clients;
     sc.domain_whitelist = domains;
     e->spf = pd_spf_new(&sc, why, sizeof why);

@@ -102,6 +102,8 @@ static const struct key keys[] = {
       "defer (451 4.7.24) on an SPF temperror instead of accepting" },
     { "spf_permerror_reject", K_BOOL, F(spf_permerror_reject), "no", 0, 0, NULL,
       "reject (550 5.7.24) on an SPF permerror instead of accepting" },
+    { "spf_skip_addresses", K_STRING, F(spf_skip_addresses), "127.0.0.0/8,::ffff:127.0.0.0/104,::1",
+      0, 0, NULL, "clients never SPF-checked (comma-separated CIDRs; empty: none)" },
     { "spf_whitelist_clients", K_LIST, F(spf_whitelist_clients), NULL, 0, 0, NULL,
       "a client address or CIDR network whose mail is not SPF-checked; repeatable" },
     { "spf_whitelist_domains", K_LIST, F(spf_whitelist_domains), NULL, 0, 0, NULL,

@@ -81,6 +81,7 @@ struct pd_settings {
     int spf_helo_always;
     int spf_temperror_defer;
     int spf_permerror_reject;
+    char spf_skip_addresses[PD_SETTING_MAX];
     struct pd_list spf_whitelist_clients;
     struct pd_list spf_whitelist_domains;
 

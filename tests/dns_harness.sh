@@ -158,7 +158,7 @@ _dns_install_trap() {
         rm -f "$TMP/.dns_traps"
         [ -n "$_dns_t" ] && eval "_dns_prev_exit=$_dns_t"
     fi
-    trap '_dns_rc=$?; _dns_on_exit; eval "$_dns_prev_exit"; exit $_dns_rc' EXIT
+    trap '_dns_rc=$?; _dns_on_exit; (exit $_dns_rc); eval "$_dns_prev_exit"; exit $_dns_rc' EXIT
     trap 'exit 129' HUP
     trap 'exit 130' INT
     trap 'exit 143' TERM

@@ -78,5 +78,7 @@ EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
-TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh
-EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh
+TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
+	tests/harness_exit_status.sh
+EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
+	tests/postfix_spf_e2e.sh tests/harness_exit_status.sh

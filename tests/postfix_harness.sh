@@ -236,7 +236,7 @@ _pf_install_trap() {
         rm -f "$TMP/.pf_traps"
         [ -n "$_pf_t" ] && eval "_pf_prev_exit=$_pf_t"
     fi
-    trap '_pf_rc=$?; _pf_on_exit; eval "$_pf_prev_exit"; exit $_pf_rc' EXIT
+    trap '_pf_rc=$?; _pf_on_exit; (exit $_pf_rc); eval "$_pf_prev_exit"; exit $_pf_rc' EXIT
     # make fatal signals run the EXIT trap too (dash would not otherwise)
     trap 'exit 129' HUP
     trap 'exit 130' INT
