@@ -4,7 +4,9 @@
 # exact action lines for a forged sender (SPF fail), a good one (the
 # Received-SPF header once per message, not once per recipient), a
 # temperror with spf_temperror_defer, the SPF header and X-Greylist on
-# successive recipients, and bad HELO names.  Skips (77) without dnsmasq.
+# successive recipients, bad HELO names, and the HELO DNS tests (resolves,
+# resolves to the client, forward-confirmed reverse DNS; a timeout defers
+# and never rejects).  Skips (77) without dnsmasq.
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/dns_harness.sh"
 
@@ -137,6 +139,30 @@ expect_prefix "1st recipient: Authentication-Results" \
 expect_prefix "2nd recipient: X-Greylist" "action=PREPEND X-Greylist: delayed " \
     "$(cut -d'|' -f2 < "$TMP/g2")"
 expect_eq "3rd recipient: no header" "action=DUNNO" "$(cut -d'|' -f3 < "$TMP/g2")"
+stop_daemon
+
+# HELO checks against DNS.  host.test has A 192.0.2.50 and AAAA
+# 2001:db8::50, and 192.0.2.50's PTR is host.test.
+start_daemon helodns "greylist = no
+spf = no
+helo_resolve = reject
+helo_match = reject"
+got=$(request 192.0.2.50 host.test x@example.org a@example.org h1 | actions 1)
+expect_eq "HELO resolves to the client" "action=DUNNO" "$got"
+got=$(request 192.0.2.51 host.test x@example.org a@example.org h2 | actions 1)
+expect_prefix "HELO resolves, not to the client" "action=554 5.7.1 Invalid HELO/EHLO" "$got"
+got=$(request 192.0.2.50 nosuch.test x@example.org a@example.org h3 | actions 1)
+expect_prefix "HELO does not resolve" "action=554 5.7.1 Invalid HELO/EHLO" "$got"
+got=$(request 192.0.2.50 x.timeout.test x@example.org a@example.org h4 | actions 1)
+expect_prefix "HELO lookup times out: deferred, never rejected" "action=450 4.7.1 " "$got"
+stop_daemon
+start_daemon fcrdns "greylist = no
+spf = no
+helo_fcrdns = defer"
+got=$(request 192.0.2.50 host.test x@example.org a@example.org r1 | actions 1)
+expect_eq "forward-confirmed reverse DNS" "action=DUNNO" "$got"
+got=$(request 192.0.2.52 host.test x@example.org a@example.org r2 | actions 1)
+expect_prefix "no PTR for the client" "action=450 4.7.25 " "$got"
 stop_daemon
 
 # -n accepts the keys, and refuses a bad DNS server or HELO action.
