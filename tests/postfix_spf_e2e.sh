@@ -60,4 +60,28 @@ for r in r1 r2 r3; do
     expect_eq "Received-SPF headers for $r" 1 "$(grep -c '^Received-SPF: Pass ' "$msg")"
 done
 grep -q 'SPF pass' "$TMP/postaged.log" || fail "no SPF decision in postaged's log"
+
+# The same through the milter alone (as with Sendmail): postaged without a
+# policy service adds the header itself, once, at end of message.
+kill "$postaged_pid"
+wait "$postaged_pid" 2>/dev/null
+sed -i 's/^policy_listen = .*/policy_listen =/' "$TMP/postaged.conf"
+"$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged2.log" &
+postaged_pid=$!
+pf_kill_at_exit "$postaged_pid"
+pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
+    { fail "postaged (milter only) did not start: $(cat "$TMP/postaged2.log")"; finish; }
+pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action accept \
+    -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'
+# shellcheck disable=SC2086
+pf_send forger@fail.test bob@example.test --header 'Subject: forged' $AS_CLIENT
+pf_transcript | grep -q '^<\*\* *550 5\.7\.23 ' ||
+    { fail "milter: forged sender not rejected with 5.7.23"; show_logs; }
+# shellcheck disable=SC2086
+pf_send carol@pass.test m1@example.test m2@example.test --header 'Subject: milter' $AS_CLIENT ||
+    { fail "milter: the good sender was refused"; show_logs; }
+for r in m1 m2; do
+    msg=$(pf_wait_delivered "$r@example.test" 20) || { fail "milter: nothing delivered to $r"; continue; }
+    expect_eq "milter: Received-SPF headers for $r" 1 "$(grep -c '^Received-SPF: Pass ' "$msg")"
+done
 finish
