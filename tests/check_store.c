@@ -113,6 +113,26 @@ START_TEST(test_fresh_then_spent)
 }
 END_TEST
 
+START_TEST(test_is_spent_looks_only)
+{
+    postage_store *s = open_ok(storedir, 0);
+    const char *st = "1:20:261127:foo@example.org::gVZBMGPUSjjYbhLq:0000Gw";
+
+    ck_assert_int_eq(postage_store_is_spent(s, st, strlen(st)), POSTAGE_OK);
+    /* Looking records nothing: asking twice still says not spent. */
+    ck_assert_int_eq(postage_store_is_spent(s, st, strlen(st)), POSTAGE_OK);
+    ck_assert_uint_eq(count(s), 0);
+    ck_assert_int_eq(spend(s, st, 2000000000), POSTAGE_OK);
+    ck_assert_int_eq(postage_store_is_spent(s, st, strlen(st)), POSTAGE_ERR_SPENT);
+    /* Exact bytes: a prefix of a spent stamp is another stamp. */
+    ck_assert_int_eq(postage_store_is_spent(s, st, strlen(st) - 1), POSTAGE_OK);
+    ck_assert_int_eq(postage_store_is_spent(s, NULL, 1), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent(s, st, 0), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent(NULL, st, 1), POSTAGE_ERR_INVALID);
+    postage_store_close(s);
+}
+END_TEST
+
 START_TEST(test_independent)
 {
     postage_store *s = open_ok(storedir, 0);
@@ -593,6 +613,7 @@ store_suite(void)
 
     tcase_add_checked_fixture(basic, setup, teardown);
     tcase_add_test(basic, test_fresh_then_spent);
+    tcase_add_test(basic, test_is_spent_looks_only);
     tcase_add_test(basic, test_independent);
     tcase_add_test(basic, test_exact_bytes);
     tcase_add_test(basic, test_reopen_keeps);

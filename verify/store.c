@@ -204,6 +204,24 @@ postage_store_spend(postage_store *store, const char *stamp, size_t len,
 }
 
 int
+postage_store_is_spent(postage_store *store, const char *stamp, size_t len)
+{
+    uint8_t key[POSTAGE_STORE_KEYLEN];
+    char berr[POSTAGE_STORE_ERRLEN];
+
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (stamp == NULL)
+        return invalid(store, "lookup: stamp is NULL");
+    if (len == 0 || len > POSTAGE_STAMP_MAX)
+        return invalid(store, "lookup: stamp length must be 1 .. POSTAGE_STAMP_MAX");
+
+    crypto_hash_sha256(key, (const unsigned char *) stamp, len);
+    berr[0] = '\0';
+    return record(store, store->backend->lookup(store->state, key, berr, sizeof berr), berr);
+}
+
+int
 postage_store_purge(postage_store *store, int64_t now, int64_t grace,
                     uint64_t *removed)
 {

@@ -25,6 +25,10 @@ struct postage_store_backend {
     /* POSTAGE_OK if inserted, POSTAGE_ERR_SPENT if the key was present. */
     int (*spend)(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN],
                  int64_t expires_at, char *err, size_t errlen);
+    /* POSTAGE_OK if the key is absent, POSTAGE_ERR_SPENT if present;
+     * changes nothing. */
+    int (*lookup)(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN],
+                  char *err, size_t errlen);
     int (*purge)(void *state, int64_t now, int64_t grace, uint64_t *removed,
                  char *err, size_t errlen);
     int (*count)(void *state, uint64_t *count, char *err, size_t errlen);

@@ -494,6 +494,42 @@ lmdb_purge(void *state, int64_t now, int64_t grace, uint64_t *removed,
     }
 }
 
+/* ---- lookup ----------------------------------------------------------- */
+
+static int
+lmdb_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_t errlen)
+{
+    struct lmdb_env *e = state;
+    MDB_txn *txn;
+    MDB_val k, v;
+    uint8_t copy[POSTAGE_STORE_KEYLEN];   /* MDB_val is not const */
+    int rc;
+
+    pthread_mutex_lock(&e->lock);
+    rc = check_usable(e, err, errlen);
+    if (rc != POSTAGE_OK)
+        goto out;
+    rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
+    if (rc != MDB_SUCCESS) {
+        rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
+        goto out;
+    }
+    memcpy(copy, key, sizeof copy);
+    k.mv_size = POSTAGE_STORE_KEYLEN;
+    k.mv_data = copy;
+    rc = mdb_get(txn, e->dbi, &k, &v);
+    mdb_txn_abort(txn);
+    if (rc == MDB_SUCCESS)
+        rc = POSTAGE_ERR_SPENT;
+    else if (rc == MDB_NOTFOUND)
+        rc = POSTAGE_OK;
+    else
+        rc = fail(e, NULL, "looking up a stamp", rc, err, errlen);
+out:
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
 /* ---- count ------------------------------------------------------------ */
 
 static int
@@ -530,6 +566,7 @@ const struct postage_store_backend postage_store_lmdb = {
     "lmdb",
     lmdb_open,
     lmdb_spend,
+    lmdb_lookup,
     lmdb_purge,
     lmdb_count,
     lmdb_close,

@@ -87,6 +87,24 @@ int postage_store_spend(postage_store *store, const char *stamp, size_t len,
                         int64_t expires_at);
 
 /**
+ * postage_store_is_spent - has this stamp been spent?  Changes nothing.
+ * @store:      an open store.
+ * @stamp, @len: the exact stamp string (1 .. POSTAGE_STAMP_MAX bytes).
+ *
+ * For a receiver that must know whether a stamp would pay before it knows
+ * whether it will take the message (a milter that may still defer it):
+ * look first, spend with postage_store_spend() once the message is taken.
+ * The answer may be stale by the time it is acted on (another process may
+ * spend the stamp in between), so the spend's own answer is the one that
+ * counts.
+ *
+ * Returns POSTAGE_OK if the stamp is not recorded, POSTAGE_ERR_SPENT if it
+ * is, POSTAGE_ERR_INVALID for a NULL store or stamp or a bad length, or
+ * POSTAGE_ERR_STORE if the backend failed.
+ */
+int postage_store_is_spent(postage_store *store, const char *stamp, size_t len);
+
+/**
  * postage_store_purge - drop entries that can no longer be replayed.
  * @store:   an open store.
  * @now:     the current UTC time in seconds.
