@@ -16,6 +16,10 @@
  *                    pd_state_expire.  Redis: EXPIREAT.
  *   pd_state_expire  LMDB: a cursor walk in bounded batches.  Redis: a
  *                    no-op (the server expires keys itself).
+ *   pd_state_scan    LMDB: read-only transactions over bounded batches in
+ *                    key order.  Redis: SCAN with MATCH on the table's key
+ *                    prefix, then GET and PEXPIRETIME of each batch.  Not
+ *                    atomic as a whole in either (see below).
  *
  * Expiry is part of the meaning, not only housekeeping: an entry whose
  * expires_at <= now is absent for pd_state_get and pd_state_update even
@@ -41,7 +45,8 @@ enum pd_st_status {
     PD_ST_ERR_INVALID = -1,      /* bad argument, unknown spec, key too long */
     PD_ST_ERR_NOMEM = -2,
     PD_ST_ERR_BACKEND = -3,      /* the database failed (see the error text) */
-    PD_ST_ERR_CALLBACK = -4      /* the callback produced a bad value        */
+    PD_ST_ERR_CALLBACK = -4,     /* the callback produced a bad value        */
+    PD_ST_ERR_NOSTORE = -5       /* PD_ST_NOCREATE and there is no store     */
 };
 
 /* The tables.  Each is a separate namespace (an LMDB named database, a
@@ -121,6 +126,8 @@ typedef enum pd_st_op (*pd_state_fn)(void *ctx, int64_t now,
  * @err:    if not NULL, receives a description of a failure.
  *
  * Returns PD_ST_OK, PD_ST_ERR_INVALID (empty or unknown scheme),
+ * PD_ST_ERR_NOSTORE (with PD_ST_NOCREATE: nothing has created the store
+ * yet; LMDB: DIR, DIR/policy or its data file is missing),
  * PD_ST_ERR_NOMEM or PD_ST_ERR_BACKEND.
  */
 int pd_state_open(const char *spec, unsigned flags, struct pd_state **out,
@@ -163,6 +170,51 @@ int pd_state_get(struct pd_state *st, enum pd_table table,
  */
 int pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now,
                     unsigned batch, uint64_t *removed);
+
+/*
+ * The scan callback: called once per live entry.
+ * @key, @keylen: the entry's key (see PD_ST_SCAN_EXACT_MAX).
+ * @val, @vallen: its value (0 .. PD_ST_VALUE_MAX bytes; never NULL).
+ * @expires_at:   its expiry (> the scan's `now`; PD_ST_NEVER if kept).
+ * Returns 0 to go on, anything else to stop the scan.  The pointers are
+ * valid only during the call.
+ */
+typedef int (*pd_state_scan_fn)(void *ctx, const void *key, size_t keylen,
+                                const unsigned char *val, size_t vallen,
+                                int64_t expires_at);
+
+/* A key of at most PD_ST_SCAN_EXACT_MAX bytes comes back from
+ * pd_state_scan exactly as it was given.  A longer one may come back
+ * abbreviated (LMDB stores it as a digest): then only its first
+ * PD_ST_SCAN_PREFIX bytes are its own, the rest only tells it apart, and
+ * it cannot be given back to pd_state_get.  Anything that lists keys
+ * for people (postage-reputation) shows such a key as truncated. */
+#define PD_ST_SCAN_EXACT_MAX 399
+#define PD_ST_SCAN_PREFIX 367
+
+/**
+ * pd_state_scan - call @fn for each live entry of @table.
+ * @now:  entries with expires_at <= @now are absent, as for pd_state_get.
+ *
+ * For administration and reports, not the request path.  The scan reads
+ * the table in batches, each in its own read-only snapshot (LMDB readers
+ * never block writers, of this process or another), and calls @fn
+ * between batches with no transaction open and no lock held, so @fn may
+ * take its time and may call the store itself, even update or delete the
+ * entry it was given.  The scan as a whole is not atomic, in LMDB as in
+ * Redis (SCAN): an entry that is live and present for the whole scan is
+ * listed exactly once; one added, removed or changed meanwhile may be
+ * listed in its old or its new state, or not at all, but never twice.
+ * (Redis SCAN may return a key twice across a rehash, so that backend
+ * must drop repeats to keep this promise.)  Entries come in no promised
+ * order (LMDB: key order; Redis: none).
+ *
+ * Returns PD_ST_OK when every entry was listed or @fn stopped the scan,
+ * PD_ST_ERR_INVALID, PD_ST_ERR_NOMEM or PD_ST_ERR_BACKEND (the entries
+ * listed before the failure stand).
+ */
+int pd_state_scan(struct pd_state *st, enum pd_table table, int64_t now,
+                  pd_state_scan_fn fn, void *ctx);
 
 /* Number of entries stored in @table, live or expired-but-not-swept. */
 int pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count);

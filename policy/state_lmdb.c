@@ -25,6 +25,14 @@
  * callback asks for nothing, the transaction is aborted instead of
  * committed, which costs no fsync.
  *
+ * Scanning.  pd_state_scan copies a bounded batch of live entries out of
+ * one read-only transaction, drops the transaction and the handle's
+ * mutex, then hands the batch to the callback, and resumes after the last
+ * key it examined.  So a scan of a large table neither stalls this
+ * process's requests (all of its transactions share the mutex) nor pins
+ * old pages for long (a long-lived reader stops LMDB from reusing them),
+ * and the callback may call the store without deadlocking on the mutex.
+ *
  * Durability and map growth follow verify/store_lmdb.c: MDB_NOMETASYNC by
  * default (a system crash can lose at most the last update: one greylist
  * retry or one counted message, never integrity), MDB_NOSYNC with
@@ -280,6 +288,11 @@ valid_args(struct pd_state *st, enum pd_table table, const void *key, size_t key
     return 1;
 }
 
+/* What state.h promises of the keys pd_state_scan returns. */
+_Static_assert(PD_ST_SCAN_EXACT_MAX == DIRECT_MAX, "direct keys come back exactly");
+_Static_assert(PD_ST_SCAN_PREFIX == PREFIX_LEN, "hashed keys keep their prefix");
+_Static_assert(HASHED_LEN <= RESUME_MAX, "every key of ours can be resumed after");
+
 /* A stored record: is it well formed, and is it live at `now`? */
 static int
 record_live(const MDB_val *v, int64_t now, int64_t *expires_at)
@@ -533,6 +546,134 @@ pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now, unsigned 
     return rc;
 }
 
+/* ---- scan ------------------------------------------------------------------- */
+
+/* Entries examined per read transaction (live or not), which bounds how
+ * long the mutex is held and how much one batch holds (about 150 KiB). */
+#define SCAN_BATCH 256u
+
+struct scan_entry {
+    size_t keylen, vallen;
+    int64_t expires_at;
+    unsigned char key[RESUME_MAX];
+    unsigned char val[PD_ST_VALUE_MAX];
+};
+
+struct scan_state {
+    MDB_dbi dbi;
+    int64_t now;
+    int started;                      /* resume after resume[]         */
+    size_t resume_len;
+    unsigned char resume[RESUME_MAX];
+    int finished;                     /* the last batch reached the end */
+    size_t count;                     /* live entries in this batch     */
+    struct scan_entry entry[SCAN_BATCH];
+};
+
+/* Read the next batch into s (lock held). */
+static int
+scan_read(struct pd_state *st, struct scan_state *s)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned seen = 0;
+    int64_t exp;
+    int rc;
+
+    s->count = 0;
+    if (st->broken) {
+        seterr(st->errbuf, sizeof st->errbuf,
+               "%s: store unusable after a failed map resize; reopen it", st->dir);
+        return PD_ST_ERR_BACKEND;
+    }
+    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
+    if (rc != MDB_SUCCESS)
+        return fail(st, "beginning a read transaction", rc);
+    rc = mdb_cursor_open(txn, s->dbi, &cur);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return fail(st, "listing entries", rc);
+    }
+    if (s->started) {
+        k.mv_size = s->resume_len;
+        k.mv_data = s->resume;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && k.mv_size == s->resume_len
+            && memcmp(k.mv_data, s->resume, s->resume_len) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* listed last time */
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == MDB_SUCCESS) {
+        /* A key too long to resume after is not one of ours (ours are at
+         * most HASHED_LEN bytes): pass over it without listing it. */
+        if (k.mv_size <= sizeof s->resume) {
+            memcpy(s->resume, k.mv_data, k.mv_size);
+            s->resume_len = k.mv_size;
+            s->started = 1;
+            if (record_live(&v, s->now, &exp)) {
+                struct scan_entry *e = &s->entry[s->count++];
+
+                e->keylen = k.mv_size;
+                memcpy(e->key, k.mv_data, k.mv_size);
+                e->vallen = v.mv_size - HDR;
+                memcpy(e->val, (const unsigned char *) v.mv_data + HDR, e->vallen);
+                e->expires_at = exp;
+            }
+            /* Only after a key we can resume after, so the scan always
+             * moves on; count <= seen, so the batch never overflows. */
+            if (++seen >= SCAN_BATCH)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND) {
+        s->finished = 1;
+        return PD_ST_OK;
+    }
+    if (rc != MDB_SUCCESS)
+        return fail(st, "listing entries", rc);
+    return PD_ST_OK;
+}
+
+int
+pd_state_scan(struct pd_state *st, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+              void *ctx)
+{
+    struct scan_state *s;
+    int rc;
+
+    if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || fn == NULL)
+        return PD_ST_ERR_INVALID;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return PD_ST_ERR_NOMEM;
+    s->dbi = st->dbi[table];
+    s->now = now;
+    for (;;) {
+        pthread_mutex_lock(&st->lock);
+        rc = scan_read(st, s);
+        pthread_mutex_unlock(&st->lock);
+        if (rc != PD_ST_OK)
+            break;
+        /* No transaction and no lock while the callback runs. */
+        for (size_t i = 0; i < s->count; i++) {
+            const struct scan_entry *e = &s->entry[i];
+
+            if (fn(ctx, e->key, e->keylen, e->val, e->vallen, e->expires_at) != 0)
+                goto out;
+        }
+        if (s->finished)
+            break;
+    }
+out:
+    free(s);
+    return rc;
+}
+
 int
 pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count)
 {
@@ -606,8 +747,10 @@ prepare_dir(const char *dir, unsigned flags, char *err, size_t errlen)
         return PD_ST_ERR_BACKEND;
     }
     if (stat(dir, &sb) != 0) {
+        int missing = errno == ENOENT && (flags & PD_ST_NOCREATE);
+
         seterr(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
-        return PD_ST_ERR_BACKEND;
+        return missing ? PD_ST_ERR_NOSTORE : PD_ST_ERR_BACKEND;
     }
     if (!S_ISDIR(sb.st_mode)) {
         seterr(err, errlen, "state store %s is not a directory", dir);
@@ -643,7 +786,7 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
     const char *base;
     size_t len;
     unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
-    int rc, dead;
+    int rc, dead, status = PD_ST_ERR_BACKEND;
 
     if (out == NULL)
         return PD_ST_ERR_INVALID;
@@ -691,9 +834,16 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
         /* mdb_env_open would create data.mdb; refuse an empty directory. */
         char data[PATH_MAX];
 
-        if ((size_t) snprintf(data, sizeof data, "%s/data.mdb", st->dir) >= sizeof data
-            || access(data, F_OK) != 0)
-            rc = ENOENT;
+        if ((size_t) snprintf(data, sizeof data, "%s/data.mdb", st->dir) >= sizeof data) {
+            rc = ENAMETOOLONG;
+        } else if (access(data, F_OK) != 0) {
+            rc = errno;
+            if (rc == ENOENT) {
+                seterr(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
+                status = PD_ST_ERR_NOSTORE;
+                goto fail_env;
+            }
+        }
     }
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open(st->env, st->dir, envflags, 0600);
@@ -721,7 +871,7 @@ fail_env:
 fail_mutex:
     pthread_mutex_destroy(&st->lock);
     free(st);
-    return PD_ST_ERR_BACKEND;
+    return status;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
  * check_greylist.c - unit tests for the state store (policy/state.h,
- * policy/state_lmdb.c) and greylisting (policy/greylist.h).
+ * policy/state_lmdb.c: update, get, expire, scan) and greylisting
+ * (policy/greylist.h).
  *
  * Every test uses its own mkdtemp() directory and a fixed clock: `now` is
  * passed explicitly and nothing here reads the time, so the results do not
@@ -209,8 +210,21 @@ START_TEST(test_state_specs)
                      PD_ST_ERR_INVALID);
     ck_assert_int_eq(pd_state_open("lmdb:", 0, &st, err, sizeof err), PD_ST_ERR_INVALID);
     ck_assert_int_eq(pd_state_open(fixture_spec, PD_ST_NOCREATE, &st, err, sizeof err),
-                     PD_ST_ERR_BACKEND);
+                     PD_ST_ERR_NOSTORE);
     ck_assert_ptr_null(st);
+    /* An empty DIR/policy is no store either, and stays empty. */
+    snprintf(path, sizeof path, "%s/db", fixture_dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_int_eq(pd_state_open(fixture_spec, PD_ST_NOCREATE, &st, err, sizeof err),
+                     PD_ST_ERR_NOSTORE);
+    snprintf(path, sizeof path, "%s/db/policy", fixture_dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_int_eq(pd_state_open(fixture_spec, PD_ST_NOCREATE, &st, err, sizeof err),
+                     PD_ST_ERR_NOSTORE);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, "no state store") != NULL, "error text: %s", err);
+    snprintf(path, sizeof path, "%s/db/policy/data.mdb", fixture_dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
     /* A bare path means lmdb:, and the environment is DIR/policy. */
     snprintf(path, sizeof path, "%s/db", fixture_dir);
     ck_assert_int_eq(pd_state_open(path, 0, &st, err, sizeof err), PD_ST_OK);
@@ -272,6 +286,153 @@ START_TEST(test_state_expire_batches)
     ck_assert_uint_eq(removed, 0);
     ck_assert_int_eq(pd_state_expire(st, PD_TABLE_AWL, T0 + 1000, 0, &removed), PD_ST_OK);
     ck_assert_uint_eq(removed, 249);
+    pd_state_close(st);
+}
+END_TEST
+
+/* What a scan saw. */
+struct scan_ctx {
+    struct pd_state *st;        /* set: delete each entry as it is listed */
+    unsigned calls, stop_after, foreign, long_keys, bad_value;
+    unsigned seen[600];
+    int64_t exp[600];
+};
+
+static size_t
+prefix_len(const char *k, char ch, size_t len)
+{
+    size_t n = 0;
+
+    while (n < len && k[n] == ch)
+        n++;
+    return n;
+}
+
+static int
+scan_fn(void *vctx, const void *key, size_t keylen, const unsigned char *val, size_t vallen,
+        int64_t expires_at)
+{
+    struct scan_ctx *c = vctx;
+    const char *k = key;
+    unsigned i;
+
+    c->calls++;
+    if (vallen != 4 || pd_st_get_u32(val) != 1)
+        c->bad_value++;
+    if (keylen == 4 && k[0] == 'k' && sscanf(k + 1, "%3u", &i) == 1 && i < 600) {
+        c->seen[i]++;
+        c->exp[i] = expires_at;
+    } else if (keylen == PD_ST_SCAN_EXACT_MAX + 1 && prefix_len(k, 'L', keylen)
+               >= PD_ST_SCAN_PREFIX) {
+        /* Abbreviated: its own prefix, then bytes that only tell it apart. */
+        c->long_keys++;
+    } else {
+        c->foreign++;
+    }
+    /* The store may be called from the callback: no lock is held. */
+    if (c->st != NULL)
+        ck_assert_int_eq(pd_state_update(c->st, PD_TABLE_AWL, key, keylen, T0, delete_fn, NULL),
+                         PD_ST_OK);
+    return c->stop_after != 0 && c->calls >= c->stop_after;
+}
+
+START_TEST(test_state_scan)
+{
+    struct pd_state *st = open_ok(PD_ST_NOSYNC);
+    static struct scan_ctx c;
+    static char longkey[500];
+    struct counter_ctx cc;
+    char key[8];
+    uint64_t n = 0;
+    unsigned i;
+
+    /* Nothing to list in an empty table. */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 0);
+
+    /* 600 entries, several batches' worth: even ones written at T0 (dead
+     * from T0 + 100), odd ones at T0 + 50 (dead from T0 + 150). */
+    for (i = 0; i < 600; i++) {
+        snprintf(key, sizeof key, "k%03u", i);
+        ck_assert_int_eq(pd_state_update(st, PD_TABLE_AWL, key, 4, i % 2 ? T0 + 50 : T0,
+                                         incr_fn, &cc), PD_ST_OK);
+    }
+    /* Two long keys with one long prefix: stored hashed, listed
+     * abbreviated, still two entries. */
+    memset(longkey, 'L', sizeof longkey);
+    ck_assert_int_eq(pd_state_update(st, PD_TABLE_AWL, longkey, sizeof longkey, T0 + 50,
+                                     incr_fn, &cc), PD_ST_OK);
+    longkey[sizeof longkey - 1] = 'M';
+    ck_assert_int_eq(pd_state_update(st, PD_TABLE_AWL, longkey, sizeof longkey, T0 + 50,
+                                     incr_fn, &cc), PD_ST_OK);
+    /* Other tables are other namespaces, even for the same keys. */
+    ck_assert_int_eq(pd_state_update(st, PD_TABLE_QUOTA, "k001", 4, T0 + 50, incr_fn, &cc),
+                     PD_ST_OK);
+    ck_assert_int_eq(pd_state_update(st, PD_TABLE_QUOTA, "other", 5, T0 + 50, incr_fn, &cc),
+                     PD_ST_OK);
+
+    /* Before anything expired: each listed exactly once. */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 10, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 602);
+    for (i = 0; i < 600; i++) {
+        ck_assert_msg(c.seen[i] == 1, "k%03u listed %u times", i, c.seen[i]);
+        ck_assert_int_eq(c.exp[i], (i % 2 ? T0 + 50 : T0) + 100);
+    }
+    ck_assert_uint_eq(c.long_keys, 2);
+    ck_assert_uint_eq(c.foreign, 0);
+    ck_assert_uint_eq(c.bad_value, 0);
+
+    /* At T0 + 100 the even ones are dead, though not swept yet. */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 100, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 302);
+    for (i = 0; i < 600; i++)
+        ck_assert_msg(c.seen[i] == i % 2, "k%03u listed %u times at T0 + 100", i, c.seen[i]);
+    ck_assert_uint_eq(c.long_keys, 2);
+    ck_assert_int_eq(pd_state_count(st, PD_TABLE_AWL, &n), PD_ST_OK);
+    ck_assert_uint_eq(n, 602);
+
+    /* The callback stops the scan, in the first batch and in a later one. */
+    memset(&c, 0, sizeof c);
+    c.stop_after = 5;
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 100, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 5);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 200;
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 100, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 200);
+
+    /* The other table lists its own two entries only. */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_QUOTA, T0 + 100, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 2);
+    ck_assert_uint_eq(c.seen[1], 1);
+    ck_assert_uint_eq(c.foreign, 1);
+
+    /* Deleting each entry from the callback: no deadlock, nothing listed
+     * twice, and the live short ones are gone afterwards.  The long keys
+     * came back abbreviated, and an abbreviated key names no entry, so
+     * they stay (as state.h says). */
+    memset(&c, 0, sizeof c);
+    c.st = st;
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 100, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 302);
+    ck_assert_int_eq(pd_state_count(st, PD_TABLE_AWL, &n), PD_ST_OK);
+    ck_assert_uint_eq(n, 302);
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0 + 10, scan_fn, &c), PD_ST_OK);
+    ck_assert_uint_eq(c.calls, 302);
+    ck_assert_uint_eq(c.long_keys, 2);
+    for (i = 0; i < 600; i++)
+        ck_assert_msg(c.seen[i] == 1 - i % 2, "k%03u listed %u times after the deletes", i,
+                      c.seen[i]);
+
+    /* Bad arguments are refused. */
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_COUNT, T0, scan_fn, &c), PD_ST_ERR_INVALID);
+    ck_assert_int_eq(pd_state_scan(st, PD_TABLE_AWL, T0, NULL, &c), PD_ST_ERR_INVALID);
+    ck_assert_int_eq(pd_state_scan(NULL, PD_TABLE_AWL, T0, scan_fn, &c), PD_ST_ERR_INVALID);
     pd_state_close(st);
 }
 END_TEST
@@ -771,6 +932,7 @@ greylist_suite(void)
     tcase_add_test(tc, test_state_specs);
     tcase_add_test(tc, test_state_map_growth);
     tcase_add_test(tc, test_state_expire_batches);
+    tcase_add_test(tc, test_state_scan);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("greylist");
