@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/reputation.h"
 #include "policy/settings.h"
 #include "postage/clock.h"
 #include "postage/status.h"
@@ -135,6 +136,34 @@ static const struct key keys[] = {
       "a rolling quota: TRACK WINDOW count|size LIMIT ACTION [text]; repeatable" },
     { "accounting", K_LIST, F(accounting), NULL, 0, 0, NULL,
       "a calendar limit: TRACK day|week|month count|size LIMIT ACTION [text]; repeatable" },
+    { "postage", K_BOOL, F(postage), "yes", 0, 0, NULL,
+      "price each message in Hashcash bits by its sender's reputation; a stamp that pays skips greylisting" },
+    { "price_base", K_UINT, F(price_base), "20", 0, 160, NULL,
+      "bits an unknown sender pays before credits, penalties and surcharges" },
+    { "price_cap", K_UINT, F(price_cap), "28", 0, 160, NULL,
+      "highest price asked; a message priced above it is refused (price_over_cap_action)" },
+    { "price_spf_credit", K_UINT, F(price_spf_credit), "4", 0, 160, NULL,
+      "bits off when SPF passes for the sender's domain" },
+    { "price_history_credit_max", K_UINT, F(price_history_credit_max), "16", 0, 160, NULL,
+      "most bits off for a good history (one bit per doubling of the net score)" },
+    { "price_spf_softfail_penalty", K_UINT, F(price_spf_softfail_penalty), "4", 0, 160, NULL,
+      "bits added for an SPF softfail (or a fail that was not rejected)" },
+    { "price_spf_other_penalty", K_UINT, F(price_spf_other_penalty), "2", 0, 160, NULL,
+      "bits added for SPF none, neutral, temperror or permerror" },
+    { "price_allowance", K_UINT, F(price_allowance), "50", 1, 1000000000, NULL,
+      "messages per price_rate_window an identity sends before the volume surcharge (one bit per doubling)" },
+    { "price_rate_window", K_PERIOD, F(price_rate_window), "1d", 0, 30, NULL,
+      "time constant of the message rate behind the volume surcharge" },
+    { "price_over_cap_action", K_CHOICE, F(price_over_cap_action), "defer", 0, 0, "defer|reject",
+      "answer to a message priced above price_cap: defer (451 4.7.1) or reject (550 5.7.1)" },
+    { "reputation_half_life", K_PERIOD, F(reputation_half_life), "30d", 0, 3650, NULL,
+      "how fast a sender's history fades: each counter halves in this time" },
+    { "stamp_validity", K_PERIOD, F(stamp_validity), "28d", 0, 3650, NULL,
+      "how long a stamp stays valid after its date (0: forever), as hashcash -e" },
+    { "stamp_grace", K_PERIOD, F(stamp_grace), "2d", 0, 365, NULL,
+      "clock skew allowed at both ends of a stamp's validity, as hashcash -g" },
+    { "postage_header", K_CHOICE, F(postage_header), "x-postage-result", 0, 0,
+      "x-postage-result|none", "the trace header the milter adds to accepted mail" },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -388,4 +417,21 @@ pd_settings_print_defaults(FILE *out)
         else
             fprintf(out, "#%s = %s\n\n", k->name, k->def);
     }
+}
+
+int
+pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *p, char *err,
+                       size_t errlen)
+{
+    pd_rep_params_defaults(p);
+    p->half_life = s->reputation_half_life;
+    p->rate_window = s->price_rate_window;
+    p->allowance = s->price_allowance;
+    p->base = (int) s->price_base;
+    p->cap = (int) s->price_cap;
+    p->spf_credit = (int) s->price_spf_credit;
+    p->credit_max = (int) s->price_history_credit_max;
+    p->spf_softfail_penalty = (int) s->price_spf_softfail_penalty;
+    p->spf_other_penalty = (int) s->price_spf_other_penalty;
+    return pd_rep_params_check(p, err, errlen);
 }

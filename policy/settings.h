@@ -88,7 +88,30 @@ struct pd_settings {
     /* quotas and accounting */
     struct pd_list quota;
     struct pd_list accounting;
+
+    /* postage: reputation-priced Hashcash stamps */
+    int postage;
+    unsigned price_base;
+    unsigned price_cap;
+    unsigned price_spf_credit;
+    unsigned price_history_credit_max;
+    unsigned price_spf_softfail_penalty;
+    unsigned price_spf_other_penalty;
+    unsigned price_allowance;         /* messages per price_rate_window */
+    int64_t price_rate_window;
+    char price_over_cap_action[16];   /* "defer" or "reject"           */
+    int64_t reputation_half_life;
+    int64_t stamp_validity;
+    int64_t stamp_grace;
+    char postage_header[32];          /* "x-postage-result" or "none"  */
 };
+
+struct pd_rep_params;
+
+/* The reputation and price parameters of @s.  Returns -1 with a message
+ * naming the key when they do not make sense together. */
+int pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *out,
+                           char *err, size_t errlen);
 
 /* Fill with the built-in defaults.  state_dir_default is where `store`
  * points when not configured (chosen by the caller: /var/lib/postage for
