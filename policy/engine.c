@@ -39,9 +39,13 @@
 #include "policy/log.h"
 #include "policy/netaddr.h"
 #include "policy/quota.h"
+#include "policy/rep_writer.h"
+#include "policy/reputation.h"
 #include "policy/spf.h"
 #include "policy/state.h"
 #include "postage/clock.h"
+#include "postage/status.h"
+#include "postage/verify.h"
 
 #define ACCOUNTED_TTL 86400   /* a queue id is not reused within a day */
 
@@ -85,6 +89,16 @@ struct pd_engine {
     char **quota_names;                    /* storage for quotas[i].name/text */
     char **quota_texts;
     size_t n_quotas;
+
+    /* postage */
+    int postage;
+    int milter_on;                         /* the milter front-end is configured */
+    struct pd_rep_params rep;
+    int over_cap_reject;
+    int64_t stamp_validity, stamp_grace;
+    int trace_header;
+    postage_store *stamps;                 /* pd_engine_attach */
+    struct pd_rep_writer *writer;
 };
 
 /* ---- building -------------------------------------------------------- */
@@ -418,6 +432,20 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->v4_prefix = s->greylist_ipv4_prefix;
     e->v6_prefix = s->greylist_ipv6_prefix;
     e->gl_header = s->greylist_header;
+    e->postage = s->postage;
+    e->milter_on = s->milter_listen[0] != '\0';
+    e->over_cap_reject = strcmp(s->price_over_cap_action, "reject") == 0;
+    e->stamp_validity = s->stamp_validity;
+    e->stamp_grace = s->stamp_grace;
+    e->trace_header = strcmp(s->postage_header, "none") != 0;
+    {
+        char why[256];
+        if (pd_settings_rep_params(s, &e->rep, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s", file, why);
+            engine_free(e);
+            return -1;
+        }
+    }
     snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
     const char *pct = strchr(e->gl_text, '%');
     if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
@@ -440,6 +468,19 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     }
     *out = e;
     return 0;
+}
+
+void
+pd_engine_attach(struct pd_engine *e, postage_store *stamps, struct pd_rep_writer *writer)
+{
+    e->stamps = stamps;
+    e->writer = writer;
+}
+
+int
+pd_engine_greylists_at_headers(const struct pd_engine *e)
+{
+    return e->postage && e->milter_on;
 }
 
 struct pd_engine *
@@ -558,11 +599,60 @@ format_rfc5322_date(int64_t now, char *out, size_t size)
     strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
+/* Is this query from the front-end that records reputation: the milter
+ * when it is configured (it sees the stamps), else the policy server?
+ * Only one of the two may, or a message seen by both would count twice. */
+static int
+postage_front_end(const struct pd_engine *e, const struct pd_query *q)
+{
+    return (q->from_milter != 0) == (e->milter_on != 0);
+}
+
+/* Hand one update for the message's identities to the writer. */
+static void
+rep_record(struct pd_engine *e, const struct pd_txn *txn, int64_t now,
+           const struct pd_rep_delta *d)
+{
+    const char *ids[2] = { txn->ids.identity, txn->ids.client };
+    for (int i = 0; i < 2; i++) {
+        if (ids[i][0] == '\0')
+            continue;
+        if (e->writer != NULL)
+            pd_rep_writer_push(e->writer, &e->rep, ids[i], now, d);
+        else if (pd_rep_apply(e->state, &e->rep, ids[i], now, d) != PD_ST_OK)
+            pd_log(PD_LOG_WARNING, "reputation: update of %s failed", ids[i]);
+    }
+}
+
+static void
+rep_record_one(struct pd_engine *e, struct pd_txn *txn, int64_t now, enum pd_rep_counter c,
+               unsigned once)
+{
+    struct pd_rep_delta d;
+    if (!e->postage || !txn->priced || (txn->rep_recorded & once))
+        return;
+    memset(&d, 0, sizeof d);
+    d.counter[c] = 1;
+    txn->rep_recorded |= once;
+    rep_record(e, txn, now, &d);
+}
+
+/* What greylisting made of one recipient (for end of headers). */
+struct gl_outcome {
+    enum pd_rcpt_outcome how;   /* UNPAID (off), GREYLIST_PASSED, WHITELISTED, GREYLISTED */
+    int64_t wait;
+};
+
 /* Returns 1 if a terminal verdict was set, 0 to go on, -1 on error. */
 static int
 run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
-             struct pd_answer *a)
+             struct pd_answer *a, struct gl_outcome *out)
 {
+    struct gl_outcome ignored_out;
+    if (out == NULL)
+        out = &ignored_out;
+    out->how = PD_RCPT_UNPAID;
+    out->wait = 0;
     struct pd_addr addr;
     int have_addr = pd_addr_parse(q->client_address, strlen(q->client_address), &addr) ==
                     PD_NETADDR_OK;
@@ -571,6 +661,7 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
 
     if (!e->greylist)
         return 0;
+    out->how = PD_RCPT_WHITELISTED;
     /* Like postgrey: without a client address there is no triplet. */
     if (!have_addr || q->recipient[0] == '\0')
         return 0;
@@ -583,6 +674,7 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
         snprintf(a->reason, sizeof a->reason, "greylisting: recipient whitelisted");
         return 0;
     }
+    out->how = PD_RCPT_GREYLIST_PASSED;
     struct pd_cidr net;
     char net_text[PD_NETADDR_TEXT_MAX];
     pd_addr_mask(&addr, addr.family == PD_ADDR_V4 ? e->v4_prefix : e->v6_prefix, &net);
@@ -606,9 +698,13 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
         snprintf(a->verdict.text, sizeof a->verdict.text, "451 4.7.1 %.490s", text);
         snprintf(a->reason, sizeof a->reason, "greylisted %s/%s/%s for %lld s more", net_text,
                  q->sender, q->recipient, (long long) d.seconds);
+        out->how = PD_RCPT_GREYLISTED;
+        out->wait = d.seconds;
         return 1;
     }
     case PD_GL_PASS_FIRST:
+        if (postage_front_end(e, q))
+            rep_record_one(e, txn, now, PD_REP_GREYLIST_PASSED, PD_TXN_REP_GREYLIST);
         snprintf(a->reason, sizeof a->reason, "greylisting passed after %lld s",
                  (long long) d.seconds);
         if (e->gl_header && !txn->greylist_header_sent) {
@@ -646,8 +742,8 @@ run_helo(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int6
         const struct pd_helo_dns *dnsp = NULL;
         struct pd_helo_result r;
         /* The DNS tests only score by default: look up only when one of
-         * them can change the verdict. */
-        if (e->helo_dns && have_addr) {
+         * them can change the verdict or the price. */
+        if ((e->helo_dns || e->postage) && have_addr) {
             struct pd_helo_parsed parsed;
             enum pd_helo_syntax syn = pd_helo_syntax(q->helo_name, &e->helo, &addr, &parsed);
             unsigned want = pd_helo_dns_wanted(&e->helo, syn, &addr);
@@ -666,6 +762,7 @@ run_helo(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int6
         txn->helo_failed = rc != PD_ST_OK &&
                            e->helo.rule[PD_HELO_TEST_RANDOM].act >= PD_HELO_ACT_DEFER;
         txn->helo_verdict = r.verdict;
+        txn->helo_score = r.score > 0 ? r.score : 0;
         snprintf(txn->helo_reason, sizeof txn->helo_reason, "%s", r.reason);
     }
     if (txn->helo_failed)
@@ -710,6 +807,94 @@ run_spf(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, struc
     return 0;
 }
 
+/* The domain SPF authenticated, or NULL. */
+static const char *
+spf_pass_domain(const struct pd_engine *e, const struct pd_txn *txn)
+{
+    if (!e->spf_on || !txn->spf_done || txn->spf.skip != PD_SPF_CHECKED ||
+        txn->spf.result != PD_SPF_PASS)
+        return NULL;
+    const struct pd_spf_id_result *id = txn->spf.decisive == PD_SPF_ID_MAILFROM ? &txn->spf.mailfrom
+                                        : txn->spf.decisive == PD_SPF_ID_HELO   ? &txn->spf.helo
+                                                                                 : NULL;
+    return id != NULL && id->domain[0] != '\0' ? id->domain : NULL;
+}
+
+/* The price of the message, once, at its first recipient past SPF.
+ * Returns 1 if the price is over the cap (a terminal verdict was set), 0
+ * to go on, -1 on a store error. */
+static int
+run_price(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
+          struct pd_answer *a)
+{
+    if (!e->postage)
+        return 0;
+    if (!txn->priced) {
+        const char *domain = spf_pass_domain(e, txn);
+        struct pd_rep_record id, client;
+        pd_rep_identities(domain, q->client_address, q->sender, e->v4_prefix, e->v6_prefix,
+                          &txn->ids);
+        memset(&client, 0, sizeof client);
+        if (pd_rep_load(e->state, &e->rep, txn->ids.identity, now, &id) != PD_ST_OK ||
+            (txn->ids.client[0] != '\0' &&
+             pd_rep_load(e->state, &e->rep, txn->ids.client, now, &client) != PD_ST_OK))
+            return -1;
+        int spf_checked = e->spf_on && txn->spf_done && txn->spf.skip == PD_SPF_CHECKED;
+        struct pd_price_input in = {
+            .spf_pass = domain != NULL,
+            .spf_result = txn->spf.result,
+            .spf_checked = spf_checked,
+            .helo_score = txn->helo_score,
+            .identity = &id,
+            .client = &client,
+        };
+        pd_price_compute(&e->rep, &in, &txn->price);
+        txn->priced = 1;
+        if (postage_front_end(e, q)) {
+            struct pd_rep_delta d;
+            memset(&d, 0, sizeof d);
+            d.counter[PD_REP_RATE] = 1;
+            d.messages = 1;
+            if (txn->helo_score > 0)
+                d.counter[PD_REP_HELO_FAILURES] = 1;
+            if (spf_checked &&
+                (txn->spf.result == PD_SPF_FAIL || txn->spf.result == PD_SPF_SOFTFAIL))
+                d.counter[PD_REP_SPF_FAILURES] = 1;
+            if (txn->price.over_cap) {
+                d.counter[PD_REP_QUOTA_OVERRUNS] = 1;
+                txn->rep_recorded |= PD_TXN_REP_QUOTA;
+            }
+            rep_record(e, txn, now, &d);
+        }
+    }
+    const struct pd_price *p = &txn->price;
+    if (p->over_cap) {
+        const char *why = p->surcharge > 0 && p->surcharge >= p->penalty
+                              ? "too much mail from your address recently"
+                              : "too poor a record here";
+        a->verdict.action = e->over_cap_reject ? PD_REJECT : PD_DEFER;
+        snprintf(a->verdict.text, sizeof a->verdict.text,
+                 "%s Refused%s: postage for this message would be %d bits, over our limit "
+                 "of %d (%s)%s", e->over_cap_reject ? "550 5.7.1" : "451 4.7.1",
+                 e->over_cap_reject ? "" : " for now", p->raw, e->rep.cap, why,
+                 e->over_cap_reject ? "" : "; try again later");
+        snprintf(a->reason, sizeof a->reason,
+                 "price %d over cap %d (base %d - credit %d + penalty %d + surcharge %d) for %.120s",
+                 p->raw, e->rep.cap, e->rep.base, p->credit, p->penalty, p->surcharge,
+                 txn->ids.identity);
+        return 1;
+    }
+    /* The policy front-end cannot see stamps: it announces the price for
+     * a content check further on. */
+    if (!q->from_milter && !txn->price_header_queued) {
+        char value[64];
+        snprintf(value, sizeof value, "%d", p->bits);
+        txn_push_header(txn, "X-Postage-Price", value, 0);
+        txn->price_header_queued = 1;
+    }
+    return 0;
+}
+
 static void
 quota_subject(const struct pd_engine *e, const struct pd_query *q, char *net, size_t netlen,
               struct pd_quota_subject *s)
@@ -731,7 +916,8 @@ quota_subject(const struct pd_engine *e, const struct pd_query *q, char *net, si
 /* At RCPT: would this message go over a limit?  Then count the recipient
  * for recipient-keyed quotas once it is accepted. */
 static int
-run_quotas_rcpt(struct pd_engine *e, const struct pd_query *q, int64_t now, struct pd_answer *a)
+run_quotas_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int64_t now,
+                struct pd_answer *a)
 {
     char net[PD_NETADDR_TEXT_MAX];
     struct pd_quota_subject subj;
@@ -743,6 +929,8 @@ run_quotas_rcpt(struct pd_engine *e, const struct pd_query *q, int64_t now, stru
         if (r.over) {
             a->verdict = r.verdict;
             snprintf(a->reason, sizeof a->reason, "over %s", e->quotas[i].name);
+            if (postage_front_end(e, q))
+                rep_record_one(e, txn, now, PD_REP_QUOTA_OVERRUNS, PD_TXN_REP_QUOTA);
             return 1;
         }
     }
@@ -825,8 +1013,13 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
         return;
     }
     if (q->stage == PD_STAGE_END_OF_MESSAGE) {
-        if (run_quotas_eom(e, txn, q, now, a) < 0)
+        int rc = run_quotas_eom(e, txn, q, now, a);
+        if (rc < 0)
             set_error(e, a, "quota accounting");
+        /* Without the milter, the policy front-end sees the end of every
+         * message it let through. */
+        else if (rc == 0 && !e->milter_on && !q->from_milter)
+            rep_record_one(e, txn, now, PD_REP_ACCEPTED, PD_TXN_REP_ACCEPTED);
         return;
     }
 
@@ -849,14 +1042,25 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
         return;
     if (run_spf(e, txn, q, a) > 0)
         return;
-    rc = run_greylist(e, txn, q, now, a);
+    rc = run_price(e, txn, q, now, a);
     if (rc < 0) {
-        set_error(e, a, "greylisting");
+        set_error(e, a, "reputation");
         return;
     }
     if (rc > 0)
         return;
-    rc = run_quotas_rcpt(e, q, now, a);
+    /* With postage, greylisting waits for the stamps (the milter, at end
+     * of headers); a price of 0 needs no stamp and no greylisting. */
+    if (!pd_engine_greylists_at_headers(e) && !(e->postage && txn->price.bits == 0)) {
+        rc = run_greylist(e, txn, q, now, a, NULL);
+        if (rc < 0) {
+            set_error(e, a, "greylisting");
+            return;
+        }
+        if (rc > 0)
+            return;
+    }
+    rc = run_quotas_rcpt(e, txn, q, now, a);
     if (rc < 0) {
         set_error(e, a, "quotas");
         return;
@@ -864,6 +1068,309 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     if (rc > 0)
         return;
     emit_header(txn, a);
+}
+
+/* ---- postage at end of headers -------------------------------------- */
+
+static const char *
+rcpt_outcome_name(enum pd_rcpt_outcome o)
+{
+    switch (o) {
+    case PD_RCPT_PAID: return "paid";
+    case PD_RCPT_FREE: return "free";
+    case PD_RCPT_GREYLIST_PASSED: return "greylist-passed";
+    case PD_RCPT_WHITELISTED: return "whitelisted";
+    case PD_RCPT_GREYLISTED: return "greylisted";
+    case PD_RCPT_UNPAID: break;
+    }
+    return "unpaid";
+}
+
+/* Match the stamps to the recipients without spending anything. */
+static int
+assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_rcpt *rcpts,
+              size_t n_rcpts, struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
+              const char **resources)
+{
+    struct postage_check_options opt;
+    postage_check_options_init(&opt, now);
+    opt.required_bits = 0;          /* compared with the price below */
+    opt.validity = e->stamp_validity;
+    opt.grace = e->stamp_grace;
+    opt.resources = resources;
+    opt.resource_count = n_rcpts;
+
+    for (size_t i = 0; i < n_stamps; i++) {
+        struct pd_postage_stamp *st = &stamps[i];
+        struct postage_check_result r;
+        st->rcpt = -1;
+        st->value = 0;
+        if (i >= PD_POSTAGE_STAMPS_MAX || n_rcpts == 0) {
+            st->outcome = PD_STAMP_IGNORED;
+            continue;
+        }
+        /* The same stamp twice in one message pays once. */
+        int repeat = 0;
+        for (size_t j = 0; j < i && !repeat; j++)
+            repeat = stamps[j].len == st->len && memcmp(stamps[j].text, st->text, st->len) == 0;
+        if (repeat) {
+            st->outcome = PD_STAMP_UNUSED;
+            continue;
+        }
+        st->check = postage_check(st->text, st->len, &opt, &r);
+        if (st->check == POSTAGE_ERR_RESOURCE) {
+            st->outcome = PD_STAMP_NO_RECIPIENT;
+            continue;
+        }
+        if (st->check != POSTAGE_OK) {
+            st->outcome = PD_STAMP_INVALID;
+            continue;
+        }
+        st->value = r.value;
+        if (r.value < (unsigned) txn->price.bits) {
+            st->outcome = PD_STAMP_UNDERPAID;
+            continue;
+        }
+        /* The first recipient of that address still unpaid (an address
+         * may be given twice). */
+        size_t k = (size_t) r.resource_index;
+        while (k < n_rcpts && (rcpts[k].outcome == PD_RCPT_PAID ||
+                               strcasecmp(rcpts[k].address, resources[r.resource_index]) != 0))
+            k++;
+        if (k >= n_rcpts) {
+            st->outcome = PD_STAMP_UNUSED;
+            continue;
+        }
+        if (e->stamps != NULL) {
+            int spent = postage_store_is_spent(e->stamps, st->text, st->len);
+            if (spent == POSTAGE_ERR_SPENT) {
+                st->outcome = PD_STAMP_REPLAYED;
+                continue;
+            }
+            if (spent != POSTAGE_OK)
+                return -1;
+        }
+        st->outcome = PD_STAMP_PAID;
+        st->rcpt = (int) k;
+        rcpts[k].outcome = PD_RCPT_PAID;
+        rcpts[k].value = r.value;
+        rcpts[k].stamp = (int) i;
+    }
+    return 0;
+}
+
+/* Greylist one recipient that no stamp paid for.  Returns -1 on a store
+ * error, else 0 with rcpt->outcome set. */
+static int
+greylist_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
+              struct pd_postage_rcpt *rcpt, int64_t now)
+{
+    struct pd_query one = *q;
+    struct pd_answer scratch;
+    struct gl_outcome g;
+    memset(&scratch, 0, sizeof scratch);
+    one.recipient = rcpt->address;
+    if (run_greylist(e, txn, &one, now, &scratch, &g) < 0)
+        return -1;
+    rcpt->outcome = g.how;
+    rcpt->wait = g.wait;
+    return 0;
+}
+
+static void
+defer_for_postage(const struct pd_engine *e, const struct pd_txn *txn,
+                  const struct pd_postage_rcpt *rcpts, size_t n_rcpts, struct pd_answer *a)
+{
+    int64_t wait = 0;
+    size_t unpaid = 0, listed = 0, n = 0;
+    char who[PD_TEXT_MAX / 2] = "";
+
+    for (size_t i = 0; i < n_rcpts; i++) {
+        if (rcpts[i].outcome != PD_RCPT_GREYLISTED)
+            continue;
+        unpaid++;
+        if (rcpts[i].wait > wait)
+            wait = rcpts[i].wait;
+        int w = snprintf(who + n, sizeof who - n, "%s<%.200s>", listed ? ", " : "",
+                         rcpts[i].address);
+        if (w > 0 && (size_t) w < sizeof who - n - 24) {
+            n += (size_t) w;
+            listed++;
+        } else {
+            who[n] = '\0';
+        }
+    }
+    char more[48] = "";
+    if (unpaid > listed)
+        snprintf(more, sizeof more, " and %zu more", unpaid - listed);
+    a->verdict.action = PD_DEFER;
+    snprintf(a->verdict.text, sizeof a->verdict.text,
+             "451 4.7.1 Greylisted: retry in %lld seconds, or attach X-Hashcash with %d bits "
+             "for %s%s%s", (long long) (wait > 0 ? wait : 1), txn->price.bits,
+             unpaid > 1 ? "each of " : "", who, more);
+    snprintf(a->reason, sizeof a->reason,
+             "%zu of %zu recipients neither paid (price %d) nor past greylisting", unpaid,
+             n_rcpts, txn->price.bits);
+}
+
+static void
+trace_header(const struct pd_engine *e, const struct pd_txn *txn,
+             const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
+             const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
+{
+    char v[PD_HEADER_VALUE_MAX];
+    size_t n = 0, shown = 0, replayed = 0, invalid = 0;
+
+    for (size_t i = 0; i < n_stamps; i++) {
+        replayed += stamps[i].outcome == PD_STAMP_REPLAYED;
+        invalid += stamps[i].outcome == PD_STAMP_INVALID;
+    }
+    int w = snprintf(v, sizeof v, "%s; price=%d; reputation=%s; stamps=%zu; replayed=%zu; "
+                     "invalid=%zu", e->hostname, txn->price.bits,
+                     pd_rep_band_name(txn->price.band), n_stamps, replayed, invalid);
+    n = w > 0 && (size_t) w < sizeof v ? (size_t) w : 0;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        char item[300];
+        if (rcpts[i].outcome == PD_RCPT_PAID)
+            snprintf(item, sizeof item, "; rcpt=<%.200s> paid %u/%d", rcpts[i].address,
+                     rcpts[i].value, txn->price.bits);
+        else
+            snprintf(item, sizeof item, "; rcpt=<%.200s> %s", rcpts[i].address,
+                     rcpt_outcome_name(rcpts[i].outcome));
+        size_t k = strlen(item);
+        if (n + k + 32 >= sizeof v)
+            break;
+        memcpy(v + n, item, k + 1);
+        n += k;
+        shown++;
+    }
+    if (shown < n_rcpts)
+        snprintf(v + n, sizeof v - n, "; %zu more recipients", n_rcpts - shown);
+    snprintf(a->prepend_name, sizeof a->prepend_name, "X-Postage-Result");
+    memcpy(a->prepend_value, v, sizeof a->prepend_value);
+}
+
+void
+pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
+                  struct pd_postage_rcpt *rcpts, size_t n_rcpts,
+                  struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
+                  struct pd_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->verdict.action = PD_DUNNO;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        rcpts[i].outcome = PD_RCPT_UNPAID;
+        rcpts[i].value = 0;
+        rcpts[i].stamp = -1;
+        rcpts[i].wait = 0;
+    }
+    for (size_t i = 0; i < n_stamps; i++) {
+        stamps[i].outcome = PD_STAMP_IGNORED;
+        stamps[i].rcpt = -1;
+    }
+    if (!e->postage || !txn->priced || n_rcpts == 0)
+        return;
+    if (e->state == NULL) {
+        set_error(e, a, "state store");
+        return;
+    }
+
+    if (txn->price.bits == 0) {
+        for (size_t i = 0; i < n_rcpts; i++)
+            rcpts[i].outcome = PD_RCPT_FREE;
+    } else {
+        const char **resources = calloc(n_rcpts, sizeof *resources);
+        if (resources == NULL) {
+            set_error(e, a, "postage (out of memory)");
+            return;
+        }
+        for (size_t i = 0; i < n_rcpts; i++)
+            resources[i] = rcpts[i].address;
+        int rc = assign_stamps(e, txn, rcpts, n_rcpts, stamps, n_stamps, now, resources);
+        free(resources);
+        if (rc != 0) {
+            a->prepend_name[0] = '\0';
+            set_error(e, a, "double-spend store");
+            return;
+        }
+    }
+
+    /* Every recipient no stamp paid for is greylisted, so that a retry
+     * finds its triplet whatever the stamps do. */
+    size_t replays = 0;
+    for (size_t i = 0; i < n_stamps; i++)
+        replays += stamps[i].outcome == PD_STAMP_REPLAYED;
+    int deferred = 0;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        if (rcpts[i].outcome != PD_RCPT_UNPAID)
+            continue;
+        if (greylist_rcpt(e, txn, q, &rcpts[i], now) != 0) {
+            set_error(e, a, "greylisting");
+            return;
+        }
+        deferred |= rcpts[i].outcome == PD_RCPT_GREYLISTED;
+    }
+
+    /* Spend only for a message we take; a stamp spent by another copy
+     * since we looked pays nothing after all. */
+    for (size_t i = 0; !deferred && i < n_stamps; i++) {
+        struct pd_postage_stamp *st = &stamps[i];
+        if (st->outcome != PD_STAMP_PAID || e->stamps == NULL)
+            continue;
+        struct postage_check_options opt;
+        struct postage_check_result r;
+        postage_check_options_init(&opt, now);
+        opt.required_bits = 0;
+        opt.validity = e->stamp_validity;
+        opt.grace = e->stamp_grace;
+        opt.store = e->stamps;
+        postage_check(st->text, st->len, &opt, &r);
+        if (r.verdict == POSTAGE_OK)
+            continue;
+        if (r.verdict != POSTAGE_ERR_SPENT) {
+            set_error(e, a, "double-spend store");
+            return;
+        }
+        struct pd_postage_rcpt *rc = &rcpts[st->rcpt];
+        st->outcome = PD_STAMP_REPLAYED;
+        st->rcpt = -1;
+        replays++;
+        rc->stamp = -1;
+        rc->value = 0;
+        if (greylist_rcpt(e, txn, q, rc, now) != 0) {
+            set_error(e, a, "greylisting");
+            return;
+        }
+        deferred |= rc->outcome == PD_RCPT_GREYLISTED;
+    }
+
+    struct pd_rep_delta d;
+    memset(&d, 0, sizeof d);
+    d.counter[PD_REP_REPLAYED] = (double) replays;
+    if (deferred) {
+        defer_for_postage(e, txn, rcpts, n_rcpts, a);
+        if (replays > 0)
+            rep_record(e, txn, now, &d);
+        return;
+    }
+    unsigned paid = 0, bits = 0;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        if (rcpts[i].outcome == PD_RCPT_PAID) {
+            paid++;
+            bits += rcpts[i].value;
+        }
+    }
+    if (!(txn->rep_recorded & PD_TXN_REP_ACCEPTED)) {
+        txn->rep_recorded |= PD_TXN_REP_ACCEPTED;
+        d.counter[PD_REP_ACCEPTED] = 1;
+        d.counter[PD_REP_STAMPS_PAID] = paid;
+        d.counter[PD_REP_BITS_PAID] = bits;
+        rep_record(e, txn, now, &d);
+    }
+    snprintf(a->reason, sizeof a->reason, "postage: price %d, %u of %zu recipients paid, "
+             "%zu stamps replayed", txn->price.bits, paid, n_rcpts, replays);
+    if (e->trace_header)
+        trace_header(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
 }
 
 void

@@ -22,12 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy/reputation.h"
 #include "policy/settings.h"
 #include "policy/spf.h"
 #include "policy/verdict.h"
+#include "postage/store.h"
 
 struct pd_state;
 struct pd_engine;
+struct pd_rep_writer;
 
 enum pd_stage {
     PD_STAGE_OTHER = 0,   /* CONNECT, HELO, MAIL, VRFY, ETRN, ...: DUNNO */
@@ -57,7 +60,7 @@ struct pd_query {
  * message).  Zero it for a new message. */
 #define PD_HEADER_NAME_MAX 80
 #define PD_HEADER_VALUE_MAX PD_SPF_HEADER_MAX
-#define PD_TXN_HEADERS 2         /* the SPF header and X-Greylist          */
+#define PD_TXN_HEADERS 3         /* SPF, X-Greylist, X-Postage-Price       */
 
 struct pd_header {
     char name[PD_HEADER_NAME_MAX];
@@ -78,12 +81,25 @@ struct pd_txn {
     int spf_done;
     int spf_header_queued;
     struct pd_spf_outcome spf;
+    int helo_score;              /* the HELO checks' score, for the price */
+    /* postage: the price, set once per message at its first recipient */
+    int priced;
+    struct pd_price price;
+    struct pd_rep_ids ids;
+    int price_header_queued;
+    unsigned rep_recorded;       /* PD_TXN_REP_* events already recorded  */
     /* Headers waiting to be added, oldest first.  The policy front-end
      * can send only one per reply, so the engine hands out one with each
      * accepted recipient (and at DATA); the milter adds what is left at
      * end of message (pd_txn_take_header). */
     unsigned n_headers;
     struct pd_header headers[PD_TXN_HEADERS];
+};
+
+enum {
+    PD_TXN_REP_GREYLIST = 1 << 0,
+    PD_TXN_REP_QUOTA = 1 << 1,
+    PD_TXN_REP_ACCEPTED = 1 << 2
 };
 
 /* Take the oldest pending header out of txn: 1 and *out, or 0 if none. */
@@ -107,6 +123,18 @@ int pd_engine_create(const struct pd_settings *settings, const char *file,
                      struct pd_state *state, struct pd_engine **out,
                      char *err, size_t errlen);
 
+/* Give an engine the double-spend store of stamps (NULL: stamps are
+ * checked but never recorded, for tests) and the reputation writer (NULL:
+ * updates are applied in place, for tests).  Call before first use; both
+ * must outlive the engine. */
+void pd_engine_attach(struct pd_engine *engine, postage_store *stamps,
+                      struct pd_rep_writer *writer);
+
+/* Does this engine greylist at end of headers (the milter, which sees
+ * the stamps) rather than at RCPT?  True when postage is on and the
+ * milter front-end is configured. */
+int pd_engine_greylists_at_headers(const struct pd_engine *engine);
+
 struct pd_engine *pd_engine_ref(struct pd_engine *engine);
 void pd_engine_unref(struct pd_engine *engine);
 
@@ -115,6 +143,70 @@ void pd_engine_unref(struct pd_engine *engine);
 void pd_engine_decide(struct pd_engine *engine, struct pd_txn *txn,
                       const struct pd_query *query, int64_t now,
                       struct pd_answer *answer);
+
+/*
+ * Postage at end of headers (the milter).  The caller lists the message's
+ * accepted recipients and the stamps of its X-Hashcash: headers (already
+ * unfolded, see postage_header_stamp); the engine fills in what became of
+ * each.
+ */
+#define PD_POSTAGE_STAMPS_MAX 64      /* stamps read from one message     */
+
+enum pd_rcpt_outcome {
+    PD_RCPT_UNPAID = 0,      /* not paid, greylisting not applied (off)    */
+    PD_RCPT_PAID,            /* a stamp paid for it                        */
+    PD_RCPT_FREE,            /* the price was 0                            */
+    PD_RCPT_GREYLIST_PASSED, /* passed greylisting (or its auto-whitelist) */
+    PD_RCPT_WHITELISTED,     /* greylisting whitelists the client or it    */
+    PD_RCPT_GREYLISTED       /* neither paid nor past greylisting: defer   */
+};
+
+struct pd_postage_rcpt {
+    const char *address;          /* as at RCPT, without <>                 */
+    enum pd_rcpt_outcome outcome;
+    unsigned value;               /* PAID: the stamp's value                */
+    int stamp;                    /* PAID: index into the stamps, else -1   */
+    int64_t wait;                 /* GREYLISTED: seconds before a retry     */
+};
+
+enum pd_stamp_outcome {
+    PD_STAMP_UNUSED = 0,     /* valid, but every recipient it names is paid */
+    PD_STAMP_PAID,           /* paid for recipient `rcpt`                  */
+    PD_STAMP_REPLAYED,       /* spent before: pays nothing                 */
+    PD_STAMP_UNDERPAID,      /* value below the price                      */
+    PD_STAMP_NO_RECIPIENT,   /* its resource is none of the recipients     */
+    PD_STAMP_INVALID,        /* grammar, date, expired or future (`check`) */
+    PD_STAMP_IGNORED         /* beyond PD_POSTAGE_STAMPS_MAX or the price  *
+                              * was 0 for everyone                         */
+};
+
+struct pd_postage_stamp {
+    const char *text;
+    size_t len;
+    enum pd_stamp_outcome outcome;
+    int check;                    /* postage_check's verdict                */
+    unsigned value;
+    int rcpt;                     /* PAID: index into the recipients        */
+};
+
+/*
+ * pd_engine_postage - decide a message at end of headers.
+ *
+ * Each stamp pays for at most one recipient: the one its resource names,
+ * if its value is at least the price, its date is within
+ * stamp_validity +- stamp_grace, and it was not spent before.  Every
+ * recipient not paid for goes through greylisting.  If one is neither
+ * paid nor past greylisting, the answer is DEFER (451 4.7.1) naming the
+ * price and the recipients still to pay, and no stamp is spent, so the
+ * same stamps pay on the retry.  Otherwise the stamps that paid are spent
+ * (atomically; one that another copy spent in between pays nothing after
+ * all), the answer is DUNNO, and, with postage_header, prepend_name/value
+ * hold the X-Postage-Result trace header.
+ */
+void pd_engine_postage(struct pd_engine *engine, struct pd_txn *txn,
+                       const struct pd_query *query, struct pd_postage_rcpt *rcpts,
+                       size_t n_rcpts, struct pd_postage_stamp *stamps, size_t n_stamps,
+                       int64_t now, struct pd_answer *answer);
 
 /* Expire old state (run periodically, off the request path). */
 void pd_engine_maintain(struct pd_engine *engine, int64_t now);

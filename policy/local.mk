@@ -12,14 +12,17 @@ policy_libpolicy_la_SOURCES = \
 	policy/greylist.h policy/greylist.c \
 	policy/quota.h policy/quota.c \
 	policy/settings.h policy/settings.c \
+	policy/config_load.h policy/config_load.c \
 	policy/engine.h policy/engine.c \
+	policy/reputation.h policy/reputation.c \
+	policy/rep_writer.h policy/rep_writer.c \
 	policy/log.h policy/log.c \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \
 	verify/lmdb_grow.h verify/lmdb_grow.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
-policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS)
+policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS = postaged
 postaged_SOURCES = policy/postaged.c \
@@ -27,3 +30,10 @@ postaged_SOURCES = policy/postaged.c \
 	policy/milter.h policy/milter.c
 postaged_LDADD = policy/libpolicy.la libpostage.la $(MILTER_LIBS) $(POSTAGE_DEP_LIBS)
 dist_man_MANS += man/postaged.8 man/postaged.conf.5
+
+# The admin command over the reputation table of postaged's store (it
+# needs no milter library: it never talks to the MTA).
+sbin_PROGRAMS += postage-reputation
+postage_reputation_SOURCES = policy/postage-reputation.c
+postage_reputation_LDADD = policy/libpolicy.la libpostage.la libcli.a $(POSTAGE_DEP_LIBS)
+dist_man_MANS += man/postage-reputation.8

@@ -7,8 +7,10 @@
  * envelope and transaction, the header the engine asked to add, and the
  * message size (counted from the header and body callbacks, since a milter
  * is never told the size).  Recipients are decided at RCPT, like the
- * policy front-end; the message is accounted at end of message, where
- * headers may also be added.
+ * policy front-end.  With postage on, the recipients accepted and the
+ * X-Hashcash: stamps are collected, and at end of headers the engine
+ * decides which stamps pay and greylists the rest (pd_engine_postage);
+ * the message is accounted at end of message, where headers are added.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -24,8 +27,14 @@
 
 #include "policy/log.h"
 #include "policy/milter.h"
+#include "postage/stamp.h"
+#include "postage/status.h"
+#include "postage/verify.h"
 
 #define FIELD_MAX 512
+/* Postfix's smtpd_recipient_limit default; past it RCPT gets 452 4.5.3
+ * (RFC 5321 4.5.3.1.8), so the sender retries the rest later. */
+#define RCPTS_MAX 1000
 
 struct milter_ctx {
     char client_address[INET6_ADDRSTRLEN];
@@ -43,6 +52,14 @@ struct milter_ctx {
     unsigned n_headers;
     struct pd_header headers[PD_TXN_HEADERS];
     int hold;
+    /* postage: the accepted recipients and the stamps seen */
+    char **rcpts;
+    size_t n_rcpts;
+    char *stamps[PD_POSTAGE_STAMPS_MAX];
+    size_t stamp_len[PD_POSTAGE_STAMPS_MAX];
+    size_t n_stamps;
+    size_t stamps_dropped;       /* past PD_POSTAGE_STAMPS_MAX or too long */
+    struct pd_header trace;      /* X-Postage-Result, name "" for none     */
 };
 
 /* libmilter calls back into plain functions: the engine slot they use is
@@ -74,8 +91,24 @@ copy_address(char *dst, size_t size, const char *src)
 }
 
 static void
+free_postage(struct milter_ctx *m)
+{
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        free(m->rcpts[i]);
+    free(m->rcpts);
+    m->rcpts = NULL;
+    m->n_rcpts = 0;
+    for (size_t i = 0; i < m->n_stamps; i++)
+        free(m->stamps[i]);
+    m->n_stamps = 0;
+    m->stamps_dropped = 0;
+    m->trace.name[0] = '\0';
+}
+
+static void
 reset_message(struct milter_ctx *m)
 {
+    free_postage(m);
     m->sender[0] = m->sasl_user[0] = '\0';
     m->n_headers = 0;
     m->queue_id[0] = '\0';
@@ -233,19 +266,125 @@ on_envrcpt(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     copy_address(rcpt, sizeof rcpt, argv ? argv[0] : NULL);
+    if (m->n_rcpts >= RCPTS_MAX) {
+        static char code[] = "452", xcode[] = "4.5.3", text[] = "Too many recipients";
+        smfi_setreply(ctx, code, xcode, text);
+        return SMFIS_TEMPFAIL;
+    }
     sfsistat st = decide(ctx, m, PD_STAGE_RCPT, rcpt);
-    if (st == SMFIS_CONTINUE)
-        m->recipients++;
+    if (st != SMFIS_CONTINUE)
+        return st;
+    char **grown = realloc(m->rcpts, (m->n_rcpts + 1) * sizeof *grown);
+    char *copy = strdup(rcpt);
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        if (grown != NULL)
+            m->rcpts = grown;
+        return SMFIS_TEMPFAIL;
+    }
+    m->rcpts = grown;
+    m->rcpts[m->n_rcpts++] = copy;
+    m->recipients++;
     return st;
+}
+
+/* Keep the stamp of an X-Hashcash: (or Hashcash:) header. */
+static void
+collect_stamp(struct milter_ctx *m, const char *name, const char *value)
+{
+    char stamp[POSTAGE_STAMP_MAX + 1];
+    size_t len = 0;
+    if (strcasecmp(name, "X-Hashcash") != 0 && strcasecmp(name, "Hashcash") != 0)
+        return;
+    if (m->n_stamps >= PD_POSTAGE_STAMPS_MAX ||
+        postage_header_stamp(value, strlen(value), stamp, sizeof stamp, &len) != POSTAGE_OK) {
+        m->stamps_dropped++;
+        return;
+    }
+    if (len == 0)
+        return;
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        m->stamps_dropped++;
+        return;
+    }
+    memcpy(copy, stamp, len + 1);
+    m->stamps[m->n_stamps] = copy;
+    m->stamp_len[m->n_stamps++] = len;
 }
 
 static sfsistat
 on_header(SMFICTX *ctx, char *name, char *value)
 {
     struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL)
+    if (m != NULL) {
         m->size += strlen(name) + 2 + strlen(value) + 2;
+        collect_stamp(m, name, value);
+    }
     return SMFIS_CONTINUE;
+}
+
+static const char *
+stamp_outcome_name(enum pd_stamp_outcome o)
+{
+    switch (o) {
+    case PD_STAMP_PAID: return "paid";
+    case PD_STAMP_REPLAYED: return "replayed";
+    case PD_STAMP_UNDERPAID: return "underpaid";
+    case PD_STAMP_NO_RECIPIENT: return "not for a recipient";
+    case PD_STAMP_INVALID: return "invalid";
+    case PD_STAMP_UNUSED: return "unused";
+    case PD_STAMP_IGNORED: break;
+    }
+    return "ignored";
+}
+
+/* End of headers: the stamps pay, or greylisting decides. */
+static sfsistat
+on_eoh(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    if (!pd_engine_greylists_at_headers(engine)) {
+        pd_engine_unref(engine);
+        return SMFIS_CONTINUE;
+    }
+    struct pd_postage_rcpt *rcpts = calloc(m->n_rcpts ? m->n_rcpts : 1, sizeof *rcpts);
+    struct pd_postage_stamp stamps[PD_POSTAGE_STAMPS_MAX];
+    if (rcpts == NULL) {
+        pd_engine_unref(engine);
+        return SMFIS_TEMPFAIL;
+    }
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        rcpts[i].address = m->rcpts[i];
+    for (size_t i = 0; i < m->n_stamps; i++) {
+        memset(&stamps[i], 0, sizeof stamps[i]);
+        stamps[i].text = m->stamps[i];
+        stamps[i].len = m->stamp_len[i];
+    }
+    struct pd_query q;
+    struct pd_answer a;
+    query_for(m, PD_STAGE_OTHER, NULL, &q);
+    pd_engine_postage(engine, &m->txn, &q, rcpts, m->n_rcpts, stamps, m->n_stamps,
+                      (int64_t) time(NULL), &a);
+    pd_engine_unref(engine);
+    for (size_t i = 0; i < m->n_stamps; i++)
+        pd_log(PD_LOG_DEBUG, "milter: stamp %.80s: %s%s%s", stamps[i].text,
+               stamp_outcome_name(stamps[i].outcome), stamps[i].rcpt >= 0 ? " for " : "",
+               stamps[i].rcpt >= 0 ? rcpts[stamps[i].rcpt].address : "");
+    free(rcpts);
+    pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: client=%s[%s] from=<%s> stamps=%zu%s %s%s%s",
+           m->client_name, m->client_address, m->sender, m->n_stamps,
+           m->stamps_dropped ? " (more ignored)" : "", pd_action_name(a.verdict.action),
+           a.reason[0] ? ": " : "", a.reason);
+    if (a.verdict.action == PD_DUNNO && a.prepend_name[0] != '\0') {
+        copy_field(m->trace.name, sizeof m->trace.name, a.prepend_name);
+        copy_field(m->trace.value, sizeof m->trace.value, a.prepend_value);
+        a.prepend_name[0] = '\0';
+    }
+    return apply(ctx, m, &a);
 }
 
 static sfsistat
@@ -278,6 +417,9 @@ on_eom(SMFICTX *ctx)
             if (smfi_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != MI_SUCCESS)
                 pd_log(PD_LOG_WARNING, "milter: could not add the %s header",
                        m->headers[i].name);
+        if (m->trace.name[0] != '\0' &&
+            smfi_insheader(ctx, 0, m->trace.name, m->trace.value) != MI_SUCCESS)
+            pd_log(PD_LOG_WARNING, "milter: could not add the %s header", m->trace.name);
         static char reason[] = "held by postaged";
         if (m->hold && smfi_quarantine(ctx, reason) != MI_SUCCESS)
             pd_log(PD_LOG_WARNING, "milter: could not hold the message");
@@ -298,7 +440,10 @@ on_abort(SMFICTX *ctx)
 static sfsistat
 on_close(SMFICTX *ctx)
 {
-    free(smfi_getpriv(ctx));
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        free_postage(m);
+    free(m);
     smfi_setpriv(ctx, NULL);
     return SMFIS_CONTINUE;
 }
@@ -317,6 +462,7 @@ pd_milter_open(const char *libmilter_spec)
         .xxfi_envfrom = on_envfrom,
         .xxfi_envrcpt = on_envrcpt,
         .xxfi_header = on_header,
+        .xxfi_eoh = on_eoh,
         .xxfi_body = on_body,
         .xxfi_eom = on_eom,
         .xxfi_abort = on_abort,

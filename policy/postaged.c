@@ -29,13 +29,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/config_load.h"
 #include "policy/engine.h"
 #include "policy/listen.h"
 #include "policy/log.h"
 #include "policy/milter.h"
 #include "policy/policy_server.h"
+#include "policy/rep_writer.h"
 #include "policy/settings.h"
 #include "policy/state.h"
+#include "postage/status.h"
+#include "postage/store.h"
+
+/* Reputation updates waiting for the writer thread (about 0.8 KB each). */
+#define REP_QUEUE 4096
 
 static int signal_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t stopping;
@@ -72,20 +79,6 @@ usage(FILE *out)
 "         smtpd_milters = inet:127.0.0.1:10032\n");
 }
 
-static void
-default_state_dir(char *out, size_t size)
-{
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    if (geteuid() == 0)
-        snprintf(out, size, "/var/lib/postage");
-    else if (xdg != NULL && xdg[0] == '/')
-        snprintf(out, size, "%s/postage", xdg);
-    else if (home != NULL && home[0] == '/')
-        snprintf(out, size, "%s/.local/state/postage", home);
-    else
-        snprintf(out, size, "/tmp/postage-%ld", (long) geteuid());
-}
-
 /* mkdir -p for the state directory, then hand it to the daemon's user. */
 static int
 prepare_state_dir(const char *dir, const struct passwd *pw)
@@ -107,19 +100,6 @@ prepare_state_dir(const char *dir, const struct passwd *pw)
         return -1;
     if (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0)
         return -1;
-    return 0;
-}
-
-static int
-load_settings(struct pd_settings *s, const char *file, char *err, size_t errlen)
-{
-    char dir[PD_SETTING_MAX];
-    default_state_dir(dir, sizeof dir);
-    pd_settings_defaults(s, dir);
-    if (file != NULL && pd_settings_load(s, file, err, errlen) != 0) {
-        pd_settings_free(s);
-        return -1;
-    }
     return 0;
 }
 
@@ -228,7 +208,7 @@ main(int argc, char **argv)
     }
 
     struct pd_settings settings;
-    if (load_settings(&settings, file, err, sizeof err) != 0) {
+    if (pd_config_load(&settings, file, err, sizeof err) != 0) {
         fprintf(stderr, "postaged: %s\n", err);
         return 1;
     }
@@ -289,10 +269,19 @@ main(int argc, char **argv)
     if (pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
                       sizeof err) != 0)
         pd_log_fatal("store %s: %s", settings.store, err);
+    /* Spent stamps are money: each spend is fsynced (it happens only for
+     * a stamp that pays, a small share of the requests). */
+    postage_store *stamps = NULL;
+    if (postage_store_open(settings.store, 0, &stamps, err, sizeof err) != POSTAGE_OK)
+        pd_log_fatal("store %s: spent stamps: %s", settings.store, err);
+    struct pd_rep_writer *writer = pd_rep_writer_start(state, REP_QUEUE);
+    if (writer == NULL)
+        pd_log_fatal("reputation: cannot start the writer thread");
     struct pd_engine *engine;
     if (pd_engine_create(&settings, file ? file : "(defaults)", state, &engine, err,
                          sizeof err) != 0)
         pd_log_fatal("%s", err);
+    pd_engine_attach(engine, stamps, writer);
     struct pd_engine_slot *slot = pd_engine_slot_new(engine);
     if (slot == NULL)
         pd_log_fatal("out of memory");
@@ -340,6 +329,9 @@ main(int argc, char **argv)
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
     int64_t next_maintenance = (int64_t) time(NULL) + interval;
     int64_t next_sync = sync_interval > 0 ? (int64_t) time(NULL) + sync_interval : INT64_MAX;
+    /* Stamps are kept until they could no longer pass: their expiry plus
+     * the clock-skew grace in force at start. */
+    int64_t settings_grace = settings.stamp_grace;
     char store_spec[PD_SETTING_MAX];
     snprintf(store_spec, sizeof store_spec, "%s", settings.store);
     pd_settings_free(&settings);
@@ -357,7 +349,7 @@ main(int argc, char **argv)
             if (sig == SIGHUP) {
                 struct pd_settings fresh;
                 struct pd_engine *next;
-                if (load_settings(&fresh, file, err, sizeof err) != 0) {
+                if (pd_config_load(&fresh, file, err, sizeof err) != 0) {
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
                     continue;
                 }
@@ -368,6 +360,7 @@ main(int argc, char **argv)
                                      sizeof err) != 0) {
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
                 } else {
+                    pd_engine_attach(next, stamps, writer);
                     pd_engine_slot_swap(slot, next);
                     pd_log(PD_LOG_INFO, "reload: configuration %s loaded",
                            file ? file : "(defaults)");
@@ -391,6 +384,13 @@ main(int argc, char **argv)
             struct pd_engine *e = pd_engine_slot_get(slot);
             pd_engine_maintain(e, now);
             pd_engine_unref(e);
+            uint64_t removed = 0;
+            if (postage_store_purge(stamps, now, settings_grace, &removed) != POSTAGE_OK)
+                pd_log(PD_LOG_WARNING, "maintenance: spent stamps: %s",
+                       postage_store_error(stamps));
+            else if (removed > 0)
+                pd_log(PD_LOG_INFO, "maintenance: %llu expired spent stamps removed",
+                       (unsigned long long) removed);
             next_maintenance = now + interval;
         }
     }
@@ -405,6 +405,8 @@ main(int argc, char **argv)
     if (have_milter)
         pthread_join(mtid, NULL);
     pd_engine_slot_free(slot);
+    pd_rep_writer_stop(writer);
+    postage_store_close(stamps);
     pd_state_close(state);
     if (policy_fd >= 0)
         close(policy_fd);

@@ -2,8 +2,10 @@
  * check_engine.c - unit tests of postaged's engine with a fixed clock: the
  * order of the modules, the X-Greylist header once per message, a message
  * counted once against quotas however many recipients and front-ends see
- * it, on_error when the store is missing, and configuration errors naming
- * their line.
+ * it, on_error when the store is missing, configuration errors naming
+ * their line, and postage: the price, stamps paying at end of headers,
+ * paid recipients skipping greylisting, replays, the cap, and reputation
+ * recorded by one front-end only.
  */
 #include "config.h"
 
@@ -14,8 +16,12 @@
 #include <unistd.h>
 
 #include "policy/engine.h"
+#include "policy/reputation.h"
 #include "policy/settings.h"
 #include "policy/state.h"
+#include "postage/mint.h"
+#include "postage/status.h"
+#include "postage/store.h"
 
 #define T0 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */
 
@@ -53,6 +59,9 @@ engine_with(const char *const *lines, struct pd_state *st)
     ck_assert_int_eq(pd_settings_set(&s, "spf", "no", err, sizeof err), 0);
     ck_assert_int_eq(pd_settings_set(&s, "dns_server", "127.0.0.1:9", err, sizeof err), 0);
     ck_assert_int_eq(pd_settings_set(&s, "dns_timeout", "100", err, sizeof err), 0);
+    /* The classic modules' tests run without postage; its own tests turn
+     * it on. */
+    ck_assert_int_eq(pd_settings_set(&s, "postage", "no", err, sizeof err), 0);
     for (; lines && *lines; lines += 2)
         ck_assert_msg(pd_settings_set(&s, lines[0], lines[1], err, sizeof err) == 0, "%s", err);
     ck_assert_msg(pd_engine_create(&s, "test.conf", st, &e, err, sizeof err) == 0, "%s", err);
@@ -347,6 +356,290 @@ START_TEST(test_spf_header_from_one_front_end)
 }
 END_TEST
 
+
+/* ---- postage --------------------------------------------------------- */
+
+static postage_store *
+stamp_store(void)
+{
+    char spec[300], err[POSTAGE_STORE_ERRLEN];
+    postage_store *ps = NULL;
+    snprintf(spec, sizeof spec, "lmdb:%s/stamps", dir);
+    ck_assert_msg(postage_store_open(spec, POSTAGE_STORE_NOSYNC, &ps, err, sizeof err) ==
+                  POSTAGE_OK, "%s", err);
+    return ps;
+}
+
+static void
+mint(const char *resource, unsigned bits, char *out)
+{
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, T0);
+    o.bits = bits;
+    o.threads = 1;
+    ck_assert_int_eq(postage_mint(resource, &o, out, POSTAGE_MINT_STAMP_SIZE, NULL), POSTAGE_OK);
+}
+
+/* RCPT for each recipient from the milter; all must pass (greylisting
+ * waits for end of headers). */
+static void
+milter_rcpts(struct pd_engine *e, struct pd_txn *txn, const char *instance,
+             const char *const *rcpts, size_t n, int64_t now)
+{
+    struct pd_answer a;
+    memset(txn, 0, sizeof *txn);
+    for (size_t i = 0; i < n; i++) {
+        struct pd_query q = rcpt("198.51.100.7", "a@example.net", rcpts[i], instance);
+        q.from_milter = 1;
+        pd_engine_decide(e, txn, &q, now, &a);
+        ck_assert_msg(a.verdict.action == PD_DUNNO, "RCPT %s: %s", rcpts[i], a.reason);
+    }
+}
+
+static void
+eoh(struct pd_engine *e, struct pd_txn *txn, const char *const *rcpt_addrs,
+    struct pd_postage_rcpt *rcpts, size_t n, char stamps_text[][POSTAGE_MINT_STAMP_SIZE],
+    struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now, struct pd_answer *a)
+{
+    struct pd_query q = rcpt("198.51.100.7", "a@example.net", "", "x");
+    q.from_milter = 1;
+    q.stage = PD_STAGE_OTHER;
+    for (size_t i = 0; i < n; i++)
+        rcpts[i].address = rcpt_addrs[i];
+    for (size_t i = 0; i < n_stamps; i++) {
+        memset(&stamps[i], 0, sizeof stamps[i]);
+        stamps[i].text = stamps_text[i];
+        stamps[i].len = strlen(stamps_text[i]);
+    }
+    pd_engine_postage(e, txn, &q, rcpts, n, stamps, n_stamps, now, a);
+}
+
+static const char *const postage_conf[] = { "postage", "yes", "price_base", "10", NULL };
+
+START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    postage_store *ps = stamp_store();
+    pd_engine_attach(e, ps, NULL);
+    ck_assert(pd_engine_greylists_at_headers(e));
+    static const char *const to[] = { "a@example.org", "b@example.org", "c@example.org" };
+    char st[2][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_postage_rcpt r[3];
+    struct pd_postage_stamp sp[2];
+    struct pd_txn txn;
+    struct pd_answer a;
+
+    milter_rcpts(e, &txn, "m1", to, 3, T0);
+    ck_assert(txn.priced);
+    ck_assert_int_eq(txn.price.bits, 10);
+    mint("a@example.org", 10, st[0]);
+    mint("B@example.org", 12, st[1]);   /* resources match case-blind */
+
+    /* Stamps for two of three: the message waits for c, nothing is spent. */
+    eoh(e, &txn, to, r, 3, st, sp, 2, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strstr(a.verdict.text, "451 4.7.1 Greylisted") == a.verdict.text, "%s",
+                  a.verdict.text);
+    ck_assert_msg(strstr(a.verdict.text, "X-Hashcash with 10 bits for <c@example.org>") != NULL,
+                  "%s", a.verdict.text);
+    ck_assert_ptr_null(strstr(a.verdict.text, "<a@example.org>"));
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
+    ck_assert_int_eq(r[1].outcome, PD_RCPT_PAID);
+    ck_assert_uint_ge(r[1].value, 12);
+    ck_assert_int_eq(r[2].outcome, PD_RCPT_GREYLISTED);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_OK);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[1], strlen(st[1])), POSTAGE_OK);
+
+    /* The retry after the delay: the same stamps pay, c is past
+     * greylisting, and now the stamps are spent. */
+    milter_rcpts(e, &txn, "m2", to, 3, T0 + 301);
+    eoh(e, &txn, to, r, 3, st, sp, 2, T0 + 301, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
+    ck_assert_int_eq(r[2].outcome, PD_RCPT_GREYLIST_PASSED);
+    ck_assert_str_eq(a.prepend_name, "X-Postage-Result");
+    ck_assert_msg(strstr(a.prepend_value, "price=10; reputation=unknown; stamps=2; replayed=0") !=
+                  NULL, "%s", a.prepend_value);
+    ck_assert_msg(strstr(a.prepend_value, "rcpt=<a@example.org> paid ") != NULL, "%s",
+                  a.prepend_value);
+    ck_assert_msg(strstr(a.prepend_value, "rcpt=<c@example.org> greylist-passed") != NULL, "%s",
+                  a.prepend_value);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[1], strlen(st[1])), POSTAGE_ERR_SPENT);
+
+    /* The same stamps again, to new recipients' triplets: they pay
+     * nothing, the message is greylisted, and the replays count against
+     * the sender. */
+    static const char *const to2[] = { "a@example.org", "b@example.org" };
+    struct pd_rep_params p;
+    struct pd_rep_record rec;
+    pd_rep_params_defaults(&p);
+    milter_rcpts(e, &txn, "m3", to2, 2, T0 + 400);
+    eoh(e, &txn, to2, r, 2, st, sp, 2, T0 + 400, &a);
+    ck_assert_int_eq(sp[0].outcome, PD_STAMP_REPLAYED);
+    ck_assert_int_eq(sp[1].outcome, PD_STAMP_REPLAYED);
+    /* a and b passed greylisting? No: their triplets were never recorded
+     * (they were paid), so they are new now. */
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_int_eq(pd_rep_load(state, &p, "sender:198.51.100.0/24 a@example.net", T0 + 400,
+                                 &rec), PD_ST_OK);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_REPLAYED], 2, 0.01);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_ACCEPTED], 1, 0.01);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_STAMPS_PAID], 2, 0.01);
+    ck_assert_uint_eq(rec.messages, 3);
+    pd_engine_unref(e);
+    postage_store_close(ps);
+}
+END_TEST
+
+START_TEST(test_postage_stamp_outcomes)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    postage_store *ps = stamp_store();
+    pd_engine_attach(e, ps, NULL);
+    static const char *const to[] = { "a@example.org", "a@example.org" };
+    char st[4][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_postage_rcpt r[2];
+    struct pd_postage_stamp sp[4];
+    struct pd_txn txn;
+    struct pd_answer a;
+
+    milter_rcpts(e, &txn, "m1", to, 2, T0);
+    mint("a@example.org", 10, st[0]);
+    snprintf(st[1], sizeof st[1], "%s", st[0]);          /* the same stamp twice */
+    mint("a@example.org", 9, st[2]);                     /* under the price */
+    mint("z@example.org", 12, st[3]);                    /* for someone else */
+    eoh(e, &txn, to, r, 2, st, sp, 4, T0, &a);
+    ck_assert_int_eq(sp[0].outcome, PD_STAMP_PAID);
+    ck_assert_int_eq(sp[0].rcpt, 0);
+    /* One stamp pays for one recipient only, even for the same address. */
+    ck_assert_int_eq(sp[1].outcome, PD_STAMP_UNUSED);
+    ck_assert_int_eq(sp[2].outcome, PD_STAMP_UNDERPAID);
+    ck_assert_int_eq(sp[3].outcome, PD_STAMP_NO_RECIPIENT);
+    ck_assert_int_eq(r[1].outcome, PD_RCPT_GREYLISTED);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    /* Deferred: nothing spent, not even the stamp that paid. */
+    ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_OK);
+
+    /* An expired stamp is invalid. */
+    char old[1][POSTAGE_MINT_STAMP_SIZE];
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, T0 - 40 * 86400);
+    o.bits = 10;
+    o.threads = 1;
+    ck_assert_int_eq(postage_mint("a@example.org", &o, old[0], sizeof old[0], NULL), POSTAGE_OK);
+    eoh(e, &txn, to, r, 1, old, sp, 1, T0, &a);
+    ck_assert_int_eq(sp[0].outcome, PD_STAMP_INVALID);
+    pd_engine_unref(e);
+    postage_store_close(ps);
+}
+END_TEST
+
+START_TEST(test_postage_price_zero_skips_greylisting)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    struct pd_rep_params p;
+    pd_rep_params_defaults(&p);
+    ck_assert_int_eq(pd_rep_pin(state, &p, "ip:198.51.100.7", T0, 0), PD_ST_OK);
+    static const char *const to[] = { "a@example.org" };
+    struct pd_postage_rcpt r[1];
+    struct pd_postage_stamp sp[1];
+    char none[1][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_txn txn;
+    struct pd_answer a;
+    milter_rcpts(e, &txn, "m1", to, 1, T0);
+    ck_assert_int_eq(txn.price.bits, 0);
+    ck_assert(txn.price.pinned);
+    eoh(e, &txn, to, r, 1, none, sp, 0, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_FREE);
+    uint64_t n = 99;
+    ck_assert_int_eq(pd_state_count(state, PD_TABLE_GREYLIST, &n), PD_ST_OK);
+    ck_assert_uint_eq(n, 0);
+    pd_engine_unref(e);
+}
+END_TEST
+
+START_TEST(test_postage_over_cap)
+{
+    static const char *const defer[] = { "postage", "yes", "price_allowance", "1", NULL };
+    static const char *const reject[] = { "postage", "yes", "price_allowance", "1",
+                                          "price_over_cap_action", "reject", NULL };
+    struct pd_rep_params p;
+    struct pd_rep_delta d;
+    pd_rep_params_defaults(&p);
+    memset(&d, 0, sizeof d);
+    d.counter[PD_REP_RATE] = 1024;   /* 2^10 times the allowance: +10 bits */
+    ck_assert_int_eq(pd_rep_apply(state, &p, "ip:198.51.100.7", T0, &d), PD_ST_OK);
+    struct pd_answer a;
+    struct pd_txn txn = { 0 };
+    struct pd_query q = rcpt("198.51.100.7", "a@example.net", "b@example.org", "i1");
+    q.from_milter = 1;
+
+    struct pd_engine *e = engine_with(defer, state);
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strstr(a.verdict.text, "451 4.7.1 Refused for now: postage for this message "
+                         "would be 30 bits, over our limit of 28 (too much mail") == a.verdict.text,
+                  "%s", a.verdict.text);
+    pd_engine_unref(e);
+
+    e = engine_with(reject, state);
+    memset(&txn, 0, sizeof txn);
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_REJECT);
+    ck_assert_msg(strncmp(a.verdict.text, "550 5.7.1 Refused: ", 19) == 0, "%s", a.verdict.text);
+    pd_engine_unref(e);
+
+    /* Both refusals count as overruns of the client address. */
+    struct pd_rep_record rec;
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_QUOTA_OVERRUNS], 2, 0.01);
+}
+END_TEST
+
+/* The policy front-end announces the price; with the milter configured,
+ * only the milter records reputation, so a message seen by both counts
+ * once. */
+START_TEST(test_postage_policy_front_end)
+{
+    static const char *const both[] = { "postage", "yes", "greylist", "no", NULL };
+    static const char *const policy_only[] = { "postage", "yes", "milter_listen", "", NULL };
+    struct pd_rep_params p;
+    struct pd_rep_record rec;
+    struct pd_answer a;
+    pd_rep_params_defaults(&p);
+
+    struct pd_engine *e = engine_with(both, state);
+    struct pd_txn txn = { 0 };
+    struct pd_query q = rcpt("198.51.100.7", "a@example.net", "b@example.org", "i1");
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Postage-Price");
+    ck_assert_str_eq(a.prepend_value, "20");
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_uint_eq(rec.messages, 0);
+    struct pd_txn mtxn = { 0 };
+    q.from_milter = 1;
+    pd_engine_decide(e, &mtxn, &q, T0, &a);
+    ck_assert_str_eq(a.prepend_name, "");   /* the milter adds X-Postage-Result instead */
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_uint_eq(rec.messages, 1);
+    pd_engine_unref(e);
+
+    /* Policy server alone: it greylists at RCPT and records. */
+    e = engine_with(policy_only, state);
+    ck_assert(!pd_engine_greylists_at_headers(e));
+    memset(&txn, 0, sizeof txn);
+    q.from_milter = 0;
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_uint_eq(rec.messages, 2);
+    pd_engine_unref(e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -354,6 +647,11 @@ main(void)
     TCase *t = tcase_create("engine");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_access_before_greylisting);
+    tcase_add_test(t, test_postage_stamps_pay_and_the_rest_is_greylisted);
+    tcase_add_test(t, test_postage_stamp_outcomes);
+    tcase_add_test(t, test_postage_price_zero_skips_greylisting);
+    tcase_add_test(t, test_postage_over_cap);
+    tcase_add_test(t, test_postage_policy_front_end);
     tcase_add_test(t, test_greylist_header_once_per_message);
     tcase_add_test(t, test_helo_checks);
     tcase_add_test(t, test_headers_one_per_reply);

@@ -65,6 +65,11 @@ tests_check_helo_SOURCES = tests/check_helo.c tests/state_fixture.c tests/state_
 tests_check_helo_CFLAGS = $(TEST_CFLAGS)
 tests_check_helo_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/check_helo
+check_PROGRAMS += tests/check_reputation
+tests_check_reputation_SOURCES = tests/check_reputation.c tests/state_fixture.c tests/state_fixture.h
+tests_check_reputation_CFLAGS = $(TEST_CFLAGS)
+tests_check_reputation_LDADD = $(POLICY_TEST_LIBS) $(LIBM)
+TESTS += tests/check_reputation
 tests_check_engine_SOURCES = tests/check_engine.c
 tests_check_engine_CFLAGS = $(TEST_CFLAGS)
 tests_check_engine_LDADD = $(POLICY_TEST_LIBS)
@@ -76,9 +81,17 @@ tests_pd_client_SOURCES = tests/pd_client.c
 TESTS += tests/policy_daemon.sh tests/policy_spf.sh
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 
+# postage-reputation against a store seeded with known records (no Check
+# needed: rep_seed writes them through the reputation module itself).
+check_PROGRAMS += tests/rep_seed
+tests_rep_seed_SOURCES = tests/rep_seed.c
+tests_rep_seed_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS)
+TESTS += tests/reputation_admin.sh
+EXTRA_DIST += tests/reputation_admin.sh
+
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
 TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
-	tests/harness_exit_status.sh
+	tests/postfix_postage_e2e.sh tests/harness_exit_status.sh
 EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
-	tests/postfix_spf_e2e.sh tests/harness_exit_status.sh
+	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/harness_exit_status.sh

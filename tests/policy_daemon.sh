@@ -21,6 +21,7 @@ user =
 hostname = test.example
 spf = no
 helo_checks = no
+postage = no
 greylist_delay = 60s
 access = client 192.0.2.0/24 REJECT 5.7.1 Go away
 access = sender @trusted.example OK
@@ -141,6 +142,16 @@ request 198.51.100.50 z@example.net new@example.org h3 | transcript "broken relo
     "action=REJECT 5.7.1 Reloaded"
 grep -q "reload: .*postaged.conf:[0-9]*: access:.*keeping the running configuration" "$TMP/log" ||
     fail "broken reload not logged with its line: $(tail -n 3 "$TMP/log")"
+
+# Postage through the policy protocol alone: the server cannot see stamps,
+# so it announces the price for a content check further on.  Without SPF
+# and HELO checks and with no history, that is price_base.
+sed -i '/^access = client nonsense REJECT$/d; s/^postage = no$/postage = yes\nprice_base = 21/' "$TMP/postaged.conf"
+kill -HUP "$pid"
+sleep 0.5
+request 203.0.113.9 p@example.net b@example.org p1 | transcript "price announced" \
+    "action=PREPEND X-Postage-Price: 21"
+echo "access = client nonsense REJECT" >> "$TMP/postaged.conf"   # for -n below
 
 # One log line per decision, with the reason.
 grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||

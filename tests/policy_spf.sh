@@ -33,7 +33,7 @@ start_daemon() {
         printf 'policy_listen = inet:127.0.0.1:%s\nmilter_listen =\n' "$PORT"
         printf 'store = lmdb:%s/state.%s\nlog = stderr\nuser =\n' "$TMP" "$1"
         printf 'hostname = mx.receiver.test\ndns_server = 127.0.0.1:%s\n' "$DNS_PORT"
-        printf 'dns_timeout = 300\n'
+        printf 'dns_timeout = 300\npostage = no\n'
         [ -z "${2:-}" ] || printf '%s\n' "$2"
     } > "$TMP/$1.conf"
     "$POSTAGED" -c "$TMP/$1.conf" -f 2> "$TMP/$1.log" &
