@@ -183,22 +183,36 @@ invalid(postage_store *store, const char *msg)
     return POSTAGE_ERR_INVALID;
 }
 
+/* Check a stamp argument and turn it into its key; `what` names the call
+ * in the error.  Returns POSTAGE_OK or POSTAGE_ERR_INVALID. */
+static int
+stamp_key(postage_store *store, const char *what, const char *stamp, size_t len,
+          uint8_t key[POSTAGE_STORE_KEYLEN])
+{
+    char msg[96];
+
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (stamp == NULL || len == 0 || len > POSTAGE_STAMP_MAX) {
+        snprintf(msg, sizeof msg, stamp == NULL ? "%s: stamp is NULL"
+                                                : "%s: stamp length must be 1 .. POSTAGE_STAMP_MAX",
+                 what);
+        return invalid(store, msg);
+    }
+    crypto_hash_sha256(key, (const unsigned char *) stamp, len);
+    return POSTAGE_OK;
+}
+
 int
 postage_store_spend(postage_store *store, const char *stamp, size_t len,
                     int64_t expires_at)
 {
     uint8_t key[POSTAGE_STORE_KEYLEN];
-    char berr[POSTAGE_STORE_ERRLEN];
+    char berr[POSTAGE_STORE_ERRLEN] = "";
+    int rc = stamp_key(store, "spend", stamp, len, key);
 
-    if (store == NULL)
-        return POSTAGE_ERR_INVALID;
-    if (stamp == NULL)
-        return invalid(store, "spend: stamp is NULL");
-    if (len == 0 || len > POSTAGE_STAMP_MAX)
-        return invalid(store, "spend: stamp length must be 1 .. POSTAGE_STAMP_MAX");
-
-    crypto_hash_sha256(key, (const unsigned char *) stamp, len);
-    berr[0] = '\0';
+    if (rc != POSTAGE_OK)
+        return rc;
     return record(store, store->backend->spend(store->state, key, expires_at,
                                                berr, sizeof berr), berr);
 }
@@ -207,17 +221,11 @@ int
 postage_store_is_spent(postage_store *store, const char *stamp, size_t len)
 {
     uint8_t key[POSTAGE_STORE_KEYLEN];
-    char berr[POSTAGE_STORE_ERRLEN];
+    char berr[POSTAGE_STORE_ERRLEN] = "";
+    int rc = stamp_key(store, "lookup", stamp, len, key);
 
-    if (store == NULL)
-        return POSTAGE_ERR_INVALID;
-    if (stamp == NULL)
-        return invalid(store, "lookup: stamp is NULL");
-    if (len == 0 || len > POSTAGE_STAMP_MAX)
-        return invalid(store, "lookup: stamp length must be 1 .. POSTAGE_STAMP_MAX");
-
-    crypto_hash_sha256(key, (const unsigned char *) stamp, len);
-    berr[0] = '\0';
+    if (rc != POSTAGE_OK)
+        return rc;
     return record(store, store->backend->lookup(store->state, key, berr, sizeof berr), berr);
 }
 

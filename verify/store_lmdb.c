@@ -494,72 +494,81 @@ lmdb_purge(void *state, int64_t now, int64_t grace, uint64_t *removed,
     }
 }
 
-/* ---- lookup ----------------------------------------------------------- */
+/* ---- reads ------------------------------------------------------------ */
+
+/* Run body in a read-only transaction under the handle's lock; returns
+ * POSTAGE_ERR_STORE (with err set) if the transaction could not begin,
+ * else POSTAGE_OK with the body's LMDB status in *mdb_rc. */
+static int
+run_read(struct lmdb_env *e, txn_body body, void *arg, int *mdb_rc, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc;
+
+    pthread_mutex_lock(&e->lock);
+    rc = check_usable(e, err, errlen);
+    if (rc == POSTAGE_OK) {
+        rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
+        if (rc != MDB_SUCCESS) {
+            rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
+        } else {
+            *mdb_rc = body(e, txn, arg);
+            mdb_txn_abort(txn);
+            rc = POSTAGE_OK;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+static int
+lookup_body(struct lmdb_env *e, MDB_txn *txn, void *arg)
+{
+    MDB_val k, v;
+    k.mv_size = POSTAGE_STORE_KEYLEN;
+    k.mv_data = arg;
+    return mdb_get(txn, e->dbi, &k, &v);
+}
 
 static int
 lmdb_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_t errlen)
 {
     struct lmdb_env *e = state;
-    MDB_txn *txn;
-    MDB_val k, v;
     uint8_t copy[POSTAGE_STORE_KEYLEN];   /* MDB_val is not const */
+    int mdb_rc = 0;
     int rc;
 
-    pthread_mutex_lock(&e->lock);
-    rc = check_usable(e, err, errlen);
-    if (rc != POSTAGE_OK)
-        goto out;
-    rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
-    if (rc != MDB_SUCCESS) {
-        rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
-        goto out;
-    }
     memcpy(copy, key, sizeof copy);
-    k.mv_size = POSTAGE_STORE_KEYLEN;
-    k.mv_data = copy;
-    rc = mdb_get(txn, e->dbi, &k, &v);
-    mdb_txn_abort(txn);
-    if (rc == MDB_SUCCESS)
-        rc = POSTAGE_ERR_SPENT;
-    else if (rc == MDB_NOTFOUND)
-        rc = POSTAGE_OK;
-    else
-        rc = fail(e, NULL, "looking up a stamp", rc, err, errlen);
-out:
-    pthread_mutex_unlock(&e->lock);
-    return rc;
+    rc = run_read(e, lookup_body, copy, &mdb_rc, err, errlen);
+    if (rc != POSTAGE_OK)
+        return rc;
+    if (mdb_rc == MDB_SUCCESS)
+        return POSTAGE_ERR_SPENT;
+    if (mdb_rc == MDB_NOTFOUND)
+        return POSTAGE_OK;
+    return fail(e, NULL, "looking up a stamp", mdb_rc, err, errlen);
 }
 
-/* ---- count ------------------------------------------------------------ */
+static int
+count_body(struct lmdb_env *e, MDB_txn *txn, void *arg)
+{
+    return mdb_stat(txn, e->dbi, arg);
+}
 
 static int
 lmdb_count(void *state, uint64_t *count, char *err, size_t errlen)
 {
     struct lmdb_env *e = state;
-    MDB_txn *txn;
     MDB_stat st;
-    int rc;
+    int mdb_rc = 0;
+    int rc = run_read(e, count_body, &st, &mdb_rc, err, errlen);
 
-    pthread_mutex_lock(&e->lock);
-    rc = check_usable(e, err, errlen);
     if (rc != POSTAGE_OK)
-        goto out;
-    rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
-    if (rc != MDB_SUCCESS) {
-        rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
-        goto out;
-    }
-    rc = mdb_stat(txn, e->dbi, &st);
-    mdb_txn_abort(txn);
-    if (rc != MDB_SUCCESS) {
-        rc = fail(e, NULL, "counting entries", rc, err, errlen);
-        goto out;
-    }
+        return rc;
+    if (mdb_rc != MDB_SUCCESS)
+        return fail(e, NULL, "counting entries", mdb_rc, err, errlen);
     *count = st.ms_entries;
-    rc = POSTAGE_OK;
-out:
-    pthread_mutex_unlock(&e->lock);
-    return rc;
+    return POSTAGE_OK;
 }
 
 const struct postage_store_backend postage_store_lmdb = {
