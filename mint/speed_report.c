@@ -13,9 +13,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/cli.h"
+#include "mint/calibration.h"
 #include "mint/speed_report.h"
 #include "postage.h"
 
@@ -103,6 +105,8 @@ speed_report(unsigned threads, int json)
             best = i;
     }
     double rate = rows[best].rate_all;
+    /* postage-sendmail budgets its minting time with this figure. */
+    calibration_store(rows[best].info.name, all, rate, (int64_t) time(NULL));
 
     if (json) {
         fputs("{\"cpu\":", stdout);

@@ -24,7 +24,7 @@ policy_libpolicy_la_SOURCES = \
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
-sbin_PROGRAMS = postaged
+sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \
 	policy/policy_server.h policy/policy_server.c \
 	policy/milter.h policy/milter.c

@@ -33,6 +33,25 @@ tests_check_mint_LDADD = $(TEST_LIBS)
 TESTS += tests/check_core tests/check_mint
 endif
 
+# The header and address parsing of postage-sendmail -t (mint/rfc5322.c,
+# built in: it is not part of libpostage).
+if HAVE_CHECK
+check_PROGRAMS += tests/check_rfc5322
+tests_check_rfc5322_SOURCES = tests/check_rfc5322.c mint/rfc5322.c mint/rfc5322.h
+tests_check_rfc5322_CFLAGS = $(TEST_CFLAGS)
+tests_check_rfc5322_LDADD = $(CHECK_LIBS)
+TESTS += tests/check_rfc5322
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/check_sendmail
+tests_check_sendmail_SOURCES = tests/check_sendmail.c mint/sendmail_args.c mint/sendmail_args.h \
+	mint/sendmail_conf.c mint/sendmail_conf.h mint/sendmail_spool.c mint/sendmail_spool.h
+tests_check_sendmail_CFLAGS = $(TEST_CFLAGS)
+tests_check_sendmail_LDADD = $(CHECK_LIBS)
+TESTS += tests/check_sendmail
+endif
+
 # Shell tests of the installed programs (they need no Check).
 SHELL_TESTS = tests/cli_golden.sh tests/interop_hashcash.sh tests/concurrency.sh
 TESTS += $(SHELL_TESTS)
@@ -92,6 +111,11 @@ EXTRA_DIST += tests/reputation_admin.sh
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
 TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
-	tests/postfix_postage_e2e.sh tests/harness_exit_status.sh
+	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh
 EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
-	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/harness_exit_status.sh
+	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
+	tests/harness_exit_status.sh
+
+# postage-sendmail against a stand-in sendmail that fails on demand.
+TESTS += tests/sendmail_faults.sh
+EXTRA_DIST += tests/sendmail_faults.sh

@@ -1,0 +1,52 @@
+/*
+ * sendmail_conf.h - postage-sendmail's configuration: where the real
+ * sendmail is, how many bits each recipient gets, the time budget, and
+ * the spool.  A `key = value` file (default /etc/postage/sendmail.conf,
+ * or $POSTAGE_SENDMAIL_CONF); $POSTAGE_SENDMAIL overrides `sendmail`.
+ */
+#ifndef POSTAGE_MINT_SENDMAIL_CONF_H
+#define POSTAGE_MINT_SENDMAIL_CONF_H
+
+#include <stddef.h>
+
+#define SMC_PATH_MAX 1024
+#define SMC_RULES_MAX 1000
+#define SMC_DEFAULT_FILE "/etc/postage/sendmail.conf"
+
+/* "bits = PATTERN BITS": user@domain exactly, @domain (the domain only),
+ * .domain (its subdomains), or * (everyone).  First match wins. */
+struct smc_rule {
+    char pattern[320];
+    unsigned bits;
+};
+
+enum smc_on_failure { SMC_SEND = 0, SMC_QUEUE };
+
+struct smc_conf {
+    char sendmail[SMC_PATH_MAX];   /* the real sendmail                   */
+    unsigned default_bits;         /* 20                                  */
+    double time_budget;            /* seconds of minting per message; 10  */
+    int background;                /* return at once, send from the spool */
+    char spool[SMC_PATH_MAX];
+    enum smc_on_failure on_mint_failure;
+    double sendmail_timeout;       /* seconds before a hung sendmail is killed; 300 */
+    unsigned threads;              /* minting threads; 0: every CPU       */
+    int log_stderr;                /* warnings also on stderr             */
+    struct smc_rule *rules;
+    size_t n_rules;
+};
+
+/* Defaults; spool_default is chosen by the caller (root or user). */
+void smc_defaults(struct smc_conf *c, const char *spool_default);
+
+/* Load FILE over the defaults.  A missing file is not an error when
+ * `optional`.  On error returns -1 with "FILE:LINE: problem" in err and
+ * leaves *c with the defaults plus whatever came before the bad line. */
+int smc_load(struct smc_conf *c, const char *file, int optional, char *err, size_t errlen);
+
+/* The bits for one recipient address. */
+unsigned smc_bits_for(const struct smc_conf *c, const char *address);
+
+void smc_free(struct smc_conf *c);
+
+#endif

@@ -1,0 +1,199 @@
+#!/bin/sh
+# sendmail_faults.sh - postage-sendmail against a stand-in for the real
+# sendmail that records what it is given, and fails, hangs or is missing
+# on demand.  Checks: the arguments pass unchanged; one stamp per
+# recipient, each valid for its recipient; -t with Bcc gives the shared
+# copy no Bcc header, address or stamp and each Bcc recipient a copy with
+# only its own stamp; CRLF and 8-bit bodies pass byte for byte; "." ends
+# the input without -i only; and every fault ends with the message either
+# delivered or still held: a missing, failing or hung sendmail gives the
+# caller a failure status (75, or sendmail's own), a failure after some
+# copies went out spools the rest, a minter killed mid-way leaves the
+# message refused to the caller (foreground) or in the spool (background),
+# and a broken configuration sends the message unstamped.
+. "${top_srcdir:-.}/tests/testlib.sh"
+
+PS="$top_builddir/postage-sendmail"
+VERIFY="$top_builddir/postage-verify"
+[ -x "$PS" ] || { fail "postage-sendmail not built"; finish; }
+
+FAKE=$TMP/fake
+mkdir -p "$FAKE"
+# The stand-in: call N writes N.args (one argument a line) and N.msg.
+cat > "$TMP/fake-sendmail" <<'EOF'
+#!/bin/sh
+n=$(ls "$FAKE_DIR" | grep -c '\.args$')
+n=$((n + 1))
+for a in "$@"; do printf '%s\n' "$a"; done > "$FAKE_DIR/$n.args"
+cat > "$FAKE_DIR/$n.msg"
+[ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"
+if [ -n "$FAKE_FAIL_FROM" ] && [ "$n" -ge "$FAKE_FAIL_FROM" ]; then exit "${FAKE_EXIT:-75}"; fi
+exit "${FAKE_EXIT_ALL:-0}"
+EOF
+chmod +x "$TMP/fake-sendmail"
+export FAKE_DIR="$FAKE" POSTAGE_SENDMAIL="$TMP/fake-sendmail"
+export POSTAGE_SENDMAIL_CONF="$TMP/ps.conf" POSTAGE_RATE_CACHE="$TMP/rate"
+conf() {
+    printf 'default_bits = 8\nspool = %s/spool\nsendmail_timeout = 3s\n' "$TMP" > "$TMP/ps.conf"
+    for line in "$@"; do printf '%s\n' "$line" >> "$TMP/ps.conf"; done
+}
+reset_fake() { rm -f "$FAKE"/*; }
+calls() { ls "$FAKE" | grep -c '\.args$'; }
+# the stamps in a recorded message
+stamps() { sed -n '/^\r\{0,1\}$/q; s/^X-Hashcash: \([^\r]*\)\r\{0,1\}$/\1/p' "$1"; }
+# the body (after the first empty line) of a file
+body() { awk 'found { print; next } /^\r?$/ { found = 1 }' "$1"; }
+conf
+
+# 1. Recipients as arguments, shown in the headers: the arguments pass
+#    unchanged, and each recipient has a valid stamp.
+printf 'From: me@example.org\nTo: Ann <ann@example.org>\nCc: "Doe, Bob" <bob@example.net>\nSubject: hi\n\nhello\n' > "$TMP/m1"
+"$PS" -oi -f me@example.org ann@example.org bob@example.net < "$TMP/m1"
+expect_eq "exit status" 0 $?
+expect_eq "one call" 1 "$(calls)"
+expect_eq "arguments unchanged" "-oi|-f|me@example.org|ann@example.org|bob@example.net" \
+    "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+expect_eq "stamps" 2 "$(stamps "$FAKE/1.msg" | wc -l)"
+for r in ann@example.org bob@example.net; do
+    s=$(stamps "$FAKE/1.msg" | grep ":$r:")
+    [ -n "$s" ] || { fail "no stamp for $r"; continue; }
+    "$VERIFY" -b 8 -r "$r" "$s" > /dev/null || fail "the stamp for $r does not verify: $s"
+done
+expect_eq "body unchanged" "hello" "$(body "$FAKE/1.msg")"
+# The stamps come last in the header block, after the original fields.
+expect_eq "header order" "From|To|Cc|Subject|X-Hashcash|X-Hashcash" \
+    "$(sed -n '/^$/q; s/^\([A-Za-z-]*\):.*/\1/p' "$FAKE/1.msg" | tr '\n' '|' | sed 's/|$//')"
+
+# 2. -t with Bcc: one shared copy without any trace of the Bcc recipients,
+#    and one copy per Bcc recipient with only its own stamp.
+reset_fake
+printf 'From: me@example.org\nTo: ann@example.org\nCc: team: bob@example.net,\n  carl@example.net;\nBcc: dee@example.org, Eve <eve@example.com>\nSubject: bcc\n\nsecret list\n' > "$TMP/m2"
+"$PS" -t -i < "$TMP/m2"
+expect_eq "-t exit status" 0 $?
+expect_eq "copies" 3 "$(calls)"
+expect_eq "shared copy's arguments" "-i|--|ann@example.org|bob@example.net|carl@example.net" \
+    "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+grep -qi '^bcc:' "$FAKE/1.msg" && fail "the shared copy has a Bcc header"
+grep -q 'dee@\|eve@' "$FAKE/1.msg" && fail "the shared copy names a Bcc recipient"
+expect_eq "stamps in the shared copy" 3 "$(stamps "$FAKE/1.msg" | wc -l)"
+for n in 2 3; do
+    r=$(tail -n 1 "$FAKE/$n.args")
+    expect_eq "Bcc copy $n's arguments" "-i|--|$r" "$(tr '\n' '|' < "$FAKE/$n.args" | sed 's/|$//')"
+    expect_eq "Bcc copy $n's stamps" 1 "$(stamps "$FAKE/$n.msg" | wc -l)"
+    stamps "$FAKE/$n.msg" | grep -q ":$r:" || fail "Bcc copy $n's stamp is not for $r"
+    grep -qi '^bcc:' "$FAKE/$n.msg" && fail "Bcc copy $n has a Bcc header"
+    other=dee@; [ "$r" = dee@example.org ] && other=eve@
+    grep -q "$other" "$FAKE/$n.msg" && fail "Bcc copy $n names the other Bcc recipient"
+done
+expect_eq "Bcc recipients" "dee@example.org eve@example.com" "$(tail -qn 1 "$FAKE/2.args" "$FAKE/3.args" | sort | tr '\n' ' ' | sed 's/ $//')"
+
+# 3. CRLF and 8-bit content pass byte for byte.
+reset_fake
+printf 'To: ann@example.org\r\nSubject: =?UTF-8?B?Y2Fmw6k=?=\r\n\r\ncaf\303\251 \377\r\n.leading dot\r\nend\r\n' > "$TMP/m3"
+"$PS" -i ann@example.org < "$TMP/m3"
+body "$TMP/m3" > "$TMP/m3.body"
+body "$FAKE/1.msg" > "$TMP/out3.body"
+cmp -s "$TMP/m3.body" "$TMP/out3.body" || fail "CRLF/8-bit body changed"
+grep -q "$(printf 'X-Hashcash: 1:8:[^\r]*\r$')" "$FAKE/1.msg" || fail "the stamp header does not end in CRLF"
+
+# 4. Without -i a line "." ends the message; with -i it is content.
+reset_fake
+printf 'To: ann@example.org\n\nbefore\n.\nafter\n' | "$PS" ann@example.org
+expect_eq "dot ends input" "before" "$(body "$FAKE/1.msg")"
+reset_fake
+printf 'To: ann@example.org\n\nbefore\n.\nafter\n' | "$PS" -i ann@example.org
+expect_eq "dot with -i" "before|.|after" "$(body "$FAKE/1.msg" | tr '\n' '|' | sed 's/|$//')"
+
+# 5. The real sendmail missing: 75, said on stderr.
+reset_fake
+run_capture env POSTAGE_SENDMAIL=/nonexistent/sendmail "$PS" -i ann@example.org < "$TMP/m1"
+expect_eq "missing sendmail: status" 75 "$rc"
+case $err in *"cannot run the real sendmail /nonexistent/sendmail"*) ;; *) fail "missing sendmail not explained: $err" ;; esac
+
+# 6. The real sendmail failing: its own status.
+for code in 69 75 78; do
+    reset_fake
+    FAKE_FAIL_FROM=1 FAKE_EXIT=$code "$PS" -i ann@example.org < "$TMP/m1"
+    expect_eq "sendmail exit $code passed on" "$code" $?
+done
+
+# 7. The real sendmail hanging: killed after sendmail_timeout, 75.
+reset_fake
+FAKE_SLEEP=30 "$PS" -i ann@example.org < "$TMP/m1"
+expect_eq "hung sendmail" 75 $?
+
+# 8. A failure after the shared copy went out: the Bcc copies are spooled
+#    (the caller must not send the shared copy again), then --flush sends
+#    them exactly as they were stamped.
+reset_fake
+FAKE_FAIL_FROM=2 "$PS" -t -i < "$TMP/m2"
+expect_eq "partial failure: status" 0 $?
+expect_eq "partial failure: queued" 2 "$("$PS" --queue | grep -c 'stamped')"
+cp "$FAKE/2.msg" "$TMP/bcc-copy.msg"
+"$PS" --flush > /dev/null
+expect_eq "flush status" 0 $?
+expect_eq "calls after the flush" 5 "$(calls)"
+expect_eq "spool after the flush" 0 "$("$PS" --queue | grep -c 'stamped')"
+cmp -s "$TMP/bcc-copy.msg" "$FAKE/4.msg" || cmp -s "$TMP/bcc-copy.msg" "$FAKE/5.msg" ||
+    fail "the flushed copy differs from the one that failed"
+
+# 9. The minter killed mid-way in the foreground: the caller sees the
+#    failure (the mail program keeps the message), nothing was sent.
+reset_fake
+conf 'default_bits = 44' 'time_budget = 1h'
+"$PS" -i ann@example.org < "$TMP/m1" &
+pid=$!
+sleep 1
+kill -9 "$pid"
+wait "$pid"
+status=$?
+[ "$status" -ne 0 ] || fail "a killed postage-sendmail exited 0"
+expect_eq "nothing sent by the killed minter" 0 "$(calls)"
+
+# ... and in the background: the message waits in the spool, and the
+# next flush delivers it.
+tag="killme-$$"
+conf 'default_bits = 44' 'time_budget = 1h' 'background = yes'
+"$PS" -i "$tag@example.org" < "$TMP/m1"
+expect_eq "background returns at once" 0 $?
+i=0
+until pgrep -f "$tag@example.org" > /dev/null; do
+    i=$((i + 1)); [ $i -lt 50 ] || break; sleep 0.1
+done
+pkill -9 -f "$tag@example.org"
+sleep 0.2
+expect_eq "spooled after the kill" 1 "$("$PS" --queue | grep -c "to stamp.*$tag")"
+expect_eq "nothing sent yet" 0 "$(calls)"
+conf
+"$PS" --flush > /dev/null
+expect_eq "flush after the kill" 0 $?
+expect_eq "delivered by the flush" 1 "$(calls)"
+stamps "$FAKE/1.msg" | grep -q ":8:[0-9]*:$tag@example.org:" || fail "the flushed message is not stamped"
+
+# 10. A broken configuration: sent unstamped, with the reason.
+reset_fake
+conf 'bits = example.org 22'
+run_capture "$PS" -i ann@example.org < "$TMP/m1"
+expect_eq "broken config: status" 0 "$rc"
+expect_eq "broken config: sent" 1 "$(calls)"
+expect_eq "broken config: unstamped" 0 "$(stamps "$FAKE/1.msg" | wc -l)"
+case $err in *"ps.conf:4: 'example.org' is not user@domain"*) ;; *) fail "broken config not explained: $err" ;; esac
+
+# 11. A Bcc address that cannot be read: no split that could leave it
+#     out; the real sendmail gets the message as it came (-t, Bcc header
+#     and all) and judges the address itself.
+reset_fake
+conf
+printf 'To: ann@example.org\nBcc: dee@example.org, "broken <\n\nbody\n' > "$TMP/m11"
+"$PS" -t -i < "$TMP/m11"
+expect_eq "unreadable Bcc: status" 0 $?
+expect_eq "unreadable Bcc: one call" 1 "$(calls)"
+expect_eq "unreadable Bcc: arguments unchanged" "-t|-i" "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+grep -q '^Bcc: dee@example.org' "$FAKE/1.msg" || fail "unreadable Bcc: the Bcc header was not left to sendmail"
+
+# 12. postage-sendmail as its own real sendmail: refused, not a loop.
+reset_fake
+conf
+run_capture env POSTAGE_SENDMAIL="$(cd "$(dirname "$PS")" && pwd)/$(basename "$PS")" "$PS" -i ann@example.org < "$TMP/m1"
+expect_eq "self as sendmail: status" 75 "$rc"
+finish
