@@ -10,8 +10,9 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="gcc make autoconf automake libtool pkg-config libssl-dev
-libsodium-dev liblmdb-dev libmilter-dev libspf2-dev check hashcash gcc-aarch64-linux-gnu
-libc6-dev-arm64-cross qemu-user postfix swaks postgrey python3 dnsmasq-base"
+libsodium-dev liblmdb-dev libhiredis-dev libmilter-dev libspf2-dev check hashcash gcc-aarch64-linux-gnu
+libc6-dev-arm64-cross qemu-user postfix swaks postgrey python3 dnsmasq-base redis-server
+redis-sentinel"
 
 if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
     if [ "$(id -u)" -ne 0 ]; then

@@ -7,11 +7,16 @@ noinst_PROGRAMS += bench/bench_store
 bench_bench_store_SOURCES = bench/bench_store.c
 bench_bench_store_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 
+noinst_PROGRAMS += bench/bench_spend
+bench_bench_spend_SOURCES = bench/bench_spend.c
+bench_bench_spend_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
+
 noinst_PROGRAMS += bench/policy_load
 bench_policy_load_SOURCES = bench/policy_load.c
 bench_policy_load_LDADD = $(PTHREAD_LIBS)
 
-EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh bench/policy_vs_postgrey.sh
+EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh bench/policy_vs_postgrey.sh \
+	bench/store_backends.sh
 
 # `make bench`: every benchmark, in one run on this machine.  Not a test:
 # the figures depend on the machine and are never asserted.
@@ -24,4 +29,6 @@ bench: all $(noinst_PROGRAMS)
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/store_vs_hashcash.sh $(BENCH_STORE_FLAGS)
 	@echo "== policy protocol: postaged beside postgrey, greylisting over loopback"
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/policy_vs_postgrey.sh
+	@echo "== spends: library path and through postaged, LMDB beside Redis"
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) $(top_srcdir)/bench/store_backends.sh
 .PHONY: bench

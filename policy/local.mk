@@ -1,14 +1,17 @@
 # policy/local.mk - postaged: the engine and its modules as one
 # convenience library (so the unit tests can link it), and the daemon.
-# verify/lmdb_grow.c is compiled in here too: postaged links the installed
-# libpostage, which exports only postage_* symbols.
+# verify/lmdb_grow.c and verify/redis_conn.c are compiled in here too:
+# postaged links the installed libpostage, which exports only postage_*
+# symbols.  The state store is state.c (the handle and the choice of
+# backend) over state_lmdb.c and state_redis.c.
 noinst_LTLIBRARIES += policy/libpolicy.la
 policy_libpolicy_la_SOURCES = \
 	policy/verdict.h policy/verdict.c \
 	policy/request.h policy/request.c \
 	policy/netaddr.h policy/netaddr.c \
 	policy/access.h policy/access.c \
-	policy/state.h policy/state_lmdb.c \
+	policy/state.h policy/state_backend.h policy/state.c \
+	policy/state_lmdb.c policy/state_redis.c \
 	policy/greylist.h policy/greylist.c \
 	policy/quota.h policy/quota.c \
 	policy/settings.h policy/settings.c \
@@ -20,9 +23,10 @@ policy_libpolicy_la_SOURCES = \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \
-	verify/lmdb_grow.h verify/lmdb_grow.c
-policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
-policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS) $(LIBM)
+	verify/lmdb_grow.h verify/lmdb_grow.c \
+	verify/redis_conn.h verify/redis_conn.c
+policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
+policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \

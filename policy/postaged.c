@@ -38,6 +38,7 @@
 #include "policy/rep_writer.h"
 #include "policy/settings.h"
 #include "policy/state.h"
+#include "verify/redis_conn.h"
 #include "postage/status.h"
 #include "postage/store.h"
 
@@ -147,8 +148,16 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
                 s->milter_listen);
         return 1;
     }
-    if (strncmp(s->store, "lmdb:", 5) != 0 || s->store[5] == '\0') {
-        fprintf(stderr, "postaged: store: '%s' is not lmdb:DIR\n", s->store);
+    if (redis_scheme(s->store)) {
+        struct redis_spec spec;
+        char why[256];
+        if (redis_spec_parse(s->store, &spec, why, sizeof why) != 0) {
+            fprintf(stderr, "postaged: store: %s\n", why);
+            return 1;
+        }
+    } else if (strncmp(s->store, "lmdb:", 5) != 0 || s->store[5] == '\0') {
+        fprintf(stderr, "postaged: store: '%s' is neither lmdb:DIR nor a redis://, "
+                "redis+unix:// or redis+sentinel:// address\n", s->store);
         return 1;
     }
     return 0;
@@ -175,6 +184,19 @@ milter_thread(void *p)
     if (pd_milter_run(p) != 0 && !stopping)
         pd_log(PD_LOG_ERROR, "milter front-end stopped");
     return NULL;
+}
+
+/* Redis going down and coming back, logged once per outage (each
+ * request during it is answered with on_error and says so in its own
+ * decision line). */
+static void
+log_outage(void *ctx, int up, const char *why)
+{
+    if (up)
+        pd_log(PD_LOG_INFO, "%s up: %s", (const char *) ctx, why ? why : "connected");
+    else
+        pd_log(PD_LOG_ERROR, "%s down: %s; answering with on_error until it is back",
+               (const char *) ctx, why ? why : "unreachable");
 }
 
 int
@@ -241,7 +263,7 @@ main(int argc, char **argv)
         if (pw == NULL)
             pd_log_fatal("user: no such user '%s'", settings.user);
     }
-    if (prepare_state_dir(settings.store + 5, pw) != 0)
+    if (!redis_scheme(settings.store) && prepare_state_dir(settings.store + 5, pw) != 0)
         pd_log_fatal("store: cannot create %s: %s", settings.store + 5, strerror(errno));
 
     if (!foreground)
@@ -269,11 +291,16 @@ main(int argc, char **argv)
     if (pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
                       sizeof err) != 0)
         pd_log_fatal("store %s: %s", settings.store, err);
+    static char state_name[] = "state store", stamps_name[] = "spent-stamp store";
+    pd_state_set_notify(state, log_outage, state_name);
     /* Spent stamps are money: each spend is fsynced (it happens only for
-     * a stamp that pays, a small share of the requests). */
+     * a stamp that pays, a small share of the requests).  A Redis that is
+     * down at start is waited for: until it answers, on_error applies. */
     postage_store *stamps = NULL;
-    if (postage_store_open(settings.store, 0, &stamps, err, sizeof err) != POSTAGE_OK)
+    if (postage_store_open(settings.store, POSTAGE_STORE_LAZY, &stamps, err, sizeof err) !=
+        POSTAGE_OK)
         pd_log_fatal("store %s: spent stamps: %s", settings.store, err);
+    postage_store_set_notify(stamps, log_outage, stamps_name);
     struct pd_rep_writer *writer = pd_rep_writer_start(state, REP_QUEUE);
     if (writer == NULL)
         pd_log_fatal("reputation: cannot start the writer thread");

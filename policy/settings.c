@@ -41,7 +41,7 @@ static const struct key keys[] = {
     { "milter_listen", K_STRING, F(milter_listen), "inet:127.0.0.1:10032", 0, 0, NULL,
       "milter socket: inet:HOST:PORT or unix:PATH; empty disables it" },
     { "store", K_STRING, F(store), "lmdb:/var/lib/postage", 0, 0, NULL,
-      "where state lives: lmdb:DIR (default /var/lib/postage as root, else the user's state directory)" },
+      "where state lives: lmdb:DIR (default /var/lib/postage as root, else the user's state directory), or redis://HOST:PORT/DB, redis+unix:///PATH, redis+sentinel://HOST:PORT,.../MASTER" },
     { "user", K_STRING, F(user), "nobody", 0, 0, NULL,
       "when started as root, run as this user after binding the sockets" },
     { "pidfile", K_STRING, F(pidfile), "", 0, 0, NULL,

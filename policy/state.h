@@ -1,30 +1,50 @@
 /*
  * state.h - postaged's state store: a few small key-value tables
  * (greylisting triplets, the auto-whitelist, quota and accounting
- * counters, later sender reputation) shared by every process and thread of
- * the daemon, with one atomic read-modify-write operation.
+ * counters, sender reputation, HELO tracking, accounted queue ids) shared
+ * by every process and thread of the daemon, with one atomic
+ * read-modify-write operation.
  *
- * The interface is backend-neutral on purpose.  The one backend today is
- * LMDB (policy/state_lmdb.c); a Redis backend shared by several daemons is
- * planned, so nothing here exposes LMDB, and every operation is one that
- * maps onto Redis too:
+ * The interface is backend-neutral.  policy/state.c picks a backend from
+ * the specification given to pd_state_open and forwards every call to it
+ * (policy/state_backend.h): LMDB (policy/state_lmdb.c), one machine's
+ * processes sharing a directory, or Redis (policy/state_redis.c, over
+ * verify/redis_conn.h), several daemons on several machines sharing one
+ * server.  Every operation maps onto both:
  *
+ *   keys             LMDB: a named database per table, keys as given (a
+ *                    long one hashed, see PD_ST_SCAN_EXACT_MAX).  Redis:
+ *                    PREFIX "p:" TABLE ":" KEY (binary safe), PREFIX being
+ *                    the specification's (default "postage:").
+ *   values           Both: expires_at (8 bytes, big-endian) followed by
+ *                    the module's payload.
  *   pd_state_update  LMDB: one write transaction.  Redis: WATCH key, GET,
- *                    run the callback, MULTI/SET or DEL/EXEC, retry on a
- *                    conflict.  Hence the callback rules below.
+ *                    run the callback, MULTI, SET (with EX) or DEL, EXEC;
+ *                    a conflict (EXEC answers nil) reruns it, and after a
+ *                    few conflicts the updater takes the key's advisory
+ *                    lock (PREFIX "l:" TABLE ":" KEY) so that it cannot
+ *                    starve.  Hence the callback rules below.
  *   expires_at       LMDB: stored with the value and swept by
- *                    pd_state_expire.  Redis: EXPIREAT.
+ *                    pd_state_expire.  Redis: stored with the value too,
+ *                    and the key gets a Redis expiry of expires_at - now
+ *                    seconds (none for PD_ST_NEVER), so the server removes
+ *                    dead entries itself.  The lifetime is given relative
+ *                    to the caller's `now`, so that Redis's own clock never
+ *                    decides whether an entry is live.
  *   pd_state_expire  LMDB: a cursor walk in bounded batches.  Redis: a
- *                    no-op (the server expires keys itself).
+ *                    no-op (removed = 0).
  *   pd_state_scan    LMDB: read-only transactions over bounded batches in
  *                    key order.  Redis: SCAN with MATCH on the table's key
- *                    prefix, then GET and PEXPIRETIME of each batch.  Not
+ *                    prefix, then MGET of each batch, repeats dropped.  Not
  *                    atomic as a whole in either (see below).
+ *   pd_state_count   LMDB: the table's entry count.  Redis: a SCAN.
+ *   pd_state_sync    LMDB: fsync.  Redis: nothing (persistence is the
+ *                    server's configuration).
  *
  * Expiry is part of the meaning, not only housekeeping: an entry whose
  * expires_at <= now is absent for pd_state_get and pd_state_update even
- * before pd_state_expire has removed it, so the result never depends on
- * when maintenance last ran.
+ * before pd_state_expire (or Redis) has removed it, so the result never
+ * depends on when maintenance last ran.
  *
  * A handle is thread-safe: open it once per process and share it.  Do not
  * open the same store twice in one process at the same time, and do not
@@ -50,7 +70,8 @@ enum pd_st_status {
 };
 
 /* The tables.  Each is a separate namespace (an LMDB named database, a
- * Redis key prefix); new ones are appended, never renumbered. */
+ * Redis key prefix, both named by pd_state_table_name); new ones are
+ * appended, never renumbered or renamed. */
 enum pd_table {
     PD_TABLE_GREYLIST = 0,
     PD_TABLE_AWL,
@@ -72,7 +93,9 @@ enum pd_table {
 #define PD_ST_NEVER INT64_MAX       /* expires_at of an entry kept forever */
 #define PD_ST_ERRLEN 256
 
-/* Flags for pd_state_open. */
+/* Flags for pd_state_open.  Redis accepts both and needs neither: its
+ * durability is the server's configuration, and there is nothing to
+ * create (NOCREATE never gives PD_ST_ERR_NOSTORE there). */
 enum {
     /* Do not fsync each update (LMDB: MDB_NOSYNC).  A system crash may lose
      * the last seconds of updates and, on a file system that does not keep
@@ -116,19 +139,27 @@ typedef enum pd_st_op (*pd_state_fn)(void *ctx, int64_t now,
 
 /**
  * pd_state_open - open (and by default create) the state store.
- * @spec:   "lmdb:DIR", or a bare path meaning "lmdb:PATH": the same string
- *          as postaged's `store` setting.  The LMDB environment lives in
- *          the subdirectory DIR/policy (both created mode 0700 unless
- *          PD_ST_NOCREATE), apart from the double-spend store's files in
- *          DIR, so the two never share a writer lock or an environment.
+ * @spec:   the same string as postaged's `store` setting, one of
+ *          "lmdb:DIR", or a bare path meaning "lmdb:PATH": the LMDB
+ *          environment lives in the subdirectory DIR/policy (both
+ *          created mode 0700 unless PD_ST_NOCREATE), apart from the
+ *          double-spend store's files in DIR, so the two never share a
+ *          writer lock or an environment;
+ *          "redis://...", "redis+unix://..." or "redis+sentinel://...",
+ *          with the grammar of verify/redis_conn.h (address, password,
+ *          database, ?prefix=P&timeout=MS).  Opening succeeds even while
+ *          the server is unreachable (the daemon must start, and answer
+ *          as its on_error setting says, until Redis comes); calls fail
+ *          with PD_ST_ERR_BACKEND meanwhile, at once during the
+ *          reconnection backoff, never hanging longer than the timeout.
  * @flags:  PD_ST_* flags or 0.
  * @out:    receives the handle; NULL on failure.
  * @err:    if not NULL, receives a description of a failure.
  *
- * Returns PD_ST_OK, PD_ST_ERR_INVALID (empty or unknown scheme),
- * PD_ST_ERR_NOSTORE (with PD_ST_NOCREATE: nothing has created the store
- * yet; LMDB: DIR, DIR/policy or its data file is missing),
- * PD_ST_ERR_NOMEM or PD_ST_ERR_BACKEND.
+ * Returns PD_ST_OK, PD_ST_ERR_INVALID (empty, unknown scheme or a bad
+ * Redis specification), PD_ST_ERR_NOSTORE (with PD_ST_NOCREATE: nothing
+ * has created the store yet; LMDB: DIR, DIR/policy or its data file is
+ * missing), PD_ST_ERR_NOMEM or PD_ST_ERR_BACKEND.
  */
 int pd_state_open(const char *spec, unsigned flags, struct pd_state **out,
                   char *err, size_t errlen);
@@ -141,7 +172,12 @@ int pd_state_open(const char *spec, unsigned flags, struct pd_state **out,
  * can come between the read and the write.  Returns PD_ST_OK,
  * PD_ST_ERR_INVALID, PD_ST_ERR_CALLBACK (fn asked to store more than
  * PD_ST_VALUE_MAX bytes; nothing was written) or PD_ST_ERR_BACKEND (nothing
- * was written).
+ * was written; on Redis also when contention on the key outlasted its
+ * bounds: 50 conflicts, or 2 s waiting for other updaters).
+ *
+ * A PD_ST_PUT whose expires_at <= now stores an entry that is already
+ * dead: LMDB keeps it until a sweep (a later call with an earlier `now`
+ * may still see it), Redis deletes the key instead.
  */
 int pd_state_update(struct pd_state *st, enum pd_table table,
                     const void *key, size_t keylen, int64_t now,
@@ -185,9 +221,9 @@ typedef int (*pd_state_scan_fn)(void *ctx, const void *key, size_t keylen,
 
 /* A key of at most PD_ST_SCAN_EXACT_MAX bytes comes back from
  * pd_state_scan exactly as it was given.  A longer one may come back
- * abbreviated (LMDB stores it as a digest): then only its first
- * PD_ST_SCAN_PREFIX bytes are its own, the rest only tells it apart, and
- * it cannot be given back to pd_state_get.  Anything that lists keys
+ * abbreviated (LMDB stores it as a digest; Redis never abbreviates): then
+ * only its first PD_ST_SCAN_PREFIX bytes are its own, the rest only tells
+ * it apart, and it cannot be given back to pd_state_get.  Anything that lists keys
  * for people (postage-reputation) shows such a key as truncated. */
 #define PD_ST_SCAN_EXACT_MAX 399
 #define PD_ST_SCAN_PREFIX 367
@@ -224,15 +260,29 @@ int pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count);
 void pd_state_error(struct pd_state *st, char *buf, size_t len);
 
 /* The table's name ("greylist", "awl", "quota", "accounting",
- * "reputation"), or "?" . */
+ * "reputation", "accounted", "helo"), or "?". */
 const char *pd_state_table_name(enum pd_table table);
 
-/* Flush and release.  NULL is accepted. */
 /* Flush every committed update to disk now (for a store opened with
  * PD_ST_NOSYNC, which postaged syncs on a timer).  Returns PD_ST_OK or
- * PD_ST_ERR_BACKEND. */
+ * PD_ST_ERR_BACKEND.  Redis: PD_ST_OK, nothing to do. */
 int pd_state_sync(struct pd_state *st);
 
+/* Told of the backend's outages: up = 0 (with why) once when a working
+ * store stops answering, up = 1 once when it answers again.  Called from
+ * whichever thread's call noticed it, inside that call: keep it short and
+ * do not call the store from it. */
+typedef void (*pd_state_notify_fn)(void *ctx, int up, const char *why);
+
+/**
+ * pd_state_set_notify - be told of outages (Redis: the connection going
+ * down and coming back, once per outage; LMDB: never, a no-op).  Call it
+ * once right after pd_state_open, before other threads use the handle;
+ * @fn NULL turns it off.
+ */
+void pd_state_set_notify(struct pd_state *st, pd_state_notify_fn fn, void *ctx);
+
+/* Flush and release.  NULL is accepted. */
 void pd_state_close(struct pd_state *st);
 
 /* Big-endian helpers for the modules' value formats. */

@@ -1,5 +1,7 @@
 /*
- * state_lmdb.c - the LMDB backend of postaged's state store (policy/state.h).
+ * state_lmdb.c - the LMDB backend of postaged's state store (policy/state.h),
+ * reached through the operations table pd_state_lmdb_ops (state_backend.h;
+ * policy/state.c picks it for "lmdb:DIR" and bare paths).
  *
  * Layout.  "lmdb:DIR" opens the environment DIR/policy (data.mdb and
  * lock.mdb, mode 0600), not DIR itself: DIR is where the double-spend store
@@ -57,6 +59,7 @@
 #include <sodium.h>
 
 #include "policy/state.h"
+#include "policy/state_backend.h"
 #include "verify/lmdb_grow.h"
 
 #define SUBDIR "policy"
@@ -75,7 +78,7 @@
 /* A body's way of saying "the callback misbehaved". */
 #define BODY_BADCALLBACK (-2)
 
-struct pd_state {
+struct pd_state_lmdb {
     MDB_env *env;
     MDB_dbi dbi[PD_TABLE_COUNT];
     pthread_mutex_t lock;      /* held across every transaction and errbuf */
@@ -83,65 +86,6 @@ struct pd_state {
     char errbuf[PD_ST_ERRLEN];
     char dir[];
 };
-
-static const char *const table_names[PD_TABLE_COUNT] = {
-    "greylist", "awl", "quota", "accounting", "reputation", "accounted", "helo"
-};
-
-const char *
-pd_state_table_name(enum pd_table table)
-{
-    if ((unsigned) table >= PD_TABLE_COUNT)
-        return "?";
-    return table_names[table];
-}
-
-/* ---- byte order ------------------------------------------------------- */
-
-void
-pd_st_put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char) (v >> 24);
-    p[1] = (unsigned char) (v >> 16);
-    p[2] = (unsigned char) (v >> 8);
-    p[3] = (unsigned char) v;
-}
-
-void
-pd_st_put_u64(unsigned char *p, uint64_t v)
-{
-    pd_st_put_u32(p, (uint32_t) (v >> 32));
-    pd_st_put_u32(p + 4, (uint32_t) v);
-}
-
-void
-pd_st_put_i64(unsigned char *p, int64_t v)
-{
-    pd_st_put_u64(p, (uint64_t) v);
-}
-
-uint32_t
-pd_st_get_u32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-uint64_t
-pd_st_get_u64(const unsigned char *p)
-{
-    return (uint64_t) pd_st_get_u32(p) << 32 | pd_st_get_u32(p + 4);
-}
-
-int64_t
-pd_st_get_i64(const unsigned char *p)
-{
-    uint64_t u = pd_st_get_u64(p);
-
-    /* Back to two's complement without implementation-defined conversion. */
-    if (u <= (uint64_t) INT64_MAX)
-        return (int64_t) u;
-    return -(int64_t) (~u) - 1;
-}
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -162,7 +106,7 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* Record "DIR: what: reason" in the handle (lock held). */
 static int
-fail(struct pd_state *st, const char *what, int rc)
+fail(struct pd_state_lmdb *st, const char *what, int rc)
 {
     const char *hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)" : "";
 
@@ -171,9 +115,11 @@ fail(struct pd_state *st, const char *what, int rc)
     return PD_ST_ERR_BACKEND;
 }
 
-void
-pd_state_error(struct pd_state *st, char *buf, size_t len)
+static void
+pd_state_lmdb_error(void *handle, char *buf, size_t len)
 {
+    struct pd_state_lmdb *st = handle;
+
     if (buf == NULL || len == 0)
         return;
     if (st == NULL) {
@@ -189,7 +135,7 @@ pd_state_error(struct pd_state *st, char *buf, size_t len)
 
 /* Double the map after MDB_MAP_FULL (lock held, no transaction open). */
 static int
-grow(struct pd_state *st, const char *what)
+grow(struct pd_state_lmdb *st, const char *what)
 {
     int rc = lmdb_grow_double(st->env, &st->broken);
 
@@ -207,10 +153,10 @@ grow(struct pd_state *st, const char *what)
 /* Work done inside one write transaction.  Returns an LMDB code,
  * BODY_NOWRITE or BODY_BADCALLBACK; it must be safe to rerun from scratch
  * (after MDB_MAP_FULL the transaction is aborted and retried). */
-typedef int (*txn_body)(struct pd_state *st, MDB_txn *txn, void *arg);
+typedef int (*txn_body)(struct pd_state_lmdb *st, MDB_txn *txn, void *arg);
 
 static int
-run_write(struct pd_state *st, const char *what, txn_body body, void *arg)
+run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
 {
     MDB_txn *txn;
     int rc, status, i;
@@ -273,7 +219,7 @@ make_key(struct dbkey *k, const void *key, size_t keylen)
 }
 
 static int
-valid_args(struct pd_state *st, enum pd_table table, const void *key, size_t keylen)
+valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_t keylen)
 {
     if (st == NULL)
         return 0;
@@ -314,7 +260,7 @@ struct update_arg {
 };
 
 static int
-update_body(struct pd_state *st, MDB_txn *txn, void *varg)
+update_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
 {
     struct update_arg *a = varg;
     unsigned char cur[PD_ST_VALUE_MAX];
@@ -362,10 +308,11 @@ update_body(struct pd_state *st, MDB_txn *txn, void *varg)
     }
 }
 
-int
-pd_state_update(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
+static int
+pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t keylen,
                 int64_t now, pd_state_fn fn, void *ctx)
 {
+    struct pd_state_lmdb *st = handle;
     struct update_arg arg;
     int rc;
 
@@ -386,10 +333,11 @@ pd_state_update(struct pd_state *st, enum pd_table table, const void *key, size_
 
 /* ---- get ------------------------------------------------------------------ */
 
-int
-pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
+static int
+pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t keylen,
              int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
 {
+    struct pd_state_lmdb *st = handle;
     struct dbkey dk;
     MDB_txn *txn;
     MDB_val k, v;
@@ -455,7 +403,7 @@ struct expire_arg {
 };
 
 static int
-expire_body(struct pd_state *st, MDB_txn *txn, void *varg)
+expire_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
 {
     struct expire_arg *a = varg;
     MDB_cursor *cur;
@@ -508,10 +456,11 @@ expire_body(struct pd_state *st, MDB_txn *txn, void *varg)
     return rc;
 }
 
-int
-pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now, unsigned batch,
+static int
+pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned batch,
                 uint64_t *removed)
 {
+    struct pd_state_lmdb *st = handle;
     struct expire_arg *arg;
     uint64_t total = 0;
     int rc;
@@ -572,7 +521,7 @@ struct scan_state {
 
 /* Read the next batch into s (lock held). */
 static int
-scan_read(struct pd_state *st, struct scan_state *s)
+scan_read(struct pd_state_lmdb *st, struct scan_state *s)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -639,10 +588,11 @@ scan_read(struct pd_state *st, struct scan_state *s)
     return PD_ST_OK;
 }
 
-int
-pd_state_scan(struct pd_state *st, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+static int
+pd_state_lmdb_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
               void *ctx)
 {
+    struct pd_state_lmdb *st = handle;
     struct scan_state *s;
     int rc;
 
@@ -674,9 +624,10 @@ out:
     return rc;
 }
 
-int
-pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count)
+static int
+pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
 {
+    struct pd_state_lmdb *st = handle;
     MDB_txn *txn;
     MDB_stat ms;
     int rc;
@@ -722,7 +673,7 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
             p++;
         if (*p == ':') {
             if ((size_t) (p - spec) != 4 || strncmp(spec, "lmdb", 4) != 0) {
-                seterr(err, errlen, "unsupported state store \"%.*s\" (only lmdb:DIR)",
+                seterr(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
                        (int) (p - spec), spec);
                 return PD_ST_ERR_INVALID;
             }
@@ -764,24 +715,24 @@ struct open_arg {
 };
 
 static int
-open_body(struct pd_state *st, MDB_txn *txn, void *varg)
+open_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
 {
     struct open_arg *a = varg;
     int t, rc;
 
     for (t = 0; t < PD_TABLE_COUNT; t++) {
-        rc = mdb_dbi_open(txn, table_names[t], a->dbi_flags, &st->dbi[t]);
+        rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), a->dbi_flags,
+                          &st->dbi[t]);
         if (rc != MDB_SUCCESS)
             return rc;
     }
     return MDB_SUCCESS;
 }
 
-int
-pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err,
-              size_t errlen)
+static int
+pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size_t errlen)
 {
-    struct pd_state *st;
+    struct pd_state_lmdb *st;
     struct open_arg arg;
     const char *base;
     size_t len;
@@ -874,9 +825,10 @@ fail_mutex:
     return status;
 }
 
-int
-pd_state_sync(struct pd_state *st)
+static int
+pd_state_lmdb_sync(void *handle)
 {
+    struct pd_state_lmdb *st = handle;
     int rc;
 
     if (st == NULL)
@@ -894,9 +846,10 @@ pd_state_sync(struct pd_state *st)
     return PD_ST_OK;
 }
 
-void
-pd_state_close(struct pd_state *st)
+static void
+pd_state_lmdb_close(void *handle)
 {
+    struct pd_state_lmdb *st = handle;
     unsigned envflags = 0;
 
     if (st == NULL)
@@ -910,3 +863,26 @@ pd_state_close(struct pd_state *st)
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
+
+/* LMDB has no outages to report: the store is a file. */
+static void
+pd_state_lmdb_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
+{
+    (void) handle;
+    (void) fn;
+    (void) ctx;
+}
+
+const struct pd_state_ops pd_state_lmdb_ops = {
+    .name = "lmdb",
+    .open = pd_state_lmdb_open,
+    .update = pd_state_lmdb_update,
+    .get = pd_state_lmdb_get,
+    .expire = pd_state_lmdb_expire,
+    .scan = pd_state_lmdb_scan,
+    .count = pd_state_lmdb_count,
+    .error = pd_state_lmdb_error,
+    .sync = pd_state_lmdb_sync,
+    .set_notify = pd_state_lmdb_set_notify,
+    .close = pd_state_lmdb_close,
+};

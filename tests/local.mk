@@ -1,6 +1,7 @@
 # tests/local.mk - `make check`: Check unit tests, then integration tests
 # against the real hashcash 1.22 and the installed programs.
-TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(LMDB_CFLAGS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(LMDB_CFLAGS) \
+	$(HIREDIS_CFLAGS)
 TEST_LIBS = libpostage_internal.la $(CHECK_LIBS) $(POSTAGE_DEP_LIBS)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
@@ -21,6 +22,16 @@ tests_check_store_CFLAGS = $(TEST_CFLAGS)
 tests_check_store_LDADD = $(TEST_LIBS)
 TESTS += tests/check_store
 endif
+
+# The double-spend store on a private redis-server (tests/redis_harness.sh):
+# check_store's conformance suite with POSTAGE_TEST_REDIS set, postage-verify
+# --db redis://..., and store_probe, a long-lived handle (public API only)
+# driven through Redis outages.  Skipped without redis-server.
+check_PROGRAMS += tests/store_probe
+tests_store_probe_SOURCES = tests/store_probe.c
+tests_store_probe_LDADD = libpostage.la
+TESTS += tests/store_redis.sh
+EXTRA_DIST += tests/store_redis.sh tests/redis_harness.sh
 
 if HAVE_CHECK
 check_PROGRAMS += tests/check_core tests/check_mint
@@ -95,8 +106,30 @@ tests_check_engine_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/check_quota \
 	tests/check_engine
 endif
+
+# The state store (policy/state.h): one conformance suite over every
+# backend, LMDB always and Redis when POSTAGE_TEST_REDIS holds a
+# specification.  state_redis.sh sets it against a private redis-server
+# (tests/redis_harness.sh), runs the suite and the module tests there, and
+# drives state_outage through a stop and restart of the server.
+if HAVE_CHECK
+check_PROGRAMS += tests/check_state tests/state_outage
+tests_check_state_SOURCES = tests/check_state.c tests/state_fixture.c tests/state_fixture.h
+tests_check_state_CFLAGS = $(TEST_CFLAGS)
+tests_check_state_LDADD = $(POLICY_TEST_LIBS)
+tests_state_outage_SOURCES = tests/state_outage.c
+tests_state_outage_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS)
+TESTS += tests/check_state tests/state_redis.sh
+EXTRA_DIST += tests/state_redis.sh
+endif
 check_PROGRAMS += tests/pd_client
 tests_pd_client_SOURCES = tests/pd_client.c
+# A milter protocol (version 6) client of its own, no libmilter: drives
+# postaged's milter as Postfix would, for tests and benchmarks.
+check_PROGRAMS += tests/milter_client
+tests_milter_client_SOURCES = tests/milter_client.c
+TESTS += tests/milter_client.sh
+EXTRA_DIST += tests/milter_client.sh
 TESTS += tests/policy_daemon.sh tests/policy_spf.sh
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 
@@ -119,3 +152,9 @@ EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/p
 # postage-sendmail against a stand-in sendmail that fails on demand.
 TESTS += tests/sendmail_faults.sh
 EXTRA_DIST += tests/sendmail_faults.sh
+
+# Several daemons on one Redis (two postaged processes: stamps, greylisting,
+# quotas, an outage) and Redis Sentinel failover.  Skipped without
+# redis-server / redis-sentinel.
+TESTS += tests/redis_two_daemons.sh tests/redis_sentinel.sh
+EXTRA_DIST += tests/redis_two_daemons.sh tests/redis_sentinel.sh

@@ -417,8 +417,11 @@ usage_error "--json with pin" "show and top only" --json pin domain:good.example
 run_capture "$REP" -s "" show domain:good.example
 expect_eq "empty -s: exit status" 2 "$rc"
 run_capture "$REP" -s redis:127.0.0.1 show domain:good.example
+expect_eq "bad Redis store: exit status" 2 "$rc"
+case $err in *'expected "redis://"'*) ;; *) fail "bad Redis store: $err" ;; esac
+run_capture "$REP" -s memcached://127.0.0.1 show domain:good.example
 expect_eq "unsupported store: exit status" 2 "$rc"
-case $err in *"only lmdb:DIR"*) ;; *) fail "unsupported store: $err" ;; esac
+case $err in *"unsupported state store"*) ;; *) fail "unsupported store: $err" ;; esac
 # The refused pin changed nothing.
 run_capture "$REP" -s "$STORE" show domain:good.example
 expect_eq "refused pin: still unpinned" no "$(field pinned)"

@@ -51,9 +51,12 @@ usage(FILE *out)
 "  -g, --grace PERIOD     clock-skew allowance at both ends (default 2d)\n"
 "                         PERIOD: N[s|m|h|d|w|M|y], e.g. 28d, 2h, 90m, 3600\n"
 "      --now YYMMDD[hhmm[ss]]  check as if it were this UTC time\n"
-"  -d, --db PATH          spend every ok stamp in the double-spend store at\n"
-"                         PATH (an LMDB directory, created if missing); a\n"
-"                         stamp already there is 'spent'\n"
+"  -d, --db STORE         spend every ok stamp in the double-spend store STORE:\n"
+"                         an LMDB directory (created if missing), or Redis:\n"
+"                         redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=P],\n"
+"                         redis+unix:///SOCKET[?db=N], or\n"
+"                         redis+sentinel://HOST:PORT[,...]/MASTER[/DB];\n"
+"                         a stamp already there is 'spent'\n"
 "      --purge            with --db: drop entries past expiry + grace first\n"
 "      --message          read an RFC 5322 message on standard input and check\n"
 "                         each X-Hashcash: header (header block only) against\n"
@@ -109,6 +112,26 @@ print_result(struct run *run, const char *stamp, size_t len,
         }
     }
     fputs("}\n", stdout);
+}
+
+/* The store specification for messages: a password in a URI
+ * ("redis://:PASSWORD@host") is shown as "***". */
+static const char *
+shown_store(const char *db, char *buf, size_t size)
+{
+    const char *sep = strstr(db, "://"), *auth, *end, *at = NULL, *p;
+
+    if (sep == NULL)
+        return db;
+    auth = sep + 3;
+    end = auth + strcspn(auth, "/?");
+    for (p = auth; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (at == NULL)
+        return db;
+    snprintf(buf, size, "%.*s***%s", (int) (auth - db), db, at);
+    return buf;
 }
 
 /* Check one stamp and print its line.  Returns 0, or -1 on a store
@@ -324,9 +347,12 @@ main(int argc, char **argv)
     }
 
     postage_store *store = NULL;
+    char db_shown[2048];
     if (db != NULL) {
         char err[POSTAGE_STORE_ERRLEN];
+        /* Without POSTAGE_STORE_LAZY: an unreachable Redis fails here. */
         int rc = postage_store_open(db, 0, &store, err, sizeof err);
+        db = shown_store(db, db_shown, sizeof db_shown);
         if (rc != POSTAGE_OK) {
             cli_error("cannot open the double-spend store '%s': %s", db, err);
             return CLI_EXIT_USAGE;

@@ -11,7 +11,11 @@
  * means "lmdb:PATH".  So "/var/lib/postage:old" and "./db:1" are paths,
  * "lmdb:db:1" is the LMDB directory "db:1", and "foo:bar" is refused as an
  * unknown scheme rather than silently becoming a directory named "foo:bar"
- * (write "./foo:bar" for that).
+ * (write "./foo:bar" for that).  The Redis schemes ("redis:",
+ * "redis+unix:", "redis+sentinel:") are URIs, and their backends get the
+ * whole specification (whole_spec in verify/store_backend.h).  A
+ * specification may hold a password, so messages about one that looks
+ * like a URI ("scheme://...") never repeat it.
  *
  * The error buffer is shared by all threads using a handle; writes to it
  * are serialised, and a message may come from another thread's failure.
@@ -40,11 +44,14 @@ struct postage_store {
 
 static const struct postage_store_backend *const backends[] = {
     &postage_store_lmdb,
+    &postage_store_redis,
+    &postage_store_redis_unix,
+    &postage_store_redis_sentinel,
 };
 #define BACKEND_COUNT (sizeof backends / sizeof backends[0])
-#define KNOWN_SCHEMES "lmdb"
+#define KNOWN_SCHEMES "lmdb, redis, redis+unix, redis+sentinel"
 
-#define ALL_FLAGS (POSTAGE_STORE_NOSYNC | POSTAGE_STORE_NOCREATE)
+#define ALL_FLAGS (POSTAGE_STORE_NOSYNC | POSTAGE_STORE_NOCREATE | POSTAGE_STORE_LAZY)
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -119,14 +126,18 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
             }
         }
         if (backend == NULL) {
-            seterr(err, errlen,
-                   "unknown store scheme \"%.*s:\" in \"%s\" (known: " KNOWN_SCHEMES
-                   "; write ./%s for a relative path)",
-                   (int) slen, spec, spec, spec);
+            if (strncmp(spec + slen, "://", 3) == 0)     /* may hold a password */
+                seterr(err, errlen, "unknown store scheme \"%.*s:\" (known: " KNOWN_SCHEMES
+                       ")", (int) slen, spec);
+            else
+                seterr(err, errlen,
+                       "unknown store scheme \"%.*s:\" in \"%s\" (known: " KNOWN_SCHEMES
+                       "; write ./%s for a relative path)",
+                       (int) slen, spec, spec, spec);
             return POSTAGE_ERR_INVALID;
         }
-        location = spec + slen + 1;
-        if (location[0] == '\0') {
+        location = backend->whole_spec ? spec : spec + slen + 1;
+        if (spec[slen + 1] == '\0') {
             seterr(err, errlen, "store specification \"%s\" names no location", spec);
             return POSTAGE_ERR_INVALID;
         }
@@ -141,12 +152,12 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
 
     store = calloc(1, sizeof *store);
     if (store == NULL) {
-        seterr(err, errlen, "out of memory opening store \"%s\"", spec);
+        seterr(err, errlen, "out of memory opening a %s store", backend->scheme);
         return POSTAGE_ERR_NOMEM;
     }
     if (pthread_mutex_init(&store->err_lock, NULL) != 0) {
         free(store);
-        seterr(err, errlen, "cannot create a mutex for store \"%s\"", spec);
+        seterr(err, errlen, "cannot create a mutex for a %s store", backend->scheme);
         return POSTAGE_ERR_NOMEM;
     }
     store->backend = backend;
@@ -266,6 +277,16 @@ postage_store_count(postage_store *store, uint64_t *count)
     berr[0] = '\0';
     return record(store, store->backend->count(store->state, count, berr, sizeof berr),
                   berr);
+}
+
+int
+postage_store_set_notify(postage_store *store, postage_store_notify_fn fn, void *ctx)
+{
+    if (store == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (store->backend->set_notify != NULL)
+        store->backend->set_notify(store->state, fn, ctx);
+    return POSTAGE_OK;
 }
 
 const char *

@@ -14,12 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "postage/store.h"
+
 #define POSTAGE_STORE_KEYLEN 32
 
 struct postage_store_backend {
-    const char *scheme;   /* "lmdb" */
-    /* location: the part after "scheme:".  On success *state is the
-     * backend's own handle. */
+    const char *scheme;   /* "lmdb", "redis", "redis+unix", "redis+sentinel" */
+    /* location: the part after "scheme:" (or the whole specification,
+     * when whole_spec is set).  flags are postage_store_open()'s.  On
+     * success *state is the backend's own handle.  A malformed location
+     * is POSTAGE_ERR_INVALID, a store that cannot be opened
+     * POSTAGE_ERR_STORE. */
     int (*open)(const char *location, unsigned flags, void **state,
                 char *err, size_t errlen);
     /* POSTAGE_OK if inserted, POSTAGE_ERR_SPENT if the key was present. */
@@ -33,8 +38,18 @@ struct postage_store_backend {
                  char *err, size_t errlen);
     int (*count)(void *state, uint64_t *count, char *err, size_t errlen);
     void (*close)(void *state);
+    /* Nonzero: open() gets the whole specification ("redis://h:1/0")
+     * instead of the part after "scheme:", for schemes whose syntax is a
+     * URI that a shared parser reads whole (verify/redis_conn.c). */
+    int whole_spec;
+    /* Optional (NULL: a local store, nothing to report): pass on
+     * postage_store_set_notify()'s callback. */
+    void (*set_notify)(void *state, postage_store_notify_fn fn, void *ctx);
 };
 
 extern const struct postage_store_backend postage_store_lmdb;
+extern const struct postage_store_backend postage_store_redis;
+extern const struct postage_store_backend postage_store_redis_unix;
+extern const struct postage_store_backend postage_store_redis_sentinel;
 
 #endif

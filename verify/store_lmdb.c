@@ -579,4 +579,6 @@ const struct postage_store_backend postage_store_lmdb = {
     lmdb_purge,
     lmdb_count,
     lmdb_close,
+    0,          /* open() gets the part after "lmdb:" */
+    NULL,       /* a local store: no outages to report */
 };

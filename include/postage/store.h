@@ -7,12 +7,17 @@
  * insert-if-absent: of any number of processes or threads spending the same
  * stamp at once, exactly one is told POSTAGE_OK and all others
  * POSTAGE_ERR_SPENT.  Each backend is a table of functions behind this
- * interface (see verify/store_backend.h); the embedded default is LMDB.
+ * interface (see verify/store_backend.h); the embedded default is LMDB,
+ * and Redis (a single server, a Unix socket, or a master found through
+ * Sentinel) lets several hosts share one store.
  *
  * A handle is thread-safe: open a store once per process and share the
  * handle between threads.  Do not open the same store twice in one process
  * at the same time (LMDB forbids it: closing the second handle would drop
  * the process's locks), and do not use a handle in a child after fork().
+ *
+ * With LMDB, do not share a store directory between hosts (NFS): LMDB's
+ * locks are local.  Use Redis for that.
  *
  * Entries are keyed by a 32-byte hash of the exact stamp string (no
  * lowercasing, no trimming beyond what the caller did) and carry the time
@@ -47,22 +52,60 @@ enum {
      * can forget at most the last one. */
     POSTAGE_STORE_NOSYNC = 1 << 0,
     /* Open an existing store only; fail instead of creating it. */
-    POSTAGE_STORE_NOCREATE = 1 << 1
+    POSTAGE_STORE_NOCREATE = 1 << 1,
+    /* For a network store (Redis): open even if it cannot be reached now.
+     * Each call then fails with POSTAGE_ERR_STORE (at once, while the
+     * reconnect backoff lasts) until the store is back, and the handle
+     * reconnects by itself.  Meant for daemons, which must start while
+     * Redis is down; without it, postage_store_open() tries to connect and
+     * fails with POSTAGE_ERR_STORE and the reason, as a command-line tool
+     * wants.  LMDB, a local directory, ignores it. */
+    POSTAGE_STORE_LAZY = 1 << 2
 };
+
+/* Told when a network store becomes unreachable (up = 0) and when it
+ * works again (up = 1), once per outage; why names the server and the
+ * reason (never a password).  Called from whichever thread noticed, with
+ * the store's connection locked: it must not call postage_store_* on the
+ * same handle, and should be quick (log a line). */
+typedef void (*postage_store_notify_fn)(void *ctx, int up, const char *why);
 
 /**
  * postage_store_open - open (and by default create) a double-spend store.
- * @spec:   "lmdb:DIR", or a bare path, which means "lmdb:PATH".  DIR is a
- *          directory holding the LMDB files; it is created (mode 0700) if
- *          missing unless POSTAGE_STORE_NOCREATE is given.
+ * @spec:   one of
+ *          "lmdb:DIR", or a bare path, which means "lmdb:PATH".  DIR is a
+ *              directory holding the LMDB files; it is created (mode 0700)
+ *              if missing unless POSTAGE_STORE_NOCREATE is given.
+ *          "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?PARAMS]"
+ *          "redis+unix://[[USER]:PASSWORD@]/PATH/TO/SOCKET[?PARAMS]"
+ *          "redis+sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB][?PARAMS]"
+ *              Redis 6.2 or later (SET ... EXAT).  PORT defaults to 6379
+ *              (26379 for sentinels), DB to 0; IPv6 addresses are written
+ *              [::1]; the password goes to AUTH on the data connection
+ *              (not to the sentinels) and may be percent-encoded.  PARAMS,
+ *              joined by '&': prefix=P (default "postage:"; every key
+ *              starts with it), timeout=MS (default 500: connecting and
+ *              each reply), db=N, grace=PERIOD (default 7d: how long an
+ *              entry is kept past the stamp's expiry; it must be at least
+ *              the checker's grace, or a stamp could be replayed in
+ *              between).  Through Sentinel, the master is asked for at
+ *              each (re)connect and must say it is the master, so a
+ *              failover is followed without a restart.  The full grammar
+ *              is in verify/redis_conn.h; a malformed specification is
+ *              POSTAGE_ERR_INVALID with the problem named.
+ *              POSTAGE_STORE_NOCREATE and POSTAGE_STORE_NOSYNC mean nothing
+ *              to Redis and are ignored (keys appear with the first spend;
+ *              durability is the server's appendfsync setting).  Entries
+ *              expire by themselves (purge removes nothing).
  * @flags:  a bitwise OR of the POSTAGE_STORE_* flags, or 0.
  * @out:    receives the handle on success; set to NULL on failure.
  * @err:    if not NULL, receives a description of a failure.
  * @errlen: size of @err (POSTAGE_STORE_ERRLEN is enough).
  *
- * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for an empty or unknown
- * specification; POSTAGE_ERR_NOMEM; POSTAGE_ERR_STORE when the backend
- * cannot open or create the store (the reason is in @err).
+ * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for an empty, unknown or
+ * malformed specification; POSTAGE_ERR_NOMEM; POSTAGE_ERR_STORE when the
+ * backend cannot open or create the store, or (without POSTAGE_STORE_LAZY)
+ * cannot reach Redis (the reason is in @err).
  */
 int postage_store_open(const char *spec, unsigned flags, postage_store **out,
                        char *err, size_t errlen);
@@ -112,6 +155,9 @@ int postage_store_is_spent(postage_store *store, const char *stamp, size_t len);
  *           entry goes when expires_at + grace <= now.
  * @removed: if not NULL, receives the number of entries dropped.
  *
+ * Redis drops expired entries itself: there this does nothing and
+ * reports 0.
+ *
  * Returns POSTAGE_OK, POSTAGE_ERR_INVALID or POSTAGE_ERR_STORE.
  */
 int postage_store_purge(postage_store *store, int64_t now, int64_t grace,
@@ -122,9 +168,26 @@ int postage_store_purge(postage_store *store, int64_t now, int64_t grace,
  * @store: an open store.
  * @count: receives the number.
  *
+ * With Redis this walks every key with the prefix (SCAN), so it costs
+ * time in proportion to the store's size; it is for statistics.
+ *
  * Returns POSTAGE_OK, POSTAGE_ERR_INVALID or POSTAGE_ERR_STORE.
  */
 int postage_store_count(postage_store *store, uint64_t *count);
+
+/**
+ * postage_store_set_notify - be told when the store becomes unreachable
+ * and when it is back (Redis); a local store (LMDB) never calls it.
+ * @store: an open store.
+ * @fn:    the callback, or NULL for none.
+ * @ctx:   passed to @fn.
+ *
+ * If the store is unreachable when this is called (opened with
+ * POSTAGE_STORE_LAZY while Redis was down), @fn is told at once.
+ *
+ * Returns POSTAGE_OK, or POSTAGE_ERR_INVALID for a NULL store.
+ */
+int postage_store_set_notify(postage_store *store, postage_store_notify_fn fn, void *ctx);
 
 /**
  * postage_store_error - the description of the last failure on @store.

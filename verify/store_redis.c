@@ -1,0 +1,281 @@
+/*
+ * store_redis.c - the Redis double-spend store backends ("redis://...",
+ * "redis+unix://...", "redis+sentinel://..."; grammar in
+ * verify/redis_conn.h and postage/store.h).
+ *
+ * Layout.  One string key per spent stamp: PREFIX "s:" followed by the 32
+ * bytes of the stamp's SHA-256 (binary), value "1", expiring at
+ * expires_at + grace (Redis's EXAT, judged by the Redis server's clock).
+ * grace comes from the specification (grace=, default 7 days): the
+ * checker accepts a stamp until its expires_at + the checker's grace, so
+ * the entry must outlive that, or the stamp could be replayed in between.
+ * grace= must therefore be at least the checker's grace plus any clock
+ * difference between the checking hosts and Redis.  An entry for a stamp
+ * that never expires (POSTAGE_NEVER_EXPIRES, or an expiry beyond what
+ * Redis can represent) has no TTL.
+ *
+ * Double spending.  spend() is one `SET key 1 NX [EXAT t]`: Redis runs
+ * commands one at a time, so of any number of clients exactly one sees OK
+ * and the others nil ("already spent").  An expiry at or before the epoch
+ * is sent as EXAT 1 (Redis refuses EXAT <= 0): the entry is then gone at
+ * once, but an existing entry still makes the SET answer nil.
+ *
+ * Purging is Redis's job (keys expire by themselves): purge() removes
+ * nothing and reports 0.  count() walks `SCAN MATCH <prefix>s:*` with the
+ * prefix's glob characters escaped; it is O(entries), meant for
+ * statistics, and may count a key twice if Redis shrinks its hash table
+ * during the walk.
+ *
+ * Flags.  POSTAGE_STORE_NOCREATE and POSTAGE_STORE_NOSYNC are accepted and
+ * ignored: a Redis database has no "create" step (keys appear with the
+ * first SET), and durability is the server's setting (appendonly,
+ * appendfsync), not something a client can choose per write.
+ * POSTAGE_STORE_LAZY opens the handle even when Redis cannot be reached;
+ * without it open() fails with the reason.
+ *
+ * Errors name the operation, Redis's address and the reason, e.g.
+ * "spend: redis 127.0.0.1:6379: cannot connect: Connection refused".
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "postage/status.h"
+#include "postage/store.h"
+#include "verify/redis_conn.h"
+#include "verify/store_backend.h"
+
+/* Redis refuses EXAT beyond LLONG_MAX / 1000 (it works in milliseconds). */
+#define EXAT_MAX (INT64_MAX / 1000)
+#define KEY_MAX (REDIS_PREFIX_MAX + 2 + POSTAGE_STORE_KEYLEN)
+#define SCAN_COUNT "1000"
+
+struct redis_store {
+    struct redis_conn *conn;
+    int64_t grace;
+    size_t prefix_len;
+    char prefix[REDIS_PREFIX_MAX];
+    char pattern[2 * REDIS_PREFIX_MAX + 4];   /* escaped prefix + "s:*" */
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int
+rs_open(const char *spec, unsigned flags, void **state, char *err, size_t errlen)
+{
+    struct redis_spec parsed;
+    struct redis_store *s;
+    size_t i, o = 0;
+
+    /* A bad specification is the caller's mistake, not a store failure. */
+    if (redis_spec_parse(spec, &parsed, err, errlen) != 0)
+        return POSTAGE_ERR_INVALID;
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        seterr(err, errlen, "out of memory");
+        return POSTAGE_ERR_NOMEM;
+    }
+    s->conn = redis_conn_open(spec, !(flags & POSTAGE_STORE_LAZY), err, errlen);
+    if (s->conn == NULL) {
+        free(s);
+        return POSTAGE_ERR_STORE;
+    }
+    s->grace = parsed.grace;
+    snprintf(s->prefix, sizeof s->prefix, "%s", parsed.prefix);
+    s->prefix_len = strlen(s->prefix);
+    /* SCAN's MATCH is a glob: a prefix "a*" must not match "ab...". */
+    for (i = 0; i < s->prefix_len; i++) {
+        char c = s->prefix[i];
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+            s->pattern[o++] = '\\';
+        s->pattern[o++] = c;
+    }
+    memcpy(s->pattern + o, "s:*", 4);
+    memset(&parsed, 0, sizeof parsed);
+    *state = s;
+    return POSTAGE_OK;
+}
+
+static size_t
+make_key(const struct redis_store *s, const uint8_t key[POSTAGE_STORE_KEYLEN], char *buf)
+{
+    memcpy(buf, s->prefix, s->prefix_len);
+    memcpy(buf + s->prefix_len, "s:", 2);
+    memcpy(buf + s->prefix_len + 2, key, POSTAGE_STORE_KEYLEN);
+    return s->prefix_len + 2 + POSTAGE_STORE_KEYLEN;
+}
+
+/* A reply of the wrong kind (an error reply, or an unexpected type). */
+static int
+odd_reply(const struct redis_store *s, const char *what, const redisReply *r,
+          char *err, size_t errlen)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        seterr(err, errlen, "%s: %s: %s", what, redis_conn_address(s->conn), r->str);
+    else
+        seterr(err, errlen, "%s: %s: unexpected reply (type %d)", what,
+               redis_conn_address(s->conn), r->type);
+    return POSTAGE_ERR_STORE;
+}
+
+static int
+no_reply(const char *what, const char *why, char *err, size_t errlen)
+{
+    seterr(err, errlen, "%s: %s", what, why);
+    return POSTAGE_ERR_STORE;
+}
+
+static int
+rs_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
+         char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char k[KEY_MAX], at[24], why[REDIS_CONN_ERRLEN];
+    const char *argv[6] = { "SET", k, "1", "NX", "EXAT", at };
+    size_t argvlen[6] = { 3, 0, 1, 2, 4, 0 };
+    int argc = 4, rc;
+    redisReply *r;
+
+    argvlen[1] = make_key(s, key, k);
+    if (expires_at != POSTAGE_NEVER_EXPIRES) {
+        int64_t t;
+
+        if (expires_at > EXAT_MAX - s->grace)
+            t = EXAT_MAX + 1;                       /* beyond Redis: no TTL */
+        else
+            t = expires_at + s->grace;
+        if (t <= EXAT_MAX) {
+            if (t < 1)
+                t = 1;                              /* gone at once */
+            argvlen[5] = (size_t) snprintf(at, sizeof at, "%" PRId64, t);
+            argc = 6;
+        }
+    }
+    why[0] = '\0';
+    r = redis_conn_commandv(s->conn, why, sizeof why, argc, argv, argvlen);
+    if (r == NULL)
+        return no_reply("spend", why, err, errlen);
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+        rc = POSTAGE_OK;
+    else if (r->type == REDIS_REPLY_NIL)
+        rc = POSTAGE_ERR_SPENT;
+    else
+        rc = odd_reply(s, "spend", r, err, errlen);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int
+rs_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char k[KEY_MAX], why[REDIS_CONN_ERRLEN];
+    const char *argv[2] = { "EXISTS", k };
+    size_t argvlen[2] = { 6, 0 };
+    redisReply *r;
+    int rc;
+
+    argvlen[1] = make_key(s, key, k);
+    why[0] = '\0';
+    r = redis_conn_commandv(s->conn, why, sizeof why, 2, argv, argvlen);
+    if (r == NULL)
+        return no_reply("lookup", why, err, errlen);
+    if (r->type == REDIS_REPLY_INTEGER)
+        rc = r->integer != 0 ? POSTAGE_ERR_SPENT : POSTAGE_OK;
+    else
+        rc = odd_reply(s, "lookup", r, err, errlen);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int
+rs_purge(void *state, int64_t now, int64_t grace, uint64_t *removed,
+         char *err, size_t errlen)
+{
+    (void) state;
+    (void) now;
+    (void) grace;
+    (void) err;
+    (void) errlen;
+    *removed = 0;          /* Redis expires the entries itself */
+    return POSTAGE_OK;
+}
+
+static int
+rs_count(void *state, uint64_t *count, char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char cursor[32] = "0", why[REDIS_CONN_ERRLEN];
+    const char *argv[6] = { "SCAN", cursor, "MATCH", s->pattern, "COUNT", SCAN_COUNT };
+    uint64_t n = 0;
+
+    do {
+        redisReply *r;
+
+        why[0] = '\0';
+        r = redis_conn_commandv(s->conn, why, sizeof why, 6, argv, NULL);
+        if (r == NULL)
+            return no_reply("count", why, err, errlen);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[0]->len == 0 || r->element[0]->len >= sizeof cursor
+            || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            int rc = odd_reply(s, "count", r, err, errlen);
+            freeReplyObject(r);
+            return rc;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+        n += r->element[1]->elements;
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    *count = n;
+    return POSTAGE_OK;
+}
+
+static void
+rs_set_notify(void *state, postage_store_notify_fn fn, void *ctx)
+{
+    struct redis_store *s = state;
+
+    redis_conn_set_notify(s->conn, fn, ctx);
+}
+
+static void
+rs_close(void *state)
+{
+    struct redis_store *s = state;
+
+    if (s == NULL)
+        return;
+    redis_conn_close(s->conn);
+    free(s);
+}
+
+#define REDIS_BACKEND(name) {                                   \
+        name, rs_open, rs_spend, rs_lookup, rs_purge, rs_count, rs_close, \
+        1, rs_set_notify                                        \
+    }
+
+const struct postage_store_backend postage_store_redis = REDIS_BACKEND("redis");
+const struct postage_store_backend postage_store_redis_unix = REDIS_BACKEND("redis+unix");
+const struct postage_store_backend postage_store_redis_sentinel =
+    REDIS_BACKEND("redis+sentinel");
