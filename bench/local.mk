@@ -1,4 +1,5 @@
-# bench/local.mk - benchmarks (`make bench`); never part of `make check`.
+# bench/local.mk - benchmarks (`make bench`: the cost report; `make bench-detail`);
+# the report's quick mode runs in `make check` (tests/bench_report.sh).
 noinst_PROGRAMS += bench/bench_kernels
 bench_bench_kernels_SOURCES = bench/bench_kernels.c
 bench_bench_kernels_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
@@ -18,9 +19,29 @@ bench_policy_load_LDADD = $(PTHREAD_LIBS)
 EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh bench/policy_vs_postgrey.sh \
 	bench/store_backends.sh
 
-# `make bench`: every benchmark, in one run on this machine.  Not a test:
-# the figures depend on the machine and are never asserted.
+# The cost report's helpers (bench/report.sh): mint cost curves, the
+# verifier's cost curve, and the economics table from postaged's price
+# model (policy/libpolicy.la: its own code, not a copy).
+noinst_PROGRAMS += bench/mint_curve bench/verify_curve bench/economics
+bench_mint_curve_SOURCES = bench/mint_curve.c
+bench_mint_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+bench_verify_curve_SOURCES = bench/verify_curve.c
+bench_verify_curve_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LMDB_CFLAGS)
+bench_verify_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
+bench_economics_SOURCES = bench/economics.c
+bench_economics_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+EXTRA_DIST += bench/report.sh bench/devices.tsv
+
+# `make bench`: the cost report (bench/report.sh; under 10 minutes):
+# Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS
+# passes options (e.g. --quick, --out DIR).  Not a test: the figures depend
+# on the machine and are never asserted.
 bench: all $(noinst_PROGRAMS)
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+	  $(top_srcdir)/bench/report.sh $(BENCH_REPORT_FLAGS)
+
+# `make bench-detail`: every detailed benchmark, in one run on this machine.
+bench-detail: all $(noinst_PROGRAMS)
 	@echo "== SHA-1 kernels, one core, beside OpenSSL and hashcash 1.22"
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/kernels_vs_peers.sh
 	@echo "== double-spend store, library path"
@@ -31,4 +52,4 @@ bench: all $(noinst_PROGRAMS)
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/policy_vs_postgrey.sh
 	@echo "== spends: library path and through postaged, LMDB beside Redis"
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) $(top_srcdir)/bench/store_backends.sh
-.PHONY: bench
+.PHONY: bench bench-detail

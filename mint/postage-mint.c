@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/cli.h"
+#include "mint/calibration.h"
 #include "mint/speed_report.h"
 #include "postage.h"
 
@@ -34,6 +35,8 @@ usage(FILE *out)
     fprintf(out,
 "Usage: postage-mint [OPTION]... RESOURCE...\n"
 "       postage-mint --speed [-j N] [--json]\n"
+"       postage-mint --calibrate [-j N] [--kernel NAME] [--json]\n"
+"       postage-mint --budget DURATION [OPTION]... [RESOURCE]...\n"
 "Mint one Hashcash v1 stamp per RESOURCE (usually a recipient address) and\n"
 "print them, one per line, in order.\n"
 "\n"
@@ -51,12 +54,19 @@ usage(FILE *out)
 "      --list-kernels      list the kernels of this build and exit\n"
 "      --speed             measure every kernel here and show how long each\n"
 "                          number of bits takes (with --json: as JSON)\n"
+"      --calibrate         measure this device (about a second per thread\n"
+"                          count) and save its profile for --budget\n"
+"      --budget DURATION   mint the most bits whose 95th-percentile time on\n"
+"                          this device fits DURATION per stamp (2s, 500ms,\n"
+"                          1.5m), from the profile --calibrate saved;\n"
+"                          without RESOURCE: print the bits and exit\n"
 "      --max-time SECONDS  give up after SECONDS (exit status 3)\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
 "\n"
-"Exit status: 0 all stamps minted, 2 usage or system error, 3 --max-time\n"
-"reached.  Each extra bit doubles the expected work.\n");
+"Exit status: 0 all stamps minted, 2 usage or system error (or no usable\n"
+"device profile for --budget), 3 --max-time reached.  Each extra bit\n"
+"doubles the expected work.\n");
 }
 
 static int
@@ -81,6 +91,116 @@ on_progress(void *ctx, const struct postage_mint_progress *p)
     return 0;
 }
 
+/* postage-mint --calibrate: measure, save, show. */
+static int
+calibrate(const char *kernel, unsigned threads, int json)
+{
+    struct device_profile p;
+    char path[4096], err[512], date[21];
+    unsigned top = threads;
+
+    if (top == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        top = online > 0 ? (unsigned) online : 1;
+    }
+    if (top > PROFILE_MAX_THREADS)
+        top = PROFILE_MAX_THREADS;
+    int rc = profile_measure(&p, kernel, top, 1.0, (int64_t) time(NULL));
+    if (rc != POSTAGE_OK) {
+        cli_error("measuring kernel %s failed: %s", kernel ? kernel : postage_kernel_default(),
+                  postage_strerror(rc));
+        return CLI_EXIT_USAGE;
+    }
+    calibration_path(path, sizeof path);
+    if (profile_save(path, &p, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_USAGE;
+    }
+    postage_time_rfc3339(p.measured_at, date);
+    double all = profile_rate(&p, top);
+    static const double budgets[] = { 0.1, 1, 2, 10, 60 };
+    if (json) {
+        fputs("{\"profile\":", stdout);
+        cli_json_string(stdout, path, strlen(path));
+        fputs(",\"cpu\":", stdout);
+        cli_json_string(stdout, p.cpu, strlen(p.cpu));
+        printf(",\"kernel\":\"%s\",\"cpus\":%u,\"measured\":\"%s\",\"rate_per_thread\":%.0f,"
+               "\"rates\":[", p.kernel, p.cpus, date, p.rate_per_thread);
+        int first = 1;
+        for (unsigned t = 1; t <= PROFILE_MAX_THREADS; t++)
+            if (p.rate[t] > 0) {
+                printf("%s{\"threads\":%u,\"rate\":%.0f}", first ? "" : ",", t, p.rate[t]);
+                first = 0;
+            }
+        printf("],\"budgets\":[");
+        for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+            unsigned b = calibration_bits_within(budgets[i], all);
+            printf("%s{\"budget_s\":%g,\"threads\":%u,\"bits\":%u,\"p95_s\":%.6g}", i ? "," : "",
+                   budgets[i], top, b, calibration_p95_seconds(b, all));
+        }
+        puts("]}");
+        return CLI_EXIT_OK;
+    }
+    printf("Device profile saved in %s:\n\n", path);
+    printf("  CPU:       %s (%u online)\n", p.cpu, p.cpus);
+    printf("  kernel:    %s\n", p.kernel);
+    printf("  measured:  %s\n\n", date);
+    printf("  %7s %14s %18s\n", "threads", "M trials/s", "M trials/s/thread");
+    for (unsigned t = 1; t <= PROFILE_MAX_THREADS; t++)
+        if (p.rate[t] > 0)
+            printf("  %7u %14.1f %18.1f\n", t, p.rate[t] / 1e6, p.rate[t] / 1e6 / t);
+    printf("\nWhat --budget chooses on %u thread%s (95%% of stamps within the budget):\n\n",
+           top, top == 1 ? "" : "s");
+    printf("  %8s %5s %12s %12s\n", "budget", "bits", "p95", "mean");
+    for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+        unsigned b = calibration_bits_within(budgets[i], all);
+        printf("  %7gs %5u %11.3fs %11.3fs\n", budgets[i], b, calibration_p95_seconds(b, all),
+               calibration_mean_seconds(b, all));
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --budget: the bits from the device profile, or an exit status (>= 0)
+ * when there is no usable profile.  *rate_out and *path_out describe it. */
+static int
+budget_bits(double budget, const char *kernel, unsigned threads, unsigned *bits,
+            double *rate_out, char *path, size_t pathlen, struct device_profile *p)
+{
+    char err[4600], cpu[sizeof p->cpu];
+    int rc = profile_find(path, pathlen, p, err, sizeof err);
+    const char *want = kernel ? kernel : postage_kernel_default();
+
+    if (rc == PROFILE_MISSING) {
+        cli_error("--budget needs this device's profile, and there is none (%s): run "
+                  "'postage-mint --calibrate' first", err);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc != PROFILE_OK) {
+        cli_error("the device profile is damaged (%s): run 'postage-mint --calibrate' to "
+                  "measure this device again", err);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(p->kernel, want) != 0) {
+        cli_error("the device profile %s was measured with kernel %s, but this run uses %s: "
+                  "run 'postage-mint --calibrate%s%s' first", path, p->kernel, want,
+                  kernel ? " --kernel " : "", kernel ? kernel : "");
+        return CLI_EXIT_USAGE;
+    }
+    calibration_cpu_model(cpu, sizeof cpu);
+    if (strcmp(cpu, p->cpu) != 0)
+        cli_error("warning: the device profile %s was measured on '%s', this is '%s'; "
+                  "run 'postage-mint --calibrate' to measure this one", path, p->cpu, cpu);
+    double rate = profile_rate(p, threads);
+    if (!(rate >= 1)) {
+        cli_error("the device profile %s has no usable rate: run 'postage-mint --calibrate'",
+                  path);
+        return CLI_EXIT_USAGE;
+    }
+    *bits = calibration_bits_within(budget, rate);
+    *rate_out = rate;
+    return -1;
+}
+
 static int
 list_kernels(void)
 {
@@ -99,7 +219,8 @@ list_kernels(void)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED };
+    enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED,
+           OPT_CALIBRATE, OPT_BUDGET };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "ext", required_argument, NULL, 'x' },
@@ -113,13 +234,16 @@ main(int argc, char **argv)
         { "list-kernels", no_argument, NULL, OPT_LIST },
         { "speed", no_argument, NULL, OPT_SPEED },
         { "max-time", required_argument, NULL, OPT_MAXTIME },
+        { "calibrate", no_argument, NULL, OPT_CALIBRATE },
+        { "budget", required_argument, NULL, OPT_BUDGET },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     struct postage_mint_options o;
     struct progress_state st = { 0 };
-    int header = 0, json = 0, speed = 0, c;
+    int header = 0, json = 0, speed = 0, calibrate_mode = 0, bits_given = 0, c;
+    double budget = 0;
 
     cli_set_program(argv[0]);
     postage_mint_options_init(&o, (int64_t) time(NULL));
@@ -135,6 +259,7 @@ main(int argc, char **argv)
                           POSTAGE_BITS_MAX);
                 return CLI_EXIT_USAGE;
             }
+            bits_given = 1;
             break;
         case 'x':
             if (!postage_field_is_clean(optarg, strlen(optarg)) ||
@@ -171,6 +296,13 @@ main(int argc, char **argv)
         case OPT_KERNEL: o.kernel = optarg; break;
         case OPT_LIST: return list_kernels();
         case OPT_SPEED: speed = 1; break;
+        case OPT_CALIBRATE: calibrate_mode = 1; break;
+        case OPT_BUDGET:
+            if (calibration_parse_duration(optarg, &budget) != 0) {
+                cli_error("--budget: '%s' is not a duration such as 2s, 500ms or 1.5m", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
         case OPT_MAXTIME: {
             char *end;
             st.max_seconds = strtod(optarg, &end);
@@ -188,8 +320,58 @@ main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (o.kernel != NULL && (calibrate_mode || budget > 0)) {
+        int rc = postage_kernel_check(o.kernel);
+        if (rc != POSTAGE_OK) {
+            cli_error("kernel '%s': %s (see --list-kernels)", o.kernel, postage_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+    }
     if (speed)
         return speed_report(o.threads, json);
+    if (calibrate_mode)
+        return calibrate(o.kernel, o.threads, json);
+    if (budget > 0) {
+        struct device_profile prof;
+        char path[4096], date[21];
+        double rate = 0;
+        if (bits_given) {
+            cli_error("-b and --budget exclude each other: give the bits, or the time");
+            return CLI_EXIT_USAGE;
+        }
+        int rc = budget_bits(budget, o.kernel, o.threads, &o.bits, &rate, path, sizeof path,
+                             &prof);
+        if (rc >= 0)
+            return rc;
+        unsigned threads = o.threads;
+        if (threads == 0) {
+            long online = sysconf(_SC_NPROCESSORS_ONLN);
+            threads = online > 0 ? (unsigned) online : 1;
+        }
+        postage_time_rfc3339(prof.measured_at, date);
+        if (optind >= argc) {
+            if (json) {
+                fputs("{\"budget_s\":", stdout);
+                printf("%.6g,\"bits\":%u,\"p95_s\":%.6g,\"mean_s\":%.6g,\"rate\":%.0f,"
+                       "\"threads\":%u,\"kernel\":\"%s\",\"profile\":", budget, o.bits,
+                       calibration_p95_seconds(o.bits, rate),
+                       calibration_mean_seconds(o.bits, rate), rate, threads, prof.kernel);
+                cli_json_string(stdout, path, strlen(path));
+                printf(",\"measured\":\"%s\"}\n", date);
+            } else {
+                printf("%u bits: 95%% of stamps within %.3g s (mean %.3g s) at %.1f M trials/s "
+                       "on %u thread%s with %s (profile %s, measured %s)\n", o.bits,
+                       calibration_p95_seconds(o.bits, rate),
+                       calibration_mean_seconds(o.bits, rate), rate / 1e6, threads,
+                       threads == 1 ? "" : "s", prof.kernel, path, date);
+            }
+            return CLI_EXIT_OK;
+        }
+        if (isatty(STDERR_FILENO))
+            fprintf(stderr, "%s: --budget %g s: %u bits (95%% within %.3g s at %.1f M trials/s)\n",
+                    cli_program(), budget, o.bits, calibration_p95_seconds(o.bits, rate),
+                    rate / 1e6);
+    }
     if (optind >= argc) {
         cli_error("no resource given: name at least one, e.g. a recipient address");
         fprintf(stderr, "Try 'postage-mint --help' for more information.\n");

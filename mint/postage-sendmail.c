@@ -266,7 +266,8 @@ on_progress(void *ctx, const struct postage_mint_progress *pr)
     return elapsed(&c->start) > c->deadline;
 }
 
-/* Lower the highest bits until the expected time fits the budget. */
+/* Lower the highest bits until the stamps' 95th-percentile times, added
+ * up, fit the budget (the device profile's p95 rule, calibration.h). */
 static void
 fit_budget(struct plan *p, double rate)
 {
@@ -276,7 +277,7 @@ fit_budget(struct plan *p, double rate)
         double expected = 0;
         unsigned top = 0;
         for (size_t i = 0; i < p->n; i++) {
-            expected += ldexp(1.0, (int) p->r[i].bits) / rate;
+            expected += calibration_p95_seconds(p->r[i].bits, rate);
             if (p->r[i].bits > top)
                 top = p->r[i].bits;
         }
@@ -288,7 +289,7 @@ fit_budget(struct plan *p, double rate)
         lowered_to = top - 1;
     }
     if (lowered_to > 0 || (p->n > 0 && budget <= 0))
-        say(LOG_WARNING, "time budget of %.1f s at %.1f M trials/s: stamps lowered to at most %u bits",
+        say(LOG_WARNING, "time budget of %.1f s (95th percentile) at %.1f M trials/s: stamps lowered to at most %u bits",
             budget, rate / 1e6, lowered_to);
 }
 

@@ -30,30 +30,6 @@ struct kernel_row {
 };
 
 static void
-cpu_model(char *out, size_t size)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    snprintf(out, size, "unknown CPU");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof line, f) != NULL) {
-        /* x86 says "model name", some ARM kernels "Model" or nothing. */
-        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Model", 5) == 0) {
-            char *colon = strchr(line, ':');
-            if (colon != NULL) {
-                colon += 1 + (colon[1] == ' ');
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(out, size, "%s", colon);
-                break;
-            }
-        }
-    }
-    fclose(f);
-}
-
-static void
 format_duration(double s, char *out, size_t size)
 {
     if (s < 1e-3)
@@ -89,7 +65,7 @@ speed_report(unsigned threads, int json)
 
     if (n > MAX_KERNELS)
         n = MAX_KERNELS;
-    cpu_model(cpu, sizeof cpu);
+    calibration_cpu_model(cpu, sizeof cpu);
     for (size_t i = 0; i < n; i++) {
         struct kernel_row *r = &rows[i];
         memset(r, 0, sizeof *r);
@@ -105,8 +81,11 @@ speed_report(unsigned threads, int json)
             best = i;
     }
     double rate = rows[best].rate_all;
-    /* postage-sendmail budgets its minting time with this figure. */
-    calibration_store(rows[best].info.name, all, rate, (int64_t) time(NULL));
+    /* The device profile (postage-mint --budget, postage-sendmail's
+     * time_budget) is refreshed with these figures. */
+    calibration_store(rows[best].info.name, 1, rows[best].rate_one, (int64_t) time(NULL));
+    if (all > 1)
+        calibration_store(rows[best].info.name, all, rate, (int64_t) time(NULL));
 
     if (json) {
         fputs("{\"cpu\":", stdout);

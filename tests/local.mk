@@ -153,6 +153,16 @@ EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/p
 TESTS += tests/sendmail_faults.sh
 EXTRA_DIST += tests/sendmail_faults.sh
 
+# The device profile: postage-mint --calibrate, --budget and postage-sendmail's
+# time_budget by the p95 rule.
+TESTS += tests/mint_profile.sh
+EXTRA_DIST += tests/mint_profile.sh
+
+# The cost report (bench/report.sh, `make bench`) in its quick mode: its
+# structure, never its figures.
+TESTS += tests/bench_report.sh
+EXTRA_DIST += tests/bench_report.sh
+
 # Several daemons on one Redis (two postaged processes: stamps, greylisting,
 # quotas, an outage) and Redis Sentinel failover.  Skipped without
 # redis-server / redis-sentinel.

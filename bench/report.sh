@@ -1,0 +1,808 @@
+#!/bin/bash
+# report.sh - the cost report: what postage costs an honest sender, a bulk
+# sender and a spammer, on this machine and on others, in tables and plots.
+#
+# Usage: bench/report.sh [--quick] [--out DIR] [--only "SECTION..."]
+#   (`make bench` runs it; `make check` runs it with --quick in
+#   tests/bench_report.sh, which checks the report's structure only.)
+#
+# Sections (all by default; --only picks some, in this order):
+#   mint       mint cost curves: every kernel's rate on 1..N threads; the
+#              geometric model's mean, median and p95 time for 8..32 bits;
+#              real mints at several bit levels checked against it
+#   devices    `postage-mint --calibrate` here (into a private config
+#              directory), --budget's choice from that profile, and the
+#              reference devices of bench/devices.tsv (cited or estimated)
+#   verify     verify+spend per second against stored stamps, 0 to 10
+#              million: LMDB (library path, with and without fsync), Redis
+#              (tests/redis_harness.sh's redis_start when it exists, else a
+#              private redis-server), postage-verify as one process per
+#              check, and hashcash 1.22's flat file as far as it gets
+#   economics  postaged's price model (bench/economics, linked with
+#              policy/libpolicy.la) on documented traffic profiles: bits and
+#              CPU time per message and per day on each device
+#   policy     postaged beside postgrey (bench/policy_vs_postgrey.sh):
+#              requests per second and p99 latency against offered load
+#
+# Output: DIR (default bench/results/YYYY-MM-DD-HOST in the source tree):
+# report.md, PNG and SVG plots (gnuplot), and data/ with every measured
+# figure as TSV/CSV and every gnuplot script.  A section whose tools are
+# missing (hashcash, postgrey, redis-server, gnuplot) says so in the report
+# instead of failing.  The full run takes 5 to 10 minutes on 2 cores;
+# --quick takes well under a minute, with tiny sizes, for the test.
+#
+# Environment: top_builddir (the build tree, default the source tree),
+# top_srcdir, HASHCASH, POSTGREY, GNUPLOT.  Figures depend on the machine
+# and its load; nothing here is asserted about time.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+top_srcdir=$(cd "$top_srcdir" && pwd) || exit 1
+top_builddir=$(cd "$top_builddir" && pwd) || exit 1
+B=$top_builddir
+QUICK=0
+OUT=
+ONLY="mint devices verify economics policy"
+
+die() { echo "report.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) QUICK=1 ;;
+    --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT=$2; shift ;;
+    --only) [ $# -ge 2 ] || die "--only needs a list of sections"; ONLY=$2; shift ;;
+    -h|--help) sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//; /^set -u/d'; exit 0 ;;
+    *) die "unknown argument: $1 (try --help)" ;;
+    esac
+    shift
+done
+for s in $ONLY; do
+    case $s in mint|devices|verify|economics|policy) ;; *) die "unknown section: $s" ;; esac
+done
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+
+MINT="$B/postage-mint"
+MC="$B/bench/mint_curve"
+VC="$B/bench/verify_curve"
+ECON="$B/bench/economics"
+DEVICES="$top_srcdir/bench/devices.tsv"
+for p in "$MINT" "$MC" "$VC" "$ECON"; do
+    [ -x "$p" ] || die "$p is not built: run make first (or set top_builddir)"
+done
+[ -r "$DEVICES" ] || die "$DEVICES is missing"
+HC=${HASHCASH:-$(command -v hashcash 2>/dev/null || true)}
+GNUPLOT=${GNUPLOT:-$(command -v gnuplot 2>/dev/null || true)}
+# The real postage-verify binary rather than libtool's wrapper script,
+# whose own start-up would be timed with every check.
+if [ -x "$B/.libs/lt-postage-verify" ]; then
+    PV="$B/.libs/lt-postage-verify"; PV_LIBS="$B/.libs"
+elif [ -x "$B/.libs/postage-verify" ]; then
+    PV="$B/.libs/postage-verify"; PV_LIBS="$B/.libs"
+else
+    PV="$B/postage-verify"; PV_LIBS=
+fi
+
+CPU=$(grep -m1 -E '^(model name|Model)' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
+[ -n "$CPU" ] || CPU="unknown CPU"
+CPUS=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
+SHA_KERNEL=$("$MINT" --list-kernels | awk '/\(default\)/ { print $1 }')
+OS_KERNEL=$(uname -sr)
+HOST=$(hostname -s 2>/dev/null || hostname)
+DATE=$(date -u +%Y-%m-%dT%H:%MZ)
+VERSION=$("$MINT" -V | head -n 1)
+[ -n "$OUT" ] || OUT="$top_srcdir/bench/results/$(date -u +%Y-%m-%d)-$HOST"
+mkdir -p "$OUT/data" || die "cannot create $OUT/data"
+OUT=$(cd "$OUT" && pwd)
+D="$OUT/data"
+R="$OUT/report.md"
+
+# --- sizes and budgets ----------------------------------------------------
+if [ "$QUICK" = 1 ]; then
+    MODE="quick (tiny sizes: checks the report's structure, not the machine)"
+    MC_FLAGS="--quick"
+    VSIZES="0,100,1000"; VCHECKS=200; VSYNC=20; VBUDGET=60; PV_K=3
+    RSIZES="0,100,1000"; RCHECKS=200
+    HSIZES="0 100 1000"; HC_K=3; HC_BUDGET=20
+    POLICY_FLAGS="--quick --duration 0.3 --greylist-only"
+else
+    MODE="full"
+    MC_FLAGS="--total-seconds 90"
+    VSIZES="0,1000,10000,100000,300000,1000000,3000000,10000000"
+    VCHECKS=20000; VSYNC=300; VBUDGET=150; PV_K=20
+    RSIZES=$VSIZES; RCHECKS=5000
+    HSIZES="0 1000 10000 100000 300000 1000000 3000000 10000000"; HC_K=20; HC_BUDGET=60
+    POLICY_FLAGS="--duration 2 --greylist-only"
+fi
+
+# --- processes and temporary files: all removed on exit --------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/postage-report.XXXXXX") || die "mktemp failed"
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]+"${pids[@]}"}"; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "report.sh: interrupted" >&2; exit 130' INT TERM
+
+T0=$SECONDS
+log() { echo "[$((SECONDS - T0))s] $*" >&2; }
+note() { printf '> %s\n\n' "$*" >> "$R"; }
+# plot_files NAME: the Markdown lines showing NAME.png and linking NAME.svg.
+plot_files() {
+    if [ -s "$OUT/$1.png" ]; then
+        printf '![%s](%s.png)\n\n(vector: [%s.svg](%s.svg))\n\n' "$2" "$1" "$1" "$1" >> "$R"
+    else
+        note "Plot $1 not drawn: $PLOT_NOTE"
+    fi
+}
+PLOT_NOTE="gnuplot is not installed (apt-get install gnuplot-nox; setup.sh installs it)"
+# gplot NAME: run the gnuplot script $D/NAME.gp (it writes NAME.png and NAME.svg).
+gplot() {
+    [ -n "$GNUPLOT" ] || return 0
+    (cd "$OUT" && "$GNUPLOT" "$D/$1.gp") > "$D/$1.gnuplot.log" 2>&1 ||
+        { log "gnuplot failed on $1 (see $D/$1.gnuplot.log)"; PLOT_NOTE="gnuplot failed (data/$1.gnuplot.log)"; }
+}
+# The terminals every plot is drawn on, PNG then SVG.
+gp_head() {  # NAME TITLE
+    cat <<EOF
+set encoding utf8
+set terminal pngcairo size 960,600 enhanced font 'sans,10'
+set output '$1.png'
+set title "$2" noenhanced
+set grid
+EOF
+}
+gp_svg() {  # NAME
+    cat <<EOF
+set terminal svg size 960,600 dynamic enhanced font 'sans,11'
+set output '$1.svg'
+replot
+EOF
+}
+
+# lat_row LABEL SIZE STORED FILE: one verify TSV row from FILE's lines
+# "START END" (EPOCHREALTIME pairs, one a check): checks/s, p50 and p99.
+lat_row() {
+    awk '{ printf "%.9f\n", $2 - $1 }' "$4" | sort -n | awk -v l="$1" -v n="$2" -v st="$3" '
+        { d[NR] = $1; s += $1 }
+        END { m = NR; if (m == 0) exit 1
+              i99 = int(m * 0.99 + 0.999999); if (i99 < 1) i99 = 1; if (i99 > m) i99 = m
+              printf "%s\t%d\t%d\tprocess\t%d\t%.4f\t%.1f\t%.0f\t%.0f\n", l, n, st, m, s, m / s,
+                     d[int((m + 1) / 2)] * 1e6, d[i99] * 1e6 }'
+}
+
+# Shared awk functions: durations and numbers for people.
+AWK_FMT='
+function dur(s) {
+    if (s != s + 0 || s < 0) return "–"
+    if (s < 1e-6) return sprintf("%.0f ns", s * 1e9)
+    if (s < 1e-3) return sprintf("%.0f µs", s * 1e6)
+    if (s < 1) return sprintf("%.1f ms", s * 1e3)
+    if (s < 120) return sprintf("%.1f s", s)
+    if (s < 7200) return sprintf("%.1f min", s / 60)
+    if (s < 172800) return sprintf("%.1f h", s / 3600)
+    if (s < 2 * 31557600) return sprintf("%.1f days", s / 86400)
+    return sprintf("%.3g years", s / 31557600)
+}
+function mrate(r) { return sprintf("%.1f", r / 1e6) }
+function big(x) {
+    if (x < 1e4) return sprintf("%.0f", x)
+    if (x < 1e6) return sprintf("%.1fk", x / 1e3)
+    if (x < 1e9) return sprintf("%.1fM", x / 1e6)
+    if (x < 1e12) return sprintf("%.1fG", x / 1e9)
+    return sprintf("%.2g", x)
+}
+function ratio(x) {
+    if (x <= 0) return "–"
+    if (x >= 1) return x < 1e5 ? sprintf("%.3g×", x) : sprintf("%.2g×", x)
+    return 1 / x < 1e5 ? sprintf("1/%.0f", 1 / x) : sprintf("1/%.2g", 1 / x)
+}
+function log2(x) { return log(x) / log(2) }
+'
+
+# --- the header ---------------------------------------------------------------
+{
+    echo "# What postage costs: mint, verify and pay"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| machine | $CPU, $CPUS CPUs ($HOST) |"
+    echo "| SHA-1 kernel | $SHA_KERNEL (the default here; every kernel is measured below) |"
+    echo "| operating system | $OS_KERNEL |"
+    echo "| date | $DATE |"
+    echo "| postage | $VERSION |"
+    echo "| mode | $MODE |"
+    echo
+    echo "Made by \`bench/report.sh\` (\`make bench\`). Every figure here was measured on this machine in this run,"
+    echo "except the reference devices, which are marked *cited* or *estimated* with their sources. The machine may"
+    echo "have been busy with other work: nothing here is a guarantee, and the raw data is in [data/](data/)."
+    echo
+} > "$R"
+
+# --- 1. mint cost curves --------------------------------------------------------
+if want mint; then
+    log "mint cost curves"
+    # shellcheck disable=SC2086
+    "$MC" "$D" $MC_FLAGS > "$D/mint_curve.log" 2> "$D/mint_curve.err" ||
+        die "mint_curve failed: $(cat "$D/mint_curve.err")"
+    RATE_ALL=$(awk -F'\t' -v t="$CPUS" '$3 == 1 && $4 == t { print $5 }' "$D/rates.tsv")
+    {
+        echo "## Mint cost curves"
+        echo
+        echo "Every SHA-1 kernel this CPU runs, on 1 to $CPUS threads (\`postage_mint_rate\`: a real search, stopped"
+        echo "after a fixed time). The time columns are the geometric model's: a stamp of b bits takes on average"
+        echo "2^b trials; the median is ln 2 and the 95th percentile ln 20 (about 3) times the mean."
+        echo
+        echo "### Rates"
+        echo
+        echo "| kernel | lanes | threads | M trials/s | M trials/s per thread | mean at 20 bits | p95 at 24 bits |"
+        echo "|---|---|---|---|---|---|---|"
+        awk -F'\t' "$AWK_FMT"'
+            NR > 1 { printf "| %s%s | %s | %s | %s | %s | %s | %s |\n", $1, ($3 == 1 ? " (default)" : ""),
+                     $2, $4, mrate($5), mrate($5 / $4), dur(2 ^ 20 / $5), dur(log(20) * 2 ^ 24 / $5) }' \
+            "$D/rates.tsv"
+        echo
+        MODEL_RATE=$(sed -n 's/^# kernel .* rate \([0-9]*\).*/\1/p' "$D/model.tsv")
+        echo "### Time to mint, predicted from the rate ($SHA_KERNEL, $CPUS threads)"
+        echo
+        echo "From the default kernel's rate measured again just before the real mints below:"
+        echo "$(awk -v r="$MODEL_RATE" 'BEGIN { printf "%.1f", r / 1e6 }') M trials/s."
+        echo
+        echo "| bits | mean trials | median | mean | 95th percentile |"
+        echo "|---|---|---|---|---|"
+        awk -F'\t' "$AWK_FMT"'
+            /^[0-9]/ && $1 % 2 == 0 { printf "| %d | %s | %s | %s | %s |\n", $1, big(2 ^ $1), dur($3), dur($2), dur($4) }' \
+            "$D/model.tsv"
+        echo
+        echo "### The model checked against real mints"
+        echo
+        echo "Real mints of fresh stamps ($SHA_KERNEL, $CPUS threads, each timed from the call to its return), as"
+        echo "many at each level as fit a few seconds. *within p95* is the share no slower than the predicted 95th"
+        echo "percentile: the model says 95%. At low bits the fixed cost of a mint (starting threads, the"
+        echo "random part, the final OpenSSL check) is larger than the search itself, so the measured times sit"
+        echo "above the curve there; from about 16 bits on, the search dominates."
+        echo
+        echo "| bits | mints | mean (model) | mean (measured) | median (model) | median (measured) | p95 (model) | p95 (measured) | within p95 |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$AWK_FMT"'
+            NR > 1 { printf "| %d | %d | %s | %s | %s | %s | %s | %s | %.0f%% |\n", $1, $2, dur($3), dur($4),
+                     dur($5), dur($6), dur($7), dur($8), $9 * 100 }' "$D/check.tsv"
+        echo
+        if [ -s "$D/mint_curve.err" ]; then
+            sed 's/^mint_curve: /> /; s/$/\n/' "$D/mint_curve.err"
+        fi
+    } >> "$R"
+    # plot data
+    awk -F'\t' '/^[0-9]/' "$D/model.tsv" > "$D/plot_model.dat"
+    awk -F'\t' 'NR > 1' "$D/samples.tsv" > "$D/plot_samples.dat"
+    awk -F'\t' 'NR > 1' "$D/check.tsv" > "$D/plot_check.dat"
+    {
+        gp_head mint_cost "Time to mint one stamp: the geometric model and real mints ($CPU, $SHA_KERNEL, $CPUS threads)"
+        cat <<'EOF'
+set logscale y
+set format y "10^{%T}"
+set xlabel "bits"
+set ylabel "seconds"
+set xrange [7:33]
+set xtics 8,2,32
+set key top left
+set datafile separator "\t"
+plot 'data/plot_model.dat' using 1:4 with lines lw 2 lc rgb "#c0392b" title "model: 95th percentile", \
+     'data/plot_model.dat' using 1:2 with lines lw 2 lc rgb "#2c3e50" title "model: mean", \
+     'data/plot_model.dat' using 1:3 with lines lw 2 dt 2 lc rgb "#2980b9" title "model: median", \
+     'data/plot_samples.dat' using ($1 + (rand(0) - 0.5) * 0.5):2 with points pt 7 ps 0.35 lc rgb "#8027ae60" title "real mints (jittered)", \
+     'data/plot_check.dat' using 1:8 with points pt 9 ps 1.6 lc rgb "#c0392b" title "measured 95th percentile", \
+     'data/plot_check.dat' using 1:4 with points pt 5 ps 1.2 lc rgb "#2c3e50" title "measured mean", \
+     'data/plot_check.dat' using 1:6 with points pt 13 ps 1.3 lc rgb "#2980b9" title "measured median"
+EOF
+        gp_svg mint_cost
+    } > "$D/mint_cost.gp"
+    gplot mint_cost
+    awk -F'\t' 'NR > 1 { printf "%s\t%s\t%s\n", $1, $4, $5 / 1e6 }' "$D/rates.tsv" > "$D/plot_rates.dat"
+    {
+        gp_head mint_rates "SHA-1 search rate by kernel and threads ($CPU)"
+        cat <<EOF
+set xlabel "threads"
+set ylabel "M trials/s"
+set xrange [0.5:$CPUS + 0.5]
+set xtics 1
+set yrange [0:*]
+set key top left
+set datafile separator "\t"
+kernels = system("cut -f1 data/plot_rates.dat | uniq | tr '\\\\n' ' '")
+plot for [k in kernels] 'data/plot_rates.dat' using (strcol(1) eq k ? \$2 : NaN):3 with linespoints lw 2 pt 7 title k
+EOF
+        gp_svg mint_rates
+    } > "$D/mint_rates.gp"
+    gplot mint_rates
+    {
+        plot_files mint_cost "time to mint against bits"
+        plot_files mint_rates "rate by kernel and threads"
+    }
+fi
+
+# --- 2. device profiles ---------------------------------------------------------
+if want devices || want economics; then
+    log "device profile (postage-mint --calibrate)"
+    mkdir -p "$WORK/config"
+    XDG_CONFIG_HOME="$WORK/config" POSTAGE_PROFILE= POSTAGE_RATE_CACHE= \
+        "$MINT" --calibrate > "$D/calibrate.txt" 2>&1 || die "postage-mint --calibrate failed: $(cat "$D/calibrate.txt")"
+    cp "$WORK/config/postage/device-profile" "$D/device-profile"
+    XDG_CONFIG_HOME="$WORK/config" POSTAGE_PROFILE= POSTAGE_RATE_CACHE= \
+        "$MINT" --budget 2s --json > "$D/budget.json" 2>&1 || die "postage-mint --budget failed: $(cat "$D/budget.json")"
+    BUDGET_BITS=$(sed -n 's/.*"bits":\([0-9]*\).*/\1/p' "$D/budget.json")
+    P_RATE=$(awk -v t="$CPUS" '$1 == "rate" && $2 == t { print $3 }' "$D/device-profile")
+    P_RATE1=$(awk '$1 == "rate" && $2 == 1 { print $3 }' "$D/device-profile")
+    # The device list: this machine (measured), then the reference rows.
+    {
+        printf 'here\tthis machine, %s threads: %s\tmeasured\t%s\t%s\tpostage-mint --calibrate in this run (%s)\tthis machine, %s threads\n' \
+            "$CPUS" "$CPU" "$CPUS" "$P_RATE" "$SHA_KERNEL" "$CPUS"
+        printf 'here1\tthis machine, one thread\tmeasured\t1\t%s\tpostage-mint --calibrate in this run (%s)\tthis machine, 1 thread\n' \
+            "$P_RATE1" "$SHA_KERNEL"
+        grep -v '^#' "$DEVICES" | grep .
+    } > "$D/devices.tsv"
+fi
+if want devices; then
+    {
+        echo "## Device profiles"
+        echo
+        echo "\`postage-mint --calibrate\` measures a device once (about a second per thread count) and saves its"
+        echo "profile — kernel, CPU model, date, trials per second on each thread count — in"
+        echo "\`~/.config/postage/device-profile\` (format: postage-mint(1)). \`postage-mint --budget 2s\` and"
+        echo "postage-sendmail's \`time_budget\` then choose the largest bits whose 95th-percentile time fits the"
+        echo "budget. In this run the profile measured $(awk -v r="$P_RATE" 'BEGIN { printf "%.1f", r / 1e6 }') M trials/s on $CPUS threads, and"
+        echo "\`postage-mint --budget 2s\` chose **$BUDGET_BITS bits** from it ([data/device-profile](data/device-profile),"
+        echo "[data/budget.json](data/budget.json))."
+        echo
+        echo "Mean time to mint one stamp on each device (the median is 0.69 and the 95th percentile 3.0 times"
+        echo "these). *measured*: this run; *cited*: a published figure; *estimated*: worked out from published"
+        echo "figures, as the notes say. None of the reference rows was measured by this project."
+        echo
+        echo "| device | figure | threads | M trials/s | 16 bits | 18 bits | 20 bits | 22 bits | 24 bits | 26 bits | 28 bits | bits for a 2 s budget (p95) |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$AWK_FMT"'
+            { b = 0; while (b < 160 && log(20) * 2 ^ (b + 1) / $5 <= 2) b++
+              printf "| %s | %s | %s | %s |", $2, $3, $4, mrate($5)
+              for (k = 16; k <= 28; k += 2) printf " %s |", dur(2 ^ k / $5)
+              printf " %d |\n", b }' "$D/devices.tsv"
+        echo
+        echo "Notes on the reference rows:"
+        echo
+        awk -F'\t' '$3 != "measured" { printf "- **%s** (%s): %s.\n", $2, $3, $6 }' "$D/devices.tsv"
+        echo
+    } >> "$R"
+    awk -F'\t' 'BEGIN { printf "bits" } { printf "\t%s", $1; r[NR] = $5; n = NR }
+        END { printf "\n"; for (b = 12; b <= 32; b++) { printf "%d", b; for (i = 1; i <= n; i++) printf "\t%.9g", 2 ^ b / r[i]; printf "\n" } }' \
+        "$D/devices.tsv" > "$D/plot_devices.dat"
+    awk -F'\t' '{ print ($7 != "" ? $7 : $2) }' "$D/devices.tsv" > "$D/plot_devices.names"
+    {
+        gp_head devices "Mean time to mint one stamp, by device (measured here; others cited or estimated)"
+        cat <<'EOF'
+set logscale y
+set format y "10^{%T}"
+set xlabel "bits"
+set ylabel "seconds (mean; p95 is 3 times this)"
+set xrange [12:32]
+set xtics 12,2,32
+set key top left noenhanced
+set datafile separator "\t"
+name(i) = system(sprintf("sed -n '%dp' data/plot_devices.names", i))
+n = int(system("wc -l < data/plot_devices.names"))
+set arrow from 12,1 to 32,1 nohead dt 3 lc rgb "#888888"
+set arrow from 12,60 to 32,60 nohead dt 3 lc rgb "#888888"
+set arrow from 12,86400 to 32,86400 nohead dt 3 lc rgb "#888888"
+set label "1 s" at 31.9,1.5 right
+set label "1 min" at 31.9,90 right
+set label "1 day" at 31.9,130000 right
+plot for [i=1:n] 'data/plot_devices.dat' using 1:(column(i + 1)) every ::1 with linespoints lw 2 pt 7 ps 0.6 title name(i)
+EOF
+        gp_svg devices
+    } > "$D/devices.gp"
+    gplot devices
+    plot_files devices "mean time to mint by device"
+fi
+
+# --- 3. verifier cost curves -----------------------------------------------------
+redis_curve() {  # -> $D/verify_redis.tsv, or a note in $D/verify_redis.note
+    local harness="$top_srcdir/tests/redis_harness.sh" rc
+    : > "$D/verify_redis.tsv"
+    rm -f "$D/verify_redis.note"
+    if [ -r "$harness" ]; then
+        # The harness is the test suite's (POSIX sh, sourced after
+        # testlib.sh); it stops its server, by PID, when this sub-shell exits.
+        top_srcdir="$top_srcdir" VC="$VC" RSIZES="$RSIZES" RCHECKS="$RCHECKS" VBUDGET="$VBUDGET" \
+            sh -c '
+            . "$top_srcdir/tests/testlib.sh"
+            . "$top_srcdir/tests/redis_harness.sh"
+            redis_start || { echo "redis_start failed" >&2; exit 3; }
+            "$VC" "redis://127.0.0.1:$REDIS_PORT/0?prefix=bench:" --label redis --sizes "$RSIZES" \
+                --checks "$RCHECKS" --budget "$VBUDGET" \
+                --fill-pipe "redis-cli -p $REDIS_PORT --pipe > /dev/null"
+            ' > "$D/verify_redis.tsv" 2> "$D/verify_redis.err"
+        rc=$?
+        REDIS_HOW="tests/redis_harness.sh's redis_start"
+    elif command -v redis-server > /dev/null && command -v redis-cli > /dev/null; then
+        local port
+        port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }')
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$WORK" > "$D/redis-server.log" 2>&1 &
+        local rpid=$!
+        pids+=("$rpid")
+        local i
+        for i in $(seq 50); do
+            redis-cli -p "$port" ping > /dev/null 2>&1 && break
+            sleep 0.1
+        done
+        "$VC" "redis://127.0.0.1:$port/0?prefix=bench:" --label redis --sizes "$RSIZES" \
+            --checks "$RCHECKS" --budget "$VBUDGET" \
+            --fill-pipe "redis-cli -p $port --pipe > /dev/null" > "$D/verify_redis.tsv" 2> "$D/verify_redis.err"
+        rc=$?
+        kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
+        REDIS_HOW="a private redis-server on loopback, no persistence (tests/redis_harness.sh is not there yet)"
+    else
+        echo "Redis skipped: redis-server is not installed (apt-get install redis-server)." > "$D/verify_redis.note"
+        return
+    fi
+    if [ "$rc" -eq 77 ]; then
+        echo "Redis skipped: $REDIS_HOW could not run Redis here ($(tr '\n' ' ' < "$D/verify_redis.err"))." > "$D/verify_redis.note"
+        : > "$D/verify_redis.tsv"
+    elif [ "$rc" -ne 0 ]; then
+        echo "Redis failed ($REDIS_HOW): $(tr '\n' ' ' < "$D/verify_redis.err")" > "$D/verify_redis.note"
+    elif [ -s "$D/verify_redis.err" ]; then
+        echo "Redis ($REDIS_HOW): $(tr '\n' ' ' < "$D/verify_redis.err")" > "$D/verify_redis.note"
+    else
+        echo "Redis: $REDIS_HOW." > "$D/verify_redis.note"
+    fi
+}
+
+hashcash_curve() {  # -> $D/verify_hashcash.tsv, notes in $D/verify_hashcash.note
+    : > "$D/verify_hashcash.tsv"
+    : > "$D/verify_hashcash.note"
+    if [ -z "$HC" ] || ! "$HC" -V 2>&1 | grep -q '1\.22'; then
+        echo "hashcash 1.22 skipped: not installed (apt-get install hashcash)." > "$D/verify_hashcash.note"
+        return
+    fi
+    local db="$WORK/hashcash.sdb" have=0 n start=$SECONDS t0 t1 one k i lat res="bench@example.org"
+    echo "last_purged 700101000000" > "$db"
+    for n in $HSIZES; do
+        if [ "$n" -gt "$have" ]; then
+            awk -v a="$have" -v b="$n" -v r="$res" \
+                'BEGIN { for (i = a; i < b; i++) printf "1:0:261127:%s::pre%010d:%d 2419200\n", r, i, i }' >> "$db"
+            have=$n
+        fi
+        if [ "$n" -gt 0 ] && [ -z "${hc_probed:-}" ]; then
+            # The file really is read: a stored stamp is refused as spent.
+            if "$HC" -u -t 261127000000 -cd -f "$db" -b 0 -r "$res" \
+                "1:0:261127:$res::pre$(printf %010d $((n / 2))):$((n / 2))" > /dev/null 2>&1; then
+                echo "hashcash accepted a stamp stored in its database: the generated file is not read; curve dropped." >> "$D/verify_hashcash.note"
+                : > "$D/verify_hashcash.tsv"
+                return
+            fi
+            hc_probed=1
+        fi
+        # One check first, to see how many fit the budget.
+        t0=$EPOCHREALTIME
+        "$HC" -u -t 261127000000 -cd -f "$db" -b 0 -r "$res" "1:0:261127:$res::cal$n:0" > /dev/null 2>&1 ||
+            { echo "hashcash refused a fresh stamp at $n stored; curve stopped." >> "$D/verify_hashcash.note"; return; }
+        t1=$EPOCHREALTIME
+        one=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+        k=$(awk -v left=$((HC_BUDGET - (SECONDS - start))) -v o="$one" -v k="$HC_K" \
+            'BEGIN { m = int(left / (o > 0 ? o : 0.001)); if (m > k) m = k; print m }')
+        if [ "$k" -lt 3 ]; then
+            echo "hashcash stopped before $n stored: one check took $(awk -v o="$one" 'BEGIN { printf "%.2f", o }') s, and three more would overrun the ${HC_BUDGET} s allowed." >> "$D/verify_hashcash.note"
+            break
+        fi
+        : > "$WORK/hc.lat"
+        for ((i = 0; i < k; i++)); do
+            t0=$EPOCHREALTIME
+            "$HC" -u -t 261127000000 -cd -f "$db" -b 0 -r "$res" "1:0:261127:$res::hc${n}x$i:$i" > /dev/null 2>&1 ||
+                { echo "hashcash refused a fresh stamp at $n stored; curve stopped." >> "$D/verify_hashcash.note"; return; }
+            t1=$EPOCHREALTIME
+            echo "$t0 $t1" >> "$WORK/hc.lat"
+        done
+        lat_row hashcash "$n" "$n" "$WORK/hc.lat" >> "$D/verify_hashcash.tsv"
+        [ "$k" -lt "$HC_K" ] && echo "hashcash at $n stored: timed over $k checks, not $HC_K (one takes $(awk -v o="$one" 'BEGIN { printf "%.2f", o }') s)." >> "$D/verify_hashcash.note"
+    done
+    rm -f "$db"
+}
+
+if want verify; then
+    log "verifier cost curves: LMDB"
+    # The hook times postage-verify processes against the store at each size.
+    cat > "$WORK/pv_hook.sh" <<EOF
+#!/bin/bash
+. "$WORK/lat_row.sh"
+: > "$WORK/pv.lat"
+for ((i = 0; i < $PV_K; i++)); do
+    s="1:0:261127:bench@example.org::pv\${VC_STORED}x\$i:\$i"
+    t0=\$EPOCHREALTIME
+    out=\$(LD_LIBRARY_PATH="$PV_LIBS\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" "$PV" --db "lmdb:$WORK/lmdb" -b 0 -r bench@example.org --now 261127 "\$s") || { echo "postage-verify failed: \$out" >&2; exit 1; }
+    t1=\$EPOCHREALTIME
+    [ "\$out" = "\$s ok" ] || { echo "postage-verify did not accept a fresh stamp: \$out" >&2; exit 1; }
+    echo "\$t0 \$t1" >> "$WORK/pv.lat"
+done
+lat_row postage-verify "\$VC_SIZE" "\$VC_STORED" "$WORK/pv.lat" >> "$D/verify_process.tsv"
+EOF
+    chmod +x "$WORK/pv_hook.sh"
+    declare -f lat_row > "$WORK/lat_row.sh"
+    : > "$D/verify_process.tsv"
+    "$VC" "lmdb:$WORK/lmdb" --label lmdb --sizes "$VSIZES" --checks "$VCHECKS" --sync-checks "$VSYNC" \
+        --fill-lmdb --budget "$VBUDGET" --hook "$WORK/pv_hook.sh" > "$D/verify_lmdb.tsv" 2> "$D/verify_lmdb.err" ||
+        die "verify_curve (LMDB) failed: $(cat "$D/verify_lmdb.err")"
+    rm -rf "$WORK/lmdb"
+    log "verifier cost curves: Redis"
+    redis_curve
+    log "verifier cost curves: hashcash 1.22"
+    hashcash_curve
+    cat "$D/verify_lmdb.tsv" "$D/verify_redis.tsv" "$D/verify_process.tsv" "$D/verify_hashcash.tsv" > "$D/verify.tsv"
+    {
+        echo "## Verifier cost curves"
+        echo
+        echo "Verify+spend per second against the number of stamps the store already holds. Library rows run"
+        echo "\`postage_check()\` with the store, one stamp after another in one thread (parse, SHA-1, date window,"
+        echo "atomic spend); process rows start one program per stamp, as a mail filter calling a program per"
+        echo "message would (\`postage-verify --db\` with LMDB, fsync per spend; \`hashcash -cd\` with its flat file,"
+        echo "which it scans from the top on every check). Stores are filled in bulk with distinct stamps in each"
+        echo "store's own layout, and a filled stamp must then be reported spent, so the fill is known to be read."
+        echo "Cells: checks per second (p99 latency)."
+        echo
+        awk -F'\t' "$AWK_FMT"'
+            { key = $1 "/" $4; if (!(key in seen)) { seen[key] = 1; cols[++nc] = key }
+              if (!($2 in rowseen)) { rowseen[$2] = 1; rows[++nr] = $2 }
+              v[$2, key] = sprintf($7 < 10 ? "%.2g (%s)" : "%.0f (%s)", $7, dur($9 / 1e6)) }
+            END {
+                name["lmdb/nosync"] = "LMDB, no fsync"; name["lmdb/sync"] = "LMDB, fsync per spend (default)"
+                name["redis/net"] = "Redis (loopback)"; name["postage-verify/process"] = "postage-verify process, LMDB"
+                name["hashcash/process"] = "hashcash 1.22 process, flat file"
+                # rows in ascending order (insertion sort; a handful)
+                for (i = 2; i <= nr; i++) { x = rows[i]; j = i - 1
+                    while (j >= 1 && rows[j] + 0 > x + 0) { rows[j + 1] = rows[j]; j-- } rows[j + 1] = x }
+                printf "| stamps stored |"; for (c = 1; c <= nc; c++) printf " %s |", name[cols[c]]; printf "\n|---|"
+                for (c = 1; c <= nc; c++) printf "---|"; printf "\n"
+                for (r = 1; r <= nr; r++) { printf "| %s |", big(rows[r])
+                    for (c = 1; c <= nc; c++) printf " %s |", ((rows[r], cols[c]) in v) ? v[rows[r], cols[c]] : "–"; printf "\n" }
+            }' "$D/verify.tsv"
+        echo
+        [ -s "$D/verify_lmdb.err" ] && note "LMDB: $(tr '\n' ' ' < "$D/verify_lmdb.err")"
+        [ -s "$D/verify_redis.note" ] && note "$(cat "$D/verify_redis.note")"
+        if [ -s "$D/verify_hashcash.note" ]; then
+            while IFS= read -r line; do note "$line"; done < "$D/verify_hashcash.note"
+        fi
+        echo "Each row is measured after filling the store to that size; the fresh stamps of the earlier"
+        echo "measurements come on top (data/verify.tsv has the exact counts)."
+        echo
+    } >> "$R"
+    for key in lmdb:sync lmdb:nosync redis:net postage-verify:process hashcash:process; do
+        awk -F'\t' -v l="${key%%:*}" -v m="${key#*:}" '$1 == l && $4 == m { print ($2 < 1 ? 1 : $2) "\t" $7 }' \
+            "$D/verify.tsv" > "$D/plot_verify_${key%%:*}_${key#*:}.dat"
+    done
+    {
+        gp_head verify_curve "Verify+spend per second against stamps stored ($CPU)"
+        cat <<'EOF'
+set logscale xy
+set format y "10^{%T}"
+set xtics ("0" 1, "10" 10, "100" 100, "1k" 1e3, "10k" 1e4, "100k" 1e5, "1M" 1e6, "10M" 1e7)
+set xrange [0.7:2e7]
+set xlabel "stamps already stored"
+set ylabel "checks per second"
+set key below maxrows 3 noenhanced
+set datafile separator "\t"
+set style data linespoints
+files = "lmdb_nosync lmdb_sync redis_net postage-verify_process hashcash_process"
+titles = "'LMDB, library, no fsync' 'LMDB, library, fsync per spend' 'Redis, library' 'postage-verify, one process per check' 'hashcash 1.22 -cd, one process per check'"
+plot for [i=1:words(files)] sprintf('data/plot_verify_%s.dat', word(files, i)) using 1:2 lw 2 pt 7 title word(titles, i)
+EOF
+        gp_svg verify_curve
+    } > "$D/verify_curve.gp"
+    # Empty series would stop gnuplot: give them a NaN point.
+    for f in "$D"/plot_verify_*.dat; do [ -s "$f" ] || printf '1\tNaN\n' > "$f"; done
+    gplot verify_curve
+    plot_files verify_curve "checks per second against stamps stored"
+fi
+
+# --- 4. economics -----------------------------------------------------------------
+if want economics; then
+    log "economics"
+    "$ECON" --params > "$D/economics_params.tsv" || die "bench/economics --params failed"
+    "$ECON" > "$D/economics.tsv" || die "bench/economics failed"
+    {
+        echo "## Economics: what each sender pays"
+        echo
+        echo "The price is postaged's own model (\`pd_price_compute\` and the record and decay code of"
+        echo "\`policy/reputation.c\`, linked into \`bench/economics\`), with its default settings:"
+        echo
+        echo "| setting | default |"
+        echo "|---|---|"
+        awk -F'\t' '{ printf "| `%s` | %s |\n", $1, $2 }' "$D/economics_params.tsv"
+        echo
+        echo "Each traffic profile is simulated message by message at each receiving site with a fixed clock:"
+        echo "before each message both of its records (sender identity and client address) are decayed to that"
+        echo "time and priced; then the updates postaged makes are applied (rate and messages, HELO and SPF"
+        echo "failures, refusals over the cap; and, for a message that paid, accepted, stamps and bits paid). Every"
+        echo "sender pays the price it is asked, one stamp of exactly that many bits per recipient, unless it is"
+        echo "over the cap: then the message is refused and not retried. The figures are of the day after the"
+        echo "profile's history."
+        echo
+        echo "The profiles:"
+        echo
+        awk -F'\t' 'NR > 1 { printf "- **%s**: %s.\n", $2, $3 }' "$D/economics.tsv"
+        echo
+        echo "### Bits"
+        echo
+        echo "*paid*: the price of the delivered messages. *asked*: the price before the cap, of every message of"
+        echo "the day (a refused message was asked more than the cap of 28). *work a day*: the expected SHA-1"
+        echo "trials (2^bits a stamp) for the delivered messages, and as bits (log2). The ratios compare with the"
+        echo "person, per message at the asked price and per day to deliver everything at the asked price."
+        echo
+        echo "| sender | messages a day | delivered | refused | paid, bits: median (range) | asked, bits: median (max) | work a day | ≈ bits a day | per message vs the person | per day vs the person |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$AWK_FMT"'
+            NR == 2 { pm = $14; pd = $17 }
+            NR > 1 { paid = $8 > 0 ? sprintf("%d (%d–%d)", $11, $10, $12) : "–"
+                     printf "| %s | %s | %s | %s | %s | %d (%d) | %s | %s | %s | %s |\n", $2, big($7), big($8), big($9), paid,
+                            $14, $15, big($16), ($16 > 0 ? sprintf("%.1f", log2($16)) : "–"),
+                            ratio(2 ^ ($14 - pm)), ratio($17 / pd) }' "$D/economics.tsv"
+        echo
+        echo "### CPU time on each device"
+        echo
+        echo "Per message: one stamp at the median asked price (**†**: over the cap, so refused whatever is paid;"
+        echo "the time is what the price would have cost). Per day: minting the stamps of the delivered messages."
+        echo
+        awk -F'\t' "$AWK_FMT"'
+            FNR == NR { dn[++nd] = $2; dr[nd] = $5; next }
+            FNR == 1 { printf "| sender |"; for (i = 1; i <= nd; i++) printf " %s |", dn[i]; printf "\n|---|"
+                       for (i = 1; i <= nd; i++) printf "---|"; printf "\n"; next }
+            { printf "| %s |", $2
+              for (i = 1; i <= nd; i++) printf " %s%s / %s |", dur(2 ^ $14 / dr[i]), ($14 > 28 ? " †" : ""), ($8 > 0 ? dur($16 / dr[i]) : "none delivered")
+              printf "\n" }' "$D/devices.tsv" "$D/economics.tsv"
+        echo
+        awk -F'\t' "$AWK_FMT"'
+            FNR == NR { if ($1 == "here") here = $5; next }
+            FNR == 1 { next }
+            $1 == "person" { p = $14; pday = $16 }
+            $1 == "newsletter" { n = $14 }
+            $1 == "bot" { b = $14; bref = $9 }
+            $1 == "bot-day1" { b1 = $14; b1del = $8; b1day = $16 }
+            END {
+                printf "In short: the person pays %d bits a message (%s on this machine, %s a day). ", p, dur(2 ^ p / here), dur(pday / here)
+                printf "An established newsletter pays %d bits, %s as much per message as the person. ", n, ratio(2 ^ (n - p))
+                printf "A compromised home PC sending 10,000 a day to one site is asked %d bits on its first day (%s as much per message as the person) and delivers %d messages at a cost of %s here; ", b1, ratio(2 ^ (b1 - p)), b1del, dur(b1day / here)
+                printf "once its record has caught up with it, it is asked %d bits and all %s of its messages are refused: it pays in time, not CPU.\n", b, big(bref)
+            }' "$D/devices.tsv" "$D/economics.tsv"
+        echo
+    } >> "$R"
+    awk -F'\t' 'FNR == NR { dn[++nd] = $1; dr[nd] = $5; next }
+        FNR == 1 { next }
+        { label = $1; sub(/^newsletter-new$/, "newsletter,\\n1st issue", label); sub(/^bot-day1$/, "home PC,\\nday 1", label)
+          sub(/^bot$/, "home PC", label); sub(/^botnet-thin$/, "botnet,\\nspread thin", label)
+          printf "%s", label; for (i = 1; i <= nd; i++) printf "\t%.6g", $17 / dr[i]; printf "\n" }' \
+        "$D/devices.tsv" "$D/economics.tsv" > "$D/plot_economics.dat"
+    awk -F'\t' '{ print ($7 != "" ? $7 : $2) }' "$D/devices.tsv" > "$D/plot_economics.names"
+    {
+        gp_head economics "CPU time a day to deliver every message at the price asked (log scale)"
+        cat <<'EOF'
+set logscale y
+set format y "10^{%T}"
+set ylabel "CPU seconds a day"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set xtics noenhanced
+set bmargin 4
+set key inside top left vertical noenhanced
+set datafile separator "\t"
+set yrange [1e-6:*]
+set arrow from graph 0, first 86400 to graph 1, first 86400 nohead dt 2 lc rgb "#c0392b"
+set label "one CPU-day" at graph 0.99, first 130000 right tc rgb "#c0392b"
+n = int(system("wc -l < data/plot_economics.names"))
+name(i) = system(sprintf("sed -n '%dp' data/plot_economics.names", i))
+plot for [i=2:n+1] 'data/plot_economics.dat' using i:xtic(1) title name(i - 1)
+EOF
+        gp_svg economics
+    } > "$D/economics.gp"
+    gplot economics
+    plot_files economics "CPU time a day by sender and device"
+fi
+
+# --- 5. the policy daemon ---------------------------------------------------------
+if want policy; then
+    log "policy daemon: postaged beside postgrey"
+    POLICY_SCRIPT="$top_srcdir/bench/policy_vs_postgrey.sh"
+    {
+        echo "## Policy daemon throughput"
+        echo
+    } >> "$R"
+    if [ ! -x "$B/postaged" ] || [ ! -x "$B/bench/policy_load" ]; then
+        note "Skipped: postaged or bench/policy_load is not built."
+    else
+        # shellcheck disable=SC2086
+        top_builddir="$B" "$POLICY_SCRIPT" --stores disk $POLICY_FLAGS --results "$D/policy_curve.csv" \
+            > "$D/policy.log" 2>&1
+        prc=$?
+        if [ ! -s "$D/policy_curve.csv" ] || [ "$(wc -l < "$D/policy_curve.csv")" -lt 2 ]; then
+            note "Skipped: bench/policy_vs_postgrey.sh produced no curve (status $prc): $(tail -n 3 "$D/policy.log" | tr '\n' ' ')"
+        else
+            [ "$prc" -eq 0 ] || note "bench/policy_vs_postgrey.sh ended with status $prc: $(tail -n 2 "$D/policy.log" | tr '\n' ' ')"
+            {
+                echo "From \`bench/policy_vs_postgrey.sh --greylist-only\`: the same greylisting workload over the Postfix"
+                echo "policy protocol on loopback, state on disk, every answer a deferral. postaged runs with"
+                echo "\`spf = no\` and \`helo_checks = no\`, doing only what postgrey does, so that no name server's"
+                echo "latency is measured (its SPF and HELO checks are DNS-bound). The load generator shares the machine's"
+                echo "$CPUS cores with the server it measures. Closed loop: each connection sends its next request"
+                echo "when the answer comes. Open loop: requests are due at the offered rate over 16 connections, and"
+                echo "latency runs from each request's due time (a server that falls behind is charged for the wait)."
+                echo "Postgrey's offered rate stops rising once it falls behind. Full log: [data/policy.log](data/policy.log)."
+                echo
+                echo "| load | postaged req/s | p50 ms | p99 ms | postgrey req/s | p50 ms | p99 ms |"
+                echo "|---|---|---|---|---|---|---|"
+                awk -F, '
+                    NR > 1 && $1 == "disk" {
+                        key = ($3 == "closed") ? sprintf("closed loop, %d connection%s", $4, $4 == 1 ? "" : "s") : sprintf("open loop, %d req/s offered", $5)
+                        if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+                        v[key, $2] = sprintf("%.0f | %.3f | %.3f", $10, $11, $13) }
+                    END { for (i = 1; i <= n; i++) { k = order[i]
+                        printf "| %s | %s | %s |\n", k, ((k, "postaged") in v) ? v[k, "postaged"] : "– | – | –",
+                               ((k, "postgrey") in v) ? v[k, "postgrey"] : "not run | – | –" } }' "$D/policy_curve.csv"
+                echo
+                grep -E '^  (throughput|postaged at)' "$D/policy.log" | sed 's/^  /> /; s/$/\n/'
+            } >> "$R"
+            for srv in postaged postgrey; do
+                awk -F, -v s="$srv" 'NR > 1 && $1 == "disk" && $2 == s && $3 == "open" { print $5 "\t" $10 "\t" $13 }' \
+                    "$D/policy_curve.csv" > "$D/plot_policy_$srv.dat"
+                [ -s "$D/plot_policy_$srv.dat" ] || printf '1\tNaN\tNaN\n' > "$D/plot_policy_$srv.dat"
+            done
+            {
+                gp_head policy_curve "Policy daemon under offered load: postaged beside postgrey (state on disk, $CPU)"
+                cat <<'EOF'
+unset title
+set multiplot layout 1,2 title "Policy daemon under offered load: postaged beside postgrey (open loop, 16 connections)" noenhanced
+set logscale xy
+set xlabel "offered load, requests/s"
+set key top left noenhanced
+set datafile separator "\t"
+set ylabel "answered, requests/s"
+plot 'data/plot_policy_postaged.dat' using 1:2 with linespoints lw 2 pt 7 title "postaged", \
+     'data/plot_policy_postgrey.dat' using 1:2 with linespoints lw 2 pt 5 title "postgrey", \
+     x with lines dt 2 lc rgb "#888888" title "answered = offered"
+set ylabel "p99 latency, ms"
+set format y "10^{%T}"
+plot 'data/plot_policy_postaged.dat' using 1:3 with linespoints lw 2 pt 7 title "postaged", \
+     'data/plot_policy_postgrey.dat' using 1:3 with linespoints lw 2 pt 5 title "postgrey"
+unset multiplot
+EOF
+                echo "set terminal svg size 960,600 dynamic enhanced font 'sans,11'"
+                echo "set output 'policy_curve.svg'"
+                cat <<'EOF'
+set multiplot layout 1,2 title "Policy daemon under offered load: postaged beside postgrey (open loop, 16 connections)" noenhanced
+set format y "%g"
+set ylabel "answered, requests/s"
+plot 'data/plot_policy_postaged.dat' using 1:2 with linespoints lw 2 pt 7 title "postaged", \
+     'data/plot_policy_postgrey.dat' using 1:2 with linespoints lw 2 pt 5 title "postgrey", \
+     x with lines dt 2 lc rgb "#888888" title "answered = offered"
+set ylabel "p99 latency, ms"
+set format y "10^{%T}"
+plot 'data/plot_policy_postaged.dat' using 1:3 with linespoints lw 2 pt 7 title "postaged", \
+     'data/plot_policy_postgrey.dat' using 1:3 with linespoints lw 2 pt 5 title "postgrey"
+unset multiplot
+EOF
+            } > "$D/policy_curve.gp"
+            gplot policy_curve
+            plot_files policy_curve "requests per second and p99 latency against offered load"
+        fi
+    fi
+fi
+
+{
+    echo "## Files"
+    echo
+    echo "Made in $((SECONDS - T0)) s. Plots: $(cd "$OUT" && ls *.png 2>/dev/null | tr '\n' ' ')(and SVG beside each)."
+    echo "Data and gnuplot scripts: [data/](data/)."
+} >> "$R"
+log "report written: $R"
+echo "$R"
