@@ -5,3 +5,4 @@ libpostage_internal_la_SOURCES += lib/status.c lib/clock.c lib/stamp.c lib/match
 noinst_LIBRARIES += libcli.a
 libcli_a_SOURCES = lib/cli.c lib/cli.h
 libcli_a_CFLAGS = $(AM_CFLAGS)
+EXTRA_DIST += lib/errbuf.h

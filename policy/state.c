@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/errbuf.h"
 #include "policy/state.h"
 #include "policy/state_backend.h"
 
@@ -88,21 +89,6 @@ pd_st_get_i64(const unsigned char *p)
 
 /* ---- choosing a backend ----------------------------------------------- */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int
 scheme_is(const char *spec, size_t len, const char *name)
 {
@@ -116,7 +102,7 @@ pick_backend(const char *spec, char *err, size_t errlen)
     size_t len;
 
     if (spec == NULL || spec[0] == '\0') {
-        seterr(err, errlen, "empty state store specification");
+        errbuf_printf(err, errlen, "empty state store specification");
         return NULL;
     }
     if (!(*p >= 'a' && *p <= 'z'))
@@ -132,7 +118,7 @@ pick_backend(const char *spec, char *err, size_t errlen)
     if (scheme_is(spec, len, "redis") || scheme_is(spec, len, "redis+unix")
         || scheme_is(spec, len, "redis+sentinel"))
         return &pd_state_redis_ops;
-    seterr(err, errlen,
+    errbuf_printf(err, errlen,
            "unsupported state store \"%.*s\" (lmdb:DIR, redis://, redis+unix:// or "
            "redis+sentinel://)", (int) len, spec);
     return NULL;
@@ -156,7 +142,7 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
         return PD_ST_ERR_INVALID;
     st = calloc(1, sizeof *st);
     if (st == NULL) {
-        seterr(err, errlen, "out of memory opening state store %s", spec);
+        errbuf_printf(err, errlen, "out of memory opening state store %s", spec);
         return PD_ST_ERR_NOMEM;
     }
     st->ops = ops;

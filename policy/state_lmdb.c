@@ -58,6 +58,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "lib/errbuf.h"
 #include "policy/state.h"
 #include "policy/state_backend.h"
 #include "verify/lmdb_grow.h"
@@ -89,28 +90,13 @@ struct pd_state_lmdb {
 
 /* ---- errors ------------------------------------------------------------ */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Record "DIR: what: reason" in the handle (lock held). */
 static int
 fail(struct pd_state_lmdb *st, const char *what, int rc)
 {
     const char *hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)" : "";
 
-    seterr(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s", st->dir, what,
+    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s", st->dir, what,
            mdb_strerror(rc), hint);
     return PD_ST_ERR_BACKEND;
 }
@@ -142,7 +128,7 @@ grow(struct pd_state_lmdb *st, const char *what)
     if (rc == MDB_SUCCESS)
         return PD_ST_OK;
     if (rc == MDB_MAP_FULL) {
-        seterr(st->errbuf, sizeof st->errbuf,
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
                "%s: %s: the store is full (it may not grow beyond %zu MiB)", st->dir,
                what, (size_t) (LMDB_GROW_MAX >> 20));
         return PD_ST_ERR_BACKEND;
@@ -162,7 +148,7 @@ run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
     int rc, status, i;
 
     if (st->broken) {
-        seterr(st->errbuf, sizeof st->errbuf,
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
                "%s: store unusable after a failed map resize; reopen it", st->dir);
         return PD_ST_ERR_BACKEND;
     }
@@ -178,7 +164,7 @@ run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
             if (rc == BODY_NOWRITE)
                 return PD_ST_OK;
             if (rc == BODY_BADCALLBACK) {
-                seterr(st->errbuf, sizeof st->errbuf,
+                errbuf_printf(st->errbuf, sizeof st->errbuf,
                        "%s: %s: the callback returned a value over %d bytes", st->dir,
                        what, PD_ST_VALUE_MAX);
                 return PD_ST_ERR_CALLBACK;
@@ -192,7 +178,7 @@ run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
         if (status != PD_ST_OK)
             return status;
     }
-    seterr(st->errbuf, sizeof st->errbuf, "%s: %s: gave up after %d retries", st->dir, what,
+    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: gave up after %d retries", st->dir, what,
            LMDB_GROW_RETRIES);
     return PD_ST_ERR_BACKEND;
 }
@@ -226,7 +212,7 @@ valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_
     if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
         || keylen > PD_ST_KEY_MAX) {
         pthread_mutex_lock(&st->lock);
-        seterr(st->errbuf, sizeof st->errbuf, "%s: invalid table or key length %zu",
+        errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: invalid table or key length %zu",
                st->dir, keylen);
         pthread_mutex_unlock(&st->lock);
         return 0;
@@ -354,7 +340,7 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
 
     pthread_mutex_lock(&st->lock);
     if (st->broken) {
-        seterr(st->errbuf, sizeof st->errbuf,
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
                "%s: store unusable after a failed map resize; reopen it", st->dir);
         rc = PD_ST_ERR_BACKEND;
         goto out;
@@ -532,7 +518,7 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
 
     s->count = 0;
     if (st->broken) {
-        seterr(st->errbuf, sizeof st->errbuf,
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
                "%s: store unusable after a failed map resize; reopen it", st->dir);
         return PD_ST_ERR_BACKEND;
     }
@@ -664,7 +650,7 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
     const char *p = spec;
 
     if (spec == NULL || spec[0] == '\0') {
-        seterr(err, errlen, "empty state store specification");
+        errbuf_printf(err, errlen, "empty state store specification");
         return PD_ST_ERR_INVALID;
     }
     if (*p >= 'a' && *p <= 'z') {
@@ -673,7 +659,7 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
             p++;
         if (*p == ':') {
             if ((size_t) (p - spec) != 4 || strncmp(spec, "lmdb", 4) != 0) {
-                seterr(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
+                errbuf_printf(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
                        (int) (p - spec), spec);
                 return PD_ST_ERR_INVALID;
             }
@@ -681,7 +667,7 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
         }
     }
     if (spec[0] == '\0') {
-        seterr(err, errlen, "empty directory in state store specification");
+        errbuf_printf(err, errlen, "empty directory in state store specification");
         return PD_ST_ERR_INVALID;
     }
     *dir = spec;
@@ -694,17 +680,17 @@ prepare_dir(const char *dir, unsigned flags, char *err, size_t errlen)
     struct stat sb;
 
     if (!(flags & PD_ST_NOCREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        seterr(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
         return PD_ST_ERR_BACKEND;
     }
     if (stat(dir, &sb) != 0) {
         int missing = errno == ENOENT && (flags & PD_ST_NOCREATE);
 
-        seterr(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
         return missing ? PD_ST_ERR_NOSTORE : PD_ST_ERR_BACKEND;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        seterr(err, errlen, "state store %s is not a directory", dir);
+        errbuf_printf(err, errlen, "state store %s is not a directory", dir);
         return PD_ST_ERR_BACKEND;
     }
     return PD_ST_OK;
@@ -746,13 +732,13 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
     if (rc != PD_ST_OK)
         return rc;
     if (sodium_init() < 0) {
-        seterr(err, errlen, "libsodium failed to initialise");
+        errbuf_printf(err, errlen, "libsodium failed to initialise");
         return PD_ST_ERR_BACKEND;
     }
     len = strlen(base) + sizeof "/" SUBDIR;
     st = calloc(1, sizeof *st + len);
     if (st == NULL) {
-        seterr(err, errlen, "out of memory opening state store %s", base);
+        errbuf_printf(err, errlen, "out of memory opening state store %s", base);
         return PD_ST_ERR_NOMEM;
     }
     snprintf(st->dir, len, "%s/" SUBDIR, base);
@@ -765,7 +751,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
     }
     if (pthread_mutex_init(&st->lock, NULL) != 0) {
         free(st);
-        seterr(err, errlen, "cannot create a mutex for state store %s", base);
+        errbuf_printf(err, errlen, "cannot create a mutex for state store %s", base);
         return PD_ST_ERR_NOMEM;
     }
     if (flags & PD_ST_NOSYNC)
@@ -773,7 +759,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
 
     rc = mdb_env_create(&st->env);
     if (rc != MDB_SUCCESS) {
-        seterr(err, errlen, "%s: creating the LMDB environment: %s", st->dir,
+        errbuf_printf(err, errlen, "%s: creating the LMDB environment: %s", st->dir,
                mdb_strerror(rc));
         goto fail_mutex;
     }
@@ -790,7 +776,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
         } else if (access(data, F_OK) != 0) {
             rc = errno;
             if (rc == ENOENT) {
-                seterr(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
+                errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
                 status = PD_ST_ERR_NOSTORE;
                 goto fail_env;
             }
@@ -802,7 +788,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
         /* Free reader slots of processes that died inside a read. */
         rc = mdb_reader_check(st->env, &dead);
     if (rc != MDB_SUCCESS) {
-        seterr(err, errlen, "%s: opening the LMDB environment: %s", st->dir,
+        errbuf_printf(err, errlen, "%s: opening the LMDB environment: %s", st->dir,
                mdb_strerror(rc));
         goto fail_env;
     }
@@ -811,7 +797,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
     rc = run_write(st, "opening the tables", open_body, &arg);
     pthread_mutex_unlock(&st->lock);
     if (rc != PD_ST_OK) {
-        seterr(err, errlen, "%s", st->errbuf);
+        errbuf_printf(err, errlen, "%s", st->errbuf);
         goto fail_env;
     }
     *out = st;

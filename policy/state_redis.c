@@ -81,6 +81,7 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
+#include "lib/errbuf.h"
 #include "policy/state.h"
 #include "policy/state_backend.h"
 #include "verify/redis_conn.h"
@@ -111,21 +112,6 @@ struct pd_state_redis {
 };
 
 /* ---- errors ------------------------------------------------------------ */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int fail(struct pd_state_redis *st, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -177,9 +163,9 @@ static void
 reply_problem(const redisReply *r, const char *cmd, char *why, size_t whylen)
 {
     if (r->type == REDIS_REPLY_ERROR)
-        seterr(why, whylen, "%s: %.*s", cmd, (int) r->len, r->str);
+        errbuf_printf(why, whylen, "%s: %.*s", cmd, (int) r->len, r->str);
     else
-        seterr(why, whylen, "%s: unexpected reply (type %d)", cmd, r->type);
+        errbuf_printf(why, whylen, "%s: unexpected reply (type %d)", cmd, r->type);
 }
 
 static int
@@ -985,23 +971,23 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
     if (rs == NULL || st == NULL) {
         free(rs);
         free(st);
-        seterr(err, errlen, "out of memory opening the Redis state store");
+        errbuf_printf(err, errlen, "out of memory opening the Redis state store");
         return PD_ST_ERR_NOMEM;
     }
     if (redis_spec_parse(spec, rs, why, sizeof why) != 0) {
-        seterr(err, errlen, "state store: %s", why);
+        errbuf_printf(err, errlen, "state store: %s", why);
         free(rs);
         free(st);
         return PD_ST_ERR_INVALID;
     }
     free(rs);
     if (sodium_init() < 0) {
-        seterr(err, errlen, "libsodium failed to initialise");
+        errbuf_printf(err, errlen, "libsodium failed to initialise");
         free(st);
         return PD_ST_ERR_BACKEND;
     }
     if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        seterr(err, errlen, "cannot create a mutex for the Redis state store");
+        errbuf_printf(err, errlen, "cannot create a mutex for the Redis state store");
         free(st);
         return PD_ST_ERR_NOMEM;
     }
@@ -1009,7 +995,7 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
      * comes (redis_conn reconnects with backoff). */
     st->conn = redis_conn_open(spec, 0, why, sizeof why);
     if (st->conn == NULL) {
-        seterr(err, errlen, "%s", why);
+        errbuf_printf(err, errlen, "%s", why);
         pthread_mutex_destroy(&st->lock);
         free(st);
         return PD_ST_ERR_BACKEND;
@@ -1021,7 +1007,7 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
                          pd_state_table_name((enum pd_table) t));
 
         if (n < 0 || (size_t) n >= sizeof st->tprefix[t]) {
-            seterr(err, errlen, "%s: key prefix too long", st->where);
+            errbuf_printf(err, errlen, "%s: key prefix too long", st->where);
             redis_conn_close(st->conn);
             pthread_mutex_destroy(&st->lock);
             free(st);

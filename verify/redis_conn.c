@@ -65,6 +65,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "lib/errbuf.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 #include "verify/redis_conn.h"
@@ -104,21 +105,6 @@ struct redis_conn {
     void *notify_ctx;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* A parse error: "Redis specification: ..."; returns -1. */
 static int bad(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -132,7 +118,7 @@ bad(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    seterr(err, errlen, "Redis specification: %s", msg);
+    errbuf_printf(err, errlen, "Redis specification: %s", msg);
     return -1;
 }
 
@@ -405,7 +391,7 @@ redis_spec_parse(const char *spec, struct redis_spec *out, char *err, size_t err
     size_t len, i;
     int db_in_path = 0;
 
-    seterr(err, errlen, "%s", "");
+    errbuf_printf(err, errlen, "%s", "");
     if (out == NULL)
         return bad(err, errlen, "no place for the result");
     memset(out, 0, sizeof *out);
@@ -573,9 +559,9 @@ static void
 hostport(char *buf, size_t size, const char *host, int port)
 {
     if (strchr(host, ':') != NULL)
-        seterr(buf, size, "[%s]:%d", host, port);
+        errbuf_printf(buf, size, "[%s]:%d", host, port);
     else
-        seterr(buf, size, "%s:%d", host, port);
+        errbuf_printf(buf, size, "%s:%d", host, port);
 }
 
 /* Why a context failed, in words: hiredis says "Resource temporarily
@@ -589,11 +575,11 @@ context_error(const struct redis_conn *c, const redisContext *x, const char *wha
     if (x != NULL && x->err == REDIS_ERR_IO
         && (strcmp(x->errstr, strerror(EAGAIN)) == 0
             || strcmp(x->errstr, strerror(EWOULDBLOCK)) == 0))
-        seterr(buf, size, "%s: %s: no reply within %d ms", label, what, c->spec.timeout_ms);
+        errbuf_printf(buf, size, "%s: %s: no reply within %d ms", label, what, c->spec.timeout_ms);
     else if (x != NULL && x->err == REDIS_ERR_EOF)
-        seterr(buf, size, "%s: %s: the server closed the connection", label, what);
+        errbuf_printf(buf, size, "%s: %s: the server closed the connection", label, what);
     else
-        seterr(buf, size, "%s: %s: %s", label, what, why);
+        errbuf_printf(buf, size, "%s: %s: %s", label, what, why);
 }
 
 /* Connect to a TCP address or the socket, with the timeouts set. */
@@ -634,7 +620,7 @@ setup_command(const struct redis_conn *c, redisContext *x, const char *what, con
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        seterr(why, whylen, "%s: %s refused: %s", label, what, r->str);
+        errbuf_printf(why, whylen, "%s: %s refused: %s", label, what, r->str);
         freeReplyObject(r);
         return NULL;
     }
@@ -664,7 +650,7 @@ prepare(const struct redis_conn *c, redisContext *x, int check_role, const char 
     }
     if (c->spec.db != 0) {
         const char *argv[2] = { "SELECT", db };
-        seterr(db, sizeof db, "%d", c->spec.db);
+        errbuf_printf(db, sizeof db, "%d", c->spec.db);
         r = setup_command(c, x, "SELECT", label, why, whylen, 2, argv);
         if (r == NULL)
             return -1;
@@ -677,12 +663,12 @@ prepare(const struct redis_conn *c, redisContext *x, int check_role, const char 
             return -1;
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 1
             || r->element[0]->type != REDIS_REPLY_STRING) {
-            seterr(why, whylen, "%s: unexpected reply to ROLE", label);
+            errbuf_printf(why, whylen, "%s: unexpected reply to ROLE", label);
             freeReplyObject(r);
             return -1;
         }
         if (strcmp(r->element[0]->str, "master") != 0) {
-            seterr(why, whylen, "%s: is a %.20s, not the master (a failover is under way?)",
+            errbuf_printf(why, whylen, "%s: is a %.20s, not the master (a failover is under way?)",
                      label, r->element[0]->str);
             freeReplyObject(r);
             return -1;
@@ -704,7 +690,7 @@ ask_sentinel(const struct redis_conn *c, int k, char *host, int *port, char *why
     unsigned long v;
 
     hostport(saddr, sizeof saddr, c->spec.sentinel_host[k], c->spec.sentinel_port[k]);
-    seterr(label, sizeof label, "%s: sentinel %s", c->where, saddr);
+    errbuf_printf(label, sizeof label, "%s: sentinel %s", c->where, saddr);
     s = dial(c, c->spec.sentinel_host[k], c->spec.sentinel_port[k], 0, label, why, whylen);
     if (s == NULL)
         return -1;
@@ -713,7 +699,7 @@ ask_sentinel(const struct redis_conn *c, int k, char *host, int *port, char *why
     if (r == NULL)
         return -1;
     if (r->type == REDIS_REPLY_NIL) {
-        seterr(why, whylen, "%s: does not know master '%s'", label, c->spec.master);
+        errbuf_printf(why, whylen, "%s: does not know master '%s'", label, c->spec.master);
         freeReplyObject(r);
         return -1;
     }
@@ -724,7 +710,7 @@ ask_sentinel(const struct redis_conn *c, int k, char *host, int *port, char *why
         || strlen(r->element[0]->str) != r->element[0]->len
         || parse_uint(r->element[1]->str, r->element[1]->len, 65535, &v) != 0
         || v == 0) {
-        seterr(why, whylen, "%s: unexpected reply to SENTINEL get-master-addr-by-name", label);
+        errbuf_printf(why, whylen, "%s: unexpected reply to SENTINEL get-master-addr-by-name", label);
         freeReplyObject(r);
         return -1;
     }
@@ -746,7 +732,7 @@ via_sentinel(struct redis_conn *c, int k, char *why, size_t whylen)
     if (ask_sentinel(c, k, host, &port, why, whylen) != 0)
         return NULL;
     hostport(maddr, sizeof maddr, host, port);
-    seterr(label, sizeof label, "%s at %s", c->where, maddr);
+    errbuf_printf(label, sizeof label, "%s at %s", c->where, maddr);
     x = dial(c, host, port, 0, label, why, whylen);
     if (x == NULL)
         return NULL;
@@ -754,7 +740,7 @@ via_sentinel(struct redis_conn *c, int k, char *why, size_t whylen)
         redisFree(x);
         return NULL;
     }
-    seterr(c->label, sizeof c->label, "%s", label);
+    errbuf_printf(c->label, sizeof c->label, "%s", label);
     memcpy(c->master_host, host, sizeof host);
     c->master_port = port;
     return x;
@@ -903,9 +889,9 @@ connect_now(struct redis_conn *c, char *why, size_t whylen)
         }
     }
     if (n == 1)
-        seterr(why, whylen, "%s", last);
+        errbuf_printf(why, whylen, "%s", last);
     else
-        seterr(why, whylen, "%s (and %d other sentinel%s failed)", last, n - 1,
+        errbuf_printf(why, whylen, "%s (and %d other sentinel%s failed)", last, n - 1,
                  n == 2 ? "" : "s");
     return -1;
 }
@@ -916,13 +902,13 @@ drop(struct redis_conn *c)
     if (c->ctx != NULL)
         redisFree(c->ctx);
     c->ctx = NULL;
-    seterr(c->label, sizeof c->label, "%s", c->where);
+    errbuf_printf(c->label, sizeof c->label, "%s", c->where);
 }
 
 static void
 outage(struct redis_conn *c, const char *why)
 {
-    seterr(c->last_err, sizeof c->last_err, "%s", why);
+    errbuf_printf(c->last_err, sizeof c->last_err, "%s", why);
     if (!c->down) {
         c->down = 1;
         c->down_told = 0;
@@ -942,7 +928,7 @@ restored(struct redis_conn *c)
         return;
     c->down = 0;
     if (c->down_told && c->notify != NULL) {
-        seterr(msg, sizeof msg, "%s: connected", c->label);
+        errbuf_printf(msg, sizeof msg, "%s: connected", c->label);
         c->notify(c->notify_ctx, 1, msg);
     }
     c->down_told = 0;
@@ -1002,14 +988,14 @@ ensure(struct redis_conn *c, char *err, size_t errlen)
     }
     now = mono_ms();
     if (c->backoff_ms > 0 && now < c->next_try_ms) {
-        seterr(err, errlen, "%s (next attempt in %lld ms)", c->last_err, c->next_try_ms - now);
+        errbuf_printf(err, errlen, "%s (next attempt in %lld ms)", c->last_err, c->next_try_ms - now);
         return -1;
     }
     if (connect_now(c, why, sizeof why) == 0)
         return 0;
     back_off(c);
     outage(c, why);
-    seterr(err, errlen, "%s", why);
+    errbuf_printf(err, errlen, "%s", why);
     return -1;
 }
 
@@ -1062,14 +1048,14 @@ run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap
     int rc;
 
     if (c == NULL) {
-        seterr(err, errlen, "no Redis handle");
+        errbuf_printf(err, errlen, "no Redis handle");
         return NULL;
     }
     if (c->txn && c->txn_used) {
         /* Inside redis_conn_lock, after the first command: WATCH and MULTI
          * live on this connection, so it must not be replaced. */
         if (c->ctx == NULL || c->gen != c->txn_gen) {
-            seterr(err, errlen, "%s: connection lost in the middle of a transaction",
+            errbuf_printf(err, errlen, "%s: connection lost in the middle of a transaction",
                    c->label);
             return NULL;
         }
@@ -1100,22 +1086,22 @@ run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap
                 || strcmp(c->ctx->errstr, strerror(EWOULDBLOCK)) == 0);
 
         if (timed_out)
-            seterr(why, sizeof why, "%s: no reply within %d ms", c->label, c->spec.timeout_ms);
+            errbuf_printf(why, sizeof why, "%s: no reply within %d ms", c->label, c->spec.timeout_ms);
         else
             context_error(c, c->ctx, "connection lost", c->label, why, sizeof why);
         drop(c);
         if (timed_out)
             back_off(c);
         outage(c, why);
-        seterr(err, errlen, "%s", why);
+        errbuf_printf(err, errlen, "%s", why);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0) {
-        seterr(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label, r->str);
+        errbuf_printf(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label, r->str);
         freeReplyObject(r);
         drop(c);
         outage(c, why);
-        seterr(err, errlen, "%s", why);
+        errbuf_printf(err, errlen, "%s", why);
         return NULL;
     }
     c->backoff_ms = 0;
@@ -1135,7 +1121,7 @@ redis_conn_open(const char *spec, int must_connect, char *err, size_t errlen)
 
     c = calloc(1, sizeof *c);
     if (c == NULL) {
-        seterr(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
     if (redis_spec_parse(spec, &c->spec, err, errlen) != 0) {
@@ -1144,25 +1130,25 @@ redis_conn_open(const char *spec, int must_connect, char *err, size_t errlen)
     }
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
-        seterr(err, errlen, "cannot create a mutex");
+        errbuf_printf(err, errlen, "cannot create a mutex");
         return NULL;
     }
     if (c->spec.sentinel) {
-        seterr(c->where, sizeof c->where, "redis master '%s'", c->spec.master);
+        errbuf_printf(c->where, sizeof c->where, "redis master '%s'", c->spec.master);
     } else if (c->spec.unix_socket) {
-        seterr(c->where, sizeof c->where, "redis unix:%s", c->spec.host);
+        errbuf_printf(c->where, sizeof c->where, "redis unix:%s", c->spec.host);
     } else {
         hostport(addr, sizeof addr, c->spec.host, c->spec.port);
-        seterr(c->where, sizeof c->where, "redis %s", addr);
+        errbuf_printf(c->where, sizeof c->where, "redis %s", addr);
     }
-    seterr(c->label, sizeof c->label, "%s", c->where);
+    errbuf_printf(c->label, sizeof c->label, "%s", c->where);
 
     sigpipe_block(&g);
     rc = connect_now(c, why, sizeof why);
     sigpipe_restore(&g);
     if (rc != 0) {
         if (must_connect) {
-            seterr(err, errlen, "%s", why);
+            errbuf_printf(err, errlen, "%s", why);
             redis_conn_close(c);
             return NULL;
         }
@@ -1215,7 +1201,7 @@ redis_conn_command(struct redis_conn *c, char *err, size_t errlen, const char *f
     va_list ap;
 
     if (c == NULL || fmt == NULL) {
-        seterr(err, errlen, "no Redis handle or command");
+        errbuf_printf(err, errlen, "no Redis handle or command");
         return NULL;
     }
     pthread_mutex_lock(&c->lock);
@@ -1233,7 +1219,7 @@ redis_conn_commandv(struct redis_conn *c, char *err, size_t errlen,
     redisReply *r;
 
     if (c == NULL || argc < 1 || argv == NULL) {
-        seterr(err, errlen, "no Redis handle or command");
+        errbuf_printf(err, errlen, "no Redis handle or command");
         return NULL;
     }
     pthread_mutex_lock(&c->lock);
@@ -1262,7 +1248,7 @@ redis_conn_commandv_locked(struct redis_conn *c, char *err, size_t errlen,
                            int argc, const char **argv, const size_t *argvlen)
 {
     if (c == NULL || argc < 1 || argv == NULL) {
-        seterr(err, errlen, "no Redis handle or command");
+        errbuf_printf(err, errlen, "no Redis handle or command");
         return NULL;
     }
     return run(c, err, errlen, NULL, NULL, argc, argv, argvlen);

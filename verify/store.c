@@ -30,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "lib/errbuf.h"
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/store.h"
@@ -52,21 +53,6 @@ static const struct postage_store_backend *const backends[] = {
 #define KNOWN_SCHEMES "lmdb, redis, redis+unix, redis+sentinel"
 
 #define ALL_FLAGS (POSTAGE_STORE_NOSYNC | POSTAGE_STORE_NOCREATE | POSTAGE_STORE_LAZY)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Length of the scheme at the start of spec (without the ':'), or 0. */
 static size_t
@@ -97,19 +83,19 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
     char berr[POSTAGE_STORE_ERRLEN];
     int rc;
 
-    seterr(err, errlen, "%s", "");
+    errbuf_printf(err, errlen, "%s", "");
     if (out != NULL)
         *out = NULL;
     if (out == NULL) {
-        seterr(err, errlen, "no place for the store handle (out is NULL)");
+        errbuf_printf(err, errlen, "no place for the store handle (out is NULL)");
         return POSTAGE_ERR_INVALID;
     }
     if (spec == NULL || spec[0] == '\0') {
-        seterr(err, errlen, "empty store specification");
+        errbuf_printf(err, errlen, "empty store specification");
         return POSTAGE_ERR_INVALID;
     }
     if (flags & ~(unsigned) ALL_FLAGS) {
-        seterr(err, errlen, "unknown store flags 0x%x", flags & ~(unsigned) ALL_FLAGS);
+        errbuf_printf(err, errlen, "unknown store flags 0x%x", flags & ~(unsigned) ALL_FLAGS);
         return POSTAGE_ERR_INVALID;
     }
 
@@ -127,10 +113,10 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
         }
         if (backend == NULL) {
             if (strncmp(spec + slen, "://", 3) == 0)     /* may hold a password */
-                seterr(err, errlen, "unknown store scheme \"%.*s:\" (known: " KNOWN_SCHEMES
+                errbuf_printf(err, errlen, "unknown store scheme \"%.*s:\" (known: " KNOWN_SCHEMES
                        ")", (int) slen, spec);
             else
-                seterr(err, errlen,
+                errbuf_printf(err, errlen,
                        "unknown store scheme \"%.*s:\" in \"%s\" (known: " KNOWN_SCHEMES
                        "; write ./%s for a relative path)",
                        (int) slen, spec, spec, spec);
@@ -138,7 +124,7 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
         }
         location = backend->whole_spec ? spec : spec + slen + 1;
         if (spec[slen + 1] == '\0') {
-            seterr(err, errlen, "store specification \"%s\" names no location", spec);
+            errbuf_printf(err, errlen, "store specification \"%s\" names no location", spec);
             return POSTAGE_ERR_INVALID;
         }
     }
@@ -146,18 +132,18 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
     /* Idempotent and thread-safe; SHA-256 works without it, but it selects
      * the fastest implementation. */
     if (sodium_init() < 0) {
-        seterr(err, errlen, "libsodium failed to initialise");
+        errbuf_printf(err, errlen, "libsodium failed to initialise");
         return POSTAGE_ERR_STORE;
     }
 
     store = calloc(1, sizeof *store);
     if (store == NULL) {
-        seterr(err, errlen, "out of memory opening a %s store", backend->scheme);
+        errbuf_printf(err, errlen, "out of memory opening a %s store", backend->scheme);
         return POSTAGE_ERR_NOMEM;
     }
     if (pthread_mutex_init(&store->err_lock, NULL) != 0) {
         free(store);
-        seterr(err, errlen, "cannot create a mutex for a %s store", backend->scheme);
+        errbuf_printf(err, errlen, "cannot create a mutex for a %s store", backend->scheme);
         return POSTAGE_ERR_NOMEM;
     }
     store->backend = backend;
@@ -165,7 +151,7 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
     berr[0] = '\0';
     rc = backend->open(location, flags, &store->state, berr, sizeof berr);
     if (rc != POSTAGE_OK) {
-        seterr(err, errlen, "%s", berr[0] ? berr : postage_strerror(rc));
+        errbuf_printf(err, errlen, "%s", berr[0] ? berr : postage_strerror(rc));
         pthread_mutex_destroy(&store->err_lock);
         free(store);
         return rc;

@@ -64,6 +64,7 @@
 
 #include <lmdb.h>
 
+#include "lib/errbuf.h"
 #include "postage/status.h"
 #include "postage/store.h"
 #include "verify/lmdb_grow.h"
@@ -81,21 +82,6 @@ struct lmdb_env {
     char dir[];                /* for messages                           */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* "DIR: what: reason", naming a full disk as such. */
 static int
 fail(const struct lmdb_env *e, const char *dir, const char *what, int rc,
@@ -105,7 +91,7 @@ fail(const struct lmdb_env *e, const char *dir, const char *what, int rc,
 
     if (rc == ENOSPC || rc == EDQUOT)
         hint = " (disk full)";
-    seterr(err, errlen, "%s: %s: %s%s", e != NULL ? e->dir : dir, what,
+    errbuf_printf(err, errlen, "%s: %s: %s%s", e != NULL ? e->dir : dir, what,
            mdb_strerror(rc), hint);
     return POSTAGE_ERR_STORE;
 }
@@ -119,7 +105,7 @@ grow(struct lmdb_env *e, const char *what, char *err, size_t errlen)
     if (rc == MDB_SUCCESS)
         return POSTAGE_OK;
     if (rc == MDB_MAP_FULL) {
-        seterr(err, errlen, "%s: %s: the store is full (it may not grow beyond %zu MiB)",
+        errbuf_printf(err, errlen, "%s: %s: the store is full (it may not grow beyond %zu MiB)",
                e->dir, what, (size_t) (LMDB_GROW_MAX >> 20));
         return POSTAGE_ERR_STORE;
     }
@@ -161,7 +147,7 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
         if (st != POSTAGE_OK)
             return st;
     }
-    seterr(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, LMDB_GROW_RETRIES);
+    errbuf_printf(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, LMDB_GROW_RETRIES);
     return POSTAGE_ERR_STORE;
 }
 
@@ -170,7 +156,7 @@ check_usable(const struct lmdb_env *e, char *err, size_t errlen)
 {
     if (!e->broken)
         return POSTAGE_OK;
-    seterr(err, errlen, "%s: store unusable after a failed map resize; reopen it", e->dir);
+    errbuf_printf(err, errlen, "%s: store unusable after a failed map resize; reopen it", e->dir);
     return POSTAGE_ERR_STORE;
 }
 
@@ -192,15 +178,15 @@ static int
 prepare_dir(const char *dir, unsigned flags, struct stat *st, char *err, size_t errlen)
 {
     if (!(flags & POSTAGE_STORE_NOCREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        seterr(err, errlen, "cannot create store directory %s: %s", dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot create store directory %s: %s", dir, strerror(errno));
         return POSTAGE_ERR_STORE;
     }
     if (stat(dir, st) != 0) {
-        seterr(err, errlen, "cannot open store directory %s: %s", dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot open store directory %s: %s", dir, strerror(errno));
         return POSTAGE_ERR_STORE;
     }
     if (!S_ISDIR(st->st_mode)) {
-        seterr(err, errlen, "store %s is not a directory", dir);
+        errbuf_printf(err, errlen, "store %s is not a directory", dir);
         return POSTAGE_ERR_STORE;
     }
     if (flags & POSTAGE_STORE_NOCREATE) {
@@ -216,7 +202,7 @@ prepare_dir(const char *dir, unsigned flags, struct stat *st, char *err, size_t 
         saved = errno;
         free(data);
         if (missing) {
-            seterr(err, errlen, "no store in directory %s (no data.mdb): %s", dir,
+            errbuf_printf(err, errlen, "no store in directory %s (no data.mdb): %s", dir,
                    strerror(saved));
             return POSTAGE_ERR_STORE;
         }
@@ -236,13 +222,13 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
 
     e = calloc(1, sizeof *e + len + 1);
     if (e == NULL) {
-        seterr(err, errlen, "out of memory opening store %s", dir);
+        errbuf_printf(err, errlen, "out of memory opening store %s", dir);
         return POSTAGE_ERR_NOMEM;
     }
     memcpy(e->dir, dir, len + 1);
     if (pthread_mutex_init(&e->lock, NULL) != 0) {
         free(e);
-        seterr(err, errlen, "cannot create a mutex for store %s", dir);
+        errbuf_printf(err, errlen, "cannot create a mutex for store %s", dir);
         return POSTAGE_ERR_NOMEM;
     }
     if (flags & POSTAGE_STORE_NOSYNC)

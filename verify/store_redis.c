@@ -46,6 +46,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "lib/errbuf.h"
 #include "postage/status.h"
 #include "postage/store.h"
 #include "verify/redis_conn.h"
@@ -64,21 +65,6 @@ struct redis_store {
     char pattern[2 * REDIS_PREFIX_MAX + 4];   /* escaped prefix + "s:*" */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int
 rs_open(const char *spec, unsigned flags, void **state, char *err, size_t errlen)
 {
@@ -91,7 +77,7 @@ rs_open(const char *spec, unsigned flags, void **state, char *err, size_t errlen
         return POSTAGE_ERR_INVALID;
     s = calloc(1, sizeof *s);
     if (s == NULL) {
-        seterr(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return POSTAGE_ERR_NOMEM;
     }
     s->conn = redis_conn_open(spec, !(flags & POSTAGE_STORE_LAZY), err, errlen);
@@ -130,9 +116,9 @@ odd_reply(const struct redis_store *s, const char *what, const redisReply *r,
           char *err, size_t errlen)
 {
     if (r->type == REDIS_REPLY_ERROR)
-        seterr(err, errlen, "%s: %s: %s", what, redis_conn_address(s->conn), r->str);
+        errbuf_printf(err, errlen, "%s: %s: %s", what, redis_conn_address(s->conn), r->str);
     else
-        seterr(err, errlen, "%s: %s: unexpected reply (type %d)", what,
+        errbuf_printf(err, errlen, "%s: %s: unexpected reply (type %d)", what,
                redis_conn_address(s->conn), r->type);
     return POSTAGE_ERR_STORE;
 }
@@ -140,7 +126,7 @@ odd_reply(const struct redis_store *s, const char *what, const redisReply *r,
 static int
 no_reply(const char *what, const char *why, char *err, size_t errlen)
 {
-    seterr(err, errlen, "%s: %s", what, why);
+    errbuf_printf(err, errlen, "%s: %s", what, why);
     return POSTAGE_ERR_STORE;
 }
 
