@@ -13,6 +13,7 @@
 #include "postage/status.h"
 #include "postage/clock.h"
 #include "postage/stamp.h"
+#include "postage/argon2id.h"
 #include "postage/kernel.h"
 #include "postage/mint.h"
 #include "postage/store.h"

@@ -18,6 +18,8 @@ postage_strerror(int status)
     case POSTAGE_ERR_EXPIRED:     return "stamp has expired";
     case POSTAGE_ERR_FUTURE:      return "stamp is dated in the future";
     case POSTAGE_ERR_SPENT:       return "stamp was already spent";
+    case POSTAGE_ERR_KIND:        return "kind of stamp not accepted here";
+    case POSTAGE_ERR_PARAMS:      return "Argon2id parameters or bits outside the accepted bounds";
     case POSTAGE_ERR_INVALID:     return "invalid argument";
     case POSTAGE_ERR_TOO_LONG:    return "input too long";
     case POSTAGE_ERR_NOMEM:       return "out of memory";
@@ -44,6 +46,8 @@ postage_verdict_name(int status)
     case POSTAGE_ERR_EXPIRED:  return "expired";
     case POSTAGE_ERR_FUTURE:   return "future";
     case POSTAGE_ERR_SPENT:    return "spent";
+    case POSTAGE_ERR_KIND:     return "kind";
+    case POSTAGE_ERR_PARAMS:   return "params";
     default:                   return NULL;
     }
 }

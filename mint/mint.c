@@ -29,6 +29,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "mint/mint_argon2id.h"
+#include "postage/argon2id.h"
 #include "postage/clock.h"
 #include "postage/mint.h"
 #include "postage/status.h"
@@ -65,6 +67,10 @@ postage_mint_options_init(struct postage_mint_options *options, int64_t now)
     options->bits = POSTAGE_MINT_DEFAULT_BITS;
     options->date_width = 6;
     options->now = now;
+    options->argon2id_params.memory = 65536;
+    options->argon2id_params.passes = 1;
+    options->argon2id_params.lanes = 1;
+    options->argon2id_backend = POSTAGE_A2ID_AUTO;
 }
 
 static double
@@ -261,6 +267,17 @@ check_options(const char *resource, const struct postage_mint_options *o)
     if (o->bits > POSTAGE_BITS_MAX ||
         (o->date_width != 6 && o->date_width != 10 && o->date_width != 12))
         return POSTAGE_ERR_INVALID;
+    if (o->argon2id) {
+        char a2id_ext[POSTAGE_A2ID_EXT_MAX];
+        if (ext_len > 0 || postage_argon2id_backend_name(o->argon2id_backend) == NULL ||
+            postage_argon2id_ext_format(&o->argon2id_params, a2id_ext, sizeof a2id_ext) !=
+                POSTAGE_OK)
+            return POSTAGE_ERR_INVALID;
+    } else if (postage_argon2id_ext_parse(ext, ext_len, NULL) != 0) {
+        /* An EXT naming a2id would make a SHA-1 search mint a stamp every
+         * checker reads as Argon2id, and refuses. */
+        return POSTAGE_ERR_INVALID;
+    }
     return POSTAGE_OK;
 }
 
@@ -288,7 +305,7 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
 {
     char date[13];
     char head[POSTAGE_MINT_STAMP_SIZE];
-    const struct sha1_kernel *kernel;
+    const struct sha1_kernel *kernel = NULL;
     int rc;
 
     if (stamp == NULL || size == 0)
@@ -298,7 +315,7 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
         return rc;
     if (postage_date_format(o->now, o->date_width, date) != POSTAGE_OK)
         return POSTAGE_ERR_INVALID;
-    if ((rc = choose_kernel(o->kernel, &kernel)) != POSTAGE_OK)
+    if (!o->argon2id && (rc = choose_kernel(o->kernel, &kernel)) != POSTAGE_OK)
         return rc;
     if (sodium_init() < 0)
         return POSTAGE_ERR_RANDOM;
@@ -310,10 +327,15 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
     for (size_t i = 0; !o->case_sensitive && i < rlen; i++)
         if (res[i] >= 'A' && res[i] <= 'Z')
             res[i] = (char) (res[i] - 'A' + 'a');
-    int head_len = snprintf(head, sizeof head, "1:%u:%s:%s:%s:", o->bits, date,
-                            res, o->ext ? o->ext : "");
+    char a2id_ext[POSTAGE_A2ID_EXT_MAX] = "";
+    if (o->argon2id)
+        postage_argon2id_ext_format(&o->argon2id_params, a2id_ext, sizeof a2id_ext);
+    int head_len = snprintf(head, sizeof head, "1:%u:%s:%s:%s:", o->bits, date, res,
+                            o->argon2id ? a2id_ext : o->ext ? o->ext : "");
     if (head_len < 0 || (size_t) head_len >= sizeof head)
         return POSTAGE_ERR_TOO_LONG;
+    if (o->argon2id)
+        return mint_argon2id(head, (size_t) head_len, o, stamp, size, result);
 
     struct search *s = calloc(1, sizeof *s);
     if (s == NULL)

@@ -146,7 +146,7 @@ check_one(struct run *run, const char *stamp, size_t len)
         cli_error("double-spend store: %s", postage_store_error(run->opt.store));
         return -1;
     }
-    if (rc < POSTAGE_ERR_SPENT) {
+    if (rc < POSTAGE_ERR_PARAMS) {
         cli_error("cannot check stamp: %s", postage_strerror(rc));
         return -1;
     }

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "postage/argon2id.h"
 #include "postage/stamp.h"
 
 #ifdef __cplusplus
@@ -46,20 +47,30 @@ struct postage_mint_options {
     unsigned threads;        /* search threads; 0: one per online CPU      */
     postage_progress_fn progress; /* may be NULL                           */
     void *progress_ctx;
+    /* Memory-hard stamps (postage/argon2id.h): with argon2id set, the
+     * stamp's EXT is "a2id=m..,t..,p.." for argon2id_params (ext must then
+     * be empty), each attempt is one Argon2id computation on
+     * argon2id_backend (POSTAGE_A2ID_AUTO: libargon2), and each thread
+     * reuses one pre-faulted work area.  kernel is ignored. */
+    int argon2id;
+    struct postage_argon2id_params argon2id_params;
+    int argon2id_backend;
 };
 
 struct postage_mint_result {
     unsigned actual;         /* leading zero bits of the stamp's SHA-1     */
     uint64_t trials;         /* counters tried (about; threads overlap)    */
     double seconds;          /* wall-clock time of the search              */
-    const char *kernel;      /* name of the kernel that ran                */
+    const char *kernel;      /* name of the kernel that ran ("argon2id/
+                                libargon2" or "argon2id/libsodium")      */
     unsigned threads;        /* threads that ran                           */
 };
 
 /**
  * postage_mint_options_init - defaults: 20 bits, no EXT, 6-digit date,
  * lowercased resource, default kernel, all CPUs, no progress callback, and
- * @now as the date.
+ * @now as the date; SHA-1 (for Argon2id, once asked: 64 MiB, 1 pass, 1
+ * lane, automatic backend).
  */
 void postage_mint_options_init(struct postage_mint_options *options, int64_t now);
 
@@ -80,7 +91,10 @@ void postage_mint_options_init(struct postage_mint_options *options, int64_t now
  * POSTAGE_ERR_NOMEM or POSTAGE_ERR_IO if threads could not be started;
  * POSTAGE_ERR_CANCELLED if the progress callback stopped the search;
  * POSTAGE_ERR_INTERNAL if a kernel's answer failed the OpenSSL re-check
- * (a bug; no stamp is returned).
+ * (a bug; no stamp is returned).  For Argon2id also: POSTAGE_ERR_INVALID
+ * for parameters outside the grammar or a non-empty ext,
+ * POSTAGE_ERR_UNSUPPORTED for libsodium with more than one lane, and
+ * POSTAGE_ERR_NOMEM if a thread's work area could not be had.
  */
 int postage_mint(const char *resource, const struct postage_mint_options *options,
                  char *stamp, size_t size, struct postage_mint_result *result);

@@ -4,7 +4,7 @@
  * The library never prints and never exits: each call returns POSTAGE_OK (0)
  * or one of the negative codes below, and postage_strerror() turns a code into
  * a short English phrase a program can put in its own message.  The first
- * group (SYNTAX .. SPENT) are verdicts about a stamp; the rest are errors of
+ * group (SYNTAX .. PARAMS) are verdicts about a stamp; the rest are errors of
  * the call or of the system.
  */
 #ifndef POSTAGE_STATUS_H
@@ -24,6 +24,9 @@ typedef enum postage_status {
     POSTAGE_ERR_EXPIRED = -4,   /* date + validity + grace is not after now */
     POSTAGE_ERR_FUTURE = -5,    /* date is later than now + grace           */
     POSTAGE_ERR_SPENT = -6,     /* already recorded in the double-spend store */
+    /* Verdicts on memory-hard stamps (postage/argon2id.h). */
+    POSTAGE_ERR_KIND = -7,      /* a kind of stamp the checker does not accept */
+    POSTAGE_ERR_PARAMS = -8,    /* Argon2id parameters or bits out of bounds  */
 
     /* Errors of the call or of the system. */
     POSTAGE_ERR_INVALID = -20,   /* an argument is out of range or malformed */
@@ -50,10 +53,10 @@ const char *postage_strerror(int status);
 
 /**
  * postage_verdict_name - the one-word verdict for a stamp check result.
- * @status: POSTAGE_OK or one of POSTAGE_ERR_SYNTAX .. POSTAGE_ERR_SPENT.
+ * @status: POSTAGE_OK or one of POSTAGE_ERR_SYNTAX .. POSTAGE_ERR_PARAMS.
  *
- * Returns "ok", "syntax", "resource", "bits", "expired", "future" or
- * "spent"; NULL for any status that is not a verdict.
+ * Returns "ok", "syntax", "resource", "bits", "expired", "future",
+ * "spent", "kind" or "params"; NULL for any status that is not a verdict.
  */
 const char *postage_verdict_name(int status);
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "postage/argon2id.h"
 #include "postage/stamp.h"
 #include "postage/store.h"
 
@@ -21,8 +22,16 @@ extern "C" {
 
 #define POSTAGE_DEFAULT_BITS 20
 
+/* Kinds of stamp, as bits of postage_check_options.kinds. */
+enum {
+    POSTAGE_KIND_SHA1 = 1 << 0,      /* hashcash v0/v1: SHA-1              */
+    POSTAGE_KIND_ARGON2ID = 1 << 1   /* v1 with an "a2id=" EXT: Argon2id   */
+};
+
 struct postage_check_options {
-    unsigned required_bits;  /* value must be >= this (default 20)          */
+    /* The value must be worth at least this many SHA-1 bits (default 20);
+     * an Argon2id stamp's value is converted at the exchange rate below. */
+    unsigned required_bits;
     int64_t validity;        /* seconds a stamp stays valid; 0 = forever    */
     int64_t grace;           /* clock-skew allowance at both ends           */
     int64_t now;             /* the current UTC time                        */
@@ -33,6 +42,21 @@ struct postage_check_options {
     unsigned match_flags;    /* POSTAGE_MATCH_* for every resource          */
     /* Where accepted stamps are spent; NULL: no double-spend check. */
     postage_store *store;
+
+    /* Memory-hard stamps.  Which kinds are accepted (default: SHA-1 only);
+     * the largest parameters and the fewest claimed bits an Argon2id stamp
+     * may have (checked before anything is computed); the exchange rate
+     * (postage_argon2id_equivalent_bits()); and how to compute: a caller's
+     * reusable work area (one per thread, made for at least
+     * argon2id_max.memory), or NULL for a fresh one per check made with
+     * argon2id_backend. */
+    unsigned kinds;
+    struct postage_argon2id_params argon2id_max;
+    unsigned argon2id_min_bits;
+    double sha1_rate;
+    double argon2id_rate;
+    postage_argon2id_work *argon2id_work;
+    int argon2id_backend;
 };
 
 struct postage_check_result {
@@ -45,12 +69,24 @@ struct postage_check_result {
     int64_t expires_at;    /* date + validity, or POSTAGE_NEVER_EXPIRES      */
     int resource_index;    /* which of options->resources matched; -1: none  */
     struct postage_stamp stamp; /* the parsed fields (valid unless syntax)   */
+    /* The kind (POSTAGE_KIND_*, 0 if the grammar failed) and, for Argon2id,
+     * its parameters and whether the tag was computed (cheaper tests may
+     * have refused the stamp first; then actual and value are 0). */
+    unsigned kind;
+    struct postage_argon2id_params argon2id;
+    int computed;
+    /* The value and the claimed bits in SHA-1 bits at the exchange rate
+     * (for a SHA-1 stamp: value and claimed themselves). */
+    double equivalent;
+    double claimed_equivalent;
 };
 
 /**
  * postage_check_options_init - fill @options with hashcash's defaults:
  * 20 bits, validity 28 days, grace 2 days, no resource list, case-blind
- * exact matching, no store, and @now as the current time.
+ * exact matching, no store, and @now as the current time; SHA-1 stamps
+ * only, and for Argon2id once enabled: at most 64 MiB, 3 passes, 4 lanes,
+ * at least 4 claimed bits, the reference exchange rate, automatic backend.
  */
 void postage_check_options_init(struct postage_check_options *options, int64_t now);
 
@@ -62,17 +98,26 @@ void postage_check_options_init(struct postage_check_options *options, int64_t n
  * @result:      receives the verdict and details; may be NULL.
  *
  * The tests run in this order and the first failure is the verdict:
- * grammar and date (POSTAGE_ERR_SYNTAX), resource (POSTAGE_ERR_RESOURCE),
- * bits (POSTAGE_ERR_BITS), then, unless validity is 0, future
- * (POSTAGE_ERR_FUTURE: date > now + grace) and expiry (POSTAGE_ERR_EXPIRED:
- * date + validity + grace <= now), and last the store
- * (POSTAGE_ERR_SPENT).  A stamp that passes everything is spent in the
- * store (when there is one) and the verdict is POSTAGE_OK.
+ * grammar and date (POSTAGE_ERR_SYNTAX), kind (POSTAGE_ERR_KIND), resource
+ * (POSTAGE_ERR_RESOURCE), bits (POSTAGE_ERR_BITS), then, unless validity
+ * is 0, future (POSTAGE_ERR_FUTURE: date > now + grace) and expiry
+ * (POSTAGE_ERR_EXPIRED: date + validity + grace <= now), and last the
+ * store (POSTAGE_ERR_SPENT).  A stamp that passes everything is spent in
+ * the store (when there is one) and the verdict is POSTAGE_OK.
  *
- * Returns the verdict (POSTAGE_OK or POSTAGE_ERR_SYNTAX .. POSTAGE_ERR_SPENT,
+ * An Argon2id stamp costs the checker one Argon2id computation, so every
+ * cheap test comes first: parameters and claimed bits against the bounds
+ * (POSTAGE_ERR_PARAMS, right after the kind), resource, the claimed bits'
+ * worth against required_bits, the validity window, and a look in the
+ * store; only then is the tag computed, and a stamp whose tag lacks the
+ * claimed bits gets POSTAGE_ERR_BITS.
+ *
+ * Returns the verdict (POSTAGE_OK or POSTAGE_ERR_SYNTAX .. POSTAGE_ERR_PARAMS,
  * also stored in result->verdict), or an error: POSTAGE_ERR_INVALID for a
- * NULL stamp or options, a negative validity or grace, or more than 160
- * required bits; POSTAGE_ERR_STORE if the store failed (the stamp passed
+ * NULL stamp or options, a negative validity or grace, more than 160
+ * required bits, or a non-positive exchange rate while Argon2id is
+ * accepted; POSTAGE_ERR_NOMEM (or _INTERNAL) if the Argon2id computation
+ * could not run; POSTAGE_ERR_STORE if the store failed (the stamp passed
  * every other test but was not recorded, so it must not be accepted;
  * result->verdict is POSTAGE_ERR_STORE too, and postage_store_error() on
  * the store says why).
