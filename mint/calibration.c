@@ -123,6 +123,32 @@ parse_uint(const char *text, unsigned max, unsigned *out)
     return 0;
 }
 
+/* "MEMORY PASSES LANES BACKEND THREADS RATE" into the next free slot;
+ * lines past PROFILE_A2ID_MAX are dropped (a later measurement wins). */
+static int
+parse_argon2id_line(const char *val, struct device_profile *p)
+{
+    char backend[16], rest[8];
+    unsigned long m, t, l;
+    unsigned threads;
+    double rate;
+    if (sscanf(val, "%lu %lu %lu %15s %u %lf %7s", &m, &t, &l, backend, &threads, &rate,
+               rest) != 6)
+        return -1;
+    struct postage_argon2id_params params = { (uint32_t) m, (uint32_t) t, (uint32_t) l };
+    char ext[POSTAGE_A2ID_EXT_MAX];
+    int b = postage_argon2id_backend_parse(backend);
+    if (m > UINT32_MAX || t > UINT32_MAX || l > UINT32_MAX ||
+        postage_argon2id_ext_format(&params, ext, sizeof ext) != POSTAGE_OK ||
+        (b != POSTAGE_A2ID_LIBSODIUM && b != POSTAGE_A2ID_LIBARGON2) || threads == 0 ||
+        threads > PROFILE_MAX_THREADS || !(rate > 0) || rate > 1e12)
+        return -1;
+    if (p->argon2id_count < PROFILE_A2ID_MAX)
+        p->argon2id[p->argon2id_count++] = (struct profile_argon2id) {
+            params.memory, params.passes, params.lanes, b, threads, rate };
+    return 0;
+}
+
 int
 profile_load(const char *path, struct device_profile *p, char *err, size_t errlen)
 {
@@ -215,6 +241,11 @@ profile_load(const char *path, struct device_profile *p, char *err, size_t errle
                 p->rate[t] = r;
                 rates++;
             }
+        } else if (strcmp(key, "argon2id") == 0) {
+            if (parse_argon2id_line(val, p) != 0)
+                rc = damaged(err, errlen, path, n,
+                             "bad argon2id line (want: argon2id MEMORY PASSES LANES "
+                             "BACKEND THREADS RATE)");
         }
         /* any other key: a later version's; ignored */
     }
@@ -308,6 +339,14 @@ profile_save(const char *path, const struct device_profile *p, char *err, size_t
     for (unsigned t = 1; t <= PROFILE_MAX_THREADS; t++)
         if (p->rate[t] > 0)
             fprintf(f, "rate %u %.0f\n", t, p->rate[t]);
+    if (p->argon2id_count > 0)
+        fprintf(f, "# argon2id MEMORY_KIB PASSES LANES BACKEND THREADS ATTEMPTS_PER_SECOND\n");
+    for (size_t i = 0; i < p->argon2id_count; i++) {
+        const struct profile_argon2id *a = &p->argon2id[i];
+        fprintf(f, "argon2id %lu %lu %lu %s %u %.4g\n", (unsigned long) a->memory,
+                (unsigned long) a->passes, (unsigned long) a->lanes,
+                postage_argon2id_backend_name(a->backend), a->threads, a->rate);
+    }
     int ok = !ferror(f);
     ok &= fclose(f) == 0;
     if (!ok || rename(tmp, path) != 0) {
@@ -482,4 +521,86 @@ calibration_rate(unsigned threads, double seconds, int64_t now, double *rate)
     calibration_store(want != NULL ? want : "default", threads, r, now);
     *rate = r;
     return 0;
+}
+
+/* ---- Argon2id ---------------------------------------------------------- */
+
+static int
+same_params(const struct profile_argon2id *a, uint32_t memory, uint32_t passes, uint32_t lanes)
+{
+    return a->memory == memory && a->passes == passes && a->lanes == lanes;
+}
+
+int
+profile_measure_argon2id(struct device_profile *p, uint32_t memory, uint32_t passes,
+                         uint32_t lanes, unsigned threads, double seconds)
+{
+    struct postage_argon2id_params params = { memory, passes, lanes };
+    struct profile_argon2id fresh[3];
+    size_t n = 0;
+    unsigned top = all_threads(threads);
+    int best = -1;
+
+    for (int b = POSTAGE_A2ID_LIBSODIUM; b <= POSTAGE_A2ID_LIBARGON2; b++) {
+        double rate;
+        if (b == POSTAGE_A2ID_LIBSODIUM && lanes != 1)
+            continue;   /* libsodium computes one lane only */
+        int rc = postage_mint_argon2id_rate(&params, b, 1, seconds, &rate);
+        if (rc != POSTAGE_OK)
+            return rc;
+        fresh[n] = (struct profile_argon2id) { memory, passes, lanes, b, 1, rate };
+        if (best < 0 || rate > fresh[best].rate)
+            best = (int) n;
+        n++;
+    }
+    if (top > 1) {
+        double rate;
+        int rc = postage_mint_argon2id_rate(&params, fresh[best].backend, top, seconds, &rate);
+        if (rc != POSTAGE_OK)
+            return rc;
+        fresh[n++] = (struct profile_argon2id) { memory, passes, lanes, fresh[best].backend,
+                                                 top, rate };
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < p->argon2id_count; i++)
+        if (!same_params(&p->argon2id[i], memory, passes, lanes))
+            p->argon2id[kept++] = p->argon2id[i];
+    p->argon2id_count = kept;
+    for (size_t i = 0; i < n; i++) {
+        if (p->argon2id_count == PROFILE_A2ID_MAX) {
+            /* Full: the oldest parameters make room. */
+            memmove(p->argon2id, p->argon2id + 1, (PROFILE_A2ID_MAX - 1) * sizeof *p->argon2id);
+            p->argon2id_count--;
+        }
+        p->argon2id[p->argon2id_count++] = fresh[i];
+    }
+    return POSTAGE_OK;
+}
+
+int
+profile_argon2id_rate(const struct device_profile *p, uint32_t memory, uint32_t passes,
+                      uint32_t lanes, unsigned threads, int *backend, double *rate)
+{
+    /* The faster backend on one thread decides; its multi-thread lines
+     * give the rate on @threads, interpolated as profile_rate() does. */
+    const struct profile_argon2id *one = NULL;
+    for (size_t i = 0; i < p->argon2id_count; i++) {
+        const struct profile_argon2id *a = &p->argon2id[i];
+        if (same_params(a, memory, passes, lanes) && a->threads == 1 &&
+            (one == NULL || a->rate > one->rate))
+            one = a;
+    }
+    if (one == NULL)
+        return -1;
+    struct device_profile rates;
+    memset(&rates, 0, sizeof rates);
+    snprintf(rates.kernel, sizeof rates.kernel, "argon2id");
+    for (size_t i = 0; i < p->argon2id_count; i++) {
+        const struct profile_argon2id *a = &p->argon2id[i];
+        if (same_params(a, memory, passes, lanes) && a->backend == one->backend)
+            rates.rate[a->threads] = a->rate;
+    }
+    *backend = one->backend;
+    *rate = profile_rate(&rates, threads);
+    return *rate > 0 ? 0 : -1;
 }

@@ -25,6 +25,10 @@
  *   rate_per_thread 270000000             trials per second on one thread
  *   rate 1 270000000                      trials per second on THREADS
  *   rate 2 540000000                        threads, one line per count
+ *   argon2id 65536 1 1 libargon2 1 14.2   Argon2id attempts per second:
+ *   argon2id 65536 1 1 libargon2 2 27.9     MEMORY PASSES LANES BACKEND
+ *   argon2id 65536 1 1 libsodium 1 6.3      THREADS RATE, written by
+ *                                           --calibrate --argon2id
  *
  * The rule that turns a budget into bits is the 95th percentile: the
  * number of trials to a stamp of b bits is geometric with p = 2^-b, so 95%
@@ -41,6 +45,16 @@
 #define PROFILE_MAX_THREADS 256
 #define PROFILE_SYSTEM_PATH "/etc/postage/device-profile"
 #define PROFILE_BITS_MAX 160
+#define PROFILE_A2ID_MAX 32      /* Argon2id lines kept in a profile */
+
+/* One Argon2id measurement: attempts per second for these parameters on
+ * this backend and this many threads. */
+struct profile_argon2id {
+    uint32_t memory, passes, lanes;
+    int backend;                /* POSTAGE_A2ID_LIBSODIUM or _LIBARGON2      */
+    unsigned threads;
+    double rate;
+};
 
 struct device_profile {
     char cpu[160];
@@ -49,6 +63,8 @@ struct device_profile {
     int64_t measured_at;        /* UTC seconds                               */
     double rate_per_thread;     /* trials/s on one thread (0: unknown)       */
     double rate[PROFILE_MAX_THREADS + 1]; /* rate[t] on t threads; 0: not measured */
+    size_t argon2id_count;
+    struct profile_argon2id argon2id[PROFILE_A2ID_MAX];
 };
 
 /* profile_load and profile_find return one of these. */
@@ -84,6 +100,19 @@ int profile_measure(struct device_profile *p, const char *kernel, unsigned max_t
  * counts (more threads than were measured: the largest figure).  0 when
  * the profile has no rate at all. */
 double profile_rate(const struct device_profile *p, unsigned threads);
+
+/* Measure Argon2id with @memory/@passes/@lanes on each backend that can
+ * run them (one thread, @seconds each), then the faster one on @threads
+ * (0: every online CPU), and put the lines into @p in place of any earlier
+ * ones for the same parameters.  Returns 0, or a postage status code. */
+int profile_measure_argon2id(struct device_profile *p, uint32_t memory, uint32_t passes,
+                             uint32_t lanes, unsigned threads, double seconds);
+
+/* The fastest backend measured for these parameters and its rate on
+ * @threads (0: every online CPU; interpolated like profile_rate()).
+ * Returns 0, or -1 when the profile has no line for these parameters. */
+int profile_argon2id_rate(const struct device_profile *p, uint32_t memory, uint32_t passes,
+                          uint32_t lanes, unsigned threads, int *backend, double *rate);
 
 /* The time to mint @bits at @rate trials per second: mean 2^bits / rate,
  * median ln 2 times that, 95th percentile ln 20 times that. */

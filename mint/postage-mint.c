@@ -21,12 +21,19 @@
 #include "mint/speed_report.h"
 #include "postage.h"
 
+/* Argon2id's default: at 64 MiB, 16 attempts take about half a second on
+ * two cores of a 2020s PC, and a guess is right only once in 16 tries. */
+#define ARGON2ID_DEFAULT_BITS 4
+
+static void keep_argon2id_lines(const char *path, struct device_profile *p);
+
 struct progress_state {
     double max_seconds;  /* 0: no limit */
     int tty;             /* stderr is a terminal */
     int shown;           /* a progress line is on screen */
     int timed_out;
     const char *resource;
+    int argon2id;        /* count attempts, not millions of trials */
 };
 
 static void
@@ -61,6 +68,17 @@ usage(FILE *out)
 "                          1.5m), from the profile --calibrate saved;\n"
 "                          without RESOURCE: print the bits and exit\n"
 "      --max-time SECONDS  give up after SECONDS (exit status 3)\n"
+"\n"
+"Memory-hard stamps (docs/argon2id.md; the receiving site must accept them):\n"
+"      --argon2id          mint Argon2id stamps (EXT a2id=mKiB,tN,pN): each\n"
+"                          attempt fills MEMORY; default 4 bits; with --speed,\n"
+"                          --calibrate and --budget: measure or use Argon2id\n"
+"      --memory KIB        Argon2id memory in KiB (default 65536 = 64 MiB)\n"
+"      --passes N          Argon2id passes over the memory (default 1)\n"
+"      --lanes N           Argon2id lanes, 1-255 (default 1)\n"
+"      --argon2id-backend auto|libargon2|libsodium  which library computes\n"
+"                          (auto: the faster in the device profile, else\n"
+"                          libargon2)"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
 "\n"
@@ -81,7 +99,12 @@ on_progress(void *ctx, const struct postage_mint_progress *p)
     if (st->tty && p->seconds >= 0.5 && p->trials > 0) {
         double rate = (double) p->trials / p->seconds;
         double expected = p->expected_trials / rate;
-        if (expected > 2.0 || st->shown) {
+        if ((expected > 2.0 || st->shown) && st->argon2id) {
+            fprintf(stderr, "\r%s: %s: %llu Argon2id attempts, %.1f/s, %.1f s of about %.1f s "
+                    "expected   ", cli_program(), st->resource,
+                    (unsigned long long) p->trials, rate, p->seconds, expected);
+            st->shown = 1;
+        } else if (expected > 2.0 || st->shown) {
             fprintf(stderr, "\r%s: %s: %.0f M trials, %.1f M/s, %.1f s of about %.1f s expected   ",
                     cli_program(), st->resource, (double) p->trials / 1e6, rate / 1e6,
                     p->seconds, expected);
@@ -93,7 +116,8 @@ on_progress(void *ctx, const struct postage_mint_progress *p)
 
 /* postage-mint --calibrate: measure, save, show. */
 static int
-calibrate(const char *kernel, unsigned threads, int json)
+calibrate(const char *kernel, unsigned threads, int json,
+          const struct postage_argon2id_params *a2id)
 {
     struct device_profile p;
     char path[4096], err[512], date[21];
@@ -112,6 +136,16 @@ calibrate(const char *kernel, unsigned threads, int json)
         return CLI_EXIT_USAGE;
     }
     calibration_path(path, sizeof path);
+    keep_argon2id_lines(path, &p);
+    if (a2id != NULL) {
+        rc = profile_measure_argon2id(&p, a2id->memory, a2id->passes, a2id->lanes, top, 1.0);
+        if (rc != POSTAGE_OK) {
+            cli_error("measuring Argon2id (a2id=m%lu,t%lu,p%lu) failed: %s",
+                      (unsigned long) a2id->memory, (unsigned long) a2id->passes,
+                      (unsigned long) a2id->lanes, postage_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+    }
     if (profile_save(path, &p, err, sizeof err) != 0) {
         cli_error("%s", err);
         return CLI_EXIT_USAGE;
@@ -138,6 +172,14 @@ calibrate(const char *kernel, unsigned threads, int json)
             printf("%s{\"budget_s\":%g,\"threads\":%u,\"bits\":%u,\"p95_s\":%.6g}", i ? "," : "",
                    budgets[i], top, b, calibration_p95_seconds(b, all));
         }
+        fputs("],\"argon2id\":[", stdout);
+        for (size_t i = 0; i < p.argon2id_count; i++) {
+            const struct profile_argon2id *a = &p.argon2id[i];
+            printf("%s{\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"backend\":\"%s\","
+                   "\"threads\":%u,\"rate\":%.4g}", i ? "," : "", (unsigned long) a->memory,
+                   (unsigned long) a->passes, (unsigned long) a->lanes,
+                   postage_argon2id_backend_name(a->backend), a->threads, a->rate);
+        }
         puts("]}");
         return CLI_EXIT_OK;
     }
@@ -156,6 +198,121 @@ calibrate(const char *kernel, unsigned threads, int json)
         unsigned b = calibration_bits_within(budgets[i], all);
         printf("  %7gs %5u %11.3fs %11.3fs\n", budgets[i], b, calibration_p95_seconds(b, all),
                calibration_mean_seconds(b, all));
+    }
+    if (p.argon2id_count > 0) {
+        printf("\nArgon2id (attempts per second):\n\n  %10s %6s %5s %-10s %7s %10s\n",
+               "memory KiB", "passes", "lanes", "backend", "threads", "attempts/s");
+        for (size_t i = 0; i < p.argon2id_count; i++) {
+            const struct profile_argon2id *a = &p.argon2id[i];
+            printf("  %10lu %6lu %5lu %-10s %7u %10.4g\n", (unsigned long) a->memory,
+                   (unsigned long) a->passes, (unsigned long) a->lanes,
+                   postage_argon2id_backend_name(a->backend), a->threads, a->rate);
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* A new SHA-1 calibration of the same CPU keeps the Argon2id lines the
+ * previous one had: they are still true, and slow to measure again. */
+static void
+keep_argon2id_lines(const char *path, struct device_profile *p)
+{
+    struct device_profile old;
+    char err[4600];
+    if (profile_load(path, &old, err, sizeof err) != PROFILE_OK || strcmp(old.cpu, p->cpu) != 0)
+        return;
+    p->argon2id_count = old.argon2id_count;
+    memcpy(p->argon2id, old.argon2id, sizeof old.argon2id);
+}
+
+static int
+argon2id_check_options(const struct postage_mint_options *o)
+{
+    char ext[POSTAGE_A2ID_EXT_MAX];
+    if (o->ext != NULL && o->ext[0] != '\0') {
+        cli_error("-x and --argon2id exclude each other: an Argon2id stamp's extension "
+                  "field holds its parameters");
+        return -1;
+    }
+    if (postage_argon2id_ext_format(&o->argon2id_params, ext, sizeof ext) != POSTAGE_OK) {
+        cli_error("--memory must be at least 8 KiB per lane (here %lu KiB for %lu lanes)",
+                  (unsigned long) o->argon2id_params.memory,
+                  (unsigned long) o->argon2id_params.lanes);
+        return -1;
+    }
+    if (o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM && o->argon2id_params.lanes != 1) {
+        cli_error("--argon2id-backend libsodium computes one lane only; use --lanes 1 or "
+                  "libargon2");
+        return -1;
+    }
+    return 0;
+}
+
+/* The faster backend for these parameters in the device profile, if it
+ * has them; libargon2 (which reuses its memory) otherwise. */
+static int
+argon2id_profile_backend(const struct postage_mint_options *o)
+{
+    struct device_profile p;
+    char path[4096], err[4600];
+    int backend;
+    double rate;
+    if (profile_find(path, sizeof path, &p, err, sizeof err) == PROFILE_OK &&
+        profile_argon2id_rate(&p, o->argon2id_params.memory, o->argon2id_params.passes,
+                              o->argon2id_params.lanes, o->threads, &backend, &rate) == 0)
+        return backend;
+    return POSTAGE_A2ID_LIBARGON2;
+}
+
+/* --argon2id --budget: the bits from the profile's Argon2id line for these
+ * parameters.  Returns an exit status, or -1 to go on and mint. */
+static int
+argon2id_budget(struct postage_mint_options *o, double budget, int json, int minting)
+{
+    struct device_profile p;
+    char path[4096], err[4600];
+    const struct postage_argon2id_params *a = &o->argon2id_params;
+    int backend, rc = profile_find(path, sizeof path, &p, err, sizeof err);
+    double rate;
+    if (rc != PROFILE_OK ||
+        profile_argon2id_rate(&p, a->memory, a->passes, a->lanes, o->threads, &backend,
+                              &rate) != 0) {
+        cli_error("--budget needs this device's Argon2id rate for a2id=m%lu,t%lu,p%lu, and "
+                  "%s has none: run 'postage-mint --calibrate --argon2id --memory %lu "
+                  "--passes %lu --lanes %lu' first", (unsigned long) a->memory,
+                  (unsigned long) a->passes, (unsigned long) a->lanes,
+                  rc == PROFILE_OK ? path : "there is no profile", (unsigned long) a->memory,
+                  (unsigned long) a->passes, (unsigned long) a->lanes);
+        return CLI_EXIT_USAGE;
+    }
+    o->bits = calibration_bits_within(budget, rate);
+    if (o->argon2id_backend == POSTAGE_A2ID_AUTO)
+        o->argon2id_backend = backend;
+    double worth = postage_argon2id_equivalent_bits(o->bits, a, POSTAGE_REF_SHA1_RATE,
+                                                    POSTAGE_REF_ARGON2ID_RATE);
+    if (minting) {
+        if (isatty(STDERR_FILENO))
+            fprintf(stderr, "%s: --budget %g s: %u Argon2id bits (95%% within %.3g s at %.4g "
+                    "attempts/s)\n", cli_program(), budget, o->bits,
+                    calibration_p95_seconds(o->bits, rate), rate);
+        return -1;
+    }
+    if (json) {
+        printf("{\"budget_s\":%.6g,\"argon2id\":\"a2id=m%lu,t%lu,p%lu\",\"bits\":%u,"
+               "\"sha1_equivalent_bits\":%.2f,\"p95_s\":%.6g,\"mean_s\":%.6g,\"rate\":%.4g,"
+               "\"backend\":\"%s\",\"profile\":", budget, (unsigned long) a->memory,
+               (unsigned long) a->passes, (unsigned long) a->lanes, o->bits, worth,
+               calibration_p95_seconds(o->bits, rate), calibration_mean_seconds(o->bits, rate),
+               rate, postage_argon2id_backend_name(backend));
+        cli_json_string(stdout, path, strlen(path));
+        puts("}");
+    } else {
+        printf("%u bits at a2id=m%lu,t%lu,p%lu (worth %.1f SHA-1 bits): 95%% of stamps within "
+               "%.3g s (mean %.3g s) at %.4g attempts/s with %s (profile %s)\n", o->bits,
+               (unsigned long) a->memory, (unsigned long) a->passes, (unsigned long) a->lanes,
+               worth, calibration_p95_seconds(o->bits, rate),
+               calibration_mean_seconds(o->bits, rate), rate,
+               postage_argon2id_backend_name(backend), path);
     }
     return CLI_EXIT_OK;
 }
@@ -220,7 +377,8 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED,
-           OPT_CALIBRATE, OPT_BUDGET };
+           OPT_CALIBRATE, OPT_BUDGET, OPT_A2ID, OPT_MEMORY, OPT_PASSES, OPT_LANES,
+           OPT_A2ID_BACKEND };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "ext", required_argument, NULL, 'x' },
@@ -236,6 +394,11 @@ main(int argc, char **argv)
         { "max-time", required_argument, NULL, OPT_MAXTIME },
         { "calibrate", no_argument, NULL, OPT_CALIBRATE },
         { "budget", required_argument, NULL, OPT_BUDGET },
+        { "argon2id", no_argument, NULL, OPT_A2ID },
+        { "memory", required_argument, NULL, OPT_MEMORY },
+        { "passes", required_argument, NULL, OPT_PASSES },
+        { "lanes", required_argument, NULL, OPT_LANES },
+        { "argon2id-backend", required_argument, NULL, OPT_A2ID_BACKEND },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -243,6 +406,7 @@ main(int argc, char **argv)
     struct postage_mint_options o;
     struct progress_state st = { 0 };
     int header = 0, json = 0, speed = 0, calibrate_mode = 0, bits_given = 0, c;
+    int a2id_given = 0, memory_given = 0;
     double budget = 0;
 
     cli_set_program(argv[0]);
@@ -313,12 +477,62 @@ main(int argc, char **argv)
             }
             break;
         }
+        case OPT_A2ID: o.argon2id = 1; break;
+        case OPT_MEMORY:
+        case OPT_PASSES:
+        case OPT_LANES: {
+            unsigned v;
+            unsigned max = c == OPT_LANES ? POSTAGE_A2ID_LANES_MAX : 4294967295u;
+            const char *what = c == OPT_MEMORY ? "--memory" : c == OPT_PASSES ? "--passes"
+                                                                              : "--lanes";
+            if (cli_parse_unsigned(optarg, max, &v) != 0 || v == 0) {
+                cli_error("%s: '%s' is not a number from 1 to %u", what, optarg, max);
+                return CLI_EXIT_USAGE;
+            }
+            if (c == OPT_MEMORY)
+                o.argon2id_params.memory = v;
+            else if (c == OPT_PASSES)
+                o.argon2id_params.passes = v;
+            else
+                o.argon2id_params.lanes = v;
+            memory_given |= c == OPT_MEMORY;
+            a2id_given = 1;
+            break;
+        }
+        case OPT_A2ID_BACKEND:
+            o.argon2id_backend = postage_argon2id_backend_parse(optarg);
+            if (o.argon2id_backend < 0) {
+                cli_error("--argon2id-backend: '%s' is not auto, libargon2 or libsodium",
+                          optarg);
+                return CLI_EXIT_USAGE;
+            }
+            a2id_given = 1;
+            break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         case 'V': printf("postage-mint (postage) %s\n", PACKAGE_VERSION); return CLI_EXIT_OK;
         default:
             fprintf(stderr, "Try 'postage-mint --help' for more information.\n");
             return CLI_EXIT_USAGE;
         }
+    }
+    if (a2id_given && !o.argon2id) {
+        cli_error("--memory, --passes, --lanes and --argon2id-backend need --argon2id");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.argon2id && argon2id_check_options(&o) != 0)
+        return CLI_EXIT_USAGE;
+    if (o.argon2id && !bits_given)
+        o.bits = ARGON2ID_DEFAULT_BITS;
+    if (o.argon2id && speed)
+        return speed_report_argon2id(memory_given ? &o.argon2id_params : NULL, o.threads, json);
+    if (o.argon2id && budget > 0 && bits_given) {
+        cli_error("-b and --budget exclude each other: give the bits, or the time");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.argon2id && budget > 0) {
+        int rc = argon2id_budget(&o, budget, json, optind < argc);
+        if (rc >= 0)
+            return rc;
     }
     if (o.kernel != NULL && (calibrate_mode || budget > 0)) {
         int rc = postage_kernel_check(o.kernel);
@@ -330,8 +544,8 @@ main(int argc, char **argv)
     if (speed)
         return speed_report(o.threads, json);
     if (calibrate_mode)
-        return calibrate(o.kernel, o.threads, json);
-    if (budget > 0) {
+        return calibrate(o.kernel, o.threads, json, o.argon2id ? &o.argon2id_params : NULL);
+    if (budget > 0 && !o.argon2id) {
         struct device_profile prof;
         char path[4096], date[21];
         double rate = 0;
@@ -393,7 +607,10 @@ main(int argc, char **argv)
         }
     }
 
+    if (o.argon2id && o.argon2id_backend == POSTAGE_A2ID_AUTO)
+        o.argon2id_backend = argon2id_profile_backend(&o);
     st.tty = isatty(STDERR_FILENO);
+    st.argon2id = o.argon2id;
     o.progress = on_progress;
     o.progress_ctx = &st;
     for (int i = optind; i < argc; i++) {

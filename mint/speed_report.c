@@ -141,3 +141,117 @@ speed_report(unsigned threads, int json)
            "than the median, 95%% less than the last column.  Each bit doubles it.\n");
     return CLI_EXIT_OK;
 }
+
+/* ---- Argon2id --------------------------------------------------------- */
+
+#define A2ID_MEASURE_SECONDS 0.6
+#define A2ID_SIZES_MAX 4
+
+struct a2id_row {
+    struct postage_argon2id_params params;
+    double sodium_one, argon2_one;   /* attempts/s on one thread; 0: cannot */
+    int best;                        /* the faster backend                 */
+    double best_all;                 /* its attempts/s on every thread     */
+    double worth;                    /* SHA-1 bits one attempt is worth    */
+};
+
+int
+speed_report_argon2id(const struct postage_argon2id_params *params, unsigned threads, int json)
+{
+    static const uint32_t sizes[A2ID_SIZES_MAX] = { 64, 1024, 16384, 65536 };
+    struct a2id_row rows[A2ID_SIZES_MAX];
+    size_t n = params != NULL ? 1 : A2ID_SIZES_MAX;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned all = threads ? threads : (online > 0 ? (unsigned) online : 1);
+    char cpu[200];
+
+    calibration_cpu_model(cpu, sizeof cpu);
+    for (size_t i = 0; i < n; i++) {
+        struct a2id_row *r = &rows[i];
+        memset(r, 0, sizeof *r);
+        if (params != NULL)
+            r->params = *params;
+        else
+            r->params = (struct postage_argon2id_params) { sizes[i], 1, 1 };
+        int rc = POSTAGE_OK;
+        if (r->params.lanes == 1)
+            rc = postage_mint_argon2id_rate(&r->params, POSTAGE_A2ID_LIBSODIUM, 1,
+                                            A2ID_MEASURE_SECONDS, &r->sodium_one);
+        if (rc == POSTAGE_OK)
+            rc = postage_mint_argon2id_rate(&r->params, POSTAGE_A2ID_LIBARGON2, 1,
+                                            A2ID_MEASURE_SECONDS, &r->argon2_one);
+        r->best = r->sodium_one > r->argon2_one ? POSTAGE_A2ID_LIBSODIUM : POSTAGE_A2ID_LIBARGON2;
+        if (rc == POSTAGE_OK)
+            rc = postage_mint_argon2id_rate(&r->params, r->best, all, A2ID_MEASURE_SECONDS,
+                                            &r->best_all);
+        if (rc != POSTAGE_OK) {
+            cli_error("measuring Argon2id at a2id=m%lu,t%lu,p%lu failed: %s",
+                      (unsigned long) r->params.memory, (unsigned long) r->params.passes,
+                      (unsigned long) r->params.lanes, postage_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+        r->worth = postage_argon2id_equivalent_bits(0, &r->params, POSTAGE_REF_SHA1_RATE,
+                                                    POSTAGE_REF_ARGON2ID_RATE);
+    }
+
+    if (json) {
+        fputs("{\"cpu\":", stdout);
+        cli_json_string(stdout, cpu, strlen(cpu));
+        printf(",\"threads\":%u,\"argon2id\":[", all);
+        for (size_t i = 0; i < n; i++) {
+            const struct a2id_row *r = &rows[i];
+            printf("%s{\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"libsodium_1\":%.4g,"
+                   "\"libargon2_1\":%.4g,\"best\":\"%s\",\"best_all\":%.4g,"
+                   "\"sha1_bits_per_attempt\":%.2f,\"bits\":[", i ? "," : "",
+                   (unsigned long) r->params.memory, (unsigned long) r->params.passes,
+                   (unsigned long) r->params.lanes, r->sodium_one, r->argon2_one,
+                   postage_argon2id_backend_name(r->best), r->best_all, r->worth);
+            for (unsigned bits = 0; bits <= 10; bits += 2) {
+                double mean = ldexp(1.0, (int) bits) / r->best_all;
+                printf("%s{\"bits\":%u,\"mean_s\":%.6g,\"p95_s\":%.6g}", bits ? "," : "", bits,
+                       mean, mean * log(20.0));
+            }
+            fputs("]}", stdout);
+        }
+        puts("]}");
+        return CLI_EXIT_OK;
+    }
+
+    printf("Argon2id on %s (attempts per second; one attempt fills the memory\n"
+           "once per pass):\n\n", cpu);
+    printf("  %10s %6s %5s %12s %12s %12s %10s\n", "memory KiB", "passes", "lanes",
+           "libsodium", "libargon2", all == 1 ? "best" : "best, all", "SHA-1 bits");
+    for (size_t i = 0; i < n; i++) {
+        const struct a2id_row *r = &rows[i];
+        char so[24] = "-";
+        if (r->sodium_one > 0)
+            snprintf(so, sizeof so, "%.4g", r->sodium_one);
+        printf("  %10lu %6lu %5lu %12s %12.4g %12.4g %10.1f\n",
+               (unsigned long) r->params.memory, (unsigned long) r->params.passes,
+               (unsigned long) r->params.lanes, so, r->argon2_one, r->best_all, r->worth);
+    }
+    printf("\n(libsodium and libargon2: one thread; best: the faster of the two on %u\n"
+           "thread%s.  SHA-1 bits: what one attempt is worth at the reference exchange\n"
+           "rate, 8 + log2(memory x passes); a stamp of b bits is worth b more.)\n",
+           all, all == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        const struct a2id_row *r = &rows[i];
+        printf("\nTime to mint one stamp at a2id=m%lu,t%lu,p%lu with %s on %u thread%s:\n\n",
+               (unsigned long) r->params.memory, (unsigned long) r->params.passes,
+               (unsigned long) r->params.lanes, postage_argon2id_backend_name(r->best), all,
+               all == 1 ? "" : "s");
+        printf("  %4s %10s %10s %10s %12s\n", "bits", "attempts", "mean", "95%", "worth (SHA-1)");
+        for (unsigned bits = 0; bits <= 10; bits += 2) {
+            double attempts = ldexp(1.0, (int) bits), mean = attempts / r->best_all;
+            char avg[24], p95[24];
+            format_duration(mean, avg, sizeof avg);
+            format_duration(mean * log(20.0), p95, sizeof p95);
+            printf("  %4u %10.0f %10s %10s %12.1f\n", bits, attempts, bits ? avg : "0",
+                   bits ? p95 : "0", r->worth + bits);
+        }
+    }
+    printf("\nA 0-bit stamp needs no computation at all, and a stamp of b bits is a\n"
+           "correct guess once in 2^b tries: memory makes each attempt dear, not\n"
+           "guessing rarer.  Sites set a minimum (postaged: argon2id_min_bits).\n");
+    return CLI_EXIT_OK;
+}

@@ -38,7 +38,7 @@ usage(FILE *out)
     fprintf(out,
 "Usage: postage-verify [OPTION]... [STAMP]...\n"
 "Check Hashcash stamps (v1 and v0) and print one verdict per stamp:\n"
-"ok, syntax, resource, bits, expired, future or spent.\n"
+"ok, syntax, resource, bits, expired, future, spent, kind or params.\n"
 "Stamps come from the arguments, else one per line on standard input.\n"
 "\n"
 "  -b, --bits BITS        required value in bits, 0-160 (default 20)\n"
@@ -58,6 +58,16 @@ usage(FILE *out)
 "                         redis+sentinel://HOST:PORT[,...]/MASTER[/DB];\n"
 "                         a stamp already there is 'spent'\n"
 "      --purge            with --db: drop entries past expiry + grace first\n"
+"      --argon2id         accept Argon2id stamps too (EXT a2id=m..,t..,p..;\n"
+"                         docs/argon2id.md); -b is then in SHA-1 bits, an\n"
+"                         Argon2id stamp worth bits + 8 + log2(KiB x passes);\n"
+"                         without it they are refused as 'kind'\n"
+"      --max-memory KIB   largest Argon2id memory accepted (default 65536)\n"
+"      --max-passes N     most Argon2id passes accepted (default 3)\n"
+"      --max-lanes N      most Argon2id lanes accepted (default 4)\n"
+"      --min-bits N       fewest claimed Argon2id bits accepted (default 4);\n"
+"                         stamps outside these bounds are refused as\n"
+"                         'params' before anything is computed\n"
 "      --message          read an RFC 5322 message on standard input and check\n"
 "                         each X-Hashcash: header (header block only) against\n"
 "                         the -r recipients; needs at least one -r\n"
@@ -89,8 +99,14 @@ print_result(struct run *run, const char *stamp, size_t len,
         fputs(",\"version\":null,\"claimed\":null,\"actual\":null,\"resource\":null,"
               "\"date\":null,\"expires\":null", stdout);
     } else {
-        printf(",\"version\":%u,\"claimed\":%u,\"actual\":%u,\"resource\":", r->version,
-               r->claimed, r->actual);
+        printf(",\"version\":%u,\"kind\":\"%s\"", r->version,
+               r->kind == POSTAGE_KIND_ARGON2ID ? "argon2id" : "sha1");
+        if (r->kind == POSTAGE_KIND_ARGON2ID)
+            printf(",\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"computed\":%s",
+                   (unsigned long) r->argon2id.memory, (unsigned long) r->argon2id.passes,
+                   (unsigned long) r->argon2id.lanes, r->computed ? "true" : "false");
+        printf(",\"sha1_equivalent_bits\":%.2f,\"claimed\":%u,\"actual\":%u,\"resource\":",
+               r->equivalent, r->claimed, r->actual);
         cli_json_string(stdout, r->stamp.resource, r->stamp.resource_len);
         if (postage_time_rfc3339(r->date, when) == POSTAGE_OK)
             printf(",\"date\":\"%s\"", when);
@@ -257,7 +273,8 @@ check_message(struct run *run)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_NOW = 256, OPT_WILD, OPT_CASE, OPT_PURGE, OPT_MESSAGE, OPT_JSON };
+    enum { OPT_NOW = 256, OPT_WILD, OPT_CASE, OPT_PURGE, OPT_MESSAGE, OPT_JSON, OPT_A2ID,
+           OPT_MAX_MEMORY, OPT_MAX_PASSES, OPT_MAX_LANES, OPT_MIN_BITS };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "resource", required_argument, NULL, 'r' },
@@ -270,6 +287,11 @@ main(int argc, char **argv)
         { "purge", no_argument, NULL, OPT_PURGE },
         { "message", no_argument, NULL, OPT_MESSAGE },
         { "json", no_argument, NULL, OPT_JSON },
+        { "argon2id", no_argument, NULL, OPT_A2ID },
+        { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+        { "max-passes", required_argument, NULL, OPT_MAX_PASSES },
+        { "max-lanes", required_argument, NULL, OPT_MAX_LANES },
+        { "min-bits", required_argument, NULL, OPT_MIN_BITS },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -324,6 +346,32 @@ main(int argc, char **argv)
         case OPT_PURGE: purge = 1; break;
         case OPT_MESSAGE: run.message = 1; break;
         case OPT_JSON: run.json = 1; break;
+        case OPT_A2ID: run.opt.kinds |= POSTAGE_KIND_ARGON2ID; break;
+        case OPT_MAX_MEMORY:
+        case OPT_MAX_PASSES:
+        case OPT_MAX_LANES:
+        case OPT_MIN_BITS: {
+            unsigned v;
+            unsigned max = c == OPT_MAX_LANES ? POSTAGE_A2ID_LANES_MAX
+                         : c == OPT_MIN_BITS ? POSTAGE_BITS_MAX : 4294967295u;
+            const char *what = c == OPT_MAX_MEMORY ? "--max-memory"
+                             : c == OPT_MAX_PASSES ? "--max-passes"
+                             : c == OPT_MAX_LANES ? "--max-lanes" : "--min-bits";
+            if (cli_parse_unsigned(optarg, max, &v) != 0 || (v == 0 && c != OPT_MIN_BITS)) {
+                cli_error("%s: '%s' is not a number from %d to %u", what, optarg,
+                          c == OPT_MIN_BITS ? 0 : 1, max);
+                return CLI_EXIT_USAGE;
+            }
+            if (c == OPT_MAX_MEMORY)
+                run.opt.argon2id_max.memory = v;
+            else if (c == OPT_MAX_PASSES)
+                run.opt.argon2id_max.passes = v;
+            else if (c == OPT_MAX_LANES)
+                run.opt.argon2id_max.lanes = v;
+            else
+                run.opt.argon2id_min_bits = v;
+            break;
+        }
         case 'h': usage(stdout); return CLI_EXIT_OK;
         case 'V': printf("postage-verify (postage) %s\n", PACKAGE_VERSION); return CLI_EXIT_OK;
         default:

@@ -114,6 +114,23 @@ int postage_mint(const char *resource, const struct postage_mint_options *option
 int postage_mint_rate(const char *kernel, unsigned threads, double seconds,
                       double *trials_per_second);
 
+/**
+ * postage_mint_argon2id_rate - Argon2id attempts per second minting
+ * achieves here, measured like postage_mint_rate() with a real search.
+ * @params:  the Argon2id parameters.
+ * @backend: POSTAGE_A2ID_* (AUTO: libargon2).
+ * @threads: search threads; 0 for one per online CPU.
+ * @seconds: how long to measure, 0.05 to 60; the search runs at least
+ *           until every thread finished one attempt.
+ * @attempts_per_second: receives the rate.
+ *
+ * Returns POSTAGE_OK, POSTAGE_ERR_INVALID for a NULL output or a duration
+ * out of range, and the Argon2id errors of postage_mint().
+ */
+int postage_mint_argon2id_rate(const struct postage_argon2id_params *params, int backend,
+                               unsigned threads, double seconds,
+                               double *attempts_per_second);
+
 #ifdef __cplusplus
 }
 #endif
