@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "policy/access.h"
+#include "policy/argon2id_pool.h"
 #include "policy/engine.h"
 #include "policy/greylist.h"
 #include "policy/helo.h"
@@ -43,6 +45,7 @@
 #include "policy/reputation.h"
 #include "policy/spf.h"
 #include "policy/state.h"
+#include "postage/argon2id.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 #include "postage/verify.h"
@@ -97,6 +100,11 @@ struct pd_engine {
     int over_cap_reject;
     int64_t stamp_validity, stamp_grace;
     int trace_header;
+    unsigned kinds;                        /* POSTAGE_KIND_* accepted */
+    struct postage_argon2id_params a2id_max;
+    unsigned a2id_min_bits, a2id_per_message;
+    double sha1_rate, a2id_rate;
+    struct pd_a2id_pool *a2id_pool;        /* made when Argon2id is accepted */
     postage_store *stamps;                 /* pd_engine_attach */
     struct pd_rep_writer *writer;
 };
@@ -122,6 +130,7 @@ engine_free(struct pd_engine *e)
     free(e->quotas);
     free(e->quota_names);
     free(e->quota_texts);
+    pd_a2id_pool_free(e->a2id_pool);
     free(e);
 }
 
@@ -438,6 +447,27 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->stamp_validity = s->stamp_validity;
     e->stamp_grace = s->stamp_grace;
     e->trace_header = strcmp(s->postage_header, "none") != 0;
+    e->kinds = strcmp(s->postage_kinds, "sha1") == 0       ? POSTAGE_KIND_SHA1
+             : strcmp(s->postage_kinds, "argon2id") == 0   ? POSTAGE_KIND_ARGON2ID
+                                                           : POSTAGE_KIND_SHA1 | POSTAGE_KIND_ARGON2ID;
+    e->a2id_max.memory = s->argon2id_max_memory;
+    e->a2id_max.passes = s->argon2id_max_passes;
+    e->a2id_max.lanes = s->argon2id_max_lanes;
+    e->a2id_min_bits = s->argon2id_min_bits;
+    e->a2id_per_message = s->argon2id_max_per_message;
+    e->sha1_rate = s->price_sha1_rate;
+    e->a2id_rate = s->price_argon2id_rate;
+    if (e->kinds & POSTAGE_KIND_ARGON2ID) {
+        /* As many checks at once as there are CPUs: more would only queue
+         * for them, holding memory. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        e->a2id_pool = pd_a2id_pool_new(cpus > 0 ? (unsigned) cpus : 1, s->argon2id_max_memory);
+        if (e->a2id_pool == NULL) {
+            snprintf(err, errlen, "%s: out of memory", file);
+            engine_free(e);
+            return -1;
+        }
+    }
     {
         char why[256];
         if (pd_settings_rep_params(s, &e->rep, why, sizeof why) != 0) {
@@ -1086,6 +1116,31 @@ rcpt_outcome_name(enum pd_rcpt_outcome o)
     return "unpaid";
 }
 
+/* The kind of a stamp, from its grammar alone (0 if it does not parse),
+ * so that Argon2id stamps can be counted before any is computed. */
+static unsigned
+stamp_kind(const char *text, size_t len)
+{
+    struct postage_stamp st;
+    if (postage_stamp_parse(text, len, &st) != POSTAGE_OK)
+        return 0;
+    int a2id = postage_argon2id_ext_parse(st.ext, st.ext_len, NULL);
+    return a2id == 1 ? POSTAGE_KIND_ARGON2ID : a2id == 0 ? POSTAGE_KIND_SHA1 : 0;
+}
+
+static void
+check_options(const struct pd_engine *e, int64_t now, struct postage_check_options *opt)
+{
+    postage_check_options_init(opt, now);
+    opt->validity = e->stamp_validity;
+    opt->grace = e->stamp_grace;
+    opt->kinds = e->kinds;
+    opt->argon2id_max = e->a2id_max;
+    opt->argon2id_min_bits = e->a2id_min_bits;
+    opt->sha1_rate = e->sha1_rate;
+    opt->argon2id_rate = e->a2id_rate;
+}
+
 /* Match the stamps to the recipients without spending anything. */
 static int
 assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_rcpt *rcpts,
@@ -1093,10 +1148,13 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
               const char **resources)
 {
     struct postage_check_options opt;
-    postage_check_options_init(&opt, now);
-    opt.required_bits = 0;          /* compared with the price below */
-    opt.validity = e->stamp_validity;
-    opt.grace = e->stamp_grace;
+    unsigned a2id_checks = 0;
+    check_options(e, now, &opt);
+    /* The price is asked of every stamp inside the check, so that an
+     * Argon2id stamp whose claim falls short is refused before it costs a
+     * computation. */
+    opt.required_bits = txn->price.bits > POSTAGE_BITS_MAX ? POSTAGE_BITS_MAX
+                                                           : (unsigned) txn->price.bits;
     opt.resources = resources;
     opt.resource_count = n_rcpts;
 
@@ -1105,6 +1163,7 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
         struct postage_check_result r;
         st->rcpt = -1;
         st->value = 0;
+        st->kind = 0;
         if (i >= PD_POSTAGE_STAMPS_MAX || n_rcpts == 0) {
             st->outcome = PD_STAMP_IGNORED;
             continue;
@@ -1117,20 +1176,60 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
             st->outcome = PD_STAMP_UNUSED;
             continue;
         }
+        st->kind = stamp_kind(st->text, st->len);
+        postage_argon2id_work *work = NULL;
+        if (st->kind == POSTAGE_KIND_ARGON2ID && (e->kinds & POSTAGE_KIND_ARGON2ID)) {
+            /* A replayed Argon2id stamp is caught before it costs anything. */
+            if (e->stamps != NULL) {
+                int spent = postage_store_is_spent(e->stamps, st->text, st->len);
+                if (spent == POSTAGE_ERR_SPENT) {
+                    st->outcome = PD_STAMP_REPLAYED;
+                    continue;
+                }
+                if (spent != POSTAGE_OK)
+                    return -1;
+            }
+            if (a2id_checks >= e->a2id_per_message) {
+                st->outcome = PD_STAMP_IGNORED;
+                continue;
+            }
+            a2id_checks++;
+            work = pd_a2id_pool_take(e->a2id_pool);
+            if (work == NULL) {
+                st->outcome = PD_STAMP_IGNORED;
+                continue;
+            }
+        }
+        opt.argon2id_work = work;
         st->check = postage_check(st->text, st->len, &opt, &r);
-        if (st->check == POSTAGE_ERR_RESOURCE) {
+        pd_a2id_pool_give(e->a2id_pool, work);
+        switch (st->check) {
+        case POSTAGE_OK:
+            break;
+        case POSTAGE_ERR_RESOURCE:
             st->outcome = PD_STAMP_NO_RECIPIENT;
             continue;
-        }
-        if (st->check != POSTAGE_OK) {
+        case POSTAGE_ERR_KIND:
+            st->outcome = PD_STAMP_KIND_REFUSED;
+            continue;
+        case POSTAGE_ERR_PARAMS:
+            st->outcome = PD_STAMP_OUT_OF_BOUNDS;
+            continue;
+        case POSTAGE_ERR_BITS:
+            /* A claim that holds but is worth less than the price is
+             * underpaid; an Argon2id tag that lacks the claimed bits is a
+             * forgery.  (A SHA-1 forgery has always counted as underpaid,
+             * as hashcash values it 0.) */
+            st->value = (unsigned) (r.equivalent > 0 ? r.equivalent : 0);
+            st->outcome = r.kind == POSTAGE_KIND_ARGON2ID && r.computed && r.actual < r.claimed
+                              ? PD_STAMP_INVALID : PD_STAMP_UNDERPAID;
+            continue;
+        default:
             st->outcome = PD_STAMP_INVALID;
             continue;
         }
-        st->value = r.value;
-        if (r.value < (unsigned) txn->price.bits) {
-            st->outcome = PD_STAMP_UNDERPAID;
-            continue;
-        }
+        st->value = (unsigned) r.equivalent;
+        st->expires_at = r.expires_at;
         /* The first recipient of that address still unpaid (an address
          * may be given twice). */
         size_t k = (size_t) r.resource_index;
@@ -1153,7 +1252,7 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
         st->outcome = PD_STAMP_PAID;
         st->rcpt = (int) k;
         rcpts[k].outcome = PD_RCPT_PAID;
-        rcpts[k].value = r.value;
+        rcpts[k].value = st->value;
         rcpts[k].stamp = (int) i;
     }
     return 0;
@@ -1177,13 +1276,36 @@ greylist_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
     return 0;
 }
 
+/* What to attach, in the words of the 451 reply: the kinds this site
+ * takes, and for Argon2id the claimed bits that pay the price at the
+ * largest memory accepted (one pass, one lane). */
+static void
+payment_wanted(const struct pd_engine *e, int price, char *out, size_t size)
+{
+    struct postage_argon2id_params offer = { e->a2id_max.memory, 1, 1 };
+    double worth = postage_argon2id_equivalent_bits(0, &offer, e->sha1_rate, e->a2id_rate);
+    double need = (double) price - worth;
+    unsigned bits = e->a2id_min_bits;
+    if (need > (double) bits)
+        bits = (unsigned) ceil(need);
+    if (!(e->kinds & POSTAGE_KIND_ARGON2ID))
+        snprintf(out, size, "X-Hashcash with %d bits", price);
+    else if (!(e->kinds & POSTAGE_KIND_SHA1))
+        snprintf(out, size, "an Argon2id X-Hashcash worth %d bits (a2id=m%lu,t1,p1 with %u bits)",
+                 price, (unsigned long) offer.memory, bits);
+    else
+        snprintf(out, size, "X-Hashcash with %d bits (SHA-1, or Argon2id a2id=m%lu,t1,p1 with "
+                 "%u bits)", price, (unsigned long) offer.memory, bits);
+}
+
 static void
 defer_for_postage(const struct pd_engine *e, const struct pd_txn *txn,
-                  const struct pd_postage_rcpt *rcpts, size_t n_rcpts, struct pd_answer *a)
+                  const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
+                  const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
 {
     int64_t wait = 0;
     size_t unpaid = 0, listed = 0, n = 0;
-    char who[PD_TEXT_MAX / 2] = "";
+    char who[PD_TEXT_MAX / 3] = "";
 
     for (size_t i = 0; i < n_rcpts; i++) {
         if (rcpts[i].outcome != PD_RCPT_GREYLISTED)
@@ -1203,14 +1325,26 @@ defer_for_postage(const struct pd_engine *e, const struct pd_txn *txn,
     char more[48] = "";
     if (unpaid > listed)
         snprintf(more, sizeof more, " and %zu more", unpaid - listed);
+    /* A sender who paid in a kind this site does not take is told so. */
+    unsigned refused = 0;
+    for (size_t i = 0; i < n_stamps; i++)
+        if (stamps[i].outcome == PD_STAMP_KIND_REFUSED)
+            refused |= stamps[i].kind;
+    char why[96] = "";
+    if (refused & POSTAGE_KIND_ARGON2ID)
+        snprintf(why, sizeof why, "; Argon2id stamps are not accepted here");
+    else if (refused & POSTAGE_KIND_SHA1)
+        snprintf(why, sizeof why, "; SHA-1 stamps are not accepted here");
+    char pay[160];
+    payment_wanted(e, txn->price.bits, pay, sizeof pay);
     a->verdict.action = PD_DEFER;
     snprintf(a->verdict.text, sizeof a->verdict.text,
-             "451 4.7.1 Greylisted: retry in %lld seconds, or attach X-Hashcash with %d bits "
-             "for %s%s%s", (long long) (wait > 0 ? wait : 1), txn->price.bits,
-             unpaid > 1 ? "each of " : "", who, more);
+             "451 4.7.1 Greylisted: retry in %lld seconds, or attach %s for %s%s%s%s",
+             (long long) (wait > 0 ? wait : 1), pay, unpaid > 1 ? "each of " : "", who, more,
+             why);
     snprintf(a->reason, sizeof a->reason,
-             "%zu of %zu recipients neither paid (price %d) nor past greylisting", unpaid,
-             n_rcpts, txn->price.bits);
+             "%zu of %zu recipients neither paid (price %d) nor past greylisting%s", unpaid,
+             n_rcpts, txn->price.bits, why);
 }
 
 static void
@@ -1223,7 +1357,9 @@ trace_header(const struct pd_engine *e, const struct pd_txn *txn,
 
     for (size_t i = 0; i < n_stamps; i++) {
         replayed += stamps[i].outcome == PD_STAMP_REPLAYED;
-        invalid += stamps[i].outcome == PD_STAMP_INVALID;
+        invalid += stamps[i].outcome == PD_STAMP_INVALID ||
+                   stamps[i].outcome == PD_STAMP_OUT_OF_BOUNDS ||
+                   stamps[i].outcome == PD_STAMP_KIND_REFUSED;
     }
     int w = snprintf(v, sizeof v, "%s; price=%d; reputation=%s; stamps=%zu; replayed=%zu; "
                      "invalid=%zu", e->hostname, txn->price.bits,
@@ -1232,8 +1368,9 @@ trace_header(const struct pd_engine *e, const struct pd_txn *txn,
     for (size_t i = 0; i < n_rcpts; i++) {
         char item[300];
         if (rcpts[i].outcome == PD_RCPT_PAID)
-            snprintf(item, sizeof item, "; rcpt=<%.200s> paid %u/%d", rcpts[i].address,
-                     rcpts[i].value, txn->price.bits);
+            snprintf(item, sizeof item, "; rcpt=<%.200s> paid %u/%d%s", rcpts[i].address,
+                     rcpts[i].value, txn->price.bits,
+                     stamps[rcpts[i].stamp].kind == POSTAGE_KIND_ARGON2ID ? " argon2id" : "");
         else
             snprintf(item, sizeof item, "; rcpt=<%.200s> %s", rcpts[i].address,
                      rcpt_outcome_name(rcpts[i].outcome));
@@ -1317,17 +1454,11 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         struct pd_postage_stamp *st = &stamps[i];
         if (st->outcome != PD_STAMP_PAID || e->stamps == NULL)
             continue;
-        struct postage_check_options opt;
-        struct postage_check_result r;
-        postage_check_options_init(&opt, now);
-        opt.required_bits = 0;
-        opt.validity = e->stamp_validity;
-        opt.grace = e->stamp_grace;
-        opt.store = e->stamps;
-        postage_check(st->text, st->len, &opt, &r);
-        if (r.verdict == POSTAGE_OK)
+        /* Checked in full above; spending needs no second computation. */
+        int spent = postage_store_spend(e->stamps, st->text, st->len, st->expires_at);
+        if (spent == POSTAGE_OK)
             continue;
-        if (r.verdict != POSTAGE_ERR_SPENT) {
+        if (spent != POSTAGE_ERR_SPENT) {
             set_error(e, a, "double-spend store");
             return;
         }
@@ -1348,7 +1479,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
     memset(&d, 0, sizeof d);
     d.counter[PD_REP_REPLAYED] = (double) replays;
     if (deferred) {
-        defer_for_postage(e, txn, rcpts, n_rcpts, a);
+        defer_for_postage(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
         if (replays > 0)
             rep_record(e, txn, now, &d);
         return;

@@ -176,8 +176,11 @@ enum pd_stamp_outcome {
     PD_STAMP_UNDERPAID,      /* value below the price                      */
     PD_STAMP_NO_RECIPIENT,   /* its resource is none of the recipients     */
     PD_STAMP_INVALID,        /* grammar, date, expired or future (`check`) */
-    PD_STAMP_IGNORED         /* beyond PD_POSTAGE_STAMPS_MAX or the price  *
-                              * was 0 for everyone                         */
+    PD_STAMP_IGNORED,        /* beyond PD_POSTAGE_STAMPS_MAX or the price  *
+                              * was 0 for everyone, or an Argon2id stamp   *
+                              * past argon2id_max_per_message              */
+    PD_STAMP_KIND_REFUSED,   /* a kind postage_kinds does not accept       */
+    PD_STAMP_OUT_OF_BOUNDS   /* Argon2id parameters or bits out of bounds  */
 };
 
 struct pd_postage_stamp {
@@ -185,15 +188,19 @@ struct pd_postage_stamp {
     size_t len;
     enum pd_stamp_outcome outcome;
     int check;                    /* postage_check's verdict                */
-    unsigned value;
+    unsigned value;               /* in SHA-1 bits (Argon2id: converted)    */
     int rcpt;                     /* PAID: index into the recipients        */
+    unsigned kind;                /* POSTAGE_KIND_*, 0 if unparsable        */
+    int64_t expires_at;           /* PAID: what the double-spend store keeps */
 };
 
 /*
  * pd_engine_postage - decide a message at end of headers.
  *
  * Each stamp pays for at most one recipient: the one its resource names,
- * if its value is at least the price, its date is within
+ * if it is of a kind postage_kinds accepts, its value (an Argon2id stamp's
+ * converted to SHA-1 bits at the price_*_rate exchange rate) is at least
+ * the price, its date is within
  * stamp_validity +- stamp_grace, and it was not spent before.  Every
  * recipient not paid for goes through greylisting.  If one is neither
  * paid nor past greylisting, the answer is DEFER (451 4.7.1) naming the

@@ -16,7 +16,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/quota.h policy/quota.c \
 	policy/settings.h policy/settings.c \
 	policy/config_load.h policy/config_load.c \
-	policy/engine.h policy/engine.c \
+	policy/engine.h policy/engine.c policy/argon2id_pool.h policy/argon2id_pool.c \
 	policy/reputation.h policy/reputation.c \
 	policy/rep_writer.h policy/rep_writer.c \
 	policy/log.h policy/log.c \

@@ -337,6 +337,8 @@ stamp_outcome_name(enum pd_stamp_outcome o)
     case PD_STAMP_NO_RECIPIENT: return "not for a recipient";
     case PD_STAMP_INVALID: return "invalid";
     case PD_STAMP_UNUSED: return "unused";
+    case PD_STAMP_KIND_REFUSED: return "kind not accepted";
+    case PD_STAMP_OUT_OF_BOUNDS: return "Argon2id parameters out of bounds";
     case PD_STAMP_IGNORED: break;
     }
     return "ignored";

@@ -164,6 +164,22 @@ static const struct key keys[] = {
       "clock skew allowed at both ends of a stamp's validity, as hashcash -g" },
     { "postage_header", K_CHOICE, F(postage_header), "x-postage-result", 0, 0,
       "x-postage-result|none", "the trace header the milter adds to accepted mail" },
+    { "postage_kinds", K_CHOICE, F(postage_kinds), "sha1", 0, 0, "sha1|argon2id|sha1+argon2id",
+      "kinds of stamp that pay: SHA-1 (hashcash), Argon2id (memory-hard), or both" },
+    { "argon2id_max_memory", K_UINT, F(argon2id_max_memory), "65536", 8, 4194304, NULL,
+      "largest Argon2id memory in KiB a stamp may ask the checker to fill" },
+    { "argon2id_max_passes", K_UINT, F(argon2id_max_passes), "3", 1, 1000, NULL,
+      "most Argon2id passes a stamp may ask for" },
+    { "argon2id_max_lanes", K_UINT, F(argon2id_max_lanes), "4", 1, 255, NULL,
+      "most Argon2id lanes a stamp may ask for" },
+    { "argon2id_min_bits", K_UINT, F(argon2id_min_bits), "4", 0, 160, NULL,
+      "fewest claimed bits of an Argon2id stamp (a b-bit stamp is a right guess once in 2^b)" },
+    { "argon2id_max_per_message", K_UINT, F(argon2id_max_per_message), "8", 0, 64, NULL,
+      "Argon2id stamps computed per message at most; the rest pay nothing" },
+    { "price_sha1_rate", K_UINT, F(price_sha1_rate), "268435456", 1, 4294967295u, NULL,
+      "exchange rate: SHA-1 trials per second of the reference core" },
+    { "price_argon2id_rate", K_UINT, F(price_argon2id_rate), "1048576", 1, 4294967295u, NULL,
+      "exchange rate: KiB of Argon2id memory-passes per second of the reference core" },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])

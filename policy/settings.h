@@ -104,6 +104,14 @@ struct pd_settings {
     int64_t stamp_validity;
     int64_t stamp_grace;
     char postage_header[32];          /* "x-postage-result" or "none"  */
+    char postage_kinds[32];           /* "sha1", "argon2id", "sha1+argon2id" */
+    unsigned argon2id_max_memory;     /* KiB */
+    unsigned argon2id_max_passes;
+    unsigned argon2id_max_lanes;
+    unsigned argon2id_min_bits;
+    unsigned argon2id_max_per_message;
+    unsigned price_sha1_rate;         /* SHA-1 trials/s, reference core  */
+    unsigned price_argon2id_rate;     /* KiB-passes/s, reference core    */
 };
 
 struct pd_rep_params;

@@ -99,14 +99,15 @@ print_result(struct run *run, const char *stamp, size_t len,
         fputs(",\"version\":null,\"claimed\":null,\"actual\":null,\"resource\":null,"
               "\"date\":null,\"expires\":null", stdout);
     } else {
-        printf(",\"version\":%u,\"kind\":\"%s\"", r->version,
-               r->kind == POSTAGE_KIND_ARGON2ID ? "argon2id" : "sha1");
+        printf(",\"version\":%u", r->version);
+        /* Argon2id stamps say so; a SHA-1 stamp's line is as it always was. */
         if (r->kind == POSTAGE_KIND_ARGON2ID)
-            printf(",\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"computed\":%s",
+            printf(",\"kind\":\"argon2id\",\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,"
+                   "\"computed\":%s,\"sha1_equivalent_bits\":%.2f",
                    (unsigned long) r->argon2id.memory, (unsigned long) r->argon2id.passes,
-                   (unsigned long) r->argon2id.lanes, r->computed ? "true" : "false");
-        printf(",\"sha1_equivalent_bits\":%.2f,\"claimed\":%u,\"actual\":%u,\"resource\":",
-               r->equivalent, r->claimed, r->actual);
+                   (unsigned long) r->argon2id.lanes, r->computed ? "true" : "false",
+                   r->equivalent);
+        printf(",\"claimed\":%u,\"actual\":%u,\"resource\":", r->claimed, r->actual);
         cli_json_string(stdout, r->stamp.resource, r->stamp.resource_len);
         if (postage_time_rfc3339(r->date, when) == POSTAGE_OK)
             printf(",\"date\":\"%s\"", when);
