@@ -44,6 +44,16 @@ tests_check_mint_LDADD = $(TEST_LIBS)
 TESTS += tests/check_core tests/check_mint
 endif
 
+# Memory-hard stamps (docs/argon2id.md, whose test vectors it reads); it
+# also calls libargon2 directly for RFC 9106's vector.
+if HAVE_CHECK
+check_PROGRAMS += tests/check_argon2id
+tests_check_argon2id_SOURCES = tests/check_argon2id.c
+tests_check_argon2id_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)
+tests_check_argon2id_LDADD = $(TEST_LIBS)
+TESTS += tests/check_argon2id
+endif
+
 # The header and address parsing of postage-sendmail -t (mint/rfc5322.c,
 # built in: it is not part of libpostage).
 if HAVE_CHECK
@@ -144,10 +154,11 @@ EXTRA_DIST += tests/reputation_admin.sh
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
 TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
-	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh
+	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh \
+	tests/postfix_argon2id_e2e.sh
 EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
 	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
-	tests/harness_exit_status.sh
+	tests/harness_exit_status.sh tests/postfix_argon2id_e2e.sh
 
 # postage-sendmail against a stand-in sendmail that fails on demand.
 TESTS += tests/sendmail_faults.sh
