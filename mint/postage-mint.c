@@ -274,6 +274,11 @@ argon2id_budget(struct postage_mint_options *o, double budget, int json, int min
     const struct postage_argon2id_params *a = &o->argon2id_params;
     int backend, rc = profile_find(path, sizeof path, &p, err, sizeof err);
     double rate;
+    if (rc == PROFILE_DAMAGED) {
+        cli_error("the device profile is damaged (%s): run 'postage-mint --calibrate "
+                  "--argon2id' to measure this device again", err);
+        return CLI_EXIT_USAGE;
+    }
     if (rc != PROFILE_OK ||
         profile_argon2id_rate(&p, a->memory, a->passes, a->lanes, o->threads, &backend,
                               &rate) != 0) {

@@ -174,4 +174,41 @@ EOF
     # The profile was used as it stands, not measured again.
     expect_eq "sendmail kept the profile" "rate $CPUS 5000" "$(grep '^rate ' "$PROFILE")"
 fi
+# 10. Argon2id: --calibrate --argon2id adds lines for those parameters on
+#     each backend that can run them (and keeps the SHA-1 lines); --budget
+#     --argon2id applies the same p95 rule to the faster backend's rate;
+#     parameters never measured are refused with what to run; a later
+#     SHA-1 calibration keeps the Argon2id lines.
+rm -f "$PROFILE"
+run_capture "$MINT" --calibrate --argon2id --memory 64 -j 1
+expect_eq "calibrate --argon2id: exit status" 0 "$rc"
+a2id_lines=$(awk '$1 == "argon2id" && $2 == 64 && $3 == 1 && $4 == 1 && $6 == 1' "$PROFILE" | wc -l)
+expect_eq "calibrate --argon2id: one line per backend" 2 "$a2id_lines"
+[ -n "$(profile_rate 1)" ] || fail "calibrate --argon2id lost the SHA-1 rate"
+best=$(awk '$1 == "argon2id" && $2 == 64 && $6 == 1 { if ($7 > r) { r = $7; b = $5 } } END { print b, r }' "$PROFILE")
+best_backend=${best% *}
+best_rate=${best#* }
+run_capture "$MINT" --argon2id --memory 64 --budget 1s -j 1 --json
+expect_eq "argon2id budget: exit status" 0 "$rc"
+expect_eq "argon2id budget: bits by the p95 rule" "$(p95_bits 1 "$best_rate")" "$(echo "$out" | json_field bits)"
+case $out in *"\"backend\":\"$best_backend\""*) ;; *) fail "argon2id budget: not the faster backend $best_backend: $out" ;; esac
+expect_eq "argon2id budget: worth in SHA-1 bits" \
+    "$(awk -v b="$(echo "$out" | json_field bits)" 'BEGIN { printf "%.2f", b + 8 + log(64) / log(2) }')" \
+    "$(echo "$out" | json_field sha1_equivalent_bits)"
+run_capture "$MINT" --argon2id --memory 128 --budget 1s bob@example.org
+expect_eq "argon2id budget, parameters never measured: exit status" 2 "$rc"
+case $err in *"--calibrate --argon2id --memory 128"*) ;; *) fail "the message does not say what to calibrate: $err" ;; esac
+run_capture "$MINT" --calibrate -j 1
+expect_eq "a SHA-1 calibration keeps the Argon2id lines" 2 \
+    "$(awk '$1 == "argon2id" && $2 == 64' "$PROFILE" | wc -l)"
+sed 's/^argon2id 64 1 1 \([a-z0-9]*\) 1 .*/argon2id 64 1 1 \1 1 fast/' "$PROFILE" > "$TMP/p" && mv "$TMP/p" "$PROFILE"
+run_capture "$MINT" --argon2id --memory 64 --budget 1s bob@example.org
+expect_eq "a damaged argon2id line: exit status" 2 "$rc"
+case $err in *"damaged"*"line "*) ;; *) fail "a damaged argon2id line: the message does not name the line: $err" ;; esac
+run_capture "$MINT" --argon2id --memory 64 --budget 1s -b 3 bob@example.org
+expect_eq "-b with --argon2id --budget" 2 "$rc"
+run_capture "$MINT" --memory 64 bob@example.org
+expect_eq "--memory without --argon2id" 2 "$rc"
+run_capture "$MINT" --argon2id --lanes 2 --memory 8 bob@example.org
+expect_eq "--memory below 8 KiB per lane" 2 "$rc"
 finish
