@@ -123,8 +123,10 @@ static _Thread_local struct postage_argon2id_work *lending;
 static int
 lend_area(uint8_t **memory, size_t bytes)
 {
-    if (lending == NULL || bytes > lending->area_len)
+    if (lending == NULL || bytes > lending->area_len) {
+        *memory = NULL;   /* what libargon2 actually tests */
         return ARGON2_MEMORY_ALLOCATION_ERROR;
+    }
     *memory = lending->area;
     return ARGON2_OK;
 }
@@ -152,6 +154,7 @@ postage_argon2id_tag(postage_argon2id_work *work, const struct postage_argon2id_
         return POSTAGE_ERR_TOO_LONG;
 
     if (work->backend == POSTAGE_A2ID_LIBSODIUM) {
+        errno = 0;
         int rc = crypto_pwhash_argon2id(tag, POSTAGE_A2ID_TAG_LEN, text, len, salt,
                                         params->passes,
                                         (size_t) params->memory * 1024u,

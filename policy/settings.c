@@ -175,7 +175,7 @@ static const struct key keys[] = {
     { "argon2id_min_bits", K_UINT, F(argon2id_min_bits), "4", 0, 160, NULL,
       "fewest claimed bits of an Argon2id stamp (a b-bit stamp is a right guess once in 2^b)" },
     { "argon2id_max_per_message", K_UINT, F(argon2id_max_per_message), "8", 0, 64, NULL,
-      "Argon2id stamps computed per message at most; the rest pay nothing" },
+      "Argon2id stamps checked per message at most; the rest pay nothing" },
     { "price_sha1_rate", K_UINT, F(price_sha1_rate), "268435456", 1, 4294967295u, NULL,
       "exchange rate: SHA-1 trials per second of the reference core" },
     { "price_argon2id_rate", K_UINT, F(price_argon2id_rate), "1048576", 1, 4294967295u, NULL,

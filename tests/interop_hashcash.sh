@@ -3,7 +3,8 @@
 # stamps hashcash mints (every -b, -z, -x, -Z mode, mixed-case resources)
 # pass postage-verify; stamps postage-mint mints (every usable kernel, every
 # date width, with and without EXT) pass `hashcash -c`; the published
-# vectors of shared/spec/hashcash-v1.md pass both with a pinned clock.
+# vectors of shared/spec/hashcash-v1.md pass both with a pinned clock; and
+# 1.22 never takes a memory-hard (Argon2id) stamp for a valid one.
 . "${top_srcdir:-.}/tests/testlib.sh"
 require_hashcash
 
@@ -85,5 +86,22 @@ done <<'VECTORS'
 14 1:14:261127:foo@example.org::G/HnU/bjxGR7v6Am:4gc
 14 1:14:261127:foo@example.org::yrTnWpOovUhOb3sd:1Oa
 VECTORS
+
+# Argon2id stamps (rows of docs/argon2id.md's vectors): 1.22 reads them as
+# ordinary v1 stamps and values them by SHA-1, which their minter never
+# searched, so the claimed bits are missing.  It must never call them valid,
+# whatever postage-verify --argon2id says (carol's tag holds its claim,
+# heidi's is forged).
+while read -r bits resource verdict stamp; do
+    "$HASHCASH" -q -c -u -t 261127120000 -y -b "$bits" -r "$resource" "$stamp"
+    expect_eq "hashcash refuses Argon2id stamp $stamp" 1 $?
+    value=$("$HASHCASH" -q -w "$stamp")
+    expect_eq "hashcash -w of Argon2id stamp $stamp" 0 "$value"
+    run_capture "$VERIFY" --argon2id --now 261127120000 -b "$bits" -r "$resource" "$stamp"
+    expect_eq "postage-verify --argon2id $stamp" "$stamp $verdict" "$out/$rc"
+done <<'A2ID'
+8 carol@example.org ok/0 1:8:261127:carol@example.org:a2id=m1024,t1,p1:CSgucjGSDIGxo+j7:2d
+12 heidi@example.org bits/1 1:12:261127:heidi@example.org:a2id=m64,t1,p1:poAC2ovQxB1iAywB:0
+A2ID
 
 finish

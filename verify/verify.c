@@ -127,18 +127,25 @@ check_argon2id(const char *stamp, size_t len, const struct postage_check_options
         }
     }
 
+    /* The caller's work area when it can serve these parameters (a
+     * libsodium one serves one lane only), else a fresh one. */
     postage_argon2id_work *work = options->argon2id_work, *own = NULL;
-    if (work == NULL) {
-        rc = postage_argon2id_work_new(&own, &r->argon2id, options->argon2id_backend);
-        if (rc != POSTAGE_OK)
-            return rc;
-        work = own;
-    }
     unsigned char tag[POSTAGE_A2ID_TAG_LEN];
-    rc = postage_argon2id_tag(work, &r->argon2id, stamp, len, tag);
-    postage_argon2id_work_free(own);
-    if (rc != POSTAGE_OK)
+    rc = work != NULL ? postage_argon2id_tag(work, &r->argon2id, stamp, len, tag)
+                      : POSTAGE_ERR_INVALID;
+    if (rc == POSTAGE_ERR_INVALID) {
+        int backend = options->argon2id_backend;
+        if (backend == POSTAGE_A2ID_LIBSODIUM && r->argon2id.lanes != 1)
+            backend = POSTAGE_A2ID_LIBARGON2;
+        rc = postage_argon2id_work_new(&own, &r->argon2id, backend);
+        if (rc == POSTAGE_OK)
+            rc = postage_argon2id_tag(own, &r->argon2id, stamp, len, tag);
+        postage_argon2id_work_free(own);
+    }
+    if (rc != POSTAGE_OK) {
+        r->verdict = rc;
         return rc;
+    }
     r->computed = 1;
     r->actual = postage_argon2id_leading_zero_bits(tag);
     if (r->actual < r->claimed)

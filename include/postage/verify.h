@@ -49,7 +49,9 @@ struct postage_check_options {
      * (postage_argon2id_equivalent_bits()); and how to compute: a caller's
      * reusable work area (one per thread, made for at least
      * argon2id_max.memory), or NULL for a fresh one per check made with
-     * argon2id_backend. */
+     * argon2id_backend.  A stamp the caller's area cannot serve (more
+     * memory than it was made for, or lanes on a libsodium one) gets a
+     * fresh one (libargon2 for lanes). */
     unsigned kinds;
     struct postage_argon2id_params argon2id_max;
     unsigned argon2id_min_bits;
@@ -117,7 +119,7 @@ void postage_check_options_init(struct postage_check_options *options, int64_t n
  * NULL stamp or options, a negative validity or grace, more than 160
  * required bits, or a non-positive exchange rate while Argon2id is
  * accepted; POSTAGE_ERR_NOMEM (or _INTERNAL) if the Argon2id computation
- * could not run; POSTAGE_ERR_STORE if the store failed (the stamp passed
+ * could not run (result->verdict is that code too); POSTAGE_ERR_STORE if the store failed (the stamp passed
  * every other test but was not recorded, so it must not be accepted;
  * result->verdict is POSTAGE_ERR_STORE too, and postage_store_error() on
  * the store says why).
