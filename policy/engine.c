@@ -1141,6 +1141,21 @@ check_options(const struct pd_engine *e, int64_t now, struct postage_check_optio
     opt->argon2id_rate = e->a2id_rate;
 }
 
+/* Was the stamp spent before?  1 (and the stamp is marked replayed), 0,
+ * or -1 when the store failed.  Looking spends nothing. */
+static int
+seen_before(struct pd_engine *e, struct pd_postage_stamp *st)
+{
+    if (e->stamps == NULL)
+        return 0;
+    int spent = postage_store_is_spent(e->stamps, st->text, st->len);
+    if (spent == POSTAGE_ERR_SPENT) {
+        st->outcome = PD_STAMP_REPLAYED;
+        return 1;
+    }
+    return spent == POSTAGE_OK ? 0 : -1;
+}
+
 /* Match the stamps to the recipients without spending anything. */
 static int
 assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_rcpt *rcpts,
@@ -1180,14 +1195,11 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
         postage_argon2id_work *work = NULL;
         if (st->kind == POSTAGE_KIND_ARGON2ID && (e->kinds & POSTAGE_KIND_ARGON2ID)) {
             /* A replayed Argon2id stamp is caught before it costs anything. */
-            if (e->stamps != NULL) {
-                int spent = postage_store_is_spent(e->stamps, st->text, st->len);
-                if (spent == POSTAGE_ERR_SPENT) {
-                    st->outcome = PD_STAMP_REPLAYED;
-                    continue;
-                }
-                if (spent != POSTAGE_OK)
+            int seen = seen_before(e, st);
+            if (seen != 0) {
+                if (seen < 0)
                     return -1;
+                continue;
             }
             if (a2id_checks >= e->a2id_per_message) {
                 st->outcome = PD_STAMP_IGNORED;
@@ -1240,14 +1252,11 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
             st->outcome = PD_STAMP_UNUSED;
             continue;
         }
-        if (e->stamps != NULL) {
-            int spent = postage_store_is_spent(e->stamps, st->text, st->len);
-            if (spent == POSTAGE_ERR_SPENT) {
-                st->outcome = PD_STAMP_REPLAYED;
-                continue;
-            }
-            if (spent != POSTAGE_OK)
+        int seen = seen_before(e, st);
+        if (seen != 0) {
+            if (seen < 0)
                 return -1;
+            continue;
         }
         st->outcome = PD_STAMP_PAID;
         st->rcpt = (int) k;
