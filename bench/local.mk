@@ -30,9 +30,14 @@ bench_verify_curve_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LMDB_CFLAGS)
 bench_verify_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 bench_economics_SOURCES = bench/economics.c
 bench_economics_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
-EXTRA_DIST += bench/report.sh bench/devices.tsv
+# Memory-hard stamps: Argon2id rates by backend, real mints and the
+# verifier's cost per stamp (the report's argon2id section).
+noinst_PROGRAMS += bench/argon2id_curve
+bench_argon2id_curve_SOURCES = bench/argon2id_curve.c
+bench_argon2id_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv
 
-# `make bench`: the cost report (bench/report.sh; under 10 minutes):
+# `make bench`: the cost report (bench/report.sh; under 13 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS
 # passes options (e.g. --quick, --out DIR).  Not a test: the figures depend
 # on the machine and are never asserted.

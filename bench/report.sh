@@ -13,6 +13,13 @@
 #   devices    `postage-mint --calibrate` here (into a private config
 #              directory), --budget's choice from that profile, and the
 #              reference devices of bench/devices.tsv (cited or estimated)
+#   argon2id   memory-hard stamps (bench/argon2id_curve): Argon2id attempts/s
+#              per memory size on libargon2 and libsodium (1 thread with a
+#              reused work area, libargon2 with a fresh one, N threads through
+#              postage_mint); real mints against the geometric model; the cost
+#              of checking one stamp; and one RTX 4090 against one core here
+#              (bench/argon2id_devices.tsv: cited, or estimated from memory
+#              bandwidth), beside the same ratio for SHA-1
 #   verify     verify+spend per second against stored stamps, 0 to 10
 #              million: LMDB (library path, with and without fsync), Redis
 #              (tests/redis_harness.sh's redis_start when it exists, else a
@@ -28,7 +35,7 @@
 # report.md, PNG and SVG plots (gnuplot), and data/ with every measured
 # figure as TSV/CSV and every gnuplot script.  A section whose tools are
 # missing (hashcash, postgrey, redis-server, gnuplot) says so in the report
-# instead of failing.  The full run takes 5 to 10 minutes on 2 cores;
+# instead of failing.  The full run takes 7 to 13 minutes on 2 cores;
 # --quick takes well under a minute, with tiny sizes, for the test.
 #
 # Environment: top_builddir (the build tree, default the source tree),
@@ -44,7 +51,7 @@ top_builddir=$(cd "$top_builddir" && pwd) || exit 1
 B=$top_builddir
 QUICK=0
 OUT=
-ONLY="mint devices verify economics policy"
+ONLY="mint devices argon2id verify economics policy"
 
 die() { echo "report.sh: $*" >&2; exit 1; }
 
@@ -59,7 +66,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 for s in $ONLY; do
-    case $s in mint|devices|verify|economics|policy) ;; *) die "unknown section: $s" ;; esac
+    case $s in mint|devices|argon2id|verify|economics|policy) ;; *) die "unknown section: $s" ;; esac
 done
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -67,8 +74,9 @@ MINT="$B/postage-mint"
 MC="$B/bench/mint_curve"
 VC="$B/bench/verify_curve"
 ECON="$B/bench/economics"
+A2C="$B/bench/argon2id_curve"
 DEVICES="$top_srcdir/bench/devices.tsv"
-for p in "$MINT" "$MC" "$VC" "$ECON"; do
+for p in "$MINT" "$MC" "$VC" "$ECON" "$A2C"; do
     [ -x "$p" ] || die "$p is not built: run make first (or set top_builddir)"
 done
 [ -r "$DEVICES" ] || die "$DEVICES is missing"
@@ -106,6 +114,9 @@ if [ "$QUICK" = 1 ]; then
     RSIZES="0,100,1000"; RCHECKS=200
     HSIZES="0 100 1000"; HC_K=3; HC_BUDGET=20
     POLICY_FLAGS="--quick --duration 0.3 --greylist-only"
+    A2_RATES_FLAGS="--sizes 64,1024 --seconds 0.05 --repeat 1"
+    A2_MINTS_FLAGS="--levels 64=2,4/1024=1,2 --min-count 3 --max-count 5 --level-seconds 0.1 --total-seconds 3"
+    A2_VERIFY_FLAGS="--sizes 64,1024 --seconds 0.05"
 else
     MODE="full"
     MC_FLAGS="--total-seconds 90"
@@ -114,6 +125,11 @@ else
     RSIZES=$VSIZES; RCHECKS=5000
     HSIZES="0 1000 10000 100000 300000 1000000 3000000 10000000"; HC_K=20; HC_BUDGET=60
     POLICY_FLAGS="--duration 2 --greylist-only"
+    # About 2.5 minutes together (bench/argon2id_curve's defaults: 64 KiB to
+    # 64 MiB, and 64 MiB with 3 passes, the cited GPU figure's parameters).
+    A2_RATES_FLAGS="--sizes 64,1024,16384,65536,65536:3 --seconds 0.5 --repeat 3"
+    A2_MINTS_FLAGS="--levels 64=4,6,8,10/1024=2,4,6,8/16384=1,2,3,4/65536=1,2,3 --total-seconds 50"
+    A2_VERIFY_FLAGS="--sizes 64,1024,16384,65536,65536:3 --seconds 1"
 fi
 
 # --- processes and temporary files: all removed on exit --------------------
@@ -324,6 +340,7 @@ EOF
         plot_files mint_cost "time to mint against bits"
         plot_files mint_rates "rate by kernel and threads"
     }
+    MINT_DONE=1
 fi
 
 # --- 2. device profiles ---------------------------------------------------------
@@ -405,6 +422,369 @@ EOF
     } > "$D/devices.gp"
     gplot devices
     plot_files devices "mean time to mint by device"
+fi
+
+# --- 2b. memory-hard stamps (Argon2id) ----------------------------------------------
+if want argon2id; then
+    A2D="$top_srcdir/bench/argon2id_devices.tsv"
+    [ -r "$A2D" ] || die "$A2D is missing"
+    # kib(m): a memory size for people; shared with the tables below.
+    A2_FMT="$AWK_FMT"'
+function kib(m) {
+    if (m >= 1048576 && m % 1048576 == 0) return sprintf("%d GiB", m / 1048576)
+    if (m >= 1024 && m % 1024 == 0) return sprintf("%d MiB", m / 1024)
+    return sprintf("%d KiB", m)
+}
+function persec(r) { return r > 0 ? big(r) "/s" : "–" }
+function commas(n,   s) { s = sprintf("%.0f", n); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+function times(x) { if (x >= 1e4) x = sprintf("%.3g", x) + 0; return x >= 100 ? commas(x) "×" : ratio(x) }
+function bits1(x) { return x == int(x) ? sprintf("%d", x) : sprintf("%.1f", x) }
+function rel(x) { return x >= 0.1 && x < 10 ? sprintf("%.2f×", x) : ratio(x) }
+'
+    log "memory-hard stamps: Argon2id rates by backend"
+    # shellcheck disable=SC2086
+    "$A2C" rates --threads "$CPUS" $A2_RATES_FLAGS > "$D/argon2id_rates.tsv" 2> "$D/argon2id_rates.err" ||
+        die "argon2id_curve rates failed: $(tail -n 3 "$D/argon2id_rates.err")"
+    log "memory-hard stamps: real Argon2id mints"
+    # shellcheck disable=SC2086
+    "$A2C" mints --threads "$CPUS" $A2_MINTS_FLAGS > "$D/argon2id_mints.tsv" 2> "$D/argon2id_mints.err" ||
+        die "argon2id_curve mints failed: $(tail -n 3 "$D/argon2id_mints.err")"
+    log "memory-hard stamps: verification cost per stamp"
+    # shellcheck disable=SC2086
+    "$A2C" verify --threads "$CPUS" $A2_VERIFY_FLAGS > "$D/argon2id_verify.tsv" 2> "$D/argon2id_verify.err" ||
+        die "argon2id_curve verify failed: $(tail -n 3 "$D/argon2id_verify.err")"
+
+    # SHA-1 on this machine, for the GPU table: the best kernel on one
+    # thread and on every thread, from the mint section of this run when it
+    # ran, else from postage-mint --speed.
+    if [ "${MINT_DONE:-0}" = 1 ] && [ -s "$D/rates.tsv" ]; then
+        awk -F'\t' -v t="$CPUS" 'NR > 1 && $4 == 1 && $5 > r1 { r1 = $5; k1 = $1 }
+            NR > 1 && $4 == t && $5 > rn { rn = $5; kn = $1 }
+            END { printf "%.0f\t%s\t%.0f\t%s\n", r1, k1, rn, kn }' "$D/rates.tsv" > "$D/argon2id_sha1.tsv"
+        SHA1_HOW="the mint section above (postage_mint_rate, every kernel)"
+    else
+        "$MINT" --speed --json > "$D/argon2id_sha1_speed.json" 2> "$D/argon2id_sha1_speed.err" ||
+            die "postage-mint --speed --json failed: $(cat "$D/argon2id_sha1_speed.err")"
+        awk 'BEGIN { RS = "{" }
+            /"name":/ && /"supported":true/ && /"selftest":true/ {
+                match($0, /"name":"[^"]*"/); n = substr($0, RSTART + 8, RLENGTH - 9)
+                match($0, /"rate_1":[0-9.]+/); r1 = substr($0, RSTART + 9, RLENGTH - 9) + 0
+                match($0, /"rate_all":[0-9.]+/); ra = substr($0, RSTART + 11, RLENGTH - 11) + 0
+                if (r1 > b1) { b1 = r1; k1 = n }
+                if (ra > ba) { ba = ra; ka = n } }
+            END { printf "%.0f\t%s\t%.0f\t%s\n", b1, k1, ba, ka }' "$D/argon2id_sha1_speed.json" > "$D/argon2id_sha1.tsv"
+        SHA1_HOW="\`postage-mint --speed --json\` in this section ([data/argon2id_sha1_speed.json](data/argon2id_sha1_speed.json))"
+    fi
+    IFS=$'\t' read -r SHA1_1 SHA1_1K SHA1_N SHA1_NK < "$D/argon2id_sha1.tsv"
+    GPU_SHA1=$(awk -F'\t' '$1 == "rtx4090" { print $5 }' "$DEVICES")
+    GPU_SHA1_SRC=$(awk -F'\t' '$1 == "rtx4090" { print $6 }' "$DEVICES")
+    [ -n "$GPU_SHA1" ] || die "$DEVICES has no rtx4090 row"
+
+    # The model against the mints: per memory size and bits, from the
+    # libargon2 mint rate on every thread (the backend postage_mint uses
+    # when none is named).
+    awk -F'\t' '
+        FNR == NR { if (FNR > 1 && $3 == "libargon2") r[$1, $2, $4] = $6; next }
+        FNR == 1 { next }
+        { k = $1 SUBSEP $2 SUBSEP $5; if (!(k in n)) order[++g] = k
+          if ($9 > 0) before[$1, $2] = $9
+          i = ++n[k]; s[k, i] = $6; att[k] += $7 }
+        END {
+            print "memory_kib\tpasses\tbits\tmints\tmodel_mean\tmean\tmodel_p95\tp95\tmodel_attempts\tmean_attempts\twithin_p95\tsetup"
+            for (j = 1; j <= g; j++) { k = order[j]; split(k, a, SUBSEP); m = n[k]
+                for (x = 2; x <= m; x++) { v = s[k, x]; y = x - 1      # insertion sort, a few hundred at most
+                    while (y >= 1 && s[k, y] > v) { s[k, y + 1] = s[k, y]; y-- } s[k, y + 1] = v }
+                sum = 0; for (x = 1; x <= m; x++) sum += s[k, x]
+                q = int(0.95 * m + 0.999999); if (q < 1) q = 1
+                rt = ((a[1], a[2]) in before) ? before[a[1], a[2]] : r[a[1], a[2], "mint"]; mm = rt > 0 ? 2 ^ a[3] / rt : -1
+                fr = r[a[1], a[2], "fresh"]; ru = r[a[1], a[2], "reuse"]
+                su = fr > 0 && ru > fr ? 1 / fr - 1 / ru : -1
+                w = 0; if (rt > 0) for (x = 1; x <= m; x++) w += s[k, x] <= log(20) * mm
+                printf "%d\t%d\t%d\t%d\t%.9g\t%.9g\t%.9g\t%.9g\t%.0f\t%.3f\t%.3f\t%.9g\n", a[1], a[2], a[3], m, mm, sum / m,
+                       (rt > 0 ? log(20) * mm : -1), s[k, q], 2 ^ a[3], att[k] / m, (rt > 0 ? w / m : -1), su } }' \
+        "$D/argon2id_rates.tsv" "$D/argon2id_mints.tsv" > "$D/argon2id_mint_check.tsv"
+
+    # The GPU table: measured CPU rates beside cited and estimated GPU ones.
+    awk -F'\t' -v s1="$SHA1_1" -v s1k="$SHA1_1K" -v sn="$SHA1_N" -v snk="$SHA1_NK" -v gs="$GPU_SHA1" '
+        function log2(x) { return log(x) / log(2) }
+        FNR == NR { if (FNR == 1) next
+            k = $1 SUBSEP $2; if (!(k in eq)) order[++n] = k
+            eq[k] = $8
+            if ($4 == "reuse" && $6 > c1[k]) { c1[k] = $6; b1[k] = $3 }
+            if ($4 == "mint" && $6 > cn[k]) { cn[k] = $6; bn[k] = $3 }
+            next }
+        /^#/ || NF < 8 { next }
+        $4 == "bandwidth" { bw = $7; next }
+        $4 == "argon2id" { k = $5 SUBSEP $6; cited[k] = $7; if (!(k in eq)) { order[++n] = k; eq[k] = 8 + log2($5 * $6) } }
+        END {
+            print "stamp\tmemory_kib\tpasses\tcpu_core\tcpu_core_backend\tcpu_all\tcpu_all_backend\tgpu\tgpu_basis\tequivalent_bits_reference\tequivalent_bits_here"
+            printf "sha1\t0\t0\t%s\t%s\t%s\t%s\t%s\tcited\t0\t0\n", s1, s1k, sn, snk, gs
+            for (i = 1; i <= n; i++) { k = order[i]; split(k, a, SUBSEP)
+                here = c1[k] > 0 && s1 > 0 ? sprintf("%.2f", log2(s1 / c1[k])) : "-"
+                if (bw > 0) printf "argon2id\t%d\t%d\t%s\t%s\t%s\t%s\t%.6g\testimated\t%.2f\t%s\n", a[1], a[2], c1[k] + 0,
+                    (k in b1) ? b1[k] : "-", cn[k] + 0, (k in bn) ? bn[k] : "-", bw / (2 * a[1] * a[2] * 1024), eq[k], here
+                if (k in cited) printf "argon2id\t%d\t%d\t%s\t%s\t%s\t%s\t%s\tcited\t%.2f\t%s\n", a[1], a[2], c1[k] + 0,
+                    (k in b1) ? b1[k] : "-", cn[k] + 0, (k in bn) ? bn[k] : "-", cited[k], eq[k], here } }' \
+        "$D/argon2id_rates.tsv" "$A2D" > "$D/argon2id_gpu.tsv"
+
+    {
+        echo "## Memory-hard stamps (Argon2id)"
+        echo
+        echo "An Argon2id stamp (EXT \`a2id=m<KiB>,t<passes>,p<lanes>\`, docs/argon2id.md) is valued by the leading"
+        echo "zero bits of Argon2id over the stamp: each attempt fills *m* KiB of memory *t* times. Measured here with"
+        echo "one lane (libsodium computes one lane only) by \`bench/argon2id_curve\`: one thread per backend with"
+        echo "one work area reused for every attempt (\`postage_argon2id_rate\`; libsodium maps fresh memory inside"
+        echo "every call whatever the caller does); libargon2 with a fresh work area made, mapped and faulted in for"
+        echo "every attempt, as a checker without a work area of its own pays; and a real \`postage_mint\` on all $CPUS"
+        echo "threads, stopped by its progress callback as \`postage_mint_rate\` does for SHA-1 (the rate between"
+        echo "its first progress report and the stop). *≈ SHA-1 bits* is what one attempt stands for at the"
+        echo "reference exchange rate, \`postage_argon2id_equivalent_bits(0, …)\` = 8 + log2(m·t)."
+        echo
+        echo "### Rates by backend"
+        echo
+        echo "Cells: attempts per second (time of one attempt on one thread); each the median of interleaved"
+        echo "repetitions ($(awk -F'\t' 'NR > 1 { print $9 == $10 ? "one run each" : "their range is in data/argon2id_rates.tsv"; exit }' "$D/argon2id_rates.tsv"))."
+        echo
+        echo "| memory | passes | ≈ SHA-1 bits an attempt | libargon2, 1 thread | libsodium, 1 thread | libargon2, fresh area each attempt | libargon2, $CPUS threads | libsodium, $CPUS threads | faster on 1 thread |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$A2_FMT"'
+            function cell(r, t) { return r > 0 ? sprintf("%s (%s)", persec(r), dur(t / r)) : "–" }
+            NR == 1 { next }
+            { k = $1 SUBSEP $2; if (!(k in eq)) order[++n] = k; eq[k] = $8; r[k, $3 "/" $4] = $6; th[k, $3 "/" $4] = $5 }
+            END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, SUBSEP)
+                la = r[k, "libargon2/reuse"]; ls = r[k, "libsodium/reuse"]
+                win = la >= ls ? sprintf("libargon2, %.1f×", la / ls) : sprintf("libsodium, %.1f×", ls / la)
+                printf "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", kib(a[1]), a[2], bits1(eq[k]),
+                    cell(la, 1), cell(ls, 1), cell(r[k, "libargon2/fresh"], 1),
+                    cell(r[k, "libargon2/mint"], th[k, "libargon2/mint"]), cell(r[k, "libsodium/mint"], th[k, "libsodium/mint"]), win } }' \
+            "$D/argon2id_rates.tsv"
+        echo
+        awk -F'\t' "$A2_FMT"'
+            NR == 1 { next }
+            { k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }; r[k, $3 "/" $4] = $6 }
+            END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, SUBSEP)
+                    la = r[k, "libargon2/reuse"]; ls = r[k, "libsodium/reuse"]; lf = r[k, "libargon2/fresh"]
+                    name = kib(a[1]) (a[2] > 1 ? sprintf(", %d passes", a[2]) : "")
+                    if (la >= ls) a2 = a2 sprintf("%s%s %.1f×", (a2 == "" ? "" : "; "), name, la / ls)
+                    else so = so sprintf("%s%s %.1f×", (so == "" ? "" : "; "), name, ls / la)
+                    if (la > lf * 1.05)
+                        sv = sv sprintf("%s%s: %s an attempt (fresh %s, %.1f× the reused)", (sv == "" ? "" : "; "),
+                                        name, dur(1 / lf - 1 / la), dur(1 / lf), la / lf)
+                    else
+                        sv = sv sprintf("%s%s: nothing measurable (fresh %s, reused %s)", (sv == "" ? "" : "; "),
+                                        name, dur(1 / lf), dur(1 / la))
+                    if (a[2] == 1 && lf > 0 && la > lf)
+                        pg = pg sprintf("%s%s at %s", (pg == "" ? "" : ", "), dur((1 / lf - 1 / la) / (a[1] / 4)), kib(a[1])) }
+                  printf "On one thread here, "
+                  if (a2 != "") printf "libargon2 (reused work area) is the faster backend at %s", a2
+                  if (a2 != "" && so != "") printf ", and "
+                  if (so != "") printf "libsodium is the faster at %s", so
+                  printf ". "
+                  printf "Reusing a work area saves, against a fresh one per attempt: %s. ", sv
+                  printf "The fresh area is mapped, faulted in and unmapped on every attempt"
+                  if (pg != "") printf ": per 4 KiB of area that cost %s here. The library asks for transparent huge pages, which only an area of 2 MiB or more can get; below that every 4 KiB page is a fault of its own", pg
+                  printf ". What faults cost depends heavily on the kernel and on virtualisation (this machine may be a virtual one), "
+                  printf "so a minter or a busy checker should keep one area per thread.\n" }' "$D/argon2id_rates.tsv"
+        echo
+        echo "### Time to mint against bits"
+        echo
+        echo "Real mints of fresh stamps (\`postage_mint\`, libargon2, $CPUS threads, each timed from the call to its"
+        echo "return) against the geometric model: a stamp of b bits takes on average 2^b attempts, so"
+        echo "mean = 2^b / rate and p95 = ln 20 · 2^b / rate, from the libargon2 rate on $CPUS threads measured again"
+        echo "just before each size's mints (the machine's load changes; the rates are in data/argon2id_mints.tsv). At low"
+        echo "bits a mint cannot take less than one attempt on one thread, and every mint first maps and faults"
+        echo "in a work area on each thread: *set-up* is what one fresh area costs more than a reused one (the rates"
+        echo "above; the threads make theirs side by side), and the plot draws the model mean plus it as a dotted"
+        echo "line. A mint also returns only once every thread has finished the attempt it was in (an attempt"
+        echo "cannot be interrupted), which adds up to one attempt's time more. *attempts* counts the finished"
+        echo "attempts of all threads (some run past the winning one)."
+        echo
+        echo "| memory | bits | mints | attempts (model) | attempts (measured mean) | set-up | mean (model) | mean (measured) | p95 (model) | p95 (measured) | within p95 |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$A2_FMT"'
+            NR > 1 { printf "| %s%s | %d | %d | %s | %.1f | %s | %s | %s | %s | %s | %s |\n", kib($1), ($2 > 1 ? sprintf(", %d passes", $2) : ""),
+                     $3, $4, big($9), $10, dur($12), dur($5), dur($6), dur($7), dur($8), ($11 >= 0 ? sprintf("%.0f%%", $11 * 100) : "–") }' \
+            "$D/argon2id_mint_check.tsv"
+        echo
+        if [ -s "$D/argon2id_mints.err" ]; then
+            grep '^argon2id_curve: ' "$D/argon2id_mints.err" | sed 's/^argon2id_curve: /> /; s/$/\n/'
+        fi
+        echo "### Verification cost per stamp"
+        echo
+        echo "\`postage_check\` of one valid Argon2id stamp again and again (one thread, no store), with the"
+        echo "caller's reused libargon2 work area (\`options.argon2id_work\`), with none (a fresh libargon2 area each"
+        echo "check), and with libsodium; beside it a 20-bit SHA-1 stamp, and an Argon2id stamp refused on its"
+        echo "parameters (1 GiB claimed, beyond the bounds) before anything is computed. Cells: time per check"
+        echo "(checks per second)."
+        echo
+        echo "| stamp | memory | passes | libargon2, reused area | libargon2, fresh area | libsodium | reused area ÷ a SHA-1 check |"
+        echo "|---|---|---|---|---|---|---|"
+        awk -F'\t' "$A2_FMT"'
+            function cell(us) { return us > 0 ? sprintf("%s (%s/s)", dur(us / 1e6), big(1e6 / us)) : "–" }
+            NR == 1 { next }
+            $1 == "sha1" { sha = $6; next }
+            $1 == "argon2id-params-refused" { ref = $6; refm = $2; next }
+            { t = ($1 ~ /-t[0-9]+$/) ? substr($1, index($1, "-t") + 2) : 1
+              k = $2 SUBSEP t; if (!(k in seen)) { seen[k] = 1; order[++n] = k }; us[k, $3 "/" $4] = $6 }
+            END {
+                for (i = 1; i <= n; i++) { k = order[i]; split(k, a, SUBSEP)
+                    printf "| Argon2id | %s | %d | %s | %s | %s | %s |\n", kib(a[1]), a[2], cell(us[k, "libargon2/reused"]),
+                        cell(us[k, "libargon2/fresh"]), cell(us[k, "libsodium/fresh"]), (sha > 0 ? times(us[k, "libargon2/reused"] / sha) : "–") }
+                printf "| Argon2id, out of bounds: refused | %s claimed | 1 | %s | – | – | %s |\n", kib(refm), cell(ref), (sha > 0 ? ratio(ref / sha) : "–")
+                printf "| SHA-1, 20 bits | – | – | %s | – | – | 1× |\n", cell(sha) }' "$D/argon2id_verify.tsv"
+        echo
+        echo "### GPU against CPU: the attacker's advantage"
+        echo
+        echo "What one RTX 4090 could do against one core of this machine. CPU columns are measured in this run:"
+        echo "Argon2id on the faster backend per size (reused work area; *all cores*: a real mint on $CPUS threads),"
+        echo "SHA-1 on the fastest kernel, from $SHA1_HOW. GPU figures are **not measured here**: SHA-1 is *cited*"
+        echo "(bench/devices.tsv: $GPU_SHA1_SRC); Argon2id at 64 MiB and 3 passes is *cited* (bench/argon2id_devices.tsv:"
+        echo "$(awk -F'\t' '$4 == "argon2id" { print $9; exit }' "$A2D")); every other Argon2id figure is *estimated*"
+        echo "as memory-bandwidth-bound: $(awk -F'\t' '$4 == "bandwidth" { printf "%.0f GB/s", $7 / 1e9; exit }' "$A2D") (NVIDIA's specification) divided by"
+        echo "2 · m · t KiB an attempt (every block written once a pass and one reference block read for it; the"
+        echo "previous block assumed on chip) — a ceiling on bandwidth alone, not a benchmark. *SHA-1 bits an"
+        echo "attempt is worth*: at the reference exchange rate, and here (log2 of this core's SHA-1 rate over its"
+        echo "Argon2id rate). The last column divides the GPU's lead at that size by its lead at SHA-1: below 1×,"
+        echo "memory-hardness narrows the gap; above, it widens it."
+        echo
+        echo "| stamp | SHA-1 bits an attempt is worth: reference / here | this machine, one core (measured) | this machine, all $CPUS cores (measured) | RTX 4090 | GPU figure | GPU ÷ one core | GPU ÷ this machine | GPU ÷ one core, against SHA-1's |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$A2_FMT"'
+            function cpu(r, b) { return r > 0 ? sprintf("%s (%s)", persec(r), b) : "not measured" }
+            function q(g, c) { return c > 0 ? times(g / c) : "–" }
+            NR == 1 { next }
+            $1 == "sha1" { sr = $4 > 0 ? $8 / $4 : 0
+                printf "| SHA-1 (hashcash) | 1 / 1 | %s | %s | %s | cited | %s | %s | 1.00× |\n", cpu($4, $5), cpu($6, $7), persec($8), q($8, $4), q($8, $6); next }
+            { printf "| Argon2id, %s%s | %s / %s | %s | %s | %s | %s | %s | %s | %s |\n", kib($2), ($3 > 1 ? sprintf(", %d passes", $3) : ""),
+                bits1($10), ($11 == "-" ? "–" : sprintf("%.1f", $11)), cpu($4, $5), cpu($6, $7), persec($8), $9, q($8, $4), q($8, $6),
+                ($4 > 0 && sr > 0 ? rel($8 / $4 / sr) : "–") }' "$D/argon2id_gpu.tsv"
+        echo
+        awk -F'\t' "$A2_FMT"'
+            NR == 1 { next }
+            $1 == "sha1" { sr = $4 > 0 ? $8 / $4 : 0; sk = $5; next }
+            $4 > 0 && sr > 0 { name = kib($2) ($3 > 1 ? sprintf(", %d passes", $3) : "") " (" $9 ")"
+                x = $8 / $4 / sr; all = all sprintf("%s%s at %s", (all == "" ? "" : ", "), rel(x), name)
+                if (x < 1) nar = nar (nar == "" ? "" : ", ") name
+                if ($9 == "cited") { cm = $2; ct = $3; cg = $8 } else est[$2, $3] = $8
+                if ($9 == "estimated" && $3 == 1) { if (lo_m == "" || $2 + 0 < lo_m) { lo_m = $2 + 0; lo_r = $8 / $4 }
+                                                    if ($2 + 0 > hi_m) { hi_m = $2 + 0; hi_r = $8 / $4 } } }
+            END {
+                printf "Against SHA-1, where one RTX 4090 does %s the work of one core here, its lead at each Argon2id size, as a multiple of that, is %s. ", times(sr), all
+                if (nar != "") printf "So memory-hardness narrows the GPU'"'"'s lead below SHA-1'"'"'s at %s, and not at the other sizes. ", nar
+                else printf "So on this machine memory-hardness does not narrow the GPU'"'"'s lead below SHA-1'"'"'s at any size measured: the Argon2id side here is portable reference code on one core, the SHA-1 side postage'"'"'s %s kernel. ", sk
+                printf "Differences of a few tens of percent are within this machine'"'"'s run-to-run noise (the ranges are in data/argon2id_rates.tsv). "
+                if (cg > 0 && ((cm, ct) in est))
+                    printf "For the one size with a cited figure (%s, %d passes) the bandwidth ceiling gives %s/s, the benchmark %s/s (%.0f%% of it), so the estimated rows are, if anything, generous to the GPU. ", kib(cm), ct, big(est[cm, ct]), big(cg), 100 * cg / est[cm, ct]
+                if (lo_m > 0 && hi_m > lo_m)
+                    printf "With the bandwidth estimate, the GPU'"'"'s lead over one core goes from %s at %s to %s at %s: the estimate falls as 1/(m·t), and the CPU'"'"'s time grows with m too (a little faster once the area outgrows its caches). ", times(lo_r), kib(lo_m), times(hi_r), kib(hi_m)
+                printf "The CPU code measured is libargon2 as Debian builds it (the portable reference code) and libsodium; faster CPU code would narrow every Argon2id ratio in the same proportion.\n" }' \
+            "$D/argon2id_gpu.tsv"
+        echo
+        echo "Limits, honestly:"
+        echo
+        awk -F'\t' "$A2_FMT"'
+            NR == 1 { next }
+            $1 == "argon2id" && $4 == "reused" && $3 == "libargon2" { if ($2 >= m) { m = $2; us = $6 } }
+            END {
+                b = '"$(awk '/#define POSTAGE_A2ID_DEFAULT_MIN_BITS/ { sub(/u$/, "", $3); print $3 }' "$top_srcdir/include/postage/argon2id.h")"'
+                printf "- **Guessing.** A b-bit stamp is a correct guess, made without computing anything, with probability 2^-b whatever the memory. At the default minimum of %d bits one forged stamp in %d passes; the forger spends nothing, and the receiver spends one full check on every forgery", b, 2 ^ b
+                if (m > 0) printf " (%s at %s here, with a reused area: %s of the receiving CPU for each forged stamp that gets through)", dur(us / 1e6), kib(m), dur(2 ^ b * us / 1e6)
+                printf ". Memory-hardness prices minting, not guessing: the required bits, the double-spend store and the bounds checked before computing are what keep this in check.\n"
+                printf "- **Verification costs one attempt.** A SHA-1 stamp costs its checker about a microsecond; an Argon2id stamp costs what one minting attempt costs (the table above), so a receiver that accepts large memory sizes accepts that cost per message, and should keep a work area per thread and the bounds (`argon2id_max`) tight.\n"
+                printf "- **The GPU figures are not measurements.** One cited benchmark at one size; the other sizes are a bandwidth ceiling. At small memory a GPU may be limited by compute instead, or keep many instances in its 72 MB L2 cache and beat the DRAM ceiling. No ASIC, FPGA or multi-GPU figure is considered.\n"
+                printf "- **The CPU figures are one shared, possibly virtual, machine** with the Debian build of libargon2 (reference code); other CPUs, memory systems and Argon2 implementations differ, and page-fault costs in particular vary widely.\n" }' \
+            "$D/argon2id_verify.tsv"
+        echo
+        for f in argon2id_rates argon2id_verify; do
+            if grep -qv '^\(rates\|verify\) ' "$D/$f.err" 2>/dev/null; then
+                grep -v '^\(rates\|verify\) ' "$D/$f.err" | sed 's/^argon2id_curve: //; s/^/> /; s/$/\n/'
+            fi
+        done
+    } >> "$R"
+
+    # Plot: time to mint against bits, by memory size.
+    awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $5 "\t" $6 }' "$D/argon2id_mints.tsv" > "$D/plot_a2id_samples.dat"
+    awk -F'\t' 'NR > 1' "$D/argon2id_mint_check.tsv" > "$D/plot_a2id_check.dat"
+    A2_MAXB=$(awk -F'\t' 'NR > 1 && $3 > m { m = $3 } END { print m + 1 }' "$D/argon2id_mint_check.tsv")
+    {
+        gp_head argon2id_mint "Time to mint one Argon2id stamp (t = 1, p = 1): model and real mints (libargon2, $CPUS threads)"
+        cat <<EOF
+set logscale y
+set format y "10^{%T}"
+set xlabel "bits"
+set ylabel "seconds"
+set xrange [-0.5:$A2_MAXB + 0.5]
+set xtics 1
+set samples 400
+set key outside right top noenhanced
+set datafile separator "\t"
+EOF
+        # One colour a memory size; the line styles are explained once, in
+        # black, so that the key stays short.  Model lines span the bits
+        # measured at that size, half a bit either side.
+        awk -F'\t' '
+            function kib(m) { return m >= 1024 && m % 1024 == 0 ? sprintf("%d MiB", m / 1024) : sprintf("%d KiB", m) }
+            NR > 1 && $2 == 1 { if (!($1 in seen)) { seen[$1] = 1; m[++n] = $1; lo[$1] = $3; hi[$1] = $3 }
+                if ($3 < lo[$1]) lo[$1] = $3; if ($3 > hi[$1]) hi[$1] = $3
+                if ($5 > 0) rate[$1] = 2 ^ $3 / $5; su[$1] = $12 }
+            END {
+                split("#2c3e50 #c0392b #27ae60 #8e44ad #d35400 #2980b9 #7f8c8d", col, " ")
+                nl = ", \\\n     "
+                printf "plot NaN with lines lw 2 lc rgb \"black\" title \"model mean (2^b / rate)\""
+                printf "%sNaN with lines lw 1 dt 2 lc rgb \"black\" title \"model p95\"", nl
+                printf "%sNaN with lines lw 1 dt 3 lc rgb \"black\" title \"model mean + set-up\"", nl
+                printf "%sNaN with points pt 7 ps 0.4 lc rgb \"black\" title \"one mint (jittered)\"", nl
+                printf "%sNaN with points pt 5 ps 1.3 lc rgb \"black\" title \"measured mean\"", nl
+                printf "%sNaN with points pt 9 ps 1.5 lc rgb \"black\" title \"measured p95\"", nl
+                for (i = 1; i <= n; i++) { c = col[(i - 1) % 7 + 1]; r = rate[m[i]]; k = m[i]
+                    span = sprintf("(x >= %g && x <= %g ? %%s : NaN)", lo[k] - 0.5, hi[k] + 0.5)
+                    if (r > 0) {
+                        printf "%s" span " with lines lw 2 lc rgb \"%s\" title \"%s\"", nl, sprintf("2**x / %.9g", r), c, kib(k)
+                        printf "%s" span " with lines lw 1 dt 2 lc rgb \"%s\" notitle", nl, sprintf("log(20) * 2**x / %.9g", r), c
+                        if (su[k] > 0)
+                            printf "%s" span " with lines lw 1 dt 3 lc rgb \"%s\" notitle", nl, sprintf("2**x / %.9g + %.9g", r, su[k]), c
+                    } else
+                        printf "%sNaN with lines lw 2 lc rgb \"%s\" title \"%s\"", nl, c, kib(k)
+                    printf "%s'"'"'data/plot_a2id_samples.dat'"'"' using ($1 == %d && $2 == 1 ? $3 + (rand(0) - 0.5) * 0.4 : NaN):4 with points pt 7 ps 0.3 lc rgb \"%s\" notitle", nl, k, c
+                    printf "%s'"'"'data/plot_a2id_check.dat'"'"' using ($1 == %d && $2 == 1 ? $3 : NaN):6 with points pt 5 ps 1.3 lc rgb \"%s\" notitle", nl, k, c
+                    printf "%s'"'"'data/plot_a2id_check.dat'"'"' using ($1 == %d && $2 == 1 ? $3 : NaN):8 with points pt 9 ps 1.5 lc rgb \"%s\" notitle", nl, k, c }
+                printf "\n" }' "$D/argon2id_mint_check.tsv"
+        gp_svg argon2id_mint
+    } > "$D/argon2id_mint.gp"
+    gplot argon2id_mint
+
+    # Plot: verification cost per stamp against memory.
+    awk -F'\t' 'NR > 1 && $1 == "argon2id" { v[$2, $3 "/" $4] = $6 / 1e6; if (!($2 in s)) { s[$2] = 1; m[++n] = $2 } }
+        END { for (i = 1; i <= n; i++) printf "%d\t%.9g\t%.9g\t%.9g\n", m[i], v[m[i], "libargon2/reused"], v[m[i], "libargon2/fresh"], v[m[i], "libsodium/fresh"] }' \
+        "$D/argon2id_verify.tsv" > "$D/plot_a2id_verify.dat"
+    A2_SHA=$(awk -F'\t' '$1 == "sha1" { printf "%.9g", $6 / 1e6 }' "$D/argon2id_verify.tsv")
+    A2_REF=$(awk -F'\t' '$1 == "argon2id-params-refused" { printf "%.9g", $6 / 1e6 }' "$D/argon2id_verify.tsv")
+    A2_XR=$(awk -F'\t' 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%g:%g", lo / 2, hi * 2 }' "$D/plot_a2id_verify.dat")
+    A2_XT=$(awk -F'\t' '{ l = $1 >= 1024 ? sprintf("%d MiB", $1 / 1024) : sprintf("%d KiB", $1); printf "%s\"%s\" %d", (NR > 1 ? ", " : ""), l, $1 }' "$D/plot_a2id_verify.dat")
+    {
+        gp_head argon2id_verify "Cost of checking one Argon2id stamp (t = 1, p = 1) against its memory, one thread ($CPU)"
+        cat <<EOF
+set logscale xy
+set format y "10^{%T}"
+set xtics ($A2_XT)
+set xrange [$A2_XR]
+set xlabel "memory per attempt"
+set ylabel "seconds per check"
+set key right center noenhanced box opaque
+set datafile separator "\t"
+plot 'data/plot_a2id_verify.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb "#27ae60" title "libargon2, reused work area", \\
+     'data/plot_a2id_verify.dat' using 1:3 with linespoints lw 2 pt 5 lc rgb "#c0392b" title "libargon2, fresh area each check", \\
+     'data/plot_a2id_verify.dat' using 1:4 with linespoints lw 2 pt 9 lc rgb "#8e44ad" title "libsodium (fresh memory each call)", \\
+     ${A2_SHA:-NaN} with lines dt 2 lw 2 lc rgb "#2c3e50" title "a 20-bit SHA-1 stamp", \\
+     ${A2_REF:-NaN} with lines dt 3 lw 2 lc rgb "#7f8c8d" title "an Argon2id stamp refused on its bounds"
+EOF
+        gp_svg argon2id_verify
+    } > "$D/argon2id_verify.gp"
+    gplot argon2id_verify
+    {
+        plot_files argon2id_mint "time to mint an Argon2id stamp against bits"
+        plot_files argon2id_verify "cost of checking one Argon2id stamp against memory"
+    }
 fi
 
 # --- 3. verifier cost curves -----------------------------------------------------

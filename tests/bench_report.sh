@@ -10,7 +10,7 @@
 
 REPORT="$top_srcdir/bench/report.sh"
 [ -x "$REPORT" ] || { fail "$REPORT is missing or not executable"; finish; }
-for p in bench/mint_curve bench/verify_curve bench/economics postage-mint postage-verify; do
+for p in bench/mint_curve bench/verify_curve bench/economics bench/argon2id_curve postage-mint postage-verify; do
     [ -x "$top_builddir/$p" ] || { fail "$p is not built"; finish; }
 done
 unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
@@ -47,7 +47,7 @@ has_prefix "| mode | quick"
 
 # The sections, in order.
 expect_eq "sections in order" \
-    "Mint cost curves|Device profiles|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Files" \
+    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Files" \
     "$(sed -n 's/^## //p' "$R" | tr '\n' '|' | sed 's/|$//')"
 
 # Mint cost curves: the rates of every usable kernel, the model, the check.
@@ -67,6 +67,26 @@ for d in "Raspberry Pi 4" "Raspberry Pi 5" "a laptop" "NVIDIA RTX 4090"; do
 done
 grep -q 'chose \*\*[0-9]* bits\*\*' "$R" || fail "the report does not say what --budget chose"
 [ -s "$OUT/data/device-profile" ] || fail "the calibrated profile is not kept in data/"
+
+# Memory-hard stamps: rates by backend, mints against the model, the cost
+# of a check, and the GPU table with its measured, cited and estimated rows.
+NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
+for h in "Rates by backend" "Time to mint against bits" "Verification cost per stamp" \
+    "GPU against CPU: the attacker's advantage"; do
+    has "### $h"
+done
+has "| memory | passes | ≈ SHA-1 bits an attempt | libargon2, 1 thread | libsodium, 1 thread | libargon2, fresh area each attempt | libargon2, $NCPU threads | libsodium, $NCPU threads | faster on 1 thread |"
+for m in "64 KiB" "1 MiB"; do has_prefix "| $m | 1 | "; done
+has "| memory | bits | mints | attempts (model) | attempts (measured mean) | set-up | mean (model) | mean (measured) | p95 (model) | p95 (measured) | within p95 |"
+has "| stamp | memory | passes | libargon2, reused area | libargon2, fresh area | libsodium | reused area ÷ a SHA-1 check |"
+has_prefix "| Argon2id | 64 KiB | 1 | "
+has_prefix "| Argon2id, out of bounds: refused | "
+has_prefix "| SHA-1, 20 bits | "
+has "| stamp | SHA-1 bits an attempt is worth: reference / here | this machine, one core (measured) | this machine, all $NCPU cores (measured) | RTX 4090 | GPU figure | GPU ÷ one core | GPU ÷ this machine | GPU ÷ one core, against SHA-1's |"
+grep -q '^| SHA-1 (hashcash) | .* | cited | ' "$R" || fail "no cited SHA-1 row in the GPU table"
+grep -q '^| Argon2id, 64 KiB | .* | estimated | ' "$R" || fail "no estimated Argon2id row in the GPU table"
+grep -q '^| Argon2id, 64 MiB, 3 passes | .* | cited | ' "$R" || fail "no cited Argon2id row in the GPU table"
+grep -q '^- \*\*Guessing\.\*\*' "$R" || fail "the Argon2id section does not state the guessing limit"
 
 # Verifier curves: LMDB always; Redis and hashcash measured or explained.
 has_prefix "| stamps stored | LMDB, no fsync | LMDB, fsync per spend (default) |"
@@ -101,7 +121,7 @@ if [ -z "$(command -v gnuplot)" ]; then
     echo "SKIP (plots): gnuplot is not installed (apt-get install gnuplot-nox; setup.sh installs it)" >&2
     grep -q 'not drawn: gnuplot is not installed' "$R" || fail "the report does not say the plots are missing"
 else
-    plots="mint_cost mint_rates devices verify_curve economics"
+    plots="mint_cost mint_rates devices argon2id_mint argon2id_verify verify_curve economics"
     grep -q '^| load | postaged req/s' "$R" && plots="$plots policy_curve"
     for p in $plots; do
         png="$OUT/$p.png" svg="$OUT/$p.svg"
