@@ -16,20 +16,18 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <sodium.h>
 
 #include "mint/mint_argon2id.h"
+#include "mint/mint_crew.h"
 #include "postage/argon2id.h"
 #include "postage/clock.h"
 #include "postage/mint.h"
@@ -37,8 +35,6 @@
 #include "simd/sha1_kernels.h"
 
 #define CHUNK (UINT64_C(1) << 18)   /* 64^3 counters: one value of W12 */
-#define MAX_THREADS 256
-#define PROGRESS_INTERVAL_NS 100000000L
 
 struct search {
     struct sha1_search_job job;
@@ -50,14 +46,8 @@ struct search {
     size_t length;
 
     atomic_uint_fast64_t next_chunk;
-    atomic_uint_fast64_t trials;
-    atomic_int stop;
-
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    unsigned running;          /* workers not yet finished (under lock) */
-    int found;                 /* under lock */
-    uint64_t found_counter;    /* under lock */
+    struct mint_crew crew;
+    uint64_t found_counter;    /* under crew.lock */
 };
 
 void
@@ -71,14 +61,6 @@ postage_mint_options_init(struct postage_mint_options *options, int64_t now)
     options->argon2id_params.passes = 1;
     options->argon2id_params.lanes = 1;
     options->argon2id_backend = POSTAGE_A2ID_AUTO;
-}
-
-static double
-monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static void
@@ -101,17 +83,15 @@ full_bits(const struct search *s, uint64_t n)
     return postage_leading_zero_bits(copy, s->length);
 }
 
+/* Keep the lowest counter found (threads may both hit). */
 static void
 report_hit(struct search *s, uint64_t n)
 {
-    pthread_mutex_lock(&s->lock);
-    if (!s->found || n < s->found_counter) {
-        s->found = 1;
+    pthread_mutex_lock(&s->crew.lock);
+    if (!s->crew.found || n < s->found_counter)
         s->found_counter = n;
-    }
-    atomic_store(&s->stop, 1);
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
+    s->crew.found = 1;
+    pthread_mutex_unlock(&s->crew.lock);
 }
 
 static void *
@@ -120,38 +100,25 @@ worker(void *arg)
     struct search *s = arg;
     unsigned kbits = s->bits > 64 ? 64 : s->bits;
 
-    while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+    while (!atomic_load_explicit(&s->crew.stop, memory_order_relaxed)) {
         uint64_t chunk = atomic_fetch_add(&s->next_chunk, 1);
         uint64_t first = chunk * CHUNK;
         if (first >= SHA1_SEARCH_SPACE)
             break;
         uint64_t end = first + CHUNK, hit;
         while (first < end && s->kernel->search(&s->job, first, end - first, kbits, &hit)) {
-            atomic_fetch_add(&s->trials, hit - first + 1);
+            atomic_fetch_add(&s->crew.trials, hit - first + 1);
             if (s->bits <= 64 || full_bits(s, hit) >= s->bits) {
                 report_hit(s, hit);
-                goto done;
+                mint_crew_leave(&s->crew, 1, 0);
+                return NULL;
             }
             first = hit + 1;
         }
-        atomic_fetch_add(&s->trials, end - first);
+        atomic_fetch_add(&s->crew.trials, end - first);
     }
-done:
-    pthread_mutex_lock(&s->lock);
-    s->running--;
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
+    mint_crew_leave(&s->crew, 0, 0);
     return NULL;
-}
-
-static unsigned
-thread_count(unsigned asked)
-{
-    if (asked == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        asked = n > 0 ? (unsigned) n : 1;
-    }
-    return asked > MAX_THREADS ? MAX_THREADS : asked;
 }
 
 /* Build prefix + RAND + padding + placeholder digits, and the job. */
@@ -192,64 +159,14 @@ lay_out(struct search *s, const char *head, size_t head_len)
     return POSTAGE_OK;
 }
 
-/* Run the threads over one layout.  Returns POSTAGE_OK with s->found set
- * or clear (space exhausted), or an error. */
+/* Run the threads over one layout.  Returns POSTAGE_OK with
+ * s->crew.found set or clear (space exhausted), or an error. */
 static int
 run_search(struct search *s, unsigned nthreads,
            const struct postage_mint_options *o, double started)
 {
-    pthread_t tid[MAX_THREADS];
-    unsigned started_threads = 0;
-    int rc = POSTAGE_OK;
-
     atomic_store(&s->next_chunk, 0);
-    atomic_store(&s->stop, 0);
-    s->found = 0;
-    s->running = 0;
-
-    pthread_mutex_lock(&s->lock);
-    for (; started_threads < nthreads; started_threads++) {
-        if (pthread_create(&tid[started_threads], NULL, worker, s) != 0) {
-            rc = errno == ENOMEM ? POSTAGE_ERR_NOMEM : POSTAGE_ERR_IO;
-            break;
-        }
-        s->running++;
-    }
-    if (started_threads == 0) {
-        pthread_mutex_unlock(&s->lock);
-        return rc;
-    }
-    rc = POSTAGE_OK; /* fewer threads than asked still make progress */
-
-    while (s->running > 0 && !s->found) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += PROGRESS_INTERVAL_NS;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        int w = pthread_cond_timedwait(&s->changed, &s->lock, &deadline);
-        if (w == ETIMEDOUT && o->progress != NULL && !s->found) {
-            struct postage_mint_progress p = {
-                .trials = atomic_load(&s->trials),
-                .seconds = monotonic_seconds() - started,
-                .expected_trials = ldexp(1.0, (int) o->bits),
-            };
-            pthread_mutex_unlock(&s->lock);
-            int stop = o->progress(o->progress_ctx, &p);
-            pthread_mutex_lock(&s->lock);
-            if (stop) {
-                rc = POSTAGE_ERR_CANCELLED;
-                break;
-            }
-        }
-    }
-    atomic_store(&s->stop, 1);
-    pthread_mutex_unlock(&s->lock);
-    for (unsigned i = 0; i < started_threads; i++)
-        pthread_join(tid[i], NULL);
-    return rc;
+    return mint_crew_run(&s->crew, nthreads, worker, s, o, started);
 }
 
 static int
@@ -342,11 +259,9 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
         return POSTAGE_ERR_NOMEM;
     s->kernel = kernel;
     s->bits = o->bits;
-    atomic_init(&s->trials, 0);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->changed, NULL);
-    unsigned nthreads = thread_count(o->threads);
-    double started = monotonic_seconds();
+    mint_crew_init(&s->crew);
+    unsigned nthreads = mint_thread_count(o->threads);
+    double started = mint_seconds();
 
     /* A bits-0 stamp needs no search; past 42 bits the space of one RAND
      * may run out, and a fresh RAND starts a fresh space. */
@@ -354,12 +269,12 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
         if ((rc = lay_out(s, head, (size_t) head_len)) != POSTAGE_OK)
             break;
         if (o->bits == 0) {
-            s->found = 1;
+            s->crew.found = 1;
             s->found_counter = 0;
             break;
         }
         rc = run_search(s, nthreads, o, started);
-    } while (rc == POSTAGE_OK && !s->found);
+    } while (rc == POSTAGE_OK && !s->crew.found);
 
     if (rc == POSTAGE_OK) {
         write_digits(s->message + s->length - SHA1_SEARCH_DIGITS, s->found_counter);
@@ -372,14 +287,13 @@ postage_mint(const char *resource, const struct postage_mint_options *o,
             memcpy(stamp, s->message, s->length + 1);
         if (result != NULL) {
             result->actual = actual;
-            result->trials = atomic_load(&s->trials);
-            result->seconds = monotonic_seconds() - started;
+            result->trials = atomic_load(&s->crew.trials);
+            result->seconds = mint_seconds() - started;
             result->kernel = kernel->name;
             result->threads = nthreads;
         }
     }
-    pthread_cond_destroy(&s->changed);
-    pthread_mutex_destroy(&s->lock);
+    mint_crew_destroy(&s->crew);
     sodium_memzero(s, sizeof *s);
     free(s);
     return rc;
