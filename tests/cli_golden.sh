@@ -145,6 +145,20 @@ expect_eq "--max-time gives up with exit 3" 3 "$rc"
 case "$err" in *"no 70-bit stamp found within 0.2 s"*) ;; *) fail "--max-time message: $err" ;; esac
 run_capture "$MINT" --help
 expect_eq "--help exit" 0 "$rc"
+# Every option of the help is on a line of its own that fits a terminal
+# (a missing "\n" in the usage text once ran two options together).
+for prog in "$MINT" "$VERIFY"; do
+    run_capture "$prog" --help
+    expect_eq "$(basename "$prog") --help: lines over 79 columns" "" \
+        "$(echo "$out" | awk 'length($0) > 79')"
+    expect_eq "$(basename "$prog") --help: options run together" "" \
+        "$(echo "$out" | grep -E '[a-z.)]  +-[-a-zA-Z]' | grep -v '^ *-')"
+done
+run_capture "$MINT" --help
+for opt in --argon2id --memory --passes --lanes --argon2id-backend; do
+    case $out in *"
+      $opt "*) ;; *) fail "postage-mint --help does not list $opt" ;; esac
+done
 run_capture "$VERIFY" --version
 expect_eq "--version" "postage-verify (postage) $(sed -n 's/^AC_INIT(\[postage\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")/0" "$out/$rc"
 
