@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 #include "mint/calibration.h"
 #include "postage.h"
 
@@ -292,7 +293,8 @@ profile_find(char *path, size_t pathlen, struct device_profile *p, char *err, si
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* mkdir -p of the file's directory. */
+/* mkdir -p of the file's directory; a failure shows when the file is
+ * written. */
 static void
 make_parent(const char *path)
 {
@@ -302,14 +304,7 @@ make_parent(const char *path)
     if (slash == NULL || slash == dir)
         return;
     *slash = '\0';
-    for (char *q = dir + 1; *q != '\0'; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        mkdir(dir, 0755);
-        *q = '/';
-    }
-    mkdir(dir, 0755);
+    cli_mkdir_parents(dir, 0755);
 }
 
 int

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "lib/cli.h"
+#include "lib/fileio.h"
 #include "mint/calibration.h"
 #include "mint/rfc5322.h"
 #include "mint/sendmail_args.h"
@@ -70,22 +71,6 @@ say(int priority, const char *fmt, ...)
 
 /* ---- input ----------------------------------------------------------- */
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t) w;
-    }
-    return 0;
-}
-
 /* Copy standard input to fd.  With dot_ends, a line that is only "." (LF
  * or CRLF) ends the message, as sendmail without -i reads it. */
 static int
@@ -105,7 +90,7 @@ read_message(int in, int fd, int dot_ends)
         if (r == 0)
             break;
         if (!dot_ends) {
-            if (write_all(fd, buf, (size_t) r) != 0)
+            if (cli_write_all(fd, buf, (size_t) r) != 0)
                 return -1;
             continue;
         }
@@ -121,13 +106,13 @@ read_message(int in, int fd, int dot_ends)
                     continue;
                 }
                 /* Not the end: give back what was held. */
-                if (write_all(fd, held_cr ? ".\r" : ".", held_cr ? 2 : 1) != 0)
+                if (cli_write_all(fd, held_cr ? ".\r" : ".", held_cr ? 2 : 1) != 0)
                     return -1;
                 held_dot = held_cr = 0;
                 start = i;
             }
             if (at_line_start && c == '.') {
-                if (write_all(fd, buf + start, i - start) != 0)
+                if (cli_write_all(fd, buf + start, i - start) != 0)
                     return -1;
                 held_dot = 1;
                 start = i + 1;
@@ -136,10 +121,10 @@ read_message(int in, int fd, int dot_ends)
             }
             at_line_start = c == '\n';
         }
-        if (!held_dot && write_all(fd, buf + start, (size_t) r - start) != 0)
+        if (!held_dot && cli_write_all(fd, buf + start, (size_t) r - start) != 0)
             return -1;
     }
-    if (held_dot && write_all(fd, held_cr ? ".\r" : ".", held_cr ? 2 : 1) != 0)
+    if (held_dot && cli_write_all(fd, held_cr ? ".\r" : ".", held_cr ? 2 : 1) != 0)
         return -1;
     return 0;
 }

@@ -15,56 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 #include "mint/sendmail_spool.h"
-
-static int
-mkdir_p(const char *dir, mode_t mode)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int) sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, mode) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
 
 int
 spool_prepare(const char *dir)
 {
     static const char *const subs[] = { "tmp", "new", "failed" };
     char path[4200];
-    if (mkdir_p(dir, 0700) != 0)
+    if (cli_mkdir_parents(dir, 0700) != 0)
         return -1;
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
             return -1;
-    }
-    return 0;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t) w;
     }
     return 0;
 }
@@ -106,12 +70,12 @@ spool_add(const char *dir, int stamped, int argc, const char *const *argv,
     }
     int n = snprintf(head, sizeof head, "postage-spool 1\nstamped %d\nargc %d\n", stamped ? 1 : 0,
                      argc);
-    int bad = write_all(fd, head, (size_t) n);
+    int bad = cli_write_all(fd, head, (size_t) n);
     for (int i = 0; !bad && i < argc; i++)
-        bad = write_all(fd, argv[i], strlen(argv[i]) + 1);
-    bad = bad || write_all(fd, "\n", 1);
+        bad = cli_write_all(fd, argv[i], strlen(argv[i]) + 1);
+    bad = bad || cli_write_all(fd, "\n", 1);
     if (!bad && src->prefix != NULL)
-        bad = write_all(fd, src->prefix, src->prefix_len);
+        bad = cli_write_all(fd, src->prefix, src->prefix_len);
     char buf[65536];
     off_t at = src->offset;
     while (!bad) {
@@ -122,7 +86,7 @@ spool_add(const char *dir, int stamped, int argc, const char *const *argv,
             bad = 1;
         if (r <= 0)
             break;
-        bad = write_all(fd, buf, (size_t) r);
+        bad = cli_write_all(fd, buf, (size_t) r);
         at += r;
     }
     if (bad || fsync(fd) != 0) {

@@ -69,7 +69,7 @@ check_PROGRAMS += tests/check_sendmail
 tests_check_sendmail_SOURCES = tests/check_sendmail.c mint/sendmail_args.c mint/sendmail_args.h \
 	mint/sendmail_conf.c mint/sendmail_conf.h mint/sendmail_spool.c mint/sendmail_spool.h
 tests_check_sendmail_CFLAGS = $(TEST_CFLAGS)
-tests_check_sendmail_LDADD = $(CHECK_LIBS)
+tests_check_sendmail_LDADD = libcli.a $(CHECK_LIBS)
 TESTS += tests/check_sendmail
 endif
 
