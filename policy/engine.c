@@ -1116,16 +1116,14 @@ rcpt_outcome_name(enum pd_rcpt_outcome o)
     return "unpaid";
 }
 
-/* The kind of a stamp, from its grammar alone (0 if it does not parse),
- * so that Argon2id stamps can be counted before any is computed. */
-static unsigned
-stamp_kind(const char *text, size_t len)
+/* Is this an Argon2id stamp?  From its grammar alone, so that Argon2id
+ * stamps can be counted before any is computed. */
+static int
+is_argon2id(const char *text, size_t len)
 {
     struct postage_stamp st;
-    if (postage_stamp_parse(text, len, &st) != POSTAGE_OK)
-        return 0;
-    int a2id = postage_argon2id_ext_parse(st.ext, st.ext_len, NULL);
-    return a2id == 1 ? POSTAGE_KIND_ARGON2ID : a2id == 0 ? POSTAGE_KIND_SHA1 : 0;
+    return postage_stamp_parse(text, len, &st) == POSTAGE_OK &&
+           postage_argon2id_ext_parse(st.ext, st.ext_len, NULL) == 1;
 }
 
 static void
@@ -1191,9 +1189,12 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
             st->outcome = PD_STAMP_UNUSED;
             continue;
         }
-        st->kind = stamp_kind(st->text, st->len);
+        /* Only a site that takes Argon2id needs the kind before the check
+         * (to look for a replay, count and take a work area); the check
+         * says it for every stamp. */
         postage_argon2id_work *work = NULL;
-        if (st->kind == POSTAGE_KIND_ARGON2ID && (e->kinds & POSTAGE_KIND_ARGON2ID)) {
+        if ((e->kinds & POSTAGE_KIND_ARGON2ID) &&
+            is_argon2id(st->text, st->len)) {
             /* A replayed Argon2id stamp is caught before it costs anything. */
             int seen = seen_before(e, st);
             if (seen != 0) {
@@ -1214,6 +1215,7 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
         }
         opt.argon2id_work = work;
         st->check = postage_check(st->text, st->len, &opt, &r);
+        st->kind = r.kind;
         pd_a2id_pool_give(e->a2id_pool, work);
         switch (st->check) {
         case POSTAGE_OK:
