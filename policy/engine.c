@@ -62,9 +62,6 @@ struct pd_engine {
     int refs;                          /* atomic */
     struct pd_state *state;            /* NULL: validation only */
     int tempfail_on_error;
-    /* Both front-ends on one Postfix would each add the SPF header; when
-     * the policy service is configured, it alone adds it. */
-    int milter_adds_spf_header;
     char hostname[256];
 
     struct pd_access_list access;
@@ -423,7 +420,6 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->refs = 1;
     e->state = state;
     e->tempfail_on_error = strcmp(s->on_error, "tempfail") == 0;
-    e->milter_adds_spf_header = s->policy_listen[0] == '\0';
     if (s->hostname[0] != '\0')
         snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
     else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
@@ -511,6 +507,12 @@ int
 pd_engine_greylists_at_headers(const struct pd_engine *e)
 {
     return e->postage && e->milter_on;
+}
+
+const char *
+pd_engine_hostname(const struct pd_engine *e)
+{
+    return e->hostname;
 }
 
 struct pd_engine *
@@ -629,22 +631,26 @@ format_rfc5322_date(int64_t now, char *out, size_t size)
     strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* Is this query from the front-end that records reputation: the milter
- * when it is configured (it sees the stamps), else the policy server?
- * Only one of the two may, or a message seen by both would count twice. */
+/* Is this query from the front-end that records reputation and
+ * greylists with the stamps in view: the milter when this session passes
+ * through it, else the policy server?  Only one of the two may, or a
+ * message seen by both would count twice. */
 static int
-postage_front_end(const struct pd_engine *e, const struct pd_query *q)
+postage_front_end(const struct pd_txn *txn, const struct pd_query *q)
 {
-    return (q->from_milter != 0) == (e->milter_on != 0);
+    return q->from_milter || !txn->milter_in_path;
 }
 
-/* Hand one update for the message's identities to the writer. */
+/* Hand one update for the message's identities to the writer: `both` to
+ * the sender's identity and to its host, `host` (when not NULL) to the
+ * host's "ip:" identity instead of `both`. */
 static void
 rep_record(struct pd_engine *e, const struct pd_txn *txn, int64_t now,
-           const struct pd_rep_delta *d)
+           const struct pd_rep_delta *both, const struct pd_rep_delta *host)
 {
     const char *ids[2] = { txn->ids.identity, txn->ids.client };
     for (int i = 0; i < 2; i++) {
+        const struct pd_rep_delta *d = i == 1 && host != NULL ? host : both;
         if (ids[i][0] == '\0')
             continue;
         if (e->writer != NULL)
@@ -664,7 +670,160 @@ rep_record_one(struct pd_engine *e, struct pd_txn *txn, int64_t now, enum pd_rep
     memset(&d, 0, sizeof d);
     d.counter[c] = 1;
     txn->rep_recorded |= once;
-    rep_record(e, txn, now, &d);
+    rep_record(e, txn, now, &d, NULL);
+}
+
+/* ---- triplets: quotes and attempts ----------------------------------- */
+
+/* Room for a triplet key: network, sender and recipient (each bounded by
+ * the request parser and the milter) and a Message-ID. */
+#define TRIPLET_KEY_MAX 5200
+#define MESSAGE_ID_MAX 256
+
+/* The key of a recipient's greylisting triplet: the client network, the
+ * normalised sender and the recipient, lowercased, then `extra` (a
+ * Message-ID, or "").  Returns 0, or -1 when there is no triplet (no
+ * client address or no recipient). */
+static int
+triplet_key(const struct pd_engine *e, const struct pd_query *q, const char *rcpt,
+            const char *extra, char *out, size_t size)
+{
+    struct pd_addr addr;
+    if (rcpt == NULL || rcpt[0] == '\0' ||
+        pd_addr_parse(q->client_address, strlen(q->client_address), &addr) != PD_NETADDR_OK)
+        return -1;
+    struct pd_cidr net;
+    char net_text[PD_NETADDR_TEXT_MAX], sender[PD_GL_ADDR_MAX + 1];
+    pd_addr_mask(&addr, addr.family == PD_ADDR_V4 ? e->v4_prefix : e->v6_prefix, &net);
+    pd_cidr_format(&net, net_text, sizeof net_text);
+    if (pd_greylist_normalize_sender(q->sender, sender, sizeof sender) < 0)
+        snprintf(sender, sizeof sender, "%.2000s", q->sender);
+    int n = snprintf(out, size, "%s %s %.2048s\n%.*s", net_text, sender, rcpt, MESSAGE_ID_MAX,
+                     extra != NULL ? extra : "");
+    if (n < 0)
+        return -1;
+    for (char *p = out; *p != '\0'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char) (*p - 'A' + 'a');
+    return 0;
+}
+
+/* How long a quote and an attempt mark last: the greylisting retry
+ * window, in which a retry is expected (at least an hour). */
+static int64_t
+triplet_life(const struct pd_engine *e)
+{
+    return e->gl.retry_window > 3600 ? e->gl.retry_window : 3600;
+}
+
+struct mark_ctx {
+    int64_t life;
+    int existed;
+};
+
+/* Set a mark that lives `life` seconds; say whether it was there. */
+static enum pd_st_op
+mark_once(void *ctx, int64_t now, const unsigned char *cur, size_t curlen, unsigned char *out,
+          size_t *outlen, int64_t *expires_at)
+{
+    struct mark_ctx *m = ctx;
+    (void) curlen;
+    m->existed = cur != NULL;
+    if (cur != NULL)
+        return PD_ST_KEEP;
+    out[0] = 1;
+    *outlen = 1;
+    *expires_at = now + m->life;
+    return PD_ST_PUT;
+}
+
+#define QUOTE_VERSION 1
+
+/* The bits quoted to a triplet still in force: 1 and *bits, 0 if none,
+ * -1 when the store failed. */
+static int
+quote_get(const struct pd_engine *e, const char *key, int64_t now, unsigned *bits)
+{
+    unsigned char val[PD_ST_VALUE_MAX];
+    size_t len = 0;
+    int rc = pd_state_get(e->state, PD_TABLE_QUOTE, key, strlen(key), now, val, sizeof val,
+                          &len, NULL);
+    if (rc == PD_ST_NOTFOUND || (rc == PD_ST_OK && (len != 2 || val[0] != QUOTE_VERSION)))
+        return 0;
+    if (rc != PD_ST_OK)
+        return -1;
+    *bits = val[1];
+    return 1;
+}
+
+struct quote_ctx {
+    unsigned bits;
+    int64_t life;
+};
+
+/* A quote keeps the lowest price named to the triplet, and the end of
+ * life it was first given: quoting again never prolongs it, so a quote
+ * cannot be kept alive and farmed. */
+static enum pd_st_op
+keep_lowest_quote(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
+                  unsigned char *out, size_t *outlen, int64_t *expires_at)
+{
+    const struct quote_ctx *qc = ctx;
+    int valid = cur != NULL && curlen == 2 && cur[0] == QUOTE_VERSION;
+    if (valid && cur[1] <= qc->bits)
+        return PD_ST_KEEP;
+    out[0] = QUOTE_VERSION;
+    out[1] = (unsigned char) qc->bits;
+    *outlen = 2;
+    if (!valid)
+        *expires_at = now + qc->life;
+    return PD_ST_PUT;
+}
+
+/* Count one attempt of the message toward its sender's rate and record,
+ * unless it is a retry of one counted before: one of its triplets (with
+ * `extra`, the Message-ID, where known) was marked within the retry
+ * window.  HELO faults are the host's: they go to its "ip:" identity
+ * only, never to the domain SPF authenticated.  Returns -1 when the store
+ * failed. */
+static int
+rep_count_attempt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
+                  const char *const *rcpts, size_t n_rcpts, const char *extra, unsigned replays,
+                  int64_t now)
+{
+    if (!e->postage || !txn->priced || (txn->rep_recorded & PD_TXN_REP_ATTEMPT))
+        return 0;
+    txn->rep_recorded |= PD_TXN_REP_ATTEMPT;
+    int retry = 0;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        char key[TRIPLET_KEY_MAX];
+        struct mark_ctx m = { triplet_life(e), 0 };
+        if (triplet_key(e, q, rcpts[i], extra, key, sizeof key) != 0)
+            continue;
+        if (pd_state_update(e->state, PD_TABLE_ATTEMPT, key, strlen(key), now, mark_once, &m) !=
+            PD_ST_OK)
+            return -1;
+        retry |= m.existed;
+    }
+    if (retry)
+        return 0;
+    struct pd_rep_delta d, host;
+    memset(&d, 0, sizeof d);
+    d.counter[PD_REP_RATE] = 1;
+    d.messages = 1;
+    int spf_checked = e->spf_on && txn->spf_done && txn->spf.skip == PD_SPF_CHECKED;
+    if (spf_checked && (txn->spf.result == PD_SPF_FAIL || txn->spf.result == PD_SPF_SOFTFAIL))
+        d.counter[PD_REP_SPF_FAILURES] = 1;
+    if (txn->price.over_cap) {
+        d.counter[PD_REP_QUOTA_OVERRUNS] = 1;
+        txn->rep_recorded |= PD_TXN_REP_QUOTA;
+    }
+    d.counter[PD_REP_REPLAYED] = replays;
+    host = d;
+    if (txn->helo_score > 0)
+        host.counter[PD_REP_HELO_FAILURES] = 1;
+    rep_record(e, txn, now, &d, &host);
+    return 0;
 }
 
 /* What greylisting made of one recipient (for end of headers). */
@@ -733,7 +892,7 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
         return 1;
     }
     case PD_GL_PASS_FIRST:
-        if (postage_front_end(e, q))
+        if (postage_front_end(txn, q))
             rep_record_one(e, txn, now, PD_REP_GREYLIST_PASSED, PD_TXN_REP_GREYLIST);
         snprintf(a->reason, sizeof a->reason, "greylisting passed after %lld s",
                  (long long) d.seconds);
@@ -826,7 +985,9 @@ run_spf(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, struc
         snprintf(a->reason, sizeof a->reason, "SPF %s", what);
         return 1;
     }
-    if (!txn->spf_header_queued && (!q->from_milter || e->milter_adds_spf_header)) {
+    /* The milter adds the headers of a session it is in (it removes forged
+     * copies first); the policy server those of a session it has alone. */
+    if (!txn->spf_header_queued && (q->from_milter || !txn->milter_in_path)) {
         const char *name = "";
         char value[PD_HEADER_VALUE_MAX];
         txn->spf_header_queued = 1;
@@ -880,26 +1041,26 @@ run_price(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int
         };
         pd_price_compute(&e->rep, &in, &txn->price);
         txn->priced = 1;
-        if (postage_front_end(e, q)) {
-            struct pd_rep_delta d;
-            memset(&d, 0, sizeof d);
-            d.counter[PD_REP_RATE] = 1;
-            d.messages = 1;
-            if (txn->helo_score > 0)
-                d.counter[PD_REP_HELO_FAILURES] = 1;
-            if (spf_checked &&
-                (txn->spf.result == PD_SPF_FAIL || txn->spf.result == PD_SPF_SOFTFAIL))
-                d.counter[PD_REP_SPF_FAILURES] = 1;
-            if (txn->price.over_cap) {
-                d.counter[PD_REP_QUOTA_OVERRUNS] = 1;
-                txn->rep_recorded |= PD_TXN_REP_QUOTA;
-            }
-            rep_record(e, txn, now, &d);
-        }
     }
     const struct pd_price *p = &txn->price;
+    /* Stamps will be looked at for this message (by the milter) */
+    int stamps_in_view = q->from_milter || txn->milter_in_path;
     if (p->over_cap) {
-        const char *why = p->surcharge > 0 && p->surcharge >= p->penalty
+        /* A price quoted to this triplet in a deferral is a promise: the
+         * recipient waits for its stamp at end of headers. */
+        char key[TRIPLET_KEY_MAX];
+        unsigned quoted;
+        if (stamps_in_view && triplet_key(e, q, q->recipient, "", key, sizeof key) == 0) {
+            int found = quote_get(e, key, now, &quoted);
+            if (found < 0)
+                return -1;
+            if (found > 0)
+                return 0;
+        }
+        if (rep_count_attempt(e, txn, q, &q->recipient, 1, "", 0, now) != 0)
+            return -1;
+        const char *why = p->pinned ? "price pinned by the postmaster"
+                          : p->surcharge > 0 && p->surcharge >= p->penalty
                               ? "too much mail from your address recently"
                               : "too poor a record here";
         a->verdict.action = e->over_cap_reject ? PD_REJECT : PD_DEFER;
@@ -914,12 +1075,19 @@ run_price(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int
                  txn->ids.identity);
         return 1;
     }
+    /* The policy server counts a message it has alone at its first
+     * recipient; the milter at end of headers, where the Message-ID tells
+     * a retry from a new message. */
+    if (!q->from_milter && postage_front_end(txn, q) &&
+        rep_count_attempt(e, txn, q, &q->recipient, 1, "", 0, now) != 0)
+        return -1;
     /* The policy front-end cannot see stamps: it announces the price for
-     * a content check further on. */
-    if (!q->from_milter && !txn->price_header_queued) {
+     * a content check further on.  Low priority: X-Greylist goes first
+     * when the policy protocol leaves room for one header only. */
+    if (!stamps_in_view && !txn->price_header_queued) {
         char value[64];
         snprintf(value, sizeof value, "%d", p->bits);
-        txn_push_header(txn, "X-Postage-Price", value, 0);
+        txn_push_header(txn, "X-Postage-Price", value, 1);
         txn->price_header_queued = 1;
     }
     return 0;
@@ -959,7 +1127,7 @@ run_quotas_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *
         if (r.over) {
             a->verdict = r.verdict;
             snprintf(a->reason, sizeof a->reason, "over %s", e->quotas[i].name);
-            if (postage_front_end(e, q))
+            if (postage_front_end(txn, q))
                 rep_record_one(e, txn, now, PD_REP_QUOTA_OVERRUNS, PD_TXN_REP_QUOTA);
             return 1;
         }
@@ -969,23 +1137,6 @@ run_quotas_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *
             pd_quota_account(e->state, &e->quotas[i], &subj, 1, q->size, now, NULL) != PD_ST_OK)
             return -1;
     return 0;
-}
-
-static enum pd_st_op
-mark_accounted(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
-               unsigned char *out, size_t *outlen, int64_t *expires_at)
-{
-    int *first = ctx;
-    (void) curlen;
-    if (cur != NULL) {
-        *first = 0;
-        return PD_ST_KEEP;
-    }
-    *first = 1;
-    out[0] = 1;
-    *outlen = 1;
-    *expires_at = now + ACCOUNTED_TTL;
-    return PD_ST_PUT;
 }
 
 static int
@@ -1010,13 +1161,13 @@ run_quotas_eom(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q
             return 1;
         }
     }
-    int first = 1;
+    struct mark_ctx counted = { ACCOUNTED_TTL, 0 };
     if (q->queue_id != NULL && q->queue_id[0] != '\0' &&
         pd_state_update(e->state, PD_TABLE_ACCOUNTED, q->queue_id, strlen(q->queue_id), now,
-                        mark_accounted, &first) != PD_ST_OK)
+                        mark_once, &counted) != PD_ST_OK)
         return -1;
     txn->accounted = 1;
-    if (!first)
+    if (counted.existed)
         return 0;   /* the other front-end counted it */
     for (size_t i = 0; i < e->n_quotas; i++)
         if (!pd_quota_per_recipient(&e->quotas[i]) &&
@@ -1038,6 +1189,12 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     }
     if (q->stage != PD_STAGE_RCPT && q->stage != PD_STAGE_END_OF_MESSAGE)
         return;
+    /* Whether the milter has this session is read once, at the first
+     * recipient, so that the message is handled one way to its end. */
+    if (!txn->path_known && q->stage == PD_STAGE_RCPT) {
+        txn->path_known = 1;
+        txn->milter_in_path = q->from_milter || q->milter_in_path;
+    }
     if (e->state == NULL) {
         set_error(e, a, "state store");
         return;
@@ -1046,9 +1203,9 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
         int rc = run_quotas_eom(e, txn, q, now, a);
         if (rc < 0)
             set_error(e, a, "quota accounting");
-        /* Without the milter, the policy front-end sees the end of every
-         * message it let through. */
-        else if (rc == 0 && !e->milter_on && !q->from_milter)
+        /* A session the milter is not in: the policy front-end sees the
+         * end of every message it let through. */
+        else if (rc == 0 && !q->from_milter && !txn->milter_in_path)
             rep_record_one(e, txn, now, PD_REP_ACCEPTED, PD_TXN_REP_ACCEPTED);
         return;
     }
@@ -1079,9 +1236,12 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     }
     if (rc > 0)
         return;
-    /* With postage, greylisting waits for the stamps (the milter, at end
-     * of headers); a price of 0 needs no stamp and no greylisting. */
-    if (!pd_engine_greylists_at_headers(e) && !(e->postage && txn->price.bits == 0)) {
+    /* A session the milter is in is greylisted there: with postage at end
+     * of headers, where the stamps are seen, else at its RCPT.  The policy
+     * server greylists only sessions it has alone (postgrey's wiring).  A
+     * price of 0 needs no stamp and no greylisting. */
+    int greylist_here = q->from_milter ? !e->postage : !txn->milter_in_path;
+    if (greylist_here && !(e->postage && txn->price.bits == 0)) {
         rc = run_greylist(e, txn, q, now, a, NULL);
         if (rc < 0) {
             set_error(e, a, "greylisting");
@@ -1102,8 +1262,8 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
 
 /* ---- postage at end of headers -------------------------------------- */
 
-static const char *
-rcpt_outcome_name(enum pd_rcpt_outcome o)
+const char *
+pd_rcpt_outcome_name(enum pd_rcpt_outcome o)
 {
     switch (o) {
     case PD_RCPT_PAID: return "paid";
@@ -1124,6 +1284,21 @@ is_argon2id(const char *text, size_t len)
     struct postage_stamp st;
     return postage_stamp_parse(text, len, &st) == POSTAGE_OK &&
            postage_argon2id_ext_parse(st.ext, st.ext_len, NULL) == 1;
+}
+
+/* The recipient a stamp's resource names (ignoring case), or -1: so that
+ * a stamp that does not pay can be blamed on the recipient it was for. */
+static int
+stamp_target(const char *text, size_t len, const struct pd_postage_rcpt *rcpts, size_t n_rcpts)
+{
+    struct postage_stamp st;
+    if (postage_stamp_parse(text, len, &st) != POSTAGE_OK || st.resource_len == 0)
+        return -1;
+    for (size_t k = 0; k < n_rcpts; k++)
+        if (strlen(rcpts[k].address) == st.resource_len &&
+            strncasecmp(rcpts[k].address, st.resource, st.resource_len) == 0)
+            return (int) k;
+    return -1;
 }
 
 static void
@@ -1154,20 +1329,24 @@ seen_before(struct pd_engine *e, struct pd_postage_stamp *st)
     return spent == POSTAGE_OK ? 0 : -1;
 }
 
-/* Match the stamps to the recipients without spending anything. */
+/* Match the stamps to the recipients without spending anything.  A stamp
+ * pays for a recipient when it is worth that recipient's `need`. */
 static int
-assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_rcpt *rcpts,
-              size_t n_rcpts, struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
+assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts,
+              struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
               const char **resources)
 {
     struct postage_check_options opt;
     unsigned a2id_checks = 0;
     check_options(e, now, &opt);
-    /* The price is asked of every stamp inside the check, so that an
+    /* The lowest need is asked of every stamp inside the check, so that an
      * Argon2id stamp whose claim falls short is refused before it costs a
-     * computation. */
-    opt.required_bits = txn->price.bits > POSTAGE_BITS_MAX ? POSTAGE_BITS_MAX
-                                                           : (unsigned) txn->price.bits;
+     * computation; each recipient's own need is applied after. */
+    unsigned lowest = POSTAGE_BITS_MAX;
+    for (size_t k = 0; k < n_rcpts; k++)
+        if (rcpts[k].need < lowest)
+            lowest = rcpts[k].need;
+    opt.required_bits = lowest;
     opt.resources = resources;
     opt.resource_count = n_rcpts;
 
@@ -1177,6 +1356,7 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
         st->rcpt = -1;
         st->value = 0;
         st->kind = 0;
+        st->target = stamp_target(st->text, st->len, rcpts, n_rcpts);
         if (i >= PD_POSTAGE_STAMPS_MAX || n_rcpts == 0) {
             st->outcome = PD_STAMP_IGNORED;
             continue;
@@ -1254,6 +1434,10 @@ assign_stamps(struct pd_engine *e, const struct pd_txn *txn, struct pd_postage_r
             st->outcome = PD_STAMP_UNUSED;
             continue;
         }
+        if (st->value < rcpts[k].need) {
+            st->outcome = PD_STAMP_UNDERPAID;
+            continue;
+        }
         int seen = seen_before(e, st);
         if (seen != 0) {
             if (seen < 0)
@@ -1287,11 +1471,51 @@ greylist_rcpt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
     return 0;
 }
 
+/* Each recipient's need: the price, or a lower price quoted to its
+ * triplet in a deferral still in force.  -1 when the store failed. */
+static int
+recall_quotes(const struct pd_engine *e, const struct pd_txn *txn, const struct pd_query *q,
+              struct pd_postage_rcpt *rcpts, size_t n_rcpts, int64_t now)
+{
+    for (size_t i = 0; i < n_rcpts; i++) {
+        char key[TRIPLET_KEY_MAX];
+        unsigned quoted;
+        rcpts[i].need = (unsigned) txn->price.bits;
+        if (triplet_key(e, q, rcpts[i].address, "", key, sizeof key) != 0)
+            continue;
+        int found = quote_get(e, key, now, &quoted);
+        if (found < 0)
+            return -1;
+        if (found > 0 && (quoted < rcpts[i].need || txn->price.over_cap))
+            rcpts[i].need = quoted;
+    }
+    return 0;
+}
+
+/* Quote every deferred recipient its need, honoured on a retry within
+ * the greylisting retry window.  -1 when the store failed. */
+static int
+give_quotes(const struct pd_engine *e, const struct pd_query *q,
+            const struct pd_postage_rcpt *rcpts, size_t n_rcpts, int64_t now)
+{
+    for (size_t i = 0; i < n_rcpts; i++) {
+        char key[TRIPLET_KEY_MAX];
+        struct quote_ctx qc = { rcpts[i].need, triplet_life(e) };
+        if (rcpts[i].outcome != PD_RCPT_GREYLISTED || rcpts[i].need == 0 ||
+            triplet_key(e, q, rcpts[i].address, "", key, sizeof key) != 0)
+            continue;
+        if (pd_state_update(e->state, PD_TABLE_QUOTE, key, strlen(key), now, keep_lowest_quote,
+                            &qc) != PD_ST_OK)
+            return -1;
+    }
+    return 0;
+}
+
 /* What to attach, in the words of the 451 reply: the kinds this site
  * takes, and for Argon2id the claimed bits that pay the price at the
  * largest memory accepted (one pass, one lane). */
 static void
-payment_wanted(const struct pd_engine *e, int price, char *out, size_t size)
+payment_wanted(const struct pd_engine *e, unsigned price, char *out, size_t size)
 {
     struct postage_argon2id_params offer = { e->a2id_max.memory, 1, 1 };
     double worth = postage_argon2id_equivalent_bits(0, &offer, e->sha1_rate, e->a2id_rate);
@@ -1300,28 +1524,146 @@ payment_wanted(const struct pd_engine *e, int price, char *out, size_t size)
     if (need > (double) bits)
         bits = (unsigned) ceil(need);
     if (!(e->kinds & POSTAGE_KIND_ARGON2ID))
-        snprintf(out, size, "X-Hashcash with %d bits", price);
+        snprintf(out, size, "X-Hashcash with %u bits", price);
     else if (!(e->kinds & POSTAGE_KIND_SHA1))
-        snprintf(out, size, "an Argon2id X-Hashcash worth %d bits (a2id=m%lu,t1,p1 with %u bits)",
+        snprintf(out, size, "an Argon2id X-Hashcash worth %u bits (a2id=m%lu,t1,p1 with %u bits)",
                  price, (unsigned long) offer.memory, bits);
     else
-        snprintf(out, size, "X-Hashcash with %d bits (SHA-1, or Argon2id a2id=m%lu,t1,p1 with "
+        snprintf(out, size, "X-Hashcash with %u bits (SHA-1, or Argon2id a2id=m%lu,t1,p1 with "
                  "%u bits)", price, (unsigned long) offer.memory, bits);
 }
 
+/* Why a stamp did not pay, in a postmaster's words ("" if it did). */
 static void
-defer_for_postage(const struct pd_engine *e, const struct pd_txn *txn,
-                  const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
-                  const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
+stamp_failure(const struct pd_postage_stamp *st, unsigned need, char *out, size_t size)
+{
+    out[0] = '\0';
+    switch (st->outcome) {
+    case PD_STAMP_REPLAYED:
+        snprintf(out, size, "it is already spent");
+        break;
+    case PD_STAMP_UNDERPAID:
+        snprintf(out, size, "it is worth %u bits, %u needed", st->value, need);
+        break;
+    case PD_STAMP_INVALID:
+        snprintf(out, size, "%s",
+                 st->check == POSTAGE_ERR_FUTURE  ? "it is dated in the future (check your clock)"
+                 : st->check == POSTAGE_ERR_EXPIRED ? "it has expired"
+                                                    : "it is not a valid stamp");
+        break;
+    case PD_STAMP_NO_RECIPIENT:
+        snprintf(out, size, "it is for another recipient");
+        break;
+    case PD_STAMP_KIND_REFUSED:
+        snprintf(out, size, "%s stamps are not accepted here",
+                 st->kind == POSTAGE_KIND_ARGON2ID ? "Argon2id" : "SHA-1");
+        break;
+    case PD_STAMP_OUT_OF_BOUNDS:
+        snprintf(out, size, "its Argon2id parameters or bits are beyond our limits");
+        break;
+    case PD_STAMP_IGNORED:
+        snprintf(out, size, "it was not checked (too many stamps in one message)");
+        break;
+    case PD_STAMP_PAID:
+    case PD_STAMP_UNUSED:
+        break;
+    }
+}
+
+/* Append one reply line to the answer's detail, within its bounds. */
+static int
+add_detail(struct pd_answer *a, size_t *lines, const char *line)
+{
+    size_t n = strlen(a->detail);
+    if (*lines >= PD_DETAIL_MAX / PD_DETAIL_LINE - 1)
+        return -1;
+    snprintf(a->detail + n, sizeof a->detail - n, "%s%.*s", n ? "\n" : "",
+             PD_DETAIL_LINE - 1, line);
+    (*lines)++;
+    return 0;
+}
+
+/* The reply's further lines: for each deferred recipient, the first
+ * reason its stamp did not pay.  A stamp that names no recipient is
+ * blamed on the one deferred recipient that has no stamp of its own, or,
+ * when that is ambiguous, reported for the message. */
+static void
+explain_unpaid(const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
+               const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
+{
+    size_t lines = 0, untold = 0, orphans = 0;
+    int first_orphan = -1;
+    char why[96], line[PD_DETAIL_LINE];
+
+    for (size_t i = 0; i < n_stamps; i++) {
+        stamp_failure(&stamps[i], 0, why, sizeof why);
+        if (stamps[i].target < 0 && why[0] != '\0' && orphans++ == 0)
+            first_orphan = (int) i;
+    }
+    /* Deferred recipients without a stamp of their own. */
+    size_t bare = 0;
+    int bare_one = -1;
+    for (size_t k = 0; k < n_rcpts; k++) {
+        int own = 0;
+        for (size_t i = 0; i < n_stamps && !own; i++)
+            own = stamps[i].target == (int) k;
+        if (rcpts[k].outcome == PD_RCPT_GREYLISTED && !own && bare++ == 0)
+            bare_one = (int) k;
+    }
+    for (size_t k = 0; k < n_rcpts; k++) {
+        if (rcpts[k].outcome != PD_RCPT_GREYLISTED)
+            continue;
+        const struct pd_postage_stamp *blame = NULL;
+        for (size_t i = 0; i < n_stamps && blame == NULL; i++) {
+            stamp_failure(&stamps[i], rcpts[k].need, why, sizeof why);
+            if (stamps[i].target == (int) k && why[0] != '\0')
+                blame = &stamps[i];
+        }
+        if (blame == NULL && bare == 1 && bare_one == (int) k && first_orphan >= 0) {
+            blame = &stamps[first_orphan];
+            orphans = 0;   /* told here */
+        }
+        if (blame == NULL)
+            continue;
+        stamp_failure(blame, rcpts[k].need, why, sizeof why);
+        snprintf(line, sizeof line, "The stamp for <%.200s> did not pay: %s", rcpts[k].address,
+                 why);
+        if (add_detail(a, &lines, line) != 0)
+            untold++;
+    }
+    if (orphans > 0) {
+        stamp_failure(&stamps[first_orphan], 0, why, sizeof why);
+        snprintf(line, sizeof line, "%s attached stamp%s paid for no recipient: %s%s",
+                 orphans == 1 ? "An" : "Some", orphans == 1 ? "" : "s", why,
+                 orphans > 1 ? " (the first of them)" : "");
+        if (add_detail(a, &lines, line) != 0)
+            untold++;
+    }
+    if (untold > 0) {
+        size_t n = strlen(a->detail);
+        snprintf(line, sizeof line, "(and %zu more stamps that did not pay)", untold);
+        snprintf(a->detail + n, sizeof a->detail - n, "\n%s", line);
+    }
+}
+
+static void
+defer_for_postage(const struct pd_engine *e, const struct pd_postage_rcpt *rcpts,
+                  size_t n_rcpts, const struct pd_postage_stamp *stamps, size_t n_stamps,
+                  struct pd_answer *a)
 {
     int64_t wait = 0;
     size_t unpaid = 0, listed = 0, n = 0;
+    unsigned need = 0;
+    int same_need = 1;
     char who[PD_TEXT_MAX / 3] = "";
 
     for (size_t i = 0; i < n_rcpts; i++) {
         if (rcpts[i].outcome != PD_RCPT_GREYLISTED)
             continue;
-        unpaid++;
+        if (unpaid++ > 0 && rcpts[i].need != need)
+            same_need = 0;
+        if (rcpts[i].need > need)
+            need = rcpts[i].need;
         if (rcpts[i].wait > wait)
             wait = rcpts[i].wait;
         int w = snprintf(who + n, sizeof who - n, "%s<%.200s>", listed ? ", " : "",
@@ -1346,25 +1688,31 @@ defer_for_postage(const struct pd_engine *e, const struct pd_txn *txn,
         snprintf(why, sizeof why, "; Argon2id stamps are not accepted here");
     else if (refused & POSTAGE_KIND_SHA1)
         snprintf(why, sizeof why, "; SHA-1 stamps are not accepted here");
+    /* Recipients quoted different prices in earlier deferrals are each
+     * asked the most of them: a stamp of that value pays for any. */
     char pay[160];
-    payment_wanted(e, txn->price.bits, pay, sizeof pay);
+    payment_wanted(e, need, pay, sizeof pay);
     a->verdict.action = PD_DEFER;
     snprintf(a->verdict.text, sizeof a->verdict.text,
              "451 4.7.1 Greylisted: retry in %lld seconds, or attach %s for %s%s%s%s",
              (long long) (wait > 0 ? wait : 1), pay, unpaid > 1 ? "each of " : "", who, more,
              why);
+    explain_unpaid(rcpts, n_rcpts, stamps, n_stamps, a);
     snprintf(a->reason, sizeof a->reason,
-             "%zu of %zu recipients neither paid (price %d) nor past greylisting%s", unpaid,
-             n_rcpts, txn->price.bits, why);
+             "%zu of %zu recipients neither paid (%s%u bits) nor past greylisting%s", unpaid,
+             n_rcpts, same_need ? "" : "up to ", need, why);
 }
 
+/* The X-Postage-Result header.  It goes into the one copy every recipient
+ * reads, so it names a recipient only when the message has just one:
+ * otherwise a Bcc recipient would be shown to all the others. */
 static void
 trace_header(const struct pd_engine *e, const struct pd_txn *txn,
              const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
              const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
 {
     char v[PD_HEADER_VALUE_MAX];
-    size_t n = 0, shown = 0, replayed = 0, invalid = 0;
+    size_t replayed = 0, invalid = 0;
 
     for (size_t i = 0; i < n_stamps; i++) {
         replayed += stamps[i].outcome == PD_STAMP_REPLAYED;
@@ -1375,25 +1723,38 @@ trace_header(const struct pd_engine *e, const struct pd_txn *txn,
     int w = snprintf(v, sizeof v, "%s; price=%d; reputation=%s; stamps=%zu; replayed=%zu; "
                      "invalid=%zu", e->hostname, txn->price.bits,
                      pd_rep_band_name(txn->price.band), n_stamps, replayed, invalid);
-    n = w > 0 && (size_t) w < sizeof v ? (size_t) w : 0;
-    for (size_t i = 0; i < n_rcpts; i++) {
-        char item[300];
-        if (rcpts[i].outcome == PD_RCPT_PAID)
-            snprintf(item, sizeof item, "; rcpt=<%.200s> paid %u/%d%s", rcpts[i].address,
-                     rcpts[i].value, txn->price.bits,
-                     stamps[rcpts[i].stamp].kind == POSTAGE_KIND_ARGON2ID ? " argon2id" : "");
+    size_t n = w > 0 && (size_t) w < sizeof v ? (size_t) w : 0;
+    if (n_rcpts == 1) {
+        const struct pd_postage_rcpt *r = &rcpts[0];
+        if (r->outcome == PD_RCPT_PAID)
+            snprintf(v + n, sizeof v - n, "; rcpt=<%.200s> paid %u/%u%s", r->address, r->value,
+                     r->need, stamps[r->stamp].kind == POSTAGE_KIND_ARGON2ID ? " argon2id" : "");
         else
-            snprintf(item, sizeof item, "; rcpt=<%.200s> %s", rcpts[i].address,
-                     rcpt_outcome_name(rcpts[i].outcome));
-        size_t k = strlen(item);
-        if (n + k + 32 >= sizeof v)
-            break;
-        memcpy(v + n, item, k + 1);
-        n += k;
-        shown++;
+            snprintf(v + n, sizeof v - n, "; rcpt=<%.200s> %s", r->address,
+                     pd_rcpt_outcome_name(r->outcome));
+    } else {
+        static const enum pd_rcpt_outcome order[] = {
+            PD_RCPT_PAID, PD_RCPT_FREE, PD_RCPT_GREYLIST_PASSED, PD_RCPT_WHITELISTED,
+            PD_RCPT_UNPAID
+        };
+        size_t argon2id = 0;
+        for (size_t i = 0; i < n_rcpts; i++)
+            argon2id += rcpts[i].outcome == PD_RCPT_PAID &&
+                        stamps[rcpts[i].stamp].kind == POSTAGE_KIND_ARGON2ID;
+        for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+            size_t count = 0;
+            for (size_t i = 0; i < n_rcpts; i++)
+                count += rcpts[i].outcome == order[o];
+            if (count == 0)
+                continue;
+            w = snprintf(v + n, sizeof v - n, "; %s=%zu", pd_rcpt_outcome_name(order[o]), count);
+            n += w > 0 ? (size_t) w : 0;
+            if (n >= sizeof v)
+                n = sizeof v - 1;
+        }
+        if (argon2id > 0)
+            snprintf(v + n, sizeof v - n, "; paid-argon2id=%zu", argon2id);
     }
-    if (shown < n_rcpts)
-        snprintf(v + n, sizeof v - n, "; %zu more recipients", n_rcpts - shown);
     snprintf(a->prepend_name, sizeof a->prepend_name, "X-Postage-Result");
     memcpy(a->prepend_value, v, sizeof a->prepend_value);
 }
@@ -1411,10 +1772,12 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         rcpts[i].value = 0;
         rcpts[i].stamp = -1;
         rcpts[i].wait = 0;
+        rcpts[i].need = 0;
     }
     for (size_t i = 0; i < n_stamps; i++) {
         stamps[i].outcome = PD_STAMP_IGNORED;
         stamps[i].rcpt = -1;
+        stamps[i].target = -1;
     }
     if (!e->postage || !txn->priced || n_rcpts == 0)
         return;
@@ -1427,6 +1790,10 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         for (size_t i = 0; i < n_rcpts; i++)
             rcpts[i].outcome = PD_RCPT_FREE;
     } else {
+        if (recall_quotes(e, txn, q, rcpts, n_rcpts, now) != 0) {
+            set_error(e, a, "postage quotes");
+            return;
+        }
         const char **resources = calloc(n_rcpts, sizeof *resources);
         if (resources == NULL) {
             set_error(e, a, "postage (out of memory)");
@@ -1434,7 +1801,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         }
         for (size_t i = 0; i < n_rcpts; i++)
             resources[i] = rcpts[i].address;
-        int rc = assign_stamps(e, txn, rcpts, n_rcpts, stamps, n_stamps, now, resources);
+        int rc = assign_stamps(e, rcpts, n_rcpts, stamps, n_stamps, now, resources);
         free(resources);
         if (rc != 0) {
             a->prepend_name[0] = '\0';
@@ -1486,13 +1853,29 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         deferred |= rc->outcome == PD_RCPT_GREYLISTED;
     }
 
-    struct pd_rep_delta d;
-    memset(&d, 0, sizeof d);
-    d.counter[PD_REP_REPLAYED] = (double) replays;
+    /* The message counts once toward its sender's record, however often
+     * it is tried: its triplets and Message-ID mark it. */
+    const char **addresses = calloc(n_rcpts, sizeof *addresses);
+    if (addresses == NULL) {
+        set_error(e, a, "postage (out of memory)");
+        return;
+    }
+    for (size_t i = 0; i < n_rcpts; i++)
+        addresses[i] = rcpts[i].address;
+    int rc = rep_count_attempt(e, txn, q, addresses, n_rcpts,
+                               q->message_id != NULL ? q->message_id : "", (unsigned) replays,
+                               now);
+    free(addresses);
+    if (rc != 0) {
+        set_error(e, a, "reputation");
+        return;
+    }
     if (deferred) {
-        defer_for_postage(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
-        if (replays > 0)
-            rep_record(e, txn, now, &d);
+        if (give_quotes(e, q, rcpts, n_rcpts, now) != 0) {
+            set_error(e, a, "postage quotes");
+            return;
+        }
+        defer_for_postage(e, rcpts, n_rcpts, stamps, n_stamps, a);
         return;
     }
     unsigned paid = 0, bits = 0;
@@ -1503,11 +1886,13 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         }
     }
     if (!(txn->rep_recorded & PD_TXN_REP_ACCEPTED)) {
+        struct pd_rep_delta d;
+        memset(&d, 0, sizeof d);
         txn->rep_recorded |= PD_TXN_REP_ACCEPTED;
         d.counter[PD_REP_ACCEPTED] = 1;
         d.counter[PD_REP_STAMPS_PAID] = paid;
         d.counter[PD_REP_BITS_PAID] = bits;
-        rep_record(e, txn, now, &d);
+        rep_record(e, txn, now, &d, NULL);
     }
     snprintf(a->reason, sizeof a->reason, "postage: price %d, %u of %zu recipients paid, "
              "%zu stamps replayed", txn->price.bits, paid, n_rcpts, replays);

@@ -53,6 +53,11 @@ struct pd_query {
     uint64_t size;               /* message size at END-OF-MESSAGE        */
     unsigned recipient_count;    /* accepted recipients, at DATA / EOM    */
     int from_milter;             /* asked by the milter front-end         */
+    /* The policy front-end: postaged's milter has this SMTP session too
+     * (pd_milter_session_active), so it greylists and adds the headers.
+     * Read at the message's first recipient and kept in struct pd_txn. */
+    int milter_in_path;
+    const char *message_id;      /* the milter at end of headers, or NULL  */
 };
 
 /* What the front-end remembers of the current message between queries
@@ -70,6 +75,8 @@ struct pd_header {
 
 struct pd_txn {
     char instance[128];
+    int path_known;              /* milter_in_path was read               */
+    int milter_in_path;          /* see struct pd_query                   */
     int greylist_header_sent;    /* the X-Greylist header was queued      */
     int accounted;               /* counted against quotas already        */
     /* HELO checks, made once per message */
@@ -99,11 +106,15 @@ struct pd_txn {
 enum {
     PD_TXN_REP_GREYLIST = 1 << 0,
     PD_TXN_REP_QUOTA = 1 << 1,
-    PD_TXN_REP_ACCEPTED = 1 << 2
+    PD_TXN_REP_ACCEPTED = 1 << 2,
+    PD_TXN_REP_ATTEMPT = 1 << 3      /* the message counted toward the rate */
 };
 
 /* Take the oldest pending header out of txn: 1 and *out, or 0 if none. */
 int pd_txn_take_header(struct pd_txn *txn, struct pd_header *out);
+
+#define PD_DETAIL_LINE 400   /* within RFC 5321's 512-octet reply line */
+#define PD_DETAIL_MAX (12 * PD_DETAIL_LINE)
 
 struct pd_answer {
     struct pd_verdict verdict;   /* what to do                             */
@@ -114,6 +125,10 @@ struct pd_answer {
     char prepend_name[PD_HEADER_NAME_MAX];
     char prepend_value[PD_HEADER_VALUE_MAX];
     char reason[256];            /* why, for the log line                  */
+    /* More reply lines after verdict.text, '\n'-separated (a deferral's
+     * reasons), for a front-end that can send a multi-line reply (the
+     * milter); "" for none.  Each line is at most PD_DETAIL_LINE bytes. */
+    char detail[PD_DETAIL_MAX];
 };
 
 /* Build an engine from settings (whose list items are validated here;
@@ -134,6 +149,10 @@ void pd_engine_attach(struct pd_engine *engine, postage_store *stamps,
  * the stamps) rather than at RCPT?  True when postage is on and the
  * milter front-end is configured. */
 int pd_engine_greylists_at_headers(const struct pd_engine *engine);
+
+/* The name postaged uses for this host in its headers (the hostname
+ * setting): the authserv-id of its Authentication-Results header. */
+const char *pd_engine_hostname(const struct pd_engine *engine);
 
 struct pd_engine *pd_engine_ref(struct pd_engine *engine);
 void pd_engine_unref(struct pd_engine *engine);
@@ -167,7 +186,14 @@ struct pd_postage_rcpt {
     unsigned value;               /* PAID: the stamp's value                */
     int stamp;                    /* PAID: index into the stamps, else -1   */
     int64_t wait;                 /* GREYLISTED: seconds before a retry     */
+    /* The bits a stamp must be worth to pay for it: the price, or the
+     * lower price quoted to this triplet in a deferral still in force. */
+    unsigned need;
 };
+
+/* What became of each recipient, as the trace header and the log name
+ * it ("paid", "greylist-passed", ...). */
+const char *pd_rcpt_outcome_name(enum pd_rcpt_outcome outcome);
 
 enum pd_stamp_outcome {
     PD_STAMP_UNUSED = 0,     /* valid, but every recipient it names is paid */
@@ -192,6 +218,7 @@ struct pd_postage_stamp {
     int rcpt;                     /* PAID: index into the recipients        */
     unsigned kind;                /* POSTAGE_KIND_*, 0 if unparsable        */
     int64_t expires_at;           /* PAID: what the double-spend store keeps */
+    int target;                   /* the recipient its resource names, or -1 */
 };
 
 /*

@@ -23,6 +23,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \
+	policy/milter_sessions.h policy/milter_sessions.c \
 	verify/lmdb_grow.h verify/lmdb_grow.c \
 	verify/redis_conn.h verify/redis_conn.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)

@@ -11,6 +11,16 @@
  * X-Hashcash: stamps are collected, and at end of headers the engine
  * decides which stamps pay and greylists the rest (pd_engine_postage);
  * the message is accounted at end of message, where headers are added.
+ *
+ * The headers postaged adds are trusted downstream only because incoming
+ * copies of them are removed first: X-Postage-Result, X-Postage-Price,
+ * X-Greylist, and Authentication-Results with our own authserv-id (RFC
+ * 8601 section 5).  The milter notes where they stand as the headers go
+ * by and deletes them at end of message, before adding its own.
+ *
+ * Each transaction is entered in milter_sessions.h's table from MAIL FROM
+ * to its end, so that the policy server of the same process knows Postfix
+ * has the milter in its path.
  */
 #include "config.h"
 
@@ -30,6 +40,7 @@
 
 #include "policy/log.h"
 #include "policy/milter.h"
+#include "policy/milter_sessions.h"
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/verify.h"
@@ -38,6 +49,22 @@
 /* Postfix's smtpd_recipient_limit default; past it RCPT gets 452 4.5.3
  * (RFC 5321 4.5.3.1.8), so the sender retries the rest later. */
 #define RCPTS_MAX 1000
+/* Authentication-Results headers with our authserv-id removed from one
+ * message; a message with more is refused, so none can slip through. */
+#define FORGED_AR_MAX 4096
+#define MESSAGE_ID_MAX 256
+
+/* The headers postaged adds, whose incoming copies it removes. */
+enum own_header {
+    OWN_POSTAGE_RESULT = 0,
+    OWN_POSTAGE_PRICE,
+    OWN_GREYLIST,
+    OWN_AUTH_RESULTS,
+    OWN_HEADERS
+};
+static const char *const own_header_names[OWN_HEADERS] = {
+    "X-Postage-Result", "X-Postage-Price", "X-Greylist", "Authentication-Results"
+};
 
 struct milter_ctx {
     char client_address[INET6_ADDRSTRLEN];
@@ -63,6 +90,14 @@ struct milter_ctx {
     size_t n_stamps;
     size_t stamps_dropped;       /* past PD_POSTAGE_STAMPS_MAX or too long */
     struct pd_header trace;      /* X-Postage-Result, name "" for none     */
+    char message_id[MESSAGE_ID_MAX];
+    /* Incoming copies of our headers: how many of each name were seen
+     * (all go but Authentication-Results), and which Authentication-
+     * Results (1-based among their name) carry our authserv-id. */
+    unsigned seen[OWN_HEADERS];
+    unsigned *forged_ar;
+    size_t n_forged_ar;
+    int in_session;              /* entered in milter_sessions             */
 };
 
 /* libmilter calls back into plain functions: the engine slot they use is
@@ -109,9 +144,23 @@ free_postage(struct milter_ctx *m)
 }
 
 static void
+leave_session(struct milter_ctx *m)
+{
+    if (m->in_session)
+        pd_milter_session_leave(m->client_address, m->helo);
+    m->in_session = 0;
+}
+
+static void
 reset_message(struct milter_ctx *m)
 {
+    leave_session(m);
     free_postage(m);
+    m->message_id[0] = '\0';
+    memset(m->seen, 0, sizeof m->seen);
+    free(m->forged_ar);
+    m->forged_ar = NULL;
+    m->n_forged_ar = 0;
     m->sender[0] = m->sasl_user[0] = '\0';
     m->n_headers = 0;
     m->queue_id[0] = '\0';
@@ -144,11 +193,31 @@ query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd
     q->recipient_count = m->recipients;
 }
 
-/* Split "451 4.7.1 text" into the parts smfi_setreply wants. */
+/* One reply line for libmilter: '%' doubled (libmilter treats it as a
+ * format character), CR and LF made spaces. */
 static void
-set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *def_code, const char *def_xcode)
+reply_line(const char *t, size_t len, char *out, size_t size)
 {
-    char code[4], xcode[16], text[PD_TEXT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < len && t[i] && n + 2 < size; i++) {
+        if (t[i] == '%')
+            out[n++] = '%';
+        out[n++] = (t[i] == '\r' || t[i] == '\n') ? ' ' : t[i];
+    }
+    out[n] = '\0';
+}
+
+#define REPLY_LINES 13   /* the first line and PD_DETAIL_MAX's lines */
+
+/* Split "451 4.7.1 text" into the parts smfi_setreply wants; with
+ * `detail` (more lines, '\n'-separated) a multi-line reply. */
+static void
+set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const char *def_code,
+          const char *def_xcode)
+{
+    char code[4], xcode[16];
+    static const size_t line_max = PD_DETAIL_LINE + 16;
+    char lines[REPLY_LINES][PD_DETAIL_LINE + 16];
     const char *t = v->text;
 
     snprintf(code, sizeof code, "%s", def_code);
@@ -164,15 +233,27 @@ set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *def_code, const 
             t += x + 1;
         }
     }
-    /* libmilter treats '%' as a format character; CR/LF may not appear. */
-    size_t n = 0;
-    for (; *t && n + 2 < sizeof text; t++) {
-        if (*t == '%')
-            text[n++] = '%';
-        text[n++] = (*t == '\r' || *t == '\n') ? ' ' : *t;
+    reply_line(t, strlen(t), lines[0], line_max);
+    size_t n = 1;
+    for (const char *d = detail; d != NULL && *d != '\0' && n < REPLY_LINES; n++) {
+        size_t len = strcspn(d, "\n");
+        reply_line(d, len, lines[n], line_max);
+        d += len;
+        d += *d == '\n';
     }
-    text[n] = '\0';
-    smfi_setreply(ctx, code, xcode, n ? text : NULL);
+    if (n == 1) {
+        smfi_setreply(ctx, code, xcode, lines[0][0] ? lines[0] : NULL);
+        return;
+    }
+    /* smfi_setmlreply takes the lines as arguments, ending at the first
+     * NULL. */
+    char *arg[REPLY_LINES];
+    for (size_t i = 0; i < REPLY_LINES; i++)
+        arg[i] = i < n ? lines[i] : NULL;
+    if (smfi_setmlreply(ctx, code, xcode, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6],
+                        arg[7], arg[8], arg[9], arg[10], arg[11], arg[12], (char *) NULL) !=
+        MI_SUCCESS)
+        smfi_setreply(ctx, code, xcode, lines[0]);
 }
 
 static sfsistat
@@ -180,10 +261,10 @@ apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
 {
     switch (a->verdict.action) {
     case PD_REJECT:
-        set_reply(ctx, &a->verdict, "554", "5.7.1");
+        set_reply(ctx, &a->verdict, a->detail, "554", "5.7.1");
         return SMFIS_REJECT;
     case PD_DEFER:
-        set_reply(ctx, &a->verdict, "450", "4.7.1");
+        set_reply(ctx, &a->verdict, a->detail, "450", "4.7.1");
         return SMFIS_TEMPFAIL;
     case PD_DISCARD:
         return SMFIS_DISCARD;
@@ -255,6 +336,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     reset_message(m);
+    m->in_session = pd_milter_session_enter(m->client_address, m->helo) == 0;
     copy_address(m->sender, sizeof m->sender, argv ? argv[0] : NULL);
     static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
     copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));
@@ -316,6 +398,45 @@ collect_stamp(struct milter_ctx *m, const char *name, const char *value)
     m->stamp_len[m->n_stamps++] = len;
 }
 
+/* Does an Authentication-Results value name `authserv_id` (its first
+ * token, before any version and the ';')? */
+static int
+names_authserv_id(const char *value, const char *authserv_id)
+{
+    while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+        value++;
+    size_t n = strcspn(value, " \t\r\n;(");
+    return n > 0 && n == strlen(authserv_id) && strncasecmp(value, authserv_id, n) == 0;
+}
+
+/* Note an incoming copy of a header postaged adds.  Returns -1 when a
+ * message has more forged Authentication-Results than we remove. */
+static int
+note_own_header(struct milter_ctx *m, const char *name, const char *value)
+{
+    for (int h = 0; h < OWN_HEADERS; h++) {
+        if (strcasecmp(name, own_header_names[h]) != 0)
+            continue;
+        unsigned index = ++m->seen[h];
+        if (h != OWN_AUTH_RESULTS)
+            return 0;
+        struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+        int ours = names_authserv_id(value, pd_engine_hostname(engine));
+        pd_engine_unref(engine);
+        if (!ours)
+            return 0;
+        if (m->n_forged_ar >= FORGED_AR_MAX)
+            return -1;
+        unsigned *grown = realloc(m->forged_ar, (m->n_forged_ar + 1) * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        m->forged_ar = grown;
+        m->forged_ar[m->n_forged_ar++] = index;
+        return 0;
+    }
+    return 0;
+}
+
 static sfsistat
 on_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -323,8 +444,45 @@ on_header(SMFICTX *ctx, char *name, char *value)
     if (m != NULL) {
         m->size += strlen(name) + 2 + strlen(value) + 2;
         collect_stamp(m, name, value);
+        if (strcasecmp(name, "Message-ID") == 0 && m->message_id[0] == '\0') {
+            const char *v = value + strspn(value, " \t\r\n");
+            snprintf(m->message_id, sizeof m->message_id, "%.*s",
+                     (int) strcspn(v, " \t\r\n"), v);
+        }
+        if (note_own_header(m, name, value) != 0) {
+            static char code[] = "554", xcode[] = "5.7.1",
+                        text[] = "Too many forged Authentication-Results headers";
+            pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: refused, more than %d "
+                   "Authentication-Results headers carry our authserv-id", m->client_name,
+                   m->client_address, m->sender, FORGED_AR_MAX);
+            smfi_setreply(ctx, code, xcode, text);
+            return SMFIS_REJECT;
+        }
     }
     return SMFIS_CONTINUE;
+}
+
+/* Remove the incoming copies of our headers, last first, so that the
+ * indexes of those still to go do not move. */
+static void
+remove_forged_headers(SMFICTX *ctx, struct milter_ctx *m)
+{
+    unsigned removed = 0;
+    for (int h = 0; h < OWN_HEADERS; h++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", own_header_names[h]);
+        if (h == OWN_AUTH_RESULTS) {
+            for (size_t i = m->n_forged_ar; i-- > 0;)
+                removed += smfi_chgheader(ctx, name, (int) m->forged_ar[i], NULL) == MI_SUCCESS;
+            continue;
+        }
+        for (unsigned i = m->seen[h]; i > 0; i--)
+            removed += smfi_chgheader(ctx, name, (int) i, NULL) == MI_SUCCESS;
+    }
+    if (removed > 0)
+        pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: removed %u incoming "
+               "X-Postage-*, X-Greylist or Authentication-Results header%s of ours",
+               m->client_name, m->client_address, m->sender, removed, removed == 1 ? "" : "s");
 }
 
 static const char *
@@ -372,6 +530,7 @@ on_eoh(SMFICTX *ctx)
     struct pd_query q;
     struct pd_answer a;
     query_for(m, PD_STAGE_OTHER, NULL, &q);
+    q.message_id = m->message_id;
     pd_engine_postage(engine, &m->txn, &q, rcpts, m->n_rcpts, stamps, m->n_stamps,
                       (int64_t) time(NULL), &a);
     pd_engine_unref(engine);
@@ -379,11 +538,23 @@ on_eoh(SMFICTX *ctx)
         pd_log(PD_LOG_DEBUG, "milter: stamp %.80s: %s%s%s", stamps[i].text,
                stamp_outcome_name(stamps[i].outcome), stamps[i].rcpt >= 0 ? " for " : "",
                stamps[i].rcpt >= 0 ? rcpts[stamps[i].rcpt].address : "");
-    free(rcpts);
     pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: client=%s[%s] from=<%s> stamps=%zu%s %s%s%s",
            m->client_name, m->client_address, m->sender, m->n_stamps,
            m->stamps_dropped ? " (more ignored)" : "", pd_action_name(a.verdict.action),
            a.reason[0] ? ": " : "", a.reason);
+    /* What became of each recipient goes to the log, not to the header
+     * every recipient reads. */
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: from=<%s> to=<%s> %s%s", m->sender,
+               rcpts[i].address, pd_rcpt_outcome_name(rcpts[i].outcome),
+               rcpts[i].outcome == PD_RCPT_PAID ? " by a stamp" : "");
+    for (const char *d = a.detail; *d != '\0';) {
+        size_t len = strcspn(d, "\n");
+        pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: from=<%s>: %.*s", m->sender, (int) len, d);
+        d += len;
+        d += *d == '\n';
+    }
+    free(rcpts);
     if (a.verdict.action == PD_DUNNO && a.prepend_name[0] != '\0') {
         copy_field(m->trace.name, sizeof m->trace.name, a.prepend_name);
         copy_field(m->trace.value, sizeof m->trace.value, a.prepend_value);
@@ -413,6 +584,7 @@ on_eom(SMFICTX *ctx)
     copy_field(m->queue_id, sizeof m->queue_id, smfi_getsymval(ctx, queue_macro));
     sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
     if (st == SMFIS_CONTINUE) {
+        remove_forged_headers(ctx, m);
         /* The headers the engine still holds for this message, then all
          * of them, the first on top. */
         while (m->n_headers < PD_TXN_HEADERS &&
@@ -446,8 +618,11 @@ static sfsistat
 on_close(SMFICTX *ctx)
 {
     struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL)
+    if (m != NULL) {
+        leave_session(m);
         free_postage(m);
+        free(m->forged_ar);
+    }
     free(m);
     smfi_setpriv(ctx, NULL);
     return SMFIS_CONTINUE;
@@ -490,7 +665,7 @@ pd_milter_open(const char *libmilter_spec)
     static struct smfiDesc desc = {
         .xxfi_name = name,
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_QUARANTINE,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
         .xxfi_connect = on_connect,
         .xxfi_helo = on_helo,
         .xxfi_envfrom = on_envfrom,

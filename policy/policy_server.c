@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "policy/log.h"
+#include "policy/milter_sessions.h"
 #include "policy/policy_server.h"
 #include "policy/request.h"
 
@@ -122,6 +123,10 @@ answer(struct server *srv, struct conn *c, const struct pd_request *r)
         snprintf(c->txn.instance, sizeof c->txn.instance, "%s", r->instance);
     }
     struct pd_engine *engine = pd_engine_slot_get(srv->engines);
+    /* Does postaged's milter have this session too?  Then it greylists
+     * and adds the headers (milter_sessions.h).  Read once per message. */
+    if (!c->txn.path_known && q.stage == PD_STAGE_RCPT)
+        q.milter_in_path = pd_milter_session_active(r->client_address, r->helo_name);
     pd_engine_decide(engine, &c->txn, &q, now_seconds(), &a);
     pd_engine_unref(engine);
 

@@ -29,7 +29,8 @@ struct pd_state {
 };
 
 static const char *const table_names[PD_TABLE_COUNT] = {
-    "greylist", "awl", "quota", "accounting", "reputation", "accounted", "helo"
+    "greylist", "awl", "quota", "accounting", "reputation", "accounted", "helo",
+    "quote", "attempt"
 };
 
 const char *

@@ -82,6 +82,12 @@ enum pd_table {
      * policy front-end and the milter never both count one message. */
     PD_TABLE_ACCOUNTED,
     PD_TABLE_HELO,
+    /* The price a deferral quoted to a triplet (network, sender,
+     * recipient), honoured until the greylisting retry window ends. */
+    PD_TABLE_QUOTE,
+    /* Messages already counted toward their sender's rate and record, by
+     * triplet (and Message-ID), so that a retry is not a new message. */
+    PD_TABLE_ATTEMPT,
     PD_TABLE_COUNT
 };
 

@@ -321,35 +321,35 @@ START_TEST(test_config_errors_name_the_line)
 }
 END_TEST
 
-/* With both front-ends on one Postfix, only the policy service adds the
- * SPF trace header; the milter adds it when it is the only front-end.
- * (A loopback client is skipped by SPF without DNS, and the skip is
- * itself traced with an X-Comment header.) */
+/* The SPF trace header is added once: by the milter when the session
+ * passes through it (it removes forged headers first), else by the
+ * policy service.  (A loopback client is skipped by SPF without DNS, and
+ * the skip is itself traced with an X-Comment header.) */
 START_TEST(test_spf_header_from_one_front_end)
 {
     static const char *const both[] = { "spf", "yes", "greylist", "no", NULL };
-    static const char *const milter_only[] = { "spf", "yes", "greylist", "no",
-                                               "policy_listen", "", NULL };
-    struct pd_header h;
     struct pd_answer a;
     struct pd_query q = rcpt("127.0.0.1", "a@example.com", "b@example.org", "m1");
-    q.from_milter = 1;
-
     struct pd_engine *e = engine_with(both, state);
+
+    /* Both front-ends in the session: the milter adds it ... */
     struct pd_txn txn = { 0 };
+    q.from_milter = 1;
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Comment");
+    /* ... and the policy service does not. */
+    memset(&txn, 0, sizeof txn);
+    q.from_milter = 0;
+    q.milter_in_path = 1;
     pd_engine_decide(e, &txn, &q, T0, &a);
     ck_assert_int_eq(a.verdict.action, PD_DUNNO);
     ck_assert_str_eq(a.prepend_name, "");
+    struct pd_header h;
     ck_assert_int_eq(pd_txn_take_header(&txn, &h), 0);
-    q.from_milter = 0;   /* the policy front-end does add it */
+    /* The policy service alone adds it. */
     memset(&txn, 0, sizeof txn);
-    pd_engine_decide(e, &txn, &q, T0, &a);
-    ck_assert_str_eq(a.prepend_name, "X-Comment");
-    pd_engine_unref(e);
-
-    e = engine_with(milter_only, state);
-    memset(&txn, 0, sizeof txn);
-    q.from_milter = 1;
+    q.milter_in_path = 0;
     pd_engine_decide(e, &txn, &q, T0, &a);
     ck_assert_str_eq(a.prepend_name, "X-Comment");
     pd_engine_unref(e);
@@ -388,6 +388,8 @@ milter_rcpts(struct pd_engine *e, struct pd_txn *txn, const char *instance,
 {
     struct pd_answer a;
     memset(txn, 0, sizeof *txn);
+    /* The instance doubles as the message's Message-ID (see eoh). */
+    snprintf(txn->instance, sizeof txn->instance, "%s", instance);
     for (size_t i = 0; i < n; i++) {
         struct pd_query q = rcpt("198.51.100.7", "a@example.net", rcpts[i], instance);
         q.from_milter = 1;
@@ -404,6 +406,7 @@ eoh(struct pd_engine *e, struct pd_txn *txn, const char *const *rcpt_addrs,
     struct pd_query q = rcpt("198.51.100.7", "a@example.net", "", "x");
     q.from_milter = 1;
     q.stage = PD_STAGE_OTHER;
+    q.message_id = txn->instance;
     for (size_t i = 0; i < n; i++)
         rcpts[i].address = rcpt_addrs[i];
     for (size_t i = 0; i < n_stamps; i++) {
@@ -450,9 +453,10 @@ START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
     ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_OK);
     ck_assert_int_eq(postage_store_is_spent(ps, st[1], strlen(st[1])), POSTAGE_OK);
 
-    /* The retry after the delay: the same stamps pay, c is past
-     * greylisting, and now the stamps are spent. */
-    milter_rcpts(e, &txn, "m2", to, 3, T0 + 301);
+    /* The retry after the delay (the same message, so the same
+     * Message-ID): the same stamps pay, c is past greylisting, and now the
+     * stamps are spent. */
+    milter_rcpts(e, &txn, "m1", to, 3, T0 + 301);
     eoh(e, &txn, to, r, 3, st, sp, 2, T0 + 301, &a);
     ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
     ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
@@ -460,10 +464,10 @@ START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
     ck_assert_str_eq(a.prepend_name, "X-Postage-Result");
     ck_assert_msg(strstr(a.prepend_value, "price=10; reputation=unknown; stamps=2; replayed=0") !=
                   NULL, "%s", a.prepend_value);
-    ck_assert_msg(strstr(a.prepend_value, "rcpt=<a@example.org> paid ") != NULL, "%s",
+    /* Every recipient reads this header: counts, never addresses. */
+    ck_assert_msg(strstr(a.prepend_value, "; paid=2; greylist-passed=1") != NULL, "%s",
                   a.prepend_value);
-    ck_assert_msg(strstr(a.prepend_value, "rcpt=<c@example.org> greylist-passed") != NULL, "%s",
-                  a.prepend_value);
+    ck_assert_msg(strstr(a.prepend_value, "@example.org") == NULL, "%s", a.prepend_value);
     ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_ERR_SPENT);
     ck_assert_int_eq(postage_store_is_spent(ps, st[1], strlen(st[1])), POSTAGE_ERR_SPENT);
 
@@ -486,7 +490,8 @@ START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
     ck_assert_double_eq_tol(rec.counter[PD_REP_REPLAYED], 2, 0.01);
     ck_assert_double_eq_tol(rec.counter[PD_REP_ACCEPTED], 1, 0.01);
     ck_assert_double_eq_tol(rec.counter[PD_REP_STAMPS_PAID], 2, 0.01);
-    ck_assert_uint_eq(rec.messages, 3);
+    /* m1 and m3; m1's retry is not a new message. */
+    ck_assert_uint_eq(rec.messages, 2);
     pd_engine_unref(e);
     postage_store_close(ps);
 }
@@ -591,16 +596,26 @@ START_TEST(test_postage_over_cap)
     ck_assert_msg(strncmp(a.verdict.text, "550 5.7.1 Refused: ", 19) == 0, "%s", a.verdict.text);
     pd_engine_unref(e);
 
-    /* Both refusals count as overruns of the client address. */
+    /* The second refusal was of the same triplet, a retry: one overrun.
+     * A message to another recipient is a new one, and counts. */
     struct pd_rep_record rec;
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_QUOTA_OVERRUNS], 1, 0.01);
+    e = engine_with(reject, state);
+    memset(&txn, 0, sizeof txn);
+    q.recipient = "c@example.org";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_REJECT);
+    pd_engine_unref(e);
     ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
     ck_assert_double_eq_tol(rec.counter[PD_REP_QUOTA_OVERRUNS], 2, 0.01);
 }
 END_TEST
 
-/* The policy front-end announces the price; with the milter configured,
- * only the milter records reputation, so a message seen by both counts
- * once. */
+/* A session that postaged's milter is in is priced, greylisted and
+ * recorded by the milter; the policy front-end only announces the price
+ * of sessions it has alone (and then greylists and records them itself),
+ * so a message seen by both counts once. */
 START_TEST(test_postage_policy_front_end)
 {
     static const char *const both[] = { "postage", "yes", "greylist", "no", NULL };
@@ -613,18 +628,38 @@ START_TEST(test_postage_policy_front_end)
     struct pd_engine *e = engine_with(both, state);
     struct pd_txn txn = { 0 };
     struct pd_query q = rcpt("198.51.100.7", "a@example.net", "b@example.org", "i1");
+    q.milter_in_path = 1;
     pd_engine_decide(e, &txn, &q, T0, &a);
     ck_assert_int_eq(a.verdict.action, PD_DUNNO);
-    ck_assert_str_eq(a.prepend_name, "X-Postage-Price");
-    ck_assert_str_eq(a.prepend_value, "20");
+    ck_assert_str_eq(a.prepend_name, "");   /* the milter adds X-Postage-Result instead */
     ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
     ck_assert_uint_eq(rec.messages, 0);
     struct pd_txn mtxn = { 0 };
     q.from_milter = 1;
     pd_engine_decide(e, &mtxn, &q, T0, &a);
-    ck_assert_str_eq(a.prepend_name, "");   /* the milter adds X-Postage-Result instead */
+    ck_assert_str_eq(a.prepend_name, "");
+    struct pd_postage_rcpt r = { .address = "b@example.org" };
+    struct pd_query eohq = q;
+    eohq.stage = PD_STAGE_OTHER;
+    eohq.message_id = "<i1@example.net>";
+    pd_engine_postage(e, &mtxn, &eohq, &r, 1, NULL, 0, T0, &a);
     ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
     ck_assert_uint_eq(rec.messages, 1);
+
+    /* The same configuration, but Postfix calls only the policy service
+     * (postgrey's wiring): it announces the price and records. */
+    memset(&txn, 0, sizeof txn);
+    q.from_milter = 0;
+    q.milter_in_path = 0;
+    q.recipient = "c@example.org";
+    pd_engine_decide(e, &txn, &q, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_str_eq(a.prepend_name, "X-Postage-Price");
+    ck_assert_msg(a.prepend_value[0] != '\0' &&
+                  strspn(a.prepend_value, "0123456789") == strlen(a.prepend_value), "%s",
+                  a.prepend_value);
+    ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
+    ck_assert_uint_eq(rec.messages, 2);
     pd_engine_unref(e);
 
     /* Policy server alone: it greylists at RCPT and records. */
@@ -632,10 +667,11 @@ START_TEST(test_postage_policy_front_end)
     ck_assert(!pd_engine_greylists_at_headers(e));
     memset(&txn, 0, sizeof txn);
     q.from_milter = 0;
+    q.recipient = "d@example.org";
     pd_engine_decide(e, &txn, &q, T0, &a);
     ck_assert_int_eq(a.verdict.action, PD_DEFER);
     ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
-    ck_assert_uint_eq(rec.messages, 2);
+    ck_assert_uint_eq(rec.messages, 3);
     pd_engine_unref(e);
 }
 END_TEST

@@ -105,7 +105,7 @@ client replay
 expect_eq "replayed stamp: exit status" 0 "$rc"
 expect_eq "replayed stamp: action" tempfail "$(field 2 1 "$TMP/replay.out")"
 case $(field 3 1 "$TMP/replay.out") in
-    "451 4.7.1 "*) ;;
+    "451-4.7.1 "*"The stamp for <bob@example.org> did not pay: it is already spent"*) ;;
     *) fail "replayed stamp: reply '$(field 3 1 "$TMP/replay.out")'" ;;
 esac
 

@@ -71,7 +71,8 @@ send() {   # FROM TO [swaks options]
     _from=$1; shift
     pf_send "$_from" "$@" --swaks-opt --xclient-addr --swaks-opt 192.0.2.10
 }
-reply451() { pf_transcript | grep '^<\*\* *451 ' | head -n 1; }
+# The whole 451 reply, its lines joined.
+reply451() { pf_transcript | grep '^<\*\* *451[ -]' | tr '\n' ' '; }
 
 # What one Argon2id attempt at 1 MiB, one pass, is worth: 8 + log2(1024)
 # = 18 SHA-1 bits, so the minimum bits pay the price.
@@ -137,6 +138,12 @@ case "$r" in
     *"for each of <dee@example.test>, <eve@example.test>"*) ;;
     *) fail "out-of-bounds stamps were not refused for both: '$r'"; show_logs ;;
 esac
+for who in dee eve; do
+    case "$r" in
+        *"The stamp for <$who@example.test> did not pay: its Argon2id parameters or bits are beyond our limits"*) ;;
+        *) fail "the 451 does not say why $who's stamp did not pay: '$r'" ;;
+    esac
+done
 expect_eq "out-of-bounds stamps logged" 2 \
     "$(grep -c 'stamp 1:[0-9]*:.*: Argon2id parameters out of bounds' "$TMP/postaged.log")"
 

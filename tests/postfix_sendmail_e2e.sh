@@ -84,15 +84,14 @@ done
 grep -q '^X-Postage-Result: sendmail-e2e.example; price=10;' "$msg_ann" ||
     fail "the first copy was not asked price_base (10)"
 
-# Shown recipients: one copy, three stamps, all paid, no blind address.
+# Shown recipients: one copy, three stamps, all paid, no blind address
+# (the trace header counts recipients of a shared copy, never names them).
 for r in ann bob carl; do
     eval "m=\$msg_$r"
     [ -n "$m" ] || continue
     expect_eq "stamps in $r's copy" 3 "$(grep -c '^X-Hashcash: 1:10:' "$m")"
-    for s in ann bob carl; do
-        grep -q "^X-Postage-Result: .*rcpt=<$s@example.test> paid [0-9]*/[0-9]*" "$m" ||
-            fail "$r's copy does not say $s paid"
-    done
+    grep -q "^X-Postage-Result: .*stamps=3; replayed=0; invalid=0; paid=3\$" "$m" ||
+        fail "$r's copy does not say all three paid"
     grep -q 'dee@\|eve@' "$m" && fail "$r's copy names a Bcc recipient"
 done
 
