@@ -155,10 +155,12 @@ EXTRA_DIST += tests/reputation_admin.sh
 # skipped where they are missing — setup.sh installs them).
 TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
 	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh \
-	tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh
+	tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
+	tests/postfix_wirings_e2e.sh
 EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
 	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
-	tests/harness_exit_status.sh tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh
+	tests/harness_exit_status.sh tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
+	tests/postfix_wirings_e2e.sh
 
 # postage-sendmail against a stand-in sendmail that fails on demand.
 TESTS += tests/sendmail_faults.sh
