@@ -11,8 +11,9 @@
  * its records (the sender identity and the client address) are decayed to
  * the message's time and priced with pd_price_compute; then the updates
  * postaged's engine makes are applied with pd_rep_add (policy/engine.c:
- * rate and messages at RCPT, plus helo_failures, spf_failures and
- * quota_overruns when they apply; then, for a message that paid, accepted,
+ * rate and messages once per message, plus spf_failures and quota_overruns
+ * when they apply, and helo_failures to the client address's record only;
+ * then, for a message that paid, accepted,
  * stamps_paid and bits_paid), and the record is passed through
  * pd_rep_encode/pd_rep_decode as the state store would keep it.  Every
  * sender pays the price it is asked (one stamp of exactly that many bits
@@ -148,18 +149,19 @@ simulate(const struct profile *pr, const struct pd_rep_params *p, struct day_res
             struct pd_price price;
             pd_price_compute(p, &in, &price);
 
-            /* At RCPT (engine.c, run_price). */
+            /* The message counted once (engine.c, rep_count_attempt): a
+             * failed HELO is the host's, so only its ip: record has it. */
             struct pd_rep_delta d;
             memset(&d, 0, sizeof d);
             d.counter[PD_REP_RATE] = 1;
             d.messages = 1;
-            if (pr->helo_score > 0)
-                d.counter[PD_REP_HELO_FAILURES] = 1;
             if (!pr->spf_pass && (pr->spf == PD_SPF_FAIL || pr->spf == PD_SPF_SOFTFAIL))
                 d.counter[PD_REP_SPF_FAILURES] = 1;
             if (price.over_cap)
                 d.counter[PD_REP_QUOTA_OVERRUNS] = 1;
             record(&id, p, now, &d);
+            if (pr->helo_score > 0)
+                d.counter[PD_REP_HELO_FAILURES] = 1;
             record(&client, p, now, &d);
             /* At end of headers, paid: one stamp of the price. */
             if (!price.over_cap) {
