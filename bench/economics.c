@@ -12,7 +12,7 @@
  * the message's time and priced with pd_price_compute; then the updates
  * postaged's engine makes are applied with pd_rep_add (policy/engine.c:
  * rate and messages once per message, plus spf_failures and quota_overruns
- * when they apply, and helo_failures to the client address's record only;
+ * when they apply, and helo_failures (not to a domain: identity);
  * then, for a message that paid, accepted,
  * stamps_paid and bits_paid), and the record is passed through
  * pd_rep_encode/pd_rep_decode as the state store would keep it.  Every
@@ -150,7 +150,8 @@ simulate(const struct profile *pr, const struct pd_rep_params *p, struct day_res
             pd_price_compute(p, &in, &price);
 
             /* The message counted once (engine.c, rep_count_attempt): a
-             * failed HELO is the host's, so only its ip: record has it. */
+             * failed HELO is the host's, so a domain: identity (SPF pass)
+             * does not have it, only the ip: and sender: records. */
             struct pd_rep_delta d;
             memset(&d, 0, sizeof d);
             d.counter[PD_REP_RATE] = 1;
@@ -159,6 +160,8 @@ simulate(const struct profile *pr, const struct pd_rep_params *p, struct day_res
                 d.counter[PD_REP_SPF_FAILURES] = 1;
             if (price.over_cap)
                 d.counter[PD_REP_QUOTA_OVERRUNS] = 1;
+            if (pr->helo_score > 0 && !pr->spf_pass)
+                d.counter[PD_REP_HELO_FAILURES] = 1;
             record(&id, p, now, &d);
             if (pr->helo_score > 0)
                 d.counter[PD_REP_HELO_FAILURES] = 1;

@@ -783,9 +783,10 @@ keep_lowest_quote(void *ctx, int64_t now, const unsigned char *cur, size_t curle
 /* Count one attempt of the message toward its sender's rate and record,
  * unless it is a retry of one counted before: one of its triplets (with
  * `extra`, the Message-ID, where known) was marked within the retry
- * window.  HELO faults are the host's: they go to its "ip:" identity
- * only, never to the domain SPF authenticated.  Returns -1 when the store
- * failed. */
+ * window.  HELO faults are the host's: they go to its "ip:" identity and
+ * to a "sender:" identity (which is bound to the host's network), never to
+ * the domain SPF authenticated, whose other hosts are not at fault.
+ * Returns -1 when the store failed. */
 static int
 rep_count_attempt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
                   const char *const *rcpts, size_t n_rcpts, const char *extra, unsigned replays,
@@ -820,8 +821,11 @@ rep_count_attempt(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
     }
     d.counter[PD_REP_REPLAYED] = replays;
     host = d;
-    if (txn->helo_score > 0)
+    if (txn->helo_score > 0) {
         host.counter[PD_REP_HELO_FAILURES] = 1;
+        if (strncmp(txn->ids.identity, "domain:", 7) != 0)
+            d.counter[PD_REP_HELO_FAILURES] = 1;
+    }
     rep_record(e, txn, now, &d, &host);
     return 0;
 }
