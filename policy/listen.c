@@ -17,35 +17,57 @@
 
 #include "policy/listen.h"
 
-/* Split "HOST:PORT" or "[V6]:PORT". */
+/* Split "HOST:PORT" or "[V6]:PORT" of the spec "inet:" @hp.  The port
+ * must be decimal, 1 to 65535: getaddrinfo would take a service name or
+ * wrap a large number, and a bad port should be found when the
+ * configuration is checked, not when the daemon starts.  Returns 0, or -1
+ * with what is wrong in err. */
 static int
-split_host_port(const char *hp, char *host, size_t hsize, char *port, size_t psize)
+split_host_port(const char *hp, char *host, size_t hsize, char *port, size_t psize,
+                char *err, size_t errlen)
 {
-    const char *colon;
+    const char *spec = hp, *colon, *p;
     size_t hlen;
 
     if (hp[0] == '[') {
         const char *close = strchr(hp, ']');
-        if (close == NULL || close[1] != ':')
+        if (close == NULL || close[1] != ':') {
+            snprintf(err, errlen, "'inet:%.200s': expected inet:[IPV6]:PORT", hp);
             return -1;
+        }
         hlen = (size_t) (close - hp - 1);
         hp++;
         colon = close + 1;
     } else {
         colon = strrchr(hp, ':');
-        if (colon == NULL)
+        if (colon == NULL) {
+            const char *at = strchr(hp, '@');
+            if (at != NULL)
+                snprintf(err, errlen, "'inet:%.200s' is libmilter's spelling; write "
+                         "inet:%.200s:%.*s", hp, at + 1, (int) (at - hp), hp);
+            else
+                snprintf(err, errlen, "'inet:%.200s': expected inet:HOST:PORT", hp);
             return -1;
+        }
         hlen = (size_t) (colon - hp);
     }
-    if (hlen == 0 || hlen >= hsize || strlen(colon + 1) == 0 || strlen(colon + 1) >= psize)
+    if (hlen == 0 || hlen >= hsize) {
+        snprintf(err, errlen, "'inet:%.200s': the host is %s", spec,
+                 hlen == 0 ? "empty" : "too long");
         return -1;
+    }
+    unsigned long n = 0;
+    for (p = colon + 1; *p >= '0' && *p <= '9' && n <= 65535; p++)
+        n = n * 10 + (unsigned long) (*p - '0');
+    if (p == colon + 1 || *p != '\0' || n < 1 || n > 65535 || strlen(colon + 1) >= psize) {
+        snprintf(err, errlen, "'inet:%.200s': port '%.20s' is not a number from 1 to 65535",
+                 spec, colon + 1);
+        return -1;
+    }
     memcpy(host, hp, hlen);
     host[hlen] = '\0';
     strcpy(port, colon + 1);
-    for (const char *p = port; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
+    return 0;
 }
 
 static int
@@ -54,10 +76,8 @@ listen_inet(const char *hp, char *err, size_t errlen)
     char host[256], port[16];
     struct addrinfo hints, *res;
 
-    if (split_host_port(hp, host, sizeof host, port, sizeof port) != 0) {
-        snprintf(err, errlen, "'inet:%s': expected inet:HOST:PORT or inet:[IPV6]:PORT", hp);
+    if (split_host_port(hp, host, sizeof host, port, sizeof port, err, errlen) != 0)
         return -1;
-    }
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -84,16 +104,31 @@ listen_inet(const char *hp, char *err, size_t errlen)
     return fd;
 }
 
+/* A socket path must fit sockaddr_un (108 bytes on Linux, with its NUL). */
+static int
+check_unix_path(const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+
+    if (path[0] == '\0') {
+        snprintf(err, errlen, "'unix:': the path is empty");
+        return -1;
+    }
+    if (strlen(path) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "'unix:%.60s...': the path is longer than %zu bytes", path,
+                 sizeof sun.sun_path - 1);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 listen_unix(const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un sun;
 
-    if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
-        snprintf(err, errlen, "unix:%s: empty path or longer than %zu bytes", path,
-                 sizeof sun.sun_path - 1);
+    if (check_unix_path(path, err, errlen) != 0)
         return -1;
-    }
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
     strcpy(sun.sun_path, path);
@@ -114,6 +149,13 @@ listen_unix(const char *path, char *err, size_t errlen)
     return fd;
 }
 
+static void
+unknown_kind(const char *spec, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "'%.200s': expected inet:HOST:PORT, inet:[IPV6]:PORT or unix:PATH",
+             spec);
+}
+
 int
 pd_listen(const char *spec, char *err, size_t errlen)
 {
@@ -121,22 +163,33 @@ pd_listen(const char *spec, char *err, size_t errlen)
         return listen_inet(spec + 5, err, errlen);
     if (strncmp(spec, "unix:", 5) == 0)
         return listen_unix(spec + 5, err, errlen);
-    snprintf(err, errlen, "'%s': expected inet:HOST:PORT or unix:PATH", spec);
+    unknown_kind(spec, err, errlen);
+    return -1;
+}
+
+int
+pd_listen_check(const char *spec, char *err, size_t errlen)
+{
+    char host[256], port[16];
+
+    if (strncmp(spec, "inet:", 5) == 0)
+        return split_host_port(spec + 5, host, sizeof host, port, sizeof port, err, errlen);
+    if (strncmp(spec, "unix:", 5) == 0)
+        return check_unix_path(spec + 5, err, errlen);
+    unknown_kind(spec, err, errlen);
     return -1;
 }
 
 int
 pd_milter_spec(const char *spec, char *out, size_t size)
 {
-    char host[256], port[16];
+    char host[256], port[16], err[512];
 
-    if (strncmp(spec, "unix:", 5) == 0) {
-        if (spec[5] == '\0')
-            return -1;
+    if (pd_listen_check(spec, err, sizeof err) != 0)
+        return -1;
+    if (strncmp(spec, "unix:", 5) == 0)
         return snprintf(out, size, "unix:%s", spec + 5) < (int) size ? 0 : -1;
-    }
-    if (strncmp(spec, "inet:", 5) != 0 ||
-        split_host_port(spec + 5, host, sizeof host, port, sizeof port) != 0)
+    if (split_host_port(spec + 5, host, sizeof host, port, sizeof port, err, sizeof err) != 0)
         return -1;
     int n = snprintf(out, size, "%s:%s@%s", strchr(host, ':') ? "inet6" : "inet", port, host);
     return n > 0 && (size_t) n < size ? 0 : -1;

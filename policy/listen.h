@@ -13,8 +13,16 @@
  * replaced; its mode is 0666 so that Postfix's processes can connect. */
 int pd_listen(const char *spec, char *err, size_t errlen);
 
+/* Check a spec without opening anything, as the configuration is loaded:
+ * inet:HOST:PORT or inet:[IPV6]:PORT with a decimal port from 1 to 65535
+ * (the host is not resolved), or unix:PATH with a path that fits a socket
+ * address.  Returns 0, or -1 with what is wrong in err (libmilter's
+ * inet:PORT@HOST is refused with the spelling to use instead). */
+int pd_listen_check(const char *spec, char *err, size_t errlen);
+
 /* Convert a Postfix-style spec to libmilter's ("inet:PORT@HOST",
- * "inet6:PORT@HOST", "unix:PATH").  Returns 0, or -1 if it does not parse. */
+ * "inet6:PORT@HOST", "unix:PATH").  Returns 0, or -1 if it does not pass
+ * pd_listen_check. */
 int pd_milter_spec(const char *spec, char *out, size_t size);
 
 #endif

@@ -15,18 +15,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/listen.h"
 #include "policy/reputation.h"
 #include "policy/settings.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 
-enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST };
+/* K_LISTEN: a socket spec (policy/listen.h), checked as it is read so that
+ * `postaged -n` finds a bad port with its line, not the start. */
+enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST, K_LISTEN };
 
 struct key {
     const char *name;
     enum kind kind;
     size_t offset;
-    size_t size;           /* K_STRING: buffer size */
+    size_t size;           /* K_STRING, K_LISTEN: buffer size */
     const char *def;       /* default, as text (K_LIST: none) */
     unsigned min, max;     /* K_UINT bounds; K_PERIOD max in days */
     const char *choices;   /* K_CHOICE: "a|b" */
@@ -36,9 +39,9 @@ struct key {
 #define F(field) offsetof(struct pd_settings, field), sizeof(((struct pd_settings *) 0)->field)
 
 static const struct key keys[] = {
-    { "policy_listen", K_STRING, F(policy_listen), "inet:127.0.0.1:10031", 0, 0, NULL,
+    { "policy_listen", K_LISTEN, F(policy_listen), "inet:127.0.0.1:10031", 0, 0, NULL,
       "Postfix policy service socket: inet:HOST:PORT or unix:PATH; empty disables it" },
-    { "milter_listen", K_STRING, F(milter_listen), "inet:127.0.0.1:10032", 0, 0, NULL,
+    { "milter_listen", K_LISTEN, F(milter_listen), "inet:127.0.0.1:10032", 0, 0, NULL,
       "milter socket: inet:HOST:PORT or unix:PATH; empty disables it" },
     { "store", K_STRING, F(store), "lmdb:/var/lib/postage", 0, 0, NULL,
       "where state lives: lmdb:DIR (default /var/lib/postage as root, else the user's state directory), or redis://HOST:PORT/DB, redis+unix:///PATH, redis+sentinel://HOST:PORT,.../MASTER" },
@@ -253,9 +256,17 @@ set_key(struct pd_settings *s, const struct key *k, const char *v, unsigned line
 
     switch (k->kind) {
     case K_STRING:
+    case K_LISTEN:
         if (strlen(v) >= k->size) {
             snprintf(err, errlen, "%s: value longer than %zu bytes", k->name, k->size - 1);
             return -1;
+        }
+        if (k->kind == K_LISTEN && v[0] != '\0') {
+            char why[400];
+            if (pd_listen_check(v, why, sizeof why) != 0) {
+                snprintf(err, errlen, "%s: %s", k->name, why);
+                return -1;
+            }
         }
         strcpy((char *) f, v);
         return 0;

@@ -175,6 +175,28 @@ printf 'quota = sender 1h count many DEFER\n' > "$TMP/bad4.conf"
 run_capture "$POSTAGED" -n -c "$TMP/bad4.conf"
 case "$rc/$err" in 1/*"bad4.conf:1: quota: 'many' is not a positive whole number"*) ;;
     *) fail "bad quota: $rc $err" ;; esac
+# Listen specs are checked as the file is read, with their line: a port
+# out of range used to pass -n and fail only at the start.
+printf '# sockets\npolicy_listen = inet:127.0.0.1:99999\n' > "$TMP/bad5.conf"
+run_capture "$POSTAGED" -n -c "$TMP/bad5.conf"
+case "$rc/$err" in
+    1/*"bad5.conf:2: policy_listen: 'inet:127.0.0.1:99999': port '99999' is not a number from 1 to 65535"*) ;;
+    *) fail "policy_listen port 99999: $rc $err" ;; esac
+for spec in inet:127.0.0.1:0 inet:127.0.0.1:http inet:127.0.0.1: inet:[::1]10032 inet::10032 \
+            tcp:10032 unix: "unix:/$(printf '%0120d' 0)"; do
+    printf 'milter_listen = %s\n' "$spec" > "$TMP/bad6.conf"
+    run_capture "$POSTAGED" -n -c "$TMP/bad6.conf"
+    case "$rc/$err" in 1/*"bad6.conf:1: milter_listen: "*) ;;
+        *) fail "milter_listen = $spec: $rc $err" ;; esac
+done
+printf 'milter_listen = inet:10032@127.0.0.1\n' > "$TMP/bad7.conf"
+run_capture "$POSTAGED" -n -c "$TMP/bad7.conf"
+case "$rc/$err" in
+    1/*"bad7.conf:1: milter_listen: 'inet:10032@127.0.0.1' is libmilter's spelling; write inet:127.0.0.1:10032"*) ;;
+    *) fail "libmilter spelling: $rc $err" ;; esac
+printf 'policy_listen = inet:[::1]:10031\nmilter_listen = unix:%s/milter.sock\n' "$TMP" > "$TMP/good.conf"
+run_capture "$POSTAGED" -n -c "$TMP/good.conf"
+expect_eq "-n with inet:[::1]:PORT and unix:PATH" "0" "$rc"
 run_capture "$POSTAGED" -n
 expect_eq "-n with built-in defaults" "0" "$rc"
 
