@@ -254,8 +254,18 @@ main(int argc, char **argv)
         (policy_fd = pd_listen(settings.policy_listen, err, sizeof err)) < 0)
         pd_log_fatal("policy_listen: %s", err);
 
-    if (milter_spec[0] != '\0' && pd_milter_open(milter_spec) != 0)
-        pd_log_fatal("milter_listen %s: cannot listen", settings.milter_listen);
+    /* libmilter says only that it could not listen, and that to syslog: bind
+     * the address ourselves first (then let go of it) so that a failure
+     * says why, e.g. "Address already in use". */
+    if (milter_spec[0] != '\0') {
+        int probe = pd_listen(settings.milter_listen, err, sizeof err);
+        if (probe < 0)
+            pd_log_fatal("milter_listen: %s", err);
+        close(probe);
+        if (pd_milter_open(milter_spec) != 0)
+            pd_log_fatal("milter_listen: %s: libmilter cannot listen there (its reason is "
+                         "in the mail log)", settings.milter_listen);
+    }
 
     const struct passwd *pw = NULL;
     if (geteuid() == 0 && settings.user[0] != '\0') {

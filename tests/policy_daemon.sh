@@ -153,6 +153,22 @@ request 203.0.113.9 p@example.net b@example.org p1 | transcript "price announced
     "action=PREPEND X-Postage-Price: 21"
 echo "access = client nonsense REJECT" >> "$TMP/postaged.conf"   # for -n below
 
+# A socket that is taken: the error says why.  libmilter keeps the reason
+# to itself ("cannot listen on inet:PORT@HOST"), so postaged binds the
+# milter's address first to find it.
+busy_conf() {
+    printf 'policy_listen = %s\nmilter_listen = %s\nstore = lmdb:%s/busystate\nlog = stderr\nuser =\n' \
+        "$1" "$2" "$TMP" > "$TMP/busy.conf"
+}
+busy_conf "" "inet:127.0.0.1:$PORT"
+run_capture timeout 30 "$POSTAGED" -f -c "$TMP/busy.conf"
+case "$rc/$err" in 1/*"milter_listen: inet:127.0.0.1:$PORT: Address already in use"*) ;;
+    *) fail "milter on a port in use: $rc $err" ;; esac
+busy_conf "inet:127.0.0.1:$PORT" ""
+run_capture timeout 30 "$POSTAGED" -f -c "$TMP/busy.conf"
+case "$rc/$err" in 1/*"policy_listen: inet:127.0.0.1:$PORT: Address already in use"*) ;;
+    *) fail "policy service on a port in use: $rc $err" ;; esac
+
 # One log line per decision, with the reason.
 grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||
     fail "no decision log line for the access reject"
