@@ -163,6 +163,28 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
     return 0;
 }
 
+/* Remove the pidfile at a clean stop, but only while it still names this
+ * process: a postaged started over us, or an admin, may have written its
+ * own PID there since. */
+static void
+remove_pidfile(const char *path)
+{
+    char line[32], *end;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    int ours = fgets(line, sizeof line, f) != NULL &&
+               strtol(line, &end, 10) == (long) getpid() && (*end == '\n' || *end == '\0');
+    fclose(f);
+    /* After dropping privileges this needs a directory that the user may
+     * write (postaged.conf(5), pidfile). */
+    if (ours && unlink(path) != 0) {
+        int e = errno;
+        pd_log(PD_LOG_WARNING, "pidfile %s: cannot remove it: %s%s", path, strerror(e),
+               e == EACCES ? " (keep it in a directory that the daemon's user may write)" : "");
+    }
+}
+
 struct policy_thread_arg {
     int listen_fd, wake_fd;
     struct pd_engine_slot *engines;
@@ -369,8 +391,9 @@ main(int argc, char **argv)
     /* Stamps are kept until they could no longer pass: their expiry plus
      * the clock-skew grace in force at start. */
     int64_t settings_grace = settings.stamp_grace;
-    char store_spec[PD_SETTING_MAX];
+    char store_spec[PD_SETTING_MAX], pidfile[PD_SETTING_MAX];
     snprintf(store_spec, sizeof store_spec, "%s", settings.store);
+    snprintf(pidfile, sizeof pidfile, "%s", settings.pidfile);
     pd_settings_free(&settings);
 
     while (!stopping) {
@@ -447,6 +470,8 @@ main(int argc, char **argv)
     pd_state_close(state);
     if (policy_fd >= 0)
         close(policy_fd);
+    if (pidfile[0] != '\0')
+        remove_pidfile(pidfile);
     pd_log(PD_LOG_INFO, "stopped");
     return 0;
 }

@@ -18,6 +18,7 @@ milter_listen =
 store = lmdb:$TMP/state
 log = stderr
 user =
+pidfile = $TMP/postaged.pid
 hostname = test.example
 spf = no
 helo_checks = no
@@ -172,8 +173,25 @@ case "$rc/$err" in 1/*"policy_listen: inet:127.0.0.1:$PORT: Address already in u
 # One log line per decision, with the reason.
 grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||
     fail "no decision log line for the access reject"
+expect_eq "the pidfile names the daemon" "$pid" "$(cat "$TMP/postaged.pid" 2>/dev/null)"
 stop_daemon
 grep -q "stopped" "$TMP/log" || fail "SIGTERM did not stop cleanly: $(tail -n 3 "$TMP/log")"
+[ ! -e "$TMP/postaged.pid" ] || fail "the pidfile is still there after SIGTERM"
+
+# ... but a pidfile that names another process since is left alone.
+printf 'policy_listen = inet:127.0.0.1:%s\nmilter_listen =\nstore = lmdb:%s/state\nlog = stderr\nuser =\npidfile = %s/other.pid\n' \
+    "$PORT" "$TMP" "$TMP" > "$TMP/other.conf"
+"$POSTAGED" -c "$TMP/other.conf" -f 2> "$TMP/other.log" &
+pid=$!
+i=0
+until [ "$(cat "$TMP/other.pid" 2>/dev/null)" = "$pid" ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || { fail "no pidfile: $(cat "$TMP/other.log")"; break; }
+    sleep 0.1
+done
+echo 1 > "$TMP/other.pid"
+stop_daemon
+expect_eq "a pidfile taken over by another PID stays" 1 "$(cat "$TMP/other.pid" 2>/dev/null)"
 
 # -n: 0 for a valid file, 1 with FILE:LINE for a broken one.
 run_capture "$POSTAGED" -n -c "$TMP/postaged.conf"
@@ -219,19 +237,21 @@ expect_eq "-n with built-in defaults" "0" "$rc"
 # As root: a detached daemon on a unix socket drops to an unprivileged
 # user after binding, writes its pidfile, and creates the store for it.
 if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
-    mkdir -p "$TMP/run" && chmod 0711 "$TMP"
+    # The pidfile's directory belongs to nobody, so that the daemon can
+    # still remove it at the end, after dropping privileges.
+    mkdir -p "$TMP/run" "$TMP/piddir" && chmod 0711 "$TMP" && chown nobody "$TMP/piddir"
     cat > "$TMP/root.conf" <<EOF
 policy_listen = unix:$TMP/run/policy.sock
 milter_listen =
 store = lmdb:$TMP/rootstate
 user = nobody
-pidfile = $TMP/run/postaged.pid
+pidfile = $TMP/piddir/postaged.pid
 log = stderr
 EOF
     "$POSTAGED" -c "$TMP/root.conf" 2> "$TMP/root.log"
     i=0
-    while [ ! -s "$TMP/run/postaged.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    dpid=$(cat "$TMP/run/postaged.pid" 2>/dev/null)
+    while [ ! -s "$TMP/piddir/postaged.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    dpid=$(cat "$TMP/piddir/postaged.pid" 2>/dev/null)
     if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
         fail "the detached daemon did not start: $(cat "$TMP/root.log")"
     else
@@ -243,6 +263,8 @@ EOF
         i=0
         while kill -0 "$dpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
         kill -0 "$dpid" 2>/dev/null && { fail "the daemon ignored SIGTERM"; kill -9 "$dpid"; }
+        [ ! -e "$TMP/piddir/postaged.pid" ] ||
+            fail "the pidfile is still there after SIGTERM as nobody: $(tail -n 2 "$TMP/root.log")"
     fi
 fi
 
