@@ -10,6 +10,12 @@
  * signals: SIGHUP reloads the configuration into a new engine while
  * connections stay open, SIGTERM/SIGINT stop cleanly, and between signals
  * it expires old state, off the request path.
+ *
+ * Whoever starts the daemon learns whether it started, as with `postfix
+ * start`: a start-up failure is printed on stderr, also in daemon mode and
+ * with log = syslog.  Detaching, the parent stays until the child reports
+ * through a pipe that it is ready (store open, threads running) or why it
+ * is not, prints that and exits 1, or exits 0 on ready.
  */
 #include "config.h"
 
@@ -21,11 +27,13 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +55,14 @@
 
 static int signal_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t stopping;
+
+/* Start-up reporting (see the top): the child's end of the pipe to the
+ * waiting parent, until ready; whether the log is syslog (then the
+ * terminal gets its own copy of a failure); the pidfile once written, so
+ * that a failed start does not leave it behind. */
+static int report_fd = -1;
+static int log_syslog;
+static char pidfile_written[PD_SETTING_MAX];
 
 static void
 on_signal(int sig)
@@ -80,6 +96,122 @@ usage(FILE *out)
 "         smtpd_milters = inet:127.0.0.1:10032\n");
 }
 
+/* Remove the pidfile at a clean stop, but only while it still names this
+ * process: a postaged started over us, or an admin, may have written its
+ * own PID there since. */
+static void
+remove_pidfile(const char *path)
+{
+    char line[32], *end;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    int ours = fgets(line, sizeof line, f) != NULL &&
+               strtol(line, &end, 10) == (long) getpid() && (*end == '\n' || *end == '\0');
+    fclose(f);
+    /* After dropping privileges this needs a directory that the user may
+     * write (postaged.conf(5), pidfile). */
+    if (ours && unlink(path) != 0) {
+        int e = errno;
+        pd_log(PD_LOG_WARNING, "pidfile %s: cannot remove it: %s%s", path, strerror(e),
+               e == EACCES ? " (keep it in a directory that the daemon's user may write)" : "");
+    }
+}
+
+static void
+write_all_fd(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;  /* the parent is gone: nobody to tell */
+        p += w;
+        n -= (size_t) w;
+    }
+}
+
+/* A failure before the daemon is ready: logged, and shown to whoever
+ * started it — on stderr before detaching, through the parent after.
+ * With log = stderr the log line is that copy (no second one). */
+static void startup_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void
+startup_fatal(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (report_fd >= 0) {
+        if (log_syslog)
+            pd_log(PD_LOG_ERROR, "%s", msg);
+        write_all_fd(report_fd, "E", 1);
+        write_all_fd(report_fd, msg, strlen(msg));
+    } else {
+        pd_log(PD_LOG_ERROR, "%s", msg);
+        if (log_syslog)
+            fprintf(stderr, "postaged: %s\n", msg);
+    }
+    if (pidfile_written[0] != '\0')
+        remove_pidfile(pidfile_written);
+    exit(1);
+}
+
+/* The parent's side: wait for the child's word ("R", or "E" and the
+ * message) and turn it into our exit status.  No time limit: a start that
+ * hangs is for the admin to see, as with any command. */
+static int
+wait_for_child(int fd, pid_t child)
+{
+    char buf[2100];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t) r;
+        if (n == sizeof buf - 1)
+            break;
+    }
+    buf[n] = '\0';
+    if (n > 0 && buf[0] == 'R')
+        return 0;
+    if (n > 1 && buf[0] == 'E') {
+        fprintf(stderr, "postaged: %s\n", buf + 1);
+        return 1;
+    }
+    int status;
+    if (waitpid(child, &status, 0) == child && WIFSIGNALED(status))
+        fprintf(stderr, "postaged: the daemon died of signal %d while starting\n",
+                WTERMSIG(status));
+    else
+        fprintf(stderr, "postaged: the daemon exited while starting without saying why "
+                "(see the log)\n");
+    return 1;
+}
+
+/* The child tells the parent it is ready; then the terminal is no longer
+ * ours: with log = syslog nothing is meant for stderr, and keeping it open
+ * would hold a caller's pipe open (e.g. $(postaged ...)). */
+static void
+report_ready(void)
+{
+    if (report_fd < 0)
+        return;
+    write_all_fd(report_fd, "R", 1);
+    close(report_fd);
+    report_fd = -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0 && log_syslog)
+        dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+}
+
 /* mkdir -p for the state directory, then hand it to the daemon's user. */
 static int
 prepare_state_dir(const char *dir, const struct passwd *pw)
@@ -107,14 +239,24 @@ prepare_state_dir(const char *dir, const struct passwd *pw)
 static void
 detach(void)
 {
+    int report[2];
+    if (pipe(report) != 0)
+        startup_fatal("pipe: %s", strerror(errno));
+    /* Not to leak into anything the daemon might run. */
+    fcntl(report[0], F_SETFD, FD_CLOEXEC);
+    fcntl(report[1], F_SETFD, FD_CLOEXEC);
     pid_t pid = fork();
     if (pid < 0)
-        pd_log_fatal("fork: %s", strerror(errno));
-    if (pid > 0)
-        _exit(0);
+        startup_fatal("fork: %s", strerror(errno));
+    if (pid > 0) {
+        close(report[1]);
+        _exit(wait_for_child(report[0], pid));
+    }
+    close(report[0]);
+    report_fd = report[1];
     setsid();
     if (chdir("/") != 0)
-        pd_log_fatal("chdir /: %s", strerror(errno));
+        startup_fatal("chdir /: %s", strerror(errno));
     int fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, 0);
@@ -161,28 +303,6 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
         return 1;
     }
     return 0;
-}
-
-/* Remove the pidfile at a clean stop, but only while it still names this
- * process: a postaged started over us, or an admin, may have written its
- * own PID there since. */
-static void
-remove_pidfile(const char *path)
-{
-    char line[32], *end;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    int ours = fgets(line, sizeof line, f) != NULL &&
-               strtol(line, &end, 10) == (long) getpid() && (*end == '\n' || *end == '\0');
-    fclose(f);
-    /* After dropping privileges this needs a directory that the user may
-     * write (postaged.conf(5), pidfile). */
-    if (ours && unlink(path) != 0) {
-        int e = errno;
-        pd_log(PD_LOG_WARNING, "pidfile %s: cannot remove it: %s%s", path, strerror(e),
-               e == EACCES ? " (keep it in a directory that the daemon's user may write)" : "");
-    }
 }
 
 struct policy_thread_arg {
@@ -266,15 +386,15 @@ main(int argc, char **argv)
         return invalid;
     }
 
-    pd_log_open("postaged", strcmp(settings.log, "syslog") == 0,
-                verbose ? PD_LOG_DEBUG : PD_LOG_INFO);
+    log_syslog = strcmp(settings.log, "syslog") == 0;
+    pd_log_open("postaged", log_syslog, verbose ? PD_LOG_DEBUG : PD_LOG_INFO);
 
     /* Bind first: a port below 1024 or a socket in a root-owned directory
      * needs root, and a bind failure should stop us before we detach. */
     int policy_fd = -1;
     if (settings.policy_listen[0] != '\0' &&
         (policy_fd = pd_listen(settings.policy_listen, err, sizeof err)) < 0)
-        pd_log_fatal("policy_listen: %s", err);
+        startup_fatal("policy_listen: %s", err);
 
     /* libmilter says only that it could not listen, and that to syslog: bind
      * the address ourselves first (then let go of it) so that a failure
@@ -282,35 +402,37 @@ main(int argc, char **argv)
     if (milter_spec[0] != '\0') {
         int probe = pd_listen(settings.milter_listen, err, sizeof err);
         if (probe < 0)
-            pd_log_fatal("milter_listen: %s", err);
+            startup_fatal("milter_listen: %s", err);
         close(probe);
         if (pd_milter_open(milter_spec) != 0)
-            pd_log_fatal("milter_listen: %s: libmilter cannot listen there (its reason is "
-                         "in the mail log)", settings.milter_listen);
+            startup_fatal("milter_listen: %s: libmilter cannot listen there (its reason "
+                          "is in the log)", settings.milter_listen);
     }
 
     const struct passwd *pw = NULL;
     if (geteuid() == 0 && settings.user[0] != '\0') {
         pw = getpwnam(settings.user);
         if (pw == NULL)
-            pd_log_fatal("user: no such user '%s'", settings.user);
+            startup_fatal("user: no such user '%s'", settings.user);
     }
     if (!redis_scheme(settings.store) && prepare_state_dir(settings.store + 5, pw) != 0)
-        pd_log_fatal("store: cannot create %s: %s", settings.store + 5, strerror(errno));
+        startup_fatal("store: cannot create %s: %s", settings.store + 5, strerror(errno));
 
     if (!foreground)
         detach();
     if (settings.pidfile[0] != '\0') {
         FILE *pf = fopen(settings.pidfile, "w");
         if (pf == NULL)
-            pd_log_fatal("pidfile %s: %s", settings.pidfile, strerror(errno));
+            startup_fatal("pidfile %s: %s", settings.pidfile, strerror(errno));
         fprintf(pf, "%ld\n", (long) getpid());
-        fclose(pf);
+        if (fclose(pf) != 0)
+            startup_fatal("pidfile %s: %s", settings.pidfile, strerror(errno));
+        snprintf(pidfile_written, sizeof pidfile_written, "%s", settings.pidfile);
     }
     if (pw != NULL) {
         if (setgid(pw->pw_gid) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 ||
             setuid(pw->pw_uid) != 0)
-            pd_log_fatal("cannot run as user %s: %s", pw->pw_name, strerror(errno));
+            startup_fatal("cannot run as user %s: %s", pw->pw_name, strerror(errno));
     }
 
     /* Greylisting and quota state is soft: losing the last second of it
@@ -322,7 +444,7 @@ main(int argc, char **argv)
     struct pd_state *state;
     if (pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
                       sizeof err) != 0)
-        pd_log_fatal("store %s: %s", settings.store, err);
+        startup_fatal("store %s: %s", settings.store, err);
     static char state_name[] = "state store", stamps_name[] = "spent-stamp store";
     pd_state_set_notify(state, log_outage, state_name);
     /* Spent stamps are money: each spend is fsynced (it happens only for
@@ -331,27 +453,27 @@ main(int argc, char **argv)
     postage_store *stamps = NULL;
     if (postage_store_open(settings.store, POSTAGE_STORE_LAZY, &stamps, err, sizeof err) !=
         POSTAGE_OK)
-        pd_log_fatal("store %s: spent stamps: %s", settings.store, err);
+        startup_fatal("store %s: spent stamps: %s", settings.store, err);
     postage_store_set_notify(stamps, log_outage, stamps_name);
     struct pd_rep_writer *writer = pd_rep_writer_start(state, REP_QUEUE);
     if (writer == NULL)
-        pd_log_fatal("reputation: cannot start the writer thread");
+        startup_fatal("reputation: cannot start the writer thread");
     struct pd_engine *engine;
     if (pd_engine_create(&settings, file ? file : "(defaults)", state, &engine, err,
                          sizeof err) != 0)
-        pd_log_fatal("%s", err);
+        startup_fatal("%s", err);
     pd_engine_attach(engine, stamps, writer);
     struct pd_engine_slot *slot = pd_engine_slot_new(engine);
     if (slot == NULL)
-        pd_log_fatal("out of memory");
+        startup_fatal("out of memory");
 
     if (pipe(signal_pipe) != 0)
-        pd_log_fatal("pipe: %s", strerror(errno));
+        startup_fatal("pipe: %s", strerror(errno));
     fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
     int wake[2];
     if (pipe(wake) != 0)
-        pd_log_fatal("pipe: %s", strerror(errno));
+        startup_fatal("pipe: %s", strerror(errno));
 
     /* Worker threads must not take the signals: the main thread handles
      * them (libmilter's own signal thread then never sees one either,
@@ -368,10 +490,17 @@ main(int argc, char **argv)
     int have_policy = 0, have_milter = 0;
     struct policy_thread_arg parg = { policy_fd, wake[0], slot,
                                       { settings.max_connections, settings.idle_timeout } };
-    if (policy_fd >= 0)
-        have_policy = pthread_create(&ptid, NULL, policy_thread, &parg) == 0;
-    if (milter_spec[0] != '\0')
-        have_milter = pthread_create(&mtid, NULL, milter_thread, slot) == 0;
+    int trc;
+    if (policy_fd >= 0) {
+        if ((trc = pthread_create(&ptid, NULL, policy_thread, &parg)) != 0)
+            startup_fatal("cannot start the policy thread: %s", strerror(trc));
+        have_policy = 1;
+    }
+    if (milter_spec[0] != '\0') {
+        if ((trc = pthread_create(&mtid, NULL, milter_thread, slot)) != 0)
+            startup_fatal("cannot start the milter thread: %s", strerror(trc));
+        have_milter = 1;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -384,6 +513,7 @@ main(int argc, char **argv)
     pd_log(PD_LOG_INFO, "started: policy %s, milter %s, store %s",
            settings.policy_listen[0] ? settings.policy_listen : "off",
            settings.milter_listen[0] ? settings.milter_listen : "off", settings.store);
+    report_ready();
 
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
     int64_t next_maintenance = (int64_t) time(NULL) + interval;
@@ -391,9 +521,8 @@ main(int argc, char **argv)
     /* Stamps are kept until they could no longer pass: their expiry plus
      * the clock-skew grace in force at start. */
     int64_t settings_grace = settings.stamp_grace;
-    char store_spec[PD_SETTING_MAX], pidfile[PD_SETTING_MAX];
+    char store_spec[PD_SETTING_MAX];
     snprintf(store_spec, sizeof store_spec, "%s", settings.store);
-    snprintf(pidfile, sizeof pidfile, "%s", settings.pidfile);
     pd_settings_free(&settings);
 
     while (!stopping) {
@@ -470,8 +599,8 @@ main(int argc, char **argv)
     pd_state_close(state);
     if (policy_fd >= 0)
         close(policy_fd);
-    if (pidfile[0] != '\0')
-        remove_pidfile(pidfile);
+    if (pidfile_written[0] != '\0')
+        remove_pidfile(pidfile_written);
     pd_log(PD_LOG_INFO, "stopped");
     return 0;
 }

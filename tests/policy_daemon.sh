@@ -39,7 +39,18 @@ stop_daemon() {
         pid=
     fi
 }
-trap 'stop_daemon; rm -rf "$TMP"' EXIT
+# A detached daemon is not our child: stop it by the PID from its pidfile,
+# waiting (bounded) until it is gone.
+detached=
+stop_detached() {
+    [ -n "$detached" ] || return 0
+    kill "$detached" 2>/dev/null
+    i=0
+    while kill -0 "$detached" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -0 "$detached" 2>/dev/null && { fail "the daemon ignored SIGTERM"; kill -9 "$detached"; }
+    detached=
+}
+trap 'stop_daemon; stop_detached; rm -rf "$TMP"' EXIT
 
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/log" &
 pid=$!
@@ -169,6 +180,39 @@ busy_conf "inet:127.0.0.1:$PORT" ""
 run_capture timeout 30 "$POSTAGED" -f -c "$TMP/busy.conf"
 case "$rc/$err" in 1/*"policy_listen: inet:127.0.0.1:$PORT: Address already in use"*) ;;
     *) fail "policy service on a port in use: $rc $err" ;; esac
+
+# Daemon mode (no -f) with log = syslog: a start-up failure still reaches
+# the terminal and the exit status, whether it happens before detaching (a
+# port in use) or after (a store that cannot be opened: the child tells
+# the parent, which waits for it); a good start exits 0 once it serves.
+DPORT=$("$CLIENT" --free-port)
+daemon_conf() {
+    printf 'policy_listen = %s\nmilter_listen =\nstore = %s\nlog = syslog\nuser =\npidfile = %s/daemon.pid\n' \
+        "$1" "$2" "$TMP" > "$TMP/daemon.conf"
+}
+daemon_conf "inet:127.0.0.1:$PORT" "lmdb:$TMP/daemonstate"
+run_capture timeout 30 "$POSTAGED" -c "$TMP/daemon.conf"
+case "$rc/$err" in 1/"postaged: policy_listen: inet:127.0.0.1:$PORT: Address already in use") ;;
+    *) fail "daemon mode, port in use: $rc [$err]" ;; esac
+: > "$TMP/notadir"
+daemon_conf "inet:127.0.0.1:$DPORT" "lmdb:$TMP/notadir"
+run_capture timeout 30 "$POSTAGED" -c "$TMP/daemon.conf"
+case "$rc/$err" in 1/"postaged: store lmdb:$TMP/notadir: "*"not a directory") ;;
+    *) fail "daemon mode, store not a directory: $rc [$err]" ;; esac
+[ ! -e "$TMP/daemon.pid" ] || fail "a failed start left its pidfile behind"
+daemon_conf "inet:127.0.0.1:$DPORT" "lmdb:$TMP/daemonstate"
+run_capture timeout 30 "$POSTAGED" -c "$TMP/daemon.conf"
+expect_eq "daemon mode, good start: exit status and stderr" "0/" "$rc/$err"
+detached=$(cat "$TMP/daemon.pid" 2>/dev/null)
+if [ -n "$detached" ] && kill -0 "$detached" 2>/dev/null; then
+    printf 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n' |
+        "$CLIENT" "$DPORT" --expect 1 > "$TMP/daemon.out" 2>&1
+    expect_eq "the detached daemon serves at once" "action=DUNNO" "$(head -n 1 "$TMP/daemon.out")"
+    stop_detached
+    [ ! -e "$TMP/daemon.pid" ] || fail "the detached daemon left its pidfile behind"
+else
+    fail "no running daemon after a good start (pidfile: '$detached')"
+fi
 
 # One log line per decision, with the reason.
 grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||
