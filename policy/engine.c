@@ -1073,10 +1073,14 @@ run_price(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int
                  "of %d (%s)%s", e->over_cap_reject ? "550 5.7.1" : "451 4.7.1",
                  e->over_cap_reject ? "" : " for now", p->raw, e->rep.cap, why,
                  e->over_cap_reject ? "" : "; try again later");
-        snprintf(a->reason, sizeof a->reason,
-                 "price %d over cap %d (base %d - credit %d + penalty %d + surcharge %d) for %.120s",
-                 p->raw, e->rep.cap, e->rep.base, p->credit, p->penalty, p->surcharge,
-                 txn->ids.identity);
+        if (p->pinned)
+            snprintf(a->reason, sizeof a->reason, "price %d (pinned) over cap %d for %.120s",
+                     p->raw, e->rep.cap, txn->ids.identity);
+        else
+            snprintf(a->reason, sizeof a->reason,
+                     "price %d over cap %d (base %d - credit %d + penalty %d + surcharge %d) "
+                     "for %.120s", p->raw, e->rep.cap, e->rep.base, p->credit, p->penalty,
+                     p->surcharge, txn->ids.identity);
         return 1;
     }
     /* The policy server counts a message it has alone at its first

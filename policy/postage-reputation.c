@@ -276,7 +276,11 @@ show_text(const struct pd_rep_params *p, const struct shown *s, int first)
     else
         printf("%-17s %s\n", "pinned:", "no");
     if (s->price.pinned) {
-        printf("%-17s %d bits (pinned)\n", "price:", s->price.bits);
+        if (s->price.over_cap)
+            printf("%-17s refused (pinned at %d bits, above price_cap %d)\n", "price:",
+                   s->price.raw, p->cap);
+        else
+            printf("%-17s %d bits (pinned)\n", "price:", s->price.bits);
         return;
     }
     /* The sum as computed, then what postaged makes of it. */
@@ -608,13 +612,19 @@ cmd_top(struct pd_state *st, const char *spec, const struct pd_rep_params *p, in
 
 static int
 cmd_pin(struct pd_state *st, const char *spec, const struct pd_rep_params *p, int64_t now,
-        const char *id, int bits)
+        const char *id, int bits, const char *config)
 {
     if (pd_rep_pin(st, p, id, now, bits) != PD_ST_OK) {
         store_failure(st, spec);
         return CLI_EXIT_FAIL;
     }
     printf("%s: pinned at %d bits\n", id, bits);
+    /* Stored all the same: price_cap may be raised later, or the pin be
+     * meant to refuse the identity's mail; but say what it does now. */
+    if (bits > p->cap)
+        cli_error("warning: %d bits is above price_cap %d (%s): postaged will refuse mail "
+                  "from %s (price_over_cap_action) until it is unpinned or price_cap raised",
+                  bits, p->cap, config, id);
     return CLI_EXIT_OK;
 }
 
@@ -821,7 +831,10 @@ main(int argc, char **argv)
     switch (cmd) {
     case CMD_SHOW: status = cmd_show(st, spec, &params, now, args, nargs, json); break;
     case CMD_TOP: status = cmd_top(st, spec, &params, now, by, n, json); break;
-    case CMD_PIN: status = cmd_pin(st, spec, &params, now, args[0], (int) bits); break;
+    case CMD_PIN:
+        status = cmd_pin(st, spec, &params, now, args[0], (int) bits,
+                         file ? file : "built-in defaults");
+        break;
     case CMD_UNPIN: default: status = cmd_unpin(st, spec, &params, now, args[0]); break;
     }
     pd_state_close(st);

@@ -161,8 +161,13 @@ pd_price_compute(const struct pd_rep_params *p, const struct pd_price_input *in,
 
     const struct pd_rep_record *pin = id->pinned ? id : client->pinned ? client : NULL;
     if (pin != NULL) {
+        /* price_cap is the most ever asked, whoever set the price: a pin
+         * above it refuses the message as a computed price above it does,
+         * rather than ask for more work than the postmaster allows. */
         out->pinned = 1;
-        out->raw = out->bits = pin->pin_bits;
+        out->raw = pin->pin_bits;
+        out->over_cap = out->raw > p->cap;
+        out->bits = out->raw > p->cap ? p->cap : out->raw;
         return;
     }
 

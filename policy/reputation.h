@@ -30,7 +30,8 @@
  *   price   = base - credit + penalty + surcharge, then clamped to 0 below;
  *             above cap the message is refused instead (over_cap).
  *
- * A pinned identity pays its pinned price whatever its history.
+ * A pinned identity pays its pinned price whatever its history; a pin
+ * above cap refuses its messages (over_cap), as a computed price above it.
  *
  * Everything here is a pure function of its arguments except the three
  * store calls at the bottom, which run one atomic update each.
@@ -111,7 +112,7 @@ struct pd_price {
     int bits;           /* the price, >= 0; meaningful unless over_cap     */
     int raw;            /* before clamping (may be < 0 or > cap)           */
     int over_cap;       /* raw > cap: refuse instead                       */
-    int pinned;         /* set by a pin, not computed                      */
+    int pinned;         /* set by a pin, not computed (over_cap still applies) */
     int credit, penalty, surcharge;
     double net;         /* the identity's net score                        */
     double rate;        /* the rate that set the surcharge                 */

@@ -204,6 +204,33 @@ START_TEST(test_pin_overrides)
 }
 END_TEST
 
+/* price_cap is the most ever asked: a pin above it refuses the message
+ * (over_cap) as a computed price above it does; the bits are clamped to
+ * the cap as for a computed price.  A pin at the cap is a price. */
+START_TEST(test_pin_over_cap_refuses)
+{
+    ck_assert_int_eq(P.cap, 28);
+    struct pd_rep_record r = record(1000, 0);
+    r.pinned = 1;
+    r.pin_bits = 40;
+    struct pd_price p = price_of(&r, NULL, 1, PD_SPF_PASS, 0);
+    ck_assert(p.pinned);
+    ck_assert(p.over_cap);
+    ck_assert_int_eq(p.raw, 40);
+    ck_assert_int_eq(p.bits, 28);
+    /* Through the client address's pin too. */
+    struct pd_rep_record id = record(0, 0);
+    p = price_of(&id, &r, 1, PD_SPF_PASS, 0);
+    ck_assert(p.pinned && p.over_cap);
+    ck_assert_int_eq(p.raw, 40);
+    r.pin_bits = 28;
+    p = price_of(&r, NULL, 0, PD_SPF_SOFTFAIL, 9);
+    ck_assert(p.pinned);
+    ck_assert(!p.over_cap);
+    ck_assert_int_eq(p.bits, 28);
+}
+END_TEST
+
 /* The worked table of docs/pricing.md, row by row. */
 static char *
 trim(char *s)
@@ -413,6 +440,7 @@ main(void)
     tcase_add_test(t, test_price_rises_one_bit_per_doubling_of_rate);
     tcase_add_test(t, test_price_bad_history_and_cap);
     tcase_add_test(t, test_pin_overrides);
+    tcase_add_test(t, test_pin_over_cap_refuses);
     tcase_add_test(t, test_worked_table_in_docs);
     tcase_add_test(t, test_record_round_trip);
     tcase_add_test(t, test_identities);

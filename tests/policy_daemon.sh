@@ -166,6 +166,12 @@ kill -HUP "$pid"
 sleep 0.5
 request 203.0.113.9 p@example.net b@example.org p1 | transcript "price announced" \
     "action=PREPEND X-Postage-Price: 21"
+# price_cap is the most ever asked: a pin above it refuses the mail as a
+# computed price above it does, and the reply says the price was pinned.
+"$top_builddir/postage-reputation" -c "$TMP/postaged.conf" pin ip:203.0.113.10 40 > "$TMP/pin.out" 2>&1 ||
+    fail "postage-reputation pin: $(cat "$TMP/pin.out")"
+request 203.0.113.10 p@example.net b@example.org p2 | transcript "a pin over price_cap refuses" \
+    "action=451 4.7.1 Refused for now: postage for this message would be 40 bits, over our limit of 28 (price pinned by the postmaster); try again later"
 echo "access = client nonsense REJECT" >> "$TMP/postaged.conf"   # for -n below
 
 # A socket that is taken: the error says why.  libmilter keeps the reason

@@ -271,11 +271,27 @@ run_capture "$REP" -s "$STORE" --json top --by volume
 expect_eq "pinned: top shows the pin" 24 \
     "$(json '[o["pinned"] for o in d if o["identity"] == "domain:good.example"][0]')"
 
-# A pin over the cap and a pin of 0 are both prices.
+# A pin over price_cap is stored, but refuses the identity's mail as a
+# computed price over the cap does (the cap is the most ever asked), and
+# pin says so; a pin at the cap and a pin of 0 are prices.
 run_capture "$REP" -s "$STORE" pin ip:192.0.2.10 160
 expect_eq "pin 160: exit status" 0 "$rc"
+expect_eq "pin 160: confirmation" "ip:192.0.2.10: pinned at 160 bits" "$out"
+expect_eq "pin 160: warning" "postage-reputation: warning: 160 bits is above price_cap 28 (built-in defaults): postaged will refuse mail from ip:192.0.2.10 (price_over_cap_action) until it is unpinned or price_cap raised" "$err"
 run_capture "$REP" -s "$STORE" show ip:192.0.2.10
-expect_eq "pin 160: price" "160 bits (pinned)" "$(field price)"
+expect_eq "pin 160: pinned" "160 bits" "$(field pinned)"
+expect_eq "pin 160: price" "refused (pinned at 160 bits, above price_cap 28)" "$(field price)"
+run_capture "$REP" -s "$STORE" --json show ip:192.0.2.10
+expect_eq "pin 160 --json: over the cap" "160 28 True True" \
+    "$(json '"%s %s %s %s" % (d[0]["price"]["raw"], d[0]["price"]["bits"], d[0]["price"]["over_cap"], d[0]["price"]["pinned"])')"
+printf 'store = %s\nprice_cap = 40\n' "$STORE" > "$TMP/cap40.conf"
+run_capture "$REP" -c "$TMP/cap40.conf" pin ip:192.0.2.10 41
+case "$rc/$err" in 0/*"41 bits is above price_cap 40 ($TMP/cap40.conf)"*) ;;
+    *) fail "pin 41 over price_cap 40 of -c: $rc $err" ;; esac
+run_capture "$REP" -c "$TMP/cap40.conf" pin ip:192.0.2.10 40
+expect_eq "pin at price_cap: no warning" "0/" "$rc/$err"
+run_capture "$REP" -c "$TMP/cap40.conf" show ip:192.0.2.10
+expect_eq "pin at price_cap: price" "40 bits (pinned)" "$(field price)"
 run_capture "$REP" -s "$STORE" pin ip:192.0.2.10 0
 run_capture "$REP" -s "$STORE" show ip:192.0.2.10
 expect_eq "pin 0: price" "0 bits (pinned)" "$(field price)"
