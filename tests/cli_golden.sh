@@ -159,6 +159,44 @@ for opt in --argon2id --memory --passes --lanes --argon2id-backend; do
     case $out in *"
       $opt "*) ;; *) fail "postage-mint --help does not list $opt" ;; esac
 done
+# postage-verify --argon2id sizes its work area to the stamps, after the
+# bounds check: a 64 KiB stamp (bob of docs/argon2id.md's vectors) must not
+# fault in the 64 MiB that the default --max-memory allows, nor a 4 GiB one
+# refused as params.  Peak RSS (not time) is compared with the same program
+# checking a SHA-1 stamp, which also holds under the sanitizers.
+A2_64='1:6:261127:bob@example.org:a2id=m64,t1,p1:punYK4XM7d8fJHw3:25'
+A2_1M='1:8:261127:carol@example.org:a2id=m1024,t1,p1:CSgucjGSDIGxo+j7:2d'
+A2_4G='1:6:261127:bob@example.org:a2id=m4194304,t1,p1:punYK4XM7d8fJHw3:25'
+if command -v python3 > /dev/null; then
+    # peak_kib CMD...: run CMD (stdout to $TMP/out), print its peak RSS in KiB.
+    peak_kib() {
+        python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    subprocess.run(sys.argv[2:], stdout=out)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$TMP/out" "$@"
+    }
+    base=$(peak_kib "$VERIFY" --argon2id --now "$NOW" -b 12 "$S2")
+    expect_eq "RSS baseline: SHA-1 stamp" "$S2 ok" "$(cat "$TMP/out")"
+    small=$(peak_kib "$VERIFY" --argon2id --now "$NOW" -b 20 "$A2_64")
+    expect_eq "64 KiB Argon2id stamp" "$A2_64 ok" "$(cat "$TMP/out")"
+    big=$(peak_kib "$VERIFY" --argon2id --now "$NOW" -b 20 "$A2_4G")
+    expect_eq "4 GiB Argon2id stamp" "$A2_4G params" "$(cat "$TMP/out")"
+    [ $((small - base)) -lt 16384 ] ||
+        fail "a 64 KiB Argon2id stamp took $((small - base)) KiB more than a SHA-1 one (max-memory 64 MiB)"
+    [ $((big - base)) -lt 16384 ] ||
+        fail "a 4 GiB Argon2id stamp refused as params took $((big - base)) KiB more than a SHA-1 one"
+else
+    echo "python3 not found: Argon2id RSS checks skipped" >&2
+fi
+# The work area grows for a larger stamp later in the run, and a stamp
+# over --max-memory is refused whatever came before.
+run_capture "$VERIFY" --argon2id --now "$NOW" -b 20 "$A2_64" "$A2_1M" "$A2_4G" "$A2_64"
+expect_eq "Argon2id stamps of rising sizes in one run" \
+    "$A2_64 ok|$A2_1M ok|$A2_4G params|$A2_64 ok/0" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')/$rc"
+run_capture "$VERIFY" --argon2id --max-memory 512 --now "$NOW" -b 20 "$A2_64" "$A2_1M"
+expect_eq "--max-memory below a later stamp" "$A2_64 ok|$A2_1M params/0" \
+    "$(echo "$out" | tr '\n' '|' | sed 's/|$//')/$rc"
+
 run_capture "$VERIFY" --version
 expect_eq "--version" "postage-verify (postage) $(sed -n 's/^AC_INIT(\[postage\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")/0" "$out/$rc"
 

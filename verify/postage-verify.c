@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ struct run {
     int json;
     int message;
     unsigned ok_count;
-    int work_tried;   /* an Argon2id work area was made (or failed) */
+    uint32_t work_memory;  /* KiB of opt.argon2id_work (0: none yet) */
 };
 
 static void
@@ -154,25 +155,40 @@ shown_store(const char *db, char *buf, size_t size)
 
 /* Check one stamp and print its line.  Returns 0, or -1 on a store
  * failure (already reported). */
-/* One Argon2id work area for the whole run, made at the first Argon2id
- * stamp: faulting its memory in again for every stamp would cost as much
- * as checking it (the cost report's verification table).  Without one,
- * each check makes its own. */
+/* One Argon2id work area for the whole run: faulting its memory in again
+ * for every stamp would cost as much as checking it (the cost report's
+ * verification table).  It is sized to the stamps, not to --max-memory, so
+ * that a 64 KiB stamp does not cost 64 MiB: made at the first Argon2id
+ * stamp within the bounds (one outside them is refused as params before
+ * anything is computed, and needs none), and made anew when a later stamp
+ * needs more — at least twice as large, so that rising sizes remake it
+ * only a few times, and never above --max-memory.  Without one (its memory
+ * could not be had), each check makes its own. */
 static void
 prepare_argon2id(struct run *run, const char *stamp, size_t len)
 {
+    const struct postage_argon2id_params *max = &run->opt.argon2id_max;
+    struct postage_argon2id_params need;
     struct postage_stamp st;
-    if (run->work_tried || !(run->opt.kinds & POSTAGE_KIND_ARGON2ID) ||
+
+    if (!(run->opt.kinds & POSTAGE_KIND_ARGON2ID) ||
         postage_stamp_parse(stamp, len, &st) != POSTAGE_OK ||
-        postage_argon2id_ext_parse(st.ext, st.ext_len, NULL) != 1)
+        postage_argon2id_ext_parse(st.ext, st.ext_len, &need) != 1)
         return;
-    run->work_tried = 1;
-    struct postage_argon2id_params most = run->opt.argon2id_max;
-    most.passes = 1;
-    most.lanes = 1;
-    if (postage_argon2id_work_new(&run->opt.argon2id_work, &most,
+    if (need.memory > max->memory || need.passes > max->passes || need.lanes > max->lanes ||
+        st.claimed < run->opt.argon2id_min_bits || need.memory <= run->work_memory)
+        return;
+    uint64_t grow = (uint64_t) run->work_memory * 2;
+    struct postage_argon2id_params area = { need.memory, 1, 1 };
+    if (grow > area.memory)
+        area.memory = grow < max->memory ? (uint32_t) grow : max->memory;
+    postage_argon2id_work_free(run->opt.argon2id_work);
+    run->work_memory = 0;
+    if (postage_argon2id_work_new(&run->opt.argon2id_work, &area,
                                   run->opt.argon2id_backend) != POSTAGE_OK)
         run->opt.argon2id_work = NULL;
+    else
+        run->work_memory = area.memory;
 }
 
 static int
