@@ -157,7 +157,8 @@ TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_sp
 	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh \
 	tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
 	tests/postfix_wirings_e2e.sh
-EXTRA_DIST += tests/postfix_harness.sh tests/postfix_harness_selftest.sh tests/postfix_e2e.sh \
+EXTRA_DIST += tests/postfix_harness.sh tests/postaged_harness.sh tests/postfix_harness_selftest.sh \
+	tests/postfix_e2e.sh \
 	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
 	tests/harness_exit_status.sh tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
 	tests/postfix_wirings_e2e.sh

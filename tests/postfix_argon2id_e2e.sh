@@ -16,8 +16,8 @@
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/dns_harness.sh"
+. "${top_srcdir:-.}/tests/postaged_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 MINT="$top_builddir/postage-mint"
 for p in "$POSTAGED" "$MINT"; do
     [ -x "$p" ] || { fail "$p not built"; finish; }
@@ -55,24 +55,14 @@ argon2id_min_bits = $MIN_BITS
 EOF
 }
 write_conf sha1
-"$POSTAGED" -c "$TMP/postaged.conf" -f -v 2> "$TMP/postaged.log" &
-postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
-    { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
+POSTAGED_OPTS=-v postaged_start "$MILTER_PORT"
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail \
     -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'
 
-show_logs() {
-    echo "---- swaks" >&2; pf_transcript >&2
-    echo "---- postaged" >&2; tail -n 20 "$TMP/postaged.log" >&2
-}
 send() {   # FROM TO [swaks options]
     _from=$1; shift
     pf_send "$_from" "$@" --swaks-opt --xclient-addr --swaks-opt 192.0.2.10
 }
-# The whole 451 reply, its lines joined.
-reply451() { pf_transcript | grep '^<\*\* *451[ -]' | tr '\n' ' '; }
 
 # What one Argon2id attempt at 1 MiB, one pass, is worth: 8 + log2(1024)
 # = 18 SHA-1 bits, so the minimum bits pay the price.
@@ -156,6 +146,5 @@ grep -q "stamp 1:12:.*fay@example.test.*: invalid" "$TMP/postaged.log" ||
 expect_eq "messages for dee, eve, fay" 0 \
     "$(( $(pf_mail_count dee@example.test) + $(pf_mail_count eve@example.test) + $(pf_mail_count fay@example.test) ))"
 
-kill "$postaged_pid"
-wait "$postaged_pid" 2>/dev/null
+postaged_stop
 finish

@@ -20,10 +20,9 @@
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/dns_harness.sh"
+. "${top_srcdir:-.}/tests/postaged_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 MINT="$top_builddir/postage-mint"
-REPUTATION="$top_builddir/postage-reputation"
 for p in "$POSTAGED" "$MINT" "$REPUTATION"; do
     [ -x "$p" ] || { fail "$p not built"; finish; }
 done
@@ -57,18 +56,9 @@ price_allowance = $1
 EOF
 }
 write_conf 1000
-"$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
-postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
-    { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
+postaged_start "$MILTER_PORT"
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail \
     -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'
-
-show_logs() {
-    echo "---- swaks" >&2; pf_transcript >&2
-    echo "---- postaged" >&2; tail -n 20 "$TMP/postaged.log" >&2
-}
 
 # send FROM CLIENT_ADDRESS TO... [--header ...]
 send() {
@@ -76,34 +66,9 @@ send() {
     pf_send "$_from" "$@" --swaks-opt --xclient-addr --swaks-opt "$_addr"
 }
 
-# The price a 451 reply asks for ("attach X-Hashcash with N bits"), or "".
-asked_price() {
-    pf_transcript | sed -n 's/^<\*\* *451[ -]4\.7\.1 .*attach X-Hashcash with \([0-9]*\) bits.*/\1/p' | head -n 1
-}
-
 # stamp_header RESOURCE BITS: an "X-Hashcash: ..." line from postage-mint.
 stamp_header() {
     "$MINT" -j 1 -X -b "$2" "$1"
-}
-
-# A field of an identity's record (a Python expression over `d`), 0 if
-# the identity was never seen.
-rep() {
-    "$REPUTATION" -c "$TMP/postaged.conf" --json show "$1" 2>/dev/null |
-        python3 -c 'import json,sys
-try: d=json.load(sys.stdin)[0]
-except Exception: print(0); sys.exit(0)
-print(eval(sys.argv[1]))' "$2"
-}
-
-# Reputation updates are written off the reply path: wait (up to 10 s)
-# until the identity's lifetime message count reaches $2.
-wait_messages() {
-    _end=$(( $(date +%s) + 10 ))
-    while [ "$(rep "$1" 'd["messages"]')" -lt "$2" ]; do
-        [ "$(date +%s)" -gt "$_end" ] && { fail "$1 never reached $2 messages"; return 1; }
-        sleep 0.1
-    done
 }
 
 # 1. An unknown sender without a stamp: 451 with the price.  SPF passes,
@@ -205,6 +170,5 @@ send forger@fail.test 192.0.2.10 bob@example.test --header 'Subject: forged' --h
 pf_transcript | grep -q '^<\*\* *550 5\.7\.23 ' ||
     { fail "SPF fail with a stamp was not rejected with 5.7.23"; show_logs; }
 
-kill "$postaged_pid"
-wait "$postaged_pid" 2>/dev/null
+postaged_stop
 finish

@@ -23,10 +23,9 @@
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/dns_harness.sh"
+. "${top_srcdir:-.}/tests/postaged_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 MINT="$top_builddir/postage-mint"
-REPUTATION="$top_builddir/postage-reputation"
 for p in "$POSTAGED" "$MINT" "$REPUTATION"; do
     [ -x "$p" ] || { fail "$p not built"; finish; }
 done
@@ -53,18 +52,9 @@ price_base = $BASE
 price_cap = 24
 price_spf_credit = $SPF_CREDIT
 EOF
-"$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
-postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
-    { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
+postaged_start "$MILTER_PORT"
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail \
     -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'
-
-show_logs() {
-    echo "---- swaks" >&2; pf_transcript >&2
-    echo "---- postaged" >&2; tail -n 20 "$TMP/postaged.log" >&2
-}
 
 # send HELO CLIENT_ADDRESS FROM TO... [--header ...]
 send() {
@@ -72,37 +62,9 @@ send() {
     pf_send "$_from" "$@" --helo "$_helo" --swaks-opt --xclient-addr --swaks-opt "$_addr"
 }
 
-# The whole 451 reply of the last transaction, its lines joined by " | ".
-reply451() {
-    pf_transcript | sed -n 's/^<\*\* *451[ -]4\.7\.1 //p' | awk '{ printf "%s%s", (NR > 1 ? " | " : ""), $0 }'
-}
-
-# The price the last 451 asked for ("attach X-Hashcash with N bits"), or "".
-asked_price() {
-    reply451 | sed -n 's/.*attach X-Hashcash with \([0-9]*\) bits.*/\1/p'
-}
-
 stamp_header() {   # RESOURCE BITS [postage-mint options]
     _r=$1 _b=$2; shift 2
     "$MINT" -j 1 -X -b "$_b" "$@" "$_r"
-}
-
-rep() {   # IDENTITY PYTHON-EXPRESSION-OVER-d
-    "$REPUTATION" -c "$TMP/postaged.conf" --json show "$1" 2>/dev/null |
-        python3 -c 'import json,sys
-try: d=json.load(sys.stdin)[0]
-except Exception: print(0); sys.exit(0)
-print(eval(sys.argv[1]))' "$2"
-}
-
-# Reputation updates are written off the reply path: wait (up to 10 s)
-# until the identity's lifetime message count reaches $2.
-wait_messages() {
-    _end=$(( $(date +%s) + 10 ))
-    while [ "$(rep "$1" 'd["messages"]')" -lt "$2" ]; do
-        [ "$(date +%s)" -gt "$_end" ] && { fail "$1 never reached $2 messages"; return 1; }
-        sleep 0.1
-    done
 }
 
 RELAY=192.0.2.10
@@ -225,6 +187,5 @@ reason_for r7@example.test "it is already spent" "$st"
 pf_transcript | awk 'length($0) > 520 { bad = 1 } END { exit bad }' ||
     fail "a reply line is longer than RFC 5321 allows"
 
-kill "$postaged_pid"
-wait "$postaged_pid" 2>/dev/null
+postaged_stop
 finish

@@ -22,8 +22,8 @@
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/dns_harness.sh"
+. "${top_srcdir:-.}/tests/postaged_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 [ -x "$POSTAGED" ] || { fail "$POSTAGED not built"; finish; }
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
@@ -45,16 +45,7 @@ dns_server = 127.0.0.1:$DNS_PORT
 dns_timeout = 1000
 greylist_delay = ${DELAY}s
 EOF
-"$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
-postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$POLICY_PORT" 10 "$postaged_pid" && pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
-    { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
-
-show_logs() {
-    echo "---- swaks" >&2; pf_transcript >&2
-    echo "---- postaged" >&2; tail -n 20 "$TMP/postaged.log" >&2
-}
+postaged_start "$POLICY_PORT" "$MILTER_PORT"
 
 POLICY=inet:127.0.0.1:$POLICY_PORT
 wire() {   # policy | milter | both
@@ -158,6 +149,5 @@ m=$(pf_wait_delivered solo@example.test 20) || fail "solo: nothing delivered"
 [ -n "$m" ] && expect_eq "solo: X-Greylist headers" 1 "$(headers_of "$m" | grep -c '^X-Greylist:')"
 [ -n "$m" ] && expect_eq "solo: Received-SPF headers" 1 "$(headers_of "$m" | grep -c '^Received-SPF:')"
 
-kill "$postaged_pid"
-wait "$postaged_pid" 2>/dev/null
+postaged_stop
 finish
