@@ -224,18 +224,27 @@ struct pd_postage_stamp {
 /*
  * pd_engine_postage - decide a message at end of headers.
  *
- * Each stamp pays for at most one recipient: the one its resource names,
- * if it is of a kind postage_kinds accepts, its value (an Argon2id stamp's
- * converted to SHA-1 bits at the price_*_rate exchange rate) is at least
- * the price, its date is within
- * stamp_validity +- stamp_grace, and it was not spent before.  Every
- * recipient not paid for goes through greylisting.  If one is neither
- * paid nor past greylisting, the answer is DEFER (451 4.7.1) naming the
- * price and the recipients still to pay, and no stamp is spent, so the
- * same stamps pay on the retry.  Otherwise the stamps that paid are spent
- * (atomically; one that another copy spent in between pays nothing after
- * all), the answer is DUNNO, and, with postage_header, prepend_name/value
- * hold the X-Postage-Result trace header.
+ * Each recipient's `need` is the price, or the lower price a deferral
+ * quoted to its triplet (network, sender, recipient) within the
+ * greylisting retry window: a quote is a promise, kept whatever the
+ * sender's record did since.  Each stamp pays for at most one recipient:
+ * the one its resource names, if it is of a kind postage_kinds accepts,
+ * its value (an Argon2id stamp's converted to SHA-1 bits at the
+ * price_*_rate exchange rate) is at least that recipient's need, its date
+ * is within stamp_validity +- stamp_grace, and it was not spent before.
+ * Every recipient not paid for goes through greylisting.  If one is
+ * neither paid nor past greylisting, the answer is DEFER (451 4.7.1)
+ * naming the price and the recipients still to pay, with answer->detail
+ * saying why each one's stamp did not pay; the need is quoted to each of
+ * them, and no stamp is spent, so the same stamps pay on the retry.
+ * Otherwise the stamps that paid are spent (atomically; one that another
+ * copy spent in between pays nothing after all), the answer is DUNNO, and,
+ * with postage_header, prepend_name/value hold the X-Postage-Result trace
+ * header, which names a recipient only when there is exactly one.
+ *
+ * The message counts toward its sender's record once: a retry (one of
+ * its triplets seen with the same query->message_id within the retry
+ * window) adds nothing but its acceptance.
  */
 void pd_engine_postage(struct pd_engine *engine, struct pd_txn *txn,
                        const struct pd_query *query, struct pd_postage_rcpt *rcpts,
