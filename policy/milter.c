@@ -97,7 +97,8 @@ struct milter_ctx {
     unsigned seen[OWN_HEADERS];
     unsigned *forged_ar;
     size_t n_forged_ar;
-    int in_session;              /* entered in milter_sessions             */
+    int in_session;              /* entered in milter_sessions ...         */
+    uint64_t session_key;        /* ... with this key                      */
 };
 
 /* libmilter calls back into plain functions: the engine slot they use is
@@ -147,7 +148,7 @@ static void
 leave_session(struct milter_ctx *m)
 {
     if (m->in_session)
-        pd_milter_session_leave(m->client_address, m->helo);
+        pd_milter_session_leave(m->session_key);
     m->in_session = 0;
 }
 
@@ -336,7 +337,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     reset_message(m);
-    m->in_session = pd_milter_session_enter(m->client_address, m->helo) == 0;
+    m->in_session = pd_milter_session_enter(m->client_address, m->helo, &m->session_key) == 0;
     copy_address(m->sender, sizeof m->sender, argv ? argv[0] : NULL);
     static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
     copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));

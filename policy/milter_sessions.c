@@ -59,9 +59,10 @@ find(uint64_t h, int for_insert)
 }
 
 int
-pd_milter_session_enter(const char *client_address, const char *helo)
+pd_milter_session_enter(const char *client_address, const char *helo, uint64_t *key)
 {
     uint64_t h = session_hash(client_address, helo);
+    *key = h;
     pthread_mutex_lock(&sessions_lock);
     struct slot *s = find(h, 1);
     if (s != NULL) {
@@ -76,9 +77,8 @@ pd_milter_session_enter(const char *client_address, const char *helo)
 }
 
 void
-pd_milter_session_leave(const char *client_address, const char *helo)
+pd_milter_session_leave(uint64_t h)
 {
-    uint64_t h = session_hash(client_address, helo);
     pthread_mutex_lock(&sessions_lock);
     struct slot *s = find(h, 0);
     if (s != NULL && s->count > 0)

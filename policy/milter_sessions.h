@@ -21,14 +21,18 @@
 
 #define PD_MILTER_SESSIONS_MAX 4096
 
-/* The milter starts a transaction (MAIL FROM) for this client.  Returns
- * 0, or -1 when the table is full (the session then goes unseen, and the
- * policy server greylists it: greylisting is never skipped by mistake). */
-int pd_milter_session_enter(const char *client_address, const char *helo);
+#include <stdint.h>
 
-/* The transaction ended (end of message, abort, or the connection
- * closed).  Leaving a session not entered does nothing. */
-void pd_milter_session_leave(const char *client_address, const char *helo);
+/* The milter starts a transaction (MAIL FROM) for this client.  Returns
+ * 0 and *key, to leave with (the HELO name may change before the
+ * transaction ends), or -1 when the table is full (the session then goes
+ * unseen, and the policy server greylists it: greylisting is never
+ * skipped by mistake). */
+int pd_milter_session_enter(const char *client_address, const char *helo, uint64_t *key);
+
+/* The transaction entered with `key` ended (end of message, abort, or
+ * the connection closed). */
+void pd_milter_session_leave(uint64_t key);
 
 /* Does the milter hold a transaction for this client and HELO name? */
 int pd_milter_session_active(const char *client_address, const char *helo);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "policy/engine.h"
+#include "policy/milter_sessions.h"
 #include "policy/reputation.h"
 #include "policy/settings.h"
 #include "policy/state.h"
@@ -565,6 +566,84 @@ START_TEST(test_postage_price_zero_skips_greylisting)
 }
 END_TEST
 
+/* A deferral's price is a promise to its triplet: after the sender's
+ * price is raised (a pin), the quoted stamp still pays on the retry; a
+ * stamp of the same value for a recipient never quoted it does not, and
+ * the reply says why. */
+START_TEST(test_postage_quote_is_kept)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    postage_store *ps = stamp_store();
+    pd_engine_attach(e, ps, NULL);
+    struct pd_rep_params p;
+    pd_rep_params_defaults(&p);
+    static const char *const to[] = { "a@example.org" };
+    static const char *const other[] = { "b@example.org" };
+    char st[1][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_postage_rcpt r[1];
+    struct pd_postage_stamp sp[1];
+    struct pd_txn txn;
+    struct pd_answer a;
+
+    milter_rcpts(e, &txn, "q1", to, 1, T0);
+    ck_assert_int_eq(txn.price.bits, 10);
+    eoh(e, &txn, to, r, 1, st, sp, 0, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strstr(a.verdict.text, "with 10 bits for <a@example.org>") != NULL, "%s",
+                  a.verdict.text);
+    ck_assert_str_eq(a.detail, "");   /* no stamp: nothing to explain */
+
+    ck_assert_int_eq(pd_rep_pin(state, &p, "ip:198.51.100.7", T0, 14), PD_ST_OK);
+    mint("a@example.org", 10, st[0]);
+    milter_rcpts(e, &txn, "q1", to, 1, T0 + 60);
+    ck_assert_int_eq(txn.price.bits, 14);
+    eoh(e, &txn, to, r, 1, st, sp, 1, T0 + 60, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.verdict.text);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
+    ck_assert_uint_eq(r[0].need, 10);
+
+    mint("b@example.org", 10, st[0]);
+    milter_rcpts(e, &txn, "q2", other, 1, T0 + 60);
+    eoh(e, &txn, other, r, 1, st, sp, 1, T0 + 60, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_str_eq(a.detail, "The stamp for <b@example.org> did not pay: it is worth 10 bits, "
+                               "14 needed");
+    pd_engine_unref(e);
+    postage_store_close(ps);
+}
+END_TEST
+
+/* The milter's open transactions, as the policy server asks about them. */
+START_TEST(test_milter_sessions)
+{
+    uint64_t k1, k2, k3;
+    ck_assert(!pd_milter_session_active("192.0.2.1", "mx.example.org"));
+    ck_assert_int_eq(pd_milter_session_enter("192.0.2.1", "mx.example.org", &k1), 0);
+    ck_assert_int_eq(pd_milter_session_enter("192.0.2.1", "MX.example.org", &k2), 0);
+    ck_assert(pd_milter_session_active("192.0.2.1", "mx.EXAMPLE.org"));
+    ck_assert(!pd_milter_session_active("192.0.2.1", "other.example.org"));
+    ck_assert(!pd_milter_session_active("192.0.2.2", "mx.example.org"));
+    pd_milter_session_leave(k1);
+    ck_assert(pd_milter_session_active("192.0.2.1", "mx.example.org"));   /* k2 still open */
+    pd_milter_session_leave(k2);
+    ck_assert(!pd_milter_session_active("192.0.2.1", "mx.example.org"));
+    /* A full table refuses, and never reports a session it does not hold. */
+    uint64_t keys[PD_MILTER_SESSIONS_MAX];
+    size_t entered = 0;
+    char addr[64];
+    for (size_t i = 0; i < PD_MILTER_SESSIONS_MAX + 10; i++) {
+        snprintf(addr, sizeof addr, "198.51.%zu.%zu", i / 256, i % 256);
+        if (pd_milter_session_enter(addr, "h", &k3) == 0 && entered < PD_MILTER_SESSIONS_MAX)
+            keys[entered++] = k3;
+    }
+    ck_assert_uint_le(entered, PD_MILTER_SESSIONS_MAX);
+    ck_assert(!pd_milter_session_active("203.0.113.1", "h"));
+    for (size_t i = 0; i < entered; i++)
+        pd_milter_session_leave(keys[i]);
+    ck_assert(!pd_milter_session_active("198.51.0.1", "h"));
+}
+END_TEST
+
 START_TEST(test_postage_over_cap)
 {
     static const char *const defer[] = { "postage", "yes", "price_allowance", "1", NULL };
@@ -687,6 +766,8 @@ main(void)
     tcase_add_test(t, test_postage_stamp_outcomes);
     tcase_add_test(t, test_postage_price_zero_skips_greylisting);
     tcase_add_test(t, test_postage_over_cap);
+    tcase_add_test(t, test_postage_quote_is_kept);
+    tcase_add_test(t, test_milter_sessions);
     tcase_add_test(t, test_postage_policy_front_end);
     tcase_add_test(t, test_greylist_header_once_per_message);
     tcase_add_test(t, test_helo_checks);
