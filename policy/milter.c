@@ -194,21 +194,25 @@ query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd
     q->recipient_count = m->recipients;
 }
 
-/* One reply line for libmilter: '%' doubled (libmilter treats it as a
- * format character), CR and LF made spaces. */
+/* RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF;
+ * "451-4.7.1 " takes 10 of them. */
+#define REPLY_TEXT_MAX 500
+#define REPLY_LINES 13   /* the first line and PD_DETAIL_MAX's lines */
+
+/* One reply line for libmilter, of at most REPLY_TEXT_MAX characters as
+ * sent: '%' doubled (libmilter treats it as a format character), CR and
+ * LF made spaces.  `out` holds 2 * REPLY_TEXT_MAX + 1 bytes. */
 static void
-reply_line(const char *t, size_t len, char *out, size_t size)
+reply_line(const char *t, size_t len, char *out)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len && t[i] && n + 2 < size; i++) {
+    size_t n = 0, shown = 0;
+    for (size_t i = 0; i < len && t[i] && shown < REPLY_TEXT_MAX; i++, shown++) {
         if (t[i] == '%')
             out[n++] = '%';
         out[n++] = (t[i] == '\r' || t[i] == '\n') ? ' ' : t[i];
     }
     out[n] = '\0';
 }
-
-#define REPLY_LINES 13   /* the first line and PD_DETAIL_MAX's lines */
 
 /* Split "451 4.7.1 text" into the parts smfi_setreply wants; with
  * `detail` (more lines, '\n'-separated) a multi-line reply. */
@@ -217,8 +221,7 @@ set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const ch
           const char *def_xcode)
 {
     char code[4], xcode[16];
-    static const size_t line_max = PD_DETAIL_LINE + 16;
-    char lines[REPLY_LINES][PD_DETAIL_LINE + 16];
+    char lines[REPLY_LINES][2 * REPLY_TEXT_MAX + 1];
     const char *t = v->text;
 
     snprintf(code, sizeof code, "%s", def_code);
@@ -234,11 +237,11 @@ set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const ch
             t += x + 1;
         }
     }
-    reply_line(t, strlen(t), lines[0], line_max);
+    reply_line(t, strlen(t), lines[0]);
     size_t n = 1;
     for (const char *d = detail; d != NULL && *d != '\0' && n < REPLY_LINES; n++) {
         size_t len = strcspn(d, "\n");
-        reply_line(d, len, lines[n], line_max);
+        reply_line(d, len, lines[n]);
         d += len;
         d += *d == '\n';
     }
