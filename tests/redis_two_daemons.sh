@@ -73,15 +73,23 @@ while [ $i -lt $STAMPS ]; do i=$((i + 1)); echo "r$i@example.test"; done > "$TMP
 "$MINT" -j 1 -b 1 $(cat "$TMP/rcpts") > "$TMP/stamps" || { fail "minting failed"; finish; }
 paste "$TMP/rcpts" "$TMP/stamps" | sed 's/\t/\tX-Hashcash: /' > "$TMP/messages"
 expect_eq "messages prepared" $STAMPS "$(wc -l < "$TMP/messages")"
+# The clients wait up to 30 s for an answer: Debian's libmilter serves
+# sessions from a worker pool whose idle workers and controller wake up
+# every 10 s, and under this load a session now and then waits for that
+# wake-up (seen about once in ten runs).  This part counts payments, not
+# latency; a lost answer still fails it.
 pids=
 for c in 1 2 3 4 5 6 7 8; do
     port=$A_MILTER; [ $c -gt 4 ] && port=$B_MILTER
     shuf "$TMP/messages" > "$TMP/messages.$c"
-    "$MC" --connect "inet:127.0.0.1:$port" --client-addr 192.0.2.10 --from s@sender.example \
+    "$MC" --timeout 30000 --connect "inet:127.0.0.1:$port" --client-addr 192.0.2.10 --from s@sender.example \
         --stop-at eoh "$TMP/messages.$c" > "$TMP/out.$c" 2> "$TMP/err.$c" &
     pids="$pids $!"
 done
-for p in $pids; do wait "$p" || fail "a milter client failed: $(cat "$TMP"/err.* | head -n 5)"; done
+for p in $pids; do
+    wait "$p" || fail "a milter client failed: $(cat "$TMP"/err.* | head -n 5)$(
+        awk -F '\t' '$2 == "timeout" || $2 == "error"' "$TMP"/out.* | head -n 5)"
+done
 paid=$(cat "$TMP"/out.* | awk -F '\t' '$2 == "accept" || $2 == "continue"' | wc -l)
 answered=$(cat "$TMP"/out.* | grep -c .)
 expect_eq "presentations answered" $((8 * STAMPS)) "$answered"
