@@ -1794,27 +1794,28 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         return;
     }
 
+    /* The recipients' addresses, as the stamp check and the attempt marks
+     * take them. */
+    const char **addresses = calloc(n_rcpts, sizeof *addresses);
+    if (addresses == NULL) {
+        set_error(e, a, "postage (out of memory)");
+        return;
+    }
+    for (size_t i = 0; i < n_rcpts; i++)
+        addresses[i] = rcpts[i].address;
+
     if (txn->price.bits == 0) {
         for (size_t i = 0; i < n_rcpts; i++)
             rcpts[i].outcome = PD_RCPT_FREE;
     } else {
         if (recall_quotes(e, txn, q, rcpts, n_rcpts, now) != 0) {
             set_error(e, a, "postage quotes");
-            return;
+            goto out;
         }
-        const char **resources = calloc(n_rcpts, sizeof *resources);
-        if (resources == NULL) {
-            set_error(e, a, "postage (out of memory)");
-            return;
-        }
-        for (size_t i = 0; i < n_rcpts; i++)
-            resources[i] = rcpts[i].address;
-        int rc = assign_stamps(e, rcpts, n_rcpts, stamps, n_stamps, now, resources);
-        free(resources);
-        if (rc != 0) {
+        if (assign_stamps(e, rcpts, n_rcpts, stamps, n_stamps, now, addresses) != 0) {
             a->prepend_name[0] = '\0';
             set_error(e, a, "double-spend store");
-            return;
+            goto out;
         }
     }
 
@@ -1829,7 +1830,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
             continue;
         if (greylist_rcpt(e, txn, q, &rcpts[i], now) != 0) {
             set_error(e, a, "greylisting");
-            return;
+            goto out;
         }
         deferred |= rcpts[i].outcome == PD_RCPT_GREYLISTED;
     }
@@ -1846,7 +1847,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
             continue;
         if (spent != POSTAGE_ERR_SPENT) {
             set_error(e, a, "double-spend store");
-            return;
+            goto out;
         }
         struct pd_postage_rcpt *rc = &rcpts[st->rcpt];
         st->outcome = PD_STAMP_REPLAYED;
@@ -1856,35 +1857,26 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         rc->value = 0;
         if (greylist_rcpt(e, txn, q, rc, now) != 0) {
             set_error(e, a, "greylisting");
-            return;
+            goto out;
         }
         deferred |= rc->outcome == PD_RCPT_GREYLISTED;
     }
 
     /* The message counts once toward its sender's record, however often
      * it is tried: its triplets and Message-ID mark it. */
-    const char **addresses = calloc(n_rcpts, sizeof *addresses);
-    if (addresses == NULL) {
-        set_error(e, a, "postage (out of memory)");
-        return;
-    }
-    for (size_t i = 0; i < n_rcpts; i++)
-        addresses[i] = rcpts[i].address;
-    int rc = rep_count_attempt(e, txn, q, addresses, n_rcpts,
-                               q->message_id != NULL ? q->message_id : "", (unsigned) replays,
-                               now);
-    free(addresses);
-    if (rc != 0) {
+    if (rep_count_attempt(e, txn, q, addresses, n_rcpts,
+                          q->message_id != NULL ? q->message_id : "", (unsigned) replays,
+                          now) != 0) {
         set_error(e, a, "reputation");
-        return;
+        goto out;
     }
     if (deferred) {
         if (give_quotes(e, q, rcpts, n_rcpts, now) != 0) {
             set_error(e, a, "postage quotes");
-            return;
+            goto out;
         }
         defer_for_postage(e, rcpts, n_rcpts, stamps, n_stamps, a);
-        return;
+        goto out;
     }
     unsigned paid = 0, bits = 0;
     for (size_t i = 0; i < n_rcpts; i++) {
@@ -1906,6 +1898,8 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
              "%zu stamps replayed", txn->price.bits, paid, n_rcpts, replays);
     if (e->trace_header)
         trace_header(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
+out:
+    free(addresses);
 }
 
 void
