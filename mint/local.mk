@@ -13,6 +13,7 @@ postage_sendmail_SOURCES = mint/postage-sendmail.c \
 	mint/sendmail_args.c mint/sendmail_args.h \
 	mint/sendmail_conf.c mint/sendmail_conf.h \
 	mint/sendmail_spool.c mint/sendmail_spool.h \
+	mint/sendmail_headers.c mint/sendmail_headers.h \
 	mint/rfc5322.c mint/rfc5322.h \
 	mint/calibration.c mint/calibration.h
 postage_sendmail_LDADD = libpostage.la libcli.a $(LIBM)

@@ -42,6 +42,7 @@
 #include "mint/rfc5322.h"
 #include "mint/sendmail_args.h"
 #include "mint/sendmail_conf.h"
+#include "mint/sendmail_headers.h"
 #include "mint/sendmail_spool.h"
 #include "postage.h"
 
@@ -316,66 +317,26 @@ mint_all(struct plan *p)
 
 /* ---- sending --------------------------------------------------------- */
 
-/* The edited header block of one copy. */
-struct copy_head {
-    char *buf;
-    size_t len, cap;
-};
-
-static int
-head_append(struct copy_head *h, const char *s, size_t n)
-{
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 4096;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        char *b = realloc(h->buf, cap);
-        if (b == NULL)
-            return -1;
-        h->buf = b;
-        h->cap = cap;
-    }
-    memcpy(h->buf + h->len, s, n);
-    h->len += n;
-    return 0;
-}
-
-/* Header fields (without Bcc when drop_bcc), then the stamps of the
- * recipients for whom want(i) holds, then the rest of the header block
- * (its empty line), all with the block's own line ends. */
+/* The header block of one copy: the message's own, with the stamps of the
+ * recipients for whom want(i) holds (sendmail_headers.c puts them in
+ * without changing any other byte), and without Bcc fields when split. */
 static int
 build_head(const char *block, size_t blen, int drop_bcc, const struct plan *p, int only,
-           int shared, struct copy_head *h)
+           int shared, struct smh_buf *h)
 {
-    const char *eol = rfc5322_uses_crlf(block, blen) ? "\r\n" : "\n";
-    struct rfc5322_field f;
-    size_t pos = 0, fields_end = 0;
-    h->len = 0;
-    while (rfc5322_next_field(block, blen, &pos, &f) == 1) {
-        fields_end = f.end;
-        if (drop_bcc && rfc5322_field_is_bcc(&f))
-            continue;
-        if (head_append(h, block + f.start, f.end - f.start) != 0)
-            return -1;
-    }
+    const char **stamps = calloc(p->n + 1, sizeof *stamps);
+    size_t n = 0;
+    if (stamps == NULL)
+        return -1;
     for (size_t i = 0; i < p->n; i++) {
         const struct rcpt *r = &p->r[i];
         int want = only >= 0 ? (size_t) only == i : (shared && !r->blind);
-        if (!want || r->stamp[0] == '\0')
-            continue;
-        if (head_append(h, "X-Hashcash: ", 12) != 0 ||
-            head_append(h, r->stamp, strlen(r->stamp)) != 0 ||
-            head_append(h, eol, strlen(eol)) != 0)
-            return -1;
+        if (want && r->stamp[0] != '\0')
+            stamps[n++] = r->stamp;
     }
-    /* What follows the fields: the empty line, or, when the block ended
-     * without one, an empty line of ours so the body stays the body. */
-    const char *rest = block + fields_end;
-    size_t rest_len = blen - fields_end;
-    int has_blank = rest_len > 0 && (rest[0] == '\n' || (rest[0] == '\r' && rest_len > 1 && rest[1] == '\n'));
-    if (!has_blank && head_append(h, eol, strlen(eol)) != 0)
-        return -1;
-    return head_append(h, rest, rest_len);
+    int rc = smh_build(block, blen, drop_bcc, stamps, n, h, NULL);
+    free(stamps);
+    return rc;
 }
 
 /* Run the real sendmail on argv, feeding it head then fd from body_at.
@@ -591,7 +552,7 @@ fail:
 
 /* Spool one prepared copy for a later --flush. */
 static int
-spool_copy(char **argv, const struct copy_head *h, int fd, off_t body_at)
+spool_copy(char **argv, const struct smh_buf *h, int fd, off_t body_at)
 {
     char path[4096], err[512];
     int n = 0;
@@ -621,18 +582,28 @@ deliver(int argc, char **argv, int fd, off_t at, int may_queue)
         return EX_USAGE;
     }
 
-    /* The header block. */
-    char *block = malloc(HEADER_MAX);
+    /* The header block: read one byte more than we take, so that a
+     * block of exactly HEADER_MAX bytes is told from a longer one. */
+    char *block = malloc(HEADER_MAX + 1);
     if (block == NULL)
         return EX_TEMPFAIL;
-    ssize_t got = pread(fd, block, HEADER_MAX, at);
-    if (got < 0) {
-        free(block);
-        say(LOG_ERR, "reading the message back: %s", strerror(errno));
-        return EX_TEMPFAIL;
+    size_t got = 0;
+    while (got < HEADER_MAX + 1) {
+        ssize_t r = pread(fd, block + got, HEADER_MAX + 1 - got, at + (off_t) got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(block);
+            say(LOG_ERR, "reading the message back: %s", strerror(errno));
+            return EX_TEMPFAIL;
+        }
+        if (r == 0)
+            break;
+        got += (size_t) r;
     }
-    size_t blen = rfc5322_header_end(block, (size_t) got);
-    int too_big = blen == (size_t) got && got == HEADER_MAX;
+    size_t blen = 0;
+    int too_big = smh_split(block, got > HEADER_MAX ? HEADER_MAX : got, got <= HEADER_MAX, &blen) ==
+                  SMH_TOO_BIG;
 
     struct plan p = { NULL, 0 };
     int plan_ok = !too_big && make_plan(&a, argc, argv, block, blen, &p) == 0;
@@ -667,8 +638,20 @@ deliver(int argc, char **argv, int fd, off_t at, int may_queue)
         }
     }
 
+    /* Nothing to add and nobody to hide (unstamped for whatever reason,
+     * or no recipients): the message goes as it came, byte for byte,
+     * with the arguments as given. */
+    size_t stamped = 0;
+    for (size_t i = 0; i < p.n; i++)
+        stamped += p.r[i].stamp[0] != '\0';
+    if (blind == 0 && stamped == 0) {
+        plan_free(&p);
+        free(block);
+        return run_sendmail(argv, "", 0, fd, at);
+    }
+
     /* Without blind recipients: one copy, the arguments as given. */
-    struct copy_head h = { NULL, 0, 0 };
+    struct smh_buf h = { NULL, 0, 0 };
     int status = EX_OK;
     size_t sent = 0;
     size_t copies = blind > 0 ? blind + (p.n > blind ? 1 : 0) : 1;

@@ -1,8 +1,9 @@
 /*
  * check_sendmail.c - unit tests of postage-sendmail's parts: the sendmail
  * command line as mail programs write it, the configuration (bits per
- * recipient, errors naming their line), and the spool's format and
- * locking.
+ * recipient, errors naming their line), the header splitter (what a
+ * partial read can be trusted with) and editor (nothing but the stamps
+ * added), and the spool's format and locking.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include "mint/sendmail_args.h"
 #include "mint/sendmail_conf.h"
+#include "mint/sendmail_headers.h"
 #include "mint/sendmail_spool.h"
 
 static struct sm_args
@@ -172,6 +174,107 @@ START_TEST(test_conf_errors_name_the_line)
 }
 END_TEST
 
+/* smh_split on a message and on every prefix of it read as "more may
+ * follow": a prefix either says too big or gives the whole message's end. */
+static void
+split_agrees(const char *msg, size_t want)
+{
+    size_t len = strlen(msg), end = 99;
+    ck_assert_int_eq(smh_split(msg, len, 1, &end), SMH_BLOCK);
+    ck_assert_uint_eq(end, want);
+    for (size_t p = 0; p <= len; p++) {
+        char *copy = malloc(p + 1);   /* exactly p bytes for ASan */
+        memcpy(copy, msg, p);
+        size_t got = 99;
+        if (smh_split(copy, p, 0, &got) == SMH_BLOCK)
+            ck_assert_msg(got == want, "prefix %zu of %s gives %zu, not %zu", p, msg, got, want);
+        else
+            ck_assert_uint_eq(got, 0);
+        free(copy);
+    }
+}
+
+START_TEST(test_headers_split)
+{
+    split_agrees("To: a@x\nSubject: s\n\nbody\n", 20);
+    split_agrees("To: a@x\r\nSubject: s\r\n\r\nbody\r\n", 23);
+    split_agrees("To: a@x\n folded\n\nb", 17);
+    split_agrees("To: a@x\nnot a field\nbody\n", 8);
+    split_agrees("\nbody\n", 1);
+    split_agrees("plain text\n", 0);
+    split_agrees("To: a@x", 7);
+
+    /* The cases of the 1 MiB cut: a field cut inside its name, which
+     * looks like a non-field line, and a field cut after its colon. */
+    size_t end;
+    const char *cut_name = "To: a@x\nX-Fil";
+    ck_assert_int_eq(smh_split(cut_name, strlen(cut_name), 0, &end), SMH_TOO_BIG);
+    ck_assert_int_eq(smh_split(cut_name, strlen(cut_name), 1, &end), SMH_BLOCK);
+    ck_assert_uint_eq(end, 8);
+    const char *cut_value = "To: a@x\nSubject: xxxx";
+    ck_assert_int_eq(smh_split(cut_value, strlen(cut_value), 0, &end), SMH_TOO_BIG);
+    const char *cut_at_line = "To: a@x\n";
+    ck_assert_int_eq(smh_split(cut_at_line, strlen(cut_at_line), 0, &end), SMH_TOO_BIG);
+    const char *cut_cr = "To: a@x\r\n\r";
+    ck_assert_int_eq(smh_split(cut_cr, strlen(cut_cr), 0, &end), SMH_TOO_BIG);
+    /* The empty line was read: the rest of the body does not matter. */
+    const char *done = "To: a@x\n\nbody without its line end";
+    ck_assert_int_eq(smh_split(done, strlen(done), 0, &end), SMH_BLOCK);
+    ck_assert_uint_eq(end, 9);
+}
+END_TEST
+
+static char *
+built(const char *block, int drop_bcc, const char *const *stamps, size_t n, struct smh_edit *e)
+{
+    struct smh_buf o = { NULL, 0, 0 };
+    ck_assert_int_eq(smh_build(block, strlen(block), drop_bcc, stamps, n, &o, e), 0);
+    char *s = malloc(o.len + 1);
+    memcpy(s, o.buf, o.len);
+    s[o.len] = '\0';
+    free(o.buf);
+    return s;
+}
+
+START_TEST(test_headers_build)
+{
+    const char *two[] = { "1:8:261206:a@x::c:1", "1:8:261206:b@y::c:2" };
+    struct smh_edit e;
+    char *s = built("From: me\nTo: a@x,\n b@y\n\n", 0, two, 2, &e);
+    ck_assert_str_eq(s, "From: me\nTo: a@x,\n b@y\nX-Hashcash: 1:8:261206:a@x::c:1\n"
+                        "X-Hashcash: 1:8:261206:b@y::c:2\n\n");
+    ck_assert_int_eq(e.added_eol, 0);
+    free(s);
+    /* CRLF, from the first line; Bcc dropped only when asked. */
+    s = built("To: a@x\r\nBcc: b@y\r\n\r\n", 1, two, 1, &e);
+    ck_assert_str_eq(s, "To: a@x\r\nX-Hashcash: 1:8:261206:a@x::c:1\r\n\r\n");
+    free(s);
+    s = built("To: a@x\r\nBcc: b@y\r\n\r\n", 0, two, 0, &e);
+    ck_assert_str_eq(s, "To: a@x\r\nBcc: b@y\r\n\r\n");
+    free(s);
+    /* No empty line of ours where the block ends at a non-field line... */
+    s = built("To: a@x\n", 0, two, 1, &e);
+    ck_assert_str_eq(s, "To: a@x\nX-Hashcash: 1:8:261206:a@x::c:1\n");
+    free(s);
+    /* ... nor a line end after an unterminated last field: the stamps go
+     * before it. */
+    s = built("To: a@x\nSubject: s", 0, two, 1, &e);
+    ck_assert_str_eq(s, "To: a@x\nX-Hashcash: 1:8:261206:a@x::c:1\nSubject: s");
+    ck_assert_uint_eq(e.insert_at, 8);
+    free(s);
+    /* No field at all: stamps first, then an empty line unless the
+     * message starts with its own. */
+    s = built("", 0, two, 1, &e);
+    ck_assert_str_eq(s, "X-Hashcash: 1:8:261206:a@x::c:1\n\n");
+    ck_assert_int_eq(e.added_eol, 1);
+    free(s);
+    s = built("\n", 0, two, 1, &e);
+    ck_assert_str_eq(s, "X-Hashcash: 1:8:261206:a@x::c:1\n\n");
+    ck_assert_int_eq(e.added_eol, 0);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_spool_round_trip_and_lock)
 {
     char spool[300], msgpath[300], path[4096], err[512];
@@ -230,6 +333,8 @@ main(void)
     tcase_add_test(t, test_args_modes);
     tcase_add_test(t, test_conf_bits_rules);
     tcase_add_test(t, test_conf_errors_name_the_line);
+    tcase_add_test(t, test_headers_split);
+    tcase_add_test(t, test_headers_build);
     tcase_add_test(t, test_spool_round_trip_and_lock);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);

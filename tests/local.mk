@@ -67,7 +67,8 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/check_sendmail
 tests_check_sendmail_SOURCES = tests/check_sendmail.c mint/sendmail_args.c mint/sendmail_args.h \
-	mint/sendmail_conf.c mint/sendmail_conf.h mint/sendmail_spool.c mint/sendmail_spool.h
+	mint/sendmail_conf.c mint/sendmail_conf.h mint/sendmail_spool.c mint/sendmail_spool.h \
+	mint/sendmail_headers.c mint/sendmail_headers.h mint/rfc5322.c mint/rfc5322.h
 tests_check_sendmail_CFLAGS = $(TEST_CFLAGS)
 tests_check_sendmail_LDADD = libcli.a $(CHECK_LIBS)
 TESTS += tests/check_sendmail

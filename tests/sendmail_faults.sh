@@ -10,7 +10,10 @@
 # caller a failure status (75, or sendmail's own), a failure after some
 # copies went out spools the rest, a minter killed mid-way leaves the
 # message refused to the caller (foreground) or in the spool (background),
-# and a broken configuration sends the message unstamped.
+# and a broken configuration sends the message unstamped.  Byte for
+# byte: a header block over 1 MiB goes through unchanged (-t still finds
+# its recipients), and a stamped copy differs from the input only by its
+# X-Hashcash lines (and, split, its Bcc field).
 . "${top_srcdir:-.}/tests/testlib.sh"
 
 PS="$top_builddir/postage-sendmail"
@@ -196,4 +199,60 @@ reset_fake
 conf
 run_capture env POSTAGE_SENDMAIL="$(cd "$(dirname "$PS")" && pwd)/$(basename "$PS")" "$PS" -i ann@example.org < "$TMP/m1"
 expect_eq "self as sendmail: status" 75 "$rc"
+
+# 13. A header block over 1 MiB cannot be stamped: the message reaches
+#     sendmail byte for byte, with its arguments as given, and with -t the
+#     recipients are still in its header block.  Two shapes: one 1.1 MB
+#     Subject line, and 16,000 ordinary fields before To and Subject (the
+#     1 MiB mark falls inside a field name there, where a cut line looks
+#     like the end of the block: an empty line was put there, and To went
+#     into the body).
+reset_fake
+conf
+{ printf 'From: me@example.org\nTo: ann@example.org\nSubject: '
+  head -c 1100000 /dev/zero | tr '\0' 'x'
+  printf '\n\nbody\n'; } > "$TMP/big1"
+{ printf 'From: me@example.org\nMessage-ID: <20261206.00000001@example.org>\n'
+  awk 'BEGIN { for (i = 0; i < 16000; i++) printf "X-Filler-%05d: an ordinary header field of an ordinary size, as mail has\n", i }'
+  printf 'To: ann@example.org, bob@example.net\nSubject: after the fillers\n\nbody\n'; } > "$TMP/big2"
+n=0
+for big in big1 big2; do
+    for mode in -t args; do
+        reset_fake
+        if [ "$mode" = -t ]; then "$PS" -t -i < "$TMP/$big"; else "$PS" -i ann@example.org < "$TMP/$big"; fi
+        expect_eq "$big $mode: status" 0 $?
+        expect_eq "$big $mode: one call" 1 "$(calls)"
+        cmp -s "$TMP/$big" "$FAKE/1.msg" || fail "$big $mode: the message was changed ($(cmp "$TMP/$big" "$FAKE/1.msg" 2>&1))"
+        if [ "$mode" = -t ]; then
+            expect_eq "$big -t: arguments unchanged" "-t|-i" "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+            # what sendmail -t reads: the To field, in the header block
+            sed -n '/^$/q; /^To: /p' "$FAKE/1.msg" | grep -q 'ann@example.org' ||
+                fail "$big -t: To is no longer in the header block: sendmail -t finds no recipient"
+        fi
+    done
+done
+
+# 14. The stamped path changes nothing but the added X-Hashcash lines:
+#     LF and CRLF, folded fields, 8-bit, a block without a final newline,
+#     and a block that ends at a line that is not a field.
+conf
+printf 'From: me@example.org\nTo: ann@example.org,\n\tbob@example.net\nSubject: folded\n  subject\n\nbody\n' > "$TMP/s1"
+printf 'From: me@example.org\r\nTo: ann@example.org\r\nSubject: caf\303\251\r\n\r\n\377 body\r\n' > "$TMP/s2"
+printf 'To: ann@example.org\nSubject: no newline' > "$TMP/s3"
+printf 'To: ann@example.org\nSubject: no empty line\nthis line is not a field\nbody\n' > "$TMP/s4"
+for m in s1 s2 s3 s4; do
+    reset_fake
+    "$PS" -i ann@example.org < "$TMP/$m"
+    expect_eq "$m: status" 0 $?
+    expect_eq "$m: one stamp" 1 "$(grep -ac '^X-Hashcash: ' "$FAKE/1.msg")"
+    LC_ALL=C sed '/^X-Hashcash: /d' "$FAKE/1.msg" > "$TMP/$m.back"
+    cmp -s "$TMP/$m" "$TMP/$m.back" || fail "$m: more than the stamp was changed ($(cmp "$TMP/$m" "$TMP/$m.back" 2>&1))"
+done
+# ... and a split copy changes only that, and drops its Bcc field.
+reset_fake
+"$PS" -t -i < "$TMP/m2"
+LC_ALL=C sed '/^X-Hashcash: /d' "$FAKE/1.msg" > "$TMP/m2.back"
+LC_ALL=C sed '/^Bcc: /d' "$TMP/m2" > "$TMP/m2.nobcc"
+cmp -s "$TMP/m2.nobcc" "$TMP/m2.back" || fail "-t: the shared copy changed more than its stamps and Bcc"
+
 finish
