@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "mint/sendmail_conf.h"
 
@@ -197,6 +198,14 @@ smc_load(struct smc_conf *c, const char *file, int optional, char *err, size_t e
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
         return -1;
     }
+    /* fopen() opens a directory for reading, and fgets() then fails at
+     * once: without this it would pass for an empty configuration. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a configuration file", file);
+        fclose(f);
+        return -1;
+    }
     char line[LINE_MAX_LEN + 2];
     unsigned lineno = 0;
     while (fgets(line, sizeof line, f) != NULL) {
@@ -222,6 +231,12 @@ smc_load(struct smc_conf *c, const char *file, int optional, char *err, size_t e
             fclose(f);
             return -1;
         }
+    }
+    /* A read error ends fgets() as the end of the file does. */
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s:%u: read error: %s", file, lineno + 1, strerror(errno));
+        fclose(f);
+        return -1;
     }
     fclose(f);
     return 0;

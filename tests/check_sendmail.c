@@ -275,6 +275,20 @@ START_TEST(test_headers_build)
 }
 END_TEST
 
+START_TEST(test_conf_directory)
+{
+    char err[512];
+    struct smc_conf c;
+    smc_defaults(&c, "/spool");
+    /* fopen() takes a directory; the loader must not take it for an
+     * empty file, named or optional. */
+    ck_assert_int_eq(smc_load(&c, dir, 0, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, dir) != NULL && strstr(err, "is a directory") != NULL, "%s", err);
+    ck_assert_int_eq(smc_load(&c, dir, 1, err, sizeof err), -1);
+    smc_free(&c);
+}
+END_TEST
+
 START_TEST(test_spool_round_trip_and_lock)
 {
     char spool[300], msgpath[300], path[4096], err[512];
@@ -335,6 +349,7 @@ main(void)
     tcase_add_test(t, test_conf_errors_name_the_line);
     tcase_add_test(t, test_headers_split);
     tcase_add_test(t, test_headers_build);
+    tcase_add_test(t, test_conf_directory);
     tcase_add_test(t, test_spool_round_trip_and_lock);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);

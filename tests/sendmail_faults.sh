@@ -10,7 +10,8 @@
 # caller a failure status (75, or sendmail's own), a failure after some
 # copies went out spools the rest, a minter killed mid-way leaves the
 # message refused to the caller (foreground) or in the spool (background),
-# and a broken configuration sends the message unstamped.  Byte for
+# and a broken configuration (a directory too) sends the message
+# unstamped, named in the error.  Byte for
 # byte: a header block over 1 MiB goes through unchanged (-t still finds
 # its recipients), and a stamped copy differs from the input only by its
 # X-Hashcash lines (and, split, its Bcc field).
@@ -255,4 +256,14 @@ LC_ALL=C sed '/^X-Hashcash: /d' "$FAKE/1.msg" > "$TMP/m2.back"
 LC_ALL=C sed '/^Bcc: /d' "$TMP/m2" > "$TMP/m2.nobcc"
 cmp -s "$TMP/m2.nobcc" "$TMP/m2.back" || fail "-t: the shared copy changed more than its stamps and Bcc"
 
+# 16. A directory as the configuration: an error naming it, and the
+#     message sent unstamped (as for any broken configuration).
+reset_fake
+mkdir -p "$TMP/conf.d"
+run_capture env POSTAGE_SENDMAIL_CONF="$TMP/conf.d" "$PS" -i ann@example.org < "$TMP/m1"
+expect_eq "directory as configuration: status" 0 "$rc"
+expect_eq "directory as configuration: sent" 1 "$(calls)"
+expect_eq "directory as configuration: unstamped" 0 "$(stamps "$FAKE/1.msg" | wc -l)"
+case $err in *"$TMP/conf.d: is a directory"*) ;; *) fail "directory as configuration not explained: $err" ;; esac
+cmp -s "$TMP/m1" "$FAKE/1.msg" || fail "directory as configuration: the unstamped message was changed"
 finish
