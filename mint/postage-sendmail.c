@@ -216,11 +216,25 @@ make_plan(const struct sm_args *a, int argc, char **argv, const char *block, siz
             if (plan_add(p, blind.addr[i], 1) != 0)
                 goto out;
     }
-    /* Arguments (added to the header recipients with -t, as Postfix does):
-     * blind unless the headers show them. */
-    for (size_t i = 0; i < args.count; i++)
-        if (plan_add(p, args.addr[i], !in_list(&shown, args.addr[i])) != 0)
+    /*
+     * Arguments (added to the header recipients with -t, as Postfix does).
+     * One named in a Bcc field is blind.  One that no header names is
+     * blind when To or Cc show some other recipient of this message: the
+     * sender hid it from them, as mutt, mailx and git send-email do with
+     * Bcc.  When no recipient is shown (a list or a script mailing to
+     * "undisclosed-recipients:;"), there is nobody it was hidden from, and
+     * it goes in the shared copy with its stamp: one sendmail run for
+     * them all instead of one run each.
+     */
+    int someone_shown = a->extract && shown.count > 0;
+    for (size_t i = 0; i < args.count && !someone_shown; i++)
+        someone_shown = in_list(&shown, args.addr[i]);
+    for (size_t i = 0; i < args.count; i++) {
+        int is_shown = in_list(&shown, args.addr[i]);
+        int is_blind = !is_shown && (in_list(&blind, args.addr[i]) || someone_shown);
+        if (plan_add(p, args.addr[i], is_blind) != 0)
             goto out;
+    }
     rc = 0;
 out:
     rfc5322_addrs_free(&shown);

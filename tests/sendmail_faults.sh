@@ -11,10 +11,12 @@
 # copies went out spools the rest, a minter killed mid-way leaves the
 # message refused to the caller (foreground) or in the spool (background),
 # and a broken configuration (a directory too) sends the message
-# unstamped, named in the error.  Byte for
-# byte: a header block over 1 MiB goes through unchanged (-t still finds
-# its recipients), and a stamped copy differs from the input only by its
-# X-Hashcash lines (and, split, its Bcc field).
+# unstamped, named in the error.  Byte for byte: a header block over 1 MiB
+# goes through unchanged (-t still finds its recipients), and a stamped
+# copy differs from the input only by its X-Hashcash lines (and, split,
+# its Bcc field).  Argument recipients shown to nobody go in one run with
+# a stamp each; one named in Bcc, or hidden from the To/Cc recipients,
+# gets a copy of its own.
 . "${top_srcdir:-.}/tests/testlib.sh"
 
 PS="$top_builddir/postage-sendmail"
@@ -255,6 +257,55 @@ reset_fake
 LC_ALL=C sed '/^X-Hashcash: /d' "$FAKE/1.msg" > "$TMP/m2.back"
 LC_ALL=C sed '/^Bcc: /d' "$TMP/m2" > "$TMP/m2.nobcc"
 cmp -s "$TMP/m2.nobcc" "$TMP/m2.back" || fail "-t: the shared copy changed more than its stamps and Bcc"
+
+# 15. Recipients given as arguments that no header shows, in a message
+#     shown to none of them (a list, or undisclosed recipients): one
+#     sendmail run for them all, every one with its own valid stamp.
+N=200
+[ "${POSTAGE_TEST_QUICK:-0}" = 1 ] && N=50
+i=0; : > "$TMP/rcpts"
+while [ $i -lt $N ]; do i=$((i + 1)); echo "r$i@example.org" >> "$TMP/rcpts"; done
+for to in 'list@example.org' 'undisclosed-recipients:;'; do
+    reset_fake
+    printf 'From: me@example.org\nTo: %s\nSubject: to many\n\nbody\n' "$to" > "$TMP/m15"
+    # shellcheck disable=SC2046
+    "$PS" -i -f me@example.org $(cat "$TMP/rcpts") < "$TMP/m15"
+    expect_eq "$N arguments ($to): status" 0 $?
+    expect_eq "$N arguments ($to): sendmail runs" 1 "$(calls)"
+    expect_eq "$N arguments ($to): arguments unchanged" "-i|-f|me@example.org|$(tr '\n' '|' < "$TMP/rcpts" | sed 's/|$//')" \
+        "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+    expect_eq "$N arguments ($to): stamps" "$N" "$(stamps "$FAKE/1.msg" | wc -l)"
+    bad=0
+    while read -r r; do
+        s=$(stamps "$FAKE/1.msg" | grep ":$r:")
+        "$VERIFY" -b 8 -r "$r" "$s" > /dev/null 2>&1 || bad=$((bad + 1))
+    done < "$TMP/rcpts"
+    expect_eq "$N arguments ($to): stamps that do not verify" 0 "$bad"
+done
+# ... but one the sender named in Bcc stays blind: a copy of its own,
+# and neither its address nor its stamp in the shared copy.
+reset_fake
+printf 'From: me@example.org\nTo: list@example.org\nBcc: r2@example.org\nSubject: one hidden\n\nbody\n' > "$TMP/m15b"
+"$PS" -i r1@example.org r2@example.org r3@example.org < "$TMP/m15b"
+expect_eq "Bcc among arguments: runs" 2 "$(calls)"
+expect_eq "Bcc among arguments: shared arguments" "-i|--|r1@example.org|r3@example.org" "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+grep -q 'r2@' "$FAKE/1.msg" && fail "Bcc among arguments: the shared copy names the Bcc recipient"
+expect_eq "Bcc among arguments: private copy" "-i|--|r2@example.org" "$(tr '\n' '|' < "$FAKE/2.args" | sed 's/|$//')"
+expect_eq "Bcc among arguments: private stamp" "r2@example.org" "$(stamps "$FAKE/2.msg" | cut -d: -f4 | tr '\n' ' ' | sed 's/ $//')"
+# ... and so does an argument hidden from the shown recipients (mutt's,
+# mailx's and git send-email's Bcc: an argument with no header).
+reset_fake
+"$PS" -i ann@example.org bob@example.net dee@example.org < "$TMP/m1"
+expect_eq "argument hidden from To/Cc: runs" 2 "$(calls)"
+grep -q 'dee@' "$FAKE/1.msg" && fail "argument hidden from To/Cc: the shared copy names it"
+expect_eq "argument hidden from To/Cc: private stamp" "dee@example.org" "$(stamps "$FAKE/2.msg" | cut -d: -f4)"
+# The one run failing: its status, nothing spooled, nothing else sent.
+reset_fake
+# shellcheck disable=SC2046
+FAKE_FAIL_FROM=1 FAKE_EXIT=69 "$PS" -i $(cat "$TMP/rcpts") < "$TMP/m15"
+expect_eq "$N arguments, sendmail fails: status" 69 $?
+expect_eq "$N arguments, sendmail fails: runs" 1 "$(calls)"
+expect_eq "$N arguments, sendmail fails: spooled" 0 "$("$PS" --queue | grep -c 'stamped')"
 
 # 16. A directory as the configuration: an error naming it, and the
 #     message sent unstamped (as for any broken configuration).
