@@ -41,8 +41,12 @@ smh_split(const char *buf, size_t len, int complete, size_t *block_len)
      * line); one that stops before it stopped at its empty line, which
      * nothing can change, or at a line that is not a field, which only
      * the rest of that line could change. */
-    if (end >= len)
-        return SMH_TOO_BIG;
+    if (end >= len) {
+        if (!ends_with_empty_line(buf, len))
+            return SMH_TOO_BIG;
+        *block_len = end;   /* the empty line is the last byte read */
+        return SMH_BLOCK;
+    }
     if (!ends_with_empty_line(buf, end) && memchr(buf + end, '\n', len - end) == NULL)
         return SMH_TOO_BIG;
     *block_len = end;

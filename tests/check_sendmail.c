@@ -217,7 +217,13 @@ START_TEST(test_headers_split)
     ck_assert_int_eq(smh_split(cut_at_line, strlen(cut_at_line), 0, &end), SMH_TOO_BIG);
     const char *cut_cr = "To: a@x\r\n\r";
     ck_assert_int_eq(smh_split(cut_cr, strlen(cut_cr), 0, &end), SMH_TOO_BIG);
-    /* The empty line was read: the rest of the body does not matter. */
+    /* The empty line was read: the rest of the body does not matter,
+     * even when the read ends with it. */
+    const char *just = "To: a@x\r\n\r\n";
+    ck_assert_int_eq(smh_split(just, strlen(just), 0, &end), SMH_BLOCK);
+    ck_assert_uint_eq(end, 11);
+    const char *folded_blank = "To: a@x\n \n";
+    ck_assert_int_eq(smh_split(folded_blank, strlen(folded_blank), 0, &end), SMH_TOO_BIG);
     const char *done = "To: a@x\n\nbody without its line end";
     ck_assert_int_eq(smh_split(done, strlen(done), 0, &end), SMH_BLOCK);
     ck_assert_uint_eq(end, 9);
