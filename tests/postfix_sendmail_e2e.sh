@@ -6,6 +6,8 @@
 # delivered at once and postaged counts each as paid (X-Postage-Result);
 # the shared copies carry no Bcc header, address or stamp; each Bcc copy
 # carries only its own stamp, and no Bcc header or other Bcc address.
+# Then a header block over 1 MiB goes through unstamped and unchanged, so
+# that Postfix's sendmail -t still finds its recipient.
 # Greylisting waits an hour, so a recipient that did not pay would not be
 # delivered during the test.
 . "${top_srcdir:-.}/tests/testlib.sh"
@@ -106,6 +108,26 @@ for r in dee eve; do
     other=eve; [ "$r" = eve ] && other=dee
     grep -q "$other@" "$m" && fail "$r's copy names $other"
 done
+
+# A header block over 1 MiB (16,000 ordinary fields before To) cannot be
+# stamped; it must reach Postfix's sendmail -t unchanged, so that -t still
+# finds Fay in To (a cut block once put an empty line before To, and
+# Postfix found no recipient).  Unstamped mail would be greylisted for an
+# hour, so the milter is taken out first: this is about the header only.
+pf_set 'non_smtpd_milters =' || fail "cannot take the milter out"
+{ printf 'From: Sender <sender@example.org>\nMessage-ID: <big.1@example.org>\n'
+  awk 'BEGIN { for (i = 0; i < 16000; i++) printf "X-Filler-%05d: an ordinary header field of an ordinary size, as mail has\n", i }'
+  printf 'To: Fay <fay@example.test>\nSubject: a header block over 1 MiB\n\nthe body\n'; } > "$TMP/big"
+"$PS" -t -i -f sender@example.org < "$TMP/big" || fail "postage-sendmail failed on the 1 MiB header block"
+if m=$(pf_wait_delivered fay@example.test 30); then
+    sed -n '/^$/q; p' "$m" > "$TMP/big.head"
+    grep -q '^X-Filler-15999: ' "$TMP/big.head" || fail "Fay's copy lost header fields"
+    grep -q '^To: Fay <fay@example.test>$' "$TMP/big.head" || fail "To is not in the header of Fay's copy"
+    grep -q '^X-Hashcash:' "$TMP/big.head" && fail "a 1 MiB header block was stamped"
+    expect_eq "Fay's body" "the body" "$(sed '1,/^$/d' "$m")"
+else
+    fail "nothing delivered to fay: Postfix's sendmail -t found no recipient"; show_logs
+fi
 
 kill "$postaged_pid"
 wait "$postaged_pid" 2>/dev/null
