@@ -20,6 +20,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/reputation.h policy/reputation.c \
 	policy/rep_writer.h policy/rep_writer.c \
 	policy/log.h policy/log.c \
+	policy/escape.h policy/escape.c \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \

@@ -1,6 +1,8 @@
 /*
  * log.c - postaged's log lines, to syslog (facility mail, as Postfix's
- * own) or to stderr with a timestamp.
+ * own) or to stderr with a timestamp.  Every line is escaped here, at the
+ * sink (escape.h): the addresses, names and attributes in it come from
+ * outside, and a CR or LF among them must not start a forged line.
  */
 #include "config.h"
 
@@ -10,6 +12,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "policy/escape.h"
 #include "policy/log.h"
 
 /* Set once at start-up (and again on SIGHUP before threads read it):
@@ -36,16 +39,17 @@ vlog(enum pd_log_level level, const char *fmt, va_list ap)
 
     if (level > log_verbosity)
         return;
+    char raw[4096], line[4096], when[32];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    pd_escape_str(line, sizeof line, raw);
     if (log_syslog) {
-        vsyslog(priority[level], fmt, ap);
+        syslog(priority[level], "%s", line);
         return;
     }
-    char line[2048], when[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    vsnprintf(line, sizeof line, fmt, ap);
     /* One fprintf per line so concurrent threads do not interleave. */
     fprintf(stderr, "%s %s: %s: %s\n", when, log_ident, word[level], line);
 }
