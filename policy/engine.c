@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/escape.h"
 #include "policy/access.h"
 #include "policy/argon2id_pool.h"
 #include "policy/engine.h"
@@ -1595,6 +1596,17 @@ add_detail(struct pd_answer *a, size_t *lines, const char *line)
  * reason its stamp did not pay.  A stamp that names no recipient is
  * blamed on the one deferred recipient that has no stamp of its own, or,
  * when that is ambiguous, reported for the message. */
+/* A recipient address as shown in a header or a reply line: its control
+ * characters escaped (escape.h) and at most 200 bytes of it, cut at a
+ * whole escape. */
+#define SHOWN_ADDRESS_MAX 201
+static const char *
+shown_address(const char *address, char out[SHOWN_ADDRESS_MAX])
+{
+    pd_escape_str(out, SHOWN_ADDRESS_MAX, address);
+    return out;
+}
+
 static void
 explain_unpaid(const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
                const struct pd_postage_stamp *stamps, size_t n_stamps, struct pd_answer *a)
@@ -1634,8 +1646,9 @@ explain_unpaid(const struct pd_postage_rcpt *rcpts, size_t n_rcpts,
         if (blame == NULL)
             continue;
         stamp_failure(blame, rcpts[k].need, why, sizeof why);
-        snprintf(line, sizeof line, "The stamp for <%.200s> did not pay: %s", rcpts[k].address,
-                 why);
+        char shown[SHOWN_ADDRESS_MAX];
+        snprintf(line, sizeof line, "The stamp for <%s> did not pay: %s",
+                 shown_address(rcpts[k].address, shown), why);
         if (add_detail(a, &lines, line) != 0)
             untold++;
     }
@@ -1674,8 +1687,9 @@ defer_for_postage(const struct pd_engine *e, const struct pd_postage_rcpt *rcpts
             need = rcpts[i].need;
         if (rcpts[i].wait > wait)
             wait = rcpts[i].wait;
-        int w = snprintf(who + n, sizeof who - n, "%s<%.200s>", listed ? ", " : "",
-                         rcpts[i].address);
+        char shown[SHOWN_ADDRESS_MAX];
+        int w = snprintf(who + n, sizeof who - n, "%s<%s>", listed ? ", " : "",
+                         shown_address(rcpts[i].address, shown));
         if (w > 0 && (size_t) w < sizeof who - n - 24) {
             n += (size_t) w;
             listed++;
@@ -1734,11 +1748,13 @@ trace_header(const struct pd_engine *e, const struct pd_txn *txn,
     size_t n = w > 0 && (size_t) w < sizeof v ? (size_t) w : 0;
     if (n_rcpts == 1) {
         const struct pd_postage_rcpt *r = &rcpts[0];
+        char shown[SHOWN_ADDRESS_MAX];
+        shown_address(r->address, shown);
         if (r->outcome == PD_RCPT_PAID)
-            snprintf(v + n, sizeof v - n, "; rcpt=<%.200s> paid %u/%u%s", r->address, r->value,
+            snprintf(v + n, sizeof v - n, "; rcpt=<%s> paid %u/%u%s", shown, r->value,
                      r->need, stamps[r->stamp].kind == POSTAGE_KIND_ARGON2ID ? " argon2id" : "");
         else
-            snprintf(v + n, sizeof v - n, "; rcpt=<%.200s> %s", r->address,
+            snprintf(v + n, sizeof v - n, "; rcpt=<%s> %s", shown,
                      pd_rcpt_outcome_name(r->outcome));
     } else {
         static const enum pd_rcpt_outcome order[] = {

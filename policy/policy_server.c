@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/escape.h"
 #include "policy/log.h"
 #include "policy/milter_sessions.h"
 #include "policy/policy_server.h"
@@ -130,6 +131,10 @@ answer(struct server *srv, struct conn *c, const struct pd_request *r)
     pd_engine_decide(engine, &c->txn, &q, now_seconds(), &a);
     pd_engine_unref(engine);
 
+    /* The header value may carry the client's words: escaped, as every
+     * header postaged adds (escape.h), rather than left to the
+     * formatter's blanking of controls. */
+    pd_escape_inplace(a.prepend_value, sizeof a.prepend_value);
     if (a.prepend_name[0] != '\0' && (a.verdict.action == PD_DUNNO || a.verdict.action == PD_OK))
         n = pd_response_format_prepend(a.prepend_name, a.prepend_value, buf, sizeof buf);
     else
