@@ -21,6 +21,8 @@ policy_libpolicy_la_SOURCES = \
 	policy/rep_writer.h policy/rep_writer.c \
 	policy/log.h policy/log.c \
 	policy/escape.h policy/escape.c \
+	policy/address.h policy/address.c \
+	policy/milter_headers.h policy/milter_headers.c \
 	policy/listen.h policy/listen.c \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \

@@ -38,8 +38,11 @@
 
 #include <libmilter/mfapi.h>
 
+#include "policy/address.h"
+#include "policy/escape.h"
 #include "policy/log.h"
 #include "policy/milter.h"
+#include "policy/milter_headers.h"
 #include "policy/milter_sessions.h"
 #include "postage/stamp.h"
 #include "postage/status.h"
@@ -49,22 +52,7 @@
 /* Postfix's smtpd_recipient_limit default; past it RCPT gets 452 4.5.3
  * (RFC 5321 4.5.3.1.8), so the sender retries the rest later. */
 #define RCPTS_MAX 1000
-/* Authentication-Results headers with our authserv-id removed from one
- * message; a message with more is refused, so none can slip through. */
-#define FORGED_AR_MAX 4096
 #define MESSAGE_ID_MAX 256
-
-/* The headers postaged adds, whose incoming copies it removes. */
-enum own_header {
-    OWN_POSTAGE_RESULT = 0,
-    OWN_POSTAGE_PRICE,
-    OWN_GREYLIST,
-    OWN_AUTH_RESULTS,
-    OWN_HEADERS
-};
-static const char *const own_header_names[OWN_HEADERS] = {
-    "X-Postage-Result", "X-Postage-Price", "X-Greylist", "Authentication-Results"
-};
 
 struct milter_ctx {
     char client_address[INET6_ADDRSTRLEN];
@@ -91,12 +79,9 @@ struct milter_ctx {
     size_t stamps_dropped;       /* past PD_POSTAGE_STAMPS_MAX or too long */
     struct pd_header trace;      /* X-Postage-Result, name "" for none     */
     char message_id[MESSAGE_ID_MAX];
-    /* Incoming copies of our headers: how many of each name were seen
-     * (all go but Authentication-Results), and which Authentication-
-     * Results (1-based among their name) carry our authserv-id. */
-    unsigned seen[OWN_HEADERS];
-    unsigned *forged_ar;
-    size_t n_forged_ar;
+    /* Incoming copies of our headers (milter_headers.h): all go but the
+     * Authentication-Results of other authserv-ids. */
+    struct pd_own_headers own;
     int in_session;              /* entered in milter_sessions ...         */
     uint64_t session_key;        /* ... with this key                      */
 };
@@ -113,20 +98,33 @@ copy_field(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
-/* "<a@b>" -> "a@b"; "<>" -> "". */
+/* An envelope address as the MTA passes it, "<a@b>" -> "a@b", "<>" ->
+ * "" (address.h: quotes, source routes, parameters).  One the parser
+ * refuses (the MTA let it through) is logged and kept as written, minus
+ * one pair of angle brackets: it can then only fail to match a stamp,
+ * and every header and log line escapes what it holds. */
 static void
-copy_address(char *dst, size_t size, const char *src)
+copy_address(const struct milter_ctx *m, const char *what, char *dst, size_t size,
+             const char *src)
 {
-    size_t n;
     if (src == NULL)
         src = "";
-    if (*src == '<')
+    size_t len = strlen(src);
+    enum pd_addr_status st = pd_envelope_address(src, len, dst, size);
+    if (st == PD_ADDR_OK)
+        return;
+    pd_log(PD_LOG_WARNING, "milter: client=%s[%s]: %s address %.300s: %s; taken as written",
+           m->client_name, m->client_address, what, src, pd_addr_status_text(st));
+    if (*src == '<') {
         src++;
-    n = strcspn(src, ">");
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
+        len--;
+        if (len > 0 && src[len - 1] == '>')
+            len--;
+    }
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
 }
 
 static void
@@ -158,10 +156,7 @@ reset_message(struct milter_ctx *m)
     leave_session(m);
     free_postage(m);
     m->message_id[0] = '\0';
-    memset(m->seen, 0, sizeof m->seen);
-    free(m->forged_ar);
-    m->forged_ar = NULL;
-    m->n_forged_ar = 0;
+    pd_own_headers_reset(&m->own);
     m->sender[0] = m->sasl_user[0] = '\0';
     m->n_headers = 0;
     m->queue_id[0] = '\0';
@@ -341,7 +336,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     reset_message(m);
     m->in_session = pd_milter_session_enter(m->client_address, m->helo, &m->session_key) == 0;
-    copy_address(m->sender, sizeof m->sender, argv ? argv[0] : NULL);
+    copy_address(m, "sender", m->sender, sizeof m->sender, argv ? argv[0] : NULL);
     static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
     copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));
     return SMFIS_CONTINUE;
@@ -354,7 +349,7 @@ on_envrcpt(SMFICTX *ctx, char **argv)
     char rcpt[FIELD_MAX];
     if (m == NULL)
         return SMFIS_TEMPFAIL;
-    copy_address(rcpt, sizeof rcpt, argv ? argv[0] : NULL);
+    copy_address(m, "recipient", rcpt, sizeof rcpt, argv ? argv[0] : NULL);
     if (m->n_rcpts >= RCPTS_MAX) {
         static char code[] = "452", xcode[] = "4.5.3", text[] = "Too many recipients";
         smfi_setreply(ctx, code, xcode, text);
@@ -402,43 +397,17 @@ collect_stamp(struct milter_ctx *m, const char *name, const char *value)
     m->stamp_len[m->n_stamps++] = len;
 }
 
-/* Does an Authentication-Results value name `authserv_id` (its first
- * token, before any version and the ';')? */
-static int
-names_authserv_id(const char *value, const char *authserv_id)
-{
-    while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-        value++;
-    size_t n = strcspn(value, " \t\r\n;(");
-    return n > 0 && n == strlen(authserv_id) && strncasecmp(value, authserv_id, n) == 0;
-}
-
 /* Note an incoming copy of a header postaged adds.  Returns -1 when a
  * message has more forged Authentication-Results than we remove. */
 static int
 note_own_header(struct milter_ctx *m, const char *name, const char *value)
 {
-    for (int h = 0; h < OWN_HEADERS; h++) {
-        if (strcasecmp(name, own_header_names[h]) != 0)
-            continue;
-        unsigned index = ++m->seen[h];
-        if (h != OWN_AUTH_RESULTS)
-            return 0;
-        struct pd_engine *engine = pd_engine_slot_get(milter_engines);
-        int ours = names_authserv_id(value, pd_engine_hostname(engine));
-        pd_engine_unref(engine);
-        if (!ours)
-            return 0;
-        if (m->n_forged_ar >= FORGED_AR_MAX)
-            return -1;
-        unsigned *grown = realloc(m->forged_ar, (m->n_forged_ar + 1) * sizeof *grown);
-        if (grown == NULL)
-            return -1;
-        m->forged_ar = grown;
-        m->forged_ar[m->n_forged_ar++] = index;
-        return 0;
-    }
-    return 0;
+    if (pd_own_header_index(name) != PD_OWN_AUTH_RESULTS)
+        return pd_own_headers_note(&m->own, name, value, "");
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    int rc = pd_own_headers_note(&m->own, name, value, pd_engine_hostname(engine));
+    pd_engine_unref(engine);
+    return rc;
 }
 
 static sfsistat
@@ -448,17 +417,14 @@ on_header(SMFICTX *ctx, char *name, char *value)
     if (m != NULL) {
         m->size += strlen(name) + 2 + strlen(value) + 2;
         collect_stamp(m, name, value);
-        if (strcasecmp(name, "Message-ID") == 0 && m->message_id[0] == '\0') {
-            const char *v = value + strspn(value, " \t\r\n");
-            snprintf(m->message_id, sizeof m->message_id, "%.*s",
-                     (int) strcspn(v, " \t\r\n"), v);
-        }
+        if (strcasecmp(name, "Message-ID") == 0 && m->message_id[0] == '\0')
+            pd_message_id_take(m->message_id, sizeof m->message_id, value);
         if (note_own_header(m, name, value) != 0) {
             static char code[] = "554", xcode[] = "5.7.1",
                         text[] = "Too many forged Authentication-Results headers";
             pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: refused, more than %d "
                    "Authentication-Results headers carry our authserv-id", m->client_name,
-                   m->client_address, m->sender, FORGED_AR_MAX);
+                   m->client_address, m->sender, PD_FORGED_AR_MAX);
             smfi_setreply(ctx, code, xcode, text);
             return SMFIS_REJECT;
         }
@@ -472,15 +438,16 @@ static void
 remove_forged_headers(SMFICTX *ctx, struct milter_ctx *m)
 {
     unsigned removed = 0;
-    for (int h = 0; h < OWN_HEADERS; h++) {
+    for (int h = 0; h < PD_OWN_HEADERS; h++) {
         char name[64];
-        snprintf(name, sizeof name, "%s", own_header_names[h]);
-        if (h == OWN_AUTH_RESULTS) {
-            for (size_t i = m->n_forged_ar; i-- > 0;)
-                removed += smfi_chgheader(ctx, name, (int) m->forged_ar[i], NULL) == MI_SUCCESS;
+        snprintf(name, sizeof name, "%s", pd_own_header_name(h));
+        if (h == PD_OWN_AUTH_RESULTS) {
+            for (size_t i = m->own.n_forged_ar; i-- > 0;)
+                removed += smfi_chgheader(ctx, name, (int) m->own.forged_ar[i], NULL) ==
+                           MI_SUCCESS;
             continue;
         }
-        for (unsigned i = m->seen[h]; i > 0; i--)
+        for (unsigned i = m->own.seen[h]; i > 0; i--)
             removed += smfi_chgheader(ctx, name, (int) i, NULL) == MI_SUCCESS;
     }
     if (removed > 0)
@@ -594,6 +561,12 @@ on_eom(SMFICTX *ctx)
         while (m->n_headers < PD_TXN_HEADERS &&
                pd_txn_take_header(&m->txn, &m->headers[m->n_headers]))
             m->n_headers++;
+        /* Header values carry the client's words (HELO, sender, the
+         * recipient in X-Postage-Result): no control character reaches
+         * the MTA raw, whichever module built the value. */
+        for (unsigned i = 0; i < m->n_headers; i++)
+            pd_escape_inplace(m->headers[i].value, sizeof m->headers[i].value);
+        pd_escape_inplace(m->trace.value, sizeof m->trace.value);
         for (unsigned i = m->n_headers; i-- > 0;)
             if (smfi_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != MI_SUCCESS)
                 pd_log(PD_LOG_WARNING, "milter: could not add the %s header",
@@ -625,7 +598,7 @@ on_close(SMFICTX *ctx)
     if (m != NULL) {
         leave_session(m);
         free_postage(m);
-        free(m->forged_ar);
+        pd_own_headers_reset(&m->own);
     }
     free(m);
     smfi_setpriv(ctx, NULL);

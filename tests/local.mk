@@ -118,6 +118,17 @@ TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/
 	tests/check_engine
 endif
 
+# The milter's data paths as pure functions (issue 16): envelope
+# addresses, the escaping of header values and log lines, our headers'
+# incoming copies and the Message-ID.
+if HAVE_CHECK
+check_PROGRAMS += tests/check_milter_data
+tests_check_milter_data_SOURCES = tests/check_milter_data.c
+tests_check_milter_data_CFLAGS = $(TEST_CFLAGS)
+tests_check_milter_data_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/check_milter_data
+endif
+
 # The state store (policy/state.h): one conformance suite over every
 # backend, LMDB always and Redis when POSTAGE_TEST_REDIS holds a
 # specification.  state_redis.sh sets it against a private redis-server
