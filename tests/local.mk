@@ -152,6 +152,11 @@ check_PROGRAMS += tests/milter_client
 tests_milter_client_SOURCES = tests/milter_client.c
 TESTS += tests/milter_client.sh
 EXTRA_DIST += tests/milter_client.sh
+# Hostile and unusual envelope addresses through the milter (issue 16):
+# no raw control character in a header or log line, quoted local parts,
+# source routes.
+TESTS += tests/milter_hostile.sh
+EXTRA_DIST += tests/milter_hostile.sh
 TESTS += tests/policy_daemon.sh tests/policy_spf.sh
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 

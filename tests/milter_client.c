@@ -6,11 +6,14 @@
  *   milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]
  *       [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]
  *       [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]
- *       [--verbose] FILE|-
+ *       [--escapes] [--verbose] FILE|-
  *
  * FILE holds one message per line: RCPT[,RCPT...] then, TAB-separated,
  * zero or more headers written "Name: value".  Blank lines and lines
- * starting with '#' are skipped (but counted).  Every message is one milter
+ * starting with '#' are skipped (but counted).  With --escapes, recipients
+ * and header names and values may write bytes a line cannot hold as \r,
+ * \n, \t, \\ or \xNN (\x00 in a recipient goes out as a NUL inside the
+ * RCPT argument; in a header it ends the text), to send hostile input.  Every message is one milter
  * transaction on ONE persistent connection: OPTNEG, CONNECT and HELO once
  * per connection, then per message MAIL, RCPT..., DATA, HEADER..., EOH
  * and (with --stop-at eom, the default) a one-line BODY and BODYEOB; then
@@ -201,6 +204,7 @@ static struct {
     int stats;
     int verbose;
     int quickack;
+    int escapes;
     const char *file;
 } opt = {
     .client_addr = "192.0.2.1",
@@ -1087,6 +1091,7 @@ struct header {
 
 struct message {
     char **rcpt;
+    size_t *rcpt_len;           /* bytes, NULs (from --escapes) included    */
     size_t nrcpt;
     struct header *hdr;
     size_t nhdr;
@@ -1094,16 +1099,17 @@ struct message {
 
 static unsigned long queue_ids;
 
-/* "<addr>", unless already in angle brackets. */
+/* "<addr>", unless already in angle brackets; LEN bytes of A. */
 static void
-pkt_address(struct conn *c, const char *a)
+pkt_address(struct conn *c, const char *a, size_t len)
 {
-    if (a[0] == '<') {
-        pkt_str(c, a);
+    if (len > 0 && a[0] == '<') {
+        out_bytes(c, a, len);
+        out_bytes(c, "", 1);
         return;
     }
     out_bytes(c, "<", 1);
-    out_bytes(c, a, strlen(a));
+    out_bytes(c, a, len);
     out_bytes(c, ">", 2);
 }
 
@@ -1124,7 +1130,7 @@ run_message(struct conn *c, const struct message *m, unsigned long lineno, struc
     pkt_macros(c, C_MAIL, "i", qid, "{mail_addr}", opt.from, (const char *) NULL);
     if (!(c->pflags & P_NOMAIL)) {
         pkt_begin(c, C_MAIL);
-        pkt_address(c, opt.from);
+        pkt_address(c, opt.from, strlen(opt.from));
         pkt_end(c);
         if ((r = event(c, C_MAIL, P_NR_MAIL, lineno, ans, mods, got)) != IO_OK)
             return r;
@@ -1136,7 +1142,7 @@ run_message(struct conn *c, const struct message *m, unsigned long lineno, struc
         if (c->pflags & P_NORCPT)
             continue;
         pkt_begin(c, C_RCPT);
-        pkt_address(c, m->rcpt[i]);
+        pkt_address(c, m->rcpt[i], m->rcpt_len[i]);
         pkt_end(c);
         if ((r = event(c, C_RCPT, P_NR_RCPT, lineno, ans, mods, got)) != IO_OK)
             return r;
@@ -1198,6 +1204,50 @@ done:
 
 /* ---- input ----------------------------------------------------------------------- */
 
+static int
+hexval(char h)
+{
+    if (h >= '0' && h <= '9')
+        return h - '0';
+    if (h >= 'a' && h <= 'f')
+        return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F')
+        return h - 'A' + 10;
+    return -1;
+}
+
+/* --escapes: decode S in place; the decoded length, or -1 (and *WHY) for
+ * a backslash that starts no escape. */
+static long
+unescape(char *s, const char **why)
+{
+    size_t n = 0;
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        if (s[i] != '\\') {
+            s[n++] = s[i];
+            continue;
+        }
+        char e = s[++i];
+        if (e == 'r')
+            s[n++] = '\r';
+        else if (e == 'n')
+            s[n++] = '\n';
+        else if (e == 't')
+            s[n++] = '\t';
+        else if (e == '\\')
+            s[n++] = '\\';
+        else if (e == 'x' && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            s[n++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            *why = "--escapes: a backslash that starts no \\r, \\n, \\t, \\\\ or \\xNN";
+            return -1;
+        }
+    }
+    s[n] = '\0';
+    return (long) n;
+}
+
 /* Split LINE (modified in place) into a message; -1 and *WHY on error. */
 static int
 parse_line(char *line, struct message *m, const char **why)
@@ -1208,6 +1258,7 @@ parse_line(char *line, struct message *m, const char **why)
         commas += *p == ',';
     }
     m->rcpt = xrealloc(m->rcpt, (commas + 1) * sizeof *m->rcpt);
+    m->rcpt_len = xrealloc(m->rcpt_len, (commas + 1) * sizeof *m->rcpt_len);
     m->hdr = xrealloc(m->hdr, (tabs + 1) * sizeof *m->hdr);
     m->nrcpt = m->nhdr = 0;
 
@@ -1226,6 +1277,10 @@ parse_line(char *line, struct message *m, const char **why)
             *why = "recipient too long";
             return -1;
         }
+        long len = (long) strlen(r);
+        if (opt.escapes && (len = unescape(r, why)) < 0)
+            return -1;
+        m->rcpt_len[m->nrcpt] = (size_t) len;
         m->rcpt[m->nrcpt++] = r;
         if (comma == NULL)
             break;
@@ -1249,6 +1304,8 @@ parse_line(char *line, struct message *m, const char **why)
             return -1;
         }
         *end = '\0';
+        if (opt.escapes && (unescape(field, why) < 0 || unescape(colon + 1, why) < 0))
+            return -1;
         if (strlen(field) + strlen(colon + 1) + 2 > DATA_MAX) {
             *why = "header too long (over 64 KiB)";
             return -1;
@@ -1288,7 +1345,7 @@ usage(const char *why)
             "usage: milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]\n"
             "           [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]\n"
             "           [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]\n"
-            "           [--verbose] FILE|-\n"
+            "           [--escapes] [--verbose] FILE|-\n"
             "FILE: one message per line, RCPT[,RCPT...]<TAB>Name: value[<TAB>Name: value...]\n");
     exit(why != NULL ? 2 : 0);
 }
@@ -1359,6 +1416,8 @@ main(int argc, char **argv)
             opt.verbose = 1;
         else if (strcmp(a, "--quickack") == 0)
             opt.quickack = 1;
+        else if (strcmp(a, "--escapes") == 0)
+            opt.escapes = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             usage(NULL);
         else if (a[0] == '-' && a[1] != '\0') {
@@ -1517,6 +1576,7 @@ main(int argc, char **argv)
     free(lat);
     free(line);
     free(m.rcpt);
+    free(m.rcpt_len);
     free(m.hdr);
     free(ans.reply.p);
     free(mods.p);
