@@ -21,6 +21,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/rep_writer.h policy/rep_writer.c \
 	policy/log.h policy/log.c \
 	policy/escape.h policy/escape.c \
+	policy/warn_limit.h policy/warn_limit.c \
 	policy/address.h policy/address.c \
 	policy/milter_headers.h policy/milter_headers.c \
 	policy/listen.h policy/listen.c \

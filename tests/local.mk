@@ -129,6 +129,15 @@ tests_check_milter_data_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/check_milter_data
 endif
 
+# The policy server's per-client warning budget (issue 16, defect 10).
+if HAVE_CHECK
+check_PROGRAMS += tests/check_warn_limit
+tests_check_warn_limit_SOURCES = tests/check_warn_limit.c
+tests_check_warn_limit_CFLAGS = $(TEST_CFLAGS)
+tests_check_warn_limit_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/check_warn_limit
+endif
+
 # The state store (policy/state.h): one conformance suite over every
 # backend, LMDB always and Redis when POSTAGE_TEST_REDIS holds a
 # specification.  state_redis.sh sets it against a private redis-server
