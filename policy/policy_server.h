@@ -11,9 +11,19 @@
 
 #include "policy/engine.h"
 
+/*
+ * max_connections: when that many are open, each new client makes room
+ * by closing the connection idle the longest (one with no partial request
+ * and no answer waiting first), as Postfix's servers do under stress, so
+ * that a working client is always answered.  warning_limit per
+ * warning_interval: protocol warnings logged per client address (policy
+ * /warn_limit.h).
+ */
 struct pd_policy_limits {
     unsigned max_connections;
     int64_t idle_timeout;        /* seconds */
+    unsigned warning_limit;
+    int64_t warning_interval;    /* seconds */
 };
 
 /* Serve connections on listen_fd until *stop becomes non-zero or

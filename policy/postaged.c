@@ -489,7 +489,9 @@ main(int argc, char **argv)
     pthread_t ptid, mtid;
     int have_policy = 0, have_milter = 0;
     struct policy_thread_arg parg = { policy_fd, wake[0], slot,
-                                      { settings.max_connections, settings.idle_timeout } };
+                                      { settings.max_connections, settings.idle_timeout,
+                                        settings.client_warning_limit,
+                                        settings.client_warning_interval } };
     int trc;
     if (policy_fd >= 0) {
         if ((trc = pthread_create(&ptid, NULL, policy_thread, &parg)) != 0)

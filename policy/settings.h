@@ -36,6 +36,8 @@ struct pd_settings {
     char hostname[256];           /* for trace headers; "" = gethostname */
     unsigned max_connections;
     int64_t idle_timeout;
+    unsigned client_warning_limit;  /* policy warnings per client and ... */
+    int64_t client_warning_interval; /* ... this many seconds            */
     int64_t maintenance_interval;
     int64_t sync_interval;        /* 0: fsync every state update        */
 

@@ -168,6 +168,10 @@ TESTS += tests/milter_hostile.sh
 EXTRA_DIST += tests/milter_hostile.sh
 TESTS += tests/policy_daemon.sh tests/policy_spf.sh
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
+# The policy port under hostile clients (issue 16): idle connections shed
+# to make room, warnings rate-limited per client.
+TESTS += tests/policy_pressure.sh
+EXTRA_DIST += tests/policy_pressure.sh tests/policy_pressure.py
 
 # postage-reputation against a store seeded with known records (no Check
 # needed: rep_seed writes them through the reputation module itself).
