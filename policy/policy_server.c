@@ -49,6 +49,9 @@
 #define WAKE_TAG ((void *) 2)
 /* A shedding episode ends after this long without shedding. */
 #define SHED_QUIET_SECONDS 60
+/* During one, connections idle this long are closed by the sweep too, as
+ * Postfix's servers shorten their idle timeouts under stress. */
+#define STRESS_IDLE_SECONDS 10
 
 struct conn {
     int fd;
@@ -464,9 +467,12 @@ sweep_idle(struct server *srv, int64_t now)
     }
     if (srv->warnings != NULL)
         pd_warn_limit_flush(srv->warnings, now);
+    int64_t idle_limit = srv->limits->idle_timeout;
+    if (srv->shed_since != 0 && idle_limit > STRESS_IDLE_SECONDS)
+        idle_limit = STRESS_IDLE_SECONDS;
     for (size_t i = 0; i < srv->nconns;) {
         struct conn *c = srv->conns[i];
-        if (ms - c->last_active > srv->limits->idle_timeout * 1000)
+        if (ms - c->last_active > idle_limit * 1000)
             conn_close(srv, c);   /* moves the last entry into slot i */
         else
             i++;
