@@ -17,6 +17,10 @@ tests/policy_pressure.sh (loopback only, every wait bounded).
       answer must come.  Then CONNS connections that each send one line
       without '=' (a framing error: postaged warns and closes).  Prints
       "answers A", exit 1 if the final request was not answered.
+  policy_pressure.py hostile PORT
+      One RCPT request whose helo_name, sender and recipient hold CR
+      (not before the LF), ESC, TAB, BEL and DEL; print the answer's action
+      line, exit 1 without one.
 """
 import os
 import select
@@ -126,12 +130,28 @@ def junk(port, blanks, conns):
     return 0 if ok else 1
 
 
+def hostile(port):
+    req = (b"request=smtpd_access_policy\nprotocol_state=RCPT\n"
+           b"client_address=198.51.100.10\nclient_name=mx.example.net\n"
+           b"helo_name=helo\rforged: line\x1b[31m\n"
+           b"sender=evil\x07\x7f@example.net\n"
+           b"recipient=bob\r\t@example.org\ninstance=hostile.1\n\n")
+    s = connect(port)
+    s.sendall(req)
+    buf = read_answers(s, 1, time.time() + 10)
+    line = buf.split(b"\n")[0].decode("ascii", "replace")
+    print(line)
+    return 0 if line.startswith("action=") else 1
+
+
 def main(argv):
     if argv[1] == "idle":
         idle(int(argv[2]), int(argv[3]), int(argv[4]), argv[5], argv[6], argv[7])
         return 0
     if argv[1] == "real":
         return real(int(argv[2]), argv[3] if len(argv) > 3 else None)
+    if argv[1] == "hostile":
+        return hostile(int(argv[2]))
     if argv[1] == "junk":
         return junk(int(argv[2]), int(argv[3]), int(argv[4]))
     return 2

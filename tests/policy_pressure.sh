@@ -9,7 +9,10 @@
 #   3. 3,000 blank lines (each an empty request) on one connection and 200
 #      connections sending junk: the request after them is answered, the
 #      log holds client_warning_limit (5) warnings and, by shutdown, one
-#      summary counting the rest (defect 10).
+#      summary counting the rest (defect 10);
+#   4. a request whose HELO name, sender and recipient hold CR, ESC, TAB,
+#      BEL and DEL is answered, and postaged's log shows them escaped, with
+#      no raw control character (defect 5, the policy front-end).
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
@@ -127,5 +130,17 @@ case $summary in
     *) fail "junk: no summary of the 3,195 suppressed warnings: '$summary'" ;;
 esac
 [ "$failures" -eq 0 ] || tail -n 20 "$TMP/junk.log" >&2
+
+# 4. Control characters in policy attributes reach the log escaped.
+start hostile
+answer=$(python3 "$PY" hostile "$port") || fail "hostile attributes: no answer ($answer)"
+stop
+grep -q 'helo=<helo\\x0dforged: line\\x1b\[31m> from=<evil\\x07\\x7f@example.net> to=<bob\\x0d\\x09@example.org>' \
+    "$TMP/hostile.log" || fail "hostile attributes: the log line does not show them escaped"
+if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177\r]')" "$TMP/hostile.log" ||
+    LC_ALL=C tr -d '\n' < "$TMP/hostile.log" | LC_ALL=C grep -q "$(printf '\t')"; then
+    fail "hostile attributes: raw control characters in the log"
+fi
+[ "$failures" -eq 0 ] || tail -n 5 "$TMP/hostile.log" | od -c | tail -n 20 >&2
 
 finish
