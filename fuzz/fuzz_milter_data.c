@@ -16,6 +16,8 @@
  * ASan catches any read past the input (libFuzzer's buffer ends exactly
  * there).
  *
+ * Dictionary: fuzz/milter_data.dict.
+ *
  * Links with: policy/address.c policy/escape.c policy/milter_headers.c
  * (include paths: the build directory for config.h, and the top source
  * directory).
