@@ -193,6 +193,10 @@ EXTRA_DIST += tests/postfix_harness.sh tests/postaged_harness.sh tests/postfix_h
 	tests/harness_exit_status.sh tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
 	tests/postfix_wirings_e2e.sh
 
+# A quoted local part through a real Postfix and the milter (issue 16).
+TESTS += tests/postfix_quoted_rcpt_e2e.sh
+EXTRA_DIST += tests/postfix_quoted_rcpt_e2e.sh
+
 # postage-sendmail against a stand-in sendmail that fails on demand.
 TESTS += tests/sendmail_faults.sh
 EXTRA_DIST += tests/sendmail_faults.sh
