@@ -4,7 +4,8 @@ tests/policy_pressure.sh (loopback only, every wait bounded).
 
   policy_pressure.py idle PORT N PID READY_FILE STOP_FILE RESULT_FILE
       Open N connections and send nothing.  Once postaged (PID) holds at
-      least N descriptors more than before, write READY_FILE; then wait
+      least N descriptors more than before (or its count stops growing),
+      write READY_FILE; then wait
       until STOP_FILE exists (at most 60 s) and write to RESULT_FILE how
       many of the N postaged closed ("closed K").
   policy_pressure.py real PORT [STOP_FILE]
@@ -66,9 +67,15 @@ def idle(port, n, pid, ready, stop, result):
     conns = []
     for _ in range(n):
         conns.append(connect(port))
+    # Until postaged holds them all, or (out of descriptors) its count
+    # has not grown for 2 s; 30 s at most.
     deadline = time.time() + 30
-    while fds(pid) < before + n and time.time() < deadline:
+    last, since = fds(pid), time.time()
+    while last < before + n and time.time() < deadline and time.time() - since < 2:
         time.sleep(0.05)
+        now = fds(pid)
+        if now != last:
+            last, since = now, time.time()
     with open(ready, "w") as f:
         f.write("%d %d\n" % (before, fds(pid)))
     deadline = time.time() + 60

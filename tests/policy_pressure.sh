@@ -12,7 +12,10 @@
 #      summary counting the rest (defect 10);
 #   4. a request whose HELO name, sender and recipient hold CR, ESC, TAB,
 #      BEL and DEL is answered, and postaged's log shows them escaped, with
-#      no raw control character (defect 5, the policy front-end).
+#      no raw control character (defect 5, the policy front-end);
+#   5. out of file descriptors before max_connections (a hard limit of 64):
+#      100 idle connections, and a real client is still answered, postaged
+#      saying once that it sheds for want of descriptors.
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
@@ -142,5 +145,34 @@ if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177\r]')" "$TMP/hostile.log" 
     fail "hostile attributes: raw control characters in the log"
 fi
 [ "$failures" -eq 0 ] || tail -n 5 "$TMP/hostile.log" | od -c | tail -n 20 >&2
+
+# 5. Out of descriptors: accept fails with EMFILE long before
+# max_connections, and the same shedding makes room.
+port=$("$PDCLIENT" --free-port)
+sed "s/^policy_listen = .*/policy_listen = inet:127.0.0.1:$port/; s/state\.junk/state.fds/" \
+    "$TMP/junk.conf" > "$TMP/fds.conf"
+(ulimit -n 64 && ulimit -Hn 64 && exec "$POSTAGED" -c "$TMP/fds.conf" -f 2> "$TMP/fds.log") &
+pid=$!
+pf_kill_at_exit "$pid"
+pf_wait_listen "$port" 10 "$pid" || { fail "postaged did not start: $(cat "$TMP/fds.log")"; finish; }
+rm -f "$TMP/ready" "$TMP/stop" "$TMP/result"
+# 100 connections: postaged holds what its 64 descriptors allow (the
+# holder stops waiting for more after 30 s at most).
+python3 "$PY" idle "$port" 100 "$pid" "$TMP/ready" "$TMP/stop" "$TMP/result" &
+holder=$!
+pf_kill_at_exit "$holder"
+i=0
+while [ ! -s "$TMP/ready" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+answer=$(python3 "$PY" real "$port") ||
+    fail "out of descriptors: the real client got no answer ($answer)"
+: > "$TMP/stop"
+wait "$holder"
+kill -0 "$pid" 2> /dev/null || fail "out of descriptors: postaged died"
+stop
+expect_eq "out of descriptors: the shedding is logged once" 1 \
+    "$(grep -c 'out of file descriptors; closing the longest-idle connections' "$TMP/fds.log")"
+grep -q 'but only 64 file descriptors' "$TMP/fds.log" ||
+    fail "out of descriptors: no warning at start-up that 64 are too few"
+[ "$failures" -eq 0 ] || tail -n 10 "$TMP/fds.log" >&2
 
 finish
