@@ -28,7 +28,7 @@ policy_libpolicy_la_SOURCES = \
 	policy/helo.h policy/helo.c \
 	policy/helo_dns.h policy/helo_dns.c \
 	policy/milter_sessions.h policy/milter_sessions.c \
-	verify/lmdb_grow.h verify/lmdb_grow.c \
+	verify/lmdb_grow.h verify/lmdb_grow.c verify/lmdb_guard.h verify/lmdb_guard.c \
 	verify/redis_conn.h verify/redis_conn.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)

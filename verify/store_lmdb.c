@@ -68,6 +68,7 @@
 #include "postage/status.h"
 #include "postage/store.h"
 #include "verify/lmdb_grow.h"
+#include "verify/lmdb_guard.h"
 #include "verify/store_backend.h"
 
 #define DB_NAME "spent"
@@ -79,21 +80,80 @@ struct lmdb_env {
     MDB_dbi dbi;
     pthread_mutex_t lock;      /* held across every transaction          */
     int broken;                /* a failed remap left no usable map      */
+    int damaged;               /* data.mdb found damaged, lost, replaced */
+    struct lmdb_guard guard;   /* data.mdb's identity and checks         */
+    postage_store_notify_fn notify;
+    void *notify_ctx;
+    char damage[POSTAGE_STORE_ERRLEN];  /* why, for every later call     */
     char dir[];                /* for messages                           */
 };
 
-/* "DIR: what: reason", naming a full disk as such. */
+/* "DIR/data.mdb: what: reason", naming a full disk as such. */
 static int
 fail(const struct lmdb_env *e, const char *dir, const char *what, int rc,
      char *err, size_t errlen)
 {
     const char *hint = "";
 
+    if (e != NULL)
+        rc = lmdb_guard_reason(&e->guard, rc);
     if (rc == ENOSPC || rc == EDQUOT)
         hint = " (disk full)";
-    errbuf_printf(err, errlen, "%s: %s: %s%s", e != NULL ? e->dir : dir, what,
-           mdb_strerror(rc), hint);
+    else if (rc == MDB_MAP_FULL)
+        hint = " (the map is full)";
+    if (e != NULL)
+        errbuf_printf(err, errlen, "%s: %s: %s%s", e->guard.data_path, what,
+                      mdb_strerror(rc), hint);
+    else
+        errbuf_printf(err, errlen, "%s: %s: %s%s", dir, what, mdb_strerror(rc), hint);
     return POSTAGE_ERR_STORE;
+}
+
+/* The store is damaged, lost or replaced: refuse every later call with
+ * the same reason, and tell the owner once (e->lock held). */
+static int
+damaged(struct lmdb_env *e, const char *why, char *err, size_t errlen)
+{
+    if (!e->damaged) {
+        e->damaged = 1;
+        snprintf(e->damage, sizeof e->damage, "%s", why);
+        if (e->notify != NULL)
+            e->notify(e->notify_ctx, 0, e->damage);
+    }
+    errbuf_printf(err, errlen, "%s", e->damage);
+    return POSTAGE_ERR_STORE;
+}
+
+/* Before each transaction: data.mdb still whole and still ours? */
+static int
+check_file(struct lmdb_env *e, char *err, size_t errlen)
+{
+    char why[POSTAGE_STORE_ERRLEN];
+
+    if (e->damaged)
+        return damaged(e, e->damage, err, errlen);
+    if (lmdb_guard_check(&e->guard, e->env, why, sizeof why) != 0)
+        return damaged(e, why, err, errlen);
+    return POSTAGE_OK;
+}
+
+/* LMDB's own findings of damage also close the store for good. */
+static int
+lmdb_damage(int rc)
+{
+    return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID
+        || rc == MDB_VERSION_MISMATCH;
+}
+
+static int
+fail_txn(struct lmdb_env *e, const char *what, int rc, char *err, size_t errlen)
+{
+    char why[POSTAGE_STORE_ERRLEN];
+
+    if (!lmdb_damage(rc))
+        return fail(e, NULL, what, rc, err, errlen);
+    fail(e, NULL, what, rc, why, sizeof why);
+    return damaged(e, why, err, errlen);
 }
 
 /* Double the map after MDB_MAP_FULL (e->lock held, no transaction open). */
@@ -129,9 +189,12 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
     int rc, st, i;
 
     for (i = 0; i < LMDB_GROW_RETRIES; i++) {
+        st = check_file(e, err, errlen);
+        if (st != POSTAGE_OK)
+            return st;
         rc = lmdb_grow_begin(e->env, 0, &txn, &e->broken);
         if (rc != MDB_SUCCESS)
-            return fail(e, NULL, "beginning a write transaction", rc, err, errlen);
+            return fail_txn(e, "beginning a write transaction", rc, err, errlen);
         rc = body(e, txn, arg);
         if (rc == MDB_SUCCESS)
             rc = mdb_txn_commit(txn);   /* frees txn even on failure */
@@ -141,8 +204,10 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
             return POSTAGE_OK;
         if (rc == MDB_KEYEXIST)
             return POSTAGE_ERR_SPENT;
+        if (rc == LMDB_GUARD_REFUSED)
+            return POSTAGE_ERR_STORE;   /* the body wrote err */
         if (rc != MDB_MAP_FULL)
-            return fail(e, NULL, what, rc, err, errlen);
+            return fail_txn(e, what, rc, err, errlen);
         st = grow(e, what, err, errlen);
         if (st != POSTAGE_OK)
             return st;
@@ -164,13 +229,18 @@ check_usable(const struct lmdb_env *e, char *err, size_t errlen)
 
 struct open_arg {
     unsigned dbi_flags;
+    char *err;
+    size_t errlen;
 };
 
 static int
 open_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
 {
     struct open_arg *a = varg;
+    int rc = lmdb_guard_identify(&e->guard, txn, a->err, a->errlen);
 
+    if (rc != MDB_SUCCESS)
+        return rc;
     return mdb_dbi_open(txn, DB_NAME, a->dbi_flags, &e->dbi);
 }
 
@@ -188,24 +258,6 @@ prepare_dir(const char *dir, unsigned flags, struct stat *st, char *err, size_t 
     if (!S_ISDIR(st->st_mode)) {
         errbuf_printf(err, errlen, "store %s is not a directory", dir);
         return POSTAGE_ERR_STORE;
-    }
-    if (flags & POSTAGE_STORE_NOCREATE) {
-        struct stat dst;
-        size_t n = strlen(dir) + sizeof "/data.mdb";
-        char *data = malloc(n);
-        int missing, saved;
-
-        if (data == NULL)
-            return POSTAGE_ERR_NOMEM;
-        snprintf(data, n, "%s/data.mdb", dir);
-        missing = stat(data, &dst) != 0;
-        saved = errno;
-        free(data);
-        if (missing) {
-            errbuf_printf(err, errlen, "no store in directory %s (no data.mdb): %s", dir,
-                   strerror(saved));
-            return POSTAGE_ERR_STORE;
-        }
     }
     return POSTAGE_OK;
 }
@@ -234,10 +286,16 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
     if (flags & POSTAGE_STORE_NOSYNC)
         envflags |= MDB_NOSYNC;
 
+    /* Before LMDB sees the files: is this a store, a new one or a lost one? */
+    if (lmdb_guard_prepare(&e->guard, dir, !(flags & POSTAGE_STORE_NOCREATE), err, errlen) != 0) {
+        status = POSTAGE_ERR_STORE;
+        goto fail_guard;
+    }
     rc = mdb_env_create(&e->env);
     if (rc != MDB_SUCCESS) {
+        e->env = NULL;
         status = fail(NULL, dir, "creating the LMDB environment", rc, err, errlen);
-        goto fail_mutex;
+        goto fail_guard;
     }
     rc = mdb_env_set_maxdbs(e->env, 4);
     if (rc == MDB_SUCCESS)
@@ -249,7 +307,12 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
     }
     rc = mdb_env_open(e->env, dir, envflags, 0600);
     if (rc != MDB_SUCCESS) {
-        status = fail(NULL, dir, "opening the LMDB environment", rc, err, errlen);
+        status = fail(NULL, e->guard.data_path, "opening the LMDB environment", rc, err, errlen);
+        goto fail_env;
+    }
+    /* Before any page is read through the map. */
+    if (lmdb_guard_attach(&e->guard, e->env, err, errlen) != 0) {
+        status = POSTAGE_ERR_STORE;
         goto fail_env;
     }
     /* Free reader slots left by processes that died inside a read. */
@@ -260,17 +323,23 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
     }
 
     arg.dbi_flags = (flags & POSTAGE_STORE_NOCREATE) ? 0 : MDB_CREATE;
+    arg.err = err;
+    arg.errlen = errlen;
     pthread_mutex_lock(&e->lock);
     status = run_write(e, "opening database \"" DB_NAME "\"", open_body, &arg, err, errlen);
     pthread_mutex_unlock(&e->lock);
+    if (status == POSTAGE_OK && lmdb_guard_mark(&e->guard, err, errlen) != 0)
+        status = POSTAGE_ERR_STORE;
     if (status != POSTAGE_OK)
         goto fail_env;
+    lmdb_guard_release(&e->guard);
     *out = e;
     return POSTAGE_OK;
 
 fail_env:
     mdb_env_close(e->env);
-fail_mutex:
+fail_guard:
+    lmdb_guard_free(&e->guard);
     pthread_mutex_destroy(&e->lock);
     free(e);
     return status;
@@ -279,7 +348,7 @@ fail_mutex:
 static int
 lmdb_open(const char *location, unsigned flags, void **state, char *err, size_t errlen)
 {
-    struct lmdb_env *e;
+    struct lmdb_env *e = NULL;
     struct stat st;
     int rc;
 
@@ -310,6 +379,7 @@ lmdb_close(void *state)
             mdb_env_sync(e->env, 1);
     }
     mdb_env_close(e->env);
+    lmdb_guard_free(&e->guard);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -493,10 +563,12 @@ run_read(struct lmdb_env *e, txn_body body, void *arg, int *mdb_rc, char *err, s
 
     pthread_mutex_lock(&e->lock);
     rc = check_usable(e, err, errlen);
+    if (rc == POSTAGE_OK)
+        rc = check_file(e, err, errlen);
     if (rc == POSTAGE_OK) {
         rc = lmdb_grow_begin(e->env, MDB_RDONLY, &txn, &e->broken);
         if (rc != MDB_SUCCESS) {
-            rc = fail(e, NULL, "beginning a read transaction", rc, err, errlen);
+            rc = fail_txn(e, "beginning a read transaction", rc, err, errlen);
         } else {
             *mdb_rc = body(e, txn, arg);
             mdb_txn_abort(txn);
@@ -532,7 +604,10 @@ lmdb_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, siz
         return POSTAGE_ERR_SPENT;
     if (mdb_rc == MDB_NOTFOUND)
         return POSTAGE_OK;
-    return fail(e, NULL, "looking up a stamp", mdb_rc, err, errlen);
+    pthread_mutex_lock(&e->lock);
+    rc = fail_txn(e, "looking up a stamp", mdb_rc, err, errlen);
+    pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
 static int
@@ -551,10 +626,29 @@ lmdb_count(void *state, uint64_t *count, char *err, size_t errlen)
 
     if (rc != POSTAGE_OK)
         return rc;
-    if (mdb_rc != MDB_SUCCESS)
-        return fail(e, NULL, "counting entries", mdb_rc, err, errlen);
+    if (mdb_rc != MDB_SUCCESS) {
+        pthread_mutex_lock(&e->lock);
+        rc = fail_txn(e, "counting entries", mdb_rc, err, errlen);
+        pthread_mutex_unlock(&e->lock);
+        return rc;
+    }
     *count = st.ms_entries;
     return POSTAGE_OK;
+}
+
+/* A damaged store is reported once, as an outage that lasts until the
+ * store is restored and reopened. */
+static void
+lmdb_set_notify(void *state, postage_store_notify_fn fn, void *ctx)
+{
+    struct lmdb_env *e = state;
+
+    pthread_mutex_lock(&e->lock);
+    e->notify = fn;
+    e->notify_ctx = ctx;
+    if (e->damaged && fn != NULL)
+        fn(ctx, 0, e->damage);
+    pthread_mutex_unlock(&e->lock);
 }
 
 const struct postage_store_backend postage_store_lmdb = {
@@ -566,5 +660,5 @@ const struct postage_store_backend postage_store_lmdb = {
     lmdb_count,
     lmdb_close,
     0,          /* open() gets the part after "lmdb:" */
-    NULL,       /* a local store: no outages to report */
+    lmdb_set_notify,   /* damage found while open */
 };
