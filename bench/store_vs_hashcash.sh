@@ -79,7 +79,7 @@ stamps() {  # stamps PREFIX COUNT: COUNT distinct stamps, one per line
         'BEGIN { for (i = 0; i < n; i++) printf "1:0:%s:%s::%s%010d:%d\n", d, r, p, i, i }'
 }
 
-postage() { "${pv_env[@]}" "$pv" --db "$1" -b 0 -r "$resource" --now "$date6" "$2"; }
+postage() { "${pv_env[@]}" "$pv" --db "$1" --create -b 0 -r "$resource" --now "$date6" "$2"; }
 hashcash_check() { "$hc" -u -t "$hc_now" -cd -f "$1" -b 0 -r "$resource" "$2" 2>/dev/null; }
 
 preload_postage() {  # DIR STAMPFILE COUNT
@@ -103,7 +103,7 @@ out.write("DATA=END\n")
 EOF
     else
         echo "  (no python3/mdb_load: preloading through postage-verify, slowly)"
-        "${pv_env[@]}" "$pv" --db "$dir" -b 0 -r "$resource" --now "$date6" <"$file" >/dev/null || true
+        "${pv_env[@]}" "$pv" --db "$dir" --create -b 0 -r "$resource" --now "$date6" <"$file" >/dev/null || true
     fi
 }
 

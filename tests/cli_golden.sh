@@ -38,13 +38,22 @@ expect_eq "future" "$S2 future/1" "$out/$rc"
 run_capture "$VERIFY" --now 261124235959 -g 3d -b 12 -r foo@example.org "$S2"
 expect_eq "future within a longer grace" "$S2 ok/0" "$out/$rc"
 
-# spent: the second use of the same stamp, in a store created on first use
+# a store is made only when asked for (--create): a lost one must not be
+# silently made anew
 run_capture "$VERIFY" --now "$NOW" -b 12 -r foo@example.org --db "$TMP/db" "$S2"
+expect_eq "no store without --create" 2 "$rc"
+case "$err" in *"no store in $TMP/db"*"--db '$TMP/db' --create"*) ;;
+    *) fail "no store without --create: $err" ;; esac
+[ ! -e "$TMP/db" ] || fail "a store directory was made without --create"
+# spent: the second use of the same stamp, in a store created on first use
+run_capture "$VERIFY" --now "$NOW" -b 12 -r foo@example.org --db "$TMP/db" --create "$S2"
 expect_eq "first spend" "$S2 ok/0" "$out/$rc"
 run_capture "$VERIFY" --now "$NOW" -b 12 -r foo@example.org --db "$TMP/db" "$S2" "$S1"
 expect_eq "second spend" "$S2 spent
 $S1 ok/0" "$out/$rc"
 # a stamp that fails is not recorded, so it is not "spent" later
+run_capture "$VERIFY" --db "$TMP/db2" --create < /dev/null
+expect_eq "--create alone" "0/" "$rc/$out$err"
 run_capture "$VERIFY" --now "$NOW" -b 20 -r foo@example.org --db "$TMP/db2" "$S2"
 run_capture "$VERIFY" --now "$NOW" -b 12 -r foo@example.org --db "$TMP/db2" "$S2"
 expect_eq "a failed stamp is not recorded" "$S2 ok/0" "$out/$rc"
@@ -115,10 +124,11 @@ usage_error "not a period" "$VERIFY" -g -1 "$S2"
 usage_error "not a UTC time" "$VERIFY" --now 2611 "$S2"
 usage_error "not a UTC time" "$VERIFY" --now 261345 "$S2"
 usage_error "--purge needs --db" "$VERIFY" --purge
+usage_error "--create needs --db" "$VERIFY" --create
 usage_error "needs at least one -r" "$VERIFY" --message
 usage_error "unrecognized option" "$VERIFY" --bogus
 mkdir -p "$TMP/ro" && : > "$TMP/ro/file"
-usage_error "cannot open the double-spend store" "$VERIFY" --db "$TMP/ro/file/sub" "$S2"
+usage_error "cannot open the double-spend store" "$VERIFY" --db "$TMP/ro/file/sub" --create "$S2"
 
 # postage-mint: formats, pinned date, errors
 run_capture "$MINT" -b 0 --time 261127120000 --case-sensitive Foo@Example.org

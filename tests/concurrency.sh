@@ -20,7 +20,7 @@ sort -r "$TMP/stamps" > "$TMP/in3"
 
 pids=
 for n in 0 1 2 3; do
-    "$VERIFY" -b 6 --db "$TMP/db" < "$TMP/in$n" > "$TMP/out$n" 2> "$TMP/err$n" &
+    "$VERIFY" -b 6 --db "$TMP/db" --create < "$TMP/in$n" > "$TMP/out$n" 2> "$TMP/err$n" &
     pids="$pids $!"
 done
 for pid in $pids; do

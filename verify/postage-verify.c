@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/cli.h"
 #include "postage.h"
@@ -31,6 +32,7 @@ struct run {
     int json;
     int message;
     unsigned ok_count;
+    unsigned checked;      /* stamps checked, whatever the verdict */
     uint32_t work_memory;  /* KiB of opt.argon2id_work (0: none yet) */
 };
 
@@ -54,11 +56,14 @@ usage(FILE *out)
 "                         PERIOD: N[s|m|h|d|w|M|y], e.g. 28d, 2h, 90m, 3600\n"
 "      --now YYMMDD[hhmm[ss]]  check as if it were this UTC time\n"
 "  -d, --db STORE         spend every ok stamp in the double-spend store STORE:\n"
-"                         an LMDB directory (created if missing), or Redis:\n"
+"                         an LMDB directory (made by --create), or Redis:\n"
 "                         redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=P],\n"
 "                         redis+unix:///SOCKET[?db=N], or\n"
 "                         redis+sentinel://HOST:PORT[,...]/MASTER[/DB];\n"
 "                         a stamp already there is 'spent'\n"
+"      --create           with --db: create the LMDB store if the directory\n"
+"                         holds none (never over a lost one); with no stamps,\n"
+"                         just that\n"
 "      --purge            with --db: drop entries past expiry + grace first\n"
 "      --argon2id         accept Argon2id stamps too (EXT a2id=m..,t..,p..;\n"
 "                         docs/argon2id.md); -b is then in SHA-1 bits, an\n"
@@ -78,7 +83,8 @@ usage(FILE *out)
 "  -V, --version          show the version and exit\n"
 "\n"
 "Exit status: 0 if at least one stamp is ok (with --message: at least one for\n"
-"every -r recipient), 1 if not, 2 on a usage or system error.\n");
+"every -r recipient), 1 if not, 2 on a usage or system error, including a\n"
+"store that is missing, damaged, lost, full or read-only.\n");
 }
 
 static void
@@ -207,6 +213,7 @@ check_one(struct run *run, const char *stamp, size_t len)
         return -1;
     }
     print_result(run, stamp, len, &r);
+    run->checked++;
     if (rc == POSTAGE_OK) {
         run->ok_count++;
         if (r.resource_index >= 0)
@@ -313,7 +320,8 @@ check_message(struct run *run)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_NOW = 256, OPT_WILD, OPT_CASE, OPT_PURGE, OPT_MESSAGE, OPT_JSON, OPT_A2ID,
+    enum { OPT_NOW = 256, OPT_WILD, OPT_CASE, OPT_PURGE, OPT_CREATE, OPT_MESSAGE, OPT_JSON,
+           OPT_A2ID,
            OPT_MAX_MEMORY, OPT_MAX_PASSES, OPT_MAX_LANES, OPT_MIN_BITS };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
@@ -325,6 +333,7 @@ main(int argc, char **argv)
         { "now", required_argument, NULL, OPT_NOW },
         { "db", required_argument, NULL, 'd' },
         { "purge", no_argument, NULL, OPT_PURGE },
+        { "create", no_argument, NULL, OPT_CREATE },
         { "message", no_argument, NULL, OPT_MESSAGE },
         { "json", no_argument, NULL, OPT_JSON },
         { "argon2id", no_argument, NULL, OPT_A2ID },
@@ -338,7 +347,7 @@ main(int argc, char **argv)
     };
     static struct run run;
     const char *db = NULL;
-    int purge = 0, c;
+    int purge = 0, create = 0, c;
     size_t nres = 0;
 
     cli_set_program(argv[0]);
@@ -384,6 +393,7 @@ main(int argc, char **argv)
             break;
         case 'd': db = optarg; break;
         case OPT_PURGE: purge = 1; break;
+        case OPT_CREATE: create = 1; break;
         case OPT_MESSAGE: run.message = 1; break;
         case OPT_JSON: run.json = 1; break;
         case OPT_A2ID: run.opt.kinds |= POSTAGE_KIND_ARGON2ID; break;
@@ -425,6 +435,10 @@ main(int argc, char **argv)
         cli_error("--purge needs --db PATH");
         return CLI_EXIT_USAGE;
     }
+    if (create && db == NULL) {
+        cli_error("--create needs --db PATH");
+        return CLI_EXIT_USAGE;
+    }
     if (run.message && nres == 0) {
         cli_error("--message needs at least one -r RECIPIENT to check the stamps against");
         return CLI_EXIT_USAGE;
@@ -438,14 +452,28 @@ main(int argc, char **argv)
     char db_shown[2048];
     if (db != NULL) {
         char err[POSTAGE_STORE_ERRLEN];
-        /* Without POSTAGE_STORE_LAZY: an unreachable Redis fails here. */
-        int rc = postage_store_open(db, 0, &store, err, sizeof err);
+        /* Without POSTAGE_STORE_LAZY: an unreachable Redis fails here.
+         * A new LMDB store is made only when asked for: a store that is
+         * silently made anew where one was lost would let every stamp
+         * spent in it pay again. */
+        const char *given = db;
+        int rc = postage_store_open(db, create ? 0 : POSTAGE_STORE_NOCREATE, &store, err,
+                                    sizeof err);
         db = shown_store(db, db_shown, sizeof db_shown);
         if (rc != POSTAGE_OK) {
             cli_error("cannot open the double-spend store '%s': %s", db, err);
+            if (!create && strstr(err, "no store in ") != NULL)
+                fprintf(stderr, "%s: to create a new store there: %s --db '%s' --create\n",
+                        cli_program(), cli_program(), given);
             return CLI_EXIT_USAGE;
         }
         run.opt.store = store;
+        /* "--db DIR --create" at a terminal only creates; with stamps on
+         * standard input it checks them too. */
+        if (create && !purge && optind >= argc && !run.message && isatty(STDIN_FILENO)) {
+            postage_store_close(store);
+            return CLI_EXIT_OK;
+        }
     }
     int status = CLI_EXIT_OK;
     if (purge) {
@@ -488,6 +516,8 @@ main(int argc, char **argv)
                 status = CLI_EXIT_FAIL;
                 break;
             }
+    } else if (create && run.checked == 0 && optind >= argc) {
+        status = CLI_EXIT_OK;            /* only created the store */
     } else {
         status = run.ok_count > 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }

@@ -252,7 +252,11 @@ prepare_dir(const char *dir, unsigned flags, struct stat *st, char *err, size_t 
         return POSTAGE_ERR_STORE;
     }
     if (stat(dir, st) != 0) {
-        errbuf_printf(err, errlen, "cannot open store directory %s: %s", dir, strerror(errno));
+        if (errno == ENOENT && (flags & POSTAGE_STORE_NOCREATE))
+            errbuf_printf(err, errlen, "no store in %s: %s", dir, strerror(errno));
+        else
+            errbuf_printf(err, errlen, "cannot open store directory %s: %s", dir,
+                          strerror(errno));
         return POSTAGE_ERR_STORE;
     }
     if (!S_ISDIR(st->st_mode)) {
