@@ -62,6 +62,7 @@
 #include "policy/state.h"
 #include "policy/state_backend.h"
 #include "verify/lmdb_grow.h"
+#include "verify/lmdb_guard.h"
 
 #define SUBDIR "policy"
 #define HDR 8                           /* expires_at before the payload */
@@ -84,21 +85,71 @@ struct pd_state_lmdb {
     MDB_dbi dbi[PD_TABLE_COUNT];
     pthread_mutex_t lock;      /* held across every transaction and errbuf */
     int broken;                /* a failed remap left no usable map        */
+    int damaged;               /* data.mdb damaged, lost or replaced       */
+    struct lmdb_guard guard;   /* data.mdb's identity and checks           */
+    pd_state_notify_fn notify;
+    void *notify_ctx;
+    char damage[PD_ST_ERRLEN]; /* why, for every later call                */
     char errbuf[PD_ST_ERRLEN];
     char dir[];
 };
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* Record "DIR: what: reason" in the handle (lock held). */
+/* The store is damaged, lost or replaced: every later call fails with
+ * the same reason, and the owner is told once (lock held). */
+static int
+damaged(struct pd_state_lmdb *st, const char *why)
+{
+    if (!st->damaged) {
+        st->damaged = 1;
+        snprintf(st->damage, sizeof st->damage, "%s", why);
+        if (st->notify != NULL)
+            st->notify(st->notify_ctx, 0, st->damage);
+    }
+    snprintf(st->errbuf, sizeof st->errbuf, "%s", st->damage);
+    return PD_ST_ERR_BACKEND;
+}
+
+/* Record "DIR/data.mdb: what: reason" in the handle (lock held). */
 static int
 fail(struct pd_state_lmdb *st, const char *what, int rc)
 {
-    const char *hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)" : "";
+    const char *hint;
 
-    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s", st->dir, what,
-           mdb_strerror(rc), hint);
+    rc = lmdb_guard_reason(&st->guard, rc);
+    hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)"
+         : rc == MDB_MAP_FULL ? " (the map is full)" : "";
+    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s",
+                  st->guard.data_path != NULL ? st->guard.data_path : st->dir, what,
+                  mdb_strerror(rc), hint);
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
+        return damaged(st, st->errbuf);
     return PD_ST_ERR_BACKEND;
+}
+
+/* Before each transaction: data.mdb still whole and still ours? (lock
+ * held) */
+static int
+check_file(struct pd_state_lmdb *st)
+{
+    char why[PD_ST_ERRLEN];
+
+    if (st->damaged)
+        return damaged(st, st->damage);
+    if (lmdb_guard_check(&st->guard, st->env, why, sizeof why) != 0)
+        return damaged(st, why);
+    return PD_ST_OK;
+}
+
+/* Begin a transaction after checking the file (lock held); an LMDB code,
+ * or LMDB_GUARD_REFUSED with errbuf set. */
+static int
+begin(struct pd_state_lmdb *st, unsigned flags, MDB_txn **txn)
+{
+    if (check_file(st) != PD_ST_OK)
+        return LMDB_GUARD_REFUSED;
+    return lmdb_grow_begin(st->env, flags, txn, &st->broken);
 }
 
 static void
@@ -153,7 +204,9 @@ run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
         return PD_ST_ERR_BACKEND;
     }
     for (i = 0; i < LMDB_GROW_RETRIES; i++) {
-        rc = lmdb_grow_begin(st->env, 0, &txn, &st->broken);
+        rc = begin(st, 0, &txn);
+        if (rc == LMDB_GUARD_REFUSED)
+            return PD_ST_ERR_BACKEND;
         if (rc != MDB_SUCCESS)
             return fail(st, "beginning a write transaction", rc);
         rc = body(st, txn, arg);
@@ -163,6 +216,8 @@ run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
             mdb_txn_abort(txn);
             if (rc == BODY_NOWRITE)
                 return PD_ST_OK;
+            if (rc == LMDB_GUARD_REFUSED)
+                return PD_ST_ERR_BACKEND;      /* the body set errbuf */
             if (rc == BODY_BADCALLBACK) {
                 errbuf_printf(st->errbuf, sizeof st->errbuf,
                        "%s: %s: the callback returned a value over %d bytes", st->dir,
@@ -345,7 +400,11 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
         rc = PD_ST_ERR_BACKEND;
         goto out;
     }
-    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
     if (rc != MDB_SUCCESS) {
         rc = fail(st, "beginning a read transaction", rc);
         goto out;
@@ -522,7 +581,9 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
                "%s: store unusable after a failed map resize; reopen it", st->dir);
         return PD_ST_ERR_BACKEND;
     }
-    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED)
+        return PD_ST_ERR_BACKEND;
     if (rc != MDB_SUCCESS)
         return fail(st, "beginning a read transaction", rc);
     rc = mdb_cursor_open(txn, s->dbi, &cur);
@@ -621,7 +682,11 @@ pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
     if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || count == NULL)
         return PD_ST_ERR_INVALID;
     pthread_mutex_lock(&st->lock);
-    rc = lmdb_grow_begin(st->env, MDB_RDONLY, &txn, &st->broken);
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
     if (rc != MDB_SUCCESS) {
         rc = fail(st, "beginning a read transaction", rc);
         goto out;
@@ -704,7 +769,10 @@ static int
 open_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
 {
     struct open_arg *a = varg;
-    int t, rc;
+    int t, rc = lmdb_guard_identify(&st->guard, txn, st->errbuf, sizeof st->errbuf);
+
+    if (rc != MDB_SUCCESS)
+        return rc;
 
     for (t = 0; t < PD_TABLE_COUNT; t++) {
         rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), a->dbi_flags,
@@ -742,6 +810,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
         return PD_ST_ERR_NOMEM;
     }
     snprintf(st->dir, len, "%s/" SUBDIR, base);
+    st->guard.lock_fd = -1;             /* lmdb_guard_free is safe from here */
     rc = prepare_dir(base, flags, err, errlen);
     if (rc == PD_ST_OK)
         rc = prepare_dir(st->dir, flags, err, errlen);
@@ -767,29 +836,38 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
     if (rc == MDB_SUCCESS)
         /* LMDB raises this to the size already in use by an existing file. */
         rc = mdb_env_set_mapsize(st->env, lmdb_grow_initial_size(INITIAL_MAPSIZE));
-    if (rc == MDB_SUCCESS && (flags & PD_ST_NOCREATE)) {
-        /* mdb_env_open would create data.mdb; refuse an empty directory. */
-        char data[PATH_MAX];
-
-        if ((size_t) snprintf(data, sizeof data, "%s/data.mdb", st->dir) >= sizeof data) {
-            rc = ENAMETOOLONG;
-        } else if (access(data, F_OK) != 0) {
-            rc = errno;
-            if (rc == ENOENT) {
-                errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
-                status = PD_ST_ERR_NOSTORE;
-                goto fail_env;
-            }
-        }
-    }
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_open(st->env, st->dir, envflags, 0600);
-    if (rc == MDB_SUCCESS)
-        /* Free reader slots of processes that died inside a read. */
-        rc = mdb_reader_check(st->env, &dead);
     if (rc != MDB_SUCCESS) {
-        errbuf_printf(err, errlen, "%s: opening the LMDB environment: %s", st->dir,
+        errbuf_printf(err, errlen, "%s: configuring the LMDB environment: %s", st->dir,
                mdb_strerror(rc));
+        goto fail_env;
+    }
+    /* Before LMDB sees the files: is this a store, a new one or a lost one? */
+    if (lmdb_guard_prepare(&st->guard, st->dir, !(flags & PD_ST_NOCREATE), err, errlen) != 0) {
+        struct stat sb;
+
+        /* Nothing there at all is PD_ST_ERR_NOSTORE; a lost store is not. */
+        if ((flags & PD_ST_NOCREATE) && st->guard.marker_path != NULL
+            && stat(st->guard.marker_path, &sb) != 0 && errno == ENOENT
+            && stat(st->guard.data_path, &sb) != 0 && errno == ENOENT) {
+            errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
+            status = PD_ST_ERR_NOSTORE;
+        }
+        goto fail_env;
+    }
+    rc = mdb_env_open(st->env, st->dir, envflags, 0600);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: opening the LMDB environment: %s",
+                      st->guard.data_path, mdb_strerror(rc));
+        goto fail_env;
+    }
+    /* Before any page is read through the map. */
+    if (lmdb_guard_attach(&st->guard, st->env, err, errlen) != 0)
+        goto fail_env;
+    /* Free reader slots of processes that died inside a read. */
+    rc = mdb_reader_check(st->env, &dead);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: checking for stale readers: %s",
+                      st->guard.data_path, mdb_strerror(rc));
         goto fail_env;
     }
     arg.dbi_flags = (flags & PD_ST_NOCREATE) ? 0 : MDB_CREATE;
@@ -800,11 +878,15 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
         errbuf_printf(err, errlen, "%s", st->errbuf);
         goto fail_env;
     }
+    if (lmdb_guard_mark(&st->guard, err, errlen) != 0)
+        goto fail_env;
+    lmdb_guard_release(&st->guard);
     *out = st;
     return PD_ST_OK;
 
 fail_env:
     mdb_env_close(st->env);
+    lmdb_guard_free(&st->guard);
 fail_mutex:
     pthread_mutex_destroy(&st->lock);
     free(st);
@@ -824,8 +906,10 @@ pd_state_lmdb_sync(void *handle)
     rc = mdb_env_sync(st->env, 1);
     if (rc != MDB_SUCCESS) {
         pthread_mutex_lock(&st->lock);
-        snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s", st->dir,
-                 mdb_strerror(rc));
+        rc = lmdb_guard_reason(&st->guard, rc);
+        snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s%s",
+                 st->guard.data_path, mdb_strerror(rc),
+                 rc == ENOSPC || rc == EDQUOT ? " (disk full)" : "");
         pthread_mutex_unlock(&st->lock);
         return PD_ST_ERR_BACKEND;
     }
@@ -846,17 +930,24 @@ pd_state_lmdb_close(void *handle)
         && (envflags & MDB_NOSYNC))
         mdb_env_sync(st->env, 1);
     mdb_env_close(st->env);
+    lmdb_guard_free(&st->guard);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
 
-/* LMDB has no outages to report: the store is a file. */
+/* A damaged store is reported once, as an outage that lasts until the
+ * store is restored and postaged restarted. */
 static void
 pd_state_lmdb_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
 {
-    (void) handle;
-    (void) fn;
-    (void) ctx;
+    struct pd_state_lmdb *st = handle;
+
+    pthread_mutex_lock(&st->lock);
+    st->notify = fn;
+    st->notify_ctx = ctx;
+    if (st->damaged && fn != NULL)
+        fn(ctx, 0, st->damage);
+    pthread_mutex_unlock(&st->lock);
 }
 
 const struct pd_state_ops pd_state_lmdb_ops = {

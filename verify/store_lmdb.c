@@ -282,6 +282,7 @@ env_create(const char *dir, unsigned flags, struct lmdb_env **out, char *err,
         return POSTAGE_ERR_NOMEM;
     }
     memcpy(e->dir, dir, len + 1);
+    e->guard.lock_fd = -1;              /* lmdb_guard_free is safe from here */
     if (pthread_mutex_init(&e->lock, NULL) != 0) {
         free(e);
         errbuf_printf(err, errlen, "cannot create a mutex for store %s", dir);
