@@ -575,18 +575,36 @@ emit_header(struct pd_txn *txn, struct pd_answer *a)
     memcpy(a->prepend_value, h.value, sizeof a->prepend_value);
 }
 
+/* Answer with on_error; detail is the failed store's own reason. */
+static void
+set_error_detail(const struct pd_engine *e, struct pd_answer *a, const char *what,
+                 const char *detail)
+{
+    a->verdict.action = e->tempfail_on_error ? PD_DEFER : PD_DUNNO;
+    snprintf(a->verdict.text, sizeof a->verdict.text, "%s",
+             e->tempfail_on_error ? "451 4.3.0 Temporary policy failure, please retry" : "");
+    a->prepend_name[0] = '\0';
+    snprintf(a->reason, sizeof a->reason, "%s failed (%.200s); on_error=%s", what, detail,
+             e->tempfail_on_error ? "tempfail" : "dunno");
+}
+
+/* A failure of the state store (greylisting, quotas, reputation...). */
 static void
 set_error(const struct pd_engine *e, struct pd_answer *a, const char *what)
 {
     char detail[PD_ST_ERRLEN] = "";
     if (e->state != NULL)
         pd_state_error(e->state, detail, sizeof detail);
-    a->verdict.action = e->tempfail_on_error ? PD_DEFER : PD_DUNNO;
-    snprintf(a->verdict.text, sizeof a->verdict.text, "%s",
-             e->tempfail_on_error ? "451 4.3.0 Temporary policy failure, please retry" : "");
-    a->prepend_name[0] = '\0';
-    snprintf(a->reason, sizeof a->reason, "%s failed (%.160s); on_error=%s", what, detail,
-             e->tempfail_on_error ? "tempfail" : "dunno");
+    set_error_detail(e, a, what, detail);
+}
+
+/* A failure of the double-spend store: its reason is in its own handle,
+ * not the state store's. */
+static void
+set_stamps_error(const struct pd_engine *e, struct pd_answer *a)
+{
+    set_error_detail(e, a, "double-spend store",
+                     e->stamps != NULL ? postage_store_error(e->stamps) : "no store");
 }
 
 static int
@@ -1830,7 +1848,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         }
         if (assign_stamps(e, rcpts, n_rcpts, stamps, n_stamps, now, addresses) != 0) {
             a->prepend_name[0] = '\0';
-            set_error(e, a, "double-spend store");
+            set_stamps_error(e, a);
             goto out;
         }
     }
@@ -1862,7 +1880,7 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         if (spent == POSTAGE_OK)
             continue;
         if (spent != POSTAGE_ERR_SPENT) {
-            set_error(e, a, "double-spend store");
+            set_stamps_error(e, a);
             goto out;
         }
         struct pd_postage_rcpt *rc = &rcpts[st->rcpt];
