@@ -166,6 +166,11 @@ EXTRA_DIST += tests/milter_client.sh
 # source routes.
 TESTS += tests/milter_hostile.sh
 EXTRA_DIST += tests/milter_hostile.sh
+# A damaged, lost or replaced LMDB store (issue 16): postage-verify and
+# postaged refuse it cleanly (tests/store_faults.sh); a full disk and a
+# read-only store (tests/store_diskfull.sh, root only: tmpfs mounts).
+TESTS += tests/store_faults.sh tests/store_diskfull.sh
+EXTRA_DIST += tests/store_faults.sh tests/store_diskfull.sh
 TESTS += tests/policy_daemon.sh tests/policy_spf.sh
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 # The policy port under hostile clients (issue 16): idle connections shed

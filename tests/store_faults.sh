@@ -1,0 +1,199 @@
+#!/bin/sh
+# store_faults.sh - a damaged, lost or replaced LMDB store is refused, never
+# crashed on and never started over (issue 16, defects 2 and 3).
+#
+# postage-verify, on a store of 2,000 spent stamps whose data.mdb is then
+#   truncated to 8 KiB, emptied, removed, overwritten (3 pages in the
+#   middle with random bytes, with zeros; the meta pages) or replaced by
+#   another store's: exit status 2, an error naming DIR/data.mdb and what is
+#   wrong with it, and never "ok" for a stamp the store had spent; --create
+#   does not start a lost store over.
+# postaged, with its policy port and its milter, while running: the spend
+#   store's data.mdb truncated, emptied, removed or replaced, then the state
+#   store's: the milter answers a stamped message with on_error (451 4.3.0),
+#   the policy port answers with on_error too, the log names the file and
+#   the reason once, and the daemon is still alive; at its next start it
+#   refuses the damaged store with the same clear reason instead of
+#   crashing.
+. "${top_srcdir:-.}/tests/testlib.sh"
+. "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
+
+POSTAGED="$top_builddir/postaged"
+MCLIENT="$top_builddir/tests/milter_client"
+PDCLIENT="$top_builddir/tests/pd_client"
+for p in "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"; do
+    [ -x "$p" ] || { fail "$p not built"; finish; }
+done
+
+NOW=261206
+stamp() { echo "1:0:$NOW:foo@example.org::r$1:0"; }
+i=1
+while [ $i -le 2000 ]; do stamp $i; i=$((i + 1)); done > "$TMP/stamps"
+
+# A pristine store of 2,000 spent stamps, and another store.
+"$VERIFY" -b 0 --now $NOW --db "$TMP/pristine" --create < "$TMP/stamps" > /dev/null ||
+    { fail "making the store"; finish; }
+"$VERIFY" -b 0 --now $NOW --db "$TMP/other" --create "$(stamp other)" > /dev/null ||
+    { fail "making the other store"; finish; }
+pages=$(( $(wc -c < "$TMP/pristine/data.mdb") / 4096 ))
+[ "$pages" -ge 16 ] || { fail "the store has only $pages pages"; finish; }
+
+# damaged NAME PATTERN [--create]: postage-verify on $TMP/NAME refuses it:
+# exit 2, DIR/data.mdb and PATTERN in the error, no stamp said ok.
+damaged() {
+    _d=$TMP/$1 _p=$2; shift 2
+    run_capture "$VERIFY" -b 0 --now $NOW --db "$_d" "$@" "$(stamp 1)" "$(stamp 1000)" \
+        "$(stamp fresh)"
+    expect_eq "$(basename "$_d") $*: exit status" 2 "$rc"
+    case $err in *"$_d/data.mdb"*"$_p"*) ;;
+        *) fail "$(basename "$_d") $*: the error lacks '$_d/data.mdb ... $_p': $err" ;; esac
+    case $out in *" ok"*) fail "$(basename "$_d") $*: a stamp passed: $out" ;; esac
+}
+fresh() { rm -rf "$TMP/$1"; cp -R "$TMP/pristine" "$TMP/$1"; }
+
+# The pristine store answers "spent" for its stamps.
+run_capture "$VERIFY" -b 0 --now $NOW --db "$TMP/pristine" "$(stamp 1)" "$(stamp 2000)"
+expect_eq "pristine store" "$(stamp 1) spent
+$(stamp 2000) spent/1" "$out/$rc"
+
+fresh truncated; dd if=/dev/null of="$TMP/truncated/data.mdb" bs=8192 seek=1 2>/dev/null
+damaged truncated "truncated"
+fresh emptied; : > "$TMP/emptied/data.mdb"
+damaged emptied "is empty"
+damaged emptied "is empty" --create
+fresh removed; rm "$TMP/removed/data.mdb"
+damaged removed "is missing"
+damaged removed "is missing" --create
+mid=$((pages / 2))
+fresh random; dd if=/dev/urandom of="$TMP/random/data.mdb" bs=4096 seek=$mid count=3 \
+    conv=notrunc 2>/dev/null
+damaged random "is damaged"
+fresh zeros; dd if=/dev/zero of="$TMP/zeros/data.mdb" bs=4096 seek=$mid count=3 \
+    conv=notrunc 2>/dev/null
+damaged zeros "is damaged"
+fresh meta; dd if=/dev/urandom of="$TMP/meta/data.mdb" bs=4096 count=2 conv=notrunc 2>/dev/null
+damaged meta "MDB_INVALID"
+fresh replaced; cp "$TMP/other/data.mdb" "$TMP/replaced/data.mdb"
+damaged replaced "was replaced"
+damaged replaced "was replaced" --create
+# A store whose marker went missing names itself again (it is whole).
+fresh unmarked; rm "$TMP/unmarked/postage-store-id"
+run_capture "$VERIFY" -b 0 --now $NOW --db "$TMP/unmarked" "$(stamp 1)"
+expect_eq "marker removed: the whole store still knows its stamps" "$(stamp 1) spent/1" \
+    "$out/$rc"
+cmp -s "$TMP/pristine/postage-store-id" "$TMP/unmarked/postage-store-id" ||
+    fail "marker removed: not written back with the store's own id"
+
+# ---- postaged -------------------------------------------------------------
+
+PORT=$("$PDCLIENT" --free-port)
+MPORT=$("$PDCLIENT" --free-port)
+while [ "$MPORT" = "$PORT" ]; do MPORT=$("$PDCLIENT" --free-port); done
+cat > "$TMP/postaged.conf" <<EOF
+policy_listen = inet:127.0.0.1:$PORT
+milter_listen = inet:127.0.0.1:$MPORT
+store = lmdb:$TMP/state
+log = stderr
+user =
+hostname = store-faults.test
+postage = yes
+price_base = 8
+greylist_delay = 1h
+spf = no
+helo_checks = no
+price_allowance = 1000000
+on_error = tempfail
+EOF
+
+pd_pid=
+start_postaged() {
+    "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
+    pd_pid=$!
+    pf_kill_at_exit "$pd_pid"
+    pf_wait_listen "$MPORT" 10 "$pd_pid" && pf_wait_listen "$PORT" 10 "$pd_pid"
+}
+stop_postaged() {
+    kill "$pd_pid" 2>/dev/null
+    wait "$pd_pid" 2>/dev/null
+}
+# milter N: one stamped message for bob (a fresh stamp each time); sets
+# $action and $reply.
+milter() {
+    _s=$("$MINT" -b 8 -X bob@example.org) || fail "postage-mint failed"
+    printf 'bob@example.org\tSubject: %s\t%s\n' "$1" "$_s" > "$TMP/m.in"
+    "$MCLIENT" --connect "inet:127.0.0.1:$MPORT" "$TMP/m.in" > "$TMP/m.out" 2> "$TMP/m.err"
+    action=$(awk -F '\t' '$1 == 1 { print $2; exit }' "$TMP/m.out")
+    reply=$(awk -F '\t' '$1 == 1 { print $3; exit }' "$TMP/m.out")
+}
+policy() {
+    printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=192.0.2.%s\nclient_name=mx.example.net\nhelo_name=mx.example.net\nsender=a%s@example.net\nrecipient=bob@example.org\ninstance=i%s\n\n' \
+        "$1" "$1" "$1" | "$PDCLIENT" "$PORT" --expect 1 | head -n 1
+}
+
+# fault WHAT STORE-DIR KIND PATTERN: damage STORE-DIR/data.mdb while
+# postaged runs, then expect on_error from the milter (spend store) or the
+# policy port (state store), one log line naming it, a live daemon, and a
+# clean refusal at the next start.
+fault() {
+    _what=$1 _dir=$2 _kind=$3 _pat=$4
+    rm -rf "$TMP/state"
+    start_postaged || { fail "$_what: postaged did not start: $(cat "$TMP/postaged.log")"; return; }
+    milter "before"
+    case $action in accept | continue) ;;
+        *) fail "$_what: a stamped message before the damage: $action $reply" ;; esac
+    policy 1 > /dev/null
+    case $_kind in
+        truncated) dd if=/dev/null of="$_dir/data.mdb" bs=8192 seek=1 2>/dev/null ;;
+        emptied) : > "$_dir/data.mdb" ;;
+        removed) rm "$_dir/data.mdb" ;;
+        replaced) cp "$TMP/other/data.mdb" "$_dir/data.mdb.new" &&
+                  mv "$_dir/data.mdb.new" "$_dir/data.mdb" ;;
+    esac
+    if [ "$_dir" = "$TMP/state/policy" ]; then
+        for n in 2 3; do
+            got=$(policy $n)
+            expect_eq "$_what: policy answer $n" "action=451 4.3.0 Temporary policy failure, please retry" "$got"
+        done
+        store="state store"
+    else
+        for n in 2 3; do
+            milter "after $n"
+            expect_eq "$_what: milter action $n" tempfail "$action"
+            case $reply in "451 4.3.0"*) ;; *) fail "$_what: milter reply $n: $reply" ;; esac
+        done
+        store="spent-stamp store"
+    fi
+    kill -0 "$pd_pid" 2>/dev/null || fail "$_what: postaged died: $(tail -n 5 "$TMP/postaged.log")"
+    n=$(grep -c "$store down: .*$_dir/data.mdb.*$_pat" "$TMP/postaged.log")
+    expect_eq "$_what: '$store down ... $_pat' logged once" 1 "$n"
+    [ "$n" -eq 1 ] || tail -n 8 "$TMP/postaged.log" >&2
+    stop_postaged
+    # The next start refuses it, naming the file, without a crash.
+    "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/restart.log" &
+    pd_pid=$!
+    pf_kill_at_exit "$pd_pid"
+    wait "$pd_pid"
+    rc=$?
+    [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] ||
+        fail "$_what: restart on the damaged store exited $rc: $(cat "$TMP/restart.log")"
+    grep -q "$_dir/data.mdb" "$TMP/restart.log" ||
+        fail "$_what: restart does not name $_dir/data.mdb: $(cat "$TMP/restart.log")"
+}
+
+# POSTAGE_TEST_QUICK=1: one fault per store (each daemon stop waits for
+# libmilter's worker).
+kinds="truncated emptied removed replaced" state_kinds="truncated removed"
+[ "${POSTAGE_TEST_QUICK:-0}" = 1 ] && kinds="truncated replaced" state_kinds="removed"
+for kind in $kinds; do
+    case $kind in
+        truncated) pat="truncated" ;; emptied) pat="truncated" ;;
+        removed) pat="removed" ;; replaced) pat="replaced" ;;
+    esac
+    fault "spend store $kind" "$TMP/state" "$kind" "$pat"
+done
+for kind in $state_kinds; do
+    case $kind in truncated) pat="truncated" ;; removed) pat="removed" ;; esac
+    fault "state store $kind" "$TMP/state/policy" "$kind" "$pat"
+done
+
+finish
