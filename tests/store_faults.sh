@@ -18,6 +18,20 @@
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
+# wait_exit PID: wait (up to 10 s) for a daemon that should refuse to
+# start; sets $rc (255 and stops it if it is still running).
+wait_exit() {
+    _w=0
+    while kill -0 "$1" 2>/dev/null && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
+    if kill -0 "$1" 2>/dev/null; then
+        kill "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        rc=255
+    else
+        wait "$1"
+        rc=$?
+    fi
+}
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/milter_client"
 PDCLIENT="$top_builddir/tests/pd_client"
@@ -172,8 +186,7 @@ fault() {
     "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/restart.log" &
     pd_pid=$!
     pf_kill_at_exit "$pd_pid"
-    wait "$pd_pid"
-    rc=$?
+    wait_exit "$pd_pid"
     [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] ||
         fail "$_what: restart on the damaged store exited $rc: $(cat "$TMP/restart.log")"
     grep -q "$_dir/data.mdb" "$TMP/restart.log" ||
