@@ -150,7 +150,11 @@ typedef enum pd_st_op (*pd_state_fn)(void *ctx, int64_t now,
  *          environment lives in the subdirectory DIR/policy (both
  *          created mode 0700 unless PD_ST_NOCREATE), apart from the
  *          double-spend store's files in DIR, so the two never share a
- *          writer lock or an environment;
+ *          writer lock or an environment.  Its data.mdb is guarded as
+ *          the double-spend store's is (verify/lmdb_guard.h): a marker
+ *          DIR/policy/postage-store-id, an integrity walk at open, and
+ *          a damaged, emptied, removed or replaced data.mdb is refused
+ *          (PD_ST_ERR_BACKEND), never made anew;
  *          "redis://...", "redis+unix://..." or "redis+sentinel://...",
  *          with the grammar of verify/redis_conn.h (address, password,
  *          database, ?prefix=P&timeout=MS).  Opening succeeds even while
@@ -282,7 +286,8 @@ typedef void (*pd_state_notify_fn)(void *ctx, int up, const char *why);
 
 /**
  * pd_state_set_notify - be told of outages (Redis: the connection going
- * down and coming back, once per outage; LMDB: never, a no-op).  Call it
+ * down and coming back, once per outage; LMDB: up = 0 once when data.mdb
+ * is found damaged, removed or replaced while open, for good).  Call it
  * once right after pd_state_open, before other threads use the handle;
  * @fn NULL turns it off.
  */

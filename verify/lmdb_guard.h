@@ -22,7 +22,10 @@
  *    trees reach is read with pread() and checked (page number, type,
  *    bounds of every node, child and overflow page numbers, no page
  *    reached twice).  This costs one read of the store's live pages at
- *    each open (about 10 ms for 100,000 entries from the page cache).
+ *    each open: from the page cache, about 5 ms for 100,000 spent stamps
+ *    (7.5 MB) and 30 ms for 1,000,000 (74 MB).  Damage done to a store
+ *    while it is open in place is caught at the next open, or meanwhile
+ *    by LMDB's own checks (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) only.
  *  - Each transaction.  data.mdb must still be the file that was opened
  *    (same device and inode at the same path) and no shorter than the
  *    meta page says: one stat() and one fstat().

@@ -74,8 +74,17 @@ typedef void (*postage_store_notify_fn)(void *ctx, int up, const char *why);
  * postage_store_open - open (and by default create) a double-spend store.
  * @spec:   one of
  *          "lmdb:DIR", or a bare path, which means "lmdb:PATH".  DIR is a
- *              directory holding the LMDB files; it is created (mode 0700)
- *              if missing unless POSTAGE_STORE_NOCREATE is given.
+ *              directory holding the LMDB files (data.mdb, lock.mdb) and
+ *              the marker DIR/postage-store-id, the store's random id,
+ *              also kept inside data.mdb.  A store is created (DIR too,
+ *              mode 0700) only where there is none, neither data.mdb nor
+ *              marker, and only without POSTAGE_STORE_NOCREATE.  A store
+ *              that was lost or damaged is refused with
+ *              POSTAGE_ERR_STORE, never made anew: data.mdb missing or
+ *              empty beside a marker, shorter than its meta page says,
+ *              with a damaged page (every page is checked at open), or
+ *              with another store's id.  A data.mdb with no marker (a
+ *              store from before markers) is given one.
  *          "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?PARAMS]"
  *          "redis+unix://[[USER]:PASSWORD@]/PATH/TO/SOCKET[?PARAMS]"
  *          "redis+sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB][?PARAMS]"
@@ -124,7 +133,10 @@ int postage_store_open(const char *spec, unsigned flags, postage_store **out,
  * POSTAGE_ERR_INVALID for a NULL store or stamp or a bad length;
  * POSTAGE_ERR_STORE if the backend failed (the stamp must then be treated
  * as not accepted; see postage_store_error()).  When the store is full it
- * grows while the disk has room.
+ * grows while the disk has room; a full disk says "No space left on
+ * device (disk full)".  Once an LMDB store is found damaged, removed or
+ * replaced while open, every later call fails the same way (and the
+ * postage_store_set_notify() callback is told once).
  */
 int postage_store_spend(postage_store *store, const char *stamp, size_t len,
                         int64_t expires_at);
@@ -177,7 +189,8 @@ int postage_store_count(postage_store *store, uint64_t *count);
 
 /**
  * postage_store_set_notify - be told when the store becomes unreachable
- * and when it is back (Redis); a local store (LMDB) never calls it.
+ * and when it is back (Redis), or when an LMDB store is found damaged,
+ * removed or replaced while open (up = 0, once; it does not come back).
  * @store: an open store.
  * @fn:    the callback, or NULL for none.
  * @ctx:   passed to @fn.
