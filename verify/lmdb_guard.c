@@ -364,6 +364,24 @@ check_overflow(struct walk *w, uint64_t pgno, size_t dsize, int freedb)
     return rc;
 }
 
+/* LMDB's order: the free-page database's keys are native size_t
+ * (MDB_INTEGERKEY), every other database's are compared as memcmp()
+ * then length. */
+static int
+key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen, int intkey)
+{
+    int c;
+
+    if (intkey && alen == 8 && blen == 8) {
+        uint64_t x = rd64(a), y = rd64(b);
+        return x < y ? -1 : x > y;
+    }
+    c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
 /* Check one page of a tree at depth `depth` of `depth_max`; children are
  * pushed on the stack. */
 static int
@@ -394,6 +412,8 @@ check_page(struct walk *w, uint64_t pgno, unsigned depth, unsigned depth_max, in
         rc = bad(w, pgno, "bad free-space bounds");
         goto out;
     }
+    const unsigned char *prev = NULL;
+    size_t prevlen = 0;
     for (size_t i = 0; i < (size_t) (lower - PAGEHDR) / 2 && rc == 0; i++) {
         size_t off = rd16(p + PAGEHDR + 2 * i);
         if (off < upper || off + NODEHDR > w->psize) {
@@ -406,6 +426,17 @@ check_page(struct walk *w, uint64_t pgno, unsigned depth, unsigned depth_max, in
         if (off + NODEHDR + ksize > w->psize) {
             rc = bad(w, pgno, "key outside the page");
             break;
+        }
+        /* Keys are sorted within a page (a branch page's first key is
+         * empty): a changed key byte usually breaks that. */
+        if (leaf || i > 0) {
+            const unsigned char *key = n + NODEHDR;
+            if (prev != NULL && key_cmp(prev, prevlen, key, ksize, freedb) >= 0) {
+                rc = bad(w, pgno, "keys out of order");
+                break;
+            }
+            prev = key;
+            prevlen = ksize;
         }
         if (!leaf) {
             uint64_t child = rd16(n) | (uint64_t) rd16(n + 2) << 16 | (uint64_t) nflags << 32;

@@ -25,7 +25,9 @@
  *    each open: from the page cache, about 5 ms for 100,000 spent stamps
  *    (7.5 MB) and 30 ms for 1,000,000 (74 MB).  Damage done to a store
  *    while it is open in place is caught at the next open, or meanwhile
- *    by LMDB's own checks (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) only.
+ *    by LMDB's own checks (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) only.  LMDB
+ *    has no checksums: a changed byte inside a stored key that keeps its
+ *    page well formed and sorted cannot be seen.
  *  - Each transaction.  data.mdb must still be the file that was opened
  *    (same device and inode at the same path) and no shorter than the
  *    meta page says: one stat() and one fstat().
