@@ -404,6 +404,99 @@ START_TEST(test_nocreate_missing)
 }
 END_TEST
 
+/* A lost, emptied, truncated or replaced store is refused even with
+ * creation allowed (flags 0): the marker tells it from a new one. */
+static int notified;
+static char notified_why[POSTAGE_STORE_ERRLEN];
+
+static void
+note_outage(void *ctx, int up, const char *why)
+{
+    (void) ctx;
+    if (!up) {
+        notified++;
+        snprintf(notified_why, sizeof notified_why, "%s", why);
+    }
+}
+
+static void
+refused_naming(const char *what, const char *file, const char *pattern)
+{
+    postage_store *s = (postage_store *) 1;
+    char err[POSTAGE_STORE_ERRLEN];
+
+    ck_assert_msg(postage_store_open(storedir, 0, &s, err, sizeof err) == POSTAGE_ERR_STORE,
+                  "%s: opened", what);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, file) != NULL && strstr(err, pattern) != NULL,
+                  "%s: %s", what, err);
+}
+
+static void
+refused(const char *what, const char *pattern)
+{
+    refused_naming(what, "data.mdb", pattern);
+}
+
+START_TEST(test_lost_store)
+{
+    char data[4300], marker[4300], saved[4300], cmd[13000];
+    postage_store *s = open_ok(storedir, 0);
+    FILE *f;
+
+    snprintf(data, sizeof data, "%s/data.mdb", storedir);
+    snprintf(marker, sizeof marker, "%s/postage-store-id", storedir);
+    snprintf(saved, sizeof saved, "%s.saved", storedir);
+    ck_assert_int_eq(spend(s, "abc", FUTURE), POSTAGE_OK);
+    postage_store_close(s);
+    ck_assert_int_eq(access(marker, R_OK), 0);
+    snprintf(cmd, sizeof cmd, "cp -R '%s' '%s'", storedir, saved);
+    ck_assert_int_eq(system(cmd), 0);
+
+    ck_assert_int_eq(truncate(data, 8192), 0);
+    refused("truncated", "truncated");
+    ck_assert_int_eq(truncate(data, 0), 0);
+    refused("emptied", "is empty");
+    ck_assert_int_eq(unlink(data), 0);
+    refused("removed", "is missing");
+
+    /* Another store's data.mdb. */
+    f = fopen(marker, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("00112233445566778899aabbccddeeff\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cp '%s/data.mdb' '%s'", saved, data);
+    ck_assert_int_eq(system(cmd), 0);
+    refused("replaced", "was replaced");
+    f = fopen(marker, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not an id\n", f);
+    fclose(f);
+    refused_naming("bad marker", "postage-store-id", "is damaged");
+
+    /* The marker removed: the whole store names itself again. */
+    ck_assert_int_eq(unlink(marker), 0);
+    s = open_ok(storedir, POSTAGE_STORE_NOCREATE);
+    ck_assert_int_eq(spend(s, "abc", FUTURE), POSTAGE_ERR_SPENT);
+
+    /* Removed while open: refused from then on, told once. */
+    notified = 0;
+    postage_store_set_notify(s, note_outage, NULL);
+    ck_assert_int_eq(notified, 0);
+    snprintf(cmd, sizeof cmd, "%s.gone", data);
+    ck_assert_int_eq(rename(data, cmd), 0);
+    ck_assert_int_eq(spend(s, "def", FUTURE), POSTAGE_ERR_STORE);
+    ck_assert_int_eq(postage_store_is_spent(s, "abc", 3), POSTAGE_ERR_STORE);
+    ck_assert_int_eq(notified, 1);
+    ck_assert_msg(strstr(notified_why, "removed") != NULL, "%s", notified_why);
+    ck_assert_msg(strstr(postage_store_error(s), "data.mdb") != NULL, "%s",
+                  postage_store_error(s));
+    postage_store_close(s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", saved);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_create_errors)
 {
     postage_store *s = NULL;
@@ -1401,6 +1494,7 @@ store_suite(void)
     tcase_add_test(basic, test_purge_boundary);
     tcase_add_test(basic, test_nocreate_missing);
     tcase_add_test(basic, test_create_errors);
+    tcase_add_test(basic, test_lost_store);
     tcase_add_test(basic, test_spec_scheme);
     tcase_add_test(basic, test_on_disk_format);
     tcase_set_timeout(basic, 60);
