@@ -497,6 +497,24 @@ START_TEST(test_lost_store)
 }
 END_TEST
 
+/* A store opened by a relative path keeps working after a chdir(): its
+ * per-transaction checks look data.mdb up through the directory. */
+START_TEST(test_relative_chdir)
+{
+    postage_store *s;
+    char cwd[4300];
+
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    s = open_ok("lmdb:rel", 0);
+    ck_assert_int_eq(chdir("/"), 0);
+    ck_assert_int_eq(spend(s, "abc", FUTURE), POSTAGE_OK);
+    ck_assert_int_eq(spend(s, "abc", FUTURE), POSTAGE_ERR_SPENT);
+    postage_store_close(s);
+    ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 START_TEST(test_create_errors)
 {
     postage_store *s = NULL;
@@ -1495,6 +1513,7 @@ store_suite(void)
     tcase_add_test(basic, test_nocreate_missing);
     tcase_add_test(basic, test_create_errors);
     tcase_add_test(basic, test_lost_store);
+    tcase_add_test(basic, test_relative_chdir);
     tcase_add_test(basic, test_spec_scheme);
     tcase_add_test(basic, test_on_disk_format);
     tcase_set_timeout(basic, 60);

@@ -251,15 +251,18 @@ lmdb_guard_prepare(struct lmdb_guard *g, const char *dir, int may_create, char *
 void
 lmdb_guard_release(struct lmdb_guard *g)
 {
+    /* The descriptor stays open: lmdb_guard_check looks up data.mdb
+     * through it, so a relative DIR still works after a chdir(). */
     if (g->lock_fd >= 0)
-        close(g->lock_fd);                  /* drops the flock */
-    g->lock_fd = -1;
+        flock(g->lock_fd, LOCK_UN);
 }
 
 void
 lmdb_guard_free(struct lmdb_guard *g)
 {
-    lmdb_guard_release(g);
+    if (g->lock_fd >= 0)
+        close(g->lock_fd);
+    g->lock_fd = -1;
     free(g->data_path);
     free(g->marker_path);
     g->data_path = g->marker_path = NULL;
@@ -636,7 +639,7 @@ lmdb_guard_check(const struct lmdb_guard *g, MDB_env *env, char *err, size_t err
     MDB_envinfo info;
     int fd;
 
-    if (stat(g->data_path, &sb) != 0) {
+    if (fstatat(g->lock_fd, "data.mdb", &sb, 0) != 0) {
         errbuf_printf(err, errlen, "%s: %s: the store was removed while in use; restore "
                       "it from a backup and restart (see the manual)", g->data_path,
                       strerror(errno));

@@ -49,7 +49,7 @@
 #define LMDB_GUARD_REFUSED (-1)
 
 struct lmdb_guard {
-    int lock_fd;                        /* flock()ed DIR while opening, or -1 */
+    int lock_fd;                        /* DIR (flock()ed while opening), or -1 */
     int have_marker;                    /* the marker file exists             */
     int data_exists;                    /* data.mdb existed before open       */
     unsigned char id[LMDB_GUARD_IDLEN]; /* the marker's id, if have_marker    */
@@ -81,10 +81,10 @@ int lmdb_guard_identify(struct lmdb_guard *g, MDB_txn *txn, char *err, size_t er
  * Returns 0 or LMDB_GUARD_REFUSED. */
 int lmdb_guard_mark(struct lmdb_guard *g, char *err, size_t errlen);
 
-/* Unlock DIR (the checks of lmdb_guard_check still work afterwards). */
+/* Unlock DIR; its descriptor stays open for lmdb_guard_check. */
 void lmdb_guard_release(struct lmdb_guard *g);
 
-/* Free what lmdb_guard_prepare allocated. */
+/* Close and free what lmdb_guard_prepare opened and allocated. */
 void lmdb_guard_free(struct lmdb_guard *g);
 
 /* Before each transaction: is data.mdb still the file opened, and whole?
