@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "lib/errbuf.h"
+#include "verify/lmdb_grow.h"
 #include "verify/lmdb_guard.h"
 
 #define META_DB "postage"
@@ -544,35 +545,53 @@ lmdb_guard_attach(struct lmdb_guard *g, MDB_env *env, char *err, size_t errlen)
     if (w.psize < 512 || w.psize > 65536 || (w.psize & (w.psize - 1)) != 0
         || (uint64_t) sb.st_size < 2 * (uint64_t) w.psize)
         return bad(&w, 0, "too short, or no LMDB page size");
-    for (int i = 0; i < 2; i++)
-        if ((rc = read_page(&w, (uint64_t) i, meta[i], sizeof meta[i])) != 0)
-            return rc;
-    /* LMDB uses the meta page of the later transaction. */
+    /* Other processes may be writing meanwhile.  A read transaction (it
+     * reads only the meta pages, which are there) keeps every tree from
+     * its snapshot on from being reused under the walk; and LMDB writes a
+     * commit's pages before its meta page, so the file is measured after
+     * the meta page is read. */
+    MDB_txn *txn;
+    int broken = 0;
+    rc = lmdb_grow_begin(env, MDB_RDONLY, &txn, &broken);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: beginning a read transaction: %s", g->data_path,
+                      mdb_strerror(rc));
+        return LMDB_GUARD_REFUSED;
+    }
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = read_page(&w, (uint64_t) i, meta[i], sizeof meta[i]);
+    if (rc != 0)
+        goto out;
+    /* The later transaction's meta page: LMDB's choice, or newer. */
     const unsigned char *m = meta[rd64(meta[1] + META_TXNID) > rd64(meta[0] + META_TXNID)];
     w.last = rd64(m + META_LAST);
     if (rd32(m + PAGEHDR) != MDB_MAGIC || rd32(m + PAGEHDR + 4) != MDB_DATA_VERSION
-        || rd32(m + META_DBS) != w.psize)
-        return bad(&w, 0, "meta page is not LMDB's");
-    if (w.last < 1 || w.last > (uint64_t) sb.st_size / w.psize - 1) {
+        || rd32(m + META_DBS) != w.psize) {
+        rc = bad(&w, 0, "meta page is not LMDB's");
+        goto out;
+    }
+    if (fstat(fd, &sb) != 0 || w.last < 1 || w.last > (uint64_t) sb.st_size / w.psize - 1) {
         errbuf_printf(err, errlen, "%s is truncated: %llu bytes, but its pages reach %llu "
                       "bytes; restore it from a backup (see the manual)", g->data_path,
                       (unsigned long long) sb.st_size,
                       (unsigned long long) ((w.last + 1) * w.psize));
-        return LMDB_GUARD_REFUSED;
+        rc = LMDB_GUARD_REFUSED;
+        goto out;
     }
     w.seen = calloc(w.last / 8 + 1, 1);
     w.page = malloc(w.psize);
     if (w.seen == NULL || w.page == NULL) {
-        free(w.seen);
-        free(w.page);
         errbuf_printf(err, errlen, "out of memory checking %s", g->data_path);
-        return LMDB_GUARD_REFUSED;
+        rc = LMDB_GUARD_REFUSED;
+    } else {
+        rc = walk_tree(&w, m + META_DBS, 1, 0);
+        if (rc == 0)
+            rc = walk_tree(&w, m + META_DBS + DB_SIZE, 0, 1);
     }
-    rc = walk_tree(&w, m + META_DBS, 1, 0);
-    if (rc == 0)
-        rc = walk_tree(&w, m + META_DBS + DB_SIZE, 0, 1);
     free(w.seen);
     free(w.page);
+out:
+    mdb_txn_abort(txn);
     return rc;
 }
 
@@ -650,10 +669,12 @@ lmdb_guard_check(const struct lmdb_guard *g, MDB_env *env, char *err, size_t err
                       "restart to check it (see the manual)", g->data_path);
         return LMDB_GUARD_REFUSED;
     }
-    /* The meta pages themselves must be there before LMDB reads them. */
+    /* The meta pages themselves must be there before LMDB reads them; the
+     * file is measured again after the meta page is read, since another
+     * process's commit grows the file before it writes its meta page. */
     if (mdb_env_get_fd(env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0
         || (uint64_t) sb.st_size < 2 * (uint64_t) g->psize
-        || mdb_env_info(env, &info) != MDB_SUCCESS
+        || mdb_env_info(env, &info) != MDB_SUCCESS || fstat(fd, &sb) != 0
         || (uint64_t) sb.st_size < ((uint64_t) info.me_last_pgno + 1) * g->psize) {
         errbuf_printf(err, errlen, "%s was truncated while in use (%llu bytes); restore it "
                       "from a backup and restart (see the manual)", g->data_path,
