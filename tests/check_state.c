@@ -937,6 +937,46 @@ START_TEST(test_lmdb_specs)
 }
 END_TEST
 
+/* A lost, emptied, truncated or replaced state store is refused, even
+ * where it may be created: never started over, never opened with another
+ * store's tables. */
+static void
+state_refused(const char *what, const char *pattern)
+{
+    struct pd_state *st = NULL;
+    char err[PD_ST_ERRLEN];
+
+    ck_assert_msg(pd_state_open(fixture_spec, 0, &st, err, sizeof err) == PD_ST_ERR_BACKEND,
+                  "%s: opened", what);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, "policy/data.mdb") != NULL && strstr(err, pattern) != NULL,
+                  "%s: %s", what, err);
+}
+
+START_TEST(test_lmdb_lost)
+{
+    struct pd_state *st = NULL;
+    char err[PD_ST_ERRLEN], other[4300], data[4300], cmd[9000];
+
+    st = fixture_open(0);
+    pd_state_close(st);
+    snprintf(other, sizeof other, "lmdb:%s/other", fixture_dir);
+    ck_assert_int_eq(pd_state_open(other, 0, &st, err, sizeof err), PD_ST_OK);
+    pd_state_close(st);
+    snprintf(data, sizeof data, "%s/db/policy/data.mdb", fixture_dir);
+
+    snprintf(cmd, sizeof cmd, "cp '%s/other/policy/data.mdb' '%s'", fixture_dir, data);
+    ck_assert_int_eq(system(cmd), 0);
+    state_refused("replaced", "was replaced");
+    ck_assert_int_eq(truncate(data, 8192), 0);
+    state_refused("truncated", "truncated");
+    ck_assert_int_eq(truncate(data, 0), 0);
+    state_refused("emptied", "is empty");
+    ck_assert_int_eq(unlink(data), 0);
+    state_refused("removed", "is missing");
+}
+END_TEST
+
 START_TEST(test_lmdb_map_growth)
 {
     struct pd_state *st;
@@ -1321,6 +1361,7 @@ state_suite(void)
     tcase_add_checked_fixture(tc, setup_lmdb, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_lmdb_specs);
+    tcase_add_test(tc, test_lmdb_lost);
     tcase_add_test(tc, test_lmdb_map_growth);
     tcase_add_test(tc, test_lmdb_expire_batches);
     suite_add_tcase(s, tc);

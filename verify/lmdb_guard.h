@@ -46,7 +46,7 @@
 #define LMDB_GUARD_IDLEN 16             /* bytes; 32 hex digits in the marker */
 
 /* Returned by an open step that refused the store (err says why). */
-#define LMDB_GUARD_REFUSED (-1)
+#define LMDB_GUARD_REFUSED (-30000)     /* no LMDB code, no body code of ours */
 
 struct lmdb_guard {
     int lock_fd;                        /* DIR (flock()ed while opening), or -1 */
