@@ -221,3 +221,10 @@ EXTRA_DIST += tests/bench_report.sh
 # redis-server / redis-sentinel.
 TESTS += tests/redis_two_daemons.sh tests/redis_sentinel.sh
 EXTRA_DIST += tests/redis_two_daemons.sh tests/redis_sentinel.sh
+
+# Fault injection: SIGKILL of postaged and of postage-verify under load,
+# spending from one LMDB store (no stamp pays twice); Redis killed and
+# stopped in the middle of spends; a DNS server answering garbage,
+# truncating or never answering.
+TESTS += tests/fault_kill9.sh
+EXTRA_DIST += tests/fault_kill9.sh
