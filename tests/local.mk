@@ -226,5 +226,5 @@ EXTRA_DIST += tests/redis_two_daemons.sh tests/redis_sentinel.sh
 # spending from one LMDB store (no stamp pays twice); Redis killed and
 # stopped in the middle of spends; a DNS server answering garbage,
 # truncating or never answering.
-TESTS += tests/fault_kill9.sh tests/fault_dns.sh
-EXTRA_DIST += tests/fault_kill9.sh tests/fault_dns.sh tests/fake_dns.py
+TESTS += tests/fault_kill9.sh tests/fault_dns.sh tests/fault_redis.sh
+EXTRA_DIST += tests/fault_kill9.sh tests/fault_dns.sh tests/fake_dns.py tests/fault_redis.sh
