@@ -57,4 +57,12 @@ bench-detail: all $(noinst_PROGRAMS)
 	top_builddir=$(abs_top_builddir) $(top_srcdir)/bench/policy_vs_postgrey.sh
 	@echo "== spends: library path and through postaged, LMDB beside Redis"
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) $(top_srcdir)/bench/store_backends.sh
-.PHONY: bench bench-detail
+
+# `make bench-soak`: one postaged under 30 minutes (SOAK_SECONDS) of mixed
+# policy, milter and spend traffic with hostile connections mixed in; its
+# RSS and open fds sampled every 10 s must stay flat (bench/soak.sh says
+# the tolerances).  Not in CI, not in make check.
+bench-soak: all bench/policy_load$(EXEEXT) tests/milter_client$(EXEEXT) tests/pd_client$(EXEEXT)
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) $(top_srcdir)/bench/soak.sh
+EXTRA_DIST += bench/soak.sh
+.PHONY: bench bench-detail bench-soak
