@@ -68,7 +68,19 @@ stuck() {
     fail "$1 (PID $2) was still running after 15 s: wchan $(cat "/proc/$2/wchan" 2>/dev/null)," \
         "after a SIGKILL of $killed_what in round $r"
     [ -r "/proc/$2/stack" ] && sed 's/^/    /' "/proc/$2/stack" >&2
+    if [ -n "$postaged_pid" ] && [ -d "/proc/$postaged_pid/task" ]; then
+        echo "    postaged's threads (wait channel, kernel stack top):" >&2
+        for _t in /proc/"$postaged_pid"/task/*; do
+            echo "      ${_t##*/} $(cat "$_t/wchan" 2>/dev/null) $(sed -n 1p "$_t/stack" 2>/dev/null)" >&2
+        done
+        # where in user space, when gdb is there (attaching wakes a futex
+        # wait up: the process may go on afterwards)
+        command -v gdb > /dev/null 2>&1 &&
+            gdb -p "$postaged_pid" -batch -ex 'thread apply all bt 8' 2>/dev/null |
+                grep -E '^#|^Thread' | grep -B1 -A6 'mdb_\|lmdb' | sed 's/^/      /' >&2
+    fi
     kill -9 "$2" 2>/dev/null
+    was_stuck=1
 }
 cleanup() {
     for _p in $live; do kill -9 "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
@@ -188,9 +200,10 @@ while [ $r -lt $ROUNDS ]; do
     done
     if [ "$what" = 0 ]; then
         # postaged is alive: the client finishes
+        was_stuck=
         wait_bounded "$mpid" 15 || stuck "milter_client (talking to postaged)" "$mpid"
         reap "$mpid"
-        [ "$reaped" -le 1 ] || fail "round $r: milter_client exited with $reaped: $(cat "$TMP/m.$r.err")"
+        [ -n "$was_stuck" ] || [ "$reaped" -le 1 ] || fail "round $r: milter_client exited with $reaped: $(cat "$TMP/m.$r.err")"
     else
         kill -9 "$mpid" 2>/dev/null
         reap "$mpid"
