@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -180,10 +181,10 @@ typedef int (*txn_body)(struct lmdb_env *e, MDB_txn *txn, void *arg);
 
 /* Run body in a write transaction and commit, growing the map as needed.
  * Returns POSTAGE_OK, POSTAGE_ERR_SPENT (body said MDB_KEYEXIST) or
- * POSTAGE_ERR_STORE.  Called with e->lock held. */
+ * POSTAGE_ERR_STORE.  Called with e->lock and the writers' flock held. */
 static int
-run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
-          char *err, size_t errlen)
+run_write_flocked(struct lmdb_env *e, const char *what, txn_body body, void *arg,
+                  char *err, size_t errlen)
 {
     MDB_txn *txn;
     int rc, st, i;
@@ -214,6 +215,32 @@ run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
     }
     errbuf_printf(err, errlen, "%s: %s: gave up after %d retries", e->dir, what, LMDB_GROW_RETRIES);
     return POSTAGE_ERR_STORE;
+}
+
+/* Writers queue on an flock() of data.mdb before they touch LMDB's writer
+ * mutex, so that mutex never has a waiter.  It is a robust process-shared
+ * pthread mutex, and its hand-over can be lost: when the holder dies (or
+ * unlocks) the kernel (or glibc) wakes ONE waiter, and if that waiter is
+ * killed before it takes the mutex, the others sleep on forever.  A
+ * postage-verify killed with SIGKILL thus wedged postaged's spends for
+ * good (tests/fault_kill9.sh).  The kernel releases an flock at exit and
+ * wakes every process blocked on it, so a death there loses nothing.
+ * Called with e->lock held. */
+static int
+run_write(struct lmdb_env *e, const char *what, txn_body body, void *arg,
+          char *err, size_t errlen)
+{
+    int fd, st;
+
+    if (mdb_env_get_fd(e->env, &fd) != MDB_SUCCESS || fd < 0)
+        return fail(e, NULL, "finding the data file to lock", EBADF, err, errlen);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR)
+            return fail(e, NULL, "locking the data file for writing", errno, err, errlen);
+    }
+    st = run_write_flocked(e, what, body, arg, err, errlen);
+    flock(fd, LOCK_UN);
+    return st;
 }
 
 static int
