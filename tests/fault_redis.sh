@@ -190,6 +190,10 @@ grep -q 'store down' "$TMP/postaged.log" || fail "postaged did not log the outag
 outage_tempfails=$(cat "$TMP"/kill.m.out "$TMP"/stop.m.out | grep -c '	tempfail	451 4\.3\.0 ')
 echo "verifiers stopped by the failure: $(tr '\n' ' ' < "$TMP/errs");" \
     "milter messages answered 451 4.3.0 during the outages: $outage_tempfails"
+# the faults must have hit spends in flight, else this proved nothing
+[ "$outage_tempfails" -ge 1 ] || fail "no milter message was in flight during an outage"
+[ "$(awk '{ n += $2 } END { print n + 0 }' "$TMP/errs")" -ge 1 ] ||
+    fail "no verifier was spending when Redis failed"
 
 # postaged reconnects by itself: a fresh stamp pays within 15 s.
 n=0 back=
