@@ -94,7 +94,7 @@ trap 'exit 143' TERM
 # make_store DIR: create the double-spend store, once, explicitly.
 make_store() {
     _s=$("$MINT" -b 4 make-store@example.org) || return 1
-    "$VERIFY" -b 4 --db "$1" "$_s" > /dev/null
+    "$VERIFY" -b 4 --db "$1" --create "$_s" > /dev/null
 }
 
 DB="$TMP/store"
