@@ -1,0 +1,46 @@
+# fuzz/local.mk - the libFuzzer targets: the one list to edit.
+#
+# A target NAME is fuzz/fuzz_NAME.c (defining LLVMFuzzerTestOneInput), its
+# seed corpus fuzz/corpus/NAME/, an optional dictionary fuzz/NAME.dict, and
+# two lines here: NAME in FUZZ_TARGETS and the library sources it links in
+# FUZZ_SRCS_NAME (compiled once each with clang and the sanitizers, shared
+# between targets, and linked from an archive: list what the functions it
+# calls need, and only what it uses is linked).  Everything links against the libraries configure found
+# (FUZZ_LIBS).  `make fuzz FUZZ_SECONDS=N` builds and runs them all; the
+# build is fuzz/run.sh and fuzz/fuzz.mk (GNU make), separate from the gcc
+# build.  See fuzz/README.md.
+
+# The core stamp code: grammar, dates, matching, Argon2id, checking,
+# header scanning, and the double-spend store checking links against.
+FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
+	lib/argon2id_params.c lib/argon2id.c \
+	verify/verify.c verify/headers.c verify/store.c verify/store_lmdb.c \
+	verify/store_redis.c verify/lmdb_grow.c verify/redis_conn.c
+
+FUZZ_TARGETS = stamp
+FUZZ_SRCS_stamp = $(FUZZ_CORE)
+FUZZ_SECONDS = 10
+FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS)
+
+# A sub-make with GNU make (fuzz/fuzz.mk, which includes this file for
+# the lists above): automake never sees its pattern rules.  The objects
+# and programs go to fuzz-build/ in the build tree.
+fuzz:
+	@if test -z "$(FUZZ_CC)"; then \
+	  echo "make fuzz: configure found no clang with libFuzzer; on Debian:" \
+	       "apt-get install clang libclang-rt-14-dev, then run ./configure again" >&2; \
+	  exit 1; fi
+	$(AM_V_at)$(MAKE) -f $(abs_top_srcdir)/fuzz/fuzz.mk \
+	  top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	  FUZZ_CC='$(FUZZ_CC)' FUZZ_LIBS='$(FUZZ_LIBS)' \
+	  FUZZ_DEP_CFLAGS='$(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(ARGON2_CFLAGS) $(LMDB_CFLAGS) $(HIREDIS_CFLAGS)' \
+	  FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' run
+
+clean-local: clean-fuzz
+clean-fuzz:
+	-rm -rf fuzz-build
+
+.PHONY: fuzz clean-fuzz
+# The whole folder: a new target, corpus file or dictionary needs no line
+# here.
+EXTRA_DIST += fuzz
