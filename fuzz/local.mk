@@ -17,13 +17,17 @@ FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
 	verify/verify.c verify/headers.c verify/store.c verify/store_lmdb.c \
 	verify/store_redis.c verify/lmdb_grow.c verify/redis_conn.c
 
-FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns
+FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns config
 FUZZ_SRCS_stamp = $(FUZZ_CORE)
 FUZZ_SRCS_verify_headers = $(FUZZ_CORE)
 FUZZ_SRCS_rfc5322 = mint/rfc5322.c
 FUZZ_SRCS_policy_request = policy/request.c policy/verdict.c
 # fuzz_dns.c includes policy/dns.c itself: its packet parser is static.
 FUZZ_SRCS_dns =
+FUZZ_SRCS_config = policy/config_load.c policy/settings.c policy/listen.c \
+	policy/reputation.c policy/netaddr.c policy/state.c policy/state_lmdb.c \
+	policy/state_redis.c verify/lmdb_grow.c verify/redis_conn.c \
+	lib/clock.c lib/status.c
 
 FUZZ_SECONDS = 10
 FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS)
