@@ -1,8 +1,8 @@
 # fuzz/fuzz.mk - builds and runs the libFuzzer targets (GNU make).
 #
 # Invoked by `make fuzz` (fuzz/local.mk), which passes top_srcdir,
-# top_builddir, FUZZ_CC, FUZZ_LIBS, FUZZ_DEP_CFLAGS, FUZZ_SECONDS and
-# FUZZ_TARGETS.  The library sources a target needs are compiled here,
+# top_builddir, FUZZ_CC, FUZZ_DEP_CFLAGS, FUZZ_SECONDS, FUZZ_TARGETS and
+# the configured libraries that FUZZ_LIBS in local.mk is made of.  The library sources a target needs are compiled here,
 # with clang and -fsanitize=fuzzer-no-link,address,undefined, into
 # fuzz-build/obj/ (once each, shared by the targets), so the normal gcc
 # build is never touched and no libtool archive is involved.
@@ -37,7 +37,7 @@ $(B)/libfuzz_$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(FUZZ_SRCS_$(1)))
 $(B)/libfuzz_$(1).a: $(B)/obj/empty.o
 $(B)/fuzz_$(1): $(B)/obj/fuzz/fuzz_$(1).o $(B)/libfuzz_$(1).a
 	@echo "  FUZZLD   fuzz_$(1)"
-	@$(FUZZ_CC) $(SAN) -fsanitize=fuzzer -o $$@ $$^ $(FUZZ_LIBS)
+	@$(FUZZ_CC) $(SAN) -fsanitize=fuzzer -o $$@ $$^ $(FUZZ_LIBS_$(1)) $(FUZZ_LIBS)
 endef
 
 # An archive may not be empty.

@@ -2,13 +2,13 @@
 #
 # A target NAME is fuzz/fuzz_NAME.c (defining LLVMFuzzerTestOneInput), its
 # seed corpus fuzz/corpus/NAME/, an optional dictionary fuzz/NAME.dict, and
-# two lines here: NAME in FUZZ_TARGETS and the library sources it links in
-# FUZZ_SRCS_NAME (compiled once each with clang and the sanitizers, shared
-# between targets, and linked from an archive: list what the functions it
-# calls need, and only what it uses is linked).  Everything links against the libraries configure found
-# (FUZZ_LIBS).  `make fuzz FUZZ_SECONDS=N` builds and runs them all; the
-# build is fuzz/run.sh and fuzz/fuzz.mk (GNU make), separate from the gcc
-# build.  See fuzz/README.md.
+# lines here: NAME in FUZZ_TARGETS, and in FUZZ_SRCS_NAME the library
+# sources it links (compiled once each with clang and the sanitizers,
+# shared between targets, and linked from an archive: only what is used
+# is linked, but what that drags in must be listed too).  Every target
+# links FUZZ_LIBS, and FUZZ_LIBS_NAME when set.  `make fuzz
+# FUZZ_SECONDS=N` builds and runs them all with fuzz/fuzz.mk (GNU make)
+# and fuzz/run.sh, apart from the gcc build.  See fuzz/README.md.
 
 # The core stamp code: grammar, dates, matching, Argon2id, checking,
 # header scanning, and the double-spend store checking links against.
@@ -30,10 +30,11 @@ FUZZ_SRCS_config = policy/config_load.c policy/settings.c policy/listen.c \
 	lib/clock.c lib/status.c
 
 FUZZ_SECONDS = 10
-FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS)
+FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS) $(MILTER_LIBS)
 
 # A sub-make with GNU make (fuzz/fuzz.mk, which includes this file for
-# the lists above): automake never sees its pattern rules.  The objects
+# the lists above, so the libraries the lists name are passed down):
+# automake never sees its pattern rules.  The objects
 # and programs go to fuzz-build/ in the build tree.
 fuzz:
 	@if test -z "$(FUZZ_CC)"; then \
@@ -42,9 +43,11 @@ fuzz:
 	  exit 1; fi
 	$(AM_V_at)$(MAKE) -f $(abs_top_srcdir)/fuzz/fuzz.mk \
 	  top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
-	  FUZZ_CC='$(FUZZ_CC)' FUZZ_LIBS='$(FUZZ_LIBS)' \
+	  FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
+	  POSTAGE_DEP_LIBS='$(POSTAGE_DEP_LIBS)' RESOLV_LIBS='$(RESOLV_LIBS)' \
+	  SPF2_LIBS='$(SPF2_LIBS)' MILTER_LIBS='$(MILTER_LIBS)' \
 	  FUZZ_DEP_CFLAGS='$(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(ARGON2_CFLAGS) $(LMDB_CFLAGS) $(HIREDIS_CFLAGS)' \
-	  FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' run
+	  run
 
 clean-local: clean-fuzz
 clean-fuzz:
