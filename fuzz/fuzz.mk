@@ -12,6 +12,8 @@ include $(top_srcdir)/fuzz/local.mk
 B := $(top_builddir)/fuzz-build
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -g -O1 $(SAN) -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith \
+	-Wcast-qual -Wwrite-strings -Wvla \
 	-D_GNU_SOURCE -I$(top_srcdir)/include -I$(top_srcdir) -I$(top_builddir) \
 	$(FUZZ_DEP_CFLAGS)
 
