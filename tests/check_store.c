@@ -438,6 +438,39 @@ refused(const char *what, const char *pattern)
     refused_naming(what, "data.mdb", pattern);
 }
 
+/* A down handle (postaged's, for a store it could not open) fails every
+ * call with the reason it was given and touches no file. */
+START_TEST(test_open_down)
+{
+    postage_store *s = NULL;
+    uint64_t n = 7;
+    const char *why = "/x/data.mdb is missing: the store is lost";
+
+    ck_assert_int_eq(postage_store_open_down(why, NULL), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_open_down(why, &s), POSTAGE_OK);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(postage_store_error(s), why);
+    ck_assert_int_eq(postage_store_spend(s, "1:0:a", 5, FUTURE), POSTAGE_ERR_STORE);
+    ck_assert_str_eq(postage_store_error(s), why);
+    ck_assert_int_eq(postage_store_is_spent(s, "1:0:a", 5), POSTAGE_ERR_STORE);
+    ck_assert_int_eq(postage_store_purge(s, 0, 0, &n), POSTAGE_ERR_STORE);
+    ck_assert_uint_eq(n, 0);
+    n = 7;
+    ck_assert_int_eq(postage_store_count(s, &n), POSTAGE_ERR_STORE);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(postage_store_set_notify(s, NULL, NULL), POSTAGE_OK);
+    ck_assert_str_eq(postage_store_error(s), why);
+    /* Arguments are still checked first. */
+    ck_assert_int_eq(postage_store_spend(s, NULL, 5, FUTURE), POSTAGE_ERR_INVALID);
+    postage_store_close(s);
+
+    ck_assert_int_eq(postage_store_open_down(NULL, &s), POSTAGE_OK);
+    ck_assert_int_eq(postage_store_spend(s, "1:0:a", 5, FUTURE), POSTAGE_ERR_STORE);
+    ck_assert_str_ne(postage_store_error(s), "");
+    postage_store_close(s);
+}
+END_TEST
+
 START_TEST(test_lost_store)
 {
     char data[4300], marker[4300], saved[4300], cmd[13000];
@@ -1513,6 +1546,7 @@ store_suite(void)
     tcase_add_test(basic, test_nocreate_missing);
     tcase_add_test(basic, test_create_errors);
     tcase_add_test(basic, test_lost_store);
+    tcase_add_test(basic, test_open_down);
     tcase_add_test(basic, test_relative_chdir);
     tcase_add_test(basic, test_spec_scheme);
     tcase_add_test(basic, test_on_disk_format);

@@ -160,6 +160,91 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
     return POSTAGE_OK;
 }
 
+/* ---- a store that is down for good ---------------------------------- */
+
+/* The backend behind postage_store_open_down(): its state is the reason,
+ * and every call fails with it.  It has no scheme: no specification
+ * reaches it. */
+static int
+down_fail(void *state, char *err, size_t errlen)
+{
+    errbuf_printf(err, errlen, "%s", (const char *) state);
+    return POSTAGE_ERR_STORE;
+}
+
+static int
+down_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
+           char *err, size_t errlen)
+{
+    (void) key;
+    (void) expires_at;
+    return down_fail(state, err, errlen);
+}
+
+static int
+down_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_t errlen)
+{
+    (void) key;
+    return down_fail(state, err, errlen);
+}
+
+static int
+down_purge(void *state, int64_t now, int64_t grace, uint64_t *removed, char *err,
+           size_t errlen)
+{
+    (void) now;
+    (void) grace;
+    *removed = 0;
+    return down_fail(state, err, errlen);
+}
+
+static int
+down_count(void *state, uint64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    return down_fail(state, err, errlen);
+}
+
+static void
+down_close(void *state)
+{
+    free(state);
+}
+
+static const struct postage_store_backend down_backend = {
+    .scheme = "",
+    .spend = down_spend,
+    .lookup = down_lookup,
+    .purge = down_purge,
+    .count = down_count,
+    .close = down_close,
+};
+
+int
+postage_store_open_down(const char *why, postage_store **out)
+{
+    postage_store *store;
+
+    if (out == NULL)
+        return POSTAGE_ERR_INVALID;
+    *out = NULL;
+    if (why == NULL || why[0] == '\0')
+        why = "the store could not be opened";
+    store = calloc(1, sizeof *store);
+    if (store == NULL)
+        return POSTAGE_ERR_NOMEM;
+    store->state = strndup(why, POSTAGE_STORE_ERRLEN - 1);
+    if (store->state == NULL || pthread_mutex_init(&store->err_lock, NULL) != 0) {
+        free(store->state);
+        free(store);
+        return POSTAGE_ERR_NOMEM;
+    }
+    store->backend = &down_backend;
+    snprintf(store->err, sizeof store->err, "%s", why);
+    *out = store;
+    return POSTAGE_OK;
+}
+
 /* Keep a backend's message in the handle; only store failures count. */
 static int
 record(postage_store *store, int rc, const char *berr)

@@ -120,6 +120,26 @@ int postage_store_open(const char *spec, unsigned flags, postage_store **out,
                        char *err, size_t errlen);
 
 /**
+ * postage_store_open_down - a handle for a store that could not be opened.
+ * @why: the reason, as postage_store_open() gave it (naming the file and
+ *       what is wrong); NULL or "" for a generic one.  Copied, truncated
+ *       to POSTAGE_STORE_ERRLEN - 1 bytes.
+ * @out: receives the handle; set to NULL on failure.
+ *
+ * For a daemon that must keep answering while its store is damaged or
+ * lost (postaged answers with its on_error setting): every call on the
+ * handle (spend, is_spent, purge, count) fails with POSTAGE_ERR_STORE and
+ * postage_store_error() gives @why.  It never touches any file, so it
+ * cannot create a store over a lost one; it never comes back up (open the
+ * repaired store anew); postage_store_set_notify() accepts a callback and
+ * never calls it.  Close it with postage_store_close().
+ *
+ * Returns POSTAGE_OK, POSTAGE_ERR_INVALID (@out is NULL) or
+ * POSTAGE_ERR_NOMEM.
+ */
+int postage_store_open_down(const char *why, postage_store **out);
+
+/**
  * postage_store_spend - record a stamp as spent, atomically, if it is not.
  * @store:      an open store.
  * @stamp:      the exact stamp string as it was checked; need not be
