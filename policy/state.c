@@ -125,6 +125,114 @@ pick_backend(const char *spec, char *err, size_t errlen)
     return NULL;
 }
 
+/* ---- a store that is down for good ------------------------------------ */
+
+/* The backend behind pd_state_open_down(): its handle is the reason, and
+ * every call fails with it (PD_ST_ERR_BACKEND), so each module answers as
+ * it does when a working store fails.  It touches no file. */
+static int
+down_update(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
+            pd_state_fn fn, void *ctx)
+{
+    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) fn, (void) ctx;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_get(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
+         void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+{
+    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) val;
+    (void) cap, (void) expires_at;
+    if (vallen != NULL)
+        *vallen = 0;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_expire(void *handle, enum pd_table table, int64_t now, unsigned batch, uint64_t *removed)
+{
+    (void) handle, (void) table, (void) now, (void) batch, (void) removed;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn, void *ctx)
+{
+    (void) handle, (void) table, (void) now, (void) fn, (void) ctx;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_count(void *handle, enum pd_table table, uint64_t *count)
+{
+    (void) handle, (void) table;
+    if (count != NULL)
+        *count = 0;
+    return PD_ST_ERR_BACKEND;
+}
+
+static void
+down_error(void *handle, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", (const char *) handle);
+}
+
+static int
+down_sync(void *handle)
+{
+    (void) handle;
+    return PD_ST_ERR_BACKEND;
+}
+
+static void
+down_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
+{
+    (void) handle, (void) fn, (void) ctx;
+}
+
+static void
+down_close(void *handle)
+{
+    free(handle);
+}
+
+static const struct pd_state_ops down_ops = {
+    .name = "down",
+    .update = down_update,
+    .get = down_get,
+    .expire = down_expire,
+    .scan = down_scan,
+    .count = down_count,
+    .error = down_error,
+    .sync = down_sync,
+    .set_notify = down_set_notify,
+    .close = down_close,
+};
+
+int
+pd_state_open_down(const char *why, struct pd_state **out)
+{
+    struct pd_state *st;
+
+    if (out == NULL)
+        return PD_ST_ERR_INVALID;
+    *out = NULL;
+    if (why == NULL || why[0] == '\0')
+        why = "the state store could not be opened";
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return PD_ST_ERR_NOMEM;
+    st->handle = strndup(why, PD_ST_ERRLEN - 1);
+    if (st->handle == NULL) {
+        free(st);
+        return PD_ST_ERR_NOMEM;
+    }
+    st->ops = &down_ops;
+    *out = st;
+    return PD_ST_OK;
+}
+
 /* ---- forwarding ---------------------------------------------------------- */
 
 int

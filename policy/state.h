@@ -175,6 +175,25 @@ int pd_state_open(const char *spec, unsigned flags, struct pd_state **out,
                   char *err, size_t errlen);
 
 /**
+ * pd_state_open_down - a handle for a state store that could not be
+ * opened (damaged, lost or replaced; see pd_state_open).
+ * @why: the reason, as pd_state_open gave it (naming the file); NULL or
+ *       "" for a generic one.  Copied, at most PD_ST_ERRLEN - 1 bytes.
+ * @out: receives the handle; NULL on failure.
+ *
+ * So that postaged can start and answer every request that needs the
+ * store with its on_error setting, as when a working store fails: every
+ * call (update, get, expire, scan, count, sync) fails with
+ * PD_ST_ERR_BACKEND and pd_state_error gives @why.  It touches no file,
+ * so it never creates a store over a lost one, and it never comes back
+ * up (restart on the repaired store); pd_state_set_notify is accepted and
+ * never calls back.  Close it with pd_state_close.
+ *
+ * Returns PD_ST_OK, PD_ST_ERR_INVALID (@out is NULL) or PD_ST_ERR_NOMEM.
+ */
+int pd_state_open_down(const char *why, struct pd_state **out);
+
+/**
  * pd_state_update - atomically read, transform and write one entry.
  *
  * Runs @fn on the live value of (@table, @key) and applies its answer, all

@@ -977,6 +977,49 @@ START_TEST(test_lmdb_lost)
 }
 END_TEST
 
+/* postaged's handle for a state store it could not open: every call
+ * fails with the reason given, and no file is made over the lost store. */
+static void
+down_notify(void *ctx, int up, const char *why)
+{
+    (void) up, (void) why;
+    ++*(int *) ctx;
+}
+
+START_TEST(test_open_down)
+{
+    struct pd_state *st = NULL;
+    char err[PD_ST_ERRLEN], buf[16], val[PD_ST_VALUE_MAX];
+    const char *why = "/x/policy/data.mdb is missing: the store is lost";
+    struct counter_ctx c;
+    uint64_t n = 7;
+    size_t len = 9;
+    int calls = 0;
+
+    ck_assert_int_eq(pd_state_open_down(why, NULL), PD_ST_ERR_INVALID);
+    ck_assert_int_eq(pd_state_open_down(why, &st), PD_ST_OK);
+    ck_assert_ptr_nonnull(st);
+    pd_state_set_notify(st, down_notify, &calls);
+    ck_assert_int_eq(pd_state_update(st, PD_TABLE_GREYLIST, "k", 1, T0, incr_fn, &c),
+                     PD_ST_ERR_BACKEND);
+    pd_state_error(st, err, sizeof err);
+    ck_assert_str_eq(err, why);
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_GREYLIST, "k", 1, T0, val, sizeof val, &len,
+                                  NULL), PD_ST_ERR_BACKEND);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(pd_state_expire(st, PD_TABLE_GREYLIST, T0, 0, &n), PD_ST_ERR_BACKEND);
+    ck_assert_uint_eq(n, 0);
+    n = 7;
+    ck_assert_int_eq(pd_state_count(st, PD_TABLE_GREYLIST, &n), PD_ST_ERR_BACKEND);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(pd_state_sync(st), PD_ST_ERR_BACKEND);
+    pd_state_error(st, buf, sizeof buf);            /* truncated, terminated */
+    ck_assert_uint_eq(strlen(buf), sizeof buf - 1);
+    ck_assert_int_eq(calls, 0);                     /* postaged logged it itself */
+    pd_state_close(st);
+}
+END_TEST
+
 START_TEST(test_lmdb_map_growth)
 {
     struct pd_state *st;
@@ -1362,6 +1405,7 @@ state_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_lmdb_specs);
     tcase_add_test(tc, test_lmdb_lost);
+    tcase_add_test(tc, test_open_down);
     tcase_add_test(tc, test_lmdb_map_growth);
     tcase_add_test(tc, test_lmdb_expire_batches);
     suite_add_tcase(s, tc);
