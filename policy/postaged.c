@@ -159,6 +159,34 @@ startup_fatal(const char *fmt, ...)
     exit(1);
 }
 
+/* What the waiting parent prints after a degraded start (see
+ * startup_degraded), sent with the "R". */
+static char ready_note[2048];
+
+/* A start that goes on without something it should have (a damaged or
+ * lost store): logged at error level, and shown to whoever started the
+ * daemon as startup_fatal's message would be, but the start goes on and
+ * its exit status is 0. */
+static void startup_degraded(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+startup_degraded(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pd_log(PD_LOG_ERROR, "%s", msg);
+    if (!log_syslog)
+        return;         /* the log line went to stderr: that is the copy */
+    if (report_fd >= 0) {
+        size_t used = strlen(ready_note);
+        snprintf(ready_note + used, sizeof ready_note - used, "postaged: %s\n", msg);
+    } else {
+        fprintf(stderr, "postaged: %s\n", msg);
+    }
+}
+
 /* The parent's side: wait for the child's word ("R", or "E" and the
  * message) and turn it into our exit status.  No time limit: a start that
  * hangs is for the admin to see, as with any command. */
@@ -178,8 +206,10 @@ wait_for_child(int fd, pid_t child)
             break;
     }
     buf[n] = '\0';
-    if (n > 0 && buf[0] == 'R')
+    if (n > 0 && buf[0] == 'R') {
+        fputs(buf + 1, stderr);     /* a degraded start's notes, if any */
         return 0;
+    }
     if (n > 1 && buf[0] == 'E') {
         fprintf(stderr, "postaged: %s\n", buf + 1);
         return 1;
@@ -203,6 +233,7 @@ report_ready(void)
     if (report_fd < 0)
         return;
     write_all_fd(report_fd, "R", 1);
+    write_all_fd(report_fd, ready_note, strlen(ready_note));
     close(report_fd);
     report_fd = -1;
     int fd = open("/dev/null", O_RDWR);
@@ -231,6 +262,15 @@ prepare_state_dir(const char *dir, const struct passwd *pw)
     }
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return -1;
+    /* A file in its place is a configuration mistake, refused at start,
+     * not a damaged store (which would only degrade the start). */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
     if (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0)
         return -1;
     return 0;
@@ -416,7 +456,8 @@ main(int argc, char **argv)
             startup_fatal("user: no such user '%s'", settings.user);
     }
     if (!redis_scheme(settings.store) && prepare_state_dir(settings.store + 5, pw) != 0)
-        startup_fatal("store: cannot create %s: %s", settings.store + 5, strerror(errno));
+        startup_fatal("store: %s: %s", settings.store + 5,
+                      errno == ENOTDIR ? "not a directory" : strerror(errno));
 
     if (!foreground)
         detach();
@@ -441,19 +482,41 @@ main(int argc, char **argv)
      * at the disk's fsync rate, about 1,500 requests/s here) but every
      * sync_interval, by the main thread. */
     int64_t sync_interval = settings.sync_interval;
-    struct pd_state *state;
-    if (pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
-                      sizeof err) != 0)
-        startup_fatal("store %s: %s", settings.store, err);
     static char state_name[] = "state store", stamps_name[] = "spent-stamp store";
+    /* A store that is damaged, lost or replaced (or whose files cannot be
+     * opened at all) does not stop the start: the daemon runs on a "down"
+     * handle that fails every call with the reason, so each request that
+     * needs the store gets on_error's answer, as when a store breaks
+     * while running (issue 16).  Only a bad specification or no memory
+     * refuses; the directory itself was checked above.  The down handle
+     * touches no file: a lost store is never made anew. */
+    struct pd_state *state;
+    int state_down = 0, stamps_down = 0, rc;
+    rc = pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
+                       sizeof err);
+    if (rc == PD_ST_ERR_BACKEND || rc == PD_ST_ERR_NOSTORE) {
+        startup_degraded("%s down: %s; answering with on_error until postaged is restarted "
+                         "on a repaired store", state_name, err);
+        state_down = 1;
+        rc = pd_state_open_down(err, &state);
+    }
+    if (rc != PD_ST_OK)
+        startup_fatal("store %s: %s", settings.store, rc == PD_ST_ERR_NOMEM ? "out of memory" : err);
     pd_state_set_notify(state, log_outage, state_name);
     /* Spent stamps are money: each spend is fsynced (it happens only for
      * a stamp that pays, a small share of the requests).  A Redis that is
      * down at start is waited for: until it answers, on_error applies. */
     postage_store *stamps = NULL;
-    if (postage_store_open(settings.store, POSTAGE_STORE_LAZY, &stamps, err, sizeof err) !=
-        POSTAGE_OK)
-        startup_fatal("store %s: spent stamps: %s", settings.store, err);
+    rc = postage_store_open(settings.store, POSTAGE_STORE_LAZY, &stamps, err, sizeof err);
+    if (rc == POSTAGE_ERR_STORE) {
+        startup_degraded("%s down: %s; answering with on_error until postaged is restarted "
+                         "on a repaired store", stamps_name, err);
+        stamps_down = 1;
+        rc = postage_store_open_down(err, &stamps);
+    }
+    if (rc != POSTAGE_OK)
+        startup_fatal("store %s: spent stamps: %s", settings.store,
+                      rc == POSTAGE_ERR_NOMEM ? "out of memory" : err);
     postage_store_set_notify(stamps, log_outage, stamps_name);
     struct pd_rep_writer *writer = pd_rep_writer_start(state, REP_QUEUE);
     if (writer == NULL)
@@ -563,7 +626,10 @@ main(int argc, char **argv)
             }
         }
         now = (int64_t) time(NULL);
-        if (now >= next_sync) {
+        /* A store down since the start has nothing to flush or expire:
+         * its one log line said so, and a warning at every turn would
+         * only bury it. */
+        if (now >= next_sync && !state_down) {
             if (pd_state_sync(state) != PD_ST_OK) {
                 char detail[PD_ST_ERRLEN];
                 pd_state_error(state, detail, sizeof detail);
@@ -572,11 +638,14 @@ main(int argc, char **argv)
             next_sync = now + sync_interval;
         }
         if (!stopping && now >= next_maintenance) {
-            struct pd_engine *e = pd_engine_slot_get(slot);
-            pd_engine_maintain(e, now);
-            pd_engine_unref(e);
+            if (!state_down) {
+                struct pd_engine *e = pd_engine_slot_get(slot);
+                pd_engine_maintain(e, now);
+                pd_engine_unref(e);
+            }
             uint64_t removed = 0;
-            if (postage_store_purge(stamps, now, settings_grace, &removed) != POSTAGE_OK)
+            if (!stamps_down &&
+                postage_store_purge(stamps, now, settings_grace, &removed) != POSTAGE_OK)
                 pd_log(PD_LOG_WARNING, "maintenance: spent stamps: %s",
                        postage_store_error(stamps));
             else if (removed > 0)
