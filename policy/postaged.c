@@ -456,7 +456,8 @@ main(int argc, char **argv)
             startup_fatal("user: no such user '%s'", settings.user);
     }
     if (!redis_scheme(settings.store) && prepare_state_dir(settings.store + 5, pw) != 0)
-        startup_fatal("store: %s: %s", settings.store + 5,
+        startup_fatal("store %s: %s%s", settings.store,
+                      errno == ENOTDIR ? "" : "cannot create it: ",
                       errno == ENOTDIR ? "not a directory" : strerror(errno));
 
     if (!foreground)
