@@ -12,26 +12,17 @@
 #   store's data.mdb truncated, emptied, removed or replaced, then the state
 #   store's: the milter answers a stamped message with on_error (451 4.3.0),
 #   the policy port answers with on_error too, the log names the file and
-#   the reason once, and the daemon is still alive; at its next start it
-#   refuses the damaged store with the same clear reason instead of
-#   crashing.
+#   the reason once, and the daemon is still alive.  At its next start on
+#   the damaged store it starts all the same (issue 16: it must not
+#   refuse): it stays up, logs exactly one error line naming the file and
+#   what is wrong, answers each request that needs that store with
+#   on_error's action (the default, tempfail, and on_error = dunno, to
+#   show it is the setting that answers), the other store's requests as
+#   usual, and leaves data.mdb and the marker as they were: a lost store
+#   is never made anew.
 . "${top_srcdir:-.}/tests/testlib.sh"
 . "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
-# wait_exit PID: wait (up to 10 s) for a daemon that should refuse to
-# start; sets $rc (255 and stops it if it is still running).
-wait_exit() {
-    _w=0
-    while kill -0 "$1" 2>/dev/null && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
-    if kill -0 "$1" 2>/dev/null; then
-        kill "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-        rc=255
-    else
-        wait "$1"
-        rc=$?
-    fi
-}
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/milter_client"
 PDCLIENT="$top_builddir/tests/pd_client"
@@ -116,12 +107,16 @@ greylist_delay = 1h
 spf = no
 helo_checks = no
 price_allowance = 1000000
-on_error = tempfail
 EOF
+# on_error at its default (tempfail), and set to dunno.
+cp "$TMP/postaged.conf" "$TMP/dunno.conf"
+echo "on_error = dunno" >> "$TMP/dunno.conf"
+TEMPFAIL_ANSWER="action=451 4.3.0 Temporary policy failure, please retry"
 
 pd_pid=
+# start_postaged [CONF [LOG]]
 start_postaged() {
-    "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
+    "$POSTAGED" -c "${1:-$TMP/postaged.conf}" -f 2> "${2:-$TMP/postaged.log}" &
     pd_pid=$!
     pf_kill_at_exit "$pd_pid"
     pf_wait_listen "$MPORT" 10 "$pd_pid" && pf_wait_listen "$PORT" 10 "$pd_pid"
@@ -144,12 +139,70 @@ policy() {
         "$1" "$1" "$1" | "$PDCLIENT" "$PORT" --expect 1 | head -n 1
 }
 
-# fault WHAT STORE-DIR KIND PATTERN: damage STORE-DIR/data.mdb while
-# postaged runs, then expect on_error from the milter (spend store) or the
-# policy port (state store), one log line naming it, a live daemon, and a
-# clean refusal at the next start.
+# restart WHAT STORE-DIR KIND PATTERN CONF: start postaged with CONF on
+# the store damaged by fault (STORE-DIR/data.mdb), and expect it up, one
+# error line "STORE down: STORE-DIR/data.mdb ... PATTERN", on_error's answer
+# (CONF's) to what needs that store, and the files left as they were.
+restart() {
+    _rw="$1 (restart, $(basename "$5"))" _rd=$2 _rk=$3 _rp=$4 _rc=$5
+    cp "$_rd/postage-store-id" "$TMP/marker.before"
+    rm -f "$TMP/data.before"
+    [ -e "$_rd/data.mdb" ] && cp "$_rd/data.mdb" "$TMP/data.before"
+    case $_rc in *dunno*) _rm=dunno ;; *) _rm=tempfail ;; esac
+    if ! start_postaged "$_rc" "$TMP/restart.log"; then
+        fail "$_rw: postaged did not start: $(tail -n 5 "$TMP/restart.log")"
+        stop_postaged
+        return
+    fi
+    if [ "$_rd" = "$TMP/state/policy" ]; then
+        store="state store"
+        got=$(policy 10)
+        if [ $_rm = tempfail ]; then
+            expect_eq "$_rw: policy answer" "$TEMPFAIL_ANSWER" "$got"
+        else
+            expect_eq "$_rw: policy answer" "action=DUNNO" "$got"
+        fi
+    else
+        store="spent-stamp store"
+        # The policy port needs only the state store: it answers as usual.
+        got=$(policy 10)
+        case $got in "$TEMPFAIL_ANSWER" | "") fail "$_rw: policy answer '$got'" ;; esac
+    fi
+    # A stamped message needs both stores (its stamp, its greylisting).
+    milter "restart"
+    if [ $_rm = tempfail ]; then
+        expect_eq "$_rw: milter action" tempfail "$action"
+        case $reply in "451 4.3.0"*) ;; *) fail "$_rw: milter reply: $reply" ;; esac
+    else
+        # dunno: the message goes on, and nothing is spent.
+        case $action in continue | accept) ;;
+            *) fail "$_rw: milter action $action $reply" ;; esac
+    fi
+    kill -0 "$pd_pid" 2>/dev/null || fail "$_rw: postaged died: $(tail -n 5 "$TMP/restart.log")"
+    n=$(grep -c "error: " "$TMP/restart.log")
+    expect_eq "$_rw: error lines" 1 "$n"
+    n=$(grep -c "error: $store down: .*$_rd/data.mdb.*$_rp" "$TMP/restart.log")
+    expect_eq "$_rw: '$store down: ... $_rd/data.mdb ... $_rp' logged" 1 "$n"
+    [ "$n" -eq 1 ] || tail -n 8 "$TMP/restart.log" >&2
+    stop_postaged
+    # Nothing was made anew: the marker and data.mdb (or its absence) stand.
+    cmp -s "$TMP/marker.before" "$_rd/postage-store-id" ||
+        fail "$_rw: the marker $_rd/postage-store-id changed"
+    if [ -e "$TMP/data.before" ]; then
+        cmp -s "$TMP/data.before" "$_rd/data.mdb" || fail "$_rw: $_rd/data.mdb changed"
+    elif [ -e "$_rd/data.mdb" ]; then
+        fail "$_rw: a new $_rd/data.mdb was made over the lost store"
+    fi
+}
+
+# fault WHAT STORE-DIR KIND PATTERN START-PATTERN DUNNO-KIND: damage
+# STORE-DIR/data.mdb while postaged runs, then expect on_error from the
+# milter (spend store) or the policy port (state store), one log line
+# naming it, a live daemon; then restart on it, with on_error at its
+# default, and set to dunno too when KIND is DUNNO-KIND (one kind per
+# store: each daemon stop waits a few seconds for libmilter's worker).
 fault() {
-    _what=$1 _dir=$2 _kind=$3 _pat=$4
+    _what=$1 _dir=$2 _kind=$3 _pat=$4 _spat=$5
     rm -rf "$TMP/state"
     start_postaged || { fail "$_what: postaged did not start: $(cat "$TMP/postaged.log")"; return; }
     milter "before"
@@ -166,7 +219,7 @@ fault() {
     if [ "$_dir" = "$TMP/state/policy" ]; then
         for n in 2 3; do
             got=$(policy $n)
-            expect_eq "$_what: policy answer $n" "action=451 4.3.0 Temporary policy failure, please retry" "$got"
+            expect_eq "$_what: policy answer $n" "$TEMPFAIL_ANSWER" "$got"
         done
         store="state store"
     else
@@ -182,31 +235,32 @@ fault() {
     expect_eq "$_what: '$store down ... $_pat' logged once" 1 "$n"
     [ "$n" -eq 1 ] || tail -n 8 "$TMP/postaged.log" >&2
     stop_postaged
-    # The next start refuses it, naming the file, without a crash.
-    "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/restart.log" &
-    pd_pid=$!
-    pf_kill_at_exit "$pd_pid"
-    wait_exit "$pd_pid"
-    [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] ||
-        fail "$_what: restart on the damaged store exited $rc: $(cat "$TMP/restart.log")"
-    grep -q "$_dir/data.mdb" "$TMP/restart.log" ||
-        fail "$_what: restart does not name $_dir/data.mdb: $(cat "$TMP/restart.log")"
+    restart "$_what" "$_dir" "$_kind" "$_spat" "$TMP/postaged.conf"
+    if [ "$_kind" = "$6" ]; then
+        restart "$_what" "$_dir" "$_kind" "$_spat" "$TMP/dunno.conf"
+    fi
 }
 
-# POSTAGE_TEST_QUICK=1: one fault per store (each daemon stop waits for
-# libmilter's worker).
+# POSTAGE_TEST_QUICK=1: one fault per store.  The
+# patterns: what the running daemon sees, then what the open at restart
+# finds.
 kinds="truncated emptied removed replaced" state_kinds="truncated removed"
 [ "${POSTAGE_TEST_QUICK:-0}" = 1 ] && kinds="truncated replaced" state_kinds="removed"
 for kind in $kinds; do
     case $kind in
-        truncated) pat="truncated" ;; emptied) pat="truncated" ;;
-        removed) pat="removed" ;; replaced) pat="replaced" ;;
+        truncated) pat="truncated" spat="truncated" ;;
+        emptied) pat="truncated" spat="is empty" ;;
+        removed) pat="removed" spat="is missing" ;;
+        replaced) pat="replaced" spat="was replaced" ;;
     esac
-    fault "spend store $kind" "$TMP/state" "$kind" "$pat"
+    fault "spend store $kind" "$TMP/state" "$kind" "$pat" "$spat" replaced
 done
 for kind in $state_kinds; do
-    case $kind in truncated) pat="truncated" ;; removed) pat="removed" ;; esac
-    fault "state store $kind" "$TMP/state/policy" "$kind" "$pat"
+    case $kind in
+        truncated) pat="truncated" spat="truncated" ;;
+        removed) pat="removed" spat="is missing" ;;
+    esac
+    fault "state store $kind" "$TMP/state/policy" "$kind" "$pat" "$spat" removed
 done
 
 finish
