@@ -191,12 +191,14 @@ case "$rc/$err" in 1/*"policy_listen: inet:127.0.0.1:$PORT: Address already in u
     *) fail "policy service on a port in use: $rc $err" ;; esac
 
 # Daemon mode (no -f) with log = syslog: a start-up failure still reaches
-# the terminal and the exit status, whether it happens before detaching (a
-# port in use) or after (a store that cannot be opened: the child tells
-# the parent, which waits for it); a good start exits 0 once it serves.
+# the terminal and the exit status (a port in use, a store path that is a
+# file); a good start exits 0 once it serves; a start on a damaged store
+# (decided after detaching: the child tells the parent, which waits for
+# it) exits 0 too, prints the store's error line, and answers with
+# on_error.
 DPORT=$("$CLIENT" --free-port)
 daemon_conf() {
-    printf 'policy_listen = %s\nmilter_listen =\nstore = %s\nlog = syslog\nuser =\npidfile = %s/daemon.pid\n' \
+    printf 'policy_listen = %s\nmilter_listen =\nstore = %s\nlog = syslog\nuser =\npidfile = %s/daemon.pid\nspf = no\nhelo_checks = no\n' \
         "$1" "$2" "$TMP" > "$TMP/daemon.conf"
 }
 daemon_conf "inet:127.0.0.1:$PORT" "lmdb:$TMP/daemonstate"
@@ -222,6 +224,22 @@ if [ -n "$detached" ] && kill -0 "$detached" 2>/dev/null; then
 else
     fail "no running daemon after a good start (pidfile: '$detached')"
 fi
+: > "$TMP/daemonstate/policy/data.mdb"
+run_capture timeout 30 "$POSTAGED" -c "$TMP/daemon.conf"
+case "$rc/$err" in
+    "0/postaged: state store down: $TMP/daemonstate/policy/data.mdb is empty"*"answering with on_error"*) ;;
+    *) fail "daemon mode, damaged store: $rc [$err]" ;; esac
+detached=$(cat "$TMP/daemon.pid" 2>/dev/null)
+if [ -n "$detached" ] && kill -0 "$detached" 2>/dev/null; then
+    printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.9\nsender=a@example.net\nrecipient=b@example.org\ninstance=d1\n\n' |
+        "$CLIENT" "$DPORT" --expect 1 > "$TMP/daemon.out" 2>&1
+    expect_eq "the daemon on a damaged store answers with on_error" \
+        "action=451 4.3.0 Temporary policy failure, please retry" "$(head -n 1 "$TMP/daemon.out")"
+    stop_detached
+else
+    fail "no running daemon after a start on a damaged store (pidfile: '$detached')"
+fi
+[ -s "$TMP/daemonstate/policy/data.mdb" ] && fail "the damaged store was made anew"
 
 # One log line per decision, with the reason.
 grep -q 'policy RCPT: client=mx.example.net\[192.0.2.7\] .* REJECT: access rule at line' "$TMP/log" ||
