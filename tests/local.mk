@@ -166,8 +166,9 @@ EXTRA_DIST += tests/milter_client.sh
 # source routes.
 TESTS += tests/milter_hostile.sh
 EXTRA_DIST += tests/milter_hostile.sh
-# A damaged, lost or replaced LMDB store (issue 16): postage-verify and
-# postaged refuse it cleanly (tests/store_faults.sh); a full disk and a
+# A damaged, lost or replaced LMDB store (issue 16): postage-verify
+# refuses it cleanly, postaged runs on with on_error for what needs it, at
+# start too, and neither makes it anew (tests/store_faults.sh); a full disk and a
 # read-only store (tests/store_diskfull.sh, root only: tmpfs mounts).
 TESTS += tests/store_faults.sh tests/store_diskfull.sh
 EXTRA_DIST += tests/store_faults.sh tests/store_diskfull.sh
