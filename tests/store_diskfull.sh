@@ -14,8 +14,9 @@
 #     log names DIR/policy/data.mdb and "No space left on device".
 #   - Redis with appendonly on a full tmpfs: it refuses writes (MISCONF);
 #     postage-verify says so and exits 2, never "ok" without recording.
-#   - A read-only store (tmpfs remounted ro): postage-verify and postaged's
-#     start fail cleanly, naming the store and "Read-only file system".
+#   - A read-only store (tmpfs remounted ro): postage-verify fails cleanly,
+#     naming the store and "Read-only file system"; postaged starts all the
+#     same, logs that once per store and answers with on_error (451 4.3.0).
 . "${top_srcdir:-.}/tests/testlib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root to mount small tmpfs file systems"
@@ -36,20 +37,6 @@ fill() {
 
 . "${top_srcdir:-.}/tests/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
-# wait_exit PID: wait (up to 10 s) for a daemon that should refuse to
-# start; sets $rc (255 and stops it if it is still running).
-wait_exit() {
-    _w=0
-    while kill -0 "$1" 2>/dev/null && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
-    if kill -0 "$1" 2>/dev/null; then
-        kill "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-        rc=255
-    else
-        wait "$1"
-        rc=$?
-    fi
-}
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/milter_client"
 PDCLIENT="$top_builddir/tests/pd_client"
@@ -178,12 +165,25 @@ case $err in *"$TMP/ro/db"*"Read-only file system"*) ;;
     *) fail "read-only store: the error does not say so: $err" ;; esac
 case $out in *" ok"*) fail "read-only store: a stamp passed: $out" ;; esac
 sed "s|^store = .*|store = lmdb:$TMP/ro/db|" "$TMP/postaged.conf" > "$TMP/ro.conf"
+# postaged starts on it all the same (a store it cannot open is a store
+# that is down, issue 16), says why once per store, and answers on_error.
 "$POSTAGED" -c "$TMP/ro.conf" -f 2> "$TMP/ro.log" &
 ro_pid=$!
 pf_kill_at_exit "$ro_pid"
-wait_exit "$ro_pid"
-[ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || fail "postaged on a read-only store exited $rc"
-grep -q "$TMP/ro/db.*Read-only file system" "$TMP/ro.log" ||
-    fail "postaged on a read-only store: $(cat "$TMP/ro.log")"
+if { pf_wait_listen "$MPORT" 10 "$ro_pid" && pf_wait_listen "$PORT" 10 "$ro_pid"; }; then
+    got=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=198.51.100.1\nclient_name=mx.example.net\nhelo_name=mx.example.net\nsender=ro@example.net\nrecipient=bob@example.org\ninstance=ro1\n\n' |
+        "$PDCLIENT" "$PORT" --expect 1 | head -n 1)
+    expect_eq "read-only store: the policy answer" \
+        "action=451 4.3.0 Temporary policy failure, please retry" "$got"
+    kill -0 "$ro_pid" 2>/dev/null || fail "postaged died on a read-only store"
+    for store in "spent-stamp store" "state store"; do
+        n=$(grep -c "error: $store down: .*$TMP/ro/db.*Read-only file system" "$TMP/ro.log")
+        expect_eq "read-only store: '$store down ... Read-only file system' logged" 1 "$n"
+    done
+    kill "$ro_pid" 2>/dev/null
+    wait "$ro_pid" 2>/dev/null
+else
+    fail "postaged on a read-only store did not start: $(cat "$TMP/ro.log")"
+fi
 
 finish
