@@ -218,23 +218,16 @@ make_plan(const struct sm_args *a, int argc, char **argv, const char *block, siz
     }
     /*
      * Arguments (added to the header recipients with -t, as Postfix does).
-     * One named in a Bcc field is blind.  One that no header names is
-     * blind when To or Cc show some other recipient of this message: the
-     * sender hid it from them, as mutt, mailx and git send-email do with
-     * Bcc.  When no recipient is shown (a list or a script mailing to
-     * "undisclosed-recipients:;"), there is nobody it was hidden from, and
-     * it goes in the shared copy with its stamp: one sendmail run for
-     * them all instead of one run each.
+     * Only one that To or Cc shows goes in the shared copy.  Any other is
+     * blind, whether a Bcc field names it or no header does (mutt, mailx
+     * and git send-email pass Bcc recipients that way; a script mailing to
+     * "undisclosed-recipients:;" or to a list address hides them from each
+     * other): the shared copy carries every stamp in it, and a stamp names
+     * its recipient.
      */
-    int someone_shown = a->extract && shown.count > 0;
-    for (size_t i = 0; i < args.count && !someone_shown; i++)
-        someone_shown = in_list(&shown, args.addr[i]);
-    for (size_t i = 0; i < args.count; i++) {
-        int is_shown = in_list(&shown, args.addr[i]);
-        int is_blind = !is_shown && (in_list(&blind, args.addr[i]) || someone_shown);
-        if (plan_add(p, args.addr[i], is_blind) != 0)
+    for (size_t i = 0; i < args.count; i++)
+        if (plan_add(p, args.addr[i], !in_list(&shown, args.addr[i])) != 0)
             goto out;
-    }
     rc = 0;
 out:
     rfc5322_addrs_free(&shown);

@@ -258,34 +258,63 @@ LC_ALL=C sed '/^X-Hashcash: /d' "$FAKE/1.msg" > "$TMP/m2.back"
 LC_ALL=C sed '/^Bcc: /d' "$TMP/m2" > "$TMP/m2.nobcc"
 cmp -s "$TMP/m2.nobcc" "$TMP/m2.back" || fail "-t: the shared copy changed more than its stamps and Bcc"
 
-# 15. Recipients given as arguments that no header shows, in a message
-#     shown to none of them (a list, or undisclosed recipients): one
-#     sendmail run for them all, every one with its own valid stamp.
+# 15. Recipients given as arguments that To or Cc shows: one sendmail run
+#     for them all, every one with its own valid stamp (not one run each).
 N=200
 [ "${POSTAGE_TEST_QUICK:-0}" = 1 ] && N=50
 i=0; : > "$TMP/rcpts"
 while [ $i -lt $N ]; do i=$((i + 1)); echo "r$i@example.org" >> "$TMP/rcpts"; done
-for to in 'list@example.org' 'undisclosed-recipients:;'; do
+{
+    printf 'From: me@example.org\nTo: '
+    sed '$!s/$/,/; 1!s/^/ /' "$TMP/rcpts"
+    printf 'Subject: to many\n\nbody\n'
+} > "$TMP/m15"
+for how in arguments -t; do
     reset_fake
-    printf 'From: me@example.org\nTo: %s\nSubject: to many\n\nbody\n' "$to" > "$TMP/m15"
-    # shellcheck disable=SC2046
-    "$PS" -i -f me@example.org $(cat "$TMP/rcpts") < "$TMP/m15"
-    expect_eq "$N arguments ($to): status" 0 $?
-    expect_eq "$N arguments ($to): sendmail runs" 1 "$(calls)"
-    expect_eq "$N arguments ($to): arguments unchanged" "-i|-f|me@example.org|$(tr '\n' '|' < "$TMP/rcpts" | sed 's/|$//')" \
-        "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
-    expect_eq "$N arguments ($to): stamps" "$N" "$(stamps "$FAKE/1.msg" | wc -l)"
+    if [ "$how" = -t ]; then
+        "$PS" -i -t -f me@example.org < "$TMP/m15"
+    else
+        # shellcheck disable=SC2046
+        "$PS" -i -f me@example.org $(cat "$TMP/rcpts") < "$TMP/m15"
+    fi
+    expect_eq "$N shown recipients ($how): status" 0 $?
+    expect_eq "$N shown recipients ($how): sendmail runs" 1 "$(calls)"
+    [ "$how" = arguments ] &&
+        expect_eq "$N shown recipients ($how): arguments unchanged" "-i|-f|me@example.org|$(tr '\n' '|' < "$TMP/rcpts" | sed 's/|$//')" \
+            "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
+    expect_eq "$N shown recipients ($how): stamps" "$N" "$(stamps "$FAKE/1.msg" | wc -l)"
     bad=0
     while read -r r; do
         s=$(stamps "$FAKE/1.msg" | grep ":$r:")
         "$VERIFY" -b 8 -r "$r" "$s" > /dev/null 2>&1 || bad=$((bad + 1))
     done < "$TMP/rcpts"
-    expect_eq "$N arguments ($to): stamps that do not verify" 0 "$bad"
+    expect_eq "$N shown recipients ($how): stamps that do not verify" 0 "$bad"
+done
+# Arguments that no header shows, to "undisclosed-recipients:;" or to a
+# list address: the sender hid them from each other, so each gets a copy
+# of its own, and no copy names another of them (address or stamp).
+for to in 'undisclosed-recipients:;' 'list@example.org'; do
+    reset_fake
+    printf 'From: me@example.org\nTo: %s\nSubject: hidden\n\nbody\n' "$to" > "$TMP/m15u"
+    "$PS" -i u1@example.org u2@example.org u3@example.org < "$TMP/m15u"
+    expect_eq "hidden arguments ($to): status" 0 $?
+    expect_eq "hidden arguments ($to): one private copy each" 3 "$(calls)"
+    for n in 1 2 3; do
+        f=$(grep -l "u$n@example.org" "$FAKE"/*.args | head -n 1)
+        [ -n "$f" ] || { fail "hidden arguments ($to): no copy for u$n"; continue; }
+        m=${f%.args}.msg
+        expect_eq "hidden arguments ($to): u$n's copy carries only its stamp" "u$n@example.org" \
+            "$(stamps "$m" | cut -d: -f4 | tr '\n' ' ' | sed 's/ $//')"
+        for o in 1 2 3; do
+            [ "$o" = "$n" ] && continue
+            grep -q "u$o@" "$m" && fail "hidden arguments ($to): u$n's copy names u$o"
+        done
+    done
 done
 # ... but one the sender named in Bcc stays blind: a copy of its own,
 # and neither its address nor its stamp in the shared copy.
 reset_fake
-printf 'From: me@example.org\nTo: list@example.org\nBcc: r2@example.org\nSubject: one hidden\n\nbody\n' > "$TMP/m15b"
+printf 'From: me@example.org\nTo: r1@example.org, r3@example.org\nBcc: r2@example.org\nSubject: one hidden\n\nbody\n' > "$TMP/m15b"
 "$PS" -i r1@example.org r2@example.org r3@example.org < "$TMP/m15b"
 expect_eq "Bcc among arguments: runs" 2 "$(calls)"
 expect_eq "Bcc among arguments: shared arguments" "-i|--|r1@example.org|r3@example.org" "$(tr '\n' '|' < "$FAKE/1.args" | sed 's/|$//')"
