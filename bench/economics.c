@@ -1,6 +1,6 @@
 /*
  * economics.c - what postage costs each kind of sender, by postaged's own
- * price model (policy/reputation.c, linked from policy/libpolicy.la: not a
+ * price model (policy/checks/reputation.c, linked from policy/libpolicy.la: not a
  * copy of it), for the economics table of bench/report.sh.
  *
  *   economics [--params]
@@ -10,7 +10,7 @@
  * (pd_rep_params_defaults), with a fixed clock: before each message both of
  * its records (the sender identity and the client address) are decayed to
  * the message's time and priced with pd_price_compute; then the updates
- * postaged's engine makes are applied with pd_rep_add (policy/engine.c:
+ * postaged's engine makes are applied with pd_rep_add (policy/engine/engine.c:
  * rate and messages once per message, plus spf_failures and quota_overruns
  * when they apply, and helo_failures (not to a domain: identity);
  * then, for a message that paid, accepted,
@@ -37,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/reputation.h"
-#include "policy/spf.h"
+#include "policy/checks/reputation.h"
+#include "policy/checks/spf.h"
 
 #define DAY INT64_C(86400)
 #define T0 INT64_C(1767225600)          /* 2026-01-01 00:00:00 UTC */

@@ -994,7 +994,7 @@ if want economics; then
         echo "## Economics: what each sender pays"
         echo
         echo "The price is postaged's own model (\`pd_price_compute\` and the record and decay code of"
-        echo "\`policy/reputation.c\`, linked into \`bench/economics\`), with its default settings:"
+        echo "\`policy/checks/reputation.c\`, linked into \`bench/economics\`), with its default settings:"
         echo
         echo "| setting | default |"
         echo "|---|---|"

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - libFuzzer target: postaged's configuration loader
- * (policy/config_load.c over policy/settings.c), given a hostile
+ * (policy/engine/config_load.c over policy/engine/settings.c), given a hostile
  * postaged.conf.
  *
  * Input: the file's bytes.  They are written to an anonymous memory file
@@ -21,9 +21,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "policy/config_load.h"
-#include "policy/reputation.h"
-#include "policy/settings.h"
+#include "policy/engine/config_load.h"
+#include "policy/checks/reputation.h"
+#include "policy/engine/settings.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * fuzz_dns.c - libFuzzer target: postaged's DNS answer parser
- * (policy/dns.c), given what a hostile or broken server sends back.
+ * (policy/base/dns.c), given what a hostile or broken server sends back.
  *
  * The parser is static in dns.c, so this file includes dns.c itself
  * rather than widening its interface; no socket is ever opened.
@@ -14,7 +14,7 @@
  * each text NUL-terminated with the length given and no NUL inside, names
  * at most PD_DNS_NAME_MAX bytes, and the copy equal to the original.
  */
-#include "policy/dns.c"
+#include "policy/base/dns.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,10 +1,10 @@
 /*
  * fuzz_milter_data.c - libFuzzer target for the milter's data paths, as
  * postaged's callbacks receive them (issue 16), without libmilter:
- *   - envelope addresses (policy/address.c, the RFC 5321 Path parser);
- *   - header values and log lines escaped (policy/escape.c);
+ *   - envelope addresses (policy/checks/address.c, the RFC 5321 Path parser);
+ *   - header values and log lines escaped (policy/base/escape.c);
  *   - header names and values: our own headers' incoming copies, forged
- *     Authentication-Results, the Message-ID (policy/milter_headers.c).
+ *     Authentication-Results, the Message-ID (policy/frontends/milter_headers.c).
  *
  * The input is used whole as an address and as text to escape, and split
  * at LF into "Name:value" header lines.  Invariants checked (abort on
@@ -18,7 +18,7 @@
  *
  * Dictionary: fuzz/milter_data.dict.
  *
- * Links with: policy/address.c policy/escape.c policy/milter_headers.c
+ * Links with: policy/checks/address.c policy/base/escape.c policy/frontends/milter_headers.c
  * (include paths: the build directory for config.h, and the top source
  * directory).
  */
@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/address.h"
-#include "policy/escape.h"
-#include "policy/milter_headers.h"
+#include "policy/checks/address.h"
+#include "policy/base/escape.h"
+#include "policy/frontends/milter_headers.h"
 
 #define CHECK(cond) \
     do { \

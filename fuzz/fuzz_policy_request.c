@@ -1,6 +1,6 @@
 /*
  * fuzz_policy_request.c - libFuzzer target: the Postfix policy protocol
- * codec (policy/request.c) as postaged's policy server drives it, and the
+ * codec (policy/frontends/request.c) as postaged's policy server drives it, and the
  * reply formatter fed with what a client sent.
  *
  * Input: one byte choosing how the stream is cut into reads (1 to 32
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/request.h"
-#include "policy/verdict.h"
+#include "policy/frontends/request.h"
+#include "policy/checks/verdict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

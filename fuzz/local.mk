@@ -15,25 +15,25 @@
 FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
 	lib/argon2id_params.c lib/argon2id.c \
 	verify/verify.c verify/headers.c verify/store.c verify/store_lmdb.c \
-	verify/store_redis.c verify/lmdb_grow.c verify/lmdb_guard.c verify/redis_conn.c
+	verify/store_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/redis_conn.c
 
 FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns config \
 	sendmail_headers milter_data
 FUZZ_SRCS_stamp = $(FUZZ_CORE)
 FUZZ_SRCS_verify_headers = $(FUZZ_CORE)
-FUZZ_SRCS_rfc5322 = mint/rfc5322.c
-FUZZ_SRCS_policy_request = policy/request.c policy/verdict.c
-# fuzz_dns.c includes policy/dns.c itself: its packet parser is static.
+FUZZ_SRCS_rfc5322 = sendmail/rfc5322.c
+FUZZ_SRCS_policy_request = policy/frontends/request.c policy/checks/verdict.c
+# fuzz_dns.c includes policy/base/dns.c itself: its packet parser is static.
 FUZZ_SRCS_dns =
-FUZZ_SRCS_config = policy/config_load.c policy/settings.c policy/listen.c \
-	policy/reputation.c policy/netaddr.c policy/state.c policy/state_lmdb.c \
-	policy/state_redis.c verify/lmdb_grow.c verify/lmdb_guard.c verify/redis_conn.c \
+FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/base/listen.c \
+	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
+	policy/state/state_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/redis_conn.c \
 	lib/clock.c lib/status.c
 # postage-sendmail's header splitter and editor.
-FUZZ_SRCS_sendmail_headers = mint/sendmail_headers.c mint/rfc5322.c
+FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header
 # bookkeeping, escaping.
-FUZZ_SRCS_milter_data = policy/address.c policy/escape.c policy/milter_headers.c
+FUZZ_SRCS_milter_data = policy/checks/address.c policy/base/escape.c policy/frontends/milter_headers.c
 
 FUZZ_SECONDS = 10
 FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS) $(MILTER_LIBS)

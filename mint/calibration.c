@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/fileio.h"
+#include "util/fileio.h"
 #include "mint/calibration.h"
 #include "postage.h"
 

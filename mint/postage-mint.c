@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
+#include "util/cli.h"
 #include "mint/calibration.h"
 #include "mint/speed_report.h"
 #include "postage.h"

@@ -1,42 +1,42 @@
 # policy/local.mk - postaged: the engine and its modules as one
 # convenience library (so the unit tests can link it), and the daemon.
-# verify/lmdb_grow.c and verify/redis_conn.c are compiled in here too:
+# kv/lmdb_grow.c and kv/redis_conn.c are compiled in here too:
 # postaged links the installed libpostage, which exports only postage_*
 # symbols.  The state store is state.c (the handle and the choice of
 # backend) over state_lmdb.c and state_redis.c.
 noinst_LTLIBRARIES += policy/libpolicy.la
 policy_libpolicy_la_SOURCES = \
-	policy/verdict.h policy/verdict.c \
-	policy/request.h policy/request.c \
-	policy/netaddr.h policy/netaddr.c \
-	policy/access.h policy/access.c \
-	policy/state.h policy/state_backend.h policy/state.c \
-	policy/state_lmdb.c policy/state_redis.c \
-	policy/greylist.h policy/greylist.c \
-	policy/quota.h policy/quota.c \
-	policy/settings.h policy/settings.c \
-	policy/config_load.h policy/config_load.c \
-	policy/engine.h policy/engine.c policy/argon2id_pool.h policy/argon2id_pool.c \
-	policy/reputation.h policy/reputation.c \
-	policy/rep_writer.h policy/rep_writer.c \
-	policy/log.h policy/log.c \
-	policy/escape.h policy/escape.c \
-	policy/warn_limit.h policy/warn_limit.c \
-	policy/address.h policy/address.c \
-	policy/milter_headers.h policy/milter_headers.c \
-	policy/listen.h policy/listen.c \
-	policy/helo.h policy/helo.c \
-	policy/helo_dns.h policy/helo_dns.c \
-	policy/milter_sessions.h policy/milter_sessions.c \
-	verify/lmdb_grow.h verify/lmdb_grow.c verify/lmdb_guard.h verify/lmdb_guard.c \
-	verify/redis_conn.h verify/redis_conn.c
+	policy/checks/verdict.h policy/checks/verdict.c \
+	policy/frontends/request.h policy/frontends/request.c \
+	policy/base/netaddr.h policy/base/netaddr.c \
+	policy/checks/access.h policy/checks/access.c \
+	policy/state/state.h policy/state/state_backend.h policy/state/state.c \
+	policy/state/state_lmdb.c policy/state/state_redis.c \
+	policy/checks/greylist.h policy/checks/greylist.c \
+	policy/checks/quota.h policy/checks/quota.c \
+	policy/engine/settings.h policy/engine/settings.c \
+	policy/engine/config_load.h policy/engine/config_load.c \
+	policy/engine/engine.h policy/engine/engine.c policy/engine/argon2id_pool.h policy/engine/argon2id_pool.c \
+	policy/checks/reputation.h policy/checks/reputation.c \
+	policy/engine/rep_writer.h policy/engine/rep_writer.c \
+	policy/base/log.h policy/base/log.c \
+	policy/base/escape.h policy/base/escape.c \
+	policy/frontends/warn_limit.h policy/frontends/warn_limit.c \
+	policy/checks/address.h policy/checks/address.c \
+	policy/frontends/milter_headers.h policy/frontends/milter_headers.c \
+	policy/base/listen.h policy/base/listen.c \
+	policy/helo/helo.h policy/helo/helo.c \
+	policy/helo/helo_dns.h policy/helo/helo_dns.c \
+	policy/frontends/milter_sessions.h policy/frontends/milter_sessions.c \
+	kv/lmdb_grow.h kv/lmdb_grow.c kv/lmdb_guard.h kv/lmdb_guard.c \
+	kv/redis_conn.h kv/redis_conn.c
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
 policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \
-	policy/policy_server.h policy/policy_server.c \
-	policy/milter.h policy/milter.c
+	policy/frontends/policy_server.h policy/frontends/policy_server.c \
+	policy/frontends/milter.h policy/frontends/milter.c
 postaged_LDADD = policy/libpolicy.la libpostage.la $(MILTER_LIBS) $(POSTAGE_DEP_LIBS)
 dist_man_MANS += man/postaged.8 man/postaged.conf.5
 

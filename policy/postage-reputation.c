@@ -5,7 +5,7 @@
  * an identity's price.
  *
  * It finds the state store as postaged does (the same -c file, the same
- * default directory: policy/config_load.c) and works on it while the
+ * default directory: policy/engine/config_load.c) and works on it while the
  * daemon runs: show and top read LMDB snapshots, which never block the
  * daemon, and pin and unpin are one atomic update each, like the daemon's
  * own.  It never creates a store: a missing one means postaged has not
@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/cli.h"
-#include "policy/config_load.h"
-#include "policy/reputation.h"
-#include "policy/settings.h"
-#include "policy/state.h"
+#include "util/cli.h"
+#include "policy/engine/config_load.h"
+#include "policy/checks/reputation.h"
+#include "policy/engine/settings.h"
+#include "policy/state/state.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 

@@ -37,16 +37,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/config_load.h"
-#include "policy/engine.h"
-#include "policy/listen.h"
-#include "policy/log.h"
-#include "policy/milter.h"
-#include "policy/policy_server.h"
-#include "policy/rep_writer.h"
-#include "policy/settings.h"
-#include "policy/state.h"
-#include "verify/redis_conn.h"
+#include "policy/engine/config_load.h"
+#include "policy/engine/engine.h"
+#include "policy/base/listen.h"
+#include "policy/base/log.h"
+#include "policy/frontends/milter.h"
+#include "policy/frontends/policy_server.h"
+#include "policy/engine/rep_writer.h"
+#include "policy/engine/settings.h"
+#include "policy/state/state.h"
+#include "kv/redis_conn.h"
 #include "postage/status.h"
 #include "postage/store.h"
 

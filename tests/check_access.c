@@ -1,6 +1,6 @@
 /*
  * check_access.c - unit tests of postaged's access-control rules
- * (policy/access.c): every selector and pattern form, the domain and
+ * (policy/checks/access.c): every selector and pattern form, the domain and
  * address matching edge cases, first-match order, and the messages the
  * rule parser gives for each kind of mistake.
  */
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/access.h"
-#include "policy/request.h"
+#include "policy/checks/access.h"
+#include "policy/frontends/request.h"
 
 static struct pd_access_rule
 rule_of(const char *line)

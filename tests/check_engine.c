@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/engine.h"
-#include "policy/milter_sessions.h"
-#include "policy/reputation.h"
-#include "policy/settings.h"
-#include "policy/state.h"
+#include "policy/engine/engine.h"
+#include "policy/frontends/milter_sessions.h"
+#include "policy/checks/reputation.h"
+#include "policy/engine/settings.h"
+#include "policy/state/state.h"
 #include "postage/mint.h"
 #include "postage/status.h"
 #include "postage/store.h"

@@ -1,5 +1,5 @@
 /*
- * check_greylist.c - unit tests for greylisting (policy/greylist.h).  The
+ * check_greylist.c - unit tests for greylisting (policy/checks/greylist.h).  The
  * state store under it has its own tests (tests/check_state.c).
  *
  * Every test uses a fresh store (tests/state_fixture.h: LMDB in its own
@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "policy/greylist.h"
-#include "policy/state.h"
+#include "policy/checks/greylist.h"
+#include "policy/state/state.h"
 #include "tests/state_fixture.h"
 
 #define T0 1700000000LL         /* an arbitrary fixed "now" */

@@ -1,5 +1,5 @@
 /*
- * check_helo.c - unit tests for the CheckHelo module (policy/helo.h):
+ * check_helo.c - unit tests for the CheckHelo module (policy/helo/helo.h):
  * HELO/EHLO syntax over many real-world shapes, address literals against
  * IPv4 and IPv6 clients, the DNS decisions over fake answers (a DNS
  * failure must never become a permanent reject), the resolver callback
@@ -22,9 +22,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "policy/helo.h"
-#include "policy/netaddr.h"
-#include "policy/state.h"
+#include "policy/helo/helo.h"
+#include "policy/base/netaddr.h"
+#include "policy/state/state.h"
 #include "tests/state_fixture.h"
 
 #define T0 1700000000LL         /* an arbitrary fixed "now" */

@@ -1,8 +1,8 @@
 /*
  * check_milter_data.c - unit tests of what postaged makes of the data its
- * milter callbacks receive: envelope addresses (policy/address.c, RFC 5321
- * 4.1.2), the escaping of header values and log lines (policy/escape.c),
- * and the header bookkeeping (policy/milter_headers.c: our own headers'
+ * milter callbacks receive: envelope addresses (policy/checks/address.c, RFC 5321
+ * 4.1.2), the escaping of header values and log lines (policy/base/escape.c),
+ * and the header bookkeeping (policy/frontends/milter_headers.c: our own headers'
  * incoming copies, forged Authentication-Results, the Message-ID).
  */
 #include "config.h"
@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/address.h"
-#include "policy/escape.h"
-#include "policy/milter_headers.h"
+#include "policy/checks/address.h"
+#include "policy/base/escape.h"
+#include "policy/frontends/milter_headers.h"
 
 /* ---- envelope addresses ----------------------------------------------- */
 

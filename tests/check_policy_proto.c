@@ -1,7 +1,7 @@
 /*
  * check_policy_proto.c - unit tests of postaged's Postfix policy protocol
- * codec (policy/request.c), its verdict words (policy/verdict.c) and its
- * address handling (policy/netaddr.c): every split of the input, every
+ * codec (policy/frontends/request.c), its verdict words (policy/checks/verdict.c) and its
+ * address handling (policy/base/netaddr.c): every split of the input, every
  * bound and error, hostile bytes, and the reply's sanitising.
  */
 #include "config.h"
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/netaddr.h"
-#include "policy/request.h"
-#include "policy/verdict.h"
+#include "policy/base/netaddr.h"
+#include "policy/frontends/request.h"
+#include "policy/checks/verdict.h"
 
 /* A request as Postfix 3.7 sends it at RCPT (shared/spec/mail-policy.md
  * 1a), with an attribute postaged does not know. */

@@ -1,5 +1,5 @@
 /*
- * check_quota.c - unit tests for quotas and accounting (policy/quota.h)
+ * check_quota.c - unit tests for quotas and accounting (policy/checks/quota.h)
  * on the LMDB state store.
  *
  * A fixed clock throughout: `now` is passed explicitly, and calendar
@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/quota.h"
-#include "policy/state.h"
+#include "policy/checks/quota.h"
+#include "policy/state/state.h"
 #include "tests/state_fixture.h"
 
 #define T0 1700000000LL

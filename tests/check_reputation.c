@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/reputation.h"
-#include "policy/state.h"
+#include "policy/checks/reputation.h"
+#include "policy/state/state.h"
 #include "tests/state_fixture.h"
 
 #define T0 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mint/sendmail_args.h"
-#include "mint/sendmail_conf.h"
-#include "mint/sendmail_headers.h"
-#include "mint/sendmail_spool.h"
+#include "sendmail/sendmail_args.h"
+#include "sendmail/sendmail_conf.h"
+#include "sendmail/sendmail_headers.h"
+#include "sendmail/sendmail_spool.h"
 
 static struct sm_args
 parse(int argc, const char *const *argv)

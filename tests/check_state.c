@@ -1,5 +1,5 @@
 /*
- * check_state.c - the state store (policy/state.h): one conformance suite
+ * check_state.c - the state store (policy/state/state.h): one conformance suite
  * run against every backend, then what is particular to each.
  *
  *   conformance-lmdb   always: the suite against LMDB in a fresh directory
@@ -39,9 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/state.h"
+#include "policy/state/state.h"
 #include "tests/state_fixture.h"
-#include "verify/redis_conn.h"
+#include "kv/redis_conn.h"
 
 #define T0 1700000000LL         /* an arbitrary fixed "now" */
 #define CHILDREN 4

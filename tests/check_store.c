@@ -1,7 +1,7 @@
 /*
  * check_store.c - unit tests for the double-spend store (postage/store.h,
  * verify/store.c, verify/store_lmdb.c, verify/store_redis.c) and the Redis
- * specification parser (verify/redis_conn.c).
+ * specification parser (kv/redis_conn.c).
  *
  * One conformance suite, two backends: the tests that say what any store
  * must do (fresh then spent, independent stamps, exact bytes, is_spent,
@@ -47,7 +47,7 @@
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/store.h"
-#include "verify/redis_conn.h"
+#include "kv/redis_conn.h"
 
 /* Concurrency tests: workers, and stamps each of them tries to spend. */
 #define WORKERS 4

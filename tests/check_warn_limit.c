@@ -1,6 +1,6 @@
 /*
  * check_warn_limit.c - unit tests of the policy server's per-client
- * warning budget (policy/warn_limit.c): the first `limit` warnings of an
+ * warning budget (policy/frontends/warn_limit.c): the first `limit` warnings of an
  * interval pass, the rest are counted and reported once, clients are
  * independent, and a full table stays bounded and loses no count.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/warn_limit.h"
+#include "policy/frontends/warn_limit.h"
 
 struct reports {
     unsigned n;

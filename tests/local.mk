@@ -54,11 +54,11 @@ tests_check_argon2id_LDADD = $(TEST_LIBS)
 TESTS += tests/check_argon2id
 endif
 
-# The header and address parsing of postage-sendmail -t (mint/rfc5322.c,
+# The header and address parsing of postage-sendmail -t (sendmail/rfc5322.c,
 # built in: it is not part of libpostage).
 if HAVE_CHECK
 check_PROGRAMS += tests/check_rfc5322
-tests_check_rfc5322_SOURCES = tests/check_rfc5322.c mint/rfc5322.c mint/rfc5322.h
+tests_check_rfc5322_SOURCES = tests/check_rfc5322.c sendmail/rfc5322.c sendmail/rfc5322.h
 tests_check_rfc5322_CFLAGS = $(TEST_CFLAGS)
 tests_check_rfc5322_LDADD = $(CHECK_LIBS)
 TESTS += tests/check_rfc5322
@@ -66,9 +66,9 @@ endif
 
 if HAVE_CHECK
 check_PROGRAMS += tests/check_sendmail
-tests_check_sendmail_SOURCES = tests/check_sendmail.c mint/sendmail_args.c mint/sendmail_args.h \
-	mint/sendmail_conf.c mint/sendmail_conf.h mint/sendmail_spool.c mint/sendmail_spool.h \
-	mint/sendmail_headers.c mint/sendmail_headers.h mint/rfc5322.c mint/rfc5322.h
+tests_check_sendmail_SOURCES = tests/check_sendmail.c sendmail/sendmail_args.c sendmail/sendmail_args.h \
+	sendmail/sendmail_conf.c sendmail/sendmail_conf.h sendmail/sendmail_spool.c sendmail/sendmail_spool.h \
+	sendmail/sendmail_headers.c sendmail/sendmail_headers.h sendmail/rfc5322.c sendmail/rfc5322.h
 tests_check_sendmail_CFLAGS = $(TEST_CFLAGS)
 tests_check_sendmail_LDADD = libcli.a $(CHECK_LIBS)
 TESTS += tests/check_sendmail
@@ -138,7 +138,7 @@ tests_check_warn_limit_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/check_warn_limit
 endif
 
-# The state store (policy/state.h): one conformance suite over every
+# The state store (policy/state/state.h): one conformance suite over every
 # backend, LMDB always and Redis when POSTAGE_TEST_REDIS holds a
 # specification.  state_redis.sh sets it against a private redis-server
 # (tests/redis_harness.sh), runs the suite and the module tests there, and

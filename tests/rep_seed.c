@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/reputation.h"
-#include "policy/state.h"
+#include "policy/checks/reputation.h"
+#include "policy/state/state.h"
 
 #define VALUE_MAX 1e9
 

@@ -104,7 +104,7 @@ seed "$NOW" domain:mid.example accepted=40 rate=40 messages=40
 seed "$NOW" domain:low.example accepted=10 rate=10 messages=10
 seed $((NOW - 11 * HALF_LIFE)) domain:old.example accepted=5 rate=5 messages=5
 
-# Expected values, from the seeds and the formula of policy/reputation.h
+# Expected values, from the seeds and the formula of policy/checks/reputation.h
 # with the default parameters (base 20, SPF credit 4, allowance 50).
 expect=$(python3 -c "
 import math

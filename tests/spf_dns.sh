@@ -1,6 +1,6 @@
 #!/bin/sh
-# spf_dns.sh - the resolver (policy/dns.c) and the SPF checks
-# (policy/spf.c) against a real DNS server: dnsmasq on a loopback port
+# spf_dns.sh - the resolver (policy/base/dns.c) and the SPF checks
+# (policy/checks/spf.c) against a real DNS server: dnsmasq on a loopback port
 # serving the zone of tests/dns_harness.sh, driven through spf_probe.
 # Skips (77) without dnsmasq.  No check depends on how long anything took.
 . "${top_srcdir:-.}/tests/testlib.sh"

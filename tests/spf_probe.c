@@ -1,5 +1,5 @@
 /*
- * spf_probe.c - test driver for policy/dns.c and policy/spf.c: one DNS
+ * spf_probe.c - test driver for policy/base/dns.c and policy/checks/spf.c: one DNS
  * lookup or one SPF check against a given server, printed as key=value
  * lines that tests/spf_dns.sh compares.
  *
@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/dns.h"
-#include "policy/spf.h"
+#include "policy/base/dns.h"
+#include "policy/checks/spf.h"
 
 static void
 usage(void)

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "policy/state.h"
+#include "policy/state/state.h"
 
 extern char fixture_dir[4096];        /* the test's directory                  */
 extern char fixture_spec[4200];       /* the store under test, for pd_state_open */

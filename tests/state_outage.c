@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy/state.h"
+#include "policy/state/state.h"
 
 #define NOW 1700000000LL
 

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
+#include "util/cli.h"
 #include "postage.h"
 
 #define MAX_RESOURCES 1024

@@ -30,7 +30,7 @@
 
 #include <sodium.h>
 
-#include "lib/errbuf.h"
+#include "util/errbuf.h"
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/store.h"

@@ -40,7 +40,7 @@ struct postage_store_backend {
     void (*close)(void *state);
     /* Nonzero: open() gets the whole specification ("redis://h:1/0")
      * instead of the part after "scheme:", for schemes whose syntax is a
-     * URI that a shared parser reads whole (verify/redis_conn.c). */
+     * URI that a shared parser reads whole (kv/redis_conn.c). */
     int whole_spec;
     /* Optional (NULL: a local store, nothing to report): pass on
      * postage_store_set_notify()'s callback. */

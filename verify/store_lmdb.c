@@ -65,11 +65,11 @@
 
 #include <lmdb.h>
 
-#include "lib/errbuf.h"
+#include "util/errbuf.h"
 #include "postage/status.h"
 #include "postage/store.h"
-#include "verify/lmdb_grow.h"
-#include "verify/lmdb_guard.h"
+#include "kv/lmdb_grow.h"
+#include "kv/lmdb_guard.h"
 #include "verify/store_backend.h"
 
 #define DB_NAME "spent"

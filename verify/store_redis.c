@@ -1,7 +1,7 @@
 /*
  * store_redis.c - the Redis double-spend store backends ("redis://...",
  * "redis+unix://...", "redis+sentinel://..."; grammar in
- * verify/redis_conn.h and postage/store.h).
+ * kv/redis_conn.h and postage/store.h).
  *
  * Layout.  One string key per spent stamp: PREFIX "s:" followed by the 32
  * bytes of the stamp's SHA-256 (binary), value "1", expiring at
@@ -46,10 +46,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include "lib/errbuf.h"
+#include "util/errbuf.h"
 #include "postage/status.h"
 #include "postage/store.h"
-#include "verify/redis_conn.h"
+#include "kv/redis_conn.h"
 #include "verify/store_backend.h"
 
 /* Redis refuses EXAT beyond LLONG_MAX / 1000 (it works in milliseconds). */

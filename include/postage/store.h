@@ -100,7 +100,7 @@ typedef void (*postage_store_notify_fn)(void *ctx, int up, const char *why);
  *              between).  Through Sentinel, the master is asked for at
  *              each (re)connect and must say it is the master, so a
  *              failover is followed without a restart.  The full grammar
- *              is in verify/redis_conn.h; a malformed specification is
+ *              is in kv/redis_conn.h; a malformed specification is
  *              POSTAGE_ERR_INVALID with the problem named.
  *              POSTAGE_STORE_NOCREATE and POSTAGE_STORE_NOSYNC mean nothing
  *              to Redis and are ignored (keys appear with the first spend;

@@ -1,0 +1,1274 @@
+/*
+ * redis_conn.c - one connection to Redis (hiredis): the specification
+ * string, timeouts, Sentinel discovery, reconnecting with backoff.  See
+ * kv/redis_conn.h for the contract.
+ *
+ * State.  A handle holds at most one redisContext, used only under its
+ * mutex.  ctx == NULL means "not connected": the next call connects, unless
+ * a connect failed (or a command timed out) less than backoff_ms ago: then
+ * it fails at once with the last reason.  Each such failure doubles
+ * backoff_ms (100 ms .. 5 s); a reply resets it.  A connection that the
+ * server closed, or READONLY, drops the context without a backoff, so the
+ * next call reconnects at once.  A timeout does start the backoff: the
+ * server is there but not answering, and every caller would otherwise wait
+ * out the timeout in turn (a hung Redis would cost each request timeout_ms
+ * times the number of requests queued on the mutex).
+ *
+ * Outages.  `down` is set by the first failure after a working state and
+ * cleared by the next reply (not by a connect alone: a hung server accepts
+ * connections); `down_told` remembers whether the callback heard of it, so
+ * that it hears "down" and "up" once per outage.  A failure that happens
+ * before a callback is set (the first connect, in redis_conn_open) is told
+ * when the callback is set.
+ *
+ * Timeouts.  hiredis's connect timeout bounds the TCP connect; after it,
+ * redisSetTimeout sets SO_RCVTIMEO/SO_SNDTIMEO, so a reply that takes
+ * longer than timeout_ms ends the command with EAGAIN, which hiredis
+ * reports as an I/O error: the context is unusable and is dropped.
+ *
+ * Sentinel.  Each sentinel in turn (starting with the one that answered
+ * last) is asked SENTINEL get-master-addr-by-name; the address it gives is
+ * connected to (AUTH, SELECT) and asked ROLE, which must say "master": in
+ * the middle of a failover a sentinel may still name the old master, which
+ * has become a replica, and then the next sentinel is asked.
+ *
+ * Following a failover.  After a failover the old master, if it is still
+ * alive, keeps accepting writes until Sentinel demotes it (seconds later),
+ * and those writes are then lost: a stamp spent there could be replayed.
+ * So a working connection is not trusted just because it works: the
+ * handle keeps a second connection to the sentinel that answered,
+ * subscribed to its failover events (+promoted-slave,
+ * +failover-state-reconf-slaves, +switch-master), and before each command
+ * reads (without waiting) what it has announced; an event naming our
+ * master makes it ask the sentinel where the master is, and a new address
+ * drops the data connection, so the command goes to the new master.  Without that
+ * subscription (the sentinel refused it, or it broke), the sentinel is
+ * asked again at most once a second instead (master_moved).  Writes that
+ * reach the old master between the promotion and the announcement are
+ * still lost: that is Redis's asynchronous replication (min-replicas-to-
+ * write narrows it).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "util/errbuf.h"
+#include "postage/clock.h"
+#include "postage/status.h"
+#include "kv/redis_conn.h"
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+#define TIMEOUT_DEFAULT_MS 500
+#define TIMEOUT_MAX_MS 60000
+#define HOSTNAME_MAX 253
+#define IPV6_TEXT_MAX 45
+#define SHOWN_MAX 40          /* bytes of an offending token put in a message */
+#define LABEL_MAX 400
+#define SENTINEL_RECHECK_MS 1000
+
+struct redis_conn {
+    pthread_mutex_t lock;
+    struct redis_spec spec;
+    redisContext *ctx;                  /* NULL: not connected              */
+    char where[LABEL_MAX];              /* fixed: redis_conn_address()      */
+    char label[LABEL_MAX];              /* where, plus the master's address */
+    int backoff_ms;                     /* 0 until a connect fails          */
+    long long next_try_ms;              /* monotonic; no connect before it  */
+    int down;                           /* in an outage                     */
+    int down_told;                      /* ... and the callback knows it    */
+    char last_err[REDIS_CONN_ERRLEN];
+    int sentinel_first;                 /* the sentinel to ask first        */
+    char master_host[256];              /* sentinel: where we are connected */
+    int master_port;
+    long long recheck_ms;               /* sentinel: next master_moved()    */
+    redisContext *watch;                /* sentinel: SUBSCRIBE +switch-master */
+    int watch_sentinel;                 /* ... on this sentinel             */
+    unsigned long gen;                  /* counts connects                  */
+    int txn;                            /* held by redis_conn_lock          */
+    int txn_used;                       /* ... and a command has been run   */
+    unsigned long txn_gen;              /* ... on this connection           */
+    redis_conn_notify_fn notify;
+    void *notify_ctx;
+};
+
+/* A parse error: "Redis specification: ..."; returns -1. */
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+bad(char *err, size_t errlen, const char *fmt, ...)
+{
+    char msg[REDIS_CONN_ERRLEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    errbuf_printf(err, errlen, "Redis specification: %s", msg);
+    return -1;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+int
+redis_scheme(const char *spec)
+{
+    static const char *const schemes[] = { "redis", "redis+unix", "redis+sentinel" };
+    size_t n, i;
+
+    if (spec == NULL)
+        return 0;
+    n = strcspn(spec, ":");
+    for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strlen(schemes[i]) == n && memcmp(spec, schemes[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) into out (outsz bytes with the NUL).  `what`
+ * names the field in messages.  0, or -1 with err set. */
+static int
+decode(const char *s, size_t n, char *out, size_t outsz, const char *what,
+       char *err, size_t errlen)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+
+        if (c == '%') {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                return bad(err, errlen, "bad percent-encoding in the %s (%% must be "
+                           "followed by two hex digits; write %%25 for %%)", what);
+            c = (unsigned char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f)
+            return bad(err, errlen, "the %s contains a NUL or control character", what);
+        if (o + 1 >= outsz)
+            return bad(err, errlen, "the %s is too long (at most %zu bytes)", what, outsz - 1);
+        out[o++] = (char) c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* Decimal digits only, at most 10 of them, value <= max.  0 or -1. */
+static int
+parse_uint(const char *s, size_t n, unsigned long max, unsigned long *out)
+{
+    unsigned long long v = 0;
+    size_t i;
+
+    if (n == 0 || n > 10)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned) (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = (unsigned long) v;
+    return 0;
+}
+
+/* A token for a message: at most SHOWN_MAX bytes of it. */
+static int
+shown_len(size_t n)
+{
+    return (int) (n > SHOWN_MAX ? SHOWN_MAX : n);
+}
+
+static int
+host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '.' || c == '_';
+}
+
+/* HOST[:PORT] or [IPV6][:PORT] in s[0..n).  `what` is "" or "sentinel ". */
+static int
+parse_hostport(const char *s, size_t n, int default_port, char *host, size_t hostsz,
+               int *port, const char *what, char *err, size_t errlen)
+{
+    const char *end = s + n, *portstr = NULL;
+    size_t hlen, i;
+    unsigned long v;
+
+    if (n == 0)
+        return bad(err, errlen, "empty %shost", what);
+    if (s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+
+        if (close == NULL)
+            return bad(err, errlen, "unclosed '[' in the %saddress", what);
+        hlen = (size_t) (close - s - 1);
+        if (hlen == 0)
+            return bad(err, errlen, "empty %shost", what);
+        if (hlen > IPV6_TEXT_MAX || memchr(s + 1, ':', hlen) == NULL)
+            return bad(err, errlen, "bad IPv6 address '[%.*s]'", shown_len(hlen), s + 1);
+        for (i = 1; i <= hlen; i++)
+            if (hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
+                return bad(err, errlen, "bad IPv6 address '[%.*s]'", shown_len(hlen), s + 1);
+        memcpy(host, s + 1, hlen);
+        host[hlen] = '\0';
+        if (close + 1 < end) {
+            if (close[1] != ':')
+                return bad(err, errlen, "unexpected '%c' after ']' in the %saddress",
+                           close[1], what);
+            portstr = close + 2;
+        }
+    } else {
+        const char *colon = memchr(s, ':', n);
+
+        hlen = colon != NULL ? (size_t) (colon - s) : n;
+        if (hlen == 0)
+            return bad(err, errlen, "empty %shost", what);
+        if (colon != NULL && memchr(colon + 1, ':', (size_t) (end - colon - 1)) != NULL)
+            return bad(err, errlen, "an IPv6 address must be written in brackets: [%.*s]",
+                       shown_len(n), s);
+        if (hlen > HOSTNAME_MAX || hlen >= hostsz)
+            return bad(err, errlen, "%shost name too long (%zu bytes; at most %d)", what,
+                       hlen, HOSTNAME_MAX);
+        for (i = 0; i < hlen; i++)
+            if (!host_char(s[i])) {
+                if ((unsigned char) s[i] >= 0x80 || s[i] == '%')
+                    return bad(err, errlen, "bad character in the %shost name '%.*s' "
+                               "(letters, digits, '-', '.', '_')", what, shown_len(hlen), s);
+                return bad(err, errlen, "bad character '%c' in the %shost name '%.*s'",
+                           s[i], what, shown_len(hlen), s);
+            }
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+        if (colon != NULL)
+            portstr = colon + 1;
+    }
+    *port = default_port;
+    if (portstr != NULL) {
+        size_t plen = (size_t) (end - portstr);
+
+        if (parse_uint(portstr, plen, 65535, &v) != 0 || v == 0)
+            return bad(err, errlen, "bad %sport '%.*s' (must be 1 to 65535)", what,
+                       shown_len(plen), portstr);
+        *port = (int) v;
+    }
+    return 0;
+}
+
+/* [USER]:PASSWORD in s[0..n). */
+static int
+parse_userinfo(const char *s, size_t n, struct redis_spec *out, char *err, size_t errlen)
+{
+    const char *colon = memchr(s, ':', n);
+
+    if (colon == NULL)
+        return bad(err, errlen, "write the password as :PASSWORD@ (or USER:PASSWORD@); "
+                   "\"X@\" alone is ambiguous");
+    if (decode(s, (size_t) (colon - s), out->username, sizeof out->username, "user name",
+               err, errlen) != 0)
+        return -1;
+    if (colon + 1 == s + n)
+        return bad(err, errlen, "empty password (leave out \":@\" for none)");
+    return decode(colon + 1, (size_t) (s + n - colon - 1), out->password,
+                  sizeof out->password, "password", err, errlen);
+}
+
+/* A database number in s[0..n). */
+static int
+parse_db(const char *s, size_t n, int *db, char *err, size_t errlen)
+{
+    unsigned long v;
+
+    if (parse_uint(s, n, INT_MAX, &v) != 0)
+        return bad(err, errlen, "bad database number '%.*s' (0 to %d)", shown_len(n), s,
+                   INT_MAX);
+    *db = (int) v;
+    return 0;
+}
+
+static int
+name_is(const char *s, size_t n, const char *name)
+{
+    return strlen(name) == n && memcmp(s, name, n) == 0;
+}
+
+/* The query q[0..end), after the '?'. */
+static int
+parse_query(const char *q, const char *end, int db_in_path, struct redis_spec *out,
+            char *err, size_t errlen)
+{
+    int seen_prefix = 0, seen_timeout = 0, seen_db = 0, seen_grace = 0;
+
+    for (;;) {
+        const char *amp = memchr(q, '&', (size_t) (end - q));
+        const char *item_end = amp != NULL ? amp : end;
+        size_t n = (size_t) (item_end - q), vlen;
+        const char *eq = memchr(q, '=', n), *val;
+        unsigned long v;
+        int *seen;
+
+        if (n == 0)
+            return bad(err, errlen, "empty query parameter (a stray '?' or '&')");
+        if (eq == NULL)
+            return bad(err, errlen, "query parameter '%.*s' has no value (write NAME=VALUE)",
+                       shown_len(n), q);
+        val = eq + 1;
+        vlen = (size_t) (item_end - val);
+        if (name_is(q, (size_t) (eq - q), "prefix"))
+            seen = &seen_prefix;
+        else if (name_is(q, (size_t) (eq - q), "timeout"))
+            seen = &seen_timeout;
+        else if (name_is(q, (size_t) (eq - q), "db"))
+            seen = &seen_db;
+        else if (name_is(q, (size_t) (eq - q), "grace"))
+            seen = &seen_grace;
+        else
+            return bad(err, errlen, "unknown query parameter '%.*s' (known: prefix, timeout, "
+                       "db, grace)", shown_len((size_t) (eq - q)), q);
+        if (*seen)
+            return bad(err, errlen, "query parameter '%.*s' given twice",
+                       (int) (eq - q), q);
+        *seen = 1;
+
+        if (seen == &seen_prefix) {
+            if (decode(val, vlen, out->prefix, sizeof out->prefix, "prefix", err, errlen) != 0)
+                return -1;
+        } else if (seen == &seen_timeout) {
+            if (parse_uint(val, vlen, TIMEOUT_MAX_MS, &v) != 0 || v == 0)
+                return bad(err, errlen, "bad timeout '%.*s' (milliseconds, 1 to %d)",
+                           shown_len(vlen), val, TIMEOUT_MAX_MS);
+            out->timeout_ms = (int) v;
+        } else if (seen == &seen_db) {
+            if (db_in_path)
+                return bad(err, errlen, "the database is given twice (as /DB and as db=)");
+            if (parse_db(val, vlen, &out->db, err, errlen) != 0)
+                return -1;
+        } else {
+            char text[32];
+
+            if (vlen >= sizeof text || decode(val, vlen, text, sizeof text, "grace", NULL, 0)
+                || postage_period_parse(text, &out->grace) != POSTAGE_OK)
+                return bad(err, errlen, "bad grace '%.*s' (a period such as 7d, 36h or "
+                           "86400, at most 10 years)", shown_len(vlen), val);
+        }
+        if (amp == NULL)
+            return 0;
+        q = amp + 1;
+    }
+}
+
+int
+redis_spec_parse(const char *spec, struct redis_spec *out, char *err, size_t errlen)
+{
+    const char *p, *end, *query, *main_end, *at = NULL;
+    size_t len, i;
+    int db_in_path = 0;
+
+    errbuf_printf(err, errlen, "%s", "");
+    if (out == NULL)
+        return bad(err, errlen, "no place for the result");
+    memset(out, 0, sizeof *out);
+    out->port = 6379;
+    snprintf(out->prefix, sizeof out->prefix, "%s", "postage:");
+    out->timeout_ms = TIMEOUT_DEFAULT_MS;
+    out->grace = REDIS_DEFAULT_GRACE;
+    if (spec == NULL || spec[0] == '\0')
+        return bad(err, errlen, "empty");
+    len = strlen(spec);
+    if (len > REDIS_SPEC_MAX)
+        return bad(err, errlen, "too long (%zu bytes; at most %d)", len, REDIS_SPEC_MAX);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) spec[i];
+        if (c <= 0x20 || c == 0x7f)
+            return bad(err, errlen, "a space or control character at byte %zu "
+                       "(percent-encode it)", i + 1);
+        if (c == '#')
+            return bad(err, errlen, "'#' is not allowed (percent-encode it as %%23)");
+    }
+    if (strncmp(spec, "redis+sentinel://", 17) == 0) {
+        out->sentinel = 1;
+        p = spec + 17;
+    } else if (strncmp(spec, "redis+unix://", 13) == 0) {
+        out->unix_socket = 1;
+        p = spec + 13;
+    } else if (strncmp(spec, "redis://", 8) == 0) {
+        p = spec + 8;
+    } else if (redis_scheme(spec)) {
+        return bad(err, errlen, "expected \"%.*s://\" at the start",
+                   (int) strcspn(spec, ":"), spec);
+    } else {
+        return bad(err, errlen, "not redis://, redis+unix:// or redis+sentinel://");
+    }
+    end = spec + len;
+    query = strchr(p, '?');
+    main_end = query != NULL ? query : end;
+
+    /* The userinfo. */
+    if (out->unix_socket) {
+        if (p < main_end && *p != '/') {
+            const char *s;
+            for (s = p; s + 1 < main_end; s++)
+                if (s[0] == '@' && s[1] == '/') {
+                    at = s;
+                    break;
+                }
+            if (at == NULL)
+                return bad(err, errlen, "the socket path must be absolute: "
+                           "redis+unix:///PATH or redis+unix://:PASSWORD@/PATH");
+        }
+    } else {
+        const char *slash = memchr(p, '/', (size_t) (main_end - p));
+        const char *auth_end = slash != NULL ? slash : main_end, *s;
+
+        for (s = p; s < auth_end; s++)
+            if (*s == '@')
+                at = s;
+        if (at == NULL && slash != NULL && memchr(slash, '@', (size_t) (main_end - slash)))
+            return bad(err, errlen, "'@' after a '/': write a '/' in the password as %%2F");
+    }
+    if (at != NULL) {
+        if (parse_userinfo(p, (size_t) (at - p), out, err, errlen) != 0)
+            return -1;
+        p = at + 1;
+    }
+
+    if (out->unix_socket) {
+        if (p == main_end)
+            return bad(err, errlen, "no socket path (redis+unix:///PATH)");
+        if (decode(p, (size_t) (main_end - p), out->host,
+                   sizeof ((struct sockaddr_un *) 0)->sun_path, "socket path",
+                   err, errlen) != 0)
+            return -1;
+        if (strcmp(out->host, "/") == 0)
+            return bad(err, errlen, "no socket path (redis+unix:///PATH)");
+        out->port = 0;
+    } else {
+        const char *slash = memchr(p, '/', (size_t) (main_end - p));
+        const char *auth_end = slash != NULL ? slash : main_end;
+        const char *dbs = NULL;
+
+        if (out->sentinel) {
+            const char *s = p, *m, *mend;
+
+            if (p == auth_end)
+                return bad(err, errlen, "no sentinel address "
+                           "(redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER)");
+            for (;;) {
+                const char *comma = memchr(s, ',', (size_t) (auth_end - s));
+                const char *item_end = comma != NULL ? comma : auth_end;
+                int k = out->n_sentinels;
+
+                if (k == REDIS_SENTINELS_MAX)
+                    return bad(err, errlen, "too many sentinels (at most %d)",
+                               REDIS_SENTINELS_MAX);
+                if (parse_hostport(s, (size_t) (item_end - s), 26379, out->sentinel_host[k],
+                                   sizeof out->sentinel_host[k], &out->sentinel_port[k],
+                                   "sentinel ", err, errlen) != 0)
+                    return -1;
+                out->n_sentinels++;
+                if (comma == NULL)
+                    break;
+                s = comma + 1;
+            }
+            if (slash == NULL || slash + 1 == main_end || slash[1] == '/')
+                return bad(err, errlen, "no master name (redis+sentinel://HOST:PORT/MASTER)");
+            m = slash + 1;
+            mend = memchr(m, '/', (size_t) (main_end - m));
+            if (mend == NULL)
+                mend = main_end;
+            if (decode(m, (size_t) (mend - m), out->master, sizeof out->master, "master name",
+                       err, errlen) != 0)
+                return -1;
+            if (mend < main_end)
+                dbs = mend + 1;
+            out->port = 0;
+        } else {
+            if (parse_hostport(p, (size_t) (auth_end - p), 6379, out->host, sizeof out->host,
+                               &out->port, "", err, errlen) != 0)
+                return -1;
+            if (slash != NULL)
+                dbs = slash + 1;
+        }
+        if (dbs != NULL && dbs < main_end) {
+            const char *extra = memchr(dbs, '/', (size_t) (main_end - dbs));
+
+            if (extra != NULL)
+                return bad(err, errlen, "unexpected '%.*s' after the database number",
+                           shown_len((size_t) (main_end - extra)), extra);
+            if (parse_db(dbs, (size_t) (main_end - dbs), &out->db, err, errlen) != 0)
+                return -1;
+            db_in_path = 1;
+        }
+    }
+
+    if (query != NULL && parse_query(query + 1, end, db_in_path, out, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval
+timeout_tv(const struct redis_conn *c)
+{
+    struct timeval tv;
+
+    tv.tv_sec = c->spec.timeout_ms / 1000;
+    tv.tv_usec = (c->spec.timeout_ms % 1000) * 1000;
+    return tv;
+}
+
+/* "host:port", or "[v6]:port". */
+static void
+hostport(char *buf, size_t size, const char *host, int port)
+{
+    if (strchr(host, ':') != NULL)
+        errbuf_printf(buf, size, "[%s]:%d", host, port);
+    else
+        errbuf_printf(buf, size, "%s:%d", host, port);
+}
+
+/* Why a context failed, in words: hiredis says "Resource temporarily
+ * unavailable" for a read that hit SO_RCVTIMEO. */
+static void
+context_error(const struct redis_conn *c, const redisContext *x, const char *what,
+              const char *label, char *buf, size_t size)
+{
+    const char *why = x != NULL && x->errstr[0] ? x->errstr : "out of memory";
+
+    if (x != NULL && x->err == REDIS_ERR_IO
+        && (strcmp(x->errstr, strerror(EAGAIN)) == 0
+            || strcmp(x->errstr, strerror(EWOULDBLOCK)) == 0))
+        errbuf_printf(buf, size, "%s: %s: no reply within %d ms", label, what, c->spec.timeout_ms);
+    else if (x != NULL && x->err == REDIS_ERR_EOF)
+        errbuf_printf(buf, size, "%s: %s: the server closed the connection", label, what);
+    else
+        errbuf_printf(buf, size, "%s: %s: %s", label, what, why);
+}
+
+/* Connect to a TCP address or the socket, with the timeouts set. */
+static redisContext *
+dial(const struct redis_conn *c, const char *host, int port, int unix_socket,
+     const char *label, char *why, size_t whylen)
+{
+    struct timeval tv = timeout_tv(c);
+    redisContext *x;
+
+    x = unix_socket ? redisConnectUnixWithTimeout(host, tv)
+                    : redisConnectWithTimeout(host, port, tv);
+    if (x == NULL || x->err) {
+        context_error(c, x, "cannot connect", label, why, whylen);
+        if (x != NULL)
+            redisFree(x);
+        return NULL;
+    }
+    if (redisSetTimeout(x, tv) != REDIS_OK) {
+        context_error(c, x, "setting the timeout", label, why, whylen);
+        redisFree(x);
+        return NULL;
+    }
+    if (!unix_socket)
+        redisEnableKeepAlive(x);
+    return x;
+}
+
+/* One command on a fresh context during a connect; NULL with why set. */
+static redisReply *
+setup_command(const struct redis_conn *c, redisContext *x, const char *what, const char *label,
+              char *why, size_t whylen, int argc, const char **argv)
+{
+    redisReply *r = redisCommandArgv(x, argc, argv, NULL);
+
+    if (r == NULL) {
+        context_error(c, x, what, label, why, whylen);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        errbuf_printf(why, whylen, "%s: %s refused: %s", label, what, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* AUTH, SELECT and (for a sentinel's master) ROLE on a fresh context.
+ * 0, or -1 with why set. */
+static int
+prepare(const struct redis_conn *c, redisContext *x, int check_role, const char *label,
+        char *why, size_t whylen)
+{
+    redisReply *r;
+    char db[16];
+
+    if (c->spec.password[0] != '\0') {
+        const char *argv[3] = { "AUTH", c->spec.username, c->spec.password };
+        if (c->spec.username[0] != '\0')
+            r = setup_command(c, x, "AUTH", label, why, whylen, 3, argv);
+        else {
+            argv[1] = c->spec.password;
+            r = setup_command(c, x, "AUTH", label, why, whylen, 2, argv);
+        }
+        if (r == NULL)
+            return -1;
+        freeReplyObject(r);
+    }
+    if (c->spec.db != 0) {
+        const char *argv[2] = { "SELECT", db };
+        errbuf_printf(db, sizeof db, "%d", c->spec.db);
+        r = setup_command(c, x, "SELECT", label, why, whylen, 2, argv);
+        if (r == NULL)
+            return -1;
+        freeReplyObject(r);
+    }
+    if (check_role) {
+        const char *argv[1] = { "ROLE" };
+        r = setup_command(c, x, "ROLE", label, why, whylen, 1, argv);
+        if (r == NULL)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 1
+            || r->element[0]->type != REDIS_REPLY_STRING) {
+            errbuf_printf(why, whylen, "%s: unexpected reply to ROLE", label);
+            freeReplyObject(r);
+            return -1;
+        }
+        if (strcmp(r->element[0]->str, "master") != 0) {
+            errbuf_printf(why, whylen, "%s: is a %.20s, not the master (a failover is under way?)",
+                     label, r->element[0]->str);
+            freeReplyObject(r);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* Ask sentinel k where the master is: 0 with host (256 bytes) and *port
+ * set, or -1 with why set. */
+static int
+ask_sentinel(const struct redis_conn *c, int k, char *host, int *port, char *why, size_t whylen)
+{
+    const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", c->spec.master };
+    char saddr[300], label[LABEL_MAX];
+    redisContext *s;
+    redisReply *r;
+    unsigned long v;
+
+    hostport(saddr, sizeof saddr, c->spec.sentinel_host[k], c->spec.sentinel_port[k]);
+    errbuf_printf(label, sizeof label, "%s: sentinel %s", c->where, saddr);
+    s = dial(c, c->spec.sentinel_host[k], c->spec.sentinel_port[k], 0, label, why, whylen);
+    if (s == NULL)
+        return -1;
+    r = setup_command(c, s, "SENTINEL get-master-addr-by-name", label, why, whylen, 3, argv);
+    redisFree(s);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        errbuf_printf(why, whylen, "%s: does not know master '%s'", label, c->spec.master);
+        freeReplyObject(r);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING
+        || r->element[0]->len == 0 || r->element[0]->len >= 256
+        || strlen(r->element[0]->str) != r->element[0]->len
+        || parse_uint(r->element[1]->str, r->element[1]->len, 65535, &v) != 0
+        || v == 0) {
+        errbuf_printf(why, whylen, "%s: unexpected reply to SENTINEL get-master-addr-by-name", label);
+        freeReplyObject(r);
+        return -1;
+    }
+    memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+    *port = (int) v;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Ask sentinel k for the master and connect to it.  The context, or NULL
+ * with why set. */
+static redisContext *
+via_sentinel(struct redis_conn *c, int k, char *why, size_t whylen)
+{
+    char maddr[300], label[LABEL_MAX], host[256];
+    redisContext *x;
+    int port;
+
+    if (ask_sentinel(c, k, host, &port, why, whylen) != 0)
+        return NULL;
+    hostport(maddr, sizeof maddr, host, port);
+    errbuf_printf(label, sizeof label, "%s at %s", c->where, maddr);
+    x = dial(c, host, port, 0, label, why, whylen);
+    if (x == NULL)
+        return NULL;
+    if (prepare(c, x, 1, label, why, whylen) != 0) {
+        redisFree(x);
+        return NULL;
+    }
+    errbuf_printf(c->label, sizeof c->label, "%s", label);
+    memcpy(c->master_host, host, sizeof host);
+    c->master_port = port;
+    return x;
+}
+
+/* Through Sentinel, at most once a second while in use: does the sentinel
+ * that answered last now name another master?  After a failover the old
+ * master stays writable until Sentinel demotes it (seconds later), and
+ * what is written to it meanwhile is lost, so an open connection is not
+ * trusted just because it works.  A sentinel that does not answer says
+ * nothing: the connection is kept. */
+static int
+master_moved(struct redis_conn *c)
+{
+    char host[256], why[REDIS_CONN_ERRLEN];
+    int port;
+
+    if (ask_sentinel(c, c->sentinel_first, host, &port, why, sizeof why) != 0)
+        return 0;
+    return port != c->master_port || strcmp(host, c->master_host) != 0;
+}
+
+/* Subscribe to +switch-master on sentinel k (c->watch), unless already
+ * done there.  Failing is not an error: master_moved() is then asked once
+ * a second instead. */
+static void
+watch_sentinel(struct redis_conn *c, int k)
+{
+    char why[REDIS_CONN_ERRLEN];
+    redisReply *r;
+
+    if (c->watch != NULL && c->watch_sentinel == k && !c->watch->err)
+        return;
+    if (c->watch != NULL)
+        redisFree(c->watch);
+    c->watch = dial(c, c->spec.sentinel_host[k], c->spec.sentinel_port[k], 0, c->where,
+                    why, sizeof why);
+    if (c->watch == NULL)
+        return;
+    /* The address get-master-addr-by-name gives changes with
+     * +promoted-slave and +failover-state-reconf-slaves (the replica has
+     * taken over); +switch-master comes at the end of the failover. */
+    r = redisCommand(c->watch, "SUBSCRIBE +switch-master +promoted-slave "
+                     "+failover-state-reconf-slaves");
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        if (r != NULL)
+            freeReplyObject(r);
+        redisFree(c->watch);
+        c->watch = NULL;
+        return;
+    }
+    freeReplyObject(r);
+    c->watch_sentinel = k;
+}
+
+/* Does this event message name our master (as a whole word)? */
+static int
+names_master(const struct redis_conn *c, const redisReply *r)
+{
+    size_t mlen = strlen(c->spec.master);
+    const char *p, *end;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+        || r->element[2]->type != REDIS_REPLY_STRING)
+        return 0;
+    p = r->element[2]->str;
+    end = p + r->element[2]->len;
+    while (p < end) {
+        const char *sp = memchr(p, ' ', (size_t) (end - p));
+        const char *wend = sp != NULL ? sp : end;
+
+        if ((size_t) (wend - p) == mlen && memcmp(p, c->spec.master, mlen) == 0)
+            return 1;
+        p = wend + 1;
+    }
+    return 0;
+}
+
+/* Has the subscription announced a failover of our master?  1 yes (then
+ * ask the sentinel where it is now), 0 no, -1 the subscription broke (it
+ * is then closed). */
+static int
+watch_says_moved(struct redis_conn *c)
+{
+    struct pollfd pfd;
+    int moved = 0;
+
+    for (;;) {
+        void *v;
+
+        /* First what the reader holds already, then what the socket has. */
+        while (redisGetReplyFromReader(c->watch, &v) == REDIS_OK && v != NULL) {
+            redisReply *r = v;
+
+            if (names_master(c, r))
+                moved = 1;
+            freeReplyObject(r);
+        }
+        if (c->watch->err)
+            break;
+        pfd.fd = c->watch->fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 0) <= 0)
+            return moved;
+        if (redisBufferRead(c->watch) != REDIS_OK)
+            break;
+    }
+    redisFree(c->watch);
+    c->watch = NULL;
+    return moved ? 1 : -1;
+}
+
+/* Make c->ctx.  0, or -1 with why set. */
+static int
+connect_now(struct redis_conn *c, char *why, size_t whylen)
+{
+    redisContext *x;
+    int k, n = c->spec.n_sentinels;
+    char last[REDIS_CONN_ERRLEN];
+
+    if (!c->spec.sentinel) {
+        x = dial(c, c->spec.host, c->spec.port, c->spec.unix_socket, c->where, why, whylen);
+        if (x == NULL)
+            return -1;
+        if (prepare(c, x, 0, c->where, why, whylen) != 0) {
+            redisFree(x);
+            return -1;
+        }
+        c->ctx = x;
+        c->gen++;
+        return 0;
+    }
+    last[0] = '\0';
+    for (k = 0; k < n; k++) {
+        int i = (c->sentinel_first + k) % n;
+
+        x = via_sentinel(c, i, last, sizeof last);
+        if (x != NULL) {
+            c->sentinel_first = i;
+            c->ctx = x;
+            c->gen++;
+            c->recheck_ms = mono_ms() + SENTINEL_RECHECK_MS;
+            watch_sentinel(c, i);
+            return 0;
+        }
+    }
+    if (n == 1)
+        errbuf_printf(why, whylen, "%s", last);
+    else
+        errbuf_printf(why, whylen, "%s (and %d other sentinel%s failed)", last, n - 1,
+                 n == 2 ? "" : "s");
+    return -1;
+}
+
+static void
+drop(struct redis_conn *c)
+{
+    if (c->ctx != NULL)
+        redisFree(c->ctx);
+    c->ctx = NULL;
+    errbuf_printf(c->label, sizeof c->label, "%s", c->where);
+}
+
+static void
+outage(struct redis_conn *c, const char *why)
+{
+    errbuf_printf(c->last_err, sizeof c->last_err, "%s", why);
+    if (!c->down) {
+        c->down = 1;
+        c->down_told = 0;
+    }
+    if (!c->down_told && c->notify != NULL) {
+        c->down_told = 1;
+        c->notify(c->notify_ctx, 0, why);
+    }
+}
+
+static void
+restored(struct redis_conn *c)
+{
+    char msg[LABEL_MAX + 16];
+
+    if (!c->down)
+        return;
+    c->down = 0;
+    if (c->down_told && c->notify != NULL) {
+        errbuf_printf(msg, sizeof msg, "%s: connected", c->label);
+        c->notify(c->notify_ctx, 1, msg);
+    }
+    c->down_told = 0;
+}
+
+/* Did the server close (or write to) a connection we were not using? */
+static int
+stale(const redisContext *x)
+{
+    struct pollfd pfd;
+
+    if (x->err)
+        return 1;
+    pfd.fd = x->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) != 0;
+}
+
+/* Start or continue the backoff after a failed connect or a timeout. */
+static void
+back_off(struct redis_conn *c)
+{
+    c->backoff_ms = c->backoff_ms == 0 ? BACKOFF_FIRST_MS
+                  : c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    c->next_try_ms = mono_ms() + c->backoff_ms;
+}
+
+/* Be connected: 0, or -1 with err set (c->lock held).  A working
+ * connection is only "up" once a command has had its reply (see run). */
+static int
+ensure(struct redis_conn *c, char *err, size_t errlen)
+{
+    char why[REDIS_CONN_ERRLEN];
+    long long now;
+
+    if (c->ctx != NULL) {
+        if (!stale(c->ctx)) {
+            int moved = -1;
+
+            if (!c->spec.sentinel)
+                return 0;
+            if (c->watch != NULL)
+                moved = watch_says_moved(c);
+            if (moved == 1) {           /* a failover of ours: where to now? */
+                moved = master_moved(c);
+            } else if (moved == -1) {   /* no subscription: ask, once a second */
+                if (mono_ms() < c->recheck_ms)
+                    return 0;
+                c->recheck_ms = mono_ms() + SENTINEL_RECHECK_MS;
+                moved = master_moved(c);
+            }
+            if (!moved)
+                return 0;
+        }
+        drop(c);
+    }
+    now = mono_ms();
+    if (c->backoff_ms > 0 && now < c->next_try_ms) {
+        errbuf_printf(err, errlen, "%s (next attempt in %lld ms)", c->last_err, c->next_try_ms - now);
+        return -1;
+    }
+    if (connect_now(c, why, sizeof why) == 0)
+        return 0;
+    back_off(c);
+    outage(c, why);
+    errbuf_printf(err, errlen, "%s", why);
+    return -1;
+}
+
+/* SIGPIPE: blocked in this thread while we talk to the server; one that we
+ * raised is consumed before the old mask comes back. */
+struct sigpipe_guard {
+    sigset_t old;
+    int was_pending;
+};
+
+static void
+sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void
+sigpipe_restore(const struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    struct timespec zero = { 0, 0 };
+
+    if (!g->was_pending) {
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        sigemptyset(&pending);
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE) == 1)
+            while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+                ;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/* Run one command, formatted (fmt, ap) or as a vector (c->lock held). */
+static redisReply *
+run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap,
+    int argc, const char **argv, const size_t *argvlen)
+{
+    char why[REDIS_CONN_ERRLEN];
+    struct sigpipe_guard g;
+    redisReply *r;
+    int rc;
+
+    if (c == NULL) {
+        errbuf_printf(err, errlen, "no Redis handle");
+        return NULL;
+    }
+    if (c->txn && c->txn_used) {
+        /* Inside redis_conn_lock, after the first command: WATCH and MULTI
+         * live on this connection, so it must not be replaced. */
+        if (c->ctx == NULL || c->gen != c->txn_gen) {
+            errbuf_printf(err, errlen, "%s: connection lost in the middle of a transaction",
+                   c->label);
+            return NULL;
+        }
+    } else {
+        sigpipe_block(&g);
+        rc = ensure(c, err, errlen);
+        sigpipe_restore(&g);
+        if (rc != 0)
+            return NULL;
+        if (c->txn) {
+            c->txn_used = 1;
+            c->txn_gen = c->gen;
+        }
+    }
+    sigpipe_block(&g);
+    if (fmt != NULL)
+        r = redisvCommand(c->ctx, fmt, *ap);
+    else
+        r = redisCommandArgv(c->ctx, argc, argv, argvlen);
+    sigpipe_restore(&g);
+
+    if (r == NULL) {
+        /* A timeout: the server is there but not answering; do not make
+         * every caller wait for it in turn.  A closed connection: try
+         * again at once. */
+        int timed_out = c->ctx->err == REDIS_ERR_IO
+            && (strcmp(c->ctx->errstr, strerror(EAGAIN)) == 0
+                || strcmp(c->ctx->errstr, strerror(EWOULDBLOCK)) == 0);
+
+        if (timed_out)
+            errbuf_printf(why, sizeof why, "%s: no reply within %d ms", c->label, c->spec.timeout_ms);
+        else
+            context_error(c, c->ctx, "connection lost", c->label, why, sizeof why);
+        drop(c);
+        if (timed_out)
+            back_off(c);
+        outage(c, why);
+        errbuf_printf(err, errlen, "%s", why);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0) {
+        errbuf_printf(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label, r->str);
+        freeReplyObject(r);
+        drop(c);
+        outage(c, why);
+        errbuf_printf(err, errlen, "%s", why);
+        return NULL;
+    }
+    c->backoff_ms = 0;
+    restored(c);
+    return r;
+}
+
+/* ---- the handle --------------------------------------------------------- */
+
+struct redis_conn *
+redis_conn_open(const char *spec, int must_connect, char *err, size_t errlen)
+{
+    struct redis_conn *c;
+    char why[REDIS_CONN_ERRLEN], addr[300];
+    struct sigpipe_guard g;
+    int rc;
+
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (redis_spec_parse(spec, &c->spec, err, errlen) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        errbuf_printf(err, errlen, "cannot create a mutex");
+        return NULL;
+    }
+    if (c->spec.sentinel) {
+        errbuf_printf(c->where, sizeof c->where, "redis master '%s'", c->spec.master);
+    } else if (c->spec.unix_socket) {
+        errbuf_printf(c->where, sizeof c->where, "redis unix:%s", c->spec.host);
+    } else {
+        hostport(addr, sizeof addr, c->spec.host, c->spec.port);
+        errbuf_printf(c->where, sizeof c->where, "redis %s", addr);
+    }
+    errbuf_printf(c->label, sizeof c->label, "%s", c->where);
+
+    sigpipe_block(&g);
+    rc = connect_now(c, why, sizeof why);
+    sigpipe_restore(&g);
+    if (rc != 0) {
+        if (must_connect) {
+            errbuf_printf(err, errlen, "%s", why);
+            redis_conn_close(c);
+            return NULL;
+        }
+        /* Not an error: calls fail until Redis is there.  The outage is
+         * told when a callback is set. */
+        c->backoff_ms = BACKOFF_FIRST_MS;
+        c->next_try_ms = mono_ms() + c->backoff_ms;
+        outage(c, why);
+    }
+    return c;
+}
+
+void
+redis_conn_set_notify(struct redis_conn *c, redis_conn_notify_fn fn, void *ctx)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->notify = fn;
+    c->notify_ctx = ctx;
+    if (c->down && !c->down_told && fn != NULL) {
+        c->down_told = 1;
+        fn(ctx, 0, c->last_err);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+const char *
+redis_conn_prefix(const struct redis_conn *c)
+{
+    return c->spec.prefix;
+}
+
+const struct redis_spec *
+redis_conn_spec(const struct redis_conn *c)
+{
+    return &c->spec;
+}
+
+const char *
+redis_conn_address(const struct redis_conn *c)
+{
+    return c->where;
+}
+
+redisReply *
+redis_conn_command(struct redis_conn *c, char *err, size_t errlen, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    if (c == NULL || fmt == NULL) {
+        errbuf_printf(err, errlen, "no Redis handle or command");
+        return NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    va_start(ap, fmt);
+    r = run(c, err, errlen, fmt, &ap, 0, NULL, NULL);
+    va_end(ap);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+redisReply *
+redis_conn_commandv(struct redis_conn *c, char *err, size_t errlen,
+                    int argc, const char **argv, const size_t *argvlen)
+{
+    redisReply *r;
+
+    if (c == NULL || argc < 1 || argv == NULL) {
+        errbuf_printf(err, errlen, "no Redis handle or command");
+        return NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    r = run(c, err, errlen, NULL, NULL, argc, argv, argvlen);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+void
+redis_conn_lock(struct redis_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->txn = 1;
+    c->txn_used = 0;
+}
+
+void
+redis_conn_unlock(struct redis_conn *c)
+{
+    c->txn = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+redisReply *
+redis_conn_commandv_locked(struct redis_conn *c, char *err, size_t errlen,
+                           int argc, const char **argv, const size_t *argvlen)
+{
+    if (c == NULL || argc < 1 || argv == NULL) {
+        errbuf_printf(err, errlen, "no Redis handle or command");
+        return NULL;
+    }
+    return run(c, err, errlen, NULL, NULL, argc, argv, argvlen);
+}
+
+void
+redis_conn_close(struct redis_conn *c)
+{
+    volatile char *pw;
+    size_t i;
+
+    if (c == NULL)
+        return;
+    drop(c);
+    if (c->watch != NULL)
+        redisFree(c->watch);
+    pthread_mutex_destroy(&c->lock);
+    /* Do not leave the password in freed memory. */
+    pw = c->spec.password;
+    for (i = 0; i < sizeof c->spec.password; i++)
+        pw[i] = 0;
+    free(c);
+}

@@ -1,0 +1,178 @@
+/*
+ * redis_conn.h - one connection to Redis (hiredis), shared by the
+ * double-spend store's Redis backend (verify/store_redis.c) and postaged's
+ * state store (policy/state/state_redis.c): the specification string, timeouts,
+ * Sentinel discovery, and reconnecting with backoff.
+ *
+ * Specifications (the part a caller's `store` setting holds):
+ *   redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=P&timeout=MS]
+ *   redis+unix://[:PASSWORD@]/PATH/TO/SOCKET[?db=N&prefix=P&timeout=MS]
+ *   redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB][?prefix=P&timeout=MS]
+ * PORT defaults to 6379 (26379 for sentinels), DB to 0, the prefix to
+ * "postage:" (every key this program writes starts with it, so several
+ * sites can share one Redis), the timeout to 500 ms: the bound on connecting
+ * and on each command's reply.  A PASSWORD is given to AUTH on the data
+ * connection (not to the sentinels).  IPv6 hosts are written [::1].
+ *
+ * Details of the grammar (redis_spec_parse), added to the above:
+ *   - USER:PASSWORD@ (Redis 6 ACL) sends AUTH USER PASSWORD; a userinfo
+ *     without ':' is refused (is it a user or a password?).
+ *   - The password, user, socket path, master name and query values are
+ *     percent-decoded (%2F is '/', %40 '@', %25 '%', %26 '&'...); a decoded
+ *     NUL or control character is refused.  In redis:// and
+ *     redis+sentinel:// the userinfo ends at the last '@' before the first
+ *     '/'; in redis+unix:// at the first "@/".
+ *   - Query parameters, each at most once, in any order: prefix=P (at
+ *     most REDIS_PREFIX_MAX - 1 bytes, may be empty), timeout=MS (1 to
+ *     60000), db=N (in every form, but not together with a /DB path), and
+ *     grace=PERIOD (a hashcash period such as 7d or 3600, at most 10
+ *     years; used only by the double-spend store: how long a spent stamp
+ *     is kept past its expiry, default 7 days).  Anything else is refused
+ *     as an unknown query parameter.
+ *   - DB is 0 .. INT_MAX; ports 1 .. 65535; at most REDIS_SENTINELS_MAX
+ *     sentinels; host names are letters, digits, '-', '.', '_' (at most
+ *     253 bytes); a socket path is absolute and fits sun_path (107 bytes).
+ *   - The whole specification is at most REDIS_SPEC_MAX bytes of printable
+ *     ASCII or UTF-8 (no spaces, no control characters, no '#').
+ * Error messages never repeat the password.
+ *
+ * Thread safety: a handle is one connection used under a mutex, so any
+ * number of threads may share it; commands are serialised.  A transaction
+ * (WATCH ... EXEC) holds the handle with redis_conn_lock for its whole
+ * length.
+ *
+ * Failures: when the connection breaks or a command times out, the handle
+ * drops the connection; the next call reconnects (through the sentinels
+ * when configured, so a failover is followed without a restart).  After a
+ * failed connect, calls fail at once without trying until the backoff
+ * has passed (starting at 100 ms, doubling to 5 s), so an outage costs
+ * each request nothing.  A reply of READONLY (we reached a replica after
+ * a failover) also drops the connection.
+ *
+ * Added precisions: a command that times out starts (or continues) the
+ * backoff too, since a hung server still accepts connections and each
+ * queued caller would otherwise wait out the timeout in turn; any reply
+ * ends the backoff.  A command that timed out may still have been carried
+ * out by the server (it was sent), so after a failed SET NX a retry may
+ * find the key there.  Through Sentinel, the handle also subscribes to the
+ * failover events of the sentinel that answered and, before each command,
+ * reads (without waiting) whether our master has moved; if so the
+ * connection is dropped and the command goes to the new master: after a
+ * failover the old master accepts writes until Sentinel demotes it,
+ * seconds later, and they are then lost.  (Without the subscription the
+ * sentinel is asked again at most once a second.)
+ *
+ * A connection that the server closed while it was idle (a Redis restart,
+ * or its `timeout` setting) is noticed before a command is sent on it
+ * (poll() says it is readable) and replaced at once, without an outage
+ * being reported: only a failed command or a failed connect is one.  A
+ * command is never sent twice, since it may have been carried out before
+ * its reply was lost (SET NX would then answer "already there").
+ *
+ * SIGPIPE: a write to a connection the server has reset would raise
+ * SIGPIPE, whose default action kills the process.  Every call blocks
+ * SIGPIPE in the calling thread for its duration and consumes one that it
+ * raised itself, so callers need not ignore SIGPIPE.
+ *
+ * The library never prints: an optional callback is told when the
+ * connection goes down and when it comes back, once per outage.
+ */
+#ifndef POSTAGE_VERIFY_REDIS_CONN_H
+#define POSTAGE_VERIFY_REDIS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#define REDIS_CONN_ERRLEN 256
+#define REDIS_PREFIX_MAX 128
+#define REDIS_SENTINELS_MAX 8
+#define REDIS_SPEC_MAX 2048              /* longest specification accepted   */
+#define REDIS_DEFAULT_GRACE (7 * 86400)  /* seconds; see grace= above        */
+
+struct redis_conn;
+
+/* Told "down" (with why) once when a working connection is lost or the
+ * first connect fails, and "up" once when it works again (when a command
+ * has had a reply, not merely a connect).  It is called
+ * with the handle locked, from whichever thread saw the change: it must
+ * not call redis_conn_* on the same handle, and should be quick (log a
+ * line).  `why` names the server and the reason, never the password. */
+typedef void (*redis_conn_notify_fn)(void *ctx, int up, const char *why);
+
+/* The parsed specification (also for tests of the parser). */
+struct redis_spec {
+    int unix_socket;                 /* redis+unix                           */
+    int sentinel;                    /* redis+sentinel                       */
+    char host[256];                  /* redis:// host (or the socket path)   */
+    int port;
+    char sentinel_host[REDIS_SENTINELS_MAX][256];
+    int sentinel_port[REDIS_SENTINELS_MAX];
+    int n_sentinels;
+    char master[128];                /* sentinel: the master's name          */
+    int db;
+    char password[256];              /* "" for none                          */
+    char prefix[REDIS_PREFIX_MAX];
+    int timeout_ms;
+    /* Added to the original layout: */
+    char username[128];              /* ACL user for AUTH, "" for none       */
+    int64_t grace;                   /* grace=, seconds (store only)         */
+};
+
+/* Is the scheme of @spec ("redis://h", or a scheme alone: "redis") one of
+ * "redis", "redis+unix", "redis+sentinel"?  The scheme is the text before
+ * the first ':' (or all of it).  1 or 0; says nothing about the rest. */
+int redis_scheme(const char *spec);
+
+/* Parse a full specification ("redis://..."). 0, or -1 with err naming
+ * what is wrong. */
+int redis_spec_parse(const char *spec, struct redis_spec *out, char *err, size_t errlen);
+
+/* Make a handle and try to connect.  A failed first connect is not an
+ * error (Redis may come later: calls fail until it does) unless @must_connect,
+ * as a command-line tool wants.  Returns NULL with err set on a bad
+ * specification or out of memory. */
+struct redis_conn *redis_conn_open(const char *spec, int must_connect, char *err, size_t errlen);
+
+void redis_conn_set_notify(struct redis_conn *c, redis_conn_notify_fn fn, void *ctx);
+
+/* The key prefix of the specification. */
+const char *redis_conn_prefix(const struct redis_conn *c);
+
+/* The parsed specification (for its grace, db...). */
+const struct redis_spec *redis_conn_spec(const struct redis_conn *c);
+
+/* Where this handle goes, for messages: "redis 127.0.0.1:6379",
+ * "redis [::1]:6379", "redis unix:/run/redis.sock" or "redis master
+ * 'mymaster'" (sentinels).  Fixed at open, so safe from any thread. */
+const char *redis_conn_address(const struct redis_conn *c);
+
+/*
+ * Run one command (hiredis format, "%b" for binary-safe arguments).
+ * Returns the reply (free with freeReplyObject), or NULL with err set:
+ * not connected (within backoff), connect failed, timeout, connection
+ * lost.  A REDIS_REPLY_ERROR reply is returned as is, except READONLY,
+ * which counts as a lost connection.
+ */
+redisReply *redis_conn_command(struct redis_conn *c, char *err, size_t errlen,
+                               const char *fmt, ...);
+
+/* The same with an argument vector (binary safe). */
+redisReply *redis_conn_commandv(struct redis_conn *c, char *err, size_t errlen,
+                                int argc, const char **argv, const size_t *argvlen);
+
+/* Hold the handle across several commands (WATCH/MULTI/EXEC); the
+ * _locked variants must be used while held.  Not recursive.  While held,
+ * only the first command may (re)connect: WATCH and MULTI live on one
+ * connection, so once the transaction has begun a lost connection is not
+ * replaced, and every further command fails ("connection lost in the
+ * middle of a transaction") until the handle is unlocked. */
+void redis_conn_lock(struct redis_conn *c);
+void redis_conn_unlock(struct redis_conn *c);
+redisReply *redis_conn_commandv_locked(struct redis_conn *c, char *err, size_t errlen,
+                                       int argc, const char **argv, const size_t *argvlen);
+
+void redis_conn_close(struct redis_conn *c);
+
+#endif

@@ -1,0 +1,684 @@
+/*
+ * milter.c - the milter front-end (libmilter): Postfix smtpd_milters and
+ * Sendmail INPUT_MAIL_FILTER reach the same engine as the policy server.
+ *
+ * libmilter owns the socket and runs one thread per MTA connection; the
+ * per-connection context below keeps the client, the current message's
+ * envelope and transaction, the header the engine asked to add, and the
+ * message size (counted from the header and body callbacks, since a milter
+ * is never told the size).  Recipients are decided at RCPT, like the
+ * policy front-end.  With postage on, the recipients accepted and the
+ * X-Hashcash: stamps are collected, and at end of headers the engine
+ * decides which stamps pay and greylists the rest (pd_engine_postage);
+ * the message is accounted at end of message, where headers are added.
+ *
+ * The headers postaged adds are trusted downstream only because incoming
+ * copies of them are removed first: X-Postage-Result, X-Postage-Price,
+ * X-Greylist, and Authentication-Results with our own authserv-id (RFC
+ * 8601 section 5).  The milter notes where they stand as the headers go
+ * by and deletes them at end of message, before adding its own.
+ *
+ * Each transaction is entered in milter_sessions.h's table from MAIL FROM
+ * to its end, so that the policy server of the same process knows Postfix
+ * has the milter in its path.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "policy/checks/address.h"
+#include "policy/base/escape.h"
+#include "policy/base/log.h"
+#include "policy/frontends/milter.h"
+#include "policy/frontends/milter_headers.h"
+#include "policy/frontends/milter_sessions.h"
+#include "postage/stamp.h"
+#include "postage/status.h"
+#include "postage/verify.h"
+
+#define FIELD_MAX 512
+/* Postfix's smtpd_recipient_limit default; past it RCPT gets 452 4.5.3
+ * (RFC 5321 4.5.3.1.8), so the sender retries the rest later. */
+#define RCPTS_MAX 1000
+#define MESSAGE_ID_MAX 256
+
+struct milter_ctx {
+    char client_address[INET6_ADDRSTRLEN];
+    char client_name[FIELD_MAX];
+    char helo[FIELD_MAX];
+    /* the current message */
+    char sender[FIELD_MAX];
+    char sasl_user[FIELD_MAX];
+    char instance[64];
+    char queue_id[64];           /* the MTA's, at end of message           */
+    unsigned recipients;
+    uint64_t size;
+    struct pd_txn txn;
+    /* headers the engine asked to add, oldest first (added at EOM) */
+    unsigned n_headers;
+    struct pd_header headers[PD_TXN_HEADERS];
+    int hold;
+    /* postage: the accepted recipients and the stamps seen */
+    char **rcpts;
+    size_t n_rcpts;
+    char *stamps[PD_POSTAGE_STAMPS_MAX];
+    size_t stamp_len[PD_POSTAGE_STAMPS_MAX];
+    size_t n_stamps;
+    size_t stamps_dropped;       /* past PD_POSTAGE_STAMPS_MAX or too long */
+    struct pd_header trace;      /* X-Postage-Result, name "" for none     */
+    char message_id[MESSAGE_ID_MAX];
+    /* Incoming copies of our headers (milter_headers.h): all go but the
+     * Authentication-Results of other authserv-ids. */
+    struct pd_own_headers own;
+    int in_session;              /* entered in milter_sessions ...         */
+    uint64_t session_key;        /* ... with this key                      */
+};
+
+/* libmilter calls back into plain functions: the engine slot they use is
+ * set once before smfi_main() and never changes (the engines inside it
+ * do, through the slot). */
+static struct pd_engine_slot *milter_engines;
+static unsigned long milter_messages;
+
+static void
+copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* An envelope address as the MTA passes it, "<a@b>" -> "a@b", "<>" ->
+ * "" (address.h: quotes, source routes, parameters).  One the parser
+ * refuses (the MTA let it through) is logged and kept as written, minus
+ * one pair of angle brackets: it can then only fail to match a stamp,
+ * and every header and log line escapes what it holds. */
+static void
+copy_address(const struct milter_ctx *m, const char *what, char *dst, size_t size,
+             const char *src)
+{
+    if (src == NULL)
+        src = "";
+    size_t len = strlen(src);
+    enum pd_addr_status st = pd_envelope_address(src, len, dst, size);
+    if (st == PD_ADDR_OK)
+        return;
+    pd_log(PD_LOG_WARNING, "milter: client=%s[%s]: %s address %.300s: %s; taken as written",
+           m->client_name, m->client_address, what, src, pd_addr_status_text(st));
+    if (*src == '<') {
+        src++;
+        len--;
+        if (len > 0 && src[len - 1] == '>')
+            len--;
+    }
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void
+free_postage(struct milter_ctx *m)
+{
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        free(m->rcpts[i]);
+    free(m->rcpts);
+    m->rcpts = NULL;
+    m->n_rcpts = 0;
+    for (size_t i = 0; i < m->n_stamps; i++)
+        free(m->stamps[i]);
+    m->n_stamps = 0;
+    m->stamps_dropped = 0;
+    m->trace.name[0] = '\0';
+}
+
+static void
+leave_session(struct milter_ctx *m)
+{
+    if (m->in_session)
+        pd_milter_session_leave(m->session_key);
+    m->in_session = 0;
+}
+
+static void
+reset_message(struct milter_ctx *m)
+{
+    leave_session(m);
+    free_postage(m);
+    m->message_id[0] = '\0';
+    pd_own_headers_reset(&m->own);
+    m->sender[0] = m->sasl_user[0] = '\0';
+    m->n_headers = 0;
+    m->queue_id[0] = '\0';
+    m->recipients = 0;
+    m->size = 0;
+    m->hold = 0;
+    memset(&m->txn, 0, sizeof m->txn);
+    /* A transaction id of our own: Postfix's queue id is not known before
+     * the first accepted recipient. */
+    snprintf(m->instance, sizeof m->instance, "milter.%lx.%lx", (unsigned long) time(NULL),
+             __atomic_add_fetch(&milter_messages, 1, __ATOMIC_RELAXED));
+    snprintf(m->txn.instance, sizeof m->txn.instance, "%s", m->instance);
+}
+
+static void
+query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->stage = stage;
+    q->instance = m->instance;
+    q->queue_id = m->queue_id;
+    q->from_milter = 1;
+    q->client_address = m->client_address;
+    q->client_name = m->client_name;
+    q->helo_name = m->helo;
+    q->sender = m->sender;
+    q->recipient = rcpt ? rcpt : "";
+    q->sasl_username = m->sasl_user;
+    q->size = m->size;
+    q->recipient_count = m->recipients;
+}
+
+/* RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF;
+ * "451-4.7.1 " takes 10 of them. */
+#define REPLY_TEXT_MAX 500
+#define REPLY_LINES 13   /* the first line and PD_DETAIL_MAX's lines */
+
+/* One reply line for libmilter, of at most REPLY_TEXT_MAX characters as
+ * sent: '%' doubled (libmilter treats it as a format character), CR and
+ * LF made spaces.  `out` holds 2 * REPLY_TEXT_MAX + 1 bytes. */
+static void
+reply_line(const char *t, size_t len, char *out)
+{
+    size_t n = 0, shown = 0;
+    for (size_t i = 0; i < len && t[i] && shown < REPLY_TEXT_MAX; i++, shown++) {
+        if (t[i] == '%')
+            out[n++] = '%';
+        out[n++] = (t[i] == '\r' || t[i] == '\n') ? ' ' : t[i];
+    }
+    out[n] = '\0';
+}
+
+/* Split "451 4.7.1 text" into the parts smfi_setreply wants; with
+ * `detail` (more lines, '\n'-separated) a multi-line reply. */
+static void
+set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const char *def_code,
+          const char *def_xcode)
+{
+    char code[4], xcode[16];
+    char lines[REPLY_LINES][2 * REPLY_TEXT_MAX + 1];
+    const char *t = v->text;
+
+    snprintf(code, sizeof code, "%s", def_code);
+    snprintf(xcode, sizeof xcode, "%s", def_xcode);
+    if (t[0] == def_code[0] && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' &&
+        t[3] == ' ') {
+        memcpy(code, t, 3);
+        t += 4;
+        size_t x = strspn(t, "0123456789.");
+        if (x > 0 && x < sizeof xcode && t[x] == ' ' && t[0] == def_code[0]) {
+            memcpy(xcode, t, x);
+            xcode[x] = '\0';
+            t += x + 1;
+        }
+    }
+    reply_line(t, strlen(t), lines[0]);
+    size_t n = 1;
+    for (const char *d = detail; d != NULL && *d != '\0' && n < REPLY_LINES; n++) {
+        size_t len = strcspn(d, "\n");
+        reply_line(d, len, lines[n]);
+        d += len;
+        d += *d == '\n';
+    }
+    if (n == 1) {
+        smfi_setreply(ctx, code, xcode, lines[0][0] ? lines[0] : NULL);
+        return;
+    }
+    /* smfi_setmlreply takes the lines as arguments, ending at the first
+     * NULL. */
+    char *arg[REPLY_LINES];
+    for (size_t i = 0; i < REPLY_LINES; i++)
+        arg[i] = i < n ? lines[i] : NULL;
+    if (smfi_setmlreply(ctx, code, xcode, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6],
+                        arg[7], arg[8], arg[9], arg[10], arg[11], arg[12], (char *) NULL) !=
+        MI_SUCCESS)
+        smfi_setreply(ctx, code, xcode, lines[0]);
+}
+
+static sfsistat
+apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
+{
+    switch (a->verdict.action) {
+    case PD_REJECT:
+        set_reply(ctx, &a->verdict, a->detail, "554", "5.7.1");
+        return SMFIS_REJECT;
+    case PD_DEFER:
+        set_reply(ctx, &a->verdict, a->detail, "450", "4.7.1");
+        return SMFIS_TEMPFAIL;
+    case PD_DISCARD:
+        return SMFIS_DISCARD;
+    case PD_HOLD:
+        m->hold = 1;
+        return SMFIS_CONTINUE;
+    case PD_OK:
+    case PD_DUNNO:
+        break;
+    }
+    if (a->prepend_name[0] != '\0' && m->n_headers < PD_TXN_HEADERS) {
+        struct pd_header *h = &m->headers[m->n_headers++];
+        copy_field(h->name, sizeof h->name, a->prepend_name);
+        copy_field(h->value, sizeof h->value, a->prepend_value);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+decide(SMFICTX *ctx, struct milter_ctx *m, enum pd_stage stage, const char *rcpt)
+{
+    struct pd_query q;
+    struct pd_answer a;
+
+    query_for(m, stage, rcpt, &q);
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    pd_engine_decide(engine, &m->txn, &q, (int64_t) time(NULL), &a);
+    pd_engine_unref(engine);
+    pd_log(PD_LOG_INFO, "milter %s: client=%s[%s] helo=<%s> from=<%s> to=<%s> %s%s%s",
+           stage == PD_STAGE_RCPT ? "RCPT" : "END-OF-MESSAGE", m->client_name,
+           m->client_address, m->helo, m->sender, rcpt ? rcpt : "",
+           pd_action_name(a.verdict.action), a.reason[0] ? ": " : "", a.reason);
+    return apply(ctx, m, &a);
+}
+
+static sfsistat
+on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+    struct milter_ctx *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    if (addr != NULL && addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *) (void *) addr)->sin_addr,
+                  m->client_address, sizeof m->client_address);
+    else if (addr != NULL && addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) (void *) addr)->sin6_addr,
+                  m->client_address, sizeof m->client_address);
+    /* An unverified name comes as "[address]": Postfix's "unknown". */
+    copy_field(m->client_name, sizeof m->client_name,
+               hostname == NULL || hostname[0] == '[' ? "unknown" : hostname);
+    reset_message(m);
+    smfi_setpriv(ctx, m);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_helo(SMFICTX *ctx, char *helo)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        copy_field(m->helo, sizeof m->helo, helo);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    reset_message(m);
+    m->in_session = pd_milter_session_enter(m->client_address, m->helo, &m->session_key) == 0;
+    copy_address(m, "sender", m->sender, sizeof m->sender, argv ? argv[0] : NULL);
+    static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
+    copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    char rcpt[FIELD_MAX];
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    copy_address(m, "recipient", rcpt, sizeof rcpt, argv ? argv[0] : NULL);
+    if (m->n_rcpts >= RCPTS_MAX) {
+        static char code[] = "452", xcode[] = "4.5.3", text[] = "Too many recipients";
+        smfi_setreply(ctx, code, xcode, text);
+        return SMFIS_TEMPFAIL;
+    }
+    sfsistat st = decide(ctx, m, PD_STAGE_RCPT, rcpt);
+    if (st != SMFIS_CONTINUE)
+        return st;
+    char **grown = realloc(m->rcpts, (m->n_rcpts + 1) * sizeof *grown);
+    char *copy = strdup(rcpt);
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        if (grown != NULL)
+            m->rcpts = grown;
+        return SMFIS_TEMPFAIL;
+    }
+    m->rcpts = grown;
+    m->rcpts[m->n_rcpts++] = copy;
+    m->recipients++;
+    return st;
+}
+
+/* Keep the stamp of an X-Hashcash: (or Hashcash:) header. */
+static void
+collect_stamp(struct milter_ctx *m, const char *name, const char *value)
+{
+    char stamp[POSTAGE_STAMP_MAX + 1];
+    size_t len = 0;
+    if (strcasecmp(name, "X-Hashcash") != 0 && strcasecmp(name, "Hashcash") != 0)
+        return;
+    if (m->n_stamps >= PD_POSTAGE_STAMPS_MAX ||
+        postage_header_stamp(value, strlen(value), stamp, sizeof stamp, &len) != POSTAGE_OK) {
+        m->stamps_dropped++;
+        return;
+    }
+    if (len == 0)
+        return;
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        m->stamps_dropped++;
+        return;
+    }
+    memcpy(copy, stamp, len + 1);
+    m->stamps[m->n_stamps] = copy;
+    m->stamp_len[m->n_stamps++] = len;
+}
+
+/* Note an incoming copy of a header postaged adds.  Returns -1 when a
+ * message has more forged Authentication-Results than we remove. */
+static int
+note_own_header(struct milter_ctx *m, const char *name, const char *value)
+{
+    if (pd_own_header_index(name) != PD_OWN_AUTH_RESULTS)
+        return pd_own_headers_note(&m->own, name, value, "");
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    int rc = pd_own_headers_note(&m->own, name, value, pd_engine_hostname(engine));
+    pd_engine_unref(engine);
+    return rc;
+}
+
+static sfsistat
+on_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL) {
+        m->size += strlen(name) + 2 + strlen(value) + 2;
+        collect_stamp(m, name, value);
+        if (strcasecmp(name, "Message-ID") == 0 && m->message_id[0] == '\0')
+            pd_message_id_take(m->message_id, sizeof m->message_id, value);
+        if (note_own_header(m, name, value) != 0) {
+            static char code[] = "554", xcode[] = "5.7.1",
+                        text[] = "Too many forged Authentication-Results headers";
+            pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: refused, more than %d "
+                   "Authentication-Results headers carry our authserv-id", m->client_name,
+                   m->client_address, m->sender, PD_FORGED_AR_MAX);
+            smfi_setreply(ctx, code, xcode, text);
+            return SMFIS_REJECT;
+        }
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* Remove the incoming copies of our headers, last first, so that the
+ * indexes of those still to go do not move. */
+static void
+remove_forged_headers(SMFICTX *ctx, struct milter_ctx *m)
+{
+    unsigned removed = 0;
+    for (int h = 0; h < PD_OWN_HEADERS; h++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", pd_own_header_name(h));
+        if (h == PD_OWN_AUTH_RESULTS) {
+            for (size_t i = m->own.n_forged_ar; i-- > 0;)
+                removed += smfi_chgheader(ctx, name, (int) m->own.forged_ar[i], NULL) ==
+                           MI_SUCCESS;
+            continue;
+        }
+        for (unsigned i = m->own.seen[h]; i > 0; i--)
+            removed += smfi_chgheader(ctx, name, (int) i, NULL) == MI_SUCCESS;
+    }
+    if (removed > 0)
+        pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: removed %u incoming "
+               "X-Postage-*, X-Greylist or Authentication-Results header%s of ours",
+               m->client_name, m->client_address, m->sender, removed, removed == 1 ? "" : "s");
+}
+
+static const char *
+stamp_outcome_name(enum pd_stamp_outcome o)
+{
+    switch (o) {
+    case PD_STAMP_PAID: return "paid";
+    case PD_STAMP_REPLAYED: return "replayed";
+    case PD_STAMP_UNDERPAID: return "underpaid";
+    case PD_STAMP_NO_RECIPIENT: return "not for a recipient";
+    case PD_STAMP_INVALID: return "invalid";
+    case PD_STAMP_UNUSED: return "unused";
+    case PD_STAMP_KIND_REFUSED: return "kind not accepted";
+    case PD_STAMP_OUT_OF_BOUNDS: return "Argon2id parameters out of bounds";
+    case PD_STAMP_IGNORED: break;
+    }
+    return "ignored";
+}
+
+/* End of headers: the stamps pay, or greylisting decides. */
+static sfsistat
+on_eoh(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    if (!pd_engine_greylists_at_headers(engine)) {
+        pd_engine_unref(engine);
+        return SMFIS_CONTINUE;
+    }
+    struct pd_postage_rcpt *rcpts = calloc(m->n_rcpts ? m->n_rcpts : 1, sizeof *rcpts);
+    struct pd_postage_stamp stamps[PD_POSTAGE_STAMPS_MAX];
+    if (rcpts == NULL) {
+        pd_engine_unref(engine);
+        return SMFIS_TEMPFAIL;
+    }
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        rcpts[i].address = m->rcpts[i];
+    for (size_t i = 0; i < m->n_stamps; i++) {
+        memset(&stamps[i], 0, sizeof stamps[i]);
+        stamps[i].text = m->stamps[i];
+        stamps[i].len = m->stamp_len[i];
+    }
+    struct pd_query q;
+    struct pd_answer a;
+    query_for(m, PD_STAGE_OTHER, NULL, &q);
+    q.message_id = m->message_id;
+    pd_engine_postage(engine, &m->txn, &q, rcpts, m->n_rcpts, stamps, m->n_stamps,
+                      (int64_t) time(NULL), &a);
+    pd_engine_unref(engine);
+    for (size_t i = 0; i < m->n_stamps; i++)
+        pd_log(PD_LOG_DEBUG, "milter: stamp %.80s: %s%s%s", stamps[i].text,
+               stamp_outcome_name(stamps[i].outcome), stamps[i].rcpt >= 0 ? " for " : "",
+               stamps[i].rcpt >= 0 ? rcpts[stamps[i].rcpt].address : "");
+    pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: client=%s[%s] from=<%s> stamps=%zu%s %s%s%s",
+           m->client_name, m->client_address, m->sender, m->n_stamps,
+           m->stamps_dropped ? " (more ignored)" : "", pd_action_name(a.verdict.action),
+           a.reason[0] ? ": " : "", a.reason);
+    /* What became of each recipient goes to the log, not to the header
+     * every recipient reads. */
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: from=<%s> to=<%s> %s%s", m->sender,
+               rcpts[i].address, pd_rcpt_outcome_name(rcpts[i].outcome),
+               rcpts[i].outcome == PD_RCPT_PAID ? " by a stamp" : "");
+    for (const char *d = a.detail; *d != '\0';) {
+        size_t len = strcspn(d, "\n");
+        pd_log(PD_LOG_INFO, "milter END-OF-HEADERS: from=<%s>: %.*s", m->sender, (int) len, d);
+        d += len;
+        d += *d == '\n';
+    }
+    free(rcpts);
+    if (a.verdict.action == PD_DUNNO && a.prepend_name[0] != '\0') {
+        copy_field(m->trace.name, sizeof m->trace.name, a.prepend_name);
+        copy_field(m->trace.value, sizeof m->trace.value, a.prepend_value);
+        a.prepend_name[0] = '\0';
+    }
+    return apply(ctx, m, &a);
+}
+
+static sfsistat
+on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    (void) chunk;
+    if (m != NULL)
+        m->size += len;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_eom(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    m->size += 2; /* the blank line after the headers */
+    static char queue_macro[] = "i";   /* libmilter takes char * */
+    copy_field(m->queue_id, sizeof m->queue_id, smfi_getsymval(ctx, queue_macro));
+    sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
+    if (st == SMFIS_CONTINUE) {
+        remove_forged_headers(ctx, m);
+        /* The headers the engine still holds for this message, then all
+         * of them, the first on top. */
+        while (m->n_headers < PD_TXN_HEADERS &&
+               pd_txn_take_header(&m->txn, &m->headers[m->n_headers]))
+            m->n_headers++;
+        /* Header values carry the client's words (HELO, sender, the
+         * recipient in X-Postage-Result): no control character reaches
+         * the MTA raw, whichever module built the value. */
+        for (unsigned i = 0; i < m->n_headers; i++)
+            pd_escape_inplace(m->headers[i].value, sizeof m->headers[i].value);
+        pd_escape_inplace(m->trace.value, sizeof m->trace.value);
+        for (unsigned i = m->n_headers; i-- > 0;)
+            if (smfi_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != MI_SUCCESS)
+                pd_log(PD_LOG_WARNING, "milter: could not add the %s header",
+                       m->headers[i].name);
+        if (m->trace.name[0] != '\0' &&
+            smfi_insheader(ctx, 0, m->trace.name, m->trace.value) != MI_SUCCESS)
+            pd_log(PD_LOG_WARNING, "milter: could not add the %s header", m->trace.name);
+        static char reason[] = "held by postaged";
+        if (m->hold && smfi_quarantine(ctx, reason) != MI_SUCCESS)
+            pd_log(PD_LOG_WARNING, "milter: could not hold the message");
+    }
+    reset_message(m);
+    return st;
+}
+
+static sfsistat
+on_abort(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL)
+        reset_message(m);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_close(SMFICTX *ctx)
+{
+    struct milter_ctx *m = smfi_getpriv(ctx);
+    if (m != NULL) {
+        leave_session(m);
+        free_postage(m);
+        pd_own_headers_reset(&m->own);
+    }
+    free(m);
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * libmilter leaves Nagle's algorithm on.  At end of message we send two
+ * replies (the added header, then the verdict); the second then waits for
+ * the MTA's delayed ACK of the first, about 40 ms per message on Linux.
+ * libmilter does not show us its socket, so set TCP_NODELAY on every
+ * listening TCP socket of the process (accepted sockets inherit it; the
+ * policy socket gains from it too).
+ */
+static void
+set_nodelay_on_listeners(void)
+{
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 0; fd < max; fd++) {
+        int listening = 0, one = 1;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+            continue;
+        if (getsockname(fd, (struct sockaddr *) &ss, &sslen) != 0 ||
+            (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+            continue;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            pd_log(PD_LOG_WARNING, "milter: cannot set TCP_NODELAY: %s", strerror(errno));
+    }
+}
+
+int
+pd_milter_open(const char *libmilter_spec)
+{
+    static char name[] = "postaged";
+    static char spec[1100];
+    static struct smfiDesc desc = {
+        .xxfi_name = name,
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+        .xxfi_connect = on_connect,
+        .xxfi_helo = on_helo,
+        .xxfi_envfrom = on_envfrom,
+        .xxfi_envrcpt = on_envrcpt,
+        .xxfi_header = on_header,
+        .xxfi_eoh = on_eoh,
+        .xxfi_body = on_body,
+        .xxfi_eom = on_eom,
+        .xxfi_abort = on_abort,
+        .xxfi_close = on_close,
+    };
+
+    /* libmilter keeps the pointer and is not const-correct. */
+    if (snprintf(spec, sizeof spec, "%s", libmilter_spec) >= (int) sizeof spec)
+        return -1;
+    if (smfi_setconn(spec) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS) {
+        pd_log(PD_LOG_ERROR, "milter: cannot use %s", libmilter_spec);
+        return -1;
+    }
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        pd_log(PD_LOG_ERROR, "milter: cannot listen on %s", libmilter_spec);
+        return -1;
+    }
+    set_nodelay_on_listeners();
+    return 0;
+}
+
+int
+pd_milter_run(struct pd_engine_slot *engines)
+{
+    milter_engines = engines;
+    return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+void
+pd_milter_stop(void)
+{
+    smfi_stop();
+}

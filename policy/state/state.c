@@ -1,0 +1,348 @@
+/*
+ * state.c - postaged's state store (policy/state/state.h): the public handle,
+ * the choice of backend by the specification's scheme, and what every
+ * backend shares (table names, the byte order of the modules' values).
+ *
+ * Schemes.  A scheme is [a-z][a-z0-9+]* followed by ':' at the very start,
+ * as in verify/store.c, so "./a:b" is a path and "redis:x" is a (bad)
+ * Redis specification rather than a directory called "redis:x":
+ *
+ *   lmdb:DIR, or no scheme at all          policy/state/state_lmdb.c
+ *   redis:, redis+unix:, redis+sentinel:   policy/state/state_redis.c
+ *
+ * Anything else is PD_ST_ERR_INVALID.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/errbuf.h"
+#include "policy/state/state.h"
+#include "policy/state/state_backend.h"
+
+struct pd_state {
+    const struct pd_state_ops *ops;
+    void *handle;
+};
+
+static const char *const table_names[PD_TABLE_COUNT] = {
+    "greylist", "awl", "quota", "accounting", "reputation", "accounted", "helo",
+    "quote", "attempt"
+};
+
+const char *
+pd_state_table_name(enum pd_table table)
+{
+    if ((unsigned) table >= PD_TABLE_COUNT)
+        return "?";
+    return table_names[table];
+}
+
+/* ---- byte order ------------------------------------------------------- */
+
+void
+pd_st_put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+}
+
+void
+pd_st_put_u64(unsigned char *p, uint64_t v)
+{
+    pd_st_put_u32(p, (uint32_t) (v >> 32));
+    pd_st_put_u32(p + 4, (uint32_t) v);
+}
+
+void
+pd_st_put_i64(unsigned char *p, int64_t v)
+{
+    pd_st_put_u64(p, (uint64_t) v);
+}
+
+uint32_t
+pd_st_get_u32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+uint64_t
+pd_st_get_u64(const unsigned char *p)
+{
+    return (uint64_t) pd_st_get_u32(p) << 32 | pd_st_get_u32(p + 4);
+}
+
+int64_t
+pd_st_get_i64(const unsigned char *p)
+{
+    uint64_t u = pd_st_get_u64(p);
+
+    /* Back to two's complement without implementation-defined conversion. */
+    if (u <= (uint64_t) INT64_MAX)
+        return (int64_t) u;
+    return -(int64_t) (~u) - 1;
+}
+
+/* ---- choosing a backend ----------------------------------------------- */
+
+static int
+scheme_is(const char *spec, size_t len, const char *name)
+{
+    return strlen(name) == len && strncmp(spec, name, len) == 0;
+}
+
+static const struct pd_state_ops *
+pick_backend(const char *spec, char *err, size_t errlen)
+{
+    const char *p = spec;
+    size_t len;
+
+    if (spec == NULL || spec[0] == '\0') {
+        errbuf_printf(err, errlen, "empty state store specification");
+        return NULL;
+    }
+    if (!(*p >= 'a' && *p <= 'z'))
+        return &pd_state_lmdb_ops;
+    p++;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+')
+        p++;
+    if (*p != ':')
+        return &pd_state_lmdb_ops;        /* a bare path */
+    len = (size_t) (p - spec);
+    if (scheme_is(spec, len, "lmdb"))
+        return &pd_state_lmdb_ops;
+    if (scheme_is(spec, len, "redis") || scheme_is(spec, len, "redis+unix")
+        || scheme_is(spec, len, "redis+sentinel"))
+        return &pd_state_redis_ops;
+    errbuf_printf(err, errlen,
+           "unsupported state store \"%.*s\" (lmdb:DIR, redis://, redis+unix:// or "
+           "redis+sentinel://)", (int) len, spec);
+    return NULL;
+}
+
+/* ---- a store that is down for good ------------------------------------ */
+
+/* The backend behind pd_state_open_down(): its handle is the reason, and
+ * every call fails with it (PD_ST_ERR_BACKEND), so each module answers as
+ * it does when a working store fails.  It touches no file. */
+static int
+down_update(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
+            pd_state_fn fn, void *ctx)
+{
+    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) fn, (void) ctx;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_get(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
+         void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+{
+    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) val;
+    (void) cap, (void) expires_at;
+    if (vallen != NULL)
+        *vallen = 0;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_expire(void *handle, enum pd_table table, int64_t now, unsigned batch, uint64_t *removed)
+{
+    (void) handle, (void) table, (void) now, (void) batch, (void) removed;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn, void *ctx)
+{
+    (void) handle, (void) table, (void) now, (void) fn, (void) ctx;
+    return PD_ST_ERR_BACKEND;
+}
+
+static int
+down_count(void *handle, enum pd_table table, uint64_t *count)
+{
+    (void) handle, (void) table;
+    if (count != NULL)
+        *count = 0;
+    return PD_ST_ERR_BACKEND;
+}
+
+static void
+down_error(void *handle, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", (const char *) handle);
+}
+
+static int
+down_sync(void *handle)
+{
+    (void) handle;
+    return PD_ST_ERR_BACKEND;
+}
+
+static void
+down_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
+{
+    (void) handle, (void) fn, (void) ctx;
+}
+
+static void
+down_close(void *handle)
+{
+    free(handle);
+}
+
+static const struct pd_state_ops down_ops = {
+    .name = "down",
+    .update = down_update,
+    .get = down_get,
+    .expire = down_expire,
+    .scan = down_scan,
+    .count = down_count,
+    .error = down_error,
+    .sync = down_sync,
+    .set_notify = down_set_notify,
+    .close = down_close,
+};
+
+int
+pd_state_open_down(const char *why, struct pd_state **out)
+{
+    struct pd_state *st;
+
+    if (out == NULL)
+        return PD_ST_ERR_INVALID;
+    *out = NULL;
+    if (why == NULL || why[0] == '\0')
+        why = "the state store could not be opened";
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return PD_ST_ERR_NOMEM;
+    st->handle = strndup(why, PD_ST_ERRLEN - 1);
+    if (st->handle == NULL) {
+        free(st);
+        return PD_ST_ERR_NOMEM;
+    }
+    st->ops = &down_ops;
+    *out = st;
+    return PD_ST_OK;
+}
+
+/* ---- forwarding ---------------------------------------------------------- */
+
+int
+pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err,
+              size_t errlen)
+{
+    const struct pd_state_ops *ops;
+    struct pd_state *st;
+    int rc;
+
+    if (out == NULL)
+        return PD_ST_ERR_INVALID;
+    *out = NULL;
+    ops = pick_backend(spec, err, errlen);
+    if (ops == NULL)
+        return PD_ST_ERR_INVALID;
+    st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        errbuf_printf(err, errlen, "out of memory opening state store %s", spec);
+        return PD_ST_ERR_NOMEM;
+    }
+    st->ops = ops;
+    rc = ops->open(spec, flags, &st->handle, err, errlen);
+    if (rc != PD_ST_OK) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return PD_ST_OK;
+}
+
+int
+pd_state_update(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
+                int64_t now, pd_state_fn fn, void *ctx)
+{
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->update(st->handle, table, key, keylen, now, fn, ctx);
+}
+
+int
+pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
+             int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+{
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->get(st->handle, table, key, keylen, now, val, cap, vallen, expires_at);
+}
+
+int
+pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now, unsigned batch,
+                uint64_t *removed)
+{
+    if (removed != NULL)
+        *removed = 0;
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->expire(st->handle, table, now, batch, removed);
+}
+
+int
+pd_state_scan(struct pd_state *st, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+              void *ctx)
+{
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->scan(st->handle, table, now, fn, ctx);
+}
+
+int
+pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count)
+{
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->count(st->handle, table, count);
+}
+
+void
+pd_state_error(struct pd_state *st, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0)
+        return;
+    if (st == NULL) {
+        snprintf(buf, len, "no state store");
+        return;
+    }
+    st->ops->error(st->handle, buf, len);
+}
+
+int
+pd_state_sync(struct pd_state *st)
+{
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    return st->ops->sync(st->handle);
+}
+
+void
+pd_state_set_notify(struct pd_state *st, pd_state_notify_fn fn, void *ctx)
+{
+    if (st == NULL)
+        return;
+    st->ops->set_notify(st->handle, fn, ctx);
+}
+
+void
+pd_state_close(struct pd_state *st)
+{
+    if (st == NULL)
+        return;
+    st->ops->close(st->handle);
+    free(st);
+}

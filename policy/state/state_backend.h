@@ -1,0 +1,41 @@
+/*
+ * state_backend.h - what a backend of postaged's state store implements.
+ *
+ * policy/state/state.c owns the public handle (struct pd_state), picks a backend
+ * by the scheme of the specification and forwards each call of state.h to
+ * one of these tables, with the backend's own handle.  Every function has
+ * the meaning of its state.h namesake and checks its own arguments (the
+ * handle itself is never NULL here), recording failures in the handle's
+ * error text.
+ */
+#ifndef POSTAGE_POLICY_STATE_BACKEND_H
+#define POSTAGE_POLICY_STATE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/state/state.h"
+
+struct pd_state_ops {
+    const char *name;                   /* "lmdb", "redis" */
+    /* @spec is the whole specification, scheme included. */
+    int (*open)(const char *spec, unsigned flags, void **handle, char *err, size_t errlen);
+    int (*update)(void *handle, enum pd_table table, const void *key, size_t keylen,
+                  int64_t now, pd_state_fn fn, void *ctx);
+    int (*get)(void *handle, enum pd_table table, const void *key, size_t keylen,
+               int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at);
+    int (*expire)(void *handle, enum pd_table table, int64_t now, unsigned batch,
+                  uint64_t *removed);
+    int (*scan)(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+                void *ctx);
+    int (*count)(void *handle, enum pd_table table, uint64_t *count);
+    void (*error)(void *handle, char *buf, size_t len);
+    int (*sync)(void *handle);
+    void (*set_notify)(void *handle, pd_state_notify_fn fn, void *ctx);
+    void (*close)(void *handle);
+};
+
+extern const struct pd_state_ops pd_state_lmdb_ops;
+extern const struct pd_state_ops pd_state_redis_ops;
+
+#endif

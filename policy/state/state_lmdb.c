@@ -1,0 +1,965 @@
+/*
+ * state_lmdb.c - the LMDB backend of postaged's state store (policy/state/state.h),
+ * reached through the operations table pd_state_lmdb_ops (state_backend.h;
+ * policy/state/state.c picks it for "lmdb:DIR" and bare paths).
+ *
+ * Layout.  "lmdb:DIR" opens the environment DIR/policy (data.mdb and
+ * lock.mdb, mode 0600), not DIR itself: DIR is where the double-spend store
+ * keeps its own environment, LMDB forbids opening one environment twice in
+ * a process, and a separate environment has its own writer lock, so a
+ * burst of greylisting writes never queues behind stamp spends.  Each
+ * table is a named database called by pd_state_table_name().
+ *
+ * Records.  Value = expires_at (8 bytes, big-endian two's complement)
+ * followed by the module's payload (0 .. PD_ST_VALUE_MAX bytes).  A record
+ * of any other shape is not ours (or is damaged) and reads as absent; the
+ * next update overwrites it.  Keys up to DIRECT_MAX bytes are stored as
+ * they are; longer keys (LMDB refuses keys over 511 bytes by default, and
+ * a sender may be 2 KiB) are stored as their first PREFIX_LEN bytes, a
+ * 0xff byte and the 32-byte BLAKE2b hash of the whole key.  That form is
+ * exactly HASHED_LEN bytes, longer than any direct key, so the two forms
+ * never collide, and the readable prefix keeps dumps legible.
+ *
+ * Atomicity.  pd_state_update is one write transaction: mdb_get, the
+ * callback, mdb_put or mdb_del, commit.  LMDB's writer lock is a
+ * process-shared mutex in lock.mdb, so read-modify-write cycles of all
+ * processes and threads are serialised and none is lost.  When the
+ * callback asks for nothing, the transaction is aborted instead of
+ * committed, which costs no fsync.
+ *
+ * Scanning.  pd_state_scan copies a bounded batch of live entries out of
+ * one read-only transaction, drops the transaction and the handle's
+ * mutex, then hands the batch to the callback, and resumes after the last
+ * key it examined.  So a scan of a large table neither stalls this
+ * process's requests (all of its transactions share the mutex) nor pins
+ * old pages for long (a long-lived reader stops LMDB from reusing them),
+ * and the callback may call the store without deadlocking on the mutex.
+ *
+ * Durability and map growth follow verify/store_lmdb.c: MDB_NOMETASYNC by
+ * default (a system crash can lose at most the last update: one greylist
+ * retry or one counted message, never integrity), MDB_NOSYNC with
+ * PD_ST_NOSYNC; the map starts at 16 MiB ($POSTAGE_LMDB_MAPSIZE for tests)
+ * and doubles on MDB_MAP_FULL, which needs every transaction of this
+ * process to run under the handle's mutex.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "util/errbuf.h"
+#include "policy/state/state.h"
+#include "policy/state/state_backend.h"
+#include "kv/lmdb_grow.h"
+#include "kv/lmdb_guard.h"
+
+#define SUBDIR "policy"
+#define HDR 8                           /* expires_at before the payload */
+#define DIRECT_MAX 399
+#define HASH_LEN 32
+#define PREFIX_LEN 367
+#define HASHED_LEN (PREFIX_LEN + 1 + HASH_LEN)
+#define DEFAULT_BATCH 1000u
+/* Any LMDB key fits (511 bytes in a default build), ours or not, so an
+ * expiry sweep always makes progress. */
+#define RESUME_MAX 512
+#define INITIAL_MAPSIZE ((size_t) 16 << 20)
+/* A body's way of saying "nothing to write": abort, do not commit. */
+#define BODY_NOWRITE (-1)
+/* A body's way of saying "the callback misbehaved". */
+#define BODY_BADCALLBACK (-2)
+
+struct pd_state_lmdb {
+    MDB_env *env;
+    MDB_dbi dbi[PD_TABLE_COUNT];
+    pthread_mutex_t lock;      /* held across every transaction and errbuf */
+    int broken;                /* a failed remap left no usable map        */
+    int damaged;               /* data.mdb damaged, lost or replaced       */
+    struct lmdb_guard guard;   /* data.mdb's identity and checks           */
+    pd_state_notify_fn notify;
+    void *notify_ctx;
+    char damage[PD_ST_ERRLEN]; /* why, for every later call                */
+    char errbuf[PD_ST_ERRLEN];
+    char dir[];
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* The store is damaged, lost or replaced: every later call fails with
+ * the same reason, and the owner is told once (lock held). */
+static int
+damaged(struct pd_state_lmdb *st, const char *why)
+{
+    if (!st->damaged) {
+        st->damaged = 1;
+        snprintf(st->damage, sizeof st->damage, "%s", why);
+        if (st->notify != NULL)
+            st->notify(st->notify_ctx, 0, st->damage);
+    }
+    snprintf(st->errbuf, sizeof st->errbuf, "%s", st->damage);
+    return PD_ST_ERR_BACKEND;
+}
+
+/* Record "DIR/data.mdb: what: reason" in the handle (lock held). */
+static int
+fail(struct pd_state_lmdb *st, const char *what, int rc)
+{
+    const char *hint;
+
+    rc = lmdb_guard_reason(&st->guard, rc);
+    hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)"
+         : rc == MDB_MAP_FULL ? " (the map is full)" : "";
+    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s",
+                  st->guard.data_path != NULL ? st->guard.data_path : st->dir, what,
+                  mdb_strerror(rc), hint);
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
+        return damaged(st, st->errbuf);
+    return PD_ST_ERR_BACKEND;
+}
+
+/* Before each transaction: data.mdb still whole and still ours? (lock
+ * held) */
+static int
+check_file(struct pd_state_lmdb *st)
+{
+    char why[PD_ST_ERRLEN];
+
+    if (st->damaged)
+        return damaged(st, st->damage);
+    if (lmdb_guard_check(&st->guard, st->env, why, sizeof why) != 0)
+        return damaged(st, why);
+    return PD_ST_OK;
+}
+
+/* Begin a transaction after checking the file (lock held); an LMDB code,
+ * or LMDB_GUARD_REFUSED with errbuf set. */
+static int
+begin(struct pd_state_lmdb *st, unsigned flags, MDB_txn **txn)
+{
+    if (check_file(st) != PD_ST_OK)
+        return LMDB_GUARD_REFUSED;
+    return lmdb_grow_begin(st->env, flags, txn, &st->broken);
+}
+
+static void
+pd_state_lmdb_error(void *handle, char *buf, size_t len)
+{
+    struct pd_state_lmdb *st = handle;
+
+    if (buf == NULL || len == 0)
+        return;
+    if (st == NULL) {
+        snprintf(buf, len, "no state store");
+        return;
+    }
+    pthread_mutex_lock(&st->lock);
+    snprintf(buf, len, "%s", st->errbuf);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- map size and transactions ---------------------------------------- */
+
+/* Double the map after MDB_MAP_FULL (lock held, no transaction open). */
+static int
+grow(struct pd_state_lmdb *st, const char *what)
+{
+    int rc = lmdb_grow_double(st->env, &st->broken);
+
+    if (rc == MDB_SUCCESS)
+        return PD_ST_OK;
+    if (rc == MDB_MAP_FULL) {
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
+               "%s: %s: the store is full (it may not grow beyond %zu MiB)", st->dir,
+               what, (size_t) (LMDB_GROW_MAX >> 20));
+        return PD_ST_ERR_BACKEND;
+    }
+    return fail(st, st->broken ? "growing the map" : "reading the map size", rc);
+}
+
+/* Work done inside one write transaction.  Returns an LMDB code,
+ * BODY_NOWRITE or BODY_BADCALLBACK; it must be safe to rerun from scratch
+ * (after MDB_MAP_FULL the transaction is aborted and retried). */
+typedef int (*txn_body)(struct pd_state_lmdb *st, MDB_txn *txn, void *arg);
+
+static int
+run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
+{
+    MDB_txn *txn;
+    int rc, status, i;
+
+    if (st->broken) {
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
+               "%s: store unusable after a failed map resize; reopen it", st->dir);
+        return PD_ST_ERR_BACKEND;
+    }
+    for (i = 0; i < LMDB_GROW_RETRIES; i++) {
+        rc = begin(st, 0, &txn);
+        if (rc == LMDB_GUARD_REFUSED)
+            return PD_ST_ERR_BACKEND;
+        if (rc != MDB_SUCCESS)
+            return fail(st, "beginning a write transaction", rc);
+        rc = body(st, txn, arg);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_txn_commit(txn);   /* frees txn even on failure */
+        } else {
+            mdb_txn_abort(txn);
+            if (rc == BODY_NOWRITE)
+                return PD_ST_OK;
+            if (rc == LMDB_GUARD_REFUSED)
+                return PD_ST_ERR_BACKEND;      /* the body set errbuf */
+            if (rc == BODY_BADCALLBACK) {
+                errbuf_printf(st->errbuf, sizeof st->errbuf,
+                       "%s: %s: the callback returned a value over %d bytes", st->dir,
+                       what, PD_ST_VALUE_MAX);
+                return PD_ST_ERR_CALLBACK;
+            }
+        }
+        if (rc == MDB_SUCCESS)
+            return PD_ST_OK;
+        if (rc != MDB_MAP_FULL)
+            return fail(st, what, rc);
+        status = grow(st, what);
+        if (status != PD_ST_OK)
+            return status;
+    }
+    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: gave up after %d retries", st->dir, what,
+           LMDB_GROW_RETRIES);
+    return PD_ST_ERR_BACKEND;
+}
+
+/* ---- keys and records --------------------------------------------------- */
+
+struct dbkey {
+    size_t len;
+    unsigned char data[HASHED_LEN];
+};
+
+static void
+make_key(struct dbkey *k, const void *key, size_t keylen)
+{
+    if (keylen <= DIRECT_MAX) {
+        memcpy(k->data, key, keylen);
+        k->len = keylen;
+        return;
+    }
+    memcpy(k->data, key, PREFIX_LEN);
+    k->data[PREFIX_LEN] = 0xff;
+    crypto_generichash(k->data + PREFIX_LEN + 1, HASH_LEN, key, keylen, NULL, 0);
+    k->len = HASHED_LEN;
+}
+
+static int
+valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_t keylen)
+{
+    if (st == NULL)
+        return 0;
+    if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
+        || keylen > PD_ST_KEY_MAX) {
+        pthread_mutex_lock(&st->lock);
+        errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: invalid table or key length %zu",
+               st->dir, keylen);
+        pthread_mutex_unlock(&st->lock);
+        return 0;
+    }
+    return 1;
+}
+
+/* What state.h promises of the keys pd_state_scan returns. */
+_Static_assert(PD_ST_SCAN_EXACT_MAX == DIRECT_MAX, "direct keys come back exactly");
+_Static_assert(PD_ST_SCAN_PREFIX == PREFIX_LEN, "hashed keys keep their prefix");
+_Static_assert(HASHED_LEN <= RESUME_MAX, "every key of ours can be resumed after");
+
+/* A stored record: is it well formed, and is it live at `now`? */
+static int
+record_live(const MDB_val *v, int64_t now, int64_t *expires_at)
+{
+    if (v->mv_size < HDR || v->mv_size > HDR + PD_ST_VALUE_MAX)
+        return 0;
+    *expires_at = pd_st_get_i64(v->mv_data);
+    return *expires_at > now;
+}
+
+/* ---- update --------------------------------------------------------------- */
+
+struct update_arg {
+    MDB_dbi dbi;
+    struct dbkey key;
+    int64_t now;
+    pd_state_fn fn;
+    void *ctx;
+};
+
+static int
+update_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+{
+    struct update_arg *a = varg;
+    unsigned char cur[PD_ST_VALUE_MAX];
+    unsigned char rec[HDR + PD_ST_VALUE_MAX];
+    size_t curlen = 0, outlen = 0;
+    int64_t expires_at = PD_ST_NEVER;
+    int present = 0, live = 0, rc;
+    enum pd_st_op op;
+    MDB_val k, v;
+
+    (void) st;
+    k.mv_size = a->key.len;
+    k.mv_data = a->key.data;
+    rc = mdb_get(txn, a->dbi, &k, &v);
+    if (rc == MDB_SUCCESS) {
+        present = 1;
+        if (record_live(&v, a->now, &expires_at)) {
+            live = 1;
+            curlen = v.mv_size - HDR;
+            /* A private copy: the callback never sees the map itself. */
+            memcpy(cur, (const unsigned char *) v.mv_data + HDR, curlen);
+        } else {
+            expires_at = PD_ST_NEVER;
+        }
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    op = a->fn(a->ctx, a->now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
+    switch (op) {
+    case PD_ST_PUT:
+        if (outlen > PD_ST_VALUE_MAX)
+            return BODY_BADCALLBACK;
+        pd_st_put_i64(rec, expires_at);
+        v.mv_size = HDR + outlen;
+        v.mv_data = rec;
+        return mdb_put(txn, a->dbi, &k, &v, 0);
+    case PD_ST_DELETE:
+        return present ? mdb_del(txn, a->dbi, &k, NULL) : BODY_NOWRITE;
+    case PD_ST_KEEP:
+    default:
+        /* A dead record stays for pd_state_expire: deleting it here would
+         * turn a read-only answer into a commit and an fsync. */
+        return BODY_NOWRITE;
+    }
+}
+
+static int
+pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t keylen,
+                int64_t now, pd_state_fn fn, void *ctx)
+{
+    struct pd_state_lmdb *st = handle;
+    struct update_arg arg;
+    int rc;
+
+    if (!valid_args(st, table, key, keylen))
+        return PD_ST_ERR_INVALID;
+    if (fn == NULL)
+        return PD_ST_ERR_INVALID;
+    arg.dbi = st->dbi[table];
+    make_key(&arg.key, key, keylen);
+    arg.now = now;
+    arg.fn = fn;
+    arg.ctx = ctx;
+    pthread_mutex_lock(&st->lock);
+    rc = run_write(st, "updating an entry", update_body, &arg);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* ---- get ------------------------------------------------------------------ */
+
+static int
+pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t keylen,
+             int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+{
+    struct pd_state_lmdb *st = handle;
+    struct dbkey dk;
+    MDB_txn *txn;
+    MDB_val k, v;
+    int64_t exp = 0;
+    int rc;
+
+    if (!valid_args(st, table, key, keylen))
+        return PD_ST_ERR_INVALID;
+    if (val == NULL && cap > 0)
+        return PD_ST_ERR_INVALID;
+    make_key(&dk, key, keylen);
+    k.mv_size = dk.len;
+    k.mv_data = dk.data;
+
+    pthread_mutex_lock(&st->lock);
+    if (st->broken) {
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
+               "%s: store unusable after a failed map resize; reopen it", st->dir);
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    if (rc != MDB_SUCCESS) {
+        rc = fail(st, "beginning a read transaction", rc);
+        goto out;
+    }
+    rc = mdb_get(txn, st->dbi[table], &k, &v);
+    if (rc == MDB_SUCCESS && record_live(&v, now, &exp)) {
+        size_t len = v.mv_size - HDR;
+
+        if (len > 0 && cap > 0)
+            memcpy(val, (const unsigned char *) v.mv_data + HDR, len < cap ? len : cap);
+        if (vallen != NULL)
+            *vallen = len;
+        if (expires_at != NULL)
+            *expires_at = exp;
+        rc = PD_ST_OK;
+    } else if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+        rc = PD_ST_NOTFOUND;
+    } else {
+        rc = fail(st, "reading an entry", rc);
+    }
+    mdb_txn_abort(txn);
+out:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* ---- expire ---------------------------------------------------------------- */
+
+struct expire_arg {
+    MDB_dbi dbi;
+    int64_t now;
+    unsigned batch;
+    int started;                      /* resume after key[]            */
+    size_t keylen;
+    unsigned char key[RESUME_MAX];
+    /* Results of the batch, valid once it has committed. */
+    uint64_t removed;
+    size_t next_len;
+    unsigned char next_key[RESUME_MAX];
+    int finished;
+};
+
+static int
+expire_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+{
+    struct expire_arg *a = varg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned seen = 0;
+    int64_t exp;
+    int rc;
+
+    (void) st;
+    a->removed = 0;
+    a->finished = 0;
+    a->next_len = 0;
+    rc = mdb_cursor_open(txn, a->dbi, &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    if (a->started) {
+        k.mv_size = a->keylen;
+        k.mv_data = a->key;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && k.mv_size == a->keylen
+            && memcmp(k.mv_data, a->key, a->keylen) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* kept last time */
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == MDB_SUCCESS) {
+        if (k.mv_size <= sizeof a->next_key) {
+            memcpy(a->next_key, k.mv_data, k.mv_size);
+            a->next_len = k.mv_size;
+        }
+        /* Damaged or foreign records go too: nothing can read them. */
+        if (!record_live(&v, a->now, &exp)) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != MDB_SUCCESS)
+                break;
+            a->removed++;
+        }
+        if (++seen >= a->batch) {
+            mdb_cursor_close(cur);
+            return MDB_SUCCESS;
+        }
+        /* After a delete, MDB_NEXT yields the entry that took its place. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        a->finished = 1;
+        return MDB_SUCCESS;
+    }
+    return rc;
+}
+
+static int
+pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned batch,
+                uint64_t *removed)
+{
+    struct pd_state_lmdb *st = handle;
+    struct expire_arg *arg;
+    uint64_t total = 0;
+    int rc;
+
+    if (removed != NULL)
+        *removed = 0;
+    if (st == NULL || (unsigned) table >= PD_TABLE_COUNT)
+        return PD_ST_ERR_INVALID;
+    arg = calloc(1, sizeof *arg);
+    if (arg == NULL)
+        return PD_ST_ERR_NOMEM;
+    arg->dbi = st->dbi[table];
+    arg->now = now;
+    arg->batch = batch ? batch : DEFAULT_BATCH;
+    for (;;) {
+        /* The lock is dropped between batches so requests interleave. */
+        pthread_mutex_lock(&st->lock);
+        rc = run_write(st, "expiring entries", expire_body, arg);
+        pthread_mutex_unlock(&st->lock);
+        if (rc != PD_ST_OK)
+            break;
+        total += arg->removed;
+        if (arg->finished || arg->next_len == 0)
+            break;
+        memcpy(arg->key, arg->next_key, arg->next_len);
+        arg->keylen = arg->next_len;
+        arg->started = 1;
+    }
+    free(arg);
+    if (removed != NULL)
+        *removed = total;
+    return rc;
+}
+
+/* ---- scan ------------------------------------------------------------------- */
+
+/* Entries examined per read transaction (live or not), which bounds how
+ * long the mutex is held and how much one batch holds (about 150 KiB). */
+#define SCAN_BATCH 256u
+
+struct scan_entry {
+    size_t keylen, vallen;
+    int64_t expires_at;
+    unsigned char key[RESUME_MAX];
+    unsigned char val[PD_ST_VALUE_MAX];
+};
+
+struct scan_state {
+    MDB_dbi dbi;
+    int64_t now;
+    int started;                      /* resume after resume[]         */
+    size_t resume_len;
+    unsigned char resume[RESUME_MAX];
+    int finished;                     /* the last batch reached the end */
+    size_t count;                     /* live entries in this batch     */
+    struct scan_entry entry[SCAN_BATCH];
+};
+
+/* Read the next batch into s (lock held). */
+static int
+scan_read(struct pd_state_lmdb *st, struct scan_state *s)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned seen = 0;
+    int64_t exp;
+    int rc;
+
+    s->count = 0;
+    if (st->broken) {
+        errbuf_printf(st->errbuf, sizeof st->errbuf,
+               "%s: store unusable after a failed map resize; reopen it", st->dir);
+        return PD_ST_ERR_BACKEND;
+    }
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED)
+        return PD_ST_ERR_BACKEND;
+    if (rc != MDB_SUCCESS)
+        return fail(st, "beginning a read transaction", rc);
+    rc = mdb_cursor_open(txn, s->dbi, &cur);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return fail(st, "listing entries", rc);
+    }
+    if (s->started) {
+        k.mv_size = s->resume_len;
+        k.mv_data = s->resume;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && k.mv_size == s->resume_len
+            && memcmp(k.mv_data, s->resume, s->resume_len) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* listed last time */
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == MDB_SUCCESS) {
+        /* A key too long to resume after is not one of ours (ours are at
+         * most HASHED_LEN bytes): pass over it without listing it. */
+        if (k.mv_size <= sizeof s->resume) {
+            memcpy(s->resume, k.mv_data, k.mv_size);
+            s->resume_len = k.mv_size;
+            s->started = 1;
+            if (record_live(&v, s->now, &exp)) {
+                struct scan_entry *e = &s->entry[s->count++];
+
+                e->keylen = k.mv_size;
+                memcpy(e->key, k.mv_data, k.mv_size);
+                e->vallen = v.mv_size - HDR;
+                memcpy(e->val, (const unsigned char *) v.mv_data + HDR, e->vallen);
+                e->expires_at = exp;
+            }
+            /* Only after a key we can resume after, so the scan always
+             * moves on; count <= seen, so the batch never overflows. */
+            if (++seen >= SCAN_BATCH)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND) {
+        s->finished = 1;
+        return PD_ST_OK;
+    }
+    if (rc != MDB_SUCCESS)
+        return fail(st, "listing entries", rc);
+    return PD_ST_OK;
+}
+
+static int
+pd_state_lmdb_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+              void *ctx)
+{
+    struct pd_state_lmdb *st = handle;
+    struct scan_state *s;
+    int rc;
+
+    if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || fn == NULL)
+        return PD_ST_ERR_INVALID;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return PD_ST_ERR_NOMEM;
+    s->dbi = st->dbi[table];
+    s->now = now;
+    for (;;) {
+        pthread_mutex_lock(&st->lock);
+        rc = scan_read(st, s);
+        pthread_mutex_unlock(&st->lock);
+        if (rc != PD_ST_OK)
+            break;
+        /* No transaction and no lock while the callback runs. */
+        for (size_t i = 0; i < s->count; i++) {
+            const struct scan_entry *e = &s->entry[i];
+
+            if (fn(ctx, e->key, e->keylen, e->val, e->vallen, e->expires_at) != 0)
+                goto out;
+        }
+        if (s->finished)
+            break;
+    }
+out:
+    free(s);
+    return rc;
+}
+
+static int
+pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
+{
+    struct pd_state_lmdb *st = handle;
+    MDB_txn *txn;
+    MDB_stat ms;
+    int rc;
+
+    if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || count == NULL)
+        return PD_ST_ERR_INVALID;
+    pthread_mutex_lock(&st->lock);
+    rc = begin(st, MDB_RDONLY, &txn);
+    if (rc == LMDB_GUARD_REFUSED) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    if (rc != MDB_SUCCESS) {
+        rc = fail(st, "beginning a read transaction", rc);
+        goto out;
+    }
+    rc = mdb_stat(txn, st->dbi[table], &ms);
+    mdb_txn_abort(txn);
+    if (rc != MDB_SUCCESS) {
+        rc = fail(st, "counting entries", rc);
+        goto out;
+    }
+    *count = ms.ms_entries;
+    rc = PD_ST_OK;
+out:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* ---- open and close --------------------------------------------------------- */
+
+/* "lmdb:DIR" or a bare path; a scheme is [a-z][a-z0-9+]* before ':' at the
+ * very start, as in verify/store.c, so "./a:b" is a path and "redis:x" is
+ * refused rather than becoming a directory. */
+static int
+parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
+{
+    const char *p = spec;
+
+    if (spec == NULL || spec[0] == '\0') {
+        errbuf_printf(err, errlen, "empty state store specification");
+        return PD_ST_ERR_INVALID;
+    }
+    if (*p >= 'a' && *p <= 'z') {
+        p++;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+')
+            p++;
+        if (*p == ':') {
+            if ((size_t) (p - spec) != 4 || strncmp(spec, "lmdb", 4) != 0) {
+                errbuf_printf(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
+                       (int) (p - spec), spec);
+                return PD_ST_ERR_INVALID;
+            }
+            spec = p + 1;
+        }
+    }
+    if (spec[0] == '\0') {
+        errbuf_printf(err, errlen, "empty directory in state store specification");
+        return PD_ST_ERR_INVALID;
+    }
+    *dir = spec;
+    return PD_ST_OK;
+}
+
+static int
+prepare_dir(const char *dir, unsigned flags, char *err, size_t errlen)
+{
+    struct stat sb;
+
+    if (!(flags & PD_ST_NOCREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        errbuf_printf(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
+        return PD_ST_ERR_BACKEND;
+    }
+    if (stat(dir, &sb) != 0) {
+        int missing = errno == ENOENT && (flags & PD_ST_NOCREATE);
+
+        errbuf_printf(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
+        return missing ? PD_ST_ERR_NOSTORE : PD_ST_ERR_BACKEND;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        errbuf_printf(err, errlen, "state store %s is not a directory", dir);
+        return PD_ST_ERR_BACKEND;
+    }
+    return PD_ST_OK;
+}
+
+struct open_arg {
+    unsigned dbi_flags;
+};
+
+static int
+open_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+{
+    struct open_arg *a = varg;
+    int t, rc = lmdb_guard_identify(&st->guard, txn, st->errbuf, sizeof st->errbuf);
+
+    if (rc != MDB_SUCCESS)
+        return rc;
+
+    for (t = 0; t < PD_TABLE_COUNT; t++) {
+        rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), a->dbi_flags,
+                          &st->dbi[t]);
+        if (rc != MDB_SUCCESS)
+            return rc;
+    }
+    return MDB_SUCCESS;
+}
+
+static int
+pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size_t errlen)
+{
+    struct pd_state_lmdb *st;
+    struct open_arg arg;
+    const char *base;
+    size_t len;
+    unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
+    int rc, dead, status = PD_ST_ERR_BACKEND;
+
+    if (out == NULL)
+        return PD_ST_ERR_INVALID;
+    *out = NULL;
+    rc = parse_spec(spec, &base, err, errlen);
+    if (rc != PD_ST_OK)
+        return rc;
+    if (sodium_init() < 0) {
+        errbuf_printf(err, errlen, "libsodium failed to initialise");
+        return PD_ST_ERR_BACKEND;
+    }
+    len = strlen(base) + sizeof "/" SUBDIR;
+    st = calloc(1, sizeof *st + len);
+    if (st == NULL) {
+        errbuf_printf(err, errlen, "out of memory opening state store %s", base);
+        return PD_ST_ERR_NOMEM;
+    }
+    snprintf(st->dir, len, "%s/" SUBDIR, base);
+    st->guard.lock_fd = -1;             /* lmdb_guard_free is safe from here */
+    rc = prepare_dir(base, flags, err, errlen);
+    if (rc == PD_ST_OK)
+        rc = prepare_dir(st->dir, flags, err, errlen);
+    if (rc != PD_ST_OK) {
+        free(st);
+        return rc;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st);
+        errbuf_printf(err, errlen, "cannot create a mutex for state store %s", base);
+        return PD_ST_ERR_NOMEM;
+    }
+    if (flags & PD_ST_NOSYNC)
+        envflags |= MDB_NOSYNC;
+
+    rc = mdb_env_create(&st->env);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: creating the LMDB environment: %s", st->dir,
+               mdb_strerror(rc));
+        goto fail_mutex;
+    }
+    rc = mdb_env_set_maxdbs(st->env, PD_TABLE_COUNT + 3);
+    if (rc == MDB_SUCCESS)
+        /* LMDB raises this to the size already in use by an existing file. */
+        rc = mdb_env_set_mapsize(st->env, lmdb_grow_initial_size(INITIAL_MAPSIZE));
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: configuring the LMDB environment: %s", st->dir,
+               mdb_strerror(rc));
+        goto fail_env;
+    }
+    /* Before LMDB sees the files: is this a store, a new one or a lost one? */
+    if (lmdb_guard_prepare(&st->guard, st->dir, !(flags & PD_ST_NOCREATE), err, errlen) != 0) {
+        struct stat sb;
+
+        /* Nothing there at all is PD_ST_ERR_NOSTORE; a lost store is not. */
+        if ((flags & PD_ST_NOCREATE) && st->guard.marker_path != NULL
+            && stat(st->guard.marker_path, &sb) != 0 && errno == ENOENT
+            && stat(st->guard.data_path, &sb) != 0 && errno == ENOENT) {
+            errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
+            status = PD_ST_ERR_NOSTORE;
+        }
+        goto fail_env;
+    }
+    rc = mdb_env_open(st->env, st->dir, envflags, 0600);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: opening the LMDB environment: %s",
+                      st->guard.data_path, mdb_strerror(rc));
+        goto fail_env;
+    }
+    /* Before any page is read through the map. */
+    if (lmdb_guard_attach(&st->guard, st->env, err, errlen) != 0)
+        goto fail_env;
+    /* Free reader slots of processes that died inside a read. */
+    rc = mdb_reader_check(st->env, &dead);
+    if (rc != MDB_SUCCESS) {
+        errbuf_printf(err, errlen, "%s: checking for stale readers: %s",
+                      st->guard.data_path, mdb_strerror(rc));
+        goto fail_env;
+    }
+    arg.dbi_flags = (flags & PD_ST_NOCREATE) ? 0 : MDB_CREATE;
+    pthread_mutex_lock(&st->lock);
+    rc = run_write(st, "opening the tables", open_body, &arg);
+    pthread_mutex_unlock(&st->lock);
+    if (rc != PD_ST_OK) {
+        errbuf_printf(err, errlen, "%s", st->errbuf);
+        goto fail_env;
+    }
+    if (lmdb_guard_mark(&st->guard, err, errlen) != 0)
+        goto fail_env;
+    lmdb_guard_release(&st->guard);
+    *out = st;
+    return PD_ST_OK;
+
+fail_env:
+    mdb_env_close(st->env);
+    lmdb_guard_free(&st->guard);
+fail_mutex:
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+    return status;
+}
+
+static int
+pd_state_lmdb_sync(void *handle)
+{
+    struct pd_state_lmdb *st = handle;
+    int rc;
+
+    if (st == NULL)
+        return PD_ST_ERR_INVALID;
+    /* mdb_env_sync needs no transaction and takes no write lock: updates
+     * go on while the data reaches the disk. */
+    rc = mdb_env_sync(st->env, 1);
+    if (rc != MDB_SUCCESS) {
+        pthread_mutex_lock(&st->lock);
+        rc = lmdb_guard_reason(&st->guard, rc);
+        snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s%s",
+                 st->guard.data_path, mdb_strerror(rc),
+                 rc == ENOSPC || rc == EDQUOT ? " (disk full)" : "");
+        pthread_mutex_unlock(&st->lock);
+        return PD_ST_ERR_BACKEND;
+    }
+    return PD_ST_OK;
+}
+
+static void
+pd_state_lmdb_close(void *handle)
+{
+    struct pd_state_lmdb *st = handle;
+    unsigned envflags = 0;
+
+    if (st == NULL)
+        return;
+    /* A NOSYNC store is made durable on a clean close; the default mode
+     * already synced each commit's data. */
+    if (!st->broken && mdb_env_get_flags(st->env, &envflags) == MDB_SUCCESS
+        && (envflags & MDB_NOSYNC))
+        mdb_env_sync(st->env, 1);
+    mdb_env_close(st->env);
+    lmdb_guard_free(&st->guard);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+/* A damaged store is reported once, as an outage that lasts until the
+ * store is restored and postaged restarted. */
+static void
+pd_state_lmdb_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
+{
+    struct pd_state_lmdb *st = handle;
+
+    pthread_mutex_lock(&st->lock);
+    st->notify = fn;
+    st->notify_ctx = ctx;
+    if (st->damaged && fn != NULL)
+        fn(ctx, 0, st->damage);
+    pthread_mutex_unlock(&st->lock);
+}
+
+const struct pd_state_ops pd_state_lmdb_ops = {
+    .name = "lmdb",
+    .open = pd_state_lmdb_open,
+    .update = pd_state_lmdb_update,
+    .get = pd_state_lmdb_get,
+    .expire = pd_state_lmdb_expire,
+    .scan = pd_state_lmdb_scan,
+    .count = pd_state_lmdb_count,
+    .error = pd_state_lmdb_error,
+    .sync = pd_state_lmdb_sync,
+    .set_notify = pd_state_lmdb_set_notify,
+    .close = pd_state_lmdb_close,
+};

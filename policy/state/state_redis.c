@@ -1,0 +1,1061 @@
+/*
+ * state_redis.c - the Redis backend of postaged's state store
+ * (policy/state/state.h), over one shared connection (kv/redis_conn.h), so
+ * that several daemons on several machines share greylisting, quotas and
+ * reputation.  policy/state/state.c picks it for "redis://", "redis+unix://"
+ * and "redis+sentinel://" specifications.
+ *
+ * Keys.  PREFIX "p:" TABLE ":" KEY, binary safe, PREFIX being the
+ * specification's (default "postage:"; the double-spend store uses other
+ * keys under the same prefix) and TABLE pd_state_table_name().  Keys are
+ * never abbreviated: pd_state_scan gives back every key exactly.
+ *
+ * Values.  expires_at (8 bytes, big-endian two's complement) followed by
+ * the module's payload (0 .. PD_ST_VALUE_MAX bytes), as in LMDB.  A value
+ * of any other shape, or a key holding another Redis type, is not ours
+ * and reads as absent; the next update overwrites it.
+ *
+ * Expiry.  A PUT sets the key's Redis expiry to expires_at - now seconds,
+ * `now` being the caller's (no expiry for PD_ST_NEVER or a lifetime over
+ * a century), so the server removes dead entries itself and
+ * pd_state_expire has nothing to do.  The lifetime is relative on
+ * purpose: Redis's clock then never decides whether an entry is live
+ * (an absolute EXAT would make a server whose clock runs ahead of the
+ * daemons' drop entries that are still live for them, and would make
+ * every test that runs on a fixed clock in the past useless).  Liveness
+ * itself is always decided from the expires_at stored in the value and
+ * the caller's `now`, exactly as state.h says, whatever the server's
+ * clock: an entry that Redis still holds but whose expires_at <= now is
+ * absent.  A PUT of an entry already dead (expires_at <= now) deletes the
+ * key.
+ *
+ * Atomicity.  pd_state_update is optimistic: WATCH key, GET, run the
+ * callback, MULTI, SET ... EX / DEL, EXEC, all on the connection held
+ * with redis_conn_lock (so the threads of one process never interleave
+ * inside a transaction).  EXEC answering nil means another client changed
+ * the key after WATCH: the attempt is rerun from the WATCH.  A callback
+ * answering KEEP, or DELETE of an absent key, writes nothing (UNWATCH).
+ *
+ * Fairness.  Optimistic retries alone starve: under steady contention on
+ * one key (several daemons counting one sender's quota) an updater that
+ * lost once tends to lose again, and a bounded number of retries then
+ * fails requests.  So each key has an advisory lock, PREFIX "l:" TABLE ":"
+ * KEY, which every attempt watches and reads along with the entry (WATCH
+ * key lock, MGET key lock: no extra round trip).  An updater that has
+ * lost LOCK_AFTER times takes it (SET lock TOKEN NX PX LOCK_MS); while it
+ * is held, everyone else waits (short random pauses, at most LOCK_WAIT_S
+ * in all), and anyone already in a transaction fails its EXEC, since the
+ * lock it watched changed, so the holder's next attempt cannot conflict.
+ * The holder deletes the lock in the same MULTI as its write.  The lock
+ * decides only who goes next, never what is written: every write is still
+ * guarded by WATCH, so a lock that lapsed (a holder that died or stalled
+ * past LOCK_MS) costs a wait, never an update.  An update gives up with
+ * PD_ST_ERR_BACKEND naming the contention after UPDATE_TRIES conflicts or
+ * LOCK_WAIT_S of waiting, neither of which happens short of a server
+ * that cannot keep up.
+ *
+ * Scanning and counting.  SCAN with MATCH on the table's key prefix (its
+ * glob characters escaped) and COUNT SCAN_COUNT; each batch of keys is
+ * read with one MGET, and the callback runs after both replies have come,
+ * with no lock held, so it may call the store.  SCAN may return a key more
+ * than once (across a rehash); a set of 128-bit keyed digests of the keys
+ * already listed drops repeats, so state.h's "never twice" holds.  Keys
+ * added or removed during the scan may or may not be listed, as state.h
+ * allows.
+ *
+ * Failures.  Every failure is PD_ST_ERR_BACKEND with the handle's error
+ * text naming the server (never its password), what was being done and
+ * redis_conn's reason.  An unreachable server costs each call at most the
+ * specification's timeout, and nothing at all during redis_conn's
+ * reconnection backoff; pd_state_open succeeds without a server.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "util/errbuf.h"
+#include "policy/state/state.h"
+#include "policy/state/state_backend.h"
+#include "kv/redis_conn.h"
+
+#define HDR 8                       /* expires_at before the payload       */
+#define UPDATE_TRIES 50             /* conflicts before an update gives up */
+#define LOCK_AFTER 3                /* conflicts before taking the lock     */
+#define LOCK_MS "1000"              /* the lock lapses after this (PX)      */
+#define LOCK_WAIT_S 2.0             /* longest wait for others' locks       */
+#define SCAN_COUNT "256"            /* SCAN's COUNT hint                   */
+/* Longer lifetimes get no Redis expiry at all (and stay clear of the
+ * server's overflow checks): 100 years. */
+#define TTL_MAX ((uint64_t) 100 * 366 * 86400)
+/* "p:" + the longest table name + ":" */
+#define TABLE_PREFIX_MAX (REDIS_PREFIX_MAX + 32)
+#define KEY_ROOM (TABLE_PREFIX_MAX + PD_ST_KEY_MAX)
+#define WHERE_MAX 400
+#define DIGEST_LEN 16
+
+struct pd_state_redis {
+    struct redis_conn *conn;
+    pthread_mutex_t lock;                       /* errbuf                    */
+    char errbuf[PD_ST_ERRLEN];
+    char where[WHERE_MAX];                      /* the server, no password   */
+    size_t tprefix_len[PD_TABLE_COUNT];
+    char tprefix[PD_TABLE_COUNT][TABLE_PREFIX_MAX];
+    char pattern[PD_TABLE_COUNT][2 * TABLE_PREFIX_MAX + 2];   /* for SCAN */
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static int fail(struct pd_state_redis *st, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record "SERVER: what happened" in the handle; returns status. */
+static int
+fail(struct pd_state_redis *st, int status, const char *fmt, ...)
+{
+    char msg[PD_ST_ERRLEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&st->lock);
+    /* A long message is cut short, which is all right. */
+    if (snprintf(st->errbuf, sizeof st->errbuf, "%s: %s", st->where, msg) < 0)
+        st->errbuf[0] = '\0';
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+/* redis_conn's messages start with the server's address, which fail()
+ * puts first already: the rest of one. */
+static const char *
+reason(const struct pd_state_redis *st, const char *why)
+{
+    size_t n = strlen(st->where);
+
+    if (strncmp(why, st->where, n) == 0 && why[n] == ':' && why[n + 1] == ' ')
+        return why + n + 2;
+    return why;
+}
+
+static void
+pd_state_redis_error(void *handle, char *buf, size_t len)
+{
+    struct pd_state_redis *st = handle;
+
+    if (buf == NULL || len == 0)
+        return;
+    pthread_mutex_lock(&st->lock);
+    snprintf(buf, len, "%s", st->errbuf);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* What is wrong with a reply we did not expect. */
+static void
+reply_problem(const redisReply *r, const char *cmd, char *why, size_t whylen)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        errbuf_printf(why, whylen, "%s: %.*s", cmd, (int) r->len, r->str);
+    else
+        errbuf_printf(why, whylen, "%s: unexpected reply (type %d)", cmd, r->type);
+}
+
+static int
+is_status(const redisReply *r, const char *text)
+{
+    return r->type == REDIS_REPLY_STATUS && r->len == strlen(text)
+        && memcmp(r->str, text, r->len) == 0;
+}
+
+/* Another type of key under our name: WRONGTYPE on GET.  Not ours. */
+static int
+is_wrongtype(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->len >= 9 && memcmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+/* ---- keys and records ---------------------------------------------------- */
+
+static int
+valid_args(struct pd_state_redis *st, enum pd_table table, const void *key, size_t keylen)
+{
+    if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
+        || keylen > PD_ST_KEY_MAX) {
+        fail(st, PD_ST_ERR_INVALID, "invalid table or key length %zu", keylen);
+        return 0;
+    }
+    return 1;
+}
+
+static size_t
+make_key(const struct pd_state_redis *st, enum pd_table table, const void *key,
+         size_t keylen, char *out)
+{
+    size_t n = st->tprefix_len[table];
+
+    memcpy(out, st->tprefix[table], n);
+    memcpy(out + n, key, keylen);
+    return n + keylen;
+}
+
+/* A stored value: well formed, and live at `now`?  Sets the payload. */
+static int
+record_live(const redisReply *r, int64_t now, int64_t *expires_at,
+            const unsigned char **payload, size_t *len)
+{
+    if (r == NULL || r->type != REDIS_REPLY_STRING || r->len < HDR
+        || r->len > HDR + PD_ST_VALUE_MAX)
+        return 0;
+    *expires_at = pd_st_get_i64((const unsigned char *) r->str);
+    if (*expires_at <= now)
+        return 0;
+    *payload = (const unsigned char *) r->str + HDR;
+    *len = r->len - HDR;
+    return 1;
+}
+
+/* Escape the glob characters of SCAN's MATCH. */
+static void
+glob_escape(const char *in, size_t len, char *out)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (strchr("*?[]\\", in[i]) != NULL)
+            *out++ = '\\';
+        *out++ = in[i];
+    }
+    *out = '\0';
+}
+
+/* ---- update ---------------------------------------------------------------- */
+
+/* Outcomes of one attempt, besides the PD_ST_* statuses. */
+#define CONFLICT 1                  /* EXEC aborted: the key changed        */
+#define LOCKED 2                    /* another updater holds the key's lock */
+
+/* One update in progress. */
+struct upd {
+    const char *key, *lock;         /* the entry's key and its lock's key   */
+    size_t keylen, locklen;
+    int64_t now;
+    pd_state_fn fn;
+    void *ctx;
+    int have_lock;                  /* we set the lock (it may have lapsed) */
+    char token[2 * 16 + 1];         /* our lock's value                     */
+    char why[REDIS_CONN_ERRLEN];
+};
+
+/* The connection is held.  Sends a command; NULL with why set if the
+ * connection failed (redis_conn has dropped it: no WATCH or MULTI state
+ * survives). */
+static redisReply *
+cmd_locked(struct pd_state_redis *st, char *why, size_t whylen, int argc, const char **argv,
+           const size_t *lens)
+{
+    return redis_conn_commandv_locked(st->conn, why, whylen, argc, argv, lens);
+}
+
+static void
+send_simple(struct pd_state_redis *st, const char *cmd)
+{
+    char why[REDIS_CONN_ERRLEN];
+    const char *argv[1] = { cmd };
+    size_t lens[1] = { strlen(cmd) };
+    redisReply *r = cmd_locked(st, why, sizeof why, 1, argv, lens);
+
+    if (r != NULL)
+        freeReplyObject(r);
+}
+
+/* Queue one command inside MULTI: 0, or -1 with why set (after a DISCARD
+ * if the connection still works). */
+static int
+queue(struct pd_state_redis *st, struct upd *u, int argc, const char **argv,
+      const size_t *lens)
+{
+    redisReply *r = cmd_locked(st, u->why, sizeof u->why, argc, argv, lens);
+
+    if (r == NULL)
+        return -1;
+    if (!is_status(r, "QUEUED")) {
+        reply_problem(r, argv[0], u->why, sizeof u->why);
+        freeReplyObject(r);
+        send_simple(st, "DISCARD");          /* also forgets the WATCH */
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* MULTI, the write, DEL of our lock if we hold it, EXEC.  Returns
+ * PD_ST_OK, PD_ST_ERR_BACKEND (why set) or CONFLICT. */
+static int
+transaction(struct pd_state_redis *st, struct upd *u, int release, int argc,
+            const char **argv, const size_t *lens)
+{
+    const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" }, *del[2] = { "DEL", u->lock };
+    size_t multi_len[1] = { 5 }, exec_len[1] = { 4 }, del_len[2] = { 3, u->locklen };
+    size_t expect = release ? 2 : 1, i;
+    redisReply *r;
+    int rc = PD_ST_OK;
+
+    r = cmd_locked(st, u->why, sizeof u->why, 1, multi, multi_len);
+    if (r == NULL)
+        return PD_ST_ERR_BACKEND;
+    if (!is_status(r, "OK")) {
+        reply_problem(r, "MULTI", u->why, sizeof u->why);
+        freeReplyObject(r);
+        send_simple(st, "UNWATCH");
+        return PD_ST_ERR_BACKEND;
+    }
+    freeReplyObject(r);
+    if (queue(st, u, argc, argv, lens) != 0)
+        return PD_ST_ERR_BACKEND;
+    if (release && queue(st, u, 2, del, del_len) != 0)
+        return PD_ST_ERR_BACKEND;
+    r = cmd_locked(st, u->why, sizeof u->why, 1, exec, exec_len);
+    if (r == NULL)
+        return PD_ST_ERR_BACKEND;
+    if (r->type == REDIS_REPLY_NIL) {
+        rc = CONFLICT;                       /* someone changed a watched key */
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != expect) {
+        reply_problem(r, "EXEC", u->why, sizeof u->why);
+        rc = PD_ST_ERR_BACKEND;
+    } else {
+        for (i = 0; i < expect && rc == PD_ST_OK; i++)
+            if (r->element[i]->type == REDIS_REPLY_ERROR) {
+                reply_problem(r->element[i], i == 0 ? argv[0] : "DEL", u->why, sizeof u->why);
+                rc = PD_ST_ERR_BACKEND;
+            }
+    }
+    freeReplyObject(r);
+    if (rc == PD_ST_OK && release)
+        u->have_lock = 0;
+    return rc;
+}
+
+/* One attempt, the connection held.  Returns PD_ST_OK,
+ * PD_ST_ERR_CALLBACK, PD_ST_ERR_BACKEND (u->why set), CONFLICT or LOCKED.
+ * Leaves nothing watched. */
+static int
+attempt(struct pd_state_redis *st, struct upd *u)
+{
+    unsigned char cur[PD_ST_VALUE_MAX];
+    unsigned char rec[HDR + PD_ST_VALUE_MAX];
+    const unsigned char *payload = NULL;
+    const char *argv[5];
+    size_t lens[5], curlen = 0, outlen = 0;
+    int64_t expires_at = PD_ST_NEVER;
+    int present, live, ours;
+    const redisReply *val, *lock;
+    char ttl[24];
+    enum pd_st_op op;
+    redisReply *r;
+
+    /* Watch the lock too: whoever takes it makes our EXEC fail. */
+    argv[0] = "WATCH";
+    lens[0] = 5;
+    argv[1] = u->key;
+    lens[1] = u->keylen;
+    argv[2] = u->lock;
+    lens[2] = u->locklen;
+    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
+    if (r == NULL)
+        return PD_ST_ERR_BACKEND;
+    if (!is_status(r, "OK")) {
+        reply_problem(r, "WATCH", u->why, sizeof u->why);
+        freeReplyObject(r);
+        return PD_ST_ERR_BACKEND;
+    }
+    freeReplyObject(r);
+
+    /* MGET answers nil for a key of another type: not ours, absent. */
+    argv[0] = "MGET";
+    lens[0] = 4;
+    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
+    if (r == NULL)
+        return PD_ST_ERR_BACKEND;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        reply_problem(r, "MGET", u->why, sizeof u->why);
+        freeReplyObject(r);
+        send_simple(st, "UNWATCH");
+        return PD_ST_ERR_BACKEND;
+    }
+    val = r->element[0];
+    lock = r->element[1];
+    ours = u->have_lock && lock->type == REDIS_REPLY_STRING
+           && lock->len == strlen(u->token) && memcmp(lock->str, u->token, lock->len) == 0;
+    if (lock->type != REDIS_REPLY_NIL && !ours) {
+        freeReplyObject(r);
+        send_simple(st, "UNWATCH");
+        return LOCKED;
+    }
+    if (!ours)
+        u->have_lock = 0;                   /* it lapsed: nothing to release */
+    present = val->type != REDIS_REPLY_NIL;
+    live = record_live(val, u->now, &expires_at, &payload, &curlen);
+    if (live)
+        memcpy(cur, payload, curlen);       /* a private copy for the callback */
+    else
+        expires_at = PD_ST_NEVER;
+    freeReplyObject(r);
+
+    op = u->fn(u->ctx, u->now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
+    if (op == PD_ST_PUT && outlen > PD_ST_VALUE_MAX) {
+        send_simple(st, "UNWATCH");
+        return PD_ST_ERR_CALLBACK;
+    }
+    if (op == PD_ST_PUT && expires_at <= u->now)
+        op = PD_ST_DELETE;                  /* dead on arrival: nothing to keep */
+    argv[1] = u->key;
+    lens[1] = u->keylen;
+    if (op == PD_ST_PUT) {
+        uint64_t life = (uint64_t) expires_at - (uint64_t) u->now;
+
+        pd_st_put_i64(rec, expires_at);
+        argv[0] = "SET";
+        lens[0] = 3;
+        argv[2] = (const char *) rec;
+        lens[2] = HDR + outlen;
+        if (expires_at == PD_ST_NEVER || life > TTL_MAX)
+            return transaction(st, u, ours, 3, argv, lens);
+        snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) life);
+        argv[3] = "EX";
+        lens[3] = 2;
+        argv[4] = ttl;
+        lens[4] = strlen(ttl);
+        return transaction(st, u, ours, 5, argv, lens);
+    }
+    if (op == PD_ST_DELETE && present) {
+        argv[0] = "DEL";
+        lens[0] = 3;
+        return transaction(st, u, ours, 2, argv, lens);
+    }
+    /* KEEP, or DELETE of nothing: no write; the answer stands as of the
+     * MGET.  The caller releases our lock. */
+    send_simple(st, "UNWATCH");
+    return PD_ST_OK;
+}
+
+/* Take the key's lock: 1 if taken, 0 if someone else holds it, -1 with
+ * u->why set on a failure. */
+static int
+take_lock(struct pd_state_redis *st, struct upd *u)
+{
+    const char *argv[6] = { "SET", u->lock, u->token, "NX", "PX", LOCK_MS };
+    size_t lens[6] = { 3, u->locklen, strlen(u->token), 2, 2, strlen(LOCK_MS) };
+    redisReply *r = redis_conn_commandv(st->conn, u->why, sizeof u->why, 6, argv, lens);
+    int rc;
+
+    if (r == NULL)
+        return -1;
+    if (is_status(r, "OK")) {
+        rc = 1;
+        u->have_lock = 1;
+    } else if (r->type == REDIS_REPLY_NIL) {
+        rc = 0;
+    } else {
+        reply_problem(r, "SET NX", u->why, sizeof u->why);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Let go of the lock if we still hold it (best effort: it lapses anyway). */
+static void
+drop_lock(struct pd_state_redis *st, struct upd *u)
+{
+    static const char script[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+        "return 0";
+    const char *argv[5] = { "EVAL", script, "1", u->lock, u->token };
+    size_t lens[5] = { 4, sizeof script - 1, 1, u->locklen, strlen(u->token) };
+    char why[REDIS_CONN_ERRLEN];
+    redisReply *r;
+
+    if (!u->have_lock)
+        return;
+    u->have_lock = 0;
+    r = redis_conn_commandv(st->conn, why, sizeof why, 5, argv, lens);
+    if (r != NULL)
+        freeReplyObject(r);
+}
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* A random pause of up to max_us microseconds. */
+static void
+pause_us(uint32_t max_us)
+{
+    struct timespec ts;
+    uint32_t us = randombytes_uniform(max_us) + 1;
+
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long) us * 1000L;
+    nanosleep(&ts, NULL);
+}
+
+static int
+pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t keylen,
+                      int64_t now, pd_state_fn fn, void *ctx)
+{
+    struct pd_state_redis *st = handle;
+    unsigned char rnd[16];
+    struct upd *u;
+    int conflicts = 0, rc, i;
+    double start = 0;
+
+    if (!valid_args(st, table, key, keylen))
+        return PD_ST_ERR_INVALID;
+    if (fn == NULL)
+        return fail(st, PD_ST_ERR_INVALID, "no update callback");
+    u = calloc(1, sizeof *u + 2 * KEY_ROOM);
+    if (u == NULL)
+        return fail(st, PD_ST_ERR_NOMEM, "out of memory");
+    {
+        char *k = (char *) (u + 1), *l = k + KEY_ROOM;
+
+        u->keylen = make_key(st, table, key, keylen, k);
+        /* The lock of PREFIX "p:" TABLE ":" KEY is PREFIX "l:" TABLE ":" KEY. */
+        memcpy(l, k, u->keylen);
+        l[st->tprefix_len[table] - strlen(pd_state_table_name(table)) - 3] = 'l';
+        u->locklen = u->keylen;
+        u->key = k;
+        u->lock = l;
+    }
+    u->now = now;
+    u->fn = fn;
+    u->ctx = ctx;
+    randombytes_buf(rnd, sizeof rnd);
+    for (i = 0; i < (int) sizeof rnd; i++)
+        snprintf(u->token + 2 * i, 3, "%02x", rnd[i]);
+
+    for (;;) {
+        if (!u->have_lock && conflicts >= LOCK_AFTER) {
+            rc = take_lock(st, u);
+            if (rc < 0) {
+                rc = PD_ST_ERR_BACKEND;
+                break;
+            }
+        }
+        redis_conn_lock(st->conn);
+        rc = attempt(st, u);
+        redis_conn_unlock(st->conn);
+        if (rc == CONFLICT) {
+            if (++conflicts >= UPDATE_TRIES)
+                break;
+            if (!u->have_lock)
+                pause_us(200);
+            continue;
+        }
+        if (rc == LOCKED) {
+            /* Another updater's turn: wait for it, within bounds. */
+            if (start == 0)
+                start = mono_s();
+            else if (mono_s() - start > LOCK_WAIT_S)
+                break;
+            pause_us(500);
+            continue;
+        }
+        break;
+    }
+    drop_lock(st, u);
+    switch (rc) {
+    case PD_ST_OK:
+        break;
+    case PD_ST_ERR_CALLBACK:
+        rc = fail(st, rc, "updating an entry of %s: the callback returned a value over %d "
+                  "bytes", pd_state_table_name(table), PD_ST_VALUE_MAX);
+        break;
+    case CONFLICT:
+        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %d "
+                  "conflicting attempts: the entry kept changing (contention on one key)",
+                  pd_state_table_name(table), UPDATE_TRIES);
+        break;
+    case LOCKED:
+        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %.0f s "
+                  "waiting for other updaters of the entry (contention on one key)",
+                  pd_state_table_name(table), LOCK_WAIT_S);
+        break;
+    default:
+        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: %s",
+                  pd_state_table_name(table), reason(st, u->why));
+        break;
+    }
+    free(u);
+    return rc;
+}
+
+/* ---- get ------------------------------------------------------------------- */
+
+static int
+pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t keylen,
+                   int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+{
+    struct pd_state_redis *st = handle;
+    char why[REDIS_CONN_ERRLEN] = "";
+    const unsigned char *payload = NULL;
+    const char *argv[2];
+    size_t lens[2], len = 0;
+    int64_t exp = 0;
+    redisReply *r;
+    char *rkey;
+    int rc;
+
+    if (!valid_args(st, table, key, keylen))
+        return PD_ST_ERR_INVALID;
+    if (val == NULL && cap > 0)
+        return fail(st, PD_ST_ERR_INVALID, "no room for the value");
+    rkey = malloc(KEY_ROOM);
+    if (rkey == NULL)
+        return fail(st, PD_ST_ERR_NOMEM, "out of memory");
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = rkey;
+    lens[1] = make_key(st, table, key, keylen, rkey);
+    r = redis_conn_commandv(st->conn, why, sizeof why, 2, argv, lens);
+    free(rkey);
+    if (r == NULL)
+        return fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+                    pd_state_table_name(table), reason(st, why));
+    if (r->type == REDIS_REPLY_ERROR && !is_wrongtype(r)) {
+        reply_problem(r, "GET", why, sizeof why);
+        freeReplyObject(r);
+        return fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+                    pd_state_table_name(table), reason(st, why));
+    }
+    if (record_live(r, now, &exp, &payload, &len)) {
+        if (len > 0 && cap > 0)
+            memcpy(val, payload, len < cap ? len : cap);
+        if (vallen != NULL)
+            *vallen = len;
+        if (expires_at != NULL)
+            *expires_at = exp;
+        rc = PD_ST_OK;
+    } else {
+        rc = PD_ST_NOTFOUND;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- expire ------------------------------------------------------------------ */
+
+static int
+pd_state_redis_expire(void *handle, enum pd_table table, int64_t now, unsigned batch,
+                      uint64_t *removed)
+{
+    struct pd_state_redis *st = handle;
+
+    (void) now;
+    (void) batch;
+    if (removed != NULL)
+        *removed = 0;
+    if ((unsigned) table >= PD_TABLE_COUNT)
+        return fail(st, PD_ST_ERR_INVALID, "invalid table %d", (int) table);
+    return PD_ST_OK;                /* the server expires keys itself */
+}
+
+/* ---- scan and count ------------------------------------------------------------ */
+
+/* The keys already listed, as 128-bit digests keyed per walk (so nobody can
+ * choose keys that collide), in an open-addressing table.  An all-zero
+ * slot is empty: every digest has its last bit set. */
+struct seen_set {
+    unsigned char (*slot)[DIGEST_LEN];
+    size_t cap, used;
+    unsigned char hashkey[crypto_generichash_KEYBYTES];
+};
+
+static int
+seen_init(struct seen_set *s)
+{
+    s->cap = 1024;
+    s->used = 0;
+    s->slot = calloc(s->cap, DIGEST_LEN);
+    randombytes_buf(s->hashkey, sizeof s->hashkey);
+    return s->slot != NULL ? 0 : -1;
+}
+
+static void
+seen_free(struct seen_set *s)
+{
+    free(s->slot);
+    s->slot = NULL;
+}
+
+static size_t
+seen_index(const unsigned char *d, size_t cap)
+{
+    uint64_t h = pd_st_get_u64(d);
+
+    return (size_t) (h & (uint64_t) (cap - 1));
+}
+
+/* Put d in slots (no duplicate check). */
+static void
+seen_place(unsigned char (*slot)[DIGEST_LEN], size_t cap, const unsigned char *d)
+{
+    static const unsigned char zero[DIGEST_LEN];
+    size_t i = seen_index(d, cap);
+
+    while (memcmp(slot[i], zero, DIGEST_LEN) != 0)
+        i = (i + 1) & (cap - 1);
+    memcpy(slot[i], d, DIGEST_LEN);
+}
+
+/* 1 if the key is new (and now remembered), 0 if seen before, -1 if out
+ * of memory. */
+static int
+seen_add(struct seen_set *s, const void *key, size_t keylen)
+{
+    static const unsigned char zero[DIGEST_LEN];
+    unsigned char d[DIGEST_LEN];
+    size_t i;
+
+    crypto_generichash(d, sizeof d, key, keylen, s->hashkey, sizeof s->hashkey);
+    d[DIGEST_LEN - 1] |= 1;
+    for (i = seen_index(d, s->cap); memcmp(s->slot[i], zero, DIGEST_LEN) != 0;
+         i = (i + 1) & (s->cap - 1)) {
+        if (memcmp(s->slot[i], d, DIGEST_LEN) == 0)
+            return 0;
+    }
+    if ((s->used + 1) * 2 > s->cap) {
+        size_t ncap = s->cap * 2, j;
+        unsigned char (*nslot)[DIGEST_LEN] = calloc(ncap, DIGEST_LEN);
+
+        if (nslot == NULL)
+            return -1;
+        for (j = 0; j < s->cap; j++)
+            if (memcmp(s->slot[j], zero, DIGEST_LEN) != 0)
+                seen_place(nslot, ncap, s->slot[j]);
+        free(s->slot);
+        s->slot = nslot;
+        s->cap = ncap;
+    }
+    seen_place(s->slot, s->cap, d);
+    s->used++;
+    return 1;
+}
+
+/* What to do with each batch of new keys: PD_ST_OK to go on, SCAN_STOP
+ * to stop, or a failure status. */
+#define SCAN_STOP 2
+typedef int (*batch_fn)(struct pd_state_redis *st, enum pd_table table,
+                        const redisReply *const *keys, size_t n, void *arg);
+
+/* SCAN the table's keys; hand each batch of keys not listed before to fn. */
+static int
+walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn fn,
+     void *arg)
+{
+    char why[REDIS_CONN_ERRLEN] = "", cursor[32] = "0";
+    const redisReply **fresh = NULL;
+    const char *argv[6];
+    size_t lens[6], room = 0, n, i;
+    struct seen_set seen;
+    redisReply *r = NULL, *keys;
+    int rc = PD_ST_OK;
+
+    if (seen_init(&seen) != 0)
+        return fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                    pd_state_table_name(table));
+    argv[0] = "SCAN";
+    argv[2] = "MATCH";
+    argv[3] = st->pattern[table];
+    argv[4] = "COUNT";
+    argv[5] = SCAN_COUNT;
+    lens[0] = 4;
+    lens[2] = 5;
+    lens[3] = strlen(st->pattern[table]);
+    lens[4] = 5;
+    lens[5] = strlen(SCAN_COUNT);
+    do {
+        argv[1] = cursor;
+        lens[1] = strlen(cursor);
+        r = redis_conn_commandv(st->conn, why, sizeof why, 6, argv, lens);
+        if (r == NULL) {
+            rc = fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+                      pd_state_table_name(table), reason(st, why));
+            break;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[0]->len >= sizeof cursor
+            || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            reply_problem(r, "SCAN", why, sizeof why);
+            rc = fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+                      pd_state_table_name(table), reason(st, why));
+            break;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        keys = r->element[1];
+        if (keys->elements > room) {
+            const redisReply **nf = realloc(fresh, keys->elements * sizeof *fresh);
+
+            if (nf == NULL) {
+                rc = fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                          pd_state_table_name(table));
+                break;
+            }
+            fresh = nf;
+            room = keys->elements;
+        }
+        for (n = 0, i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            int added;
+
+            /* Only keys of the form PREFIX KEY with 1 .. PD_ST_KEY_MAX bytes
+             * of KEY are ours. */
+            if (k->type != REDIS_REPLY_STRING || k->len <= st->tprefix_len[table]
+                || k->len - st->tprefix_len[table] > PD_ST_KEY_MAX
+                || memcmp(k->str, st->tprefix[table], st->tprefix_len[table]) != 0)
+                continue;
+            added = seen_add(&seen, k->str, k->len);
+            if (added < 0) {
+                rc = fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                          pd_state_table_name(table));
+                break;
+            }
+            if (added)
+                fresh[n++] = k;
+        }
+        if (rc == PD_ST_OK && n > 0)
+            rc = fn(st, table, fresh, n, arg);
+        freeReplyObject(r);
+        r = NULL;
+    } while (rc == PD_ST_OK && strcmp(cursor, "0") != 0);
+    if (r != NULL)
+        freeReplyObject(r);
+    free(fresh);
+    seen_free(&seen);
+    return rc == SCAN_STOP ? PD_ST_OK : rc;
+}
+
+static int
+count_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *const *keys,
+            size_t n, void *arg)
+{
+    (void) st;
+    (void) table;
+    (void) keys;
+    *(uint64_t *) arg += n;
+    return PD_ST_OK;
+}
+
+static int
+pd_state_redis_count(void *handle, enum pd_table table, uint64_t *count)
+{
+    struct pd_state_redis *st = handle;
+    uint64_t n = 0;
+    int rc;
+
+    if ((unsigned) table >= PD_TABLE_COUNT || count == NULL)
+        return fail(st, PD_ST_ERR_INVALID, "invalid table or no count");
+    rc = walk(st, table, "counting entries", count_batch, &n);
+    if (rc == PD_ST_OK)
+        *count = n;
+    return rc;
+}
+
+struct scan_arg {
+    int64_t now;
+    pd_state_scan_fn fn;
+    void *ctx;
+};
+
+static int
+scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *const *keys,
+           size_t n, void *varg)
+{
+    struct scan_arg *a = varg;
+    char why[REDIS_CONN_ERRLEN] = "";
+    const char **argv;
+    size_t *lens, i, plen = st->tprefix_len[table];
+    redisReply *r;
+    int rc = PD_ST_OK;
+
+    argv = malloc((n + 1) * sizeof *argv);
+    lens = malloc((n + 1) * sizeof *lens);
+    if (argv == NULL || lens == NULL) {
+        free(argv);
+        free(lens);
+        return fail(st, PD_ST_ERR_NOMEM, "listing entries of %s: out of memory",
+                    pd_state_table_name(table));
+    }
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (i = 0; i < n; i++) {
+        argv[i + 1] = keys[i]->str;
+        lens[i + 1] = keys[i]->len;
+    }
+    r = redis_conn_commandv(st->conn, why, sizeof why, (int) (n + 1), argv, lens);
+    free(argv);
+    free(lens);
+    if (r == NULL)
+        return fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+                    pd_state_table_name(table), reason(st, why));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        reply_problem(r, "MGET", why, sizeof why);
+        freeReplyObject(r);
+        return fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+                    pd_state_table_name(table), reason(st, why));
+    }
+    /* The replies are ours alone: no lock is held while fn runs. */
+    for (i = 0; i < n; i++) {
+        const unsigned char *payload = NULL;
+        size_t len = 0;
+        int64_t exp;
+
+        if (!record_live(r->element[i], a->now, &exp, &payload, &len))
+            continue;
+        if (a->fn(a->ctx, keys[i]->str + plen, keys[i]->len - plen,
+                  len > 0 ? payload : (const unsigned char *) "", len, exp) != 0) {
+            rc = SCAN_STOP;
+            break;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int
+pd_state_redis_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
+                    void *ctx)
+{
+    struct pd_state_redis *st = handle;
+    struct scan_arg arg;
+
+    if ((unsigned) table >= PD_TABLE_COUNT || fn == NULL)
+        return fail(st, PD_ST_ERR_INVALID, "invalid table or no scan callback");
+    arg.now = now;
+    arg.fn = fn;
+    arg.ctx = ctx;
+    return walk(st, table, "listing entries", scan_batch, &arg);
+}
+
+/* ---- open and close ------------------------------------------------------------- */
+
+static int
+pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, size_t errlen)
+{
+    struct pd_state_redis *st;
+    struct redis_spec *rs;
+    char why[REDIS_CONN_ERRLEN] = "";
+    const char *prefix;
+    int t;
+
+    /* Nothing to create and no fsync of ours: both flags mean nothing. */
+    (void) flags;
+    *out = NULL;
+    rs = calloc(1, sizeof *rs);
+    st = calloc(1, sizeof *st);
+    if (rs == NULL || st == NULL) {
+        free(rs);
+        free(st);
+        errbuf_printf(err, errlen, "out of memory opening the Redis state store");
+        return PD_ST_ERR_NOMEM;
+    }
+    if (redis_spec_parse(spec, rs, why, sizeof why) != 0) {
+        errbuf_printf(err, errlen, "state store: %s", why);
+        free(rs);
+        free(st);
+        return PD_ST_ERR_INVALID;
+    }
+    free(rs);
+    if (sodium_init() < 0) {
+        errbuf_printf(err, errlen, "libsodium failed to initialise");
+        free(st);
+        return PD_ST_ERR_BACKEND;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        errbuf_printf(err, errlen, "cannot create a mutex for the Redis state store");
+        free(st);
+        return PD_ST_ERR_NOMEM;
+    }
+    /* An unreachable server is not an error here: calls fail until it
+     * comes (redis_conn reconnects with backoff). */
+    st->conn = redis_conn_open(spec, 0, why, sizeof why);
+    if (st->conn == NULL) {
+        errbuf_printf(err, errlen, "%s", why);
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        return PD_ST_ERR_BACKEND;
+    }
+    snprintf(st->where, sizeof st->where, "%s", redis_conn_address(st->conn));
+    prefix = redis_conn_prefix(st->conn);
+    for (t = 0; t < PD_TABLE_COUNT; t++) {
+        int n = snprintf(st->tprefix[t], sizeof st->tprefix[t], "%sp:%s:", prefix,
+                         pd_state_table_name((enum pd_table) t));
+
+        if (n < 0 || (size_t) n >= sizeof st->tprefix[t]) {
+            errbuf_printf(err, errlen, "%s: key prefix too long", st->where);
+            redis_conn_close(st->conn);
+            pthread_mutex_destroy(&st->lock);
+            free(st);
+            return PD_ST_ERR_INVALID;
+        }
+        st->tprefix_len[t] = (size_t) n;
+        glob_escape(st->tprefix[t], st->tprefix_len[t], st->pattern[t]);
+        strcat(st->pattern[t], "*");
+    }
+    *out = st;
+    return PD_ST_OK;
+}
+
+static int
+pd_state_redis_sync(void *handle)
+{
+    (void) handle;
+    return PD_ST_OK;                /* persistence is the server's business */
+}
+
+static void
+pd_state_redis_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
+{
+    struct pd_state_redis *st = handle;
+
+    redis_conn_set_notify(st->conn, fn, ctx);
+}
+
+static void
+pd_state_redis_close(void *handle)
+{
+    struct pd_state_redis *st = handle;
+
+    redis_conn_close(st->conn);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+const struct pd_state_ops pd_state_redis_ops = {
+    .name = "redis",
+    .open = pd_state_redis_open,
+    .update = pd_state_redis_update,
+    .get = pd_state_redis_get,
+    .expire = pd_state_redis_expire,
+    .scan = pd_state_redis_scan,
+    .count = pd_state_redis_count,
+    .error = pd_state_redis_error,
+    .sync = pd_state_redis_sync,
+    .set_notify = pd_state_redis_set_notify,
+    .close = pd_state_redis_close,
+};
