@@ -3,4 +3,4 @@
 noinst_LIBRARIES += libcli.a
 libcli_a_SOURCES = util/cli.c util/cli.h util/fileio.c util/fileio.h
 libcli_a_CFLAGS = $(AM_CFLAGS)
-EXTRA_DIST += util/errbuf.h
+EXTRA_DIST += util/errbuf.h util/hex.h util/bytes.h
