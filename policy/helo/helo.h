@@ -23,7 +23,7 @@
  *   pd_helo_check       all of the above for one recipient, then the
  *                       action table: a pd_verdict plus a score.
  *
- * Decisions (see helo.c for the reasons):
+ * Decisions (see helo_syntax.c and helo_check.c for the reasons):
  *   - A single trailing dot is accepted and dropped ("MAIL.EXAMPLE.ORG."
  *     is mail.example.org); "a..b", ".a.b" and "." are syntax errors.
  *   - Underscores are accepted in labels by default (Windows host names
@@ -155,7 +155,7 @@ struct pd_helo_rule {
  * below it so that "more than random_limit" can be seen. */
 #define PD_HELO_RANDOM_SLOTS 9
 #define PD_HELO_RANDOM_LIMIT_MAX (PD_HELO_RANDOM_SLOTS - 1)
-/* Longest window: ages are kept in 32 bits (see helo.c). */
+/* Longest window: ages are kept in 32 bits (see helo_track.c). */
 #define PD_HELO_RANDOM_WINDOW_MAX ((int64_t) 1 << 29)
 
 struct pd_helo_config {
