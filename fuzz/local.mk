@@ -23,8 +23,8 @@ FUZZ_SRCS_stamp = $(FUZZ_CORE)
 FUZZ_SRCS_verify_headers = $(FUZZ_CORE)
 FUZZ_SRCS_rfc5322 = sendmail/rfc5322.c
 FUZZ_SRCS_policy_request = policy/frontends/request.c policy/checks/verdict.c
-# fuzz_dns.c includes policy/base/dns.c itself: its packet parser is static.
-FUZZ_SRCS_dns =
+# The DNS wire format alone: the query, the answer's parse and packing.
+FUZZ_SRCS_dns = policy/base/dns_wire.c
 FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/base/listen.c \
 	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
 	policy/state/state_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/redis_conn.c \

@@ -1,5 +1,6 @@
 /*
- * dns.c - the stub resolver of policy/base/dns.h.
+ * dns.c - the stub resolver of policy/base/dns.h: sockets, retries, the
+ * cache and the configuration.
  *
  * One lookup: the name is checked (length, labels, characters) and looked
  * for in the cache; then, round after round (`attempts`), each server is
@@ -13,9 +14,9 @@
  * Every wait is bounded by min(per-attempt timeout, caller's deadline),
  * measured on CLOCK_MONOTONIC: wall-clock steps cannot stretch it.
  *
- * Packets are built by hand (it is 30 lines, and res_nmkquery needs a
- * res_state) and parsed with libresolv's ns_initparse/ns_parserr/
- * ns_name_uncompress, which bounds-check every offset.
+ * The packets themselves, the query and the answer's parse, are
+ * dns_wire.c's; this file is the transport, the cache and the
+ * configuration.
  *
  * The cache is a fixed array of entries with hash chains and an LRU list
  * (indices, not pointers), behind one mutex.  Positive answers live for
@@ -27,32 +28,25 @@
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "policy/base/dns.h"
+#include "policy/base/dns_wire.h"
 
-#define EDNS_UDP_SIZE 1232
-#define UDP_BUF 4096           /* more than EDNS_UDP_SIZE: some servers
-                                * ignore what we offered               */
-#define TCP_MAX 65535
-#define QUERY_MAX 512          /* 12 + 255 + 4 + 11 fits easily        */
-#define MAX_CHAIN 8            /* CNAMEs followed inside one answer    */
-#define MAX_RR_SCANNED 512     /* answer RRs looked at, at most        */
+#define UDP_BUF 4096           /* more than PD_DNS_EDNS_UDP_SIZE: some
+                                * servers ignore what we offered       */
 
 struct server {
     struct sockaddr_storage addr;
@@ -102,47 +96,6 @@ set_err(char *err, size_t errlen, const char *msg, const char *what)
         snprintf(err, errlen, "%s%s%s", msg, what ? ": " : "", what ? what : "");
 }
 
-const char *
-pd_dns_rcode_name(enum pd_dns_rcode rcode)
-{
-    switch (rcode) {
-    case PD_DNS_NOERROR: return "NOERROR";
-    case PD_DNS_NXDOMAIN: return "NXDOMAIN";
-    case PD_DNS_SERVFAIL: return "SERVFAIL";
-    case PD_DNS_TIMEOUT: return "TIMEOUT";
-    case PD_DNS_BADNAME: return "BADNAME";
-    case PD_DNS_ERROR: return "ERROR";
-    }
-    return "?";
-}
-
-const char *
-pd_dns_type_name(enum pd_dns_type type)
-{
-    switch (type) {
-    case PD_DNS_A: return "A";
-    case PD_DNS_PTR: return "PTR";
-    case PD_DNS_MX: return "MX";
-    case PD_DNS_TXT: return "TXT";
-    case PD_DNS_AAAA: return "AAAA";
-    }
-    return "?";
-}
-
-bool
-pd_dns_type_parse(const char *text, enum pd_dns_type *type)
-{
-    static const enum pd_dns_type all[] = {
-        PD_DNS_A, PD_DNS_PTR, PD_DNS_MX, PD_DNS_TXT, PD_DNS_AAAA
-    };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcasecmp(text, pd_dns_type_name(all[i])) == 0) {
-            *type = all[i];
-            return true;
-        }
-    return false;
-}
-
 /* Random bytes from the kernel.  If getrandom fails (it should not after
  * boot), fall back to the clock: the lookup still works, and the answer
  * checks (question, connected socket) still hold. */
@@ -165,307 +118,6 @@ random_bytes(void *buf, size_t len)
         for (size_t i = got; i < len; i++, t = t * 6364136223846793005ull + 1)
             p[i] = (uint8_t)(t >> 56);
     }
-}
-
-/*
- * Check a name and copy it, lowercased and without a trailing dot, into
- * out (PD_DNS_NAME_MAX + 1 bytes).  Refused: empty, too long, an empty or
- * over-long label, and bytes that are control characters, space, DEL or
- * backslash (which libresolv would read as an escape).  Other bytes pass:
- * SPF macros may produce "_" or "+" labels and DNS allows them.
- */
-static bool
-normalize_name(const char *name, char *out)
-{
-    size_t len = strnlen(name, PD_DNS_NAME_MAX + 2);
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    if (len == 0 || len > PD_DNS_NAME_MAX)
-        return false;
-    size_t label = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-        } else {
-            if (c <= 0x20 || c == 0x7f || c == '\\')
-                return false;
-            if (++label > 63)
-                return false;
-        }
-        out[i] = (char)tolower(c);
-    }
-    if (label == 0)
-        return false;
-    out[len] = '\0';
-    return true;
-}
-
-/* The query: header, question, EDNS0 OPT.  Returns its length. */
-static size_t
-build_query(uint8_t *q, uint16_t id, const char *name, enum pd_dns_type type)
-{
-    size_t n = 0;
-    q[n++] = (uint8_t)(id >> 8);
-    q[n++] = (uint8_t)id;
-    q[n++] = 0x01;  /* RD */
-    q[n++] = 0x00;
-    q[n++] = 0; q[n++] = 1;  /* QDCOUNT */
-    q[n++] = 0; q[n++] = 0;  /* ANCOUNT */
-    q[n++] = 0; q[n++] = 0;  /* NSCOUNT */
-    q[n++] = 0; q[n++] = 1;  /* ARCOUNT: the OPT record */
-    const char *p = name;
-    while (*p) {
-        const char *dot = strchr(p, '.');
-        size_t l = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (uint8_t)l;
-        memcpy(q + n, p, l);
-        n += l;
-        p += l;
-        if (*p == '.')
-            p++;
-    }
-    q[n++] = 0;
-    q[n++] = 0; q[n++] = (uint8_t)type;
-    q[n++] = 0; q[n++] = 1;  /* class IN */
-    /* OPT: root name, type 41, class = UDP payload size, TTL 0, no data */
-    q[n++] = 0;
-    q[n++] = 0; q[n++] = 41;
-    q[n++] = (uint8_t)(EDNS_UDP_SIZE >> 8); q[n++] = (uint8_t)(EDNS_UDP_SIZE & 0xff);
-    q[n++] = 0; q[n++] = 0; q[n++] = 0; q[n++] = 0;
-    q[n++] = 0; q[n++] = 0;
-    return n;
-}
-
-/* ------------------------------------------------------------------ */
-/* parsing                                                              */
-
-enum parse_status {
-    PARSE_OK,        /* a valid answer to our question                */
-    PARSE_IGNORE,    /* not ours (ID, question) or not a response     */
-    PARSE_TRUNCATED, /* ours, but TC is set                           */
-    PARSE_BAD        /* ours by ID, but malformed                     */
-};
-
-struct parsed {
-    int rcode;       /* the DNS RCODE                                 */
-    size_t count, dropped;
-    uint32_t ttl;
-    struct pd_dns_rr rr[PD_DNS_MAX_RR];
-    size_t text_off[PD_DNS_MAX_RR];
-    char *texts;     /* scratch, text_cap bytes                       */
-    size_t text_used, text_cap;
-};
-
-static bool
-chain_has(char chain[][NS_MAXDNAME], size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(chain[i], name) == 0)
-            return true;
-    return false;
-}
-
-static bool
-add_text(struct parsed *p, size_t idx, const char *s, size_t len)
-{
-    if (len + 1 > p->text_cap - p->text_used)
-        return false;
-    memcpy(p->texts + p->text_used, s, len);
-    p->texts[p->text_used + len] = '\0';
-    p->text_off[idx] = p->text_used;
-    p->rr[idx].text_len = len;
-    p->text_used += len + 1;
-    return true;
-}
-
-static enum parse_status
-parse_answer(const uint8_t *msg, size_t len, uint16_t id, const char *qname,
-             enum pd_dns_type qtype, struct parsed *p)
-{
-    ns_msg h;
-    ns_rr rr;
-
-    if (len < NS_HFIXEDSZ)
-        return PARSE_IGNORE;
-    if (((unsigned)msg[0] << 8 | msg[1]) != id)
-        return PARSE_IGNORE;
-    if (ns_initparse(msg, (int)len, &h) < 0)
-        return PARSE_BAD;
-    if (!ns_msg_getflag(h, ns_f_qr) || ns_msg_getflag(h, ns_f_opcode) != ns_o_query)
-        return PARSE_IGNORE;
-    /* The question must be ours: a forged answer for another name (or a
-     * late one for an earlier query reusing the ID) is not taken. */
-    if (ns_msg_count(h, ns_s_qd) != 1 || ns_parserr(&h, ns_s_qd, 0, &rr) < 0)
-        return PARSE_IGNORE;
-    if (ns_rr_type(rr) != (ns_type)qtype || ns_rr_class(rr) != ns_c_in ||
-        strcasecmp(ns_rr_name(rr), qname) != 0)
-        return PARSE_IGNORE;
-    if (ns_msg_getflag(h, ns_f_tc))
-        return PARSE_TRUNCATED;
-
-    p->rcode = ns_msg_getflag(h, ns_f_rcode);
-    p->count = p->dropped = 0;
-    p->ttl = UINT32_MAX;
-    p->text_used = 0;
-    if (p->rcode != ns_r_noerror)
-        return PARSE_OK;
-
-    int nan = ns_msg_count(h, ns_s_an);
-    if (nan > MAX_RR_SCANNED)
-        nan = MAX_RR_SCANNED;
-
-    /* The CNAME chain from qname, whatever order the RRs come in. */
-    char chain[MAX_CHAIN + 1][NS_MAXDNAME];
-    size_t nchain = 1;
-    snprintf(chain[0], sizeof chain[0], "%s", qname);
-    for (bool grew = true; grew && nchain <= MAX_CHAIN;) {
-        grew = false;
-        for (int i = 0; i < nan && nchain <= MAX_CHAIN; i++) {
-            if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
-                return PARSE_BAD;
-            if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in)
-                continue;
-            if (strcasecmp(ns_rr_name(rr), chain[nchain - 1]) != 0)
-                continue;
-            char target[NS_MAXDNAME];
-            if (ns_name_uncompress(ns_msg_base(h), ns_msg_end(h), ns_rr_rdata(rr),
-                                   target, sizeof target) < 0)
-                return PARSE_BAD;
-            if (chain_has(chain, nchain, target))
-                continue;  /* a loop */
-            snprintf(chain[nchain++], sizeof chain[0], "%s", target);
-            grew = true;
-        }
-    }
-
-    for (int i = 0; i < nan; i++) {
-        if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
-            return PARSE_BAD;
-        if (ns_rr_type(rr) != (ns_type)qtype || ns_rr_class(rr) != ns_c_in)
-            continue;
-        if (!chain_has(chain, nchain, ns_rr_name(rr)))
-            continue;  /* not about our name: out-of-zone data */
-        if (p->count >= PD_DNS_MAX_RR) {
-            p->dropped++;
-            continue;
-        }
-        size_t k = p->count;
-        struct pd_dns_rr *out = &p->rr[k];
-        const uint8_t *rd = ns_rr_rdata(rr);
-        size_t rdlen = ns_rr_rdlen(rr);
-        char name[NS_MAXDNAME];
-        memset(out, 0, sizeof *out);
-        out->type = qtype;
-        out->ttl = ns_rr_ttl(rr);
-        p->text_off[k] = SIZE_MAX;
-        bool keep = false;
-        switch (qtype) {
-        case PD_DNS_A:
-            if ((keep = rdlen == 4))
-                memcpy(out->addr, rd, 4);
-            break;
-        case PD_DNS_AAAA:
-            if ((keep = rdlen == 16))
-                memcpy(out->addr, rd, 16);
-            break;
-        case PD_DNS_TXT: {
-            /* join the <character-string>s; each is a length byte and
-             * that many bytes, all inside rdata */
-            char buf[PD_DNS_TXT_MAX + 1];
-            size_t o = 0, j = 0;
-            keep = true;
-            while (j < rdlen) {
-                size_t l = rd[j++];
-                if (l > rdlen - j || o + l > PD_DNS_TXT_MAX) {
-                    keep = false;
-                    break;
-                }
-                memcpy(buf + o, rd + j, l);
-                o += l;
-                j += l;
-            }
-            /* a NUL inside cannot be handed on as a C string */
-            if (keep && memchr(buf, '\0', o) != NULL)
-                keep = false;
-            if (keep)
-                keep = add_text(p, k, buf, o);
-            break;
-        }
-        case PD_DNS_MX:
-            if (rdlen < 3)
-                break;
-            out->pref = (uint16_t)ns_get16(rd);
-            rd += 2;
-            /* fall through */
-        case PD_DNS_PTR:
-            if (ns_name_uncompress(ns_msg_base(h), ns_msg_end(h), rd,
-                                   name, sizeof name) < 0)
-                return PARSE_BAD;
-            if (strlen(name) <= PD_DNS_NAME_MAX && strcmp(name, ".") != 0)
-                keep = add_text(p, k, name, strlen(name));
-            break;
-        }
-        if (!keep) {
-            p->dropped++;
-            continue;
-        }
-        if (out->ttl < p->ttl)
-            p->ttl = out->ttl;
-        p->count++;
-    }
-    return PARSE_OK;
-}
-
-/* Pack a parse into one allocation (so caching is one memcpy). */
-static struct pd_dns_answer *
-pack_answer(enum pd_dns_rcode rcode, const struct parsed *p)
-{
-    size_t count = p ? p->count : 0;
-    size_t texts = p ? p->text_used : 0;
-    size_t size = sizeof(struct pd_dns_answer) + count * sizeof(struct pd_dns_rr) + texts;
-    struct pd_dns_answer *a = calloc(1, size);
-    if (!a)
-        return NULL;
-    a->rcode = rcode;
-    a->alloc_size_ = size;
-    a->rr = (struct pd_dns_rr *)(a + 1);
-    if (p) {
-        a->count = count;
-        a->dropped = p->dropped;
-        a->ttl = count ? p->ttl : 0;
-        char *tbase = (char *)(a->rr + count);
-        memcpy(tbase, p->texts, texts);
-        for (size_t i = 0; i < count; i++) {
-            a->rr[i] = p->rr[i];
-            if (p->text_off[i] != SIZE_MAX)
-                a->rr[i].text = tbase + p->text_off[i];
-        }
-    }
-    return a;
-}
-
-static struct pd_dns_answer *
-copy_answer(const struct pd_dns_answer *src)
-{
-    struct pd_dns_answer *a = malloc(src->alloc_size_);
-    if (!a)
-        return NULL;
-    memcpy(a, src, src->alloc_size_);
-    a->rr = (struct pd_dns_rr *)(a + 1);
-    const char *sbase = (const char *)src;
-    for (size_t i = 0; i < a->count; i++)
-        if (src->rr[i].text)
-            a->rr[i].text = (const char *)a + (src->rr[i].text - sbase);
-    return a;
-}
-
-void
-pd_dns_answer_free(struct pd_dns_answer *answer)
-{
-    free(answer);
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,7 +186,7 @@ enum xfer {
 static enum xfer
 udp_exchange(struct pd_dns *dns, const struct server *s, const uint8_t *q,
              size_t qlen, uint16_t id, const char *qname,
-             enum pd_dns_type qtype, uint64_t deadline, struct parsed *p)
+             enum pd_dns_type qtype, uint64_t deadline, struct pd_dns_parsed *p)
 {
     int fd = udp_socket(s);
     if (fd < 0)
@@ -556,12 +208,12 @@ udp_exchange(struct pd_dns *dns, const struct server *s, const uint8_t *q,
             result = XFER_FAILED;  /* e.g. ICMP port unreachable */
             break;
         }
-        enum parse_status st = parse_answer(buf, (size_t)n, id, qname, qtype, p);
-        if (st == PARSE_OK) {
+        enum pd_dns_parse_status st = pd_dns_parse_answer(buf, (size_t)n, id, qname, qtype, p);
+        if (st == PD_DNS_PARSE_OK) {
             result = XFER_ANSWER;
             break;
         }
-        if (st == PARSE_TRUNCATED) {
+        if (st == PD_DNS_PARSE_TRUNCATED) {
             result = XFER_TRUNCATED;
             break;
         }
@@ -599,7 +251,7 @@ io_all(int fd, uint8_t *buf, size_t len, bool writing, uint64_t deadline)
 static enum xfer
 tcp_exchange(struct pd_dns *dns, const struct server *s, const uint8_t *q,
              size_t qlen, uint16_t id, const char *qname,
-             enum pd_dns_type qtype, uint64_t deadline, struct parsed *p)
+             enum pd_dns_type qtype, uint64_t deadline, struct pd_dns_parsed *p)
 {
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -622,7 +274,7 @@ tcp_exchange(struct pd_dns *dns, const struct server *s, const uint8_t *q,
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)
             goto out;
     }
-    uint8_t frame[2 + QUERY_MAX];
+    uint8_t frame[2 + PD_DNS_QUERY_MAX];
     frame[0] = (uint8_t)(qlen >> 8);
     frame[1] = (uint8_t)qlen;
     memcpy(frame + 2, q, qlen);
@@ -644,7 +296,7 @@ tcp_exchange(struct pd_dns *dns, const struct server *s, const uint8_t *q,
         goto out;
     }
     /* over TCP the answer must be ours outright; TC makes no sense */
-    if (parse_answer(buf, alen, id, qname, qtype, p) == PARSE_OK)
+    if (pd_dns_parse_answer(buf, alen, id, qname, qtype, p) == PD_DNS_PARSE_OK)
         result = XFER_ANSWER;
 out:
     free(buf);
@@ -731,7 +383,7 @@ cache_get(struct pd_dns *d, const char *name, enum pd_dns_type type)
         } else {
             lru_unlink(d, i);
             lru_push_front(d, i);
-            copy = copy_answer(d->entries[i].answer);
+            copy = pd_dns_copy_answer(d->entries[i].answer);
             if (copy) {
                 copy->from_cache = true;
                 d->stats.cache_hits++;
@@ -748,7 +400,7 @@ cache_put(struct pd_dns *d, const char *name, enum pd_dns_type type,
 {
     if (d->cache_cap == 0 || ttl == 0)
         return;
-    struct pd_dns_answer *copy = copy_answer(a);
+    struct pd_dns_answer *copy = pd_dns_copy_answer(a);
     if (!copy)
         return;
     copy->used_tcp = false;
@@ -798,20 +450,20 @@ pd_dns_lookup(struct pd_dns *dns, const char *name, enum pd_dns_type type,
     dns->stats.lookups++;
     pthread_mutex_unlock(&dns->lock);
 
-    if (!name || !normalize_name(name, qname)) {
-        *out = pack_answer(PD_DNS_BADNAME, NULL);
+    if (!name || !pd_dns_normalize_name(name, qname)) {
+        *out = pd_dns_pack_answer(PD_DNS_BADNAME, NULL);
         return *out ? PD_DNS_BADNAME : PD_DNS_ERROR;
     }
     if ((*out = cache_get(dns, qname, type)) != NULL)
         return (*out)->rcode;
 
-    struct parsed *p = calloc(1, sizeof *p);
+    struct pd_dns_parsed *p = calloc(1, sizeof *p);
     if (!p)
         return PD_DNS_ERROR;
-    /* every text comes out of one answer of at most TCP_MAX bytes: joined
+    /* every text comes out of one answer of at most PD_DNS_TCP_MAX bytes: joined
      * TXT strings are shorter than their rdata, names are at most
      * PD_DNS_NAME_MAX + 1 each */
-    p->text_cap = TCP_MAX + PD_DNS_MAX_RR * (PD_DNS_NAME_MAX + 1);
+    p->text_cap = PD_DNS_TCP_MAX + PD_DNS_MAX_RR * (PD_DNS_NAME_MAX + 1);
     p->texts = malloc(p->text_cap);
     if (!p->texts) {
         free(p);
@@ -831,8 +483,8 @@ pd_dns_lookup(struct pd_dns *dns, const char *name, enum pd_dns_type type,
             }
             uint16_t id;
             random_bytes(&id, sizeof id);
-            uint8_t q[QUERY_MAX];
-            size_t qlen = build_query(q, id, qname, type);
+            uint8_t q[PD_DNS_QUERY_MAX];
+            size_t qlen = pd_dns_build_query(q, id, qname, type);
             const struct server *s = &dns->servers[si];
             enum xfer x = udp_exchange(dns, s, q, qlen, id, qname, type, until, p);
             if (x == XFER_TRUNCATED) {
@@ -865,7 +517,7 @@ done:;
     else
         rc = PD_DNS_ERROR;
 
-    *out = pack_answer(rc, got ? p : NULL);
+    *out = pd_dns_pack_answer(rc, got ? p : NULL);
     free(p->texts);
     free(p);
     if (!*out)

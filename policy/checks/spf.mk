@@ -3,6 +3,7 @@
 # policy/local.mk and tests/local.mk: it appends to their variables.
 policy_libpolicy_la_SOURCES += \
 	policy/base/dns.h policy/base/dns.c \
+	policy/base/dns_wire.h policy/base/dns_wire.c \
 	policy/checks/spf.h policy/checks/spf.c
 policy_libpolicy_la_LIBADD += $(SPF2_LIBS) $(RESOLV_LIBS)
 
