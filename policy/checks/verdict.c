@@ -1,11 +1,17 @@
 /*
  * verdict.c - the spelling of postaged's verdict actions, shared by the
  * configuration parser (which reads them) and the front-ends (which send
- * them to Postfix).
+ * them to Postfix), and the splitting of a verdict text's reply code,
+ * shared by the access-list parser (which checks the code's class), the
+ * policy front-end (which sends the text in Postfix's numeric form or
+ * drops the code) and the milter (which hands the parts to
+ * smfi_setreply).
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "policy/checks/verdict.h"
 
@@ -62,4 +68,80 @@ pd_action_parse(const char *word, size_t len, enum pd_action *out)
         }
     }
     return -1;
+}
+
+/* ---- reply codes ------------------------------------------------------ */
+
+static bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* "D.D{1,3}.D{1,3}" (RFC 3463) followed by a space or the end: the
+ * grammar libmilter's smfi_setreply also insists on. */
+static size_t
+enhanced_status_length(const char *text, size_t len)
+{
+    size_t i = 0;
+    if (len < 5 || !is_digit(text[0]) || text[1] != '.')
+        return 0;
+    i = 2;
+    for (int part = 0; part < 2; part++) {
+        size_t digits = 0;
+        while (i < len && is_digit(text[i]) && digits < 4) {
+            i++;
+            digits++;
+        }
+        if (digits == 0 || digits > 3)
+            return 0;
+        if (part == 0) {
+            if (i >= len || text[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    if (i < len && text[i] != ' ')
+        return 0;
+    return i;
+}
+
+size_t
+pd_reply_split(const char *text, size_t len, struct pd_reply_parts *parts)
+{
+    struct pd_reply_parts none;
+    if (parts == NULL)
+        parts = &none;
+    memset(parts, 0, sizeof *parts);
+    if (text == NULL || len < 3 || !is_digit(text[0]) || !is_digit(text[1])
+        || !is_digit(text[2]) || (len > 3 && text[3] != ' '))
+        return 0;
+    if (text[0] != '4' && text[0] != '5')
+        return 0;
+    size_t i = 3;
+    while (i < len && text[i] == ' ')
+        i++;
+    size_t enhanced = enhanced_status_length(text + i, len - i);
+    /* An enhanced code of the other class is not ours to keep; Postfix
+     * would rewrite it anyway, so only a matching one counts. */
+    if (enhanced > 0 && text[i] == text[0]) {
+        parts->enhanced = i;
+        parts->enhanced_len = enhanced;
+        i += enhanced;
+        while (i < len && text[i] == ' ')
+            i++;
+    }
+    parts->code = (unsigned) ((text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0'));
+    parts->text = i;
+    return i;
+}
+
+size_t
+pd_reply_code_prefix(const char *text, size_t len, unsigned *code)
+{
+    struct pd_reply_parts parts;
+    size_t n = pd_reply_split(text, len, &parts);
+    if (n > 0 && code != NULL)
+        *code = parts.code;
+    return n;
 }

@@ -209,7 +209,8 @@ reply_line(const char *t, size_t len, char *out)
     out[n] = '\0';
 }
 
-/* Split "451 4.7.1 text" into the parts smfi_setreply wants; with
+/* Split "451 4.7.1 text" into the parts smfi_setreply wants (with
+ * pd_reply_split, the reading the policy front-end makes too); with
  * `detail` (more lines, '\n'-separated) a multi-line reply. */
 static void
 set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const char *def_code,
@@ -219,18 +220,19 @@ set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const ch
     char lines[REPLY_LINES][2 * REPLY_TEXT_MAX + 1];
     const char *t = v->text;
 
+    struct pd_reply_parts parts;
+
     snprintf(code, sizeof code, "%s", def_code);
     snprintf(xcode, sizeof xcode, "%s", def_xcode);
-    if (t[0] == def_code[0] && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' &&
-        t[3] == ' ') {
+    /* A code of the action's class is used; one of the other class stays
+     * in the text, under the default code. */
+    if (pd_reply_split(t, strlen(t), &parts) > 0 && t[0] == def_code[0]) {
         memcpy(code, t, 3);
-        t += 4;
-        size_t x = strspn(t, "0123456789.");
-        if (x > 0 && x < sizeof xcode && t[x] == ' ' && t[0] == def_code[0]) {
-            memcpy(xcode, t, x);
-            xcode[x] = '\0';
-            t += x + 1;
+        if (parts.enhanced_len > 0 && parts.enhanced_len < sizeof xcode) {
+            memcpy(xcode, t + parts.enhanced, parts.enhanced_len);
+            xcode[parts.enhanced_len] = '\0';
         }
+        t += parts.text;
     }
     reply_line(t, strlen(t), lines[0]);
     size_t n = 1;

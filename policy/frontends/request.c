@@ -401,63 +401,6 @@ pd_req_feed(struct pd_req_parser *parser, const char *data, size_t len,
 
 /* ---- replies ---------------------------------------------------------- */
 
-static bool
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* "D.D{1,3}.D{1,3}" (RFC 3463) followed by a space or the end. */
-static size_t
-enhanced_status_length(const char *text, size_t len)
-{
-    size_t i = 0;
-    if (len < 5 || !is_digit(text[0]) || text[1] != '.')
-        return 0;
-    i = 2;
-    for (int part = 0; part < 2; part++) {
-        size_t digits = 0;
-        while (i < len && is_digit(text[i]) && digits < 4) {
-            i++;
-            digits++;
-        }
-        if (digits == 0 || digits > 3)
-            return 0;
-        if (part == 0) {
-            if (i >= len || text[i] != '.')
-                return 0;
-            i++;
-        }
-    }
-    if (i < len && text[i] != ' ')
-        return 0;
-    return i;
-}
-
-size_t
-pd_reply_code_prefix(const char *text, size_t len, unsigned *code)
-{
-    if (text == NULL || len < 3 || !is_digit(text[0]) || !is_digit(text[1])
-        || !is_digit(text[2]) || (len > 3 && text[3] != ' '))
-        return 0;
-    if (text[0] != '4' && text[0] != '5')
-        return 0;
-    size_t i = 3;
-    while (i < len && text[i] == ' ')
-        i++;
-    size_t enhanced = enhanced_status_length(text + i, len - i);
-    /* An enhanced code of the other class is not ours to keep; Postfix
-     * would rewrite it anyway, so only a matching one counts. */
-    if (enhanced > 0 && text[i] == text[0]) {
-        i += enhanced;
-        while (i < len && text[i] == ' ')
-            i++;
-    }
-    if (code != NULL)
-        *code = (unsigned) ((text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0'));
-    return i;
-}
-
 /* Copy text into out as one safe protocol line fragment: controls become
  * spaces, runs at either end are trimmed.  Returns the length copied. */
 static size_t

@@ -191,14 +191,6 @@ enum pd_req_status pd_req_feed(struct pd_req_parser *parser, const char *data,
 const char *pd_req_parser_error(const struct pd_req_parser *parser);
 
 /*
- * Length of a leading SMTP reply code in a verdict's text ("451 4.7.1 ",
- * "554 "), including the enhanced status code and the space after each,
- * or 0 if the text does not begin with one.  *code receives the 3-digit
- * code when the result is non-zero (code may be NULL).
- */
-size_t pd_reply_code_prefix(const char *text, size_t len, unsigned *code);
-
-/*
  * Format the reply to a request: "action=<ACTION>[ <text>]\n\n", NUL-
  * terminated in buf (PD_RESPONSE_MAX bytes always suffice).  Returns the
  * length without the NUL, or 0 if cap is too small (buf is then "").
