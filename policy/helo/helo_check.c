@@ -22,26 +22,6 @@
 #include "policy/helo/helo_internal.h"
 #include "policy/state/state.h"
 
-/* The tests a syntax result fails. */
-static enum pd_helo_test
-syntax_test(enum pd_helo_syntax s)
-{
-    switch (s) {
-    case PD_HELO_BAD_EMPTY: return PD_HELO_TEST_MISSING;
-    case PD_HELO_BAD_SYNTAX: return PD_HELO_TEST_SYNTAX;
-    case PD_HELO_BAD_BARE_IP: return PD_HELO_TEST_BARE_IP;
-    case PD_HELO_BAD_SINGLE_LABEL: return PD_HELO_TEST_SINGLE_LABEL;
-    case PD_HELO_BAD_LOCALHOST: return PD_HELO_TEST_LOCALHOST;
-    case PD_HELO_BAD_OWN_NAME: return PD_HELO_TEST_OWN;
-    case PD_HELO_BAD_LITERAL_MISMATCH: return PD_HELO_TEST_LITERAL;
-    case PD_HELO_OK_FQDN:
-    case PD_HELO_OK_LITERAL:
-    case PD_HELO_OK_LOCAL:
-        break;
-    }
-    return PD_HELO_TEST_COUNT;
-}
-
 /* Reply code and enhanced status, permanent and temporary, per test. */
 static void
 test_codes(enum pd_helo_test t, const char **perm, const char **temp)
@@ -160,7 +140,7 @@ pd_helo_check(const struct pd_helo_config *cfg, struct pd_state *st, const char 
 
     /* 1. Syntax and the local checks: one class per HELO. */
     out->syntax = pd_helo_syntax(helo, cfg, client, &out->parsed);
-    failed = syntax_test(out->syntax);
+    failed = helo_syntax_test(out->syntax);
     if (failed != PD_HELO_TEST_COUNT) {
         out->outcome[failed] = PD_HELO_FAIL;
     } else if (out->syntax != PD_HELO_OK_LOCAL) {

@@ -129,46 +129,18 @@ unsigned
 pd_helo_dns_wanted(const struct pd_helo_config *cfg, enum pd_helo_syntax s,
                    const struct pd_addr *client)
 {
+    enum pd_helo_test failed;
     unsigned want = 0;
 
     if (cfg == NULL)
         return 0;
-    /* A verdict already final needs no lookups. */
-    switch (s) {
-    case PD_HELO_BAD_EMPTY:
-        if (cfg->rule[PD_HELO_TEST_MISSING].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_SYNTAX:
-        if (cfg->rule[PD_HELO_TEST_SYNTAX].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_BARE_IP:
-        if (cfg->rule[PD_HELO_TEST_BARE_IP].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_SINGLE_LABEL:
-        if (cfg->rule[PD_HELO_TEST_SINGLE_LABEL].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_LOCALHOST:
-        if (cfg->rule[PD_HELO_TEST_LOCALHOST].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_OWN_NAME:
-        if (cfg->rule[PD_HELO_TEST_OWN].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_BAD_LITERAL_MISMATCH:
-        if (cfg->rule[PD_HELO_TEST_LITERAL].act == PD_HELO_ACT_REJECT)
-            return 0;
-        break;
-    case PD_HELO_OK_LOCAL:
-        return 0;               /* ourselves: nothing to verify */
-    case PD_HELO_OK_FQDN:
-    case PD_HELO_OK_LITERAL:
-        break;
-    }
+    /* A verdict already final needs no lookups; ourselves, nothing to
+     * verify. */
+    if (s == PD_HELO_OK_LOCAL)
+        return 0;
+    failed = helo_syntax_test(s);
+    if (failed != PD_HELO_TEST_COUNT && cfg->rule[failed].act == PD_HELO_ACT_REJECT)
+        return 0;
     if (s == PD_HELO_OK_FQDN
         && (cfg->rule[PD_HELO_TEST_RESOLVE].act != PD_HELO_ACT_OFF
             || (cfg->rule[PD_HELO_TEST_MATCH].act != PD_HELO_ACT_OFF && helo_addr_known(client))))

@@ -1,9 +1,11 @@
 /*
  * helo_internal.h - what the files of the HELO module (policy/helo/helo.h)
- * share and nobody else uses: ASCII case folding for names, and the one
- * reading of an address every part applies (an IPv4-mapped IPv6 address
- * is the IPv4 address it carries, so that a resolver or caller that built
- * a pd_addr by hand compares correctly).  Header-only, static inline.
+ * share and nobody else uses: ASCII case folding for names, the test
+ * each syntax class fails (the check and the choice of DNS lookups must
+ * agree on it), and the one reading of an address every part applies (an
+ * IPv4-mapped IPv6 address is the IPv4 address it carries, so that a
+ * resolver or caller that built a pd_addr by hand compares correctly).
+ * Header-only, static inline.
  */
 #ifndef POSTAGE_POLICY_HELO_INTERNAL_H
 #define POSTAGE_POLICY_HELO_INTERNAL_H
@@ -54,6 +56,26 @@ static inline int
 helo_addr_known(const struct pd_addr *a)
 {
     return a != NULL && (a->family == PD_ADDR_V4 || a->family == PD_ADDR_V6);
+}
+
+/* The test a syntax result fails, or PD_HELO_TEST_COUNT for none. */
+static inline enum pd_helo_test
+helo_syntax_test(enum pd_helo_syntax s)
+{
+    switch (s) {
+    case PD_HELO_BAD_EMPTY: return PD_HELO_TEST_MISSING;
+    case PD_HELO_BAD_SYNTAX: return PD_HELO_TEST_SYNTAX;
+    case PD_HELO_BAD_BARE_IP: return PD_HELO_TEST_BARE_IP;
+    case PD_HELO_BAD_SINGLE_LABEL: return PD_HELO_TEST_SINGLE_LABEL;
+    case PD_HELO_BAD_LOCALHOST: return PD_HELO_TEST_LOCALHOST;
+    case PD_HELO_BAD_OWN_NAME: return PD_HELO_TEST_OWN;
+    case PD_HELO_BAD_LITERAL_MISMATCH: return PD_HELO_TEST_LITERAL;
+    case PD_HELO_OK_FQDN:
+    case PD_HELO_OK_LITERAL:
+    case PD_HELO_OK_LOCAL:
+        break;
+    }
+    return PD_HELO_TEST_COUNT;
 }
 
 #endif
