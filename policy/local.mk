@@ -1,14 +1,12 @@
 # policy/local.mk - postaged: the engine and its modules as one
 # convenience library (so the unit tests can link it), and the daemon.
-# kv/lmdb_grow.c and kv/redis_conn.c are compiled in here too:
+# It takes the storage plumbing, kv/libkv.la, itself (see kv/local.mk):
 # postaged links the installed libpostage, which exports only postage_*
 # symbols.  The state store is state.c (the handle and the choice of
 # backend) over state_lmdb.c and state_redis.c.  Each room lists its own
 # files in its local.mk.
 noinst_LTLIBRARIES += policy/libpolicy.la
-policy_libpolicy_la_SOURCES = \
-	kv/lmdb_grow.h kv/lmdb_grow.c kv/lmdb_guard.h kv/lmdb_guard.c \
-	kv/redis_conn.h kv/redis_conn.c
+policy_libpolicy_la_SOURCES =
 include policy/base/local.mk
 include policy/state/local.mk
 include policy/checks/local.mk
@@ -16,7 +14,7 @@ include policy/helo/local.mk
 include policy/engine/local.mk
 include policy/frontends/local.mk
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
-policy_libpolicy_la_LIBADD = $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)
+policy_libpolicy_la_LIBADD = kv/libkv.la $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \
