@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "util/errbuf.h"
+#include "util/hex.h"
 #include "kv/lmdb_grow.h"
 #include "kv/lmdb_guard.h"
 
@@ -89,21 +90,12 @@ join(const char *dir, const char *name)
 
 /* ---- the marker -------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* 1: read, 0: absent, -1: unreadable or malformed (err set). */
 static int
 read_marker(struct lmdb_guard *g, char *err, size_t errlen)
 {
     char buf[LMDB_GUARD_IDLEN * 2 + 2];
+    char again[LMDB_GUARD_IDLEN * 2 + 1];
     ssize_t n;
     int fd = open(g->marker_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -121,12 +113,13 @@ read_marker(struct lmdb_guard *g, char *err, size_t errlen)
     }
     if (n != (ssize_t) sizeof buf - 1 && !(n == (ssize_t) sizeof buf - 2))
         goto bad;
-    for (int i = 0; i < LMDB_GUARD_IDLEN; i++) {
-        int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            goto bad;
-        g->id[i] = (unsigned char) (hi << 4 | lo);
-    }
+    /* Exactly as lmdb_guard_mark writes it (lowercase): spelled again,
+     * the id must read the same, so an uppercase digit is damage too. */
+    if (hex_decode(buf, LMDB_GUARD_IDLEN, g->id) != 0)
+        goto bad;
+    hex_encode(g->id, LMDB_GUARD_IDLEN, again);
+    if (memcmp(again, buf, 2 * LMDB_GUARD_IDLEN) != 0)
+        goto bad;
     if (n == (ssize_t) sizeof buf - 1 && buf[n - 1] != '\n')
         goto bad;
     return 1;
@@ -134,13 +127,6 @@ bad:
     errbuf_printf(err, errlen, "%s is damaged (not 32 hex digits); it says which store "
                   "belongs here: restore it from a backup", g->marker_path);
     return -1;
-}
-
-static void
-hex(const unsigned char *id, char out[LMDB_GUARD_IDLEN * 2 + 1])
-{
-    for (int i = 0; i < LMDB_GUARD_IDLEN; i++)
-        snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
 int
@@ -152,7 +138,7 @@ lmdb_guard_mark(struct lmdb_guard *g, char *err, size_t errlen)
 
     if (g->have_marker)
         return 0;
-    hex(g->id, line);
+    hex_encode(g->id, LMDB_GUARD_IDLEN, line);
     strcat(line, "\n");
     tmp = join(g->marker_path, "..tmp");
     if (tmp == NULL) {
@@ -639,8 +625,8 @@ lmdb_guard_identify(struct lmdb_guard *g, MDB_txn *txn, char *err, size_t errlen
         return MDB_SUCCESS;
     }
     if (memcmp(g->id, v.mv_data, LMDB_GUARD_IDLEN) != 0) {
-        hex(g->id, want);
-        hex(v.mv_data, have);
+        hex_encode(g->id, LMDB_GUARD_IDLEN, want);
+        hex_encode(v.mv_data, LMDB_GUARD_IDLEN, have);
         errbuf_printf(err, errlen, "%s belongs to store %s, but %s says store %s was here: "
                       "it was replaced (restore the right one; see the manual)",
                       g->data_path, have, g->marker_path, want);

@@ -66,6 +66,7 @@
 #include <hiredis/hiredis.h>
 
 #include "util/errbuf.h"
+#include "util/hex.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 #include "kv/redis_conn.h"
@@ -139,18 +140,6 @@ redis_scheme(const char *spec)
     return 0;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) into out (outsz bytes with the NUL).  `what`
  * names the field in messages.  0, or -1 with err set. */
 static int
@@ -163,10 +152,9 @@ decode(const char *s, size_t n, char *out, size_t outsz, const char *what,
         unsigned char c = (unsigned char) s[i];
 
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (i + 2 >= n || hex_decode(s + i + 1, 1, &c) != 0)
                 return bad(err, errlen, "bad percent-encoding in the %s (%% must be "
                            "followed by two hex digits; write %%25 for %%)", what);
-            c = (unsigned char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         }
         if (c < 0x20 || c == 0x7f)
@@ -235,7 +223,7 @@ parse_hostport(const char *s, size_t n, int default_port, char *host, size_t hos
         if (hlen > IPV6_TEXT_MAX || memchr(s + 1, ':', hlen) == NULL)
             return bad(err, errlen, "bad IPv6 address '[%.*s]'", shown_len(hlen), s + 1);
         for (i = 1; i <= hlen; i++)
-            if (hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
+            if (hex_digit_value((unsigned char) s[i]) < 0 && s[i] != ':' && s[i] != '.')
                 return bad(err, errlen, "bad IPv6 address '[%.*s]'", shown_len(hlen), s + 1);
         memcpy(host, s + 1, hlen);
         host[hlen] = '\0';

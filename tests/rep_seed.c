@@ -27,6 +27,7 @@
 
 #include "policy/checks/reputation.h"
 #include "policy/state/state.h"
+#include "util/hex.h"
 
 #define VALUE_MAX 1e9
 
@@ -45,30 +46,14 @@ struct raw {
 };
 
 static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int
 parse_hex(const char *text, struct raw *out)
 {
     size_t n = strlen(text);
 
     if (n % 2 != 0 || n / 2 > sizeof out->bytes)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out->bytes[i] = (unsigned char) (hi << 4 | lo);
-    }
+    if (hex_decode(text, n / 2, out->bytes) != 0)
+        return -1;
     out->len = n / 2;
     return 0;
 }

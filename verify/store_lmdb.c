@@ -65,6 +65,7 @@
 
 #include <lmdb.h>
 
+#include "util/bytes.h"
 #include "util/errbuf.h"
 #include "postage/status.h"
 #include "postage/store.h"
@@ -436,33 +437,6 @@ spend_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
     return mdb_put(txn, e->dbi, &k, &v, MDB_NOOVERWRITE);
 }
 
-static void
-put_be64(uint8_t out[8], int64_t value)
-{
-    uint64_t u = (uint64_t) value;
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        out[i] = (uint8_t) (u & 0xff);
-        u >>= 8;
-    }
-}
-
-static int64_t
-get_be64(const uint8_t in[8])
-{
-    uint64_t u = 0;
-    int i;
-
-    for (i = 0; i < 8; i++)
-        u = (u << 8) | in[i];
-    /* Two's complement back to int64 without implementation-defined
-     * conversion of values above INT64_MAX. */
-    if (u <= (uint64_t) INT64_MAX)
-        return (int64_t) u;
-    return -(int64_t) (~u) - 1;
-}
-
 static int
 lmdb_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
            char *err, size_t errlen)
@@ -472,7 +446,7 @@ lmdb_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires
     int rc;
 
     memcpy(arg.key, key, sizeof arg.key);
-    put_be64(arg.value, expires_at);
+    be_put_i64(arg.value, expires_at);
     pthread_mutex_lock(&e->lock);
     rc = check_usable(e, err, errlen);
     if (rc == POSTAGE_OK)
@@ -532,7 +506,7 @@ purge_body(struct lmdb_env *e, MDB_txn *txn, void *varg)
         if (k.mv_size == POSTAGE_STORE_KEYLEN)
             memcpy(a->next_key, k.mv_data, POSTAGE_STORE_KEYLEN);
         /* Values of another size are not ours: leave them alone. */
-        if (v.mv_size == 8 && expired(get_be64(v.mv_data), a->now, a->grace)) {
+        if (v.mv_size == 8 && expired(be_get_i64(v.mv_data), a->now, a->grace)) {
             rc = mdb_cursor_del(cur, 0);
             if (rc != MDB_SUCCESS)
                 break;

@@ -43,51 +43,6 @@ pd_state_table_name(enum pd_table table)
 
 /* ---- byte order ------------------------------------------------------- */
 
-void
-pd_st_put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char) (v >> 24);
-    p[1] = (unsigned char) (v >> 16);
-    p[2] = (unsigned char) (v >> 8);
-    p[3] = (unsigned char) v;
-}
-
-void
-pd_st_put_u64(unsigned char *p, uint64_t v)
-{
-    pd_st_put_u32(p, (uint32_t) (v >> 32));
-    pd_st_put_u32(p + 4, (uint32_t) v);
-}
-
-void
-pd_st_put_i64(unsigned char *p, int64_t v)
-{
-    pd_st_put_u64(p, (uint64_t) v);
-}
-
-uint32_t
-pd_st_get_u32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-uint64_t
-pd_st_get_u64(const unsigned char *p)
-{
-    return (uint64_t) pd_st_get_u32(p) << 32 | pd_st_get_u32(p + 4);
-}
-
-int64_t
-pd_st_get_i64(const unsigned char *p)
-{
-    uint64_t u = pd_st_get_u64(p);
-
-    /* Back to two's complement without implementation-defined conversion. */
-    if (u <= (uint64_t) INT64_MAX)
-        return (int64_t) u;
-    return -(int64_t) (~u) - 1;
-}
-
 /* ---- choosing a backend ----------------------------------------------- */
 
 static int

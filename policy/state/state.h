@@ -57,6 +57,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/bytes.h"
+
 /* Status codes.  Negative values are failures; the handle keeps a
  * description (pd_state_error).  PD_ST_ prefix: request.h owns PD_STATE_. */
 enum pd_st_status {
@@ -315,12 +317,14 @@ void pd_state_set_notify(struct pd_state *st, pd_state_notify_fn fn, void *ctx);
 /* Flush and release.  NULL is accepted. */
 void pd_state_close(struct pd_state *st);
 
-/* Big-endian helpers for the modules' value formats. */
-void pd_st_put_u32(unsigned char *p, uint32_t v);
-void pd_st_put_u64(unsigned char *p, uint64_t v);
-void pd_st_put_i64(unsigned char *p, int64_t v);
-uint32_t pd_st_get_u32(const unsigned char *p);
-uint64_t pd_st_get_u64(const unsigned char *p);
-int64_t pd_st_get_i64(const unsigned char *p);
+/* Big-endian helpers for the modules' value formats: the names the
+ * modules and their tests spell, for util/bytes.h, the one set of
+ * big-endian helpers (new code includes that and calls be_* itself). */
+#define pd_st_put_u32 be_put_u32
+#define pd_st_put_u64 be_put_u64
+#define pd_st_put_i64 be_put_i64
+#define pd_st_get_u32 be_get_u32
+#define pd_st_get_u64 be_get_u64
+#define pd_st_get_i64 be_get_i64
 
 #endif

@@ -58,6 +58,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "util/bytes.h"
 #include "util/errbuf.h"
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
@@ -286,7 +287,7 @@ record_live(const MDB_val *v, int64_t now, int64_t *expires_at)
 {
     if (v->mv_size < HDR || v->mv_size > HDR + PD_ST_VALUE_MAX)
         return 0;
-    *expires_at = pd_st_get_i64(v->mv_data);
+    *expires_at = be_get_i64(v->mv_data);
     return *expires_at > now;
 }
 
@@ -335,7 +336,7 @@ update_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
     case PD_ST_PUT:
         if (outlen > PD_ST_VALUE_MAX)
             return BODY_BADCALLBACK;
-        pd_st_put_i64(rec, expires_at);
+        be_put_i64(rec, expires_at);
         v.mv_size = HDR + outlen;
         v.mv_data = rec;
         return mdb_put(txn, a->dbi, &k, &v, 0);

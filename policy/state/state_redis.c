@@ -81,6 +81,7 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
+#include "util/bytes.h"
 #include "util/errbuf.h"
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
@@ -214,7 +215,7 @@ record_live(const redisReply *r, int64_t now, int64_t *expires_at,
     if (r == NULL || r->type != REDIS_REPLY_STRING || r->len < HDR
         || r->len > HDR + PD_ST_VALUE_MAX)
         return 0;
-    *expires_at = pd_st_get_i64((const unsigned char *) r->str);
+    *expires_at = be_get_i64((const unsigned char *) r->str);
     if (*expires_at <= now)
         return 0;
     *payload = (const unsigned char *) r->str + HDR;
@@ -421,7 +422,7 @@ attempt(struct pd_state_redis *st, struct upd *u)
     if (op == PD_ST_PUT) {
         uint64_t life = (uint64_t) expires_at - (uint64_t) u->now;
 
-        pd_st_put_i64(rec, expires_at);
+        be_put_i64(rec, expires_at);
         argv[0] = "SET";
         lens[0] = 3;
         argv[2] = (const char *) rec;
@@ -704,7 +705,7 @@ seen_free(struct seen_set *s)
 static size_t
 seen_index(const unsigned char *d, size_t cap)
 {
-    uint64_t h = pd_st_get_u64(d);
+    uint64_t h = be_get_u64(d);
 
     return (size_t) (h & (uint64_t) (cap - 1));
 }
