@@ -35,6 +35,11 @@
  * old pages for long (a long-lived reader stops LMDB from reusing them),
  * and the callback may call the store without deadlocking on the mutex.
  *
+ * The environment itself (opening behind the guard, write transactions
+ * that grow the map, damage) is kv/lmdb_env.c, shared with the
+ * double-spend store; unlike that store, writers do not queue on an
+ * flock of data.mdb first (kv_lmdb_options.flock_writers).
+ *
  * Durability and map growth follow verify/store_lmdb.c: MDB_NOMETASYNC by
  * default (a system crash can lose at most the last update: one greylist
  * retry or one counted message, never integrity), MDB_NOSYNC with
@@ -62,7 +67,7 @@
 #include "util/errbuf.h"
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
-#include "kv/lmdb_grow.h"
+#include "kv/lmdb_env.h"
 #include "kv/lmdb_guard.h"
 
 #define SUBDIR "policy"
@@ -77,80 +82,26 @@
 #define RESUME_MAX 512
 #define INITIAL_MAPSIZE ((size_t) 16 << 20)
 /* A body's way of saying "nothing to write": abort, do not commit. */
-#define BODY_NOWRITE (-1)
+#define BODY_NOWRITE KV_LMDB_BODY_CODE(0)
 /* A body's way of saying "the callback misbehaved". */
-#define BODY_BADCALLBACK (-2)
+#define BODY_BADCALLBACK KV_LMDB_BODY_CODE(1)
 
 struct pd_state_lmdb {
-    MDB_env *env;
+    struct kv_lmdb kv;         /* the environment, its lock, guard, damage */
     MDB_dbi dbi[PD_TABLE_COUNT];
-    pthread_mutex_t lock;      /* held across every transaction and errbuf */
-    int broken;                /* a failed remap left no usable map        */
-    int damaged;               /* data.mdb damaged, lost or replaced       */
-    struct lmdb_guard guard;   /* data.mdb's identity and checks           */
-    pd_state_notify_fn notify;
-    void *notify_ctx;
-    char damage[PD_ST_ERRLEN]; /* why, for every later call                */
-    char errbuf[PD_ST_ERRLEN];
+    char errbuf[PD_ST_ERRLEN]; /* under kv.lock, for pd_state_error       */
     char dir[];
 };
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* The store is damaged, lost or replaced: every later call fails with
- * the same reason, and the owner is told once (lock held). */
-static int
-damaged(struct pd_state_lmdb *st, const char *why)
-{
-    if (!st->damaged) {
-        st->damaged = 1;
-        snprintf(st->damage, sizeof st->damage, "%s", why);
-        if (st->notify != NULL)
-            st->notify(st->notify_ctx, 0, st->damage);
-    }
-    snprintf(st->errbuf, sizeof st->errbuf, "%s", st->damage);
-    return PD_ST_ERR_BACKEND;
-}
-
-/* Record "DIR/data.mdb: what: reason" in the handle (lock held). */
+/* Record "DIR/data.mdb: what: reason" in the handle (lock held); damage
+ * closes the store for good (kv/lmdb_env.h). */
 static int
 fail(struct pd_state_lmdb *st, const char *what, int rc)
 {
-    const char *hint;
-
-    rc = lmdb_guard_reason(&st->guard, rc);
-    hint = (rc == ENOSPC || rc == EDQUOT) ? " (disk full)"
-         : rc == MDB_MAP_FULL ? " (the map is full)" : "";
-    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: %s%s",
-                  st->guard.data_path != NULL ? st->guard.data_path : st->dir, what,
-                  mdb_strerror(rc), hint);
-    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
-        return damaged(st, st->errbuf);
+    kv_lmdb_fail(&st->kv, what, rc, st->errbuf, sizeof st->errbuf);
     return PD_ST_ERR_BACKEND;
-}
-
-/* Before each transaction: data.mdb still whole and still ours? (lock
- * held) */
-static int
-check_file(struct pd_state_lmdb *st)
-{
-    char why[PD_ST_ERRLEN];
-
-    if (st->damaged)
-        return damaged(st, st->damage);
-    if (lmdb_guard_check(&st->guard, st->env, why, sizeof why) != 0)
-        return damaged(st, why);
-    return PD_ST_OK;
-}
-
-/* Begin a transaction after checking the file (lock held); an LMDB code,
- * or LMDB_GUARD_REFUSED with errbuf set. */
-static int
-begin(struct pd_state_lmdb *st, unsigned flags, MDB_txn **txn)
-{
-    if (check_file(st) != PD_ST_OK)
-        return LMDB_GUARD_REFUSED;
-    return lmdb_grow_begin(st->env, flags, txn, &st->broken);
 }
 
 static void
@@ -164,79 +115,42 @@ pd_state_lmdb_error(void *handle, char *buf, size_t len)
         snprintf(buf, len, "no state store");
         return;
     }
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->kv.lock);
     snprintf(buf, len, "%s", st->errbuf);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->kv.lock);
 }
 
-/* ---- map size and transactions ---------------------------------------- */
+/* ---- transactions ------------------------------------------------------ */
 
-/* Double the map after MDB_MAP_FULL (lock held, no transaction open). */
-static int
-grow(struct pd_state_lmdb *st, const char *what)
-{
-    int rc = lmdb_grow_double(st->env, &st->broken);
-
-    if (rc == MDB_SUCCESS)
-        return PD_ST_OK;
-    if (rc == MDB_MAP_FULL) {
-        errbuf_printf(st->errbuf, sizeof st->errbuf,
-               "%s: %s: the store is full (it may not grow beyond %zu MiB)", st->dir,
-               what, (size_t) (LMDB_GROW_MAX >> 20));
-        return PD_ST_ERR_BACKEND;
-    }
-    return fail(st, st->broken ? "growing the map" : "reading the map size", rc);
-}
-
-/* Work done inside one write transaction.  Returns an LMDB code,
+/* Work done inside one write transaction (kv_lmdb_body): an LMDB code,
  * BODY_NOWRITE or BODY_BADCALLBACK; it must be safe to rerun from scratch
  * (after MDB_MAP_FULL the transaction is aborted and retried). */
-typedef int (*txn_body)(struct pd_state_lmdb *st, MDB_txn *txn, void *arg);
-
 static int
-run_write(struct pd_state_lmdb *st, const char *what, txn_body body, void *arg)
+run_write(struct pd_state_lmdb *st, const char *what, kv_lmdb_body body, void *arg)
 {
-    MDB_txn *txn;
-    int rc, status, i;
+    int rc = kv_lmdb_write(&st->kv, what, body, arg, st->errbuf, sizeof st->errbuf);
 
-    if (st->broken) {
+    if (rc == MDB_SUCCESS || rc == BODY_NOWRITE)
+        return PD_ST_OK;
+    if (rc == BODY_BADCALLBACK) {
         errbuf_printf(st->errbuf, sizeof st->errbuf,
-               "%s: store unusable after a failed map resize; reopen it", st->dir);
-        return PD_ST_ERR_BACKEND;
+               "%s: %s: the callback returned a value over %d bytes", st->dir,
+               what, PD_ST_VALUE_MAX);
+        return PD_ST_ERR_CALLBACK;
     }
-    for (i = 0; i < LMDB_GROW_RETRIES; i++) {
-        rc = begin(st, 0, &txn);
-        if (rc == LMDB_GUARD_REFUSED)
-            return PD_ST_ERR_BACKEND;
-        if (rc != MDB_SUCCESS)
-            return fail(st, "beginning a write transaction", rc);
-        rc = body(st, txn, arg);
-        if (rc == MDB_SUCCESS) {
-            rc = mdb_txn_commit(txn);   /* frees txn even on failure */
-        } else {
-            mdb_txn_abort(txn);
-            if (rc == BODY_NOWRITE)
-                return PD_ST_OK;
-            if (rc == LMDB_GUARD_REFUSED)
-                return PD_ST_ERR_BACKEND;      /* the body set errbuf */
-            if (rc == BODY_BADCALLBACK) {
-                errbuf_printf(st->errbuf, sizeof st->errbuf,
-                       "%s: %s: the callback returned a value over %d bytes", st->dir,
-                       what, PD_ST_VALUE_MAX);
-                return PD_ST_ERR_CALLBACK;
-            }
-        }
-        if (rc == MDB_SUCCESS)
-            return PD_ST_OK;
-        if (rc != MDB_MAP_FULL)
-            return fail(st, what, rc);
-        status = grow(st, what);
-        if (status != PD_ST_OK)
-            return status;
-    }
-    errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: %s: gave up after %d retries", st->dir, what,
-           LMDB_GROW_RETRIES);
     return PD_ST_ERR_BACKEND;
+}
+
+/* Begin a read-only transaction (lock held); checks the map first when
+ * check_broken. */
+static int
+begin_read(struct pd_state_lmdb *st, int check_broken, MDB_txn **txn)
+{
+    if (check_broken && kv_lmdb_usable(&st->kv, st->errbuf, sizeof st->errbuf) != 0)
+        return PD_ST_ERR_BACKEND;
+    if (kv_lmdb_begin_read(&st->kv, txn, st->errbuf, sizeof st->errbuf) != MDB_SUCCESS)
+        return PD_ST_ERR_BACKEND;
+    return PD_ST_OK;
 }
 
 /* ---- keys and records --------------------------------------------------- */
@@ -267,10 +181,10 @@ valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_
         return 0;
     if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
         || keylen > PD_ST_KEY_MAX) {
-        pthread_mutex_lock(&st->lock);
+        pthread_mutex_lock(&st->kv.lock);
         errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: invalid table or key length %zu",
                st->dir, keylen);
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&st->kv.lock);
         return 0;
     }
     return 1;
@@ -302,7 +216,7 @@ struct update_arg {
 };
 
 static int
-update_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+update_body(MDB_txn *txn, void *varg)
 {
     struct update_arg *a = varg;
     unsigned char cur[PD_ST_VALUE_MAX];
@@ -313,7 +227,6 @@ update_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
     enum pd_st_op op;
     MDB_val k, v;
 
-    (void) st;
     k.mv_size = a->key.len;
     k.mv_data = a->key.data;
     rc = mdb_get(txn, a->dbi, &k, &v);
@@ -367,9 +280,9 @@ pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t 
     arg.now = now;
     arg.fn = fn;
     arg.ctx = ctx;
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->kv.lock);
     rc = run_write(st, "updating an entry", update_body, &arg);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->kv.lock);
     return rc;
 }
 
@@ -394,22 +307,10 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     k.mv_size = dk.len;
     k.mv_data = dk.data;
 
-    pthread_mutex_lock(&st->lock);
-    if (st->broken) {
-        errbuf_printf(st->errbuf, sizeof st->errbuf,
-               "%s: store unusable after a failed map resize; reopen it", st->dir);
-        rc = PD_ST_ERR_BACKEND;
+    pthread_mutex_lock(&st->kv.lock);
+    rc = begin_read(st, 1, &txn);
+    if (rc != PD_ST_OK)
         goto out;
-    }
-    rc = begin(st, MDB_RDONLY, &txn);
-    if (rc == LMDB_GUARD_REFUSED) {
-        rc = PD_ST_ERR_BACKEND;
-        goto out;
-    }
-    if (rc != MDB_SUCCESS) {
-        rc = fail(st, "beginning a read transaction", rc);
-        goto out;
-    }
     rc = mdb_get(txn, st->dbi[table], &k, &v);
     if (rc == MDB_SUCCESS && record_live(&v, now, &exp)) {
         size_t len = v.mv_size - HDR;
@@ -428,7 +329,7 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     }
     mdb_txn_abort(txn);
 out:
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->kv.lock);
     return rc;
 }
 
@@ -449,7 +350,7 @@ struct expire_arg {
 };
 
 static int
-expire_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+expire_body(MDB_txn *txn, void *varg)
 {
     struct expire_arg *a = varg;
     MDB_cursor *cur;
@@ -458,7 +359,6 @@ expire_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
     int64_t exp;
     int rc;
 
-    (void) st;
     a->removed = 0;
     a->finished = 0;
     a->next_len = 0;
@@ -523,9 +423,9 @@ pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned ba
     arg->batch = batch ? batch : DEFAULT_BATCH;
     for (;;) {
         /* The lock is dropped between batches so requests interleave. */
-        pthread_mutex_lock(&st->lock);
+        pthread_mutex_lock(&st->kv.lock);
         rc = run_write(st, "expiring entries", expire_body, arg);
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&st->kv.lock);
         if (rc != PD_ST_OK)
             break;
         total += arg->removed;
@@ -577,16 +477,9 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
     int rc;
 
     s->count = 0;
-    if (st->broken) {
-        errbuf_printf(st->errbuf, sizeof st->errbuf,
-               "%s: store unusable after a failed map resize; reopen it", st->dir);
-        return PD_ST_ERR_BACKEND;
-    }
-    rc = begin(st, MDB_RDONLY, &txn);
-    if (rc == LMDB_GUARD_REFUSED)
-        return PD_ST_ERR_BACKEND;
-    if (rc != MDB_SUCCESS)
-        return fail(st, "beginning a read transaction", rc);
+    rc = begin_read(st, 1, &txn);
+    if (rc != PD_ST_OK)
+        return rc;
     rc = mdb_cursor_open(txn, s->dbi, &cur);
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
@@ -652,9 +545,9 @@ pd_state_lmdb_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan
     s->dbi = st->dbi[table];
     s->now = now;
     for (;;) {
-        pthread_mutex_lock(&st->lock);
+        pthread_mutex_lock(&st->kv.lock);
         rc = scan_read(st, s);
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&st->kv.lock);
         if (rc != PD_ST_OK)
             break;
         /* No transaction and no lock while the callback runs. */
@@ -682,16 +575,11 @@ pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
 
     if (st == NULL || (unsigned) table >= PD_TABLE_COUNT || count == NULL)
         return PD_ST_ERR_INVALID;
-    pthread_mutex_lock(&st->lock);
-    rc = begin(st, MDB_RDONLY, &txn);
-    if (rc == LMDB_GUARD_REFUSED) {
-        rc = PD_ST_ERR_BACKEND;
+    pthread_mutex_lock(&st->kv.lock);
+    /* (No check of a broken map here, as before the move to kv/.) */
+    rc = begin_read(st, 0, &txn);
+    if (rc != PD_ST_OK)
         goto out;
-    }
-    if (rc != MDB_SUCCESS) {
-        rc = fail(st, "beginning a read transaction", rc);
-        goto out;
-    }
     rc = mdb_stat(txn, st->dbi[table], &ms);
     mdb_txn_abort(txn);
     if (rc != MDB_SUCCESS) {
@@ -701,7 +589,7 @@ pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
     *count = ms.ms_entries;
     rc = PD_ST_OK;
 out:
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->kv.lock);
     return rc;
 }
 
@@ -740,59 +628,54 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
     return PD_ST_OK;
 }
 
-static int
-prepare_dir(const char *dir, unsigned flags, char *err, size_t errlen)
-{
-    struct stat sb;
-
-    if (!(flags & PD_ST_NOCREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        errbuf_printf(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
-        return PD_ST_ERR_BACKEND;
-    }
-    if (stat(dir, &sb) != 0) {
-        int missing = errno == ENOENT && (flags & PD_ST_NOCREATE);
-
-        errbuf_printf(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
-        return missing ? PD_ST_ERR_NOSTORE : PD_ST_ERR_BACKEND;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        errbuf_printf(err, errlen, "state store %s is not a directory", dir);
-        return PD_ST_ERR_BACKEND;
-    }
-    return PD_ST_OK;
-}
-
 struct open_arg {
+    struct pd_state_lmdb *st;
     unsigned dbi_flags;
 };
 
 static int
-open_body(struct pd_state_lmdb *st, MDB_txn *txn, void *varg)
+open_body(MDB_txn *txn, void *varg)
 {
     struct open_arg *a = varg;
-    int t, rc = lmdb_guard_identify(&st->guard, txn, st->errbuf, sizeof st->errbuf);
-
-    if (rc != MDB_SUCCESS)
-        return rc;
+    int t, rc;
 
     for (t = 0; t < PD_TABLE_COUNT; t++) {
         rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), a->dbi_flags,
-                          &st->dbi[t]);
+                          &a->st->dbi[t]);
         if (rc != MDB_SUCCESS)
             return rc;
     }
     return MDB_SUCCESS;
 }
 
+/* Neither the marker nor data.mdb in dir: no store at all, as opposed to
+ * a lost one (lmdb_guard.h). */
+static int
+nothing_there(const char *dir)
+{
+    static const char *const names[] = { LMDB_GUARD_MARKER, "data.mdb" };
+    size_t len = strlen(dir) + sizeof "/" LMDB_GUARD_MARKER;
+    char *path = malloc(len);
+    struct stat sb;
+    int none = path != NULL;
+
+    for (size_t i = 0; none && i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, len, "%s/%s", dir, names[i]);
+        none = stat(path, &sb) != 0 && errno == ENOENT;
+    }
+    free(path);
+    return none;
+}
+
 static int
 pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size_t errlen)
 {
     struct pd_state_lmdb *st;
+    struct kv_lmdb_options o;
     struct open_arg arg;
     const char *base;
     size_t len;
-    unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
-    int rc, dead, status = PD_ST_ERR_BACKEND;
+    int rc;
 
     if (out == NULL)
         return PD_ST_ERR_INVALID;
@@ -811,87 +694,39 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
         return PD_ST_ERR_NOMEM;
     }
     snprintf(st->dir, len, "%s/" SUBDIR, base);
-    st->guard.lock_fd = -1;             /* lmdb_guard_free is safe from here */
-    rc = prepare_dir(base, flags, err, errlen);
-    if (rc == PD_ST_OK)
-        rc = prepare_dir(st->dir, flags, err, errlen);
-    if (rc != PD_ST_OK) {
+    rc = kv_lmdb_prepare_dir(base, !(flags & PD_ST_NOCREATE), "state", "state store", err,
+                             errlen);
+    if (rc == 0)
+        rc = kv_lmdb_prepare_dir(st->dir, !(flags & PD_ST_NOCREATE), "state", "state store",
+                                 err, errlen);
+    if (rc != 0) {
+        free(st);
+        return rc == KV_LMDB_MISSING ? PD_ST_ERR_NOSTORE : PD_ST_ERR_BACKEND;
+    }
+    memset(&o, 0, sizeof o);
+    o.initial_mapsize = INITIAL_MAPSIZE;
+    o.maxdbs = PD_TABLE_COUNT + 3;
+    o.may_create = !(flags & PD_ST_NOCREATE);
+    o.nosync = !!(flags & PD_ST_NOSYNC);
+    o.flock_writers = 0;
+    o.owner = "state store";
+    o.owner_name = base;
+    arg.st = st;
+    arg.dbi_flags = (flags & PD_ST_NOCREATE) ? 0 : MDB_CREATE;
+    rc = kv_lmdb_open(&st->kv, st->dir, &o, "opening the tables", open_body, &arg, err, errlen);
+    if (rc != 0) {
+        /* Nothing there at all is PD_ST_ERR_NOSTORE; a lost store is not. */
+        if (rc == KV_LMDB_FAILED && (flags & PD_ST_NOCREATE) && nothing_there(st->dir)) {
+            errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
+            rc = PD_ST_ERR_NOSTORE;
+        } else {
+            rc = rc == KV_LMDB_NOMEM ? PD_ST_ERR_NOMEM : PD_ST_ERR_BACKEND;
+        }
         free(st);
         return rc;
     }
-    if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        free(st);
-        errbuf_printf(err, errlen, "cannot create a mutex for state store %s", base);
-        return PD_ST_ERR_NOMEM;
-    }
-    if (flags & PD_ST_NOSYNC)
-        envflags |= MDB_NOSYNC;
-
-    rc = mdb_env_create(&st->env);
-    if (rc != MDB_SUCCESS) {
-        errbuf_printf(err, errlen, "%s: creating the LMDB environment: %s", st->dir,
-               mdb_strerror(rc));
-        goto fail_mutex;
-    }
-    rc = mdb_env_set_maxdbs(st->env, PD_TABLE_COUNT + 3);
-    if (rc == MDB_SUCCESS)
-        /* LMDB raises this to the size already in use by an existing file. */
-        rc = mdb_env_set_mapsize(st->env, lmdb_grow_initial_size(INITIAL_MAPSIZE));
-    if (rc != MDB_SUCCESS) {
-        errbuf_printf(err, errlen, "%s: configuring the LMDB environment: %s", st->dir,
-               mdb_strerror(rc));
-        goto fail_env;
-    }
-    /* Before LMDB sees the files: is this a store, a new one or a lost one? */
-    if (lmdb_guard_prepare(&st->guard, st->dir, !(flags & PD_ST_NOCREATE), err, errlen) != 0) {
-        struct stat sb;
-
-        /* Nothing there at all is PD_ST_ERR_NOSTORE; a lost store is not. */
-        if ((flags & PD_ST_NOCREATE) && st->guard.marker_path != NULL
-            && stat(st->guard.marker_path, &sb) != 0 && errno == ENOENT
-            && stat(st->guard.data_path, &sb) != 0 && errno == ENOENT) {
-            errbuf_printf(err, errlen, "%s: no state store here (no data.mdb)", st->dir);
-            status = PD_ST_ERR_NOSTORE;
-        }
-        goto fail_env;
-    }
-    rc = mdb_env_open(st->env, st->dir, envflags, 0600);
-    if (rc != MDB_SUCCESS) {
-        errbuf_printf(err, errlen, "%s: opening the LMDB environment: %s",
-                      st->guard.data_path, mdb_strerror(rc));
-        goto fail_env;
-    }
-    /* Before any page is read through the map. */
-    if (lmdb_guard_attach(&st->guard, st->env, err, errlen) != 0)
-        goto fail_env;
-    /* Free reader slots of processes that died inside a read. */
-    rc = mdb_reader_check(st->env, &dead);
-    if (rc != MDB_SUCCESS) {
-        errbuf_printf(err, errlen, "%s: checking for stale readers: %s",
-                      st->guard.data_path, mdb_strerror(rc));
-        goto fail_env;
-    }
-    arg.dbi_flags = (flags & PD_ST_NOCREATE) ? 0 : MDB_CREATE;
-    pthread_mutex_lock(&st->lock);
-    rc = run_write(st, "opening the tables", open_body, &arg);
-    pthread_mutex_unlock(&st->lock);
-    if (rc != PD_ST_OK) {
-        errbuf_printf(err, errlen, "%s", st->errbuf);
-        goto fail_env;
-    }
-    if (lmdb_guard_mark(&st->guard, err, errlen) != 0)
-        goto fail_env;
-    lmdb_guard_release(&st->guard);
     *out = st;
     return PD_ST_OK;
-
-fail_env:
-    mdb_env_close(st->env);
-    lmdb_guard_free(&st->guard);
-fail_mutex:
-    pthread_mutex_destroy(&st->lock);
-    free(st);
-    return status;
 }
 
 static int
@@ -904,14 +739,14 @@ pd_state_lmdb_sync(void *handle)
         return PD_ST_ERR_INVALID;
     /* mdb_env_sync needs no transaction and takes no write lock: updates
      * go on while the data reaches the disk. */
-    rc = mdb_env_sync(st->env, 1);
+    rc = mdb_env_sync(st->kv.env, 1);
     if (rc != MDB_SUCCESS) {
-        pthread_mutex_lock(&st->lock);
-        rc = lmdb_guard_reason(&st->guard, rc);
+        pthread_mutex_lock(&st->kv.lock);
+        rc = lmdb_guard_reason(&st->kv.guard, rc);
         snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s%s",
-                 st->guard.data_path, mdb_strerror(rc),
+                 st->kv.guard.data_path, mdb_strerror(rc),
                  rc == ENOSPC || rc == EDQUOT ? " (disk full)" : "");
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&st->kv.lock);
         return PD_ST_ERR_BACKEND;
     }
     return PD_ST_OK;
@@ -921,18 +756,10 @@ static void
 pd_state_lmdb_close(void *handle)
 {
     struct pd_state_lmdb *st = handle;
-    unsigned envflags = 0;
 
     if (st == NULL)
         return;
-    /* A NOSYNC store is made durable on a clean close; the default mode
-     * already synced each commit's data. */
-    if (!st->broken && mdb_env_get_flags(st->env, &envflags) == MDB_SUCCESS
-        && (envflags & MDB_NOSYNC))
-        mdb_env_sync(st->env, 1);
-    mdb_env_close(st->env);
-    lmdb_guard_free(&st->guard);
-    pthread_mutex_destroy(&st->lock);
+    kv_lmdb_close(&st->kv);
     free(st);
 }
 
@@ -943,12 +770,7 @@ pd_state_lmdb_set_notify(void *handle, pd_state_notify_fn fn, void *ctx)
 {
     struct pd_state_lmdb *st = handle;
 
-    pthread_mutex_lock(&st->lock);
-    st->notify = fn;
-    st->notify_ctx = ctx;
-    if (st->damaged && fn != NULL)
-        fn(ctx, 0, st->damage);
-    pthread_mutex_unlock(&st->lock);
+    kv_lmdb_set_notify(&st->kv, fn, ctx);
 }
 
 const struct pd_state_ops pd_state_lmdb_ops = {

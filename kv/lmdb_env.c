@@ -1,0 +1,341 @@
+/*
+ * lmdb_env.c - one LMDB environment as both stores use it (lmdb_env.h):
+ * open behind the guard, write transactions that grow the map, reads,
+ * failures and damage.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "util/errbuf.h"
+#include "kv/lmdb_env.h"
+#include "kv/lmdb_grow.h"
+#include "kv/lmdb_guard.h"
+
+int
+kv_lmdb_prepare_dir(const char *dir, int may_create, const char *dir_noun,
+                    const char *store_noun, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (may_create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        errbuf_printf(err, errlen, "cannot create %s directory %s: %s", dir_noun, dir,
+                      strerror(errno));
+        return KV_LMDB_FAILED;
+    }
+    if (stat(dir, &st) != 0) {
+        int missing = errno == ENOENT && !may_create;
+
+        errbuf_printf(err, errlen, "cannot open %s directory %s: %s", dir_noun, dir,
+                      strerror(errno));
+        return missing ? KV_LMDB_MISSING : KV_LMDB_FAILED;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        errbuf_printf(err, errlen, "%s %s is not a directory", store_noun, dir);
+        return KV_LMDB_FAILED;
+    }
+    return 0;
+}
+
+/* ---- failures and damage ------------------------------------------------ */
+
+/* "PATH: what: reason (hint)"; e NULL before the guard knows data.mdb. */
+static int
+describe(const struct kv_lmdb *e, const char *path, const char *what, int rc, char *err,
+         size_t errlen)
+{
+    const char *hint = "";
+
+    if (e != NULL)
+        rc = lmdb_guard_reason(&e->guard, rc);
+    if (rc == ENOSPC || rc == EDQUOT)
+        hint = " (disk full)";
+    else if (rc == MDB_MAP_FULL)
+        hint = " (the map is full)";
+    errbuf_printf(err, errlen, "%s: %s: %s%s", path, what, mdb_strerror(rc), hint);
+    return KV_LMDB_FAILED;
+}
+
+/* The store is damaged, lost or replaced: refuse every later call with
+ * the same reason, and tell the owner once. */
+static int
+damaged(struct kv_lmdb *e, const char *why, char *err, size_t errlen)
+{
+    if (!e->damaged) {
+        e->damaged = 1;
+        snprintf(e->damage, sizeof e->damage, "%s", why);
+        if (e->notify != NULL)
+            e->notify(e->notify_ctx, 0, e->damage);
+    }
+    errbuf_printf(err, errlen, "%s", e->damage);
+    return KV_LMDB_FAILED;
+}
+
+/* LMDB's own findings of damage.  (MDB_VERSION_MISMATCH comes only from
+ * opening, where it fails the open; it is listed for completeness.) */
+static int
+is_damage(int rc)
+{
+    return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID
+        || rc == MDB_VERSION_MISMATCH;
+}
+
+int
+kv_lmdb_fail(struct kv_lmdb *e, const char *what, int rc, char *err, size_t errlen)
+{
+    char why[KV_LMDB_ERRLEN];
+    const char *path = e->guard.data_path != NULL ? e->guard.data_path : e->dir;
+
+    if (!is_damage(rc))
+        return describe(e, path, what, rc, err, errlen);
+    describe(e, path, what, rc, why, sizeof why);
+    return damaged(e, why, err, errlen);
+}
+
+/* Before each transaction: data.mdb still whole and still ours? */
+static int
+check_file(struct kv_lmdb *e, char *err, size_t errlen)
+{
+    char why[KV_LMDB_ERRLEN];
+
+    if (e->damaged)
+        return damaged(e, e->damage, err, errlen);
+    if (lmdb_guard_check(&e->guard, e->env, why, sizeof why) != 0)
+        return damaged(e, why, err, errlen);
+    return 0;
+}
+
+int
+kv_lmdb_usable(const struct kv_lmdb *e, char *err, size_t errlen)
+{
+    if (!e->broken)
+        return 0;
+    errbuf_printf(err, errlen, "%s: store unusable after a failed map resize; reopen it", e->dir);
+    return KV_LMDB_FAILED;
+}
+
+void
+kv_lmdb_set_notify(struct kv_lmdb *e, kv_lmdb_notify_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&e->lock);
+    e->notify = fn;
+    e->notify_ctx = ctx;
+    if (e->damaged && fn != NULL)
+        fn(ctx, 0, e->damage);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+/* Double the map after MDB_MAP_FULL (no transaction open). */
+static int
+grow(struct kv_lmdb *e, const char *what, char *err, size_t errlen)
+{
+    int rc = lmdb_grow_double(e->env, &e->broken);
+
+    if (rc == MDB_SUCCESS)
+        return 0;
+    if (rc == MDB_MAP_FULL) {
+        errbuf_printf(err, errlen, "%s: %s: the store is full (it may not grow beyond %zu MiB)",
+                      e->dir, what, (size_t) (LMDB_GROW_MAX >> 20));
+        return KV_LMDB_FAILED;
+    }
+    return kv_lmdb_fail(e, e->broken ? "growing the map" : "reading the map size", rc, err,
+                        errlen);
+}
+
+static int
+write_retrying(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
+               char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc, i;
+
+    for (i = 0; i < LMDB_GROW_RETRIES; i++) {
+        if (check_file(e, err, errlen) != 0)
+            return KV_LMDB_FAILED;
+        rc = lmdb_grow_begin(e->env, 0, &txn, &e->broken);
+        if (rc != MDB_SUCCESS)
+            return kv_lmdb_fail(e, "beginning a write transaction", rc, err, errlen);
+        rc = body(txn, arg);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_txn_commit(txn);   /* frees txn even on failure */
+        else
+            mdb_txn_abort(txn);
+        if (rc == MDB_SUCCESS || KV_LMDB_IS_BODY_CODE(rc))
+            return rc;
+        if (rc == LMDB_GUARD_REFUSED)
+            return KV_LMDB_FAILED;      /* the body wrote err */
+        if (rc != MDB_MAP_FULL)
+            return kv_lmdb_fail(e, what, rc, err, errlen);
+        if (grow(e, what, err, errlen) != 0)
+            return KV_LMDB_FAILED;
+    }
+    errbuf_printf(err, errlen, "%s: %s: gave up after %d retries", e->dir, what,
+                  LMDB_GROW_RETRIES);
+    return KV_LMDB_FAILED;
+}
+
+/* With flock_writers, writers queue on an flock() of data.mdb before they
+ * touch LMDB's writer mutex, so that mutex never has a waiter.  It is a
+ * robust process-shared pthread mutex, and its hand-over can be lost: when
+ * the holder dies (or unlocks) the kernel (or glibc) wakes ONE waiter, and
+ * if that waiter is killed before it takes the mutex, the others sleep on
+ * forever.  A postage-verify killed with SIGKILL thus wedged postaged's
+ * spends for good (tests/fault_kill9.sh).  The kernel releases an flock at
+ * exit and wakes every process blocked on it, so a death there loses
+ * nothing. */
+int
+kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
+              char *err, size_t errlen)
+{
+    int fd, rc;
+
+    if (kv_lmdb_usable(e, err, errlen) != 0)
+        return KV_LMDB_FAILED;
+    if (!e->flock_writers)
+        return write_retrying(e, what, body, arg, err, errlen);
+    if (mdb_env_get_fd(e->env, &fd) != MDB_SUCCESS || fd < 0)
+        return kv_lmdb_fail(e, "finding the data file to lock", EBADF, err, errlen);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR)
+            return kv_lmdb_fail(e, "locking the data file for writing", errno, err, errlen);
+    }
+    rc = write_retrying(e, what, body, arg, err, errlen);
+    flock(fd, LOCK_UN);
+    return rc;
+}
+
+int
+kv_lmdb_begin_read(struct kv_lmdb *e, MDB_txn **txn, char *err, size_t errlen)
+{
+    int rc;
+
+    if (check_file(e, err, errlen) != 0)
+        return KV_LMDB_FAILED;
+    rc = lmdb_grow_begin(e->env, MDB_RDONLY, txn, &e->broken);
+    if (rc != MDB_SUCCESS)
+        return kv_lmdb_fail(e, "beginning a read transaction", rc, err, errlen);
+    return MDB_SUCCESS;
+}
+
+/* ---- open and close --------------------------------------------------------- */
+
+struct open_arg {
+    struct kv_lmdb *e;
+    kv_lmdb_body body;
+    void *arg;
+    char *err;
+    size_t errlen;
+};
+
+/* The store's identity first, then the owner's databases. */
+static int
+open_body(MDB_txn *txn, void *varg)
+{
+    struct open_arg *a = varg;
+    int rc = lmdb_guard_identify(&a->e->guard, txn, a->err, a->errlen);
+
+    if (rc != MDB_SUCCESS)
+        return rc;
+    return a->body(txn, a->arg);
+}
+
+int
+kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o,
+             const char *what, kv_lmdb_body body, void *arg, char *err, size_t errlen)
+{
+    struct open_arg oa;
+    unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
+    int rc, dead, status;
+
+    memset(e, 0, sizeof *e);
+    e->dir = dir;
+    e->flock_writers = o->flock_writers;
+    e->guard.lock_fd = -1;              /* lmdb_guard_free is safe from here */
+    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+        errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
+        return KV_LMDB_NOMEM;
+    }
+    if (o->nosync)
+        envflags |= MDB_NOSYNC;
+
+    /* Before LMDB sees the files: is this a store, a new one or a lost one? */
+    if (lmdb_guard_prepare(&e->guard, dir, o->may_create, err, errlen) != 0) {
+        status = KV_LMDB_FAILED;
+        goto fail_guard;
+    }
+    rc = mdb_env_create(&e->env);
+    if (rc != MDB_SUCCESS) {
+        e->env = NULL;
+        status = describe(NULL, dir, "creating the LMDB environment", rc, err, errlen);
+        goto fail_guard;
+    }
+    rc = mdb_env_set_maxdbs(e->env, o->maxdbs);
+    if (rc == MDB_SUCCESS)
+        /* LMDB raises this to the size already in use by an existing store. */
+        rc = mdb_env_set_mapsize(e->env, lmdb_grow_initial_size(o->initial_mapsize));
+    if (rc != MDB_SUCCESS) {
+        status = describe(NULL, dir, "configuring the LMDB environment", rc, err, errlen);
+        goto fail_env;
+    }
+    rc = mdb_env_open(e->env, dir, envflags, 0600);
+    if (rc != MDB_SUCCESS) {
+        status = describe(NULL, e->guard.data_path, "opening the LMDB environment", rc, err,
+                          errlen);
+        goto fail_env;
+    }
+    /* Before any page is read through the map. */
+    if (lmdb_guard_attach(&e->guard, e->env, err, errlen) != 0) {
+        status = KV_LMDB_FAILED;
+        goto fail_env;
+    }
+    /* Free reader slots left by processes that died inside a read. */
+    rc = mdb_reader_check(e->env, &dead);
+    if (rc != MDB_SUCCESS) {
+        status = describe(e, e->guard.data_path, "checking for stale readers", rc, err, errlen);
+        goto fail_env;
+    }
+
+    oa.e = e;
+    oa.body = body;
+    oa.arg = arg;
+    oa.err = err;
+    oa.errlen = errlen;
+    pthread_mutex_lock(&e->lock);
+    status = kv_lmdb_write(e, what, open_body, &oa, err, errlen);
+    pthread_mutex_unlock(&e->lock);
+    if (status == MDB_SUCCESS && lmdb_guard_mark(&e->guard, err, errlen) != 0)
+        status = KV_LMDB_FAILED;
+    if (status != MDB_SUCCESS)
+        goto fail_env;
+    lmdb_guard_release(&e->guard);
+    return 0;
+
+fail_env:
+    mdb_env_close(e->env);
+fail_guard:
+    lmdb_guard_free(&e->guard);
+    pthread_mutex_destroy(&e->lock);
+    return status == KV_LMDB_NOMEM ? status : KV_LMDB_FAILED;
+}
+
+void
+kv_lmdb_close(struct kv_lmdb *e)
+{
+    unsigned envflags = 0;
+
+    if (!e->broken && mdb_env_get_flags(e->env, &envflags) == MDB_SUCCESS
+        && (envflags & MDB_NOSYNC))
+        mdb_env_sync(e->env, 1);
+    mdb_env_close(e->env);
+    lmdb_guard_free(&e->guard);
+    pthread_mutex_destroy(&e->lock);
+}

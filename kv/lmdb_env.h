@@ -1,0 +1,134 @@
+/*
+ * lmdb_env.h - one LMDB environment as both stores use it: the
+ * double-spend store (verify/store_lmdb.c) and postaged's state store
+ * (policy/state/state_lmdb.c) keep their own databases, records and
+ * operations, and share this plumbing under them: making the directory,
+ * opening the environment behind its guard (lmdb_guard.h), write
+ * transactions that grow the map and retry (lmdb_grow.h), read
+ * transactions, the messages of failures, and a store found damaged
+ * closing for good.  It is the shape of Postfix's slmdb under dict_lmdb.
+ *
+ * Locking: mdb_env_set_mapsize is only legal while this process has no
+ * transaction open, so the owner holds e->lock across every transaction
+ * (kv_lmdb_write, kv_lmdb_begin_read to mdb_txn_abort) and around
+ * kv_lmdb_fail, kv_lmdb_usable and anything else that reads or changes
+ * the fields below.  The functions here never take it themselves, except
+ * kv_lmdb_open (around its first write) and kv_lmdb_set_notify.
+ *
+ * Errors (the one convention of kv/): a function that fails writes why
+ * into the caller's buffer err[errlen] and returns KV_LMDB_FAILED (or
+ * KV_LMDB_NOMEM).  The double-spend store passes its caller's buffer;
+ * the state store passes the one its handle keeps for pd_state_error.
+ * Messages name DIR/data.mdb, and say "(disk full)" or "(the map is
+ * full)" when that is the reason.
+ *
+ * Damage: LMDB's own findings of damage (MDB_CORRUPTED, MDB_PAGE_NOTFOUND,
+ * MDB_INVALID, MDB_VERSION_MISMATCH) and lmdb_guard_check's refusals
+ * close the environment for good: every later transaction fails with the
+ * same reason, and the notify callback is told once.
+ *
+ * Internal to postage: not exported.
+ */
+#ifndef POSTAGE_KV_LMDB_ENV_H
+#define POSTAGE_KV_LMDB_ENV_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <lmdb.h>
+
+#include "kv/lmdb_guard.h"
+
+#define KV_LMDB_ERRLEN 256              /* = POSTAGE_STORE_ERRLEN = PD_ST_ERRLEN */
+
+#define KV_LMDB_FAILED (-29000)         /* err says why                      */
+#define KV_LMDB_NOMEM (-29001)          /* out of memory or of mutexes       */
+/* A body may end its transaction with a code of its own, n = 0 .. 99: the
+ * transaction is aborted and kv_lmdb_write returns the code as it is (for
+ * "already there", "nothing to write", "the callback misbehaved"). */
+#define KV_LMDB_BODY_CODE(n) (-29100 - (n))
+#define KV_LMDB_IS_BODY_CODE(rc) ((rc) <= KV_LMDB_BODY_CODE(0) && (rc) > KV_LMDB_BODY_CODE(100))
+
+/* Told (up = 0, why) once when the store is found damaged, lost or
+ * replaced; the same type as postage_store_notify_fn and pd_state_notify_fn. */
+typedef void (*kv_lmdb_notify_fn)(void *ctx, int up, const char *why);
+
+struct kv_lmdb {
+    MDB_env *env;
+    pthread_mutex_t lock;       /* held across every transaction (above)     */
+    int broken;                 /* a failed remap left no usable map         */
+    int damaged;                /* data.mdb found damaged, lost, replaced    */
+    int flock_writers;          /* see kv_lmdb_options                       */
+    struct lmdb_guard guard;    /* data.mdb's identity and checks            */
+    kv_lmdb_notify_fn notify;
+    void *notify_ctx;
+    const char *dir;            /* the environment's directory (the owner's) */
+    char damage[KV_LMDB_ERRLEN];  /* why, for every later call               */
+};
+
+struct kv_lmdb_options {
+    size_t initial_mapsize;     /* before $POSTAGE_LMDB_MAPSIZE (lmdb_grow.h) */
+    unsigned maxdbs;            /* named databases, the guard's included     */
+    int may_create;             /* a directory holding no store may become one */
+    int nosync;                 /* MDB_NOSYNC instead of MDB_NOMETASYNC      */
+    /* Writers queue on an flock() of data.mdb before LMDB's writer mutex
+     * (the double-spend store, which other processes write: see
+     * kv_lmdb_write). */
+    int flock_writers;
+    const char *owner;          /* "store", "state store": for one message   */
+    const char *owner_name;     /* what the owner is called in it            */
+};
+
+/* Make the directory dir (mode 0700) unless !may_create, and check that it
+ * is one.  dir_noun and store_noun spell the messages: "cannot create
+ * <dir_noun> directory DIR: reason", "cannot open <dir_noun> directory DIR:
+ * reason", "<store_noun> DIR is not a directory".  Returns 0,
+ * KV_LMDB_FAILED, or KV_LMDB_MISSING (!may_create and DIR does not exist;
+ * err says so). */
+#define KV_LMDB_MISSING (-29002)
+int kv_lmdb_prepare_dir(const char *dir, int may_create, const char *dir_noun,
+                        const char *store_noun, char *err, size_t errlen);
+
+/* A transaction's work.  Returns MDB_SUCCESS (commit), an LMDB error,
+ * LMDB_GUARD_REFUSED (it wrote err itself) or a KV_LMDB_BODY_CODE.  It
+ * must be safe to run again from scratch: after MDB_MAP_FULL the
+ * transaction is aborted, the map doubled and the body run again. */
+typedef int (*kv_lmdb_body)(MDB_txn *txn, void *arg);
+
+/* Open the environment in dir (which must exist; e->dir = dir, kept):
+ * guard (lmdb_guard_prepare, _attach), create, configure, open (mode
+ * 0600), free stale reader slots, then one write transaction that checks
+ * the store's identity and runs open_body (which opens the owner's
+ * databases), and mark the store.  Returns 0, KV_LMDB_FAILED or
+ * KV_LMDB_NOMEM; on failure nothing is left open. */
+int kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o,
+                 const char *what, kv_lmdb_body open_body, void *arg, char *err,
+                 size_t errlen);
+
+/* A NOSYNC store is made durable on a clean close; the default mode
+ * already synced each commit's data pages. */
+void kv_lmdb_close(struct kv_lmdb *e);
+
+/* Run body in a write transaction and commit, growing the map as needed
+ * (lock held).  `what` names the work in messages.  Returns MDB_SUCCESS,
+ * the body's own code, or KV_LMDB_FAILED. */
+int kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
+                  char *err, size_t errlen);
+
+/* Begin a read-only transaction after checking data.mdb (lock held).
+ * MDB_SUCCESS or KV_LMDB_FAILED. */
+int kv_lmdb_begin_read(struct kv_lmdb *e, MDB_txn **txn, char *err, size_t errlen);
+
+/* "DIR: store unusable after a failed map resize; reopen it" if a failed
+ * resize broke the map (lock held): 0 or KV_LMDB_FAILED. */
+int kv_lmdb_usable(const struct kv_lmdb *e, char *err, size_t errlen);
+
+/* "DIR/data.mdb: what: reason (hint)" for the LMDB (or errno) code rc,
+ * closing the store if rc is damage (lock held).  KV_LMDB_FAILED. */
+int kv_lmdb_fail(struct kv_lmdb *e, const char *what, int rc, char *err, size_t errlen);
+
+/* Set the callback told of damage; told at once if it is already
+ * damaged.  Takes the lock. */
+void kv_lmdb_set_notify(struct kv_lmdb *e, kv_lmdb_notify_fn fn, void *ctx);
+
+#endif
