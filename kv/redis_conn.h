@@ -4,37 +4,9 @@
  * state store (policy/state/state_redis.c): the specification string, timeouts,
  * Sentinel discovery, and reconnecting with backoff.
  *
- * Specifications (the part a caller's `store` setting holds):
- *   redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=P&timeout=MS]
- *   redis+unix://[:PASSWORD@]/PATH/TO/SOCKET[?db=N&prefix=P&timeout=MS]
- *   redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB][?prefix=P&timeout=MS]
- * PORT defaults to 6379 (26379 for sentinels), DB to 0, the prefix to
- * "postage:" (every key this program writes starts with it, so several
- * sites can share one Redis), the timeout to 500 ms: the bound on connecting
- * and on each command's reply.  A PASSWORD is given to AUTH on the data
- * connection (not to the sentinels).  IPv6 hosts are written [::1].
- *
- * Details of the grammar (redis_spec_parse), added to the above:
- *   - USER:PASSWORD@ (Redis 6 ACL) sends AUTH USER PASSWORD; a userinfo
- *     without ':' is refused (is it a user or a password?).
- *   - The password, user, socket path, master name and query values are
- *     percent-decoded (%2F is '/', %40 '@', %25 '%', %26 '&'...); a decoded
- *     NUL or control character is refused.  In redis:// and
- *     redis+sentinel:// the userinfo ends at the last '@' before the first
- *     '/'; in redis+unix:// at the first "@/".
- *   - Query parameters, each at most once, in any order: prefix=P (at
- *     most REDIS_PREFIX_MAX - 1 bytes, may be empty), timeout=MS (1 to
- *     60000), db=N (in every form, but not together with a /DB path), and
- *     grace=PERIOD (a hashcash period such as 7d or 3600, at most 10
- *     years; used only by the double-spend store: how long a spent stamp
- *     is kept past its expiry, default 7 days).  Anything else is refused
- *     as an unknown query parameter.
- *   - DB is 0 .. INT_MAX; ports 1 .. 65535; at most REDIS_SENTINELS_MAX
- *     sentinels; host names are letters, digits, '-', '.', '_' (at most
- *     253 bytes); a socket path is absolute and fits sun_path (107 bytes).
- *   - The whole specification is at most REDIS_SPEC_MAX bytes of printable
- *     ASCII or UTF-8 (no spaces, no control characters, no '#').
- * Error messages never repeat the password.
+ * Specifications (redis://, redis+unix://, redis+sentinel://) and their
+ * grammar: kv/redis_spec.h.  The expiry clocks of the two stores that use
+ * this connection: docs/redis.md, "Expiry clocks".
  *
  * Thread safety: a handle is one connection used under a mutex, so any
  * number of threads may share it; commands are serialised.  A transaction
@@ -85,11 +57,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include "kv/redis_spec.h"
+
 #define REDIS_CONN_ERRLEN 256
-#define REDIS_PREFIX_MAX 128
-#define REDIS_SENTINELS_MAX 8
-#define REDIS_SPEC_MAX 2048              /* longest specification accepted   */
-#define REDIS_DEFAULT_GRACE (7 * 86400)  /* seconds; see grace= above        */
 
 struct redis_conn;
 
@@ -100,34 +70,6 @@ struct redis_conn;
  * not call redis_conn_* on the same handle, and should be quick (log a
  * line).  `why` names the server and the reason, never the password. */
 typedef void (*redis_conn_notify_fn)(void *ctx, int up, const char *why);
-
-/* The parsed specification (also for tests of the parser). */
-struct redis_spec {
-    int unix_socket;                 /* redis+unix                           */
-    int sentinel;                    /* redis+sentinel                       */
-    char host[256];                  /* redis:// host (or the socket path)   */
-    int port;
-    char sentinel_host[REDIS_SENTINELS_MAX][256];
-    int sentinel_port[REDIS_SENTINELS_MAX];
-    int n_sentinels;
-    char master[128];                /* sentinel: the master's name          */
-    int db;
-    char password[256];              /* "" for none                          */
-    char prefix[REDIS_PREFIX_MAX];
-    int timeout_ms;
-    /* Added to the original layout: */
-    char username[128];              /* ACL user for AUTH, "" for none       */
-    int64_t grace;                   /* grace=, seconds (store only)         */
-};
-
-/* Is the scheme of @spec ("redis://h", or a scheme alone: "redis") one of
- * "redis", "redis+unix", "redis+sentinel"?  The scheme is the text before
- * the first ':' (or all of it).  1 or 0; says nothing about the rest. */
-int redis_scheme(const char *spec);
-
-/* Parse a full specification ("redis://..."). 0, or -1 with err naming
- * what is wrong. */
-int redis_spec_parse(const char *spec, struct redis_spec *out, char *err, size_t errlen);
 
 /* Make a handle and try to connect.  A failed first connect is not an
  * error (Redis may come later: calls fail until it does) unless @must_connect,
