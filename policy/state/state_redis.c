@@ -86,40 +86,16 @@
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
 #include "kv/redis_conn.h"
+#include "policy/state/state_redis.h"
 
-#define HDR 8                       /* expires_at before the payload       */
-#define UPDATE_TRIES 50             /* conflicts before an update gives up */
-#define LOCK_AFTER 3                /* conflicts before taking the lock     */
-#define LOCK_MS "1000"              /* the lock lapses after this (PX)      */
-#define LOCK_WAIT_S 2.0             /* longest wait for others' locks       */
 #define SCAN_COUNT "256"            /* SCAN's COUNT hint                   */
-/* Longer lifetimes get no Redis expiry at all (and stay clear of the
- * server's overflow checks): 100 years. */
-#define TTL_MAX ((uint64_t) 100 * 366 * 86400)
-/* "p:" + the longest table name + ":" */
-#define TABLE_PREFIX_MAX (REDIS_PREFIX_MAX + 32)
-#define KEY_ROOM (TABLE_PREFIX_MAX + PD_ST_KEY_MAX)
-#define WHERE_MAX 400
 #define DIGEST_LEN 16
-
-struct pd_state_redis {
-    struct redis_conn *conn;
-    pthread_mutex_t lock;                       /* errbuf                    */
-    char errbuf[PD_ST_ERRLEN];
-    char where[WHERE_MAX];                      /* the server, no password   */
-    size_t tprefix_len[PD_TABLE_COUNT];
-    char tprefix[PD_TABLE_COUNT][TABLE_PREFIX_MAX];
-    char pattern[PD_TABLE_COUNT][2 * TABLE_PREFIX_MAX + 2];   /* for SCAN */
-};
 
 /* ---- errors ------------------------------------------------------------ */
 
-static int fail(struct pd_state_redis *st, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Record "SERVER: what happened" in the handle; returns status. */
-static int
-fail(struct pd_state_redis *st, int status, const char *fmt, ...)
+int
+pd_redis_fail(struct pd_state_redis *st, int status, const char *fmt, ...)
 {
     char msg[PD_ST_ERRLEN];
     va_list ap;
@@ -135,10 +111,10 @@ fail(struct pd_state_redis *st, int status, const char *fmt, ...)
     return status;
 }
 
-/* redis_conn's messages start with the server's address, which fail()
+/* redis_conn's messages start with the server's address, which pd_redis_fail()
  * puts first already: the rest of one. */
-static const char *
-reason(const struct pd_state_redis *st, const char *why)
+const char *
+pd_redis_reason(const struct pd_state_redis *st, const char *why)
 {
     size_t n = strlen(st->where);
 
@@ -160,8 +136,8 @@ pd_state_redis_error(void *handle, char *buf, size_t len)
 }
 
 /* What is wrong with a reply we did not expect. */
-static void
-reply_problem(const redisReply *r, const char *cmd, char *why, size_t whylen)
+void
+pd_redis_reply_problem(const redisReply *r, const char *cmd, char *why, size_t whylen)
 {
     if (r->type == REDIS_REPLY_ERROR)
         errbuf_printf(why, whylen, "%s: %.*s", cmd, (int) r->len, r->str);
@@ -169,35 +145,35 @@ reply_problem(const redisReply *r, const char *cmd, char *why, size_t whylen)
         errbuf_printf(why, whylen, "%s: unexpected reply (type %d)", cmd, r->type);
 }
 
-static int
-is_status(const redisReply *r, const char *text)
+int
+pd_redis_is_status(const redisReply *r, const char *text)
 {
     return r->type == REDIS_REPLY_STATUS && r->len == strlen(text)
         && memcmp(r->str, text, r->len) == 0;
 }
 
 /* Another type of key under our name: WRONGTYPE on GET.  Not ours. */
-static int
-is_wrongtype(const redisReply *r)
+int
+pd_redis_is_wrongtype(const redisReply *r)
 {
     return r->type == REDIS_REPLY_ERROR && r->len >= 9 && memcmp(r->str, "WRONGTYPE", 9) == 0;
 }
 
 /* ---- keys and records ---------------------------------------------------- */
 
-static int
-valid_args(struct pd_state_redis *st, enum pd_table table, const void *key, size_t keylen)
+int
+pd_redis_valid_args(struct pd_state_redis *st, enum pd_table table, const void *key, size_t keylen)
 {
     if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
         || keylen > PD_ST_KEY_MAX) {
-        fail(st, PD_ST_ERR_INVALID, "invalid table or key length %zu", keylen);
+        pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or key length %zu", keylen);
         return 0;
     }
     return 1;
 }
 
-static size_t
-make_key(const struct pd_state_redis *st, enum pd_table table, const void *key,
+size_t
+pd_redis_make_key(const struct pd_state_redis *st, enum pd_table table, const void *key,
          size_t keylen, char *out)
 {
     size_t n = st->tprefix_len[table];
@@ -208,8 +184,8 @@ make_key(const struct pd_state_redis *st, enum pd_table table, const void *key,
 }
 
 /* A stored value: well formed, and live at `now`?  Sets the payload. */
-static int
-record_live(const redisReply *r, int64_t now, int64_t *expires_at,
+int
+pd_redis_record_live(const redisReply *r, int64_t now, int64_t *expires_at,
             const unsigned char **payload, size_t *len)
 {
     if (r == NULL || r->type != REDIS_REPLY_STRING || r->len < HDR
@@ -237,373 +213,6 @@ glob_escape(const char *in, size_t len, char *out)
     *out = '\0';
 }
 
-/* ---- update ---------------------------------------------------------------- */
-
-/* Outcomes of one attempt, besides the PD_ST_* statuses. */
-#define CONFLICT 1                  /* EXEC aborted: the key changed        */
-#define LOCKED 2                    /* another updater holds the key's lock */
-
-/* One update in progress. */
-struct upd {
-    const char *key, *lock;         /* the entry's key and its lock's key   */
-    size_t keylen, locklen;
-    int64_t now;
-    pd_state_fn fn;
-    void *ctx;
-    int have_lock;                  /* we set the lock (it may have lapsed) */
-    char token[2 * 16 + 1];         /* our lock's value                     */
-    char why[REDIS_CONN_ERRLEN];
-};
-
-/* The connection is held.  Sends a command; NULL with why set if the
- * connection failed (redis_conn has dropped it: no WATCH or MULTI state
- * survives). */
-static redisReply *
-cmd_locked(struct pd_state_redis *st, char *why, size_t whylen, int argc, const char **argv,
-           const size_t *lens)
-{
-    return redis_conn_commandv_locked(st->conn, why, whylen, argc, argv, lens);
-}
-
-static void
-send_simple(struct pd_state_redis *st, const char *cmd)
-{
-    char why[REDIS_CONN_ERRLEN];
-    const char *argv[1] = { cmd };
-    size_t lens[1] = { strlen(cmd) };
-    redisReply *r = cmd_locked(st, why, sizeof why, 1, argv, lens);
-
-    if (r != NULL)
-        freeReplyObject(r);
-}
-
-/* Queue one command inside MULTI: 0, or -1 with why set (after a DISCARD
- * if the connection still works). */
-static int
-queue(struct pd_state_redis *st, struct upd *u, int argc, const char **argv,
-      const size_t *lens)
-{
-    redisReply *r = cmd_locked(st, u->why, sizeof u->why, argc, argv, lens);
-
-    if (r == NULL)
-        return -1;
-    if (!is_status(r, "QUEUED")) {
-        reply_problem(r, argv[0], u->why, sizeof u->why);
-        freeReplyObject(r);
-        send_simple(st, "DISCARD");          /* also forgets the WATCH */
-        return -1;
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-/* MULTI, the write, DEL of our lock if we hold it, EXEC.  Returns
- * PD_ST_OK, PD_ST_ERR_BACKEND (why set) or CONFLICT. */
-static int
-transaction(struct pd_state_redis *st, struct upd *u, int release, int argc,
-            const char **argv, const size_t *lens)
-{
-    const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" }, *del[2] = { "DEL", u->lock };
-    size_t multi_len[1] = { 5 }, exec_len[1] = { 4 }, del_len[2] = { 3, u->locklen };
-    size_t expect = release ? 2 : 1, i;
-    redisReply *r;
-    int rc = PD_ST_OK;
-
-    r = cmd_locked(st, u->why, sizeof u->why, 1, multi, multi_len);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
-    if (!is_status(r, "OK")) {
-        reply_problem(r, "MULTI", u->why, sizeof u->why);
-        freeReplyObject(r);
-        send_simple(st, "UNWATCH");
-        return PD_ST_ERR_BACKEND;
-    }
-    freeReplyObject(r);
-    if (queue(st, u, argc, argv, lens) != 0)
-        return PD_ST_ERR_BACKEND;
-    if (release && queue(st, u, 2, del, del_len) != 0)
-        return PD_ST_ERR_BACKEND;
-    r = cmd_locked(st, u->why, sizeof u->why, 1, exec, exec_len);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
-    if (r->type == REDIS_REPLY_NIL) {
-        rc = CONFLICT;                       /* someone changed a watched key */
-    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != expect) {
-        reply_problem(r, "EXEC", u->why, sizeof u->why);
-        rc = PD_ST_ERR_BACKEND;
-    } else {
-        for (i = 0; i < expect && rc == PD_ST_OK; i++)
-            if (r->element[i]->type == REDIS_REPLY_ERROR) {
-                reply_problem(r->element[i], i == 0 ? argv[0] : "DEL", u->why, sizeof u->why);
-                rc = PD_ST_ERR_BACKEND;
-            }
-    }
-    freeReplyObject(r);
-    if (rc == PD_ST_OK && release)
-        u->have_lock = 0;
-    return rc;
-}
-
-/* One attempt, the connection held.  Returns PD_ST_OK,
- * PD_ST_ERR_CALLBACK, PD_ST_ERR_BACKEND (u->why set), CONFLICT or LOCKED.
- * Leaves nothing watched. */
-static int
-attempt(struct pd_state_redis *st, struct upd *u)
-{
-    unsigned char cur[PD_ST_VALUE_MAX];
-    unsigned char rec[HDR + PD_ST_VALUE_MAX];
-    const unsigned char *payload = NULL;
-    const char *argv[5];
-    size_t lens[5], curlen = 0, outlen = 0;
-    int64_t expires_at = PD_ST_NEVER;
-    int present, live, ours;
-    const redisReply *val, *lock;
-    char ttl[24];
-    enum pd_st_op op;
-    redisReply *r;
-
-    /* Watch the lock too: whoever takes it makes our EXEC fail. */
-    argv[0] = "WATCH";
-    lens[0] = 5;
-    argv[1] = u->key;
-    lens[1] = u->keylen;
-    argv[2] = u->lock;
-    lens[2] = u->locklen;
-    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
-    if (!is_status(r, "OK")) {
-        reply_problem(r, "WATCH", u->why, sizeof u->why);
-        freeReplyObject(r);
-        return PD_ST_ERR_BACKEND;
-    }
-    freeReplyObject(r);
-
-    /* MGET answers nil for a key of another type: not ours, absent. */
-    argv[0] = "MGET";
-    lens[0] = 4;
-    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        reply_problem(r, "MGET", u->why, sizeof u->why);
-        freeReplyObject(r);
-        send_simple(st, "UNWATCH");
-        return PD_ST_ERR_BACKEND;
-    }
-    val = r->element[0];
-    lock = r->element[1];
-    ours = u->have_lock && lock->type == REDIS_REPLY_STRING
-           && lock->len == strlen(u->token) && memcmp(lock->str, u->token, lock->len) == 0;
-    if (lock->type != REDIS_REPLY_NIL && !ours) {
-        freeReplyObject(r);
-        send_simple(st, "UNWATCH");
-        return LOCKED;
-    }
-    if (!ours)
-        u->have_lock = 0;                   /* it lapsed: nothing to release */
-    present = val->type != REDIS_REPLY_NIL;
-    live = record_live(val, u->now, &expires_at, &payload, &curlen);
-    if (live)
-        memcpy(cur, payload, curlen);       /* a private copy for the callback */
-    else
-        expires_at = PD_ST_NEVER;
-    freeReplyObject(r);
-
-    op = u->fn(u->ctx, u->now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
-    if (op == PD_ST_PUT && outlen > PD_ST_VALUE_MAX) {
-        send_simple(st, "UNWATCH");
-        return PD_ST_ERR_CALLBACK;
-    }
-    if (op == PD_ST_PUT && expires_at <= u->now)
-        op = PD_ST_DELETE;                  /* dead on arrival: nothing to keep */
-    argv[1] = u->key;
-    lens[1] = u->keylen;
-    if (op == PD_ST_PUT) {
-        uint64_t life = (uint64_t) expires_at - (uint64_t) u->now;
-
-        be_put_i64(rec, expires_at);
-        argv[0] = "SET";
-        lens[0] = 3;
-        argv[2] = (const char *) rec;
-        lens[2] = HDR + outlen;
-        if (expires_at == PD_ST_NEVER || life > TTL_MAX)
-            return transaction(st, u, ours, 3, argv, lens);
-        snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) life);
-        argv[3] = "EX";
-        lens[3] = 2;
-        argv[4] = ttl;
-        lens[4] = strlen(ttl);
-        return transaction(st, u, ours, 5, argv, lens);
-    }
-    if (op == PD_ST_DELETE && present) {
-        argv[0] = "DEL";
-        lens[0] = 3;
-        return transaction(st, u, ours, 2, argv, lens);
-    }
-    /* KEEP, or DELETE of nothing: no write; the answer stands as of the
-     * MGET.  The caller releases our lock. */
-    send_simple(st, "UNWATCH");
-    return PD_ST_OK;
-}
-
-/* Take the key's lock: 1 if taken, 0 if someone else holds it, -1 with
- * u->why set on a failure. */
-static int
-take_lock(struct pd_state_redis *st, struct upd *u)
-{
-    const char *argv[6] = { "SET", u->lock, u->token, "NX", "PX", LOCK_MS };
-    size_t lens[6] = { 3, u->locklen, strlen(u->token), 2, 2, strlen(LOCK_MS) };
-    redisReply *r = redis_conn_commandv(st->conn, u->why, sizeof u->why, 6, argv, lens);
-    int rc;
-
-    if (r == NULL)
-        return -1;
-    if (is_status(r, "OK")) {
-        rc = 1;
-        u->have_lock = 1;
-    } else if (r->type == REDIS_REPLY_NIL) {
-        rc = 0;
-    } else {
-        reply_problem(r, "SET NX", u->why, sizeof u->why);
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-/* Let go of the lock if we still hold it (best effort: it lapses anyway). */
-static void
-drop_lock(struct pd_state_redis *st, struct upd *u)
-{
-    static const char script[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
-        "return 0";
-    const char *argv[5] = { "EVAL", script, "1", u->lock, u->token };
-    size_t lens[5] = { 4, sizeof script - 1, 1, u->locklen, strlen(u->token) };
-    char why[REDIS_CONN_ERRLEN];
-    redisReply *r;
-
-    if (!u->have_lock)
-        return;
-    u->have_lock = 0;
-    r = redis_conn_commandv(st->conn, why, sizeof why, 5, argv, lens);
-    if (r != NULL)
-        freeReplyObject(r);
-}
-
-static double
-mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* A random pause of up to max_us microseconds. */
-static void
-pause_us(uint32_t max_us)
-{
-    struct timespec ts;
-    uint32_t us = randombytes_uniform(max_us) + 1;
-
-    ts.tv_sec = 0;
-    ts.tv_nsec = (long) us * 1000L;
-    nanosleep(&ts, NULL);
-}
-
-static int
-pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t keylen,
-                      int64_t now, pd_state_fn fn, void *ctx)
-{
-    struct pd_state_redis *st = handle;
-    unsigned char rnd[16];
-    struct upd *u;
-    int conflicts = 0, rc, i;
-    double start = 0;
-
-    if (!valid_args(st, table, key, keylen))
-        return PD_ST_ERR_INVALID;
-    if (fn == NULL)
-        return fail(st, PD_ST_ERR_INVALID, "no update callback");
-    u = calloc(1, sizeof *u + 2 * KEY_ROOM);
-    if (u == NULL)
-        return fail(st, PD_ST_ERR_NOMEM, "out of memory");
-    {
-        char *k = (char *) (u + 1), *l = k + KEY_ROOM;
-
-        u->keylen = make_key(st, table, key, keylen, k);
-        /* The lock of PREFIX "p:" TABLE ":" KEY is PREFIX "l:" TABLE ":" KEY. */
-        memcpy(l, k, u->keylen);
-        l[st->tprefix_len[table] - strlen(pd_state_table_name(table)) - 3] = 'l';
-        u->locklen = u->keylen;
-        u->key = k;
-        u->lock = l;
-    }
-    u->now = now;
-    u->fn = fn;
-    u->ctx = ctx;
-    randombytes_buf(rnd, sizeof rnd);
-    for (i = 0; i < (int) sizeof rnd; i++)
-        snprintf(u->token + 2 * i, 3, "%02x", rnd[i]);
-
-    for (;;) {
-        if (!u->have_lock && conflicts >= LOCK_AFTER) {
-            rc = take_lock(st, u);
-            if (rc < 0) {
-                rc = PD_ST_ERR_BACKEND;
-                break;
-            }
-        }
-        redis_conn_lock(st->conn);
-        rc = attempt(st, u);
-        redis_conn_unlock(st->conn);
-        if (rc == CONFLICT) {
-            if (++conflicts >= UPDATE_TRIES)
-                break;
-            if (!u->have_lock)
-                pause_us(200);
-            continue;
-        }
-        if (rc == LOCKED) {
-            /* Another updater's turn: wait for it, within bounds. */
-            if (start == 0)
-                start = mono_s();
-            else if (mono_s() - start > LOCK_WAIT_S)
-                break;
-            pause_us(500);
-            continue;
-        }
-        break;
-    }
-    drop_lock(st, u);
-    switch (rc) {
-    case PD_ST_OK:
-        break;
-    case PD_ST_ERR_CALLBACK:
-        rc = fail(st, rc, "updating an entry of %s: the callback returned a value over %d "
-                  "bytes", pd_state_table_name(table), PD_ST_VALUE_MAX);
-        break;
-    case CONFLICT:
-        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %d "
-                  "conflicting attempts: the entry kept changing (contention on one key)",
-                  pd_state_table_name(table), UPDATE_TRIES);
-        break;
-    case LOCKED:
-        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %.0f s "
-                  "waiting for other updaters of the entry (contention on one key)",
-                  pd_state_table_name(table), LOCK_WAIT_S);
-        break;
-    default:
-        rc = fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: %s",
-                  pd_state_table_name(table), reason(st, u->why));
-        break;
-    }
-    free(u);
-    return rc;
-}
-
 /* ---- get ------------------------------------------------------------------- */
 
 static int
@@ -620,29 +229,29 @@ pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t ke
     char *rkey;
     int rc;
 
-    if (!valid_args(st, table, key, keylen))
+    if (!pd_redis_valid_args(st, table, key, keylen))
         return PD_ST_ERR_INVALID;
     if (val == NULL && cap > 0)
-        return fail(st, PD_ST_ERR_INVALID, "no room for the value");
+        return pd_redis_fail(st, PD_ST_ERR_INVALID, "no room for the value");
     rkey = malloc(KEY_ROOM);
     if (rkey == NULL)
-        return fail(st, PD_ST_ERR_NOMEM, "out of memory");
+        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "out of memory");
     argv[0] = "GET";
     lens[0] = 3;
     argv[1] = rkey;
-    lens[1] = make_key(st, table, key, keylen, rkey);
+    lens[1] = pd_redis_make_key(st, table, key, keylen, rkey);
     r = redis_conn_commandv(st->conn, why, sizeof why, 2, argv, lens);
     free(rkey);
     if (r == NULL)
-        return fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
-                    pd_state_table_name(table), reason(st, why));
-    if (r->type == REDIS_REPLY_ERROR && !is_wrongtype(r)) {
-        reply_problem(r, "GET", why, sizeof why);
+        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+                    pd_state_table_name(table), pd_redis_reason(st, why));
+    if (r->type == REDIS_REPLY_ERROR && !pd_redis_is_wrongtype(r)) {
+        pd_redis_reply_problem(r, "GET", why, sizeof why);
         freeReplyObject(r);
-        return fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
-                    pd_state_table_name(table), reason(st, why));
+        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+                    pd_state_table_name(table), pd_redis_reason(st, why));
     }
-    if (record_live(r, now, &exp, &payload, &len)) {
+    if (pd_redis_record_live(r, now, &exp, &payload, &len)) {
         if (len > 0 && cap > 0)
             memcpy(val, payload, len < cap ? len : cap);
         if (vallen != NULL)
@@ -670,7 +279,7 @@ pd_state_redis_expire(void *handle, enum pd_table table, int64_t now, unsigned b
     if (removed != NULL)
         *removed = 0;
     if ((unsigned) table >= PD_TABLE_COUNT)
-        return fail(st, PD_ST_ERR_INVALID, "invalid table %d", (int) table);
+        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table %d", (int) table);
     return PD_ST_OK;                /* the server expires keys itself */
 }
 
@@ -776,7 +385,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
     int rc = PD_ST_OK;
 
     if (seen_init(&seen) != 0)
-        return fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                     pd_state_table_name(table));
     argv[0] = "SCAN";
     argv[2] = "MATCH";
@@ -793,17 +402,17 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
         lens[1] = strlen(cursor);
         r = redis_conn_commandv(st->conn, why, sizeof why, 6, argv, lens);
         if (r == NULL) {
-            rc = fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
-                      pd_state_table_name(table), reason(st, why));
+            rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+                      pd_state_table_name(table), pd_redis_reason(st, why));
             break;
         }
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
             || r->element[0]->type != REDIS_REPLY_STRING
             || r->element[0]->len >= sizeof cursor
             || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            reply_problem(r, "SCAN", why, sizeof why);
-            rc = fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
-                      pd_state_table_name(table), reason(st, why));
+            pd_redis_reply_problem(r, "SCAN", why, sizeof why);
+            rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+                      pd_state_table_name(table), pd_redis_reason(st, why));
             break;
         }
         memcpy(cursor, r->element[0]->str, r->element[0]->len);
@@ -813,7 +422,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
             const redisReply **nf = realloc(fresh, keys->elements * sizeof *fresh);
 
             if (nf == NULL) {
-                rc = fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                rc = pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                           pd_state_table_name(table));
                 break;
             }
@@ -832,7 +441,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
                 continue;
             added = seen_add(&seen, k->str, k->len);
             if (added < 0) {
-                rc = fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                rc = pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                           pd_state_table_name(table));
                 break;
             }
@@ -870,7 +479,7 @@ pd_state_redis_count(void *handle, enum pd_table table, uint64_t *count)
     int rc;
 
     if ((unsigned) table >= PD_TABLE_COUNT || count == NULL)
-        return fail(st, PD_ST_ERR_INVALID, "invalid table or no count");
+        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or no count");
     rc = walk(st, table, "counting entries", count_batch, &n);
     if (rc == PD_ST_OK)
         *count = n;
@@ -899,7 +508,7 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
     if (argv == NULL || lens == NULL) {
         free(argv);
         free(lens);
-        return fail(st, PD_ST_ERR_NOMEM, "listing entries of %s: out of memory",
+        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "listing entries of %s: out of memory",
                     pd_state_table_name(table));
     }
     argv[0] = "MGET";
@@ -912,13 +521,13 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
     free(argv);
     free(lens);
     if (r == NULL)
-        return fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
-                    pd_state_table_name(table), reason(st, why));
+        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+                    pd_state_table_name(table), pd_redis_reason(st, why));
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-        reply_problem(r, "MGET", why, sizeof why);
+        pd_redis_reply_problem(r, "MGET", why, sizeof why);
         freeReplyObject(r);
-        return fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
-                    pd_state_table_name(table), reason(st, why));
+        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+                    pd_state_table_name(table), pd_redis_reason(st, why));
     }
     /* The replies are ours alone: no lock is held while fn runs. */
     for (i = 0; i < n; i++) {
@@ -926,7 +535,7 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
         size_t len = 0;
         int64_t exp;
 
-        if (!record_live(r->element[i], a->now, &exp, &payload, &len))
+        if (!pd_redis_record_live(r->element[i], a->now, &exp, &payload, &len))
             continue;
         if (a->fn(a->ctx, keys[i]->str + plen, keys[i]->len - plen,
                   len > 0 ? payload : (const unsigned char *) "", len, exp) != 0) {
@@ -946,7 +555,7 @@ pd_state_redis_scan(void *handle, enum pd_table table, int64_t now, pd_state_sca
     struct scan_arg arg;
 
     if ((unsigned) table >= PD_TABLE_COUNT || fn == NULL)
-        return fail(st, PD_ST_ERR_INVALID, "invalid table or no scan callback");
+        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or no scan callback");
     arg.now = now;
     arg.fn = fn;
     arg.ctx = ctx;
