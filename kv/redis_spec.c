@@ -18,6 +18,7 @@
 #include "postage/status.h"
 #include "kv/redis_conn.h"
 #include "kv/redis_spec.h"
+#include "kv/store_spec.h"
 
 #define TIMEOUT_DEFAULT_MS 500
 #define TIMEOUT_MAX_MS 60000
@@ -47,16 +48,9 @@ bad(char *err, size_t errlen, const char *fmt, ...)
 int
 redis_scheme(const char *spec)
 {
-    static const char *const schemes[] = { "redis", "redis+unix", "redis+sentinel" };
-    size_t n, i;
-
     if (spec == NULL)
         return 0;
-    n = strcspn(spec, ":");
-    for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
-        if (strlen(schemes[i]) == n && memcmp(spec, schemes[i], n) == 0)
-            return 1;
-    return 0;
+    return kv_spec_is_redis(spec, strcspn(spec, ":"));
 }
 
 /* Percent-decode s[0..n) into out (outsz bytes with the NUL).  `what`

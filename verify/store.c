@@ -6,9 +6,10 @@
  * same fixed-size thing and never sees stamp text) and picks the backend
  * from the specification string.
  *
- * Specification rule: a scheme is `[a-z][a-z0-9+]*` immediately followed
- * by ':' at the very start of the string.  Anything else is a bare path and
- * means "lmdb:PATH".  So "/var/lib/postage:old" and "./db:1" are paths,
+ * Specification rule (kv/store_spec.h, shared with postaged's state
+ * store): a scheme is `[a-z][a-z0-9+]*` immediately followed by ':' at
+ * the very start of the string.  Anything else is a bare path and means
+ * "lmdb:PATH".  So "/var/lib/postage:old" and "./db:1" are paths,
  * "lmdb:db:1" is the LMDB directory "db:1", and "foo:bar" is refused as an
  * unknown scheme rather than silently becoming a directory named "foo:bar"
  * (write "./foo:bar" for that).  The Redis schemes ("redis:",
@@ -34,6 +35,7 @@
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/store.h"
+#include "kv/store_spec.h"
 #include "verify/store_backend.h"
 
 struct postage_store {
@@ -53,24 +55,6 @@ static const struct postage_store_backend *const backends[] = {
 #define KNOWN_SCHEMES "lmdb, redis, redis+unix, redis+sentinel"
 
 #define ALL_FLAGS (POSTAGE_STORE_NOSYNC | POSTAGE_STORE_NOCREATE | POSTAGE_STORE_LAZY)
-
-/* Length of the scheme at the start of spec (without the ':'), or 0. */
-static size_t
-scheme_length(const char *spec)
-{
-    size_t i;
-
-    if (!(spec[0] >= 'a' && spec[0] <= 'z'))
-        return 0;
-    for (i = 1; spec[i] != '\0'; i++) {
-        char c = spec[i];
-        if (c == ':')
-            return i;
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'))
-            return 0;
-    }
-    return 0;
-}
 
 int
 postage_store_open(const char *spec, unsigned flags, postage_store **out,
@@ -99,7 +83,7 @@ postage_store_open(const char *spec, unsigned flags, postage_store **out,
         return POSTAGE_ERR_INVALID;
     }
 
-    slen = scheme_length(spec);
+    slen = kv_spec_scheme_length(spec);
     if (slen == 0) {
         backend = &postage_store_lmdb;
         location = spec;

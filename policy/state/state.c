@@ -22,6 +22,7 @@
 #include "util/errbuf.h"
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
+#include "kv/store_spec.h"
 
 struct pd_state {
     const struct pd_state_ops *ops;
@@ -45,35 +46,25 @@ pd_state_table_name(enum pd_table table)
 
 /* ---- choosing a backend ----------------------------------------------- */
 
-static int
-scheme_is(const char *spec, size_t len, const char *name)
-{
-    return strlen(name) == len && strncmp(spec, name, len) == 0;
-}
-
 static const struct pd_state_ops *
 pick_backend(const char *spec, char *err, size_t errlen)
 {
-    const char *p = spec;
     size_t len;
 
     if (spec == NULL || spec[0] == '\0') {
         errbuf_printf(err, errlen, "empty state store specification");
         return NULL;
     }
-    if (!(*p >= 'a' && *p <= 'z'))
-        return &pd_state_lmdb_ops;
-    p++;
-    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+')
-        p++;
-    if (*p != ':')
-        return &pd_state_lmdb_ops;        /* a bare path */
-    len = (size_t) (p - spec);
-    if (scheme_is(spec, len, "lmdb"))
-        return &pd_state_lmdb_ops;
-    if (scheme_is(spec, len, "redis") || scheme_is(spec, len, "redis+unix")
-        || scheme_is(spec, len, "redis+sentinel"))
+    /* The rule of kv/store_spec.h, as the double-spend store reads it. */
+    switch (kv_spec_kind(spec, &len)) {
+    case KV_SPEC_LMDB:
+        return &pd_state_lmdb_ops;        /* "lmdb:DIR" or a bare path */
+    case KV_SPEC_REDIS:
         return &pd_state_redis_ops;
+    case KV_SPEC_UNKNOWN:
+    default:
+        break;
+    }
     errbuf_printf(err, errlen,
            "unsupported state store \"%.*s\" (lmdb:DIR, redis://, redis+unix:// or "
            "redis+sentinel://)", (int) len, spec);

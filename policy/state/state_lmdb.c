@@ -69,6 +69,7 @@
 #include "policy/state/state_backend.h"
 #include "kv/lmdb_env.h"
 #include "kv/lmdb_guard.h"
+#include "kv/store_spec.h"
 
 #define SUBDIR "policy"
 #define HDR 8                           /* expires_at before the payload */
@@ -596,29 +597,25 @@ out:
 /* ---- open and close --------------------------------------------------------- */
 
 /* "lmdb:DIR" or a bare path; a scheme is [a-z][a-z0-9+]* before ':' at the
- * very start, as in verify/store.c, so "./a:b" is a path and "redis:x" is
+ * very start (kv/store_spec.h), so "./a:b" is a path and "redis:x" is
  * refused rather than becoming a directory. */
 static int
 parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
 {
-    const char *p = spec;
+    size_t len;
 
     if (spec == NULL || spec[0] == '\0') {
         errbuf_printf(err, errlen, "empty state store specification");
         return PD_ST_ERR_INVALID;
     }
-    if (*p >= 'a' && *p <= 'z') {
-        p++;
-        while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+')
-            p++;
-        if (*p == ':') {
-            if ((size_t) (p - spec) != 4 || strncmp(spec, "lmdb", 4) != 0) {
-                errbuf_printf(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
-                       (int) (p - spec), spec);
-                return PD_ST_ERR_INVALID;
-            }
-            spec = p + 1;
+    len = kv_spec_scheme_length(spec);
+    if (len > 0) {
+        if (len != 4 || strncmp(spec, "lmdb", 4) != 0) {
+            errbuf_printf(err, errlen, "\"%.*s:\" is not an LMDB state store (lmdb:DIR)",
+                   (int) len, spec);
+            return PD_ST_ERR_INVALID;
         }
+        spec += len + 1;
     }
     if (spec[0] == '\0') {
         errbuf_printf(err, errlen, "empty directory in state store specification");
