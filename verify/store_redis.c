@@ -1,7 +1,7 @@
 /*
  * store_redis.c - the Redis double-spend store backends ("redis://...",
  * "redis+unix://...", "redis+sentinel://..."; grammar in
- * kv/redis_conn.h and postage/store.h).
+ * kv/redis_spec.h and postage/store.h).
  *
  * Layout.  One string key per spent stamp: PREFIX "s:" followed by the 32
  * bytes of the stamp's SHA-256 (binary), value "1", expiring at
@@ -12,7 +12,9 @@
  * grace= must therefore be at least the checker's grace plus any clock
  * difference between the checking hosts and Redis.  An entry for a stamp
  * that never expires (POSTAGE_NEVER_EXPIRES, or an expiry beyond what
- * Redis can represent) has no TTL.
+ * Redis can represent) has no TTL.  Why Redis's clock and an absolute
+ * time here, while postaged's state store counts relative to its own
+ * clock: docs/redis.md, "Expiry clocks".
  *
  * Double spending.  spend() is one `SET key 1 NX [EXAT t]`: Redis runs
  * commands one at a time, so of any number of clients exactly one sees OK

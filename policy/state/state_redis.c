@@ -27,7 +27,9 @@
  * the caller's `now`, exactly as state.h says, whatever the server's
  * clock: an entry that Redis still holds but whose expires_at <= now is
  * absent.  A PUT of an entry already dead (expires_at <= now) deletes the
- * key.
+ * key.  (The double-spend store's keys expire at an absolute time by
+ * Redis's clock instead; both choices are argued in docs/redis.md,
+ * "Expiry clocks".)
  *
  * Atomicity.  pd_state_update is optimistic: WATCH key, GET, run the
  * callback, MULTI, SET ... EX / DEL, EXEC, all on the connection held
