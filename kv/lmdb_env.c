@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -226,12 +227,120 @@ kv_lmdb_begin_read(struct kv_lmdb *e, MDB_txn **txn, char *err, size_t errlen)
     return MDB_SUCCESS;
 }
 
+int
+kv_lmdb_cursor_after(MDB_cursor *cur, int started, void *key, size_t keylen,
+                     MDB_val *k, MDB_val *v)
+{
+    int rc;
+
+    if (!started)
+        return mdb_cursor_get(cur, k, v, MDB_FIRST);
+    k->mv_size = keylen;
+    k->mv_data = key;                   /* MDB_val is not const */
+    rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && k->mv_size == keylen && memcmp(k->mv_data, key, keylen) == 0)
+        rc = mdb_cursor_get(cur, k, v, MDB_NEXT);   /* seen last time */
+    return rc;
+}
+
+/* ---- sweeping ------------------------------------------------------------- */
+
+struct sweep {
+    MDB_dbi dbi;
+    unsigned batch;
+    kv_lmdb_dead_fn dead;
+    void *ctx;
+    int started;                        /* resume after key[]            */
+    size_t keylen;
+    unsigned char key[KV_LMDB_RESUME_MAX];
+    /* Results of the batch, valid only once it has committed. */
+    uint64_t removed;
+    size_t next_len;
+    unsigned char next_key[KV_LMDB_RESUME_MAX];
+    int finished;
+};
+
+static int
+sweep_body(MDB_txn *txn, void *arg)
+{
+    struct sweep *s = arg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned seen = 0;
+    int rc;
+
+    s->removed = 0;
+    s->finished = 0;
+    s->next_len = 0;
+    rc = mdb_cursor_open(txn, s->dbi, &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    rc = kv_lmdb_cursor_after(cur, s->started, s->key, s->keylen, &k, &v);
+    while (rc == MDB_SUCCESS) {
+        if (k.mv_size <= sizeof s->next_key) {
+            memcpy(s->next_key, k.mv_data, k.mv_size);
+            s->next_len = k.mv_size;
+        }
+        if (s->dead(&k, &v, s->ctx)) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != MDB_SUCCESS)
+                break;
+            s->removed++;
+        }
+        if (++seen >= s->batch) {
+            mdb_cursor_close(cur);
+            return MDB_SUCCESS;          /* more may follow: next batch */
+        }
+        /* After a delete, MDB_NEXT yields the entry that took its place. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        s->finished = 1;
+        return MDB_SUCCESS;
+    }
+    return rc;
+}
+
+int
+kv_lmdb_sweep(struct kv_lmdb *e, MDB_dbi dbi, unsigned batch, const char *what,
+              kv_lmdb_dead_fn dead, void *ctx, uint64_t *removed, char *err, size_t errlen)
+{
+    struct sweep s;
+    uint64_t total = 0;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.dbi = dbi;
+    s.batch = batch;
+    s.dead = dead;
+    s.ctx = ctx;
+    for (;;) {
+        /* The lock is dropped between batches so others interleave. */
+        pthread_mutex_lock(&e->lock);
+        rc = kv_lmdb_write(e, what, sweep_body, &s, err, errlen);
+        pthread_mutex_unlock(&e->lock);
+        if (rc != MDB_SUCCESS)
+            break;
+        total += s.removed;
+        if (s.finished || s.next_len == 0)
+            break;
+        memcpy(s.key, s.next_key, s.next_len);
+        s.keylen = s.next_len;
+        s.started = 1;
+    }
+    if (removed != NULL)
+        *removed = total;
+    return rc == MDB_SUCCESS ? MDB_SUCCESS : KV_LMDB_FAILED;
+}
+
 /* ---- open and close --------------------------------------------------------- */
 
 struct open_arg {
     struct kv_lmdb *e;
-    kv_lmdb_body body;
+    kv_lmdb_open_body body;
     void *arg;
+    unsigned dbi_flags;
     char *err;
     size_t errlen;
 };
@@ -245,12 +354,12 @@ open_body(MDB_txn *txn, void *varg)
 
     if (rc != MDB_SUCCESS)
         return rc;
-    return a->body(txn, a->arg);
+    return a->body(txn, a->dbi_flags, a->arg);
 }
 
 int
 kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o,
-             const char *what, kv_lmdb_body body, void *arg, char *err, size_t errlen)
+             const char *what, kv_lmdb_open_body body, void *arg, char *err, size_t errlen)
 {
     struct open_arg oa;
     unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
@@ -307,6 +416,7 @@ kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o
     oa.e = e;
     oa.body = body;
     oa.arg = arg;
+    oa.dbi_flags = o->may_create ? MDB_CREATE : 0;
     oa.err = err;
     oa.errlen = errlen;
     pthread_mutex_lock(&e->lock);

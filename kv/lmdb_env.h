@@ -13,7 +13,8 @@
  * (kv_lmdb_write, kv_lmdb_begin_read to mdb_txn_abort) and around
  * kv_lmdb_fail, kv_lmdb_usable and anything else that reads or changes
  * the fields below.  The functions here never take it themselves, except
- * kv_lmdb_open (around its first write) and kv_lmdb_set_notify.
+ * kv_lmdb_open (around its first write), kv_lmdb_sweep (around each
+ * batch) and kv_lmdb_set_notify.
  *
  * Errors (the one convention of kv/): a function that fails writes why
  * into the caller's buffer err[errlen] and returns KV_LMDB_FAILED (or
@@ -34,6 +35,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lmdb.h>
 
@@ -89,6 +91,10 @@ struct kv_lmdb_options {
 int kv_lmdb_prepare_dir(const char *dir, int may_create, const char *dir_noun,
                         const char *store_noun, char *err, size_t errlen);
 
+/* The opening transaction's work: open the owner's databases, with
+ * dbi_flags MDB_CREATE when the store may be created, else 0. */
+typedef int (*kv_lmdb_open_body)(MDB_txn *txn, unsigned dbi_flags, void *arg);
+
 /* A transaction's work.  Returns MDB_SUCCESS (commit), an LMDB error,
  * LMDB_GUARD_REFUSED (it wrote err itself) or a KV_LMDB_BODY_CODE.  It
  * must be safe to run again from scratch: after MDB_MAP_FULL the
@@ -102,7 +108,7 @@ typedef int (*kv_lmdb_body)(MDB_txn *txn, void *arg);
  * databases), and mark the store.  Returns 0, KV_LMDB_FAILED or
  * KV_LMDB_NOMEM; on failure nothing is left open. */
 int kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o,
-                 const char *what, kv_lmdb_body open_body, void *arg, char *err,
+                 const char *what, kv_lmdb_open_body open_body, void *arg, char *err,
                  size_t errlen);
 
 /* A NOSYNC store is made durable on a clean close; the default mode
@@ -126,6 +132,31 @@ int kv_lmdb_usable(const struct kv_lmdb *e, char *err, size_t errlen);
 /* "DIR/data.mdb: what: reason (hint)" for the LMDB (or errno) code rc,
  * closing the store if rc is damage (lock held).  KV_LMDB_FAILED. */
 int kv_lmdb_fail(struct kv_lmdb *e, const char *what, int rc, char *err, size_t errlen);
+
+/* Position cur on the first entry after key[0..keylen) (not const: it
+ * goes into an MDB_val), or on the first entry of all when !started; k
+ * and v get it.  An LMDB code (MDB_NOTFOUND at the end).  How batched
+ * walks resume in a fresh transaction. */
+int kv_lmdb_cursor_after(MDB_cursor *cur, int started, void *key, size_t keylen,
+                         MDB_val *k, MDB_val *v);
+
+/* Longest key a walk can resume after: any LMDB key (511 bytes in a
+ * default build), ours or not, so a walk always makes progress. */
+#define KV_LMDB_RESUME_MAX 512
+
+/* Does the entry (k, v) go?  1 or 0. */
+typedef int (*kv_lmdb_dead_fn)(const MDB_val *k, const MDB_val *v, void *ctx);
+
+/* Delete every entry of dbi that dead() picks, in write transactions
+ * that each examine at most `batch` entries, taking e->lock around each
+ * (so other transactions interleave; a huge sweep never keeps writers
+ * waiting for long) and resuming after the last key examined.  *removed
+ * (if not NULL) counts the deletions committed, also when a later batch
+ * fails.  `what` names the work in messages.  MDB_SUCCESS or
+ * KV_LMDB_FAILED. */
+int kv_lmdb_sweep(struct kv_lmdb *e, MDB_dbi dbi, unsigned batch, const char *what,
+                  kv_lmdb_dead_fn dead, void *ctx, uint64_t *removed, char *err,
+                  size_t errlen);
 
 /* Set the callback told of damage; told at once if it is already
  * damaged.  Takes the lock. */

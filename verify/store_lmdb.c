@@ -49,8 +49,8 @@
  * A handle must not be used in a child after fork().
  *
  * Purging walks the database with a cursor in write transactions of at
- * most PURGE_BATCH entries each, so a huge purge never keeps other
- * spenders waiting for the writer lock for long.
+ * most PURGE_BATCH entries each (kv_lmdb_sweep), so a huge purge never
+ * keeps other spenders waiting for the writer lock for long.
  */
 #include "config.h"
 
@@ -102,17 +102,12 @@ status_of(int rc)
 
 /* ---- open and close -------------------------------------------------- */
 
-struct open_arg {
-    struct lmdb_store *e;
-    unsigned dbi_flags;
-};
-
 static int
-open_body(MDB_txn *txn, void *varg)
+open_body(MDB_txn *txn, unsigned dbi_flags, void *arg)
 {
-    struct open_arg *a = varg;
+    struct lmdb_store *e = arg;
 
-    return mdb_dbi_open(txn, DB_NAME, a->dbi_flags, &a->e->dbi);
+    return mdb_dbi_open(txn, DB_NAME, dbi_flags, &e->dbi);
 }
 
 static int
@@ -120,7 +115,6 @@ lmdb_open(const char *location, unsigned flags, void **state, char *err, size_t 
 {
     struct lmdb_store *e;
     struct kv_lmdb_options o;
-    struct open_arg arg;
     size_t len = strlen(location);
     int rc;
 
@@ -145,9 +139,7 @@ lmdb_open(const char *location, unsigned flags, void **state, char *err, size_t 
     o.flock_writers = 1;
     o.owner = "store";
     o.owner_name = location;
-    arg.e = e;
-    arg.dbi_flags = (flags & POSTAGE_STORE_NOCREATE) ? 0 : MDB_CREATE;
-    rc = kv_lmdb_open(&e->kv, e->dir, &o, "opening database \"" DB_NAME "\"", open_body, &arg,
+    rc = kv_lmdb_open(&e->kv, e->dir, &o, "opening database \"" DB_NAME "\"", open_body, e,
                       err, errlen);
     if (rc != 0) {
         free(e);
@@ -214,15 +206,8 @@ lmdb_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires
 
 /* ---- purge ------------------------------------------------------------ */
 
-struct purge_arg {
-    MDB_dbi dbi;
+struct purge_when {
     int64_t now, grace;
-    int started;                          /* resume from key[] */
-    uint8_t key[POSTAGE_STORE_KEYLEN];    /* last key examined */
-    /* Results of the batch, valid only once it has committed. */
-    uint64_t removed;
-    uint8_t next_key[POSTAGE_STORE_KEYLEN];
-    int finished;
 };
 
 /* expires_at + grace <= now, without overflow. */
@@ -236,53 +221,14 @@ expired(int64_t expires_at, int64_t now, int64_t grace)
     return expires_at <= now - grace;
 }
 
+/* Values of another size are not ours: leave them alone. */
 static int
-purge_body(MDB_txn *txn, void *varg)
+dead_stamp(const MDB_val *k, const MDB_val *v, void *ctx)
 {
-    struct purge_arg *a = varg;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    unsigned seen = 0;
-    int rc;
+    const struct purge_when *w = ctx;
 
-    a->removed = 0;
-    a->finished = 0;
-    rc = mdb_cursor_open(txn, a->dbi, &cur);
-    if (rc != MDB_SUCCESS)
-        return rc;
-    if (a->started) {
-        k.mv_size = sizeof a->key;
-        k.mv_data = a->key;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && k.mv_size == sizeof a->key
-            && memcmp(k.mv_data, a->key, sizeof a->key) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* kept last time */
-    } else {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    }
-    while (rc == MDB_SUCCESS) {
-        if (k.mv_size == POSTAGE_STORE_KEYLEN)
-            memcpy(a->next_key, k.mv_data, POSTAGE_STORE_KEYLEN);
-        /* Values of another size are not ours: leave them alone. */
-        if (v.mv_size == 8 && expired(be_get_i64(v.mv_data), a->now, a->grace)) {
-            rc = mdb_cursor_del(cur, 0);
-            if (rc != MDB_SUCCESS)
-                break;
-            a->removed++;
-        }
-        if (++seen >= PURGE_BATCH) {
-            mdb_cursor_close(cur);
-            return MDB_SUCCESS;          /* more may follow: next batch */
-        }
-        /* After a delete, MDB_NEXT yields the entry that took its place. */
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) {
-        a->finished = 1;
-        return MDB_SUCCESS;
-    }
-    return rc;
+    (void) k;
+    return v->mv_size == 8 && expired(be_get_i64(v->mv_data), w->now, w->grace);
 }
 
 static int
@@ -290,27 +236,13 @@ lmdb_purge(void *state, int64_t now, int64_t grace, uint64_t *removed,
            char *err, size_t errlen)
 {
     struct lmdb_store *e = state;
-    struct purge_arg arg;
-    int rc;
+    struct purge_when w;
 
-    memset(&arg, 0, sizeof arg);
-    arg.dbi = e->dbi;
-    arg.now = now;
-    arg.grace = grace;
+    w.now = now;
+    w.grace = grace;
     *removed = 0;
-    for (;;) {
-        /* The lock is dropped between batches so spends can interleave. */
-        pthread_mutex_lock(&e->kv.lock);
-        rc = kv_lmdb_write(&e->kv, "purging expired stamps", purge_body, &arg, err, errlen);
-        pthread_mutex_unlock(&e->kv.lock);
-        if (rc != MDB_SUCCESS)
-            return status_of(rc);
-        *removed += arg.removed;
-        if (arg.finished)
-            return POSTAGE_OK;
-        memcpy(arg.key, arg.next_key, sizeof arg.key);
-        arg.started = 1;
-    }
+    return status_of(kv_lmdb_sweep(&e->kv, e->dbi, PURGE_BATCH, "purging expired stamps",
+                                   dead_stamp, &w, removed, err, errlen));
 }
 
 /* ---- reads ------------------------------------------------------------ */

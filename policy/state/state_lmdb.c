@@ -78,9 +78,8 @@
 #define PREFIX_LEN 367
 #define HASHED_LEN (PREFIX_LEN + 1 + HASH_LEN)
 #define DEFAULT_BATCH 1000u
-/* Any LMDB key fits (511 bytes in a default build), ours or not, so an
- * expiry sweep always makes progress. */
-#define RESUME_MAX 512
+/* Any LMDB key fits, ours or not (kv/lmdb_env.h). */
+#define RESUME_MAX KV_LMDB_RESUME_MAX
 #define INITIAL_MAPSIZE ((size_t) 16 << 20)
 /* A body's way of saying "nothing to write": abort, do not commit. */
 #define BODY_NOWRITE KV_LMDB_BODY_CODE(0)
@@ -336,71 +335,14 @@ out:
 
 /* ---- expire ---------------------------------------------------------------- */
 
-struct expire_arg {
-    MDB_dbi dbi;
-    int64_t now;
-    unsigned batch;
-    int started;                      /* resume after key[]            */
-    size_t keylen;
-    unsigned char key[RESUME_MAX];
-    /* Results of the batch, valid once it has committed. */
-    uint64_t removed;
-    size_t next_len;
-    unsigned char next_key[RESUME_MAX];
-    int finished;
-};
-
+/* Damaged or foreign records go too: nothing can read them. */
 static int
-expire_body(MDB_txn *txn, void *varg)
+dead_record(const MDB_val *k, const MDB_val *v, void *ctx)
 {
-    struct expire_arg *a = varg;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    unsigned seen = 0;
     int64_t exp;
-    int rc;
 
-    a->removed = 0;
-    a->finished = 0;
-    a->next_len = 0;
-    rc = mdb_cursor_open(txn, a->dbi, &cur);
-    if (rc != MDB_SUCCESS)
-        return rc;
-    if (a->started) {
-        k.mv_size = a->keylen;
-        k.mv_data = a->key;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && k.mv_size == a->keylen
-            && memcmp(k.mv_data, a->key, a->keylen) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* kept last time */
-    } else {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    }
-    while (rc == MDB_SUCCESS) {
-        if (k.mv_size <= sizeof a->next_key) {
-            memcpy(a->next_key, k.mv_data, k.mv_size);
-            a->next_len = k.mv_size;
-        }
-        /* Damaged or foreign records go too: nothing can read them. */
-        if (!record_live(&v, a->now, &exp)) {
-            rc = mdb_cursor_del(cur, 0);
-            if (rc != MDB_SUCCESS)
-                break;
-            a->removed++;
-        }
-        if (++seen >= a->batch) {
-            mdb_cursor_close(cur);
-            return MDB_SUCCESS;
-        }
-        /* After a delete, MDB_NEXT yields the entry that took its place. */
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) {
-        a->finished = 1;
-        return MDB_SUCCESS;
-    }
-    return rc;
+    (void) k;
+    return !record_live(v, *(const int64_t *) ctx, &exp);
 }
 
 static int
@@ -408,38 +350,16 @@ pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned ba
                 uint64_t *removed)
 {
     struct pd_state_lmdb *st = handle;
-    struct expire_arg *arg;
-    uint64_t total = 0;
     int rc;
 
     if (removed != NULL)
         *removed = 0;
     if (st == NULL || (unsigned) table >= PD_TABLE_COUNT)
         return PD_ST_ERR_INVALID;
-    arg = calloc(1, sizeof *arg);
-    if (arg == NULL)
-        return PD_ST_ERR_NOMEM;
-    arg->dbi = st->dbi[table];
-    arg->now = now;
-    arg->batch = batch ? batch : DEFAULT_BATCH;
-    for (;;) {
-        /* The lock is dropped between batches so requests interleave. */
-        pthread_mutex_lock(&st->kv.lock);
-        rc = run_write(st, "expiring entries", expire_body, arg);
-        pthread_mutex_unlock(&st->kv.lock);
-        if (rc != PD_ST_OK)
-            break;
-        total += arg->removed;
-        if (arg->finished || arg->next_len == 0)
-            break;
-        memcpy(arg->key, arg->next_key, arg->next_len);
-        arg->keylen = arg->next_len;
-        arg->started = 1;
-    }
-    free(arg);
-    if (removed != NULL)
-        *removed = total;
-    return rc;
+    rc = kv_lmdb_sweep(&st->kv, st->dbi[table], batch ? batch : DEFAULT_BATCH,
+                       "expiring entries", dead_record, &now, removed, st->errbuf,
+                       sizeof st->errbuf);
+    return rc == MDB_SUCCESS ? PD_ST_OK : PD_ST_ERR_BACKEND;
 }
 
 /* ---- scan ------------------------------------------------------------------- */
@@ -486,16 +406,7 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
         mdb_txn_abort(txn);
         return fail(st, "listing entries", rc);
     }
-    if (s->started) {
-        k.mv_size = s->resume_len;
-        k.mv_data = s->resume;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && k.mv_size == s->resume_len
-            && memcmp(k.mv_data, s->resume, s->resume_len) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);   /* listed last time */
-    } else {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    }
+    rc = kv_lmdb_cursor_after(cur, s->started, s->resume, s->resume_len, &k, &v);
     while (rc == MDB_SUCCESS) {
         /* A key too long to resume after is not one of ours (ours are at
          * most HASHED_LEN bytes): pass over it without listing it. */
@@ -625,20 +536,15 @@ parse_spec(const char *spec, const char **dir, char *err, size_t errlen)
     return PD_ST_OK;
 }
 
-struct open_arg {
-    struct pd_state_lmdb *st;
-    unsigned dbi_flags;
-};
-
 static int
-open_body(MDB_txn *txn, void *varg)
+open_body(MDB_txn *txn, unsigned dbi_flags, void *arg)
 {
-    struct open_arg *a = varg;
+    struct pd_state_lmdb *st = arg;
     int t, rc;
 
     for (t = 0; t < PD_TABLE_COUNT; t++) {
-        rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), a->dbi_flags,
-                          &a->st->dbi[t]);
+        rc = mdb_dbi_open(txn, pd_state_table_name((enum pd_table) t), dbi_flags,
+                          &st->dbi[t]);
         if (rc != MDB_SUCCESS)
             return rc;
     }
@@ -669,7 +575,6 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
 {
     struct pd_state_lmdb *st;
     struct kv_lmdb_options o;
-    struct open_arg arg;
     const char *base;
     size_t len;
     int rc;
@@ -708,9 +613,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
     o.flock_writers = 0;
     o.owner = "state store";
     o.owner_name = base;
-    arg.st = st;
-    arg.dbi_flags = (flags & PD_ST_NOCREATE) ? 0 : MDB_CREATE;
-    rc = kv_lmdb_open(&st->kv, st->dir, &o, "opening the tables", open_body, &arg, err, errlen);
+    rc = kv_lmdb_open(&st->kv, st->dir, &o, "opening the tables", open_body, st, err, errlen);
     if (rc != 0) {
         /* Nothing there at all is PD_ST_ERR_NOSTORE; a lost store is not. */
         if (rc == KV_LMDB_FAILED && (flags & PD_ST_NOCREATE) && nothing_there(st->dir)) {
