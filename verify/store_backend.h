@@ -6,7 +6,9 @@
  * specification to one of these tables.  A backend sees only keys, never
  * stamps, so every backend stores the same thing.  Each function writes a
  * description of any failure into err (errlen bytes, NUL-terminated) and
- * returns a postage_status.
+ * returns a postage_status: the one error convention of the storage code
+ * (kv/, and postaged's state backends, policy/state/state_backend.h);
+ * store.c keeps the text in its handle.
  */
 #ifndef POSTAGE_STORE_BACKEND_H
 #define POSTAGE_STORE_BACKEND_H

@@ -1,10 +1,12 @@
 /*
  * state.c - postaged's state store (policy/state/state.h): the public handle,
- * the choice of backend by the specification's scheme, and what every
- * backend shares (table names, the byte order of the modules' values).
+ * the choice of backend by the specification's scheme, what every backend
+ * shares (table names), and the text of the last failure, which the
+ * backends write into a buffer of each call (state_backend.h) and the
+ * handle keeps for pd_state_error, as verify/store.c does.
  *
  * Schemes.  A scheme is [a-z][a-z0-9+]* followed by ':' at the very start,
- * as in verify/store.c, so "./a:b" is a path and "redis:x" is a (bad)
+ * as in verify/store.c (kv/store_spec.h), so "./a:b" is a path and "redis:x" is a (bad)
  * Redis specification rather than a directory called "redis:x":
  *
  *   lmdb:DIR, or no scheme at all          policy/state/state_lmdb.c
@@ -14,6 +16,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,8 @@
 struct pd_state {
     const struct pd_state_ops *ops;
     void *handle;
+    pthread_mutex_t err_lock;   /* any thread's failure writes err        */
+    char err[PD_ST_ERRLEN];     /* the last failure's text: pd_state_error */
 };
 
 static const char *const table_names[PD_TABLE_COUNT] = {
@@ -76,59 +81,62 @@ pick_backend(const char *spec, char *err, size_t errlen)
 /* The backend behind pd_state_open_down(): its handle is the reason, and
  * every call fails with it (PD_ST_ERR_BACKEND), so each module answers as
  * it does when a working store fails.  It touches no file. */
+/* Every call of the store that is down fails with its reason (the handle). */
+static int
+down(void *handle, char *err, size_t errlen)
+{
+    errbuf_printf(err, errlen, "%s", (const char *) handle);
+    return PD_ST_ERR_BACKEND;
+}
+
 static int
 down_update(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
-            pd_state_fn fn, void *ctx)
+            pd_state_fn fn, void *ctx, char *err, size_t errlen)
 {
-    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) fn, (void) ctx;
-    return PD_ST_ERR_BACKEND;
+    (void) table, (void) key, (void) keylen, (void) now, (void) fn, (void) ctx;
+    return down(handle, err, errlen);
 }
 
 static int
 down_get(void *handle, enum pd_table table, const void *key, size_t keylen, int64_t now,
-         void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+         void *val, size_t cap, size_t *vallen, int64_t *expires_at, char *err, size_t errlen)
 {
-    (void) handle, (void) table, (void) key, (void) keylen, (void) now, (void) val;
+    (void) table, (void) key, (void) keylen, (void) now, (void) val;
     (void) cap, (void) expires_at;
     if (vallen != NULL)
         *vallen = 0;
-    return PD_ST_ERR_BACKEND;
+    return down(handle, err, errlen);
 }
 
 static int
-down_expire(void *handle, enum pd_table table, int64_t now, unsigned batch, uint64_t *removed)
+down_expire(void *handle, enum pd_table table, int64_t now, unsigned batch, uint64_t *removed,
+            char *err, size_t errlen)
 {
-    (void) handle, (void) table, (void) now, (void) batch, (void) removed;
-    return PD_ST_ERR_BACKEND;
+    (void) table, (void) now, (void) batch, (void) removed;
+    return down(handle, err, errlen);
 }
 
 static int
-down_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn, void *ctx)
+down_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn, void *ctx,
+          char *err, size_t errlen)
 {
-    (void) handle, (void) table, (void) now, (void) fn, (void) ctx;
-    return PD_ST_ERR_BACKEND;
+    (void) table, (void) now, (void) fn, (void) ctx;
+    return down(handle, err, errlen);
 }
 
 static int
-down_count(void *handle, enum pd_table table, uint64_t *count)
+down_count(void *handle, enum pd_table table, uint64_t *count, char *err, size_t errlen)
 {
-    (void) handle, (void) table;
+    (void) table;
     if (count != NULL)
         *count = 0;
-    return PD_ST_ERR_BACKEND;
-}
-
-static void
-down_error(void *handle, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s", (const char *) handle);
+    return down(handle, err, errlen);
 }
 
 static int
-down_sync(void *handle)
+down_sync(void *handle, char *err, size_t errlen)
 {
-    (void) handle;
-    return PD_ST_ERR_BACKEND;
+    return down(handle, err, errlen);
 }
 
 static void
@@ -150,7 +158,6 @@ static const struct pd_state_ops down_ops = {
     .expire = down_expire,
     .scan = down_scan,
     .count = down_count,
-    .error = down_error,
     .sync = down_sync,
     .set_notify = down_set_notify,
     .close = down_close,
@@ -170,16 +177,31 @@ pd_state_open_down(const char *why, struct pd_state **out)
     if (st == NULL)
         return PD_ST_ERR_NOMEM;
     st->handle = strndup(why, PD_ST_ERRLEN - 1);
-    if (st->handle == NULL) {
+    if (st->handle == NULL || pthread_mutex_init(&st->err_lock, NULL) != 0) {
+        free(st->handle);
         free(st);
         return PD_ST_ERR_NOMEM;
     }
+    snprintf(st->err, sizeof st->err, "%s", why);   /* before any call, too */
     st->ops = &down_ops;
     *out = st;
     return PD_ST_OK;
 }
 
 /* ---- forwarding ---------------------------------------------------------- */
+
+/* Keep the text of a failure for pd_state_error; a failure that gave none
+ * leaves the one before. */
+static int
+keep(struct pd_state *st, int rc, const char *why)
+{
+    if (why[0] != '\0') {
+        pthread_mutex_lock(&st->err_lock);
+        snprintf(st->err, sizeof st->err, "%s", why);
+        pthread_mutex_unlock(&st->err_lock);
+    }
+    return rc;
+}
 
 int
 pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err,
@@ -196,13 +218,15 @@ pd_state_open(const char *spec, unsigned flags, struct pd_state **out, char *err
     if (ops == NULL)
         return PD_ST_ERR_INVALID;
     st = calloc(1, sizeof *st);
-    if (st == NULL) {
+    if (st == NULL || pthread_mutex_init(&st->err_lock, NULL) != 0) {
+        free(st);
         errbuf_printf(err, errlen, "out of memory opening state store %s", spec);
         return PD_ST_ERR_NOMEM;
     }
     st->ops = ops;
     rc = ops->open(spec, flags, &st->handle, err, errlen);
     if (rc != PD_ST_OK) {
+        pthread_mutex_destroy(&st->err_lock);
         free(st);
         return rc;
     }
@@ -214,46 +238,59 @@ int
 pd_state_update(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
                 int64_t now, pd_state_fn fn, void *ctx)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->update(st->handle, table, key, keylen, now, fn, ctx);
+    return keep(st, st->ops->update(st->handle, table, key, keylen, now, fn, ctx, why,
+                                    sizeof why), why);
 }
 
 int
 pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
              int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->get(st->handle, table, key, keylen, now, val, cap, vallen, expires_at);
+    return keep(st, st->ops->get(st->handle, table, key, keylen, now, val, cap, vallen,
+                                 expires_at, why, sizeof why), why);
 }
 
 int
 pd_state_expire(struct pd_state *st, enum pd_table table, int64_t now, unsigned batch,
                 uint64_t *removed)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (removed != NULL)
         *removed = 0;
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->expire(st->handle, table, now, batch, removed);
+    return keep(st, st->ops->expire(st->handle, table, now, batch, removed, why, sizeof why),
+                why);
 }
 
 int
 pd_state_scan(struct pd_state *st, enum pd_table table, int64_t now, pd_state_scan_fn fn,
               void *ctx)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->scan(st->handle, table, now, fn, ctx);
+    return keep(st, st->ops->scan(st->handle, table, now, fn, ctx, why, sizeof why), why);
 }
 
 int
 pd_state_count(struct pd_state *st, enum pd_table table, uint64_t *count)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->count(st->handle, table, count);
+    return keep(st, st->ops->count(st->handle, table, count, why, sizeof why), why);
 }
 
 void
@@ -265,15 +302,19 @@ pd_state_error(struct pd_state *st, char *buf, size_t len)
         snprintf(buf, len, "no state store");
         return;
     }
-    st->ops->error(st->handle, buf, len);
+    pthread_mutex_lock(&st->err_lock);
+    snprintf(buf, len, "%s", st->err);
+    pthread_mutex_unlock(&st->err_lock);
 }
 
 int
 pd_state_sync(struct pd_state *st)
 {
+    char why[PD_ST_ERRLEN] = "";
+
     if (st == NULL)
         return PD_ST_ERR_INVALID;
-    return st->ops->sync(st->handle);
+    return keep(st, st->ops->sync(st->handle, why, sizeof why), why);
 }
 
 void
@@ -290,5 +331,6 @@ pd_state_close(struct pd_state *st)
     if (st == NULL)
         return;
     st->ops->close(st->handle);
+    pthread_mutex_destroy(&st->err_lock);
     free(st);
 }

@@ -5,8 +5,13 @@
  * by the scheme of the specification and forwards each call of state.h to
  * one of these tables, with the backend's own handle.  Every function has
  * the meaning of its state.h namesake and checks its own arguments (the
- * handle itself is never NULL here), recording failures in the handle's
- * error text.
+ * handle itself is never NULL here).
+ *
+ * Errors follow the convention of the double-spend store's backends
+ * (verify/store_backend.h) and of kv/: a function that fails writes why
+ * into the caller's err[errlen]; state.c keeps the last such text in its
+ * handle for pd_state_error.  A failure that writes nothing leaves the
+ * text of the one before.
  */
 #ifndef POSTAGE_POLICY_STATE_BACKEND_H
 #define POSTAGE_POLICY_STATE_BACKEND_H
@@ -21,16 +26,17 @@ struct pd_state_ops {
     /* @spec is the whole specification, scheme included. */
     int (*open)(const char *spec, unsigned flags, void **handle, char *err, size_t errlen);
     int (*update)(void *handle, enum pd_table table, const void *key, size_t keylen,
-                  int64_t now, pd_state_fn fn, void *ctx);
+                  int64_t now, pd_state_fn fn, void *ctx, char *err, size_t errlen);
     int (*get)(void *handle, enum pd_table table, const void *key, size_t keylen,
-               int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at);
+               int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at,
+               char *err, size_t errlen);
     int (*expire)(void *handle, enum pd_table table, int64_t now, unsigned batch,
-                  uint64_t *removed);
+                  uint64_t *removed, char *err, size_t errlen);
     int (*scan)(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
-                void *ctx);
-    int (*count)(void *handle, enum pd_table table, uint64_t *count);
-    void (*error)(void *handle, char *buf, size_t len);
-    int (*sync)(void *handle);
+                void *ctx, char *err, size_t errlen);
+    int (*count)(void *handle, enum pd_table table, uint64_t *count, char *err,
+                 size_t errlen);
+    int (*sync)(void *handle, char *err, size_t errlen);
     void (*set_notify)(void *handle, pd_state_notify_fn fn, void *ctx);
     void (*close)(void *handle);
 };

@@ -89,35 +89,18 @@
 struct pd_state_lmdb {
     struct kv_lmdb kv;         /* the environment, its lock, guard, damage */
     MDB_dbi dbi[PD_TABLE_COUNT];
-    char errbuf[PD_ST_ERRLEN]; /* under kv.lock, for pd_state_error       */
     char dir[];
 };
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* Record "DIR/data.mdb: what: reason" in the handle (lock held); damage
- * closes the store for good (kv/lmdb_env.h). */
+/* "DIR/data.mdb: what: reason" into err (lock held); damage closes the
+ * store for good (kv/lmdb_env.h). */
 static int
-fail(struct pd_state_lmdb *st, const char *what, int rc)
+fail(struct pd_state_lmdb *st, const char *what, int rc, char *err, size_t errlen)
 {
-    kv_lmdb_fail(&st->kv, what, rc, st->errbuf, sizeof st->errbuf);
+    kv_lmdb_fail(&st->kv, what, rc, err, errlen);
     return PD_ST_ERR_BACKEND;
-}
-
-static void
-pd_state_lmdb_error(void *handle, char *buf, size_t len)
-{
-    struct pd_state_lmdb *st = handle;
-
-    if (buf == NULL || len == 0)
-        return;
-    if (st == NULL) {
-        snprintf(buf, len, "no state store");
-        return;
-    }
-    pthread_mutex_lock(&st->kv.lock);
-    snprintf(buf, len, "%s", st->errbuf);
-    pthread_mutex_unlock(&st->kv.lock);
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -126,14 +109,15 @@ pd_state_lmdb_error(void *handle, char *buf, size_t len)
  * BODY_NOWRITE or BODY_BADCALLBACK; it must be safe to rerun from scratch
  * (after MDB_MAP_FULL the transaction is aborted and retried). */
 static int
-run_write(struct pd_state_lmdb *st, const char *what, kv_lmdb_body body, void *arg)
+run_write(struct pd_state_lmdb *st, const char *what, kv_lmdb_body body, void *arg,
+          char *err, size_t errlen)
 {
-    int rc = kv_lmdb_write(&st->kv, what, body, arg, st->errbuf, sizeof st->errbuf);
+    int rc = kv_lmdb_write(&st->kv, what, body, arg, err, errlen);
 
     if (rc == MDB_SUCCESS || rc == BODY_NOWRITE)
         return PD_ST_OK;
     if (rc == BODY_BADCALLBACK) {
-        errbuf_printf(st->errbuf, sizeof st->errbuf,
+        errbuf_printf(err, errlen,
                "%s: %s: the callback returned a value over %d bytes", st->dir,
                what, PD_ST_VALUE_MAX);
         return PD_ST_ERR_CALLBACK;
@@ -144,11 +128,12 @@ run_write(struct pd_state_lmdb *st, const char *what, kv_lmdb_body body, void *a
 /* Begin a read-only transaction (lock held); checks the map first when
  * check_broken. */
 static int
-begin_read(struct pd_state_lmdb *st, int check_broken, MDB_txn **txn)
+begin_read(struct pd_state_lmdb *st, int check_broken, MDB_txn **txn, char *err,
+           size_t errlen)
 {
-    if (check_broken && kv_lmdb_usable(&st->kv, st->errbuf, sizeof st->errbuf) != 0)
+    if (check_broken && kv_lmdb_usable(&st->kv, err, errlen) != 0)
         return PD_ST_ERR_BACKEND;
-    if (kv_lmdb_begin_read(&st->kv, txn, st->errbuf, sizeof st->errbuf) != MDB_SUCCESS)
+    if (kv_lmdb_begin_read(&st->kv, txn, err, errlen) != MDB_SUCCESS)
         return PD_ST_ERR_BACKEND;
     return PD_ST_OK;
 }
@@ -175,16 +160,14 @@ make_key(struct dbkey *k, const void *key, size_t keylen)
 }
 
 static int
-valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_t keylen)
+valid_args(struct pd_state_lmdb *st, enum pd_table table, const void *key, size_t keylen,
+           char *err, size_t errlen)
 {
     if (st == NULL)
         return 0;
     if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
         || keylen > PD_ST_KEY_MAX) {
-        pthread_mutex_lock(&st->kv.lock);
-        errbuf_printf(st->errbuf, sizeof st->errbuf, "%s: invalid table or key length %zu",
-               st->dir, keylen);
-        pthread_mutex_unlock(&st->kv.lock);
+        errbuf_printf(err, errlen, "%s: invalid table or key length %zu", st->dir, keylen);
         return 0;
     }
     return 1;
@@ -265,13 +248,13 @@ update_body(MDB_txn *txn, void *varg)
 
 static int
 pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t keylen,
-                int64_t now, pd_state_fn fn, void *ctx)
+                int64_t now, pd_state_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     struct update_arg arg;
     int rc;
 
-    if (!valid_args(st, table, key, keylen))
+    if (!valid_args(st, table, key, keylen, err, errlen))
         return PD_ST_ERR_INVALID;
     if (fn == NULL)
         return PD_ST_ERR_INVALID;
@@ -281,7 +264,7 @@ pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t 
     arg.fn = fn;
     arg.ctx = ctx;
     pthread_mutex_lock(&st->kv.lock);
-    rc = run_write(st, "updating an entry", update_body, &arg);
+    rc = run_write(st, "updating an entry", update_body, &arg, err, errlen);
     pthread_mutex_unlock(&st->kv.lock);
     return rc;
 }
@@ -290,7 +273,8 @@ pd_state_lmdb_update(void *handle, enum pd_table table, const void *key, size_t 
 
 static int
 pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t keylen,
-             int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+             int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at,
+             char *err, size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     struct dbkey dk;
@@ -299,7 +283,7 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     int64_t exp = 0;
     int rc;
 
-    if (!valid_args(st, table, key, keylen))
+    if (!valid_args(st, table, key, keylen, err, errlen))
         return PD_ST_ERR_INVALID;
     if (val == NULL && cap > 0)
         return PD_ST_ERR_INVALID;
@@ -308,7 +292,7 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     k.mv_data = dk.data;
 
     pthread_mutex_lock(&st->kv.lock);
-    rc = begin_read(st, 1, &txn);
+    rc = begin_read(st, 1, &txn, err, errlen);
     if (rc != PD_ST_OK)
         goto out;
     rc = mdb_get(txn, st->dbi[table], &k, &v);
@@ -325,7 +309,7 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     } else if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
         rc = PD_ST_NOTFOUND;
     } else {
-        rc = fail(st, "reading an entry", rc);
+        rc = fail(st, "reading an entry", rc, err, errlen);
     }
     mdb_txn_abort(txn);
 out:
@@ -347,7 +331,7 @@ dead_record(const MDB_val *k, const MDB_val *v, void *ctx)
 
 static int
 pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned batch,
-                uint64_t *removed)
+                uint64_t *removed, char *err, size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     int rc;
@@ -357,8 +341,7 @@ pd_state_lmdb_expire(void *handle, enum pd_table table, int64_t now, unsigned ba
     if (st == NULL || (unsigned) table >= PD_TABLE_COUNT)
         return PD_ST_ERR_INVALID;
     rc = kv_lmdb_sweep(&st->kv, st->dbi[table], batch ? batch : DEFAULT_BATCH,
-                       "expiring entries", dead_record, &now, removed, st->errbuf,
-                       sizeof st->errbuf);
+                       "expiring entries", dead_record, &now, removed, err, errlen);
     return rc == MDB_SUCCESS ? PD_ST_OK : PD_ST_ERR_BACKEND;
 }
 
@@ -388,7 +371,7 @@ struct scan_state {
 
 /* Read the next batch into s (lock held). */
 static int
-scan_read(struct pd_state_lmdb *st, struct scan_state *s)
+scan_read(struct pd_state_lmdb *st, struct scan_state *s, char *err, size_t errlen)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -398,13 +381,13 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
     int rc;
 
     s->count = 0;
-    rc = begin_read(st, 1, &txn);
+    rc = begin_read(st, 1, &txn, err, errlen);
     if (rc != PD_ST_OK)
         return rc;
     rc = mdb_cursor_open(txn, s->dbi, &cur);
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
-        return fail(st, "listing entries", rc);
+        return fail(st, "listing entries", rc, err, errlen);
     }
     rc = kv_lmdb_cursor_after(cur, s->started, s->resume, s->resume_len, &k, &v);
     while (rc == MDB_SUCCESS) {
@@ -437,13 +420,13 @@ scan_read(struct pd_state_lmdb *st, struct scan_state *s)
         return PD_ST_OK;
     }
     if (rc != MDB_SUCCESS)
-        return fail(st, "listing entries", rc);
+        return fail(st, "listing entries", rc, err, errlen);
     return PD_ST_OK;
 }
 
 static int
 pd_state_lmdb_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
-              void *ctx)
+              void *ctx, char *err, size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     struct scan_state *s;
@@ -458,7 +441,7 @@ pd_state_lmdb_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan
     s->now = now;
     for (;;) {
         pthread_mutex_lock(&st->kv.lock);
-        rc = scan_read(st, s);
+        rc = scan_read(st, s, err, errlen);
         pthread_mutex_unlock(&st->kv.lock);
         if (rc != PD_ST_OK)
             break;
@@ -478,7 +461,8 @@ out:
 }
 
 static int
-pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
+pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count, char *err,
+                    size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     MDB_txn *txn;
@@ -489,13 +473,13 @@ pd_state_lmdb_count(void *handle, enum pd_table table, uint64_t *count)
         return PD_ST_ERR_INVALID;
     pthread_mutex_lock(&st->kv.lock);
     /* (No check of a broken map here, as before the move to kv/.) */
-    rc = begin_read(st, 0, &txn);
+    rc = begin_read(st, 0, &txn, err, errlen);
     if (rc != PD_ST_OK)
         goto out;
     rc = mdb_stat(txn, st->dbi[table], &ms);
     mdb_txn_abort(txn);
     if (rc != MDB_SUCCESS) {
-        rc = fail(st, "counting entries", rc);
+        rc = fail(st, "counting entries", rc, err, errlen);
         goto out;
     }
     *count = ms.ms_entries;
@@ -630,7 +614,7 @@ pd_state_lmdb_open(const char *spec, unsigned flags, void **out, char *err, size
 }
 
 static int
-pd_state_lmdb_sync(void *handle)
+pd_state_lmdb_sync(void *handle, char *err, size_t errlen)
 {
     struct pd_state_lmdb *st = handle;
     int rc;
@@ -641,12 +625,9 @@ pd_state_lmdb_sync(void *handle)
      * go on while the data reaches the disk. */
     rc = mdb_env_sync(st->kv.env, 1);
     if (rc != MDB_SUCCESS) {
-        pthread_mutex_lock(&st->kv.lock);
         rc = lmdb_guard_reason(&st->kv.guard, rc);
-        snprintf(st->errbuf, sizeof st->errbuf, "%s: syncing to disk: %s%s",
-                 st->kv.guard.data_path, mdb_strerror(rc),
-                 rc == ENOSPC || rc == EDQUOT ? " (disk full)" : "");
-        pthread_mutex_unlock(&st->kv.lock);
+        errbuf_printf(err, errlen, "%s: syncing to disk: %s%s", st->kv.guard.data_path,
+                      mdb_strerror(rc), rc == ENOSPC || rc == EDQUOT ? " (disk full)" : "");
         return PD_ST_ERR_BACKEND;
     }
     return PD_ST_OK;
@@ -681,7 +662,6 @@ const struct pd_state_ops pd_state_lmdb_ops = {
     .expire = pd_state_lmdb_expire,
     .scan = pd_state_lmdb_scan,
     .count = pd_state_lmdb_count,
-    .error = pd_state_lmdb_error,
     .sync = pd_state_lmdb_sync,
     .set_notify = pd_state_lmdb_set_notify,
     .close = pd_state_lmdb_close,

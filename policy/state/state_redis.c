@@ -95,9 +95,10 @@
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* Record "SERVER: what happened" in the handle; returns status. */
+/* "SERVER: what happened" into err[errlen]; returns status. */
 int
-pd_redis_fail(struct pd_state_redis *st, int status, const char *fmt, ...)
+pd_redis_fail(struct pd_state_redis *st, char *err, size_t errlen, int status,
+              const char *fmt, ...)
 {
     char msg[PD_ST_ERRLEN];
     va_list ap;
@@ -105,11 +106,9 @@ pd_redis_fail(struct pd_state_redis *st, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&st->lock);
     /* A long message is cut short, which is all right. */
-    if (snprintf(st->errbuf, sizeof st->errbuf, "%s: %s", st->where, msg) < 0)
-        st->errbuf[0] = '\0';
-    pthread_mutex_unlock(&st->lock);
+    if (err != NULL && errlen > 0 && snprintf(err, errlen, "%s: %s", st->where, msg) < 0)
+        err[0] = '\0';
     return status;
 }
 
@@ -123,18 +122,6 @@ pd_redis_reason(const struct pd_state_redis *st, const char *why)
     if (strncmp(why, st->where, n) == 0 && why[n] == ':' && why[n + 1] == ' ')
         return why + n + 2;
     return why;
-}
-
-static void
-pd_state_redis_error(void *handle, char *buf, size_t len)
-{
-    struct pd_state_redis *st = handle;
-
-    if (buf == NULL || len == 0)
-        return;
-    pthread_mutex_lock(&st->lock);
-    snprintf(buf, len, "%s", st->errbuf);
-    pthread_mutex_unlock(&st->lock);
 }
 
 /* What is wrong with a reply we did not expect. */
@@ -164,11 +151,12 @@ pd_redis_is_wrongtype(const redisReply *r)
 /* ---- keys and records ---------------------------------------------------- */
 
 int
-pd_redis_valid_args(struct pd_state_redis *st, enum pd_table table, const void *key, size_t keylen)
+pd_redis_valid_args(struct pd_state_redis *st, enum pd_table table, const void *key, size_t keylen,
+                    char *err, size_t errlen)
 {
     if ((unsigned) table >= PD_TABLE_COUNT || key == NULL || keylen == 0
         || keylen > PD_ST_KEY_MAX) {
-        pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or key length %zu", keylen);
+        pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "invalid table or key length %zu", keylen);
         return 0;
     }
     return 1;
@@ -219,7 +207,8 @@ glob_escape(const char *in, size_t len, char *out)
 
 static int
 pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t keylen,
-                   int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
+                   int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at,
+                   char *err, size_t errlen)
 {
     struct pd_state_redis *st = handle;
     char why[REDIS_CONN_ERRLEN] = "";
@@ -231,13 +220,13 @@ pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t ke
     char *rkey;
     int rc;
 
-    if (!pd_redis_valid_args(st, table, key, keylen))
+    if (!pd_redis_valid_args(st, table, key, keylen, err, errlen))
         return PD_ST_ERR_INVALID;
     if (val == NULL && cap > 0)
-        return pd_redis_fail(st, PD_ST_ERR_INVALID, "no room for the value");
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no room for the value");
     rkey = malloc(KEY_ROOM);
     if (rkey == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "out of memory");
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "out of memory");
     argv[0] = "GET";
     lens[0] = 3;
     argv[1] = rkey;
@@ -245,12 +234,12 @@ pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t ke
     r = redis_conn_commandv(st->conn, why, sizeof why, 2, argv, lens);
     free(rkey);
     if (r == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
                     pd_state_table_name(table), pd_redis_reason(st, why));
     if (r->type == REDIS_REPLY_ERROR && !pd_redis_is_wrongtype(r)) {
         pd_redis_reply_problem(r, "GET", why, sizeof why);
         freeReplyObject(r);
-        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "reading an entry of %s: %s",
                     pd_state_table_name(table), pd_redis_reason(st, why));
     }
     if (pd_redis_record_live(r, now, &exp, &payload, &len)) {
@@ -272,7 +261,7 @@ pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t ke
 
 static int
 pd_state_redis_expire(void *handle, enum pd_table table, int64_t now, unsigned batch,
-                      uint64_t *removed)
+                      uint64_t *removed, char *err, size_t errlen)
 {
     struct pd_state_redis *st = handle;
 
@@ -281,7 +270,7 @@ pd_state_redis_expire(void *handle, enum pd_table table, int64_t now, unsigned b
     if (removed != NULL)
         *removed = 0;
     if ((unsigned) table >= PD_TABLE_COUNT)
-        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table %d", (int) table);
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "invalid table %d", (int) table);
     return PD_ST_OK;                /* the server expires keys itself */
 }
 
@@ -371,12 +360,13 @@ seen_add(struct seen_set *s, const void *key, size_t keylen)
  * to stop, or a failure status. */
 #define SCAN_STOP 2
 typedef int (*batch_fn)(struct pd_state_redis *st, enum pd_table table,
-                        const redisReply *const *keys, size_t n, void *arg);
+                        const redisReply *const *keys, size_t n, void *arg, char *err,
+                        size_t errlen);
 
 /* SCAN the table's keys; hand each batch of keys not listed before to fn. */
 static int
 walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn fn,
-     void *arg)
+     void *arg, char *err, size_t errlen)
 {
     char why[REDIS_CONN_ERRLEN] = "", cursor[32] = "0";
     const redisReply **fresh = NULL;
@@ -387,7 +377,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
     int rc = PD_ST_OK;
 
     if (seen_init(&seen) != 0)
-        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                     pd_state_table_name(table));
     argv[0] = "SCAN";
     argv[2] = "MATCH";
@@ -404,7 +394,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
         lens[1] = strlen(cursor);
         r = redis_conn_commandv(st->conn, why, sizeof why, 6, argv, lens);
         if (r == NULL) {
-            rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+            rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
                       pd_state_table_name(table), pd_redis_reason(st, why));
             break;
         }
@@ -413,7 +403,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
             || r->element[0]->len >= sizeof cursor
             || r->element[1]->type != REDIS_REPLY_ARRAY) {
             pd_redis_reply_problem(r, "SCAN", why, sizeof why);
-            rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
+            rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "%s of %s: %s", what,
                       pd_state_table_name(table), pd_redis_reason(st, why));
             break;
         }
@@ -424,7 +414,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
             const redisReply **nf = realloc(fresh, keys->elements * sizeof *fresh);
 
             if (nf == NULL) {
-                rc = pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                           pd_state_table_name(table));
                 break;
             }
@@ -443,7 +433,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
                 continue;
             added = seen_add(&seen, k->str, k->len);
             if (added < 0) {
-                rc = pd_redis_fail(st, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
+                rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "%s of %s: out of memory", what,
                           pd_state_table_name(table));
                 break;
             }
@@ -451,7 +441,7 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
                 fresh[n++] = k;
         }
         if (rc == PD_ST_OK && n > 0)
-            rc = fn(st, table, fresh, n, arg);
+            rc = fn(st, table, fresh, n, arg, err, errlen);
         freeReplyObject(r);
         r = NULL;
     } while (rc == PD_ST_OK && strcmp(cursor, "0") != 0);
@@ -464,9 +454,9 @@ walk(struct pd_state_redis *st, enum pd_table table, const char *what, batch_fn 
 
 static int
 count_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *const *keys,
-            size_t n, void *arg)
+            size_t n, void *arg, char *err, size_t errlen)
 {
-    (void) st;
+    (void) st, (void) err, (void) errlen;
     (void) table;
     (void) keys;
     *(uint64_t *) arg += n;
@@ -474,15 +464,16 @@ count_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *co
 }
 
 static int
-pd_state_redis_count(void *handle, enum pd_table table, uint64_t *count)
+pd_state_redis_count(void *handle, enum pd_table table, uint64_t *count, char *err,
+                     size_t errlen)
 {
     struct pd_state_redis *st = handle;
     uint64_t n = 0;
     int rc;
 
     if ((unsigned) table >= PD_TABLE_COUNT || count == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or no count");
-    rc = walk(st, table, "counting entries", count_batch, &n);
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "invalid table or no count");
+    rc = walk(st, table, "counting entries", count_batch, &n, err, errlen);
     if (rc == PD_ST_OK)
         *count = n;
     return rc;
@@ -496,7 +487,7 @@ struct scan_arg {
 
 static int
 scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *const *keys,
-           size_t n, void *varg)
+           size_t n, void *varg, char *err, size_t errlen)
 {
     struct scan_arg *a = varg;
     char why[REDIS_CONN_ERRLEN] = "";
@@ -510,7 +501,7 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
     if (argv == NULL || lens == NULL) {
         free(argv);
         free(lens);
-        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "listing entries of %s: out of memory",
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "listing entries of %s: out of memory",
                     pd_state_table_name(table));
     }
     argv[0] = "MGET";
@@ -523,12 +514,12 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
     free(argv);
     free(lens);
     if (r == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
                     pd_state_table_name(table), pd_redis_reason(st, why));
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
         pd_redis_reply_problem(r, "MGET", why, sizeof why);
         freeReplyObject(r);
-        return pd_redis_fail(st, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "listing entries of %s: %s",
                     pd_state_table_name(table), pd_redis_reason(st, why));
     }
     /* The replies are ours alone: no lock is held while fn runs. */
@@ -551,17 +542,17 @@ scan_batch(struct pd_state_redis *st, enum pd_table table, const redisReply *con
 
 static int
 pd_state_redis_scan(void *handle, enum pd_table table, int64_t now, pd_state_scan_fn fn,
-                    void *ctx)
+                    void *ctx, char *err, size_t errlen)
 {
     struct pd_state_redis *st = handle;
     struct scan_arg arg;
 
     if ((unsigned) table >= PD_TABLE_COUNT || fn == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_INVALID, "invalid table or no scan callback");
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "invalid table or no scan callback");
     arg.now = now;
     arg.fn = fn;
     arg.ctx = ctx;
-    return walk(st, table, "listing entries", scan_batch, &arg);
+    return walk(st, table, "listing entries", scan_batch, &arg, err, errlen);
 }
 
 /* ---- open and close ------------------------------------------------------------- */
@@ -598,17 +589,11 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
         free(st);
         return PD_ST_ERR_BACKEND;
     }
-    if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        errbuf_printf(err, errlen, "cannot create a mutex for the Redis state store");
-        free(st);
-        return PD_ST_ERR_NOMEM;
-    }
     /* An unreachable server is not an error here: calls fail until it
      * comes (redis_conn reconnects with backoff). */
     st->conn = redis_conn_open(spec, 0, why, sizeof why);
     if (st->conn == NULL) {
         errbuf_printf(err, errlen, "%s", why);
-        pthread_mutex_destroy(&st->lock);
         free(st);
         return PD_ST_ERR_BACKEND;
     }
@@ -621,7 +606,6 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
         if (n < 0 || (size_t) n >= sizeof st->tprefix[t]) {
             errbuf_printf(err, errlen, "%s: key prefix too long", st->where);
             redis_conn_close(st->conn);
-            pthread_mutex_destroy(&st->lock);
             free(st);
             return PD_ST_ERR_INVALID;
         }
@@ -634,9 +618,9 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
 }
 
 static int
-pd_state_redis_sync(void *handle)
+pd_state_redis_sync(void *handle, char *err, size_t errlen)
 {
-    (void) handle;
+    (void) handle, (void) err, (void) errlen;
     return PD_ST_OK;                /* persistence is the server's business */
 }
 
@@ -654,7 +638,6 @@ pd_state_redis_close(void *handle)
     struct pd_state_redis *st = handle;
 
     redis_conn_close(st->conn);
-    pthread_mutex_destroy(&st->lock);
     free(st);
 }
 
@@ -666,7 +649,6 @@ const struct pd_state_ops pd_state_redis_ops = {
     .expire = pd_state_redis_expire,
     .scan = pd_state_redis_scan,
     .count = pd_state_redis_count,
-    .error = pd_state_redis_error,
     .sync = pd_state_redis_sync,
     .set_notify = pd_state_redis_set_notify,
     .close = pd_state_redis_close,

@@ -25,17 +25,16 @@
 
 struct pd_state_redis {
     struct redis_conn *conn;
-    pthread_mutex_t lock;                       /* errbuf                    */
-    char errbuf[PD_ST_ERRLEN];
     char where[WHERE_MAX];                      /* the server, no password   */
     size_t tprefix_len[PD_TABLE_COUNT];
     char tprefix[PD_TABLE_COUNT][TABLE_PREFIX_MAX];
     char pattern[PD_TABLE_COUNT][2 * TABLE_PREFIX_MAX + 2];   /* for SCAN */
 };
 
-/* Record "SERVER: what happened" in the handle; returns status. */
-int pd_redis_fail(struct pd_state_redis *st, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* "SERVER: what happened" into err[errlen]; returns status. */
+int pd_redis_fail(struct pd_state_redis *st, char *err, size_t errlen, int status,
+                  const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* redis_conn's messages start with the server's address, which
  * pd_redis_fail() puts first already: the rest of one. */
@@ -50,9 +49,9 @@ int pd_redis_is_status(const redisReply *r, const char *text);
 /* Another type of key under our name: WRONGTYPE on GET.  Not ours. */
 int pd_redis_is_wrongtype(const redisReply *r);
 
-/* 1, or 0 with the handle's error set. */
+/* 1, or 0 with err set. */
 int pd_redis_valid_args(struct pd_state_redis *st, enum pd_table table, const void *key,
-                        size_t keylen);
+                        size_t keylen, char *err, size_t errlen);
 
 /* PREFIX "p:" TABLE ":" KEY into out (KEY_ROOM bytes); its length. */
 size_t pd_redis_make_key(const struct pd_state_redis *st, enum pd_table table,
@@ -64,6 +63,6 @@ int pd_redis_record_live(const redisReply *r, int64_t now, int64_t *expires_at,
 
 /* pd_state_update for the Redis backend (state_redis_update.c). */
 int pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t keylen,
-                          int64_t now, pd_state_fn fn, void *ctx);
+                          int64_t now, pd_state_fn fn, void *ctx, char *err, size_t errlen);
 
 #endif

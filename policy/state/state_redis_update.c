@@ -311,7 +311,7 @@ pause_us(uint32_t max_us)
 
 int
 pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t keylen,
-                      int64_t now, pd_state_fn fn, void *ctx)
+                      int64_t now, pd_state_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct pd_state_redis *st = handle;
     unsigned char rnd[16];
@@ -319,13 +319,13 @@ pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t
     int conflicts = 0, rc, i;
     double start = 0;
 
-    if (!pd_redis_valid_args(st, table, key, keylen))
+    if (!pd_redis_valid_args(st, table, key, keylen, err, errlen))
         return PD_ST_ERR_INVALID;
     if (fn == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_INVALID, "no update callback");
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no update callback");
     u = calloc(1, sizeof *u + 2 * KEY_ROOM);
     if (u == NULL)
-        return pd_redis_fail(st, PD_ST_ERR_NOMEM, "out of memory");
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "out of memory");
     {
         char *k = (char *) (u + 1), *l = k + KEY_ROOM;
 
@@ -378,21 +378,21 @@ pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t
     case PD_ST_OK:
         break;
     case PD_ST_ERR_CALLBACK:
-        rc = pd_redis_fail(st, rc, "updating an entry of %s: the callback returned a value over %d "
+        rc = pd_redis_fail(st, err, errlen, rc, "updating an entry of %s: the callback returned a value over %d "
                   "bytes", pd_state_table_name(table), PD_ST_VALUE_MAX);
         break;
     case CONFLICT:
-        rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %d "
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %d "
                   "conflicting attempts: the entry kept changing (contention on one key)",
                   pd_state_table_name(table), UPDATE_TRIES);
         break;
     case LOCKED:
-        rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %.0f s "
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "updating an entry of %s: gave up after %.0f s "
                   "waiting for other updaters of the entry (contention on one key)",
                   pd_state_table_name(table), LOCK_WAIT_S);
         break;
     default:
-        rc = pd_redis_fail(st, PD_ST_ERR_BACKEND, "updating an entry of %s: %s",
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "updating an entry of %s: %s",
                   pd_state_table_name(table), pd_redis_reason(st, u->why));
         break;
     }
