@@ -306,15 +306,10 @@ int
 kv_lmdb_sweep(struct kv_lmdb *e, MDB_dbi dbi, unsigned batch, const char *what,
               kv_lmdb_dead_fn dead, void *ctx, uint64_t *removed, char *err, size_t errlen)
 {
-    struct sweep s;
+    struct sweep s = { .dbi = dbi, .batch = batch, .dead = dead, .ctx = ctx };
     uint64_t total = 0;
     int rc;
 
-    memset(&s, 0, sizeof s);
-    s.dbi = dbi;
-    s.batch = batch;
-    s.dead = dead;
-    s.ctx = ctx;
     for (;;) {
         /* The lock is dropped between batches so others interleave. */
         pthread_mutex_lock(&e->lock);

@@ -111,8 +111,10 @@ int kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_option
                  const char *what, kv_lmdb_open_body open_body, void *arg, char *err,
                  size_t errlen);
 
-/* A NOSYNC store is made durable on a clean close; the default mode
- * already synced each commit's data pages. */
+/* A NOSYNC store (a bulk load) is made durable on a clean close.  The
+ * default mode is not synced again: it already synced each commit's data
+ * pages, a second fsync would double those of a one-spend process, and
+ * its exposure (the last commit) is the documented one anyway. */
 void kv_lmdb_close(struct kv_lmdb *e);
 
 /* Run body in a write transaction and commit, growing the map as needed

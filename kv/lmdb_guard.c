@@ -583,6 +583,16 @@ out:
 
 /* ---- identity inside the database -------------------------------------- */
 
+/* The marker names a store, the database holds no id: another store. */
+static int
+no_id(const struct lmdb_guard *g, char *err, size_t errlen)
+{
+    errbuf_printf(err, errlen, "%s holds no store id, but %s names one: it is not the "
+                  "store that was here (restore the right one; see the manual)",
+                  g->data_path, g->marker_path);
+    return LMDB_GUARD_REFUSED;
+}
+
 int
 lmdb_guard_identify(struct lmdb_guard *g, MDB_txn *txn, char *err, size_t errlen)
 {
@@ -593,10 +603,7 @@ lmdb_guard_identify(struct lmdb_guard *g, MDB_txn *txn, char *err, size_t errlen
     int rc = mdb_dbi_open(txn, META_DB, g->have_marker ? 0 : MDB_CREATE, &dbi);
 
     if (rc == MDB_NOTFOUND) {
-        errbuf_printf(err, errlen, "%s holds no store id, but %s names one: it is not the "
-                      "store that was here (restore the right one; see the manual)",
-                      g->data_path, g->marker_path);
-        return LMDB_GUARD_REFUSED;
+        return no_id(g, err, errlen);
     }
     if (rc != MDB_SUCCESS)
         return rc;
@@ -611,10 +618,7 @@ lmdb_guard_identify(struct lmdb_guard *g, MDB_txn *txn, char *err, size_t errlen
         return mdb_put(txn, dbi, &k, &v, 0);
     }
     if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && v.mv_size != LMDB_GUARD_IDLEN)) {
-        errbuf_printf(err, errlen, "%s holds no store id, but %s names one: it is not the "
-                      "store that was here (restore the right one; see the manual)",
-                      g->data_path, g->marker_path);
-        return LMDB_GUARD_REFUSED;
+        return no_id(g, err, errlen);
     }
     if (rc != MDB_SUCCESS)
         return rc;

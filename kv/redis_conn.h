@@ -49,8 +49,8 @@
  * The library never prints: an optional callback is told when the
  * connection goes down and when it comes back, once per outage.
  */
-#ifndef POSTAGE_VERIFY_REDIS_CONN_H
-#define POSTAGE_VERIFY_REDIS_CONN_H
+#ifndef POSTAGE_KV_REDIS_CONN_H
+#define POSTAGE_KV_REDIS_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -156,11 +156,7 @@ lmdb_close(void *state)
 
     if (e == NULL)
         return;
-    /* A NOSYNC store (a bulk load) is made durable on a clean close.  The
-     * default mode is not synced again there: that would double the fsyncs
-     * of a one-spend process, and its exposure (the last spend) is the
-     * documented one anyway. */
-    kv_lmdb_close(&e->kv);
+    kv_lmdb_close(&e->kv);      /* syncs a NOSYNC store (a bulk load) */
     free(e);
 }
 
