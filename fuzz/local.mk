@@ -15,7 +15,8 @@
 FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
 	lib/argon2id_params.c lib/argon2id.c \
 	verify/verify.c verify/headers.c verify/store.c verify/store_lmdb.c \
-	verify/store_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/redis_conn.c
+	verify/store_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/lmdb_env.c \
+	kv/store_spec.c kv/redis_spec.c kv/redis_conn.c
 
 FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns config \
 	sendmail_headers milter_data
@@ -27,7 +28,8 @@ FUZZ_SRCS_policy_request = policy/frontends/request.c policy/checks/verdict.c
 FUZZ_SRCS_dns = policy/base/dns_wire.c
 FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/base/listen.c \
 	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
-	policy/state/state_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/redis_conn.c \
+	policy/state/state_redis.c policy/state/state_redis_update.c kv/lmdb_grow.c \
+	kv/lmdb_guard.c kv/lmdb_env.c kv/store_spec.c kv/redis_spec.c kv/redis_conn.c \
 	lib/clock.c lib/status.c
 # postage-sendmail's header splitter and editor.
 FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
