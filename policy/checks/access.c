@@ -63,12 +63,10 @@ without_root_dot(const char *name, size_t len)
     return (len > 1 && name[len - 1] == '.') ? len - 1 : len;
 }
 
-/*
- * Is `name` the domain `domain` (when itself_too) or below it?  The label
- * boundary check is what keeps "badexample.org" out of "example.org".
- */
-static bool
-domain_matches(const char *name, size_t name_len, const char *domain,
+/* The label boundary check is what keeps "badexample.org" out of
+ * "example.org". */
+bool
+pd_domain_matches(const char *name, size_t name_len, const char *domain,
                size_t domain_len, bool itself_too)
 {
     name_len = without_root_dot(name, name_len);
@@ -444,12 +442,7 @@ void
 pd_access_subject_from_request(const struct pd_request *request,
                                struct pd_access_subject *subject)
 {
-    subject->client_address = request->client_address;
-    subject->client_name = request->client_name;
-    subject->helo_name = request->helo_name;
-    subject->sender = request->sender;
-    subject->recipient = request->recipient;
-    subject->sasl_username = request->sasl_username;
+    *subject = PD_ACCESS_SUBJECT_OF(request);
 }
 
 static const char *
@@ -487,7 +480,7 @@ address_matches(const struct pd_access_rule *rule, const char *value)
             && equal_ignoring_case(domain, domain_len, rule->pattern, rule->pattern_len);
     case PD_FORM_ADDR_SUBDOMAINS:
         return at != NULL
-            && domain_matches(domain, domain_len, rule->pattern, rule->pattern_len, false);
+            && pd_domain_matches(domain, domain_len, rule->pattern, rule->pattern_len, false);
     case PD_FORM_ADDRESS: {
         size_t pattern_local = (size_t) (strrchr(rule->pattern, '@') - rule->pattern);
         return at != NULL
@@ -510,9 +503,9 @@ name_matches(const struct pd_access_rule *rule, const char *value)
     case PD_FORM_EXACT:
         return equal_ignoring_case(value, len, rule->pattern, rule->pattern_len);
     case PD_FORM_DOMAIN:
-        return domain_matches(value, len, rule->pattern, rule->pattern_len, true);
+        return pd_domain_matches(value, len, rule->pattern, rule->pattern_len, true);
     case PD_FORM_SUBDOMAINS:
-        return domain_matches(value, len, rule->pattern, rule->pattern_len, false);
+        return pd_domain_matches(value, len, rule->pattern, rule->pattern_len, false);
     default:
         return false;
     }

@@ -136,8 +136,27 @@ struct pd_access_subject {
     const char *sasl_username;
 };
 
+/* The subject of a request-like struct that has the six fields under the
+ * same names (struct pd_request here, the engine's struct pd_query): the
+ * one list of which request field is matched as which. */
+#define PD_ACCESS_SUBJECT_OF(r)                                                            \
+    ((struct pd_access_subject) {                                                          \
+        .client_address = (r)->client_address, .client_name = (r)->client_name,            \
+        .helo_name = (r)->helo_name, .sender = (r)->sender, .recipient = (r)->recipient,   \
+        .sasl_username = (r)->sasl_username })
+
 void pd_access_subject_from_request(const struct pd_request *request,
                                     struct pd_access_subject *subject);
+
+/*
+ * Is `name` (name_len bytes; a trailing root dot is ignored) the domain
+ * `domain` itself (only when itself_too) or a name below it?  ASCII case
+ * is ignored; an empty name or domain matches nothing.  The one
+ * domain-suffix rule: access rules (.example.org, example.org) and the
+ * greylisting client whitelist both use it.
+ */
+bool pd_domain_matches(const char *name, size_t name_len, const char *domain,
+                       size_t domain_len, bool itself_too);
 
 /*
  * Copy the verdict of the first rule that matches into *verdict and return

@@ -608,15 +608,6 @@ set_stamps_error(const struct pd_engine *e, struct pd_answer *a)
 }
 
 static int
-ends_with_domain(const char *name, const char *domain)
-{
-    size_t n = strlen(name), d = strlen(domain);
-    if (n < d || strcasecmp(name + n - d, domain) != 0)
-        return 0;
-    return n == d || name[n - d - 1] == '.';
-}
-
-static int
 client_whitelisted(const struct pd_engine *e, const struct pd_query *q, int have_addr,
                    const struct pd_addr *addr)
 {
@@ -624,21 +615,11 @@ client_whitelisted(const struct pd_engine *e, const struct pd_query *q, int have
         const struct whitelist_client *w = &e->wl_clients[i];
         if (w->is_network ? (have_addr && pd_cidr_match(&w->network, addr))
                           : (strcmp(q->client_name, "unknown") != 0 &&
-                             ends_with_domain(q->client_name, w->domain)))
+                             pd_domain_matches(q->client_name, strlen(q->client_name),
+                                               w->domain, strlen(w->domain), true)))
             return 1;
     }
     return 0;
-}
-
-static void
-subject_of(const struct pd_query *q, struct pd_access_subject *s)
-{
-    s->client_address = q->client_address;
-    s->client_name = q->client_name;
-    s->helo_name = q->helo_name;
-    s->sender = q->sender;
-    s->recipient = q->recipient;
-    s->sasl_username = q->sasl_username;
 }
 
 static void
@@ -868,7 +849,6 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
     struct pd_addr addr;
     int have_addr = pd_addr_parse(q->client_address, strlen(q->client_address), &addr) ==
                     PD_NETADDR_OK;
-    struct pd_access_subject subj;
     struct pd_verdict ignored;
 
     if (!e->greylist)
@@ -881,7 +861,7 @@ run_greylist(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, 
         snprintf(a->reason, sizeof a->reason, "greylisting: client whitelisted");
         return 0;
     }
-    subject_of(q, &subj);
+    struct pd_access_subject subj = PD_ACCESS_SUBJECT_OF(q);
     if (pd_access_evaluate(&e->wl_recipients, &subj, &ignored) >= 0) {
         snprintf(a->reason, sizeof a->reason, "greylisting: recipient whitelisted");
         return 0;
@@ -1237,8 +1217,7 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
         return;
     }
 
-    struct pd_access_subject subj;
-    subject_of(q, &subj);
+    struct pd_access_subject subj = PD_ACCESS_SUBJECT_OF(q);
     long rule = pd_access_evaluate(&e->access, &subj, &a->verdict);
     if (rule >= 0 && a->verdict.action != PD_DUNNO) {
         snprintf(a->reason, sizeof a->reason, "access rule at line %u",
