@@ -71,7 +71,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     TERMINATED(s.greylist_text);
     TERMINATED(s.dns_server);
     TERMINATED(s.spf_skip_addresses);
-    TERMINATED(s.postage_kinds);
     for (size_t i = 0; i < s.access.count; i++)
         CHECK(s.access.items[i] != NULL && s.access.items[i][0] != '\0');
 

@@ -426,7 +426,7 @@ main(int argc, char **argv)
         return invalid;
     }
 
-    log_syslog = strcmp(settings.log, "syslog") == 0;
+    log_syslog = settings.log == PD_LOG_TO_SYSLOG;
     pd_log_open("postaged", log_syslog, verbose ? PD_LOG_DEBUG : PD_LOG_INFO);
 
     /* Bind first: a port below 1024 or a socket in a root-owned directory

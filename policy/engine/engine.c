@@ -295,30 +295,12 @@ static int
 load_helo(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
           size_t errlen)
 {
-    const char *acts[PD_HELO_TEST_COUNT] = {
-        [PD_HELO_TEST_MISSING] = s->helo_missing,
-        [PD_HELO_TEST_SYNTAX] = s->helo_syntax,
-        [PD_HELO_TEST_BARE_IP] = s->helo_bare_ip,
-        [PD_HELO_TEST_SINGLE_LABEL] = s->helo_single_label,
-        [PD_HELO_TEST_LOCALHOST] = s->helo_localhost,
-        [PD_HELO_TEST_OWN] = s->helo_own,
-        [PD_HELO_TEST_LITERAL] = s->helo_literal,
-        [PD_HELO_TEST_RESOLVE] = s->helo_resolve,
-        [PD_HELO_TEST_MATCH] = s->helo_match,
-        [PD_HELO_TEST_FCRDNS] = s->helo_fcrdns,
-        [PD_HELO_TEST_RANDOM] = s->helo_random,
-    };
     char why[256];
 
     e->helo_on = s->helo_checks;
     pd_helo_config_defaults(&e->helo);
-    for (int t = 0; t < PD_HELO_TEST_COUNT; t++) {
-        if (pd_helo_act_parse(acts[t], strlen(acts[t]), &e->helo.rule[t].act) != 0) {
-            snprintf(err, errlen, "%s: helo_%s: '%s' is not off, score, defer or reject", file,
-                     pd_helo_test_name((enum pd_helo_test) t), acts[t]);
-            return -1;
-        }
-    }
+    for (int t = 0; t < PD_HELO_TEST_COUNT; t++)
+        e->helo.rule[t].act = s->helo_act[t];
     e->helo_dns = e->helo.rule[PD_HELO_TEST_RESOLVE].act >= PD_HELO_ACT_DEFER ||
                   e->helo.rule[PD_HELO_TEST_MATCH].act >= PD_HELO_ACT_DEFER ||
                   e->helo.rule[PD_HELO_TEST_FCRDNS].act >= PD_HELO_ACT_DEFER;
@@ -384,10 +366,7 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
     sc.helo_always = s->spf_helo_always != 0;
     sc.temperror_defer = s->spf_temperror_defer != 0;
     sc.permerror_reject = s->spf_permerror_reject != 0;
-    sc.header_type = strcmp(s->spf_header, "authentication-results") == 0
-                         ? PD_SPF_HEADER_AUTH_RESULTS
-                         : strcmp(s->spf_header, "none") == 0 ? PD_SPF_HEADER_NONE
-                                                              : PD_SPF_HEADER_RECEIVED_SPF;
+    sc.header_type = s->spf_header;
     char *clients = join_list(&s->spf_whitelist_clients);
     char *domains = join_list(&s->spf_whitelist_domains);
     if (clients == NULL || domains == NULL) {
@@ -420,7 +399,7 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     }
     e->refs = 1;
     e->state = state;
-    e->tempfail_on_error = strcmp(s->on_error, "tempfail") == 0;
+    e->tempfail_on_error = s->on_error == PD_ON_ERROR_TEMPFAIL;
     if (s->hostname[0] != '\0')
         snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
     else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
@@ -440,13 +419,11 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->gl_header = s->greylist_header;
     e->postage = s->postage;
     e->milter_on = s->milter_listen[0] != '\0';
-    e->over_cap_reject = strcmp(s->price_over_cap_action, "reject") == 0;
+    e->over_cap_reject = s->price_over_cap_action == PD_OVER_CAP_REJECT;
     e->stamp_validity = s->stamp_validity;
     e->stamp_grace = s->stamp_grace;
-    e->trace_header = strcmp(s->postage_header, "none") != 0;
-    e->kinds = strcmp(s->postage_kinds, "sha1") == 0       ? POSTAGE_KIND_SHA1
-             : strcmp(s->postage_kinds, "argon2id") == 0   ? POSTAGE_KIND_ARGON2ID
-                                                           : POSTAGE_KIND_SHA1 | POSTAGE_KIND_ARGON2ID;
+    e->trace_header = s->postage_header != PD_POSTAGE_HEADER_NONE;
+    e->kinds = (unsigned) s->postage_kinds;
     e->a2id_max.memory = s->argon2id_max_memory;
     e->a2id_max.passes = s->argon2id_max_passes;
     e->a2id_max.lanes = s->argon2id_max_lanes;

@@ -25,6 +25,13 @@
  * `postaged -n` finds a bad port with its line, not the start. */
 enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST, K_LISTEN };
 
+/* A K_CHOICE key's words and the values stored for them (an enum of
+ * settings.h, int-sized), ended by a NULL word. */
+struct choice {
+    const char *word;
+    int value;
+};
+
 struct key {
     const char *name;
     enum kind kind;
@@ -32,11 +39,48 @@ struct key {
     size_t size;           /* K_STRING, K_LISTEN: buffer size */
     const char *def;       /* default, as text (K_LIST: none) */
     unsigned min, max;     /* K_UINT bounds; K_PERIOD max in days */
-    const char *choices;   /* K_CHOICE: "a|b" */
+    const struct choice *choices;   /* K_CHOICE */
     const char *doc;
 };
 
 #define F(field) offsetof(struct pd_settings, field), sizeof(((struct pd_settings *) 0)->field)
+#define HELO(test) F(helo_act[PD_HELO_TEST_##test])
+
+/* set_key stores a choice as an int. */
+_Static_assert(sizeof(enum pd_log_to) == sizeof(int) && sizeof(enum pd_on_error) == sizeof(int) &&
+                   sizeof(enum pd_helo_act) == sizeof(int) &&
+                   sizeof(enum pd_spf_header_type) == sizeof(int) &&
+                   sizeof(enum pd_over_cap_action) == sizeof(int) &&
+                   sizeof(enum pd_postage_header) == sizeof(int) &&
+                   sizeof(enum pd_postage_kinds) == sizeof(int),
+               "a choice key's enum is int-sized");
+
+static const struct choice log_words[] = {
+    { "syslog", PD_LOG_TO_SYSLOG }, { "stderr", PD_LOG_TO_STDERR }, { NULL, 0 }
+};
+static const struct choice on_error_words[] = {
+    { "tempfail", PD_ON_ERROR_TEMPFAIL }, { "dunno", PD_ON_ERROR_DUNNO }, { NULL, 0 }
+};
+static const struct choice helo_act_words[] = {
+    { "off", PD_HELO_ACT_OFF }, { "score", PD_HELO_ACT_SCORE },
+    { "defer", PD_HELO_ACT_DEFER }, { "reject", PD_HELO_ACT_REJECT }, { NULL, 0 }
+};
+static const struct choice spf_header_words[] = {
+    { "received-spf", PD_SPF_HEADER_RECEIVED_SPF },
+    { "authentication-results", PD_SPF_HEADER_AUTH_RESULTS },
+    { "none", PD_SPF_HEADER_NONE }, { NULL, 0 }
+};
+static const struct choice over_cap_words[] = {
+    { "defer", PD_OVER_CAP_DEFER }, { "reject", PD_OVER_CAP_REJECT }, { NULL, 0 }
+};
+static const struct choice postage_header_words[] = {
+    { "x-postage-result", PD_POSTAGE_HEADER_X_POSTAGE_RESULT },
+    { "none", PD_POSTAGE_HEADER_NONE }, { NULL, 0 }
+};
+static const struct choice postage_kinds_words[] = {
+    { "sha1", PD_POSTAGE_KINDS_SHA1 }, { "argon2id", PD_POSTAGE_KINDS_ARGON2ID },
+    { "sha1+argon2id", PD_POSTAGE_KINDS_BOTH }, { NULL, 0 }
+};
 
 static const struct key keys[] = {
     { "policy_listen", K_LISTEN, F(policy_listen), "inet:127.0.0.1:10031", 0, 0, NULL,
@@ -49,9 +93,9 @@ static const struct key keys[] = {
       "when started as root, run as this user after binding the sockets" },
     { "pidfile", K_STRING, F(pidfile), "", 0, 0, NULL,
       "write the daemon's PID here (empty: no pidfile)" },
-    { "log", K_CHOICE, F(log), "syslog", 0, 0, "syslog|stderr",
+    { "log", K_CHOICE, F(log), "syslog", 0, 0, log_words,
       "where log lines go (syslog facility mail)" },
-    { "on_error", K_CHOICE, F(on_error), "tempfail", 0, 0, "tempfail|dunno",
+    { "on_error", K_CHOICE, F(on_error), "tempfail", 0, 0, on_error_words,
       "answer when the store or a module fails: tempfail (451 4.3.0) or dunno" },
     { "hostname", K_STRING, F(hostname), "", 0, 0, NULL,
       "name used in trace headers (empty: this host's name)" },
@@ -75,34 +119,33 @@ static const struct key keys[] = {
       "milliseconds to wait for one DNS answer (each lookup tries twice)" },
     { "helo_checks", K_BOOL, F(helo_checks), "yes", 0, 0, NULL,
       "check the HELO/EHLO name (the helo_TEST keys say what each failed test does)" },
-    { "helo_missing", K_CHOICE, F(helo_missing), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_missing", K_CHOICE, HELO(MISSING), "reject", 0, 0, helo_act_words,
       "no HELO/EHLO given: off, score, defer or reject" },
-    { "helo_syntax", K_CHOICE, F(helo_syntax), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_syntax", K_CHOICE, HELO(SYNTAX), "reject", 0, 0, helo_act_words,
       "a malformed HELO/EHLO name or literal" },
-    { "helo_bare_ip", K_CHOICE, F(helo_bare_ip), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_bare_ip", K_CHOICE, HELO(BARE_IP), "reject", 0, 0, helo_act_words,
       "an address not written as a literal [192.0.2.1]" },
-    { "helo_single_label", K_CHOICE, F(helo_single_label), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_single_label", K_CHOICE, HELO(SINGLE_LABEL), "reject", 0, 0, helo_act_words,
       "a name that is not fully qualified" },
-    { "helo_localhost", K_CHOICE, F(helo_localhost), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_localhost", K_CHOICE, HELO(LOCALHOST), "reject", 0, 0, helo_act_words,
       "localhost or a loopback literal from another host" },
-    { "helo_own", K_CHOICE, F(helo_own), "reject", 0, 0, "off|score|defer|reject",
+    { "helo_own", K_CHOICE, HELO(OWN), "reject", 0, 0, helo_act_words,
       "one of helo_own_names (or our address) from another host" },
-    { "helo_literal", K_CHOICE, F(helo_literal), "score", 0, 0, "off|score|defer|reject",
+    { "helo_literal", K_CHOICE, HELO(LITERAL), "score", 0, 0, helo_act_words,
       "an address literal other than the client's address" },
-    { "helo_resolve", K_CHOICE, F(helo_resolve), "score", 0, 0, "off|score|defer|reject",
+    { "helo_resolve", K_CHOICE, HELO(RESOLVE), "score", 0, 0, helo_act_words,
       "DNS: the HELO name has no address" },
-    { "helo_match", K_CHOICE, F(helo_match), "score", 0, 0, "off|score|defer|reject",
+    { "helo_match", K_CHOICE, HELO(MATCH), "score", 0, 0, helo_act_words,
       "DNS: no address of the HELO name is the client" },
-    { "helo_fcrdns", K_CHOICE, F(helo_fcrdns), "score", 0, 0, "off|score|defer|reject",
+    { "helo_fcrdns", K_CHOICE, HELO(FCRDNS), "score", 0, 0, helo_act_words,
       "DNS: the client has no forward-confirmed reverse DNS" },
-    { "helo_random", K_CHOICE, F(helo_random), "score", 0, 0, "off|score|defer|reject",
+    { "helo_random", K_CHOICE, HELO(RANDOM), "score", 0, 0, helo_act_words,
       "more than 5 distinct HELO names from one client in a day" },
     { "helo_own_names", K_LIST, F(helo_own_names), NULL, 0, 0, NULL,
       "a name of this server that other hosts may not use in HELO/EHLO; repeatable" },
     { "spf", K_BOOL, F(spf), "yes", 0, 0, NULL,
       "check SPF (RFC 7208) as postfix-policyd-spf-python does by default" },
-    { "spf_header", K_CHOICE, F(spf_header), "received-spf", 0, 0,
-      "received-spf|authentication-results|none",
+    { "spf_header", K_CHOICE, F(spf_header), "received-spf", 0, 0, spf_header_words,
       "the SPF trace header added once per message" },
     { "spf_helo_always", K_BOOL, F(spf_helo_always), "no", 0, 0, NULL,
       "check the HELO identity for every message, not only for the null sender" },
@@ -161,7 +204,7 @@ static const struct key keys[] = {
       "messages per price_rate_window an identity sends before the volume surcharge (one bit per doubling)" },
     { "price_rate_window", K_PERIOD, F(price_rate_window), "1d", 0, 30, NULL,
       "time constant of the message rate behind the volume surcharge" },
-    { "price_over_cap_action", K_CHOICE, F(price_over_cap_action), "defer", 0, 0, "defer|reject",
+    { "price_over_cap_action", K_CHOICE, F(price_over_cap_action), "defer", 0, 0, over_cap_words,
       "answer to a message priced above price_cap: defer (451 4.7.1) or reject (550 5.7.1)" },
     { "reputation_half_life", K_PERIOD, F(reputation_half_life), "30d", 0, 3650, NULL,
       "how fast a sender's history fades: each counter halves in this time" },
@@ -170,8 +213,8 @@ static const struct key keys[] = {
     { "stamp_grace", K_PERIOD, F(stamp_grace), "2d", 0, 365, NULL,
       "clock skew allowed at both ends of a stamp's validity, as hashcash -g" },
     { "postage_header", K_CHOICE, F(postage_header), "x-postage-result", 0, 0,
-      "x-postage-result|none", "the trace header the milter adds to accepted mail" },
-    { "postage_kinds", K_CHOICE, F(postage_kinds), "sha1", 0, 0, "sha1|argon2id|sha1+argon2id",
+      postage_header_words, "the trace header the milter adds to accepted mail" },
+    { "postage_kinds", K_CHOICE, F(postage_kinds), "sha1", 0, 0, postage_kinds_words,
       "kinds of stamp that pay: SHA-1 (hashcash), Argon2id (memory-hard), or both" },
     { "argon2id_max_memory", K_UINT, F(argon2id_max_memory), "65536", 8, 4194304, NULL,
       "largest Argon2id memory in KiB a stamp may ask the checker to fill" },
@@ -238,18 +281,30 @@ parse_bool(const char *v, int *out)
     return 0;
 }
 
+/* The value of word v among the choices: 0 and *value, or -1. */
 static int
-in_choices(const char *choices, const char *v)
+choice_value(const struct choice *choices, const char *v, int *value)
 {
-    size_t n = strlen(v);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t) (bar - p) : strlen(p);
-        if (len == n && strncmp(p, v, n) == 0)
-            return 1;
-        p += len + (bar != NULL);
+    for (const struct choice *c = choices; c->word != NULL; c++)
+        if (strcmp(c->word, v) == 0) {
+            *value = c->value;
+            return 0;
+        }
+    return -1;
+}
+
+/* The choices as the documentation writes them: "a|b|c". */
+static void
+choice_words(const struct choice *choices, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const struct choice *c = choices; c->word != NULL; c++) {
+        int w = snprintf(out + n, size - n, "%s%s", c == choices ? "" : "|", c->word);
+        if (w < 0 || (size_t) w >= size - n)
+            return;
+        n += (size_t) w;
     }
-    return 0;
 }
 
 static int
@@ -274,13 +329,17 @@ set_key(struct pd_settings *s, const struct key *k, const char *v, unsigned line
         }
         strcpy((char *) f, v);
         return 0;
-    case K_CHOICE:
-        if (!in_choices(k->choices, v)) {
-            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, k->choices);
+    case K_CHOICE: {
+        int value;
+        if (choice_value(k->choices, v, &value) != 0) {
+            char words[128];
+            choice_words(k->choices, words, sizeof words);
+            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, words);
             return -1;
         }
-        strcpy((char *) f, v);
+        memcpy(f, &value, sizeof value);
         return 0;
+    }
     case K_BOOL:
         if (parse_bool(v, (int *) f) != 0) {
             snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);

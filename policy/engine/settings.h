@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "policy/checks/spf.h"      /* enum pd_spf_header_type */
+#include "policy/helo/helo.h"       /* enum pd_helo_act, enum pd_helo_test */
+#include "postage/verify.h"         /* POSTAGE_KIND_* */
+
 #define PD_SETTING_MAX 1024   /* longest value of one key            */
 #define PD_LIST_MAX 4096      /* most lines of one repeatable key    */
 
@@ -24,6 +28,19 @@ struct pd_list {
     size_t count;
 };
 
+/* The keys with a choice of words are stored as these values; the table
+ * in settings.c maps each word to its value, so nothing reads the words
+ * again. */
+enum pd_log_to { PD_LOG_TO_SYSLOG = 0, PD_LOG_TO_STDERR };
+enum pd_on_error { PD_ON_ERROR_TEMPFAIL = 0, PD_ON_ERROR_DUNNO };
+enum pd_over_cap_action { PD_OVER_CAP_DEFER = 0, PD_OVER_CAP_REJECT };
+enum pd_postage_header { PD_POSTAGE_HEADER_X_POSTAGE_RESULT = 0, PD_POSTAGE_HEADER_NONE };
+enum pd_postage_kinds {          /* the POSTAGE_KIND_* bits a stamp may have */
+    PD_POSTAGE_KINDS_SHA1 = POSTAGE_KIND_SHA1,
+    PD_POSTAGE_KINDS_ARGON2ID = POSTAGE_KIND_ARGON2ID,
+    PD_POSTAGE_KINDS_BOTH = POSTAGE_KIND_SHA1 | POSTAGE_KIND_ARGON2ID
+};
+
 struct pd_settings {
     /* daemon */
     char policy_listen[PD_SETTING_MAX];
@@ -31,8 +48,8 @@ struct pd_settings {
     char store[PD_SETTING_MAX];
     char user[64];
     char pidfile[PD_SETTING_MAX];
-    char log[16];                 /* "syslog" or "stderr"              */
-    char on_error[16];            /* "dunno" or "tempfail"             */
+    enum pd_log_to log;
+    enum pd_on_error on_error;
     char hostname[256];           /* for trace headers; "" = gethostname */
     unsigned max_connections;
     int64_t idle_timeout;
@@ -64,22 +81,12 @@ struct pd_settings {
 
     /* HELO/EHLO checks */
     int helo_checks;
-    char helo_missing[16];            /* off|score|defer|reject per test */
-    char helo_syntax[16];
-    char helo_bare_ip[16];
-    char helo_single_label[16];
-    char helo_localhost[16];
-    char helo_own[16];
-    char helo_literal[16];
-    char helo_resolve[16];
-    char helo_match[16];
-    char helo_fcrdns[16];
-    char helo_random[16];
+    enum pd_helo_act helo_act[PD_HELO_TEST_COUNT];  /* helo_TEST, per test */
     struct pd_list helo_own_names;
 
     /* SPF */
     int spf;
-    char spf_header[32];              /* received-spf|authentication-results|none */
+    enum pd_spf_header_type spf_header;
     int spf_helo_always;
     int spf_temperror_defer;
     int spf_permerror_reject;
@@ -101,12 +108,12 @@ struct pd_settings {
     unsigned price_spf_other_penalty;
     unsigned price_allowance;         /* messages per price_rate_window */
     int64_t price_rate_window;
-    char price_over_cap_action[16];   /* "defer" or "reject"           */
+    enum pd_over_cap_action price_over_cap_action;
     int64_t reputation_half_life;
     int64_t stamp_validity;
     int64_t stamp_grace;
-    char postage_header[32];          /* "x-postage-result" or "none"  */
-    char postage_kinds[32];           /* "sha1", "argon2id", "sha1+argon2id" */
+    enum pd_postage_header postage_header;
+    enum pd_postage_kinds postage_kinds;
     unsigned argon2id_max_memory;     /* KiB */
     unsigned argon2id_max_passes;
     unsigned argon2id_max_lanes;
