@@ -4,6 +4,6 @@
 policy_libpolicy_la_SOURCES += \
 	policy/engine/settings.h policy/engine/settings.c \
 	policy/engine/config_load.h policy/engine/config_load.c \
-	policy/engine/engine.h policy/engine/engine.c \
+	policy/engine/engine.h policy/engine/postage.c \
 	policy/engine/argon2id_pool.h policy/engine/argon2id_pool.c \
 	policy/engine/rep_writer.h policy/engine/rep_writer.c
