@@ -10,7 +10,7 @@
  * (pd_rep_params_defaults), with a fixed clock: before each message both of
  * its records (the sender identity and the client address) are decayed to
  * the message's time and priced with pd_price_compute; then the updates
- * postaged's engine makes are applied with pd_rep_add (policy/engine/engine.c:
+ * postaged's engine makes are applied with pd_rep_add (policy/engine/record.c:
  * rate and messages once per message, plus spf_failures and quota_overruns
  * when they apply, and helo_failures (not to a domain: identity);
  * then, for a message that paid, accepted,
@@ -149,7 +149,7 @@ simulate(const struct profile *pr, const struct pd_rep_params *p, struct day_res
             struct pd_price price;
             pd_price_compute(p, &in, &price);
 
-            /* The message counted once (engine.c, rep_count_attempt): a
+            /* The message counted once (record.c, pd_eng_count_attempt): a
              * failed HELO is the host's, so a domain: identity (SPF pass)
              * does not have it, only the ip: and sender: records. */
             struct pd_rep_delta d;

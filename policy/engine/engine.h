@@ -4,11 +4,14 @@
  * milter).
  *
  * Modules run in a fixed order for each recipient: access control, then
- * HELO checks, then SPF, then greylisting, then quotas and accounting.
- * The HELO and SPF checks are made once per message (at its first
- * recipient) and their result is kept in struct pd_txn and applied to
- * every recipient.  The first terminal verdict
- * (OK, REJECT, DEFER, HOLD, DISCARD) ends the chain; DUNNO goes on.  A
+ * HELO checks, then SPF, then the price (postage: Hashcash bits from the
+ * sender's reputation), then greylisting, then quotas and accounting.
+ * The HELO and SPF checks and the price are made once per message (at
+ * its first recipient) and their result is kept in struct pd_txn and
+ * applied to every recipient.  The first terminal verdict
+ * (OK, REJECT, DEFER, HOLD, DISCARD) ends the chain; DUNNO goes on.
+ * Where stamps can be seen (the milter, with postage on), greylisting
+ * waits for end of headers, after the stamps (pd_engine_postage).  A
  * message is counted against quotas and accounting once, at its end, with
  * its real size.
  *
