@@ -26,11 +26,17 @@ FUZZ_SRCS_rfc5322 = sendmail/rfc5322.c
 FUZZ_SRCS_policy_request = policy/frontends/request.c policy/checks/verdict.c
 # The DNS wire format alone: the query, the answer's parse and packing.
 FUZZ_SRCS_dns = policy/base/dns_wire.c
+# The price parameters are checked by policy/engine/build.c, where every
+# setting becomes a module's parameter: it links the modules it configures.
 FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/base/listen.c \
+	policy/engine/build.c policy/engine/argon2id_pool.c policy/checks/access.c \
+	policy/checks/verdict.c policy/checks/greylist.c policy/checks/quota.c policy/checks/spf.c \
+	policy/base/dns.c policy/base/dns_wire.c policy/helo/helo_syntax.c policy/helo/helo_config.c \
+	policy/helo/helo_check.c policy/helo/helo_decide.c policy/helo/helo_track.c policy/frontends/request.c \
 	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
 	policy/state/state_redis.c policy/state/state_redis_update.c kv/lmdb_grow.c \
 	kv/lmdb_guard.c kv/lmdb_env.c kv/store_spec.c kv/redis_spec.c kv/redis_conn.c \
-	lib/clock.c lib/status.c
+	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c
 # postage-sendmail's header splitter and editor.
 FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header

@@ -2,7 +2,7 @@
  * build.c - an engine made from the settings: every conversion of a
  * setting into a module's configuration (access rules, HELO checks, DNS
  * and SPF, greylisting and its whitelists, quotas, reputation and price,
- * stamp checking), the engine's references and its maintenance.
+ * stamp checking), and the engine's references.
  *
  * The engine built here is read-only afterwards (decide.c, postage.c):
  * any number of threads may use it, and a reload builds a new one
@@ -15,13 +15,76 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/base/log.h"
 #include "policy/engine/argon2id_pool.h"
 #include "policy/engine/engine_internal.h"
 #include "policy/helo/helo.h"
 #include "postage/clock.h"
 #include "postage/status.h"
 #include "postage/verify.h"
+
+/* ---- the modules' configurations, for the engine and the tools ------- */
+
+int
+pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *p, char *err,
+                       size_t errlen)
+{
+    pd_rep_params_defaults(p);
+    p->half_life = s->reputation_half_life;
+    p->rate_window = s->price_rate_window;
+    p->allowance = s->price_allowance;
+    p->base = (int) s->price_base;
+    p->cap = (int) s->price_cap;
+    p->spf_credit = (int) s->price_spf_credit;
+    p->credit_max = (int) s->price_history_credit_max;
+    p->spf_softfail_penalty = (int) s->price_spf_softfail_penalty;
+    p->spf_other_penalty = (int) s->price_spf_other_penalty;
+    return pd_rep_params_check(p, err, errlen);
+}
+
+void
+pd_settings_helo_config(const struct pd_settings *s, struct pd_helo_config *cfg)
+{
+    /* What a failed test adds to the HELO score, whatever its action
+     * (but off): first guesses, which the price weighs.  Not settings. */
+    static const int scores[PD_HELO_TEST_COUNT] = {
+        [PD_HELO_TEST_MISSING] = 5,
+        [PD_HELO_TEST_SYNTAX] = 5,
+        [PD_HELO_TEST_BARE_IP] = 4,
+        [PD_HELO_TEST_SINGLE_LABEL] = 3,
+        [PD_HELO_TEST_LOCALHOST] = 5,
+        [PD_HELO_TEST_OWN] = 8,
+        [PD_HELO_TEST_LITERAL] = 2,
+        [PD_HELO_TEST_RESOLVE] = 2,
+        [PD_HELO_TEST_MATCH] = 1,
+        [PD_HELO_TEST_FCRDNS] = 2,
+        [PD_HELO_TEST_RANDOM] = 4,
+    };
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->allow_underscore = 1;
+    for (int t = 0; t < PD_HELO_TEST_COUNT; t++) {
+        cfg->rule[t].act = s->helo_act[t];
+        cfg->rule[t].score = scores[t];
+    }
+    cfg->random_limit = 5;
+    cfg->random_window = 86400;
+    cfg->random_v6_prefix = 128;
+    cfg->own_names = (const char *const *) s->helo_own_names.items;
+    cfg->own_name_count = s->helo_own_names.count;
+}
+
+void
+pd_settings_helo_defaults(struct pd_helo_config *cfg)
+{
+    struct pd_settings s;
+    pd_settings_defaults(&s, "");
+    pd_settings_helo_config(&s, cfg);
+    cfg->own_names = NULL;
+    cfg->own_name_count = 0;
+    pd_settings_free(&s);
+}
+
+/* ---- the engine ------------------------------------------------------ */
 
 static void
 engine_free(struct pd_engine *e)
@@ -212,12 +275,11 @@ load_helo(struct pd_engine *e, const struct pd_settings *s, const char *file, ch
     char why[256];
 
     e->helo_on = s->helo_checks;
-    pd_helo_config_defaults(&e->helo);
-    for (int t = 0; t < PD_HELO_TEST_COUNT; t++)
-        e->helo.rule[t].act = s->helo_act[t];
+    pd_settings_helo_config(s, &e->helo);
     e->helo_dns = e->helo.rule[PD_HELO_TEST_RESOLVE].act >= PD_HELO_ACT_DEFER ||
                   e->helo.rule[PD_HELO_TEST_MATCH].act >= PD_HELO_ACT_DEFER ||
                   e->helo.rule[PD_HELO_TEST_FCRDNS].act >= PD_HELO_ACT_DEFER;
+    /* The engine outlives the settings: its own copy of the names. */
     const struct pd_list *l = &s->helo_own_names;
     e->helo_names = calloc(l->count ? l->count : 1, sizeof *e->helo_names);
     if (e->helo_names == NULL)
@@ -301,26 +363,12 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
     return 0;
 }
 
-int
-pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state *state,
-                 struct pd_engine **out, char *err, size_t errlen)
+/* Greylisting: the module's configuration, the triplet's networks, the
+ * header and the reply text. */
+static int
+load_greylist(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+              size_t errlen)
 {
-    struct pd_engine *e = calloc(1, sizeof *e);
-    *out = NULL;
-    if (e == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    e->refs = 1;
-    e->state = state;
-    e->tempfail_on_error = s->on_error == PD_ON_ERROR_TEMPFAIL;
-    if (s->hostname[0] != '\0')
-        snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
-    else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
-        snprintf(e->hostname, sizeof e->hostname, "localhost");
-    pd_access_list_init(&e->access);
-    pd_access_list_init(&e->wl_recipients);
-
     e->greylist = s->greylist;
     pd_greylist_config_defaults(&e->gl);
     e->gl.delay = s->greylist_delay;
@@ -331,6 +379,22 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
     e->v4_prefix = s->greylist_ipv4_prefix;
     e->v6_prefix = s->greylist_ipv6_prefix;
     e->gl_header = s->greylist_header;
+    snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
+    const char *pct = strchr(e->gl_text, '%');
+    if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
+        snprintf(err, errlen, "%s: greylist_text: only one %%s (the seconds left) may appear",
+                 file);
+        return -1;
+    }
+    return 0;
+}
+
+/* Postage: the price's parameters, what a stamp may be, and the Argon2id
+ * work areas when Argon2id stamps are taken. */
+static int
+load_postage(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
+             size_t errlen)
+{
     e->postage = s->postage;
     e->milter_on = s->milter_listen[0] != '\0';
     e->over_cap_reject = s->price_over_cap_action == PD_OVER_CAP_REJECT;
@@ -352,29 +416,42 @@ pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state 
         e->a2id_pool = pd_a2id_pool_new(cpus > 0 ? (unsigned) cpus : 1, s->argon2id_max_memory);
         if (e->a2id_pool == NULL) {
             snprintf(err, errlen, "%s: out of memory", file);
-            engine_free(e);
             return -1;
         }
     }
-    {
-        char why[256];
-        if (pd_settings_rep_params(s, &e->rep, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s: %s", file, why);
-            engine_free(e);
-            return -1;
-        }
-    }
-    snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
-    const char *pct = strchr(e->gl_text, '%');
-    if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
-        snprintf(err, errlen, "%s: greylist_text: only one %%s (the seconds left) may appear",
-                 file);
-        engine_free(e);
+    char why[256];
+    if (pd_settings_rep_params(s, &e->rep, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", file, why);
         return -1;
     }
+    return 0;
+}
 
+int
+pd_engine_create(const struct pd_settings *s, const char *file, struct pd_state *state,
+                 struct pd_engine **out, char *err, size_t errlen)
+{
+    struct pd_engine *e = calloc(1, sizeof *e);
+    *out = NULL;
+    if (e == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->refs = 1;
+    e->state = state;
+    e->tempfail_on_error = s->on_error == PD_ON_ERROR_TEMPFAIL;
+    if (s->hostname[0] != '\0')
+        snprintf(e->hostname, sizeof e->hostname, "%s", s->hostname);
+    else if (gethostname(e->hostname, sizeof e->hostname - 1) != 0)
+        snprintf(e->hostname, sizeof e->hostname, "localhost");
+    pd_access_list_init(&e->access);
+    pd_access_list_init(&e->wl_recipients);
+
+    /* In this order: the first error found is the one reported. */
     err[0] = '\0';
-    if (load_access(e, &s->access, file, err, errlen) != 0 ||
+    if (load_postage(e, s, file, err, errlen) != 0 ||
+        load_greylist(e, s, file, err, errlen) != 0 ||
+        load_access(e, &s->access, file, err, errlen) != 0 ||
         load_helo(e, s, file, err, errlen) != 0 ||
         load_dns_spf(e, s, file, err, errlen) != 0 ||
         load_whitelists(e, s, file, err, errlen) != 0 ||
@@ -419,23 +496,4 @@ pd_engine_unref(struct pd_engine *e)
 {
     if (e != NULL && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
         engine_free(e);
-}
-
-void
-pd_engine_maintain(struct pd_engine *e, int64_t now)
-{
-    if (e->state == NULL)
-        return;
-    for (int t = 0; t < PD_TABLE_COUNT; t++) {
-        uint64_t removed = 0;
-        if (pd_state_expire(e->state, (enum pd_table) t, now, 0, &removed) != PD_ST_OK) {
-            char detail[PD_ST_ERRLEN];
-            pd_state_error(e->state, detail, sizeof detail);
-            pd_log(PD_LOG_WARNING, "maintenance: expiring %s: %s",
-                   pd_state_table_name((enum pd_table) t), detail);
-        } else if (removed > 0) {
-            pd_log(PD_LOG_INFO, "maintenance: %llu expired %s entries removed",
-                   (unsigned long long) removed, pd_state_table_name((enum pd_table) t));
-        }
-    }
 }

@@ -2,7 +2,7 @@
  * record.c - what a message leaves in the state store on its way through
  * the engine: the reputation updates of its sender, the attempt marks
  * that count it once however often it is retried, and the prices quoted
- * to its greylisting triplets.
+ * to its greylisting triplets; and the periodic expiry of what is old.
  *
  * The price is set at the message's first recipient (decide.c) from the
  * sender's record; the record is then updated at most once per event
@@ -250,4 +250,23 @@ pd_eng_give_quotes(const struct pd_engine *e, const struct pd_query *q,
             return -1;
     }
     return 0;
+}
+
+void
+pd_engine_maintain(struct pd_engine *e, int64_t now)
+{
+    if (e->state == NULL)
+        return;
+    for (int t = 0; t < PD_TABLE_COUNT; t++) {
+        uint64_t removed = 0;
+        if (pd_state_expire(e->state, (enum pd_table) t, now, 0, &removed) != PD_ST_OK) {
+            char detail[PD_ST_ERRLEN];
+            pd_state_error(e->state, detail, sizeof detail);
+            pd_log(PD_LOG_WARNING, "maintenance: expiring %s: %s",
+                   pd_state_table_name((enum pd_table) t), detail);
+        } else if (removed > 0) {
+            pd_log(PD_LOG_INFO, "maintenance: %llu expired %s entries removed",
+                   (unsigned long long) removed, pd_state_table_name((enum pd_table) t));
+        }
+    }
 }

@@ -16,7 +16,6 @@
 #include <strings.h>
 
 #include "policy/base/listen.h"
-#include "policy/checks/reputation.h"
 #include "policy/engine/settings.h"
 #include "postage/clock.h"
 #include "postage/status.h"
@@ -119,6 +118,12 @@ static const struct key keys[] = {
       "milliseconds to wait for one DNS answer (each lookup tries twice)" },
     { "helo_checks", K_BOOL, F(helo_checks), "yes", 0, 0, NULL,
       "check the HELO/EHLO name (the helo_TEST keys say what each failed test does)" },
+    /* The HELO tests' defaults: reject what RFC 5321 forbids outright and
+     * no MTA needs (missing, malformed, bare IP, single label, localhost,
+     * our own name); only score everything RFC 5321 section 4.1.4 says a
+     * server MUST NOT refuse mail over (a name or literal that does not
+     * correspond to the client's address), FCrDNS, and randomisation (NAT
+     * in front of several MTAs looks the same). */
     { "helo_missing", K_CHOICE, HELO(MISSING), "reject", 0, 0, helo_act_words,
       "no HELO/EHLO given: off, score, defer or reject" },
     { "helo_syntax", K_CHOICE, HELO(SYNTAX), "reject", 0, 0, helo_act_words,
@@ -507,21 +512,4 @@ pd_settings_print_defaults(FILE *out)
         else
             fprintf(out, "#%s = %s\n\n", k->name, k->def);
     }
-}
-
-int
-pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *p, char *err,
-                       size_t errlen)
-{
-    pd_rep_params_defaults(p);
-    p->half_life = s->reputation_half_life;
-    p->rate_window = s->price_rate_window;
-    p->allowance = s->price_allowance;
-    p->base = (int) s->price_base;
-    p->cap = (int) s->price_cap;
-    p->spf_credit = (int) s->price_spf_credit;
-    p->credit_max = (int) s->price_history_credit_max;
-    p->spf_softfail_penalty = (int) s->price_spf_softfail_penalty;
-    p->spf_other_penalty = (int) s->price_spf_other_penalty;
-    return pd_rep_params_check(p, err, errlen);
 }

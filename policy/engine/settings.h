@@ -123,12 +123,27 @@ struct pd_settings {
     unsigned price_argon2id_rate;     /* KiB-passes/s, reference core    */
 };
 
+/* ---- what the modules are given ----------------------------------------
+ * Defined in policy/engine/build.c, where every setting becomes a
+ * module's parameter; these are the conversions the tools and tests need
+ * besides the engine. */
+
 struct pd_rep_params;
 
 /* The reputation and price parameters of @s.  Returns -1 with a message
  * naming the key when they do not make sense together. */
 int pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *out,
                            char *err, size_t errlen);
+
+/* The HELO checks' configuration of @s: each test's action (helo_TEST),
+ * its score, and own_names pointing into s->helo_own_names (valid while
+ * @s is; pd_helo_config_check is the caller's).  The other parameters
+ * (underscores allowed, randomisation: more than 5 names a day, IPv6
+ * clients per address) are fixed. */
+void pd_settings_helo_config(const struct pd_settings *s, struct pd_helo_config *cfg);
+
+/* The HELO checks' configuration of the built-in defaults (no own names). */
+void pd_settings_helo_defaults(struct pd_helo_config *cfg);
 
 /* Fill with the built-in defaults.  state_dir_default is where `store`
  * points when not configured (chosen by the caller: /var/lib/postage for
