@@ -24,6 +24,7 @@
 
 #include "policy/helo/helo.h"
 #include "policy/base/netaddr.h"
+#include "policy/engine/settings.h"
 #include "policy/state/state.h"
 #include "tests/state_fixture.h"
 
@@ -67,7 +68,7 @@ config(void)
 {
     struct pd_helo_config c;
 
-    pd_helo_config_defaults(&c);
+    pd_settings_helo_defaults(&c);
     own_addrs[0] = A("203.0.113.5");
     own_addrs[1] = A("2001:db8:ffff::5");
     c.own_names = own_names;

@@ -177,17 +177,6 @@ struct pd_helo_config {
     unsigned random_v6_prefix;
 };
 
-/*
- * Defaults: REJECT what RFC 5321 forbids outright and no MTA needs
- * (missing, malformed, bare IP, single label, localhost, our own name);
- * SCORE only for everything RFC 5321 section 4.1.4 says a server MUST
- * NOT refuse mail over (a name or literal that does not correspond to
- * the client's address), for FCrDNS, and for randomisation (NAT in front
- * of several MTAs looks the same).  Scores are first guesses for the
- * reputation module.
- */
-void pd_helo_config_defaults(struct pd_helo_config *cfg);
-
 /* 0 if the config is usable, else -1 with a reason in err. */
 int pd_helo_config_check(const struct pd_helo_config *cfg, char *err, size_t errlen);
 

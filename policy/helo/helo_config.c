@@ -1,7 +1,8 @@
 /*
  * helo_config.c - the HELO module's configuration (policy/helo/helo.h):
- * the names of its tests and actions, the defaults, and the check a
- * configuration must pass before the module uses it.
+ * the names of its tests and actions and the check a
+ * configuration must pass before the module uses it (the defaults are
+ * the settings table's, policy/engine/settings.c).
  */
 #include "config.h"
 
@@ -57,31 +58,6 @@ pd_helo_act_parse(const char *word, size_t len, enum pd_helo_act *out)
             return 0;
         }
     return -1;
-}
-
-void
-pd_helo_config_defaults(struct pd_helo_config *cfg)
-{
-    static const struct pd_helo_rule defaults[PD_HELO_TEST_COUNT] = {
-        [PD_HELO_TEST_MISSING] = { PD_HELO_ACT_REJECT, 5 },
-        [PD_HELO_TEST_SYNTAX] = { PD_HELO_ACT_REJECT, 5 },
-        [PD_HELO_TEST_BARE_IP] = { PD_HELO_ACT_REJECT, 4 },
-        [PD_HELO_TEST_SINGLE_LABEL] = { PD_HELO_ACT_REJECT, 3 },
-        [PD_HELO_TEST_LOCALHOST] = { PD_HELO_ACT_REJECT, 5 },
-        [PD_HELO_TEST_OWN] = { PD_HELO_ACT_REJECT, 8 },
-        [PD_HELO_TEST_LITERAL] = { PD_HELO_ACT_SCORE, 2 },
-        [PD_HELO_TEST_RESOLVE] = { PD_HELO_ACT_SCORE, 2 },
-        [PD_HELO_TEST_MATCH] = { PD_HELO_ACT_SCORE, 1 },
-        [PD_HELO_TEST_FCRDNS] = { PD_HELO_ACT_SCORE, 2 },
-        [PD_HELO_TEST_RANDOM] = { PD_HELO_ACT_SCORE, 4 },
-    };
-
-    memset(cfg, 0, sizeof *cfg);
-    cfg->allow_underscore = 1;
-    memcpy(cfg->rule, defaults, sizeof defaults);
-    cfg->random_limit = 5;
-    cfg->random_window = 86400;
-    cfg->random_v6_prefix = 128;
 }
 
 /* Scores are summed over at most PD_HELO_TEST_COUNT tests; this bound
