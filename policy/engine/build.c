@@ -369,6 +369,13 @@ static int
 load_greylist(struct pd_engine *e, const struct pd_settings *s, const char *file, char *err,
               size_t errlen)
 {
+    snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
+    const char *pct = strchr(e->gl_text, '%');
+    if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
+        snprintf(err, errlen, "%s: greylist_text: only one %%s (the seconds left) may appear",
+                 file);
+        return -1;
+    }
     e->greylist = s->greylist;
     pd_greylist_config_defaults(&e->gl);
     e->gl.delay = s->greylist_delay;
@@ -379,13 +386,6 @@ load_greylist(struct pd_engine *e, const struct pd_settings *s, const char *file
     e->v4_prefix = s->greylist_ipv4_prefix;
     e->v6_prefix = s->greylist_ipv6_prefix;
     e->gl_header = s->greylist_header;
-    snprintf(e->gl_text, sizeof e->gl_text, "%s", s->greylist_text);
-    const char *pct = strchr(e->gl_text, '%');
-    if (pct != NULL && (pct[1] != 's' || strchr(pct + 1, '%') != NULL)) {
-        snprintf(err, errlen, "%s: greylist_text: only one %%s (the seconds left) may appear",
-                 file);
-        return -1;
-    }
     return 0;
 }
 
@@ -402,9 +402,9 @@ load_postage(struct pd_engine *e, const struct pd_settings *s, const char *file,
     e->stamp_grace = s->stamp_grace;
     e->trace_header = s->postage_header != PD_POSTAGE_HEADER_NONE;
     e->kinds = (unsigned) s->postage_kinds;
-    e->a2id_max.memory = s->argon2id_max_memory;
-    e->a2id_max.passes = s->argon2id_max_passes;
-    e->a2id_max.lanes = s->argon2id_max_lanes;
+    e->a2id_max = (struct postage_argon2id_params) { .memory = s->argon2id_max_memory,
+                                                     .passes = s->argon2id_max_passes,
+                                                     .lanes = s->argon2id_max_lanes };
     e->a2id_min_bits = s->argon2id_min_bits;
     e->a2id_per_message = s->argon2id_max_per_message;
     e->sha1_rate = s->price_sha1_rate;

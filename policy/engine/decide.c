@@ -484,6 +484,17 @@ run_quotas_eom(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q
     return 0;
 }
 
+/* After one step of the chain (rc: 1 a terminal verdict, 0 go on, -1 the
+ * store failed at `what`, which answers with on_error): does the chain
+ * end here? */
+static int
+chain_ends(const struct pd_engine *e, struct pd_answer *a, int rc, const char *what)
+{
+    if (rc < 0)
+        pd_eng_set_error(e, a, what);
+    return rc != 0;
+}
+
 void
 pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q,
                  int64_t now, struct pd_answer *a)
@@ -527,42 +538,19 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     }
     a->verdict.action = PD_DUNNO;
     a->verdict.text[0] = '\0';
-    int rc = run_helo(e, txn, q, now, a);
-    if (rc < 0) {
-        pd_eng_set_error(e, a, "HELO randomisation tracking");
-        return;
-    }
-    if (rc > 0)
-        return;
-    if (run_spf(e, txn, q, a) > 0)
-        return;
-    rc = run_price(e, txn, q, now, a);
-    if (rc < 0) {
-        pd_eng_set_error(e, a, "reputation");
-        return;
-    }
-    if (rc > 0)
+    if (chain_ends(e, a, run_helo(e, txn, q, now, a), "HELO randomisation tracking") ||
+        run_spf(e, txn, q, a) > 0 ||
+        chain_ends(e, a, run_price(e, txn, q, now, a), "reputation"))
         return;
     /* A session the milter is in is greylisted there: with postage at end
      * of headers, where the stamps are seen, else at its RCPT.  The policy
      * server greylists only sessions it has alone (postgrey's wiring).  A
      * price of 0 needs no stamp and no greylisting. */
     int greylist_here = q->from_milter ? !e->postage : !txn->milter_in_path;
-    if (greylist_here && !(e->postage && txn->price.bits == 0)) {
-        rc = pd_eng_greylist(e, txn, q, now, a, NULL);
-        if (rc < 0) {
-            pd_eng_set_error(e, a, "greylisting");
-            return;
-        }
-        if (rc > 0)
-            return;
-    }
-    rc = run_quotas_rcpt(e, txn, q, now, a);
-    if (rc < 0) {
-        pd_eng_set_error(e, a, "quotas");
+    if (greylist_here && !(e->postage && txn->price.bits == 0) &&
+        chain_ends(e, a, pd_eng_greylist(e, txn, q, now, a, NULL), "greylisting"))
         return;
-    }
-    if (rc > 0)
+    if (chain_ends(e, a, run_quotas_rcpt(e, txn, q, now, a), "quotas"))
         return;
     emit_header(txn, a);
 }
