@@ -4,9 +4,12 @@
  * and SPF, greylisting and its whitelists, quotas, reputation and price,
  * stamp checking), and the engine's references.
  *
- * The engine built here is read-only afterwards (decide.c, postage.c):
- * any number of threads may use it, and a reload builds a new one
- * (slot.c).
+ * The engine built here is read-only afterwards: any number of threads
+ * may use it, and a reload builds a new one (slot.c).  Its path for a
+ * message: at RCPT (decide.c) access control, HELO checks, SPF, the
+ * price, greylisting, quotas; at end of headers (postage.c, the milter)
+ * the stamps; at END-OF-MESSAGE (decide.c) size limits and counting;
+ * what it keeps in the store on the way is record.c's.
  */
 #include "config.h"
 

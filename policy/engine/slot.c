@@ -1,8 +1,10 @@
 /*
  * slot.c - the engine in force, swapped on reload: a new engine (build.c)
  * goes into the slot while front-end threads finish with the one they
- * hold (each query and message is decided by one engine, decide.c and
- * postage.c, from start to end).
+ * hold.  A front-end takes the engine for one query (pd_engine_slot_get)
+ * and gives it back after: the RCPT chain of access control, HELO, SPF,
+ * price, greylisting and quotas (decide.c), the stamps at end of headers
+ * (postage.c), or the counting at END-OF-MESSAGE (decide.c).
  */
 #include "config.h"
 
