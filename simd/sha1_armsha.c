@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "simd/cpu_features.h"
-#include "simd/sha1_search.h"
+#include "simd/sha1_search_preamble.h"
 
 #define STREAMS 4
 
@@ -25,22 +25,12 @@
 #define ALL(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) \
     M(3, __VA_ARGS__)
 
-static const char alphabet[] = SHA1_SEARCH_ALPHABET;
-
-static uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
-
 /* Counter digits d..d+3 of v (most significant first) as a big-endian word;
  * `low` replaces the last one when below 256 (the 0x80 pad of W13). */
 static uint32_t digits_word(uint64_t v, unsigned low)
 {
-    return (uint32_t)(uint8_t)alphabet[(v >> 18) & 63] << 24 |
-           (uint32_t)(uint8_t)alphabet[(v >> 12) & 63] << 16 |
-           (uint32_t)(uint8_t)alphabet[(v >> 6) & 63] << 8 |
-           (low < 256 ? low : (uint32_t)(uint8_t)alphabet[v & 63]);
+    return digit(v, 18) << 24 | digit(v, 12) << 16 | digit(v, 6) << 8 |
+           (low < 256 ? low : digit(v, 0));
 }
 
 static uint32x4_t msg(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3)
@@ -101,29 +91,18 @@ static int search(const struct sha1_search_job *job, uint64_t first,
     const uint8_t *blk = job->block;
     const uint32_t mid0 = job->midstate[0], mid1 = job->midstate[1];
     const unsigned pad = blk[SHA1_SEARCH_END_OFFSET];
-    const uint32x4_t k1 = vdupq_n_u32(UINT32_C(0x5A827999));
-    const uint32x4_t k2 = vdupq_n_u32(UINT32_C(0x6ED9EBA1));
-    const uint32x4_t k3 = vdupq_n_u32(UINT32_C(0x8F1BBCDC));
-    const uint32x4_t k4 = vdupq_n_u32(UINT32_C(0xCA62C1D6));
-    uint32_t w[16], mask0, e1, e2, e3, e4, w14, w15;
+    const uint32x4_t k1 = vdupq_n_u32(K1);
+    const uint32x4_t k2 = vdupq_n_u32(K2);
+    const uint32x4_t k3 = vdupq_n_u32(K3);
+    const uint32x4_t k4 = vdupq_n_u32(K4);
+    uint32_t w[16], mask0 = 0, e1, e2, e3, e4, w14, w15;
     uint32x4_t abcd, msg0, msg1, msg2c, c4, abcd11;
-    uint64_t end, n;
-    int i;
+    uint64_t end = 0, n;
+    const int trivial = sha1_search_begin(job, first, count, &bits, &end,
+                                          &mask0, w, found);
 
-    if (count == 0 || first >= SHA1_SEARCH_SPACE)
-        return 0;
-    if (bits == 0) {
-        *found = first;
-        return 1;
-    }
-    if (bits > 64)
-        bits = 64;
-    end = count > SHA1_SEARCH_SPACE - first ? SHA1_SEARCH_SPACE
-                                            : first + count;
-    mask0 = bits >= 32 ? UINT32_C(0xFFFFFFFF)
-                       : ~(UINT32_C(0xFFFFFFFF) >> bits);
-    for (i = 0; i < 16; i++)
-        w[i] = load_be32(blk + 4 * i);
+    if (trivial >= 0)
+        return trivial;
     w14 = w[14];
     w15 = w[15];
 

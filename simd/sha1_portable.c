@@ -16,28 +16,15 @@
 
 #include <string.h>
 
-#include "simd/sha1_search.h"
+#include "simd/sha1_search_preamble.h"
 
-#define ROL(x, n) ((uint32_t)(((x) << (n)) | ((x) >> (32 - (n)))))
-#define F1(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
+#define ROL(x, n) SHA1_ROL(x, n)
+#define F1(b, c, d) SHA1_F1(b, c, d)
 #define F2(b, c, d) ((b) ^ (c) ^ (d))
 #define F3(b, c, d) (((b) & (c)) | ((d) & ((b) | (c))))
 #define F4(b, c, d) F2(b, c, d)
-#define K1 UINT32_C(0x5A827999)
-#define K2 UINT32_C(0x6ED9EBA1)
-#define K3 UINT32_C(0x8F1BBCDC)
-#define K4 UINT32_C(0xCA62C1D6)
 
-#define OUTER_SHIFT 18 /* W12 (digits 0..3) changes every 64^3 counters */
 #define LANES 2
-
-static const char alphabet[] = SHA1_SEARCH_ALPHABET;
-
-static uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
 
 void sha1_compress(uint32_t state[5], const uint8_t block[64])
 {
@@ -102,14 +89,12 @@ unsigned sha1_leading_zero_bits(uint32_t h0, uint32_t h1)
 }
 
 /*
- * What stays fixed while only W13 varies.  Names follow the round or
- * schedule word they serve: pN is everything of round N except the terms
- * that depend on W13, kwN = K + W[N] for invariant schedule words, xN the
- * XOR of the invariant source terms of schedule word N.
+ * What stays fixed while only W13 varies: the rounds and schedule words of
+ * sha1_outer, and xN, the XOR of the invariant source terms of schedule
+ * word N.
  */
 struct outer {
-    uint32_t t13, p14, p15, p16, p17, a30, b30;
-    uint32_t kw18, kw20, kw23, kw26;
+    struct sha1_outer base;
     uint32_t x16, x19, x21, x22, x24, x25, x27, x28, x29, x30, x31, x32,
         x33, x34, x36, x37, x39, x40, x42;
 };
@@ -117,56 +102,28 @@ struct outer {
 static void prepare_outer(struct outer *o, const uint32_t mid[5],
                           const uint32_t w[16])
 {
-    uint32_t a = mid[0], b = mid[1], c = mid[2], d = mid[3], e = mid[4], t;
-    uint32_t w17, w18, w20, w23, w26;
-    int i;
+    const struct sha1_outer *c = &o->base;
 
-    for (i = 0; i < 13; i++) {
-        t = ROL(a, 5) + F1(b, c, d) + e + K1 + w[i];
-        e = d;
-        d = c;
-        c = ROL(b, 30);
-        b = a;
-        a = t;
-    }
-    /* State (a, b, c, d, e) after round 12; see the trial for its use. */
-    o->t13 = ROL(a, 5) + F1(b, c, d) + e + K1;
-    o->b30 = ROL(b, 30);
-    o->a30 = ROL(a, 30);
-    o->p14 = F1(a, o->b30, c) + d + K1 + w[14];
-    o->p15 = c + K1 + w[15];
-    o->p16 = o->b30 + K1;
-
-    w17 = ROL(w[14] ^ w[9] ^ w[3] ^ w[1], 1);
-    w18 = ROL(w[15] ^ w[10] ^ w[4] ^ w[2], 1);
-    w20 = ROL(w17 ^ w[12] ^ w[6] ^ w[4], 1);
-    w23 = ROL(w20 ^ w[15] ^ w[9] ^ w[7], 1);
-    w26 = ROL(w23 ^ w18 ^ w[12] ^ w[10], 1);
-    o->p17 = o->a30 + K1 + w17;
-    o->kw18 = K1 + w18;
-    o->kw20 = K2 + w20;
-    o->kw23 = K2 + w23;
-    o->kw26 = K2 + w26;
-
+    sha1_prepare_outer(&o->base, mid, w);
     o->x16 = w[8] ^ w[2] ^ w[0];
     o->x19 = w[11] ^ w[5] ^ w[3];
-    o->x21 = w18 ^ w[7] ^ w[5];
+    o->x21 = c->w18 ^ w[7] ^ w[5];
     o->x22 = w[14] ^ w[8] ^ w[6];
     o->x24 = w[10] ^ w[8];
-    o->x25 = w17 ^ w[11] ^ w[9];
+    o->x25 = c->w17 ^ w[11] ^ w[9];
     o->x27 = w[11];
-    o->x28 = w20 ^ w[14] ^ w[12];
-    o->x29 = w26 ^ w[15];
+    o->x28 = c->w20 ^ w[14] ^ w[12];
+    o->x29 = c->w26 ^ w[15];
     o->x30 = w[14];
-    o->x31 = w23 ^ w17 ^ w[15];
-    o->x32 = w18;
-    o->x33 = w17;
-    o->x34 = w26 ^ w20 ^ w18;
-    o->x36 = w20;
-    o->x37 = w23;
-    o->x39 = w23;
-    o->x40 = w26;
-    o->x42 = w26;
+    o->x31 = c->w23 ^ c->w17 ^ w[15];
+    o->x32 = c->w18;
+    o->x33 = c->w17;
+    o->x34 = c->w26 ^ c->w20 ^ c->w18;
+    o->x36 = c->w20;
+    o->x37 = c->w23;
+    o->x39 = c->w23;
+    o->x40 = c->w26;
+    o->x42 = c->w26;
 }
 
 /* Both pipes of one step; p is the pipe index. */
@@ -194,7 +151,7 @@ static void prepare_outer(struct outer *o, const uint32_t mid[5],
 #define RW(F, K, t, a, b, c, d, e) \
     R_(F, K + w##t[0], a, b, c, d, e, 0) R_(F, K + w##t[1], a, b, c, d, e, 1)
 #define RC(F, kw, a, b, c, d, e) \
-    R_(F, o->kw, a, b, c, d, e, 0) R_(F, o->kw, a, b, c, d, e, 1)
+    R_(F, o->base.kw, a, b, c, d, e, 0) R_(F, o->base.kw, a, b, c, d, e, 1)
 
 /* Hash two trials whose W13 are w13[0], w13[1]; return H0 and H1 of each. */
 static void trial2(const struct outer *o, const uint32_t mid[5],
@@ -207,14 +164,14 @@ static void trial2(const struct outer *o, const uint32_t mid[5],
         /* Rounds 13..17: part of their inputs is still invariant. */
         uint32_t a13, a14, a15, a16, a17, c13, c14;
 
-        a13 = o->t13 + w13[p];
-        a14 = o->p14 + ROL(a13, 5);
-        a15 = o->p15 + F1(a13, o->a30, o->b30) + ROL(a14, 5);
+        a13 = o->base.t13 + w13[p];
+        a14 = o->base.p14 + ROL(a13, 5);
+        a15 = o->base.p15 + F1(a13, o->base.a30, o->base.b30) + ROL(a14, 5);
         c13 = ROL(a13, 30);
         w16[p] = ROL(w13[p] ^ o->x16, 1);
-        a16 = o->p16 + w16[p] + F1(a14, c13, o->a30) + ROL(a15, 5);
+        a16 = o->base.p16 + w16[p] + F1(a14, c13, o->base.a30) + ROL(a15, 5);
         c14 = ROL(a14, 30);
-        a17 = o->p17 + F1(a15, c14, c13) + ROL(a16, 5);
+        a17 = o->base.p17 + F1(a15, c14, c13) + ROL(a16, 5);
         a[p] = a17;
         b[p] = a16;
         c[p] = ROL(a15, 30);
@@ -353,25 +310,14 @@ static int portable_search(const struct sha1_search_job *job, uint64_t first,
                            uint64_t count, unsigned bits, uint64_t *found)
 {
     const uint8_t *blk = job->block;
-    uint64_t end, n;
-    uint32_t w[16], mask0;
+    uint64_t end = 0, n;
+    uint32_t w[16], mask0 = 0;
     struct outer o;
-    int i;
+    const int trivial = sha1_search_begin(job, first, count, &bits, &end,
+                                          &mask0, w, found);
 
-    if (count == 0 || first >= SHA1_SEARCH_SPACE)
-        return 0;
-    if (bits == 0) {
-        *found = first;
-        return 1;
-    }
-    if (bits > 64)
-        bits = 64;
-    end = count > SHA1_SEARCH_SPACE - first ? SHA1_SEARCH_SPACE
-                                            : first + count;
-    mask0 = bits >= 32 ? UINT32_C(0xFFFFFFFF)
-                       : ~(UINT32_C(0xFFFFFFFF) >> bits);
-    for (i = 0; i < 16; i++)
-        w[i] = load_be32(blk + 4 * i);
+    if (trivial >= 0)
+        return trivial;
 
     n = first & ~(uint64_t)(LANES - 1);
     while (n < end) {
@@ -380,15 +326,12 @@ static int portable_search(const struct sha1_search_job *job, uint64_t first,
 
         if (stop > end)
             stop = end;
-        w[12] = (uint32_t)(uint8_t)alphabet[(hi >> 18) & 63] << 24 |
-                (uint32_t)(uint8_t)alphabet[(hi >> 12) & 63] << 16 |
-                (uint32_t)(uint8_t)alphabet[(hi >> 6) & 63] << 8 |
-                (uint32_t)(uint8_t)alphabet[hi & 63];
+        w[12] = digit(hi, 18) << 24 | digit(hi, 12) << 16 |
+                digit(hi, 6) << 8 | digit(hi, 0);
         prepare_outer(&o, job->midstate, w);
         while (n < stop) {
-            uint32_t w13hi = (uint32_t)(uint8_t)alphabet[(n >> 12) & 63] << 24 |
-                             (uint32_t)(uint8_t)alphabet[(n >> 6) & 63] << 16 |
-                             blk[55];
+            uint32_t w13hi = digit(n, 12) << 24 | digit(n, 6) << 16 |
+                             blk[SHA1_SEARCH_END_OFFSET];
             uint64_t chunk_stop = (n | 63) + 1;
 
             if (chunk_stop > stop)

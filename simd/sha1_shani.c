@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #include "simd/cpu_features.h"
-#include "simd/sha1_search.h"
+#include "simd/sha1_search_preamble.h"
 
 #define STREAMS 4
 #define GROUPS 16 /* message groups 4..19: rounds 16..79 */
@@ -51,23 +51,9 @@
 #define ALL(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) \
     M(3, __VA_ARGS__)
 
-#define ROL(x, n) ((uint32_t)(((x) << (n)) | ((x) >> (32 - (n)))))
-#define F1(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
-#define K1 UINT32_C(0x5A827999)
+#define ROL(x, n) SHA1_ROL(x, n)
+#define F1(b, c, d) SHA1_F1(b, c, d)
 #define VROL(x, n) _mm_or_si128(_mm_slli_epi32(x, n), _mm_srli_epi32(x, 32 - (n)))
-
-static const char alphabet[] = SHA1_SEARCH_ALPHABET;
-
-static uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
-
-static uint32_t digit(uint64_t n, unsigned shift)
-{
-    return (uint32_t)(uint8_t)alphabet[(n >> shift) & 63];
-}
 
 /* Schedule words arranged as SHA-NI wants them: W[4g] in the top lane. */
 #define MSG(w0, w1, w2, w3) \
@@ -139,30 +125,20 @@ static int search(const struct sha1_search_job *job, uint64_t first,
     const uint8_t *blk = job->block;
     const uint32_t mid0 = job->midstate[0], mid1 = job->midstate[1];
     const uint32_t pad = blk[SHA1_SEARCH_END_OFFSET];
-    uint32_t w[16], mask0, a11, b11, c11, d11, e11;
+    uint32_t w[16], mask0 = 0, a11, b11, c11, d11, e11;
     uint32_t c14 = 0, p14 = 0, p15 = 0, a30 = 0, b30 = 0;
     uint32_t lowdig[64];
     __m128i low[64][GROUPS], sched[GROUPS];
     __m128i e16 = _mm_setzero_si128(), vmid0, vmask0;
-    uint64_t end, n;
+    uint64_t end = 0, n;
+    const int trivial = sha1_search_begin(job, first, count, &bits, &end,
+                                          &mask0, w, found);
     int i;
 
-    if (count == 0 || first >= SHA1_SEARCH_SPACE)
-        return 0;
-    if (bits == 0) {
-        *found = first;
-        return 1;
-    }
-    if (bits > 64)
-        bits = 64;
-    end = count > SHA1_SEARCH_SPACE - first ? SHA1_SEARCH_SPACE
-                                            : first + count;
-    mask0 = bits >= 32 ? UINT32_C(0xFFFFFFFF)
-                       : ~(UINT32_C(0xFFFFFFFF) >> bits);
+    if (trivial >= 0)
+        return trivial;
     vmid0 = _mm_set1_epi32((int)mid0);
     vmask0 = _mm_set1_epi32((int)mask0);
-    for (i = 0; i < 16; i++)
-        w[i] = load_be32(blk + 4 * i);
 
     /* Rounds 0..11: once per call. */
     a11 = job->midstate[0];

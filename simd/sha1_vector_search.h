@@ -19,66 +19,7 @@
 #error "define LANES, V and the vector operation macros before including sha1_vector_search.h"
 #endif
 
-#define SROL(x, n) ((uint32_t)(((x) << (n)) | ((x) >> (32 - (n)))))
-#define SF1(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
-#define K1 UINT32_C(0x5A827999)
-#define K2 UINT32_C(0x6ED9EBA1)
-#define K3 UINT32_C(0x8F1BBCDC)
-#define K4 UINT32_C(0xCA62C1D6)
-
-#define OUTER_SHIFT 18 /* W12 (digits 0..3) changes every 64^3 counters */
-
-static const char alphabet[] = SHA1_SEARCH_ALPHABET;
-
-static uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
-
-/*
- * What stays fixed while only W13 varies (scalar, broadcast on use): pN is
- * round N minus its W13-dependent terms, kwN = K + W[N] for the schedule
- * words that do not depend on W13 at all.
- */
-struct outer {
-    uint32_t t13, p14, p15, p16, p17, a30, b30;
-    uint32_t kw18, kw20, kw23, kw26;
-};
-
-static void prepare_outer(struct outer *o, const uint32_t mid[5],
-                          const uint32_t w[16])
-{
-    uint32_t a = mid[0], b = mid[1], c = mid[2], d = mid[3], e = mid[4], t;
-    uint32_t w17, w18, w20, w23, w26;
-    int i;
-
-    for (i = 0; i < 13; i++) {
-        t = SROL(a, 5) + SF1(b, c, d) + e + K1 + w[i];
-        e = d;
-        d = c;
-        c = SROL(b, 30);
-        b = a;
-        a = t;
-    }
-    o->t13 = SROL(a, 5) + SF1(b, c, d) + e + K1;
-    o->b30 = SROL(b, 30);
-    o->a30 = SROL(a, 30);
-    o->p14 = SF1(a, o->b30, c) + d + K1 + w[14];
-    o->p15 = c + K1 + w[15];
-    o->p16 = o->b30 + K1;
-
-    w17 = SROL(w[14] ^ w[9] ^ w[3] ^ w[1], 1);
-    w18 = SROL(w[15] ^ w[10] ^ w[4] ^ w[2], 1);
-    w20 = SROL(w17 ^ w[12] ^ w[6] ^ w[4], 1);
-    w23 = SROL(w20 ^ w[15] ^ w[9] ^ w[7], 1);
-    w26 = SROL(w23 ^ w18 ^ w[12] ^ w[10], 1);
-    o->p17 = o->a30 + K1 + w17;
-    o->kw18 = K1 + w18;
-    o->kw20 = K2 + w20;
-    o->kw23 = K2 + w23;
-    o->kw26 = K2 + w26;
-}
+#include "simd/sha1_search_preamble.h"
 
 /*
  * W16..W79 of the message block w.  The schedule is linear (XOR and
@@ -97,19 +38,13 @@ static void schedule(uint32_t out[64], const uint32_t w[16])
     for (t = 0; t < 16; t++)
         x[t] = w[t];
     for (t = 16; t < 80; t++) {
-        x[t] = SROL(x[t - 3] ^ x[t - 8] ^ x[t - 14] ^ x[t - 16], 1);
+        x[t] = SHA1_ROL(x[t - 3] ^ x[t - 8] ^ x[t - 14] ^ x[t - 16], 1);
         out[t - 16] = x[t];
     }
 }
 
 /* Schedule word t of the lanes starting at lowest digit `low`. */
 #define WORD(t) XOR(LOAD(&low_w[(t) - 16][low]), SET1(cw[(t) - 16]))
-
-/* The character of the digit of n at bit `shift`. */
-static uint32_t digit(uint64_t n, unsigned shift)
-{
-    return (uint32_t)(uint8_t)alphabet[(n >> shift) & 63];
-}
 
 /*
  * rol5(a) is added last: it is the only term on the loop-carried path.
@@ -182,25 +117,15 @@ static int search(const struct sha1_search_job *job, uint64_t first,
     /* 32 KiB of stack: schedule words of bytes 54 and 53 alone. */
     _Alignas(64) uint32_t low_w[64][64]; /* [t - 16][lowest digit] */
     _Alignas(64) uint32_t mid_w[64][64]; /* [t - 16][digit in byte 53] */
-    uint32_t w[16], block_w[64], chunk_w[64], mask0;
-    uint64_t end, n;
-    struct outer o;
+    uint32_t w[16], block_w[64], chunk_w[64], mask0 = 0;
+    uint64_t end = 0, n;
+    struct sha1_outer o;
+    const int trivial = sha1_search_begin(job, first, count, &bits, &end,
+                                          &mask0, w, found);
     int i;
 
-    if (count == 0 || first >= SHA1_SEARCH_SPACE)
-        return 0;
-    if (bits == 0) {
-        *found = first;
-        return 1;
-    }
-    if (bits > 64)
-        bits = 64;
-    end = count > SHA1_SEARCH_SPACE - first ? SHA1_SEARCH_SPACE
-                                            : first + count;
-    mask0 = bits >= 32 ? UINT32_C(0xFFFFFFFF)
-                       : ~(UINT32_C(0xFFFFFFFF) >> bits);
-    for (i = 0; i < 16; i++)
-        w[i] = load_be32(blk + 4 * i);
+    if (trivial >= 0)
+        return trivial;
     for (i = 0; i < 64; i++)
         lowtab[i] = (uint32_t)(uint8_t)alphabet[i] << 8;
     digit_table(low_w, 8);
@@ -214,7 +139,7 @@ static int search(const struct sha1_search_job *job, uint64_t first,
 
         w[12] = digit(hi, 18) << 24 | digit(hi, 12) << 16 |
                 digit(hi, 6) << 8 | digit(hi, 0);
-        prepare_outer(&o, job->midstate, w);
+        sha1_prepare_outer(&o, job->midstate, w);
         while (n < stop) { /* blocks of 64^2: byte 52 of W13 fixed too */
             const uint64_t block_stop = (n | 4095) + 1 < stop
                                             ? (n | 4095) + 1 : stop;
