@@ -3,6 +3,12 @@ libpostage_internal_la_SOURCES += mint/mint.c mint/kernel_info.c mint/rate.c \
 	mint/mint_argon2id.c mint/mint_argon2id.h mint/mint_crew.c mint/mint_crew.h
 
 bin_PROGRAMS += postage-mint
-postage_mint_SOURCES = mint/postage-mint.c mint/speed_report.c mint/speed_report.h \
-	mint/calibration.c mint/calibration.h
-postage_mint_LDADD = libpostage.la libcli.a $(LIBM)
+postage_mint_SOURCES = mint/postage-mint.c mint/speed_report.c mint/speed_report.h
+postage_mint_LDADD = mint/libcalibration.a libpostage.la libcli.a $(LIBM)
+
+# The device profile (--calibrate, --budget), shared by postage-mint and
+# postage-sendmail's time_budget: built once, linked by both.  Not part of
+# libpostage: it reads and writes a file.
+noinst_LIBRARIES += mint/libcalibration.a
+mint_libcalibration_a_SOURCES = mint/calibration.c mint/calibration.h
+mint_libcalibration_a_CFLAGS = $(AM_CFLAGS)

@@ -1,12 +1,17 @@
 # sendmail/local.mk - postage-sendmail: a drop-in sendmail that stamps every
 # recipient, with its argument, config, spool and RFC 5322 header parsing.
-sbin_PROGRAMS += postage-sendmail
-postage_sendmail_SOURCES = sendmail/postage-sendmail.c \
+# Those pieces are one convenience library, built once and linked by the
+# program and by its unit tests (tests/check_sendmail, tests/check_rfc5322).
+noinst_LIBRARIES += sendmail/libsendmail.a
+sendmail_libsendmail_a_SOURCES = \
 	sendmail/sendmail_args.c sendmail/sendmail_args.h \
 	sendmail/sendmail_conf.c sendmail/sendmail_conf.h \
 	sendmail/sendmail_spool.c sendmail/sendmail_spool.h \
 	sendmail/sendmail_headers.c sendmail/sendmail_headers.h \
-	sendmail/rfc5322.c sendmail/rfc5322.h \
-	mint/calibration.c mint/calibration.h
-postage_sendmail_LDADD = libpostage.la libcli.a $(LIBM)
+	sendmail/rfc5322.c sendmail/rfc5322.h
+sendmail_libsendmail_a_CFLAGS = $(AM_CFLAGS)
+
+sbin_PROGRAMS += postage-sendmail
+postage_sendmail_SOURCES = sendmail/postage-sendmail.c
+postage_sendmail_LDADD = sendmail/libsendmail.a mint/libcalibration.a libpostage.la libcli.a $(LIBM)
 dist_man_MANS += man/postage-sendmail.8

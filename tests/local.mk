@@ -55,22 +55,20 @@ TESTS += tests/check_argon2id
 endif
 
 # The header and address parsing of postage-sendmail -t (sendmail/rfc5322.c,
-# built in: it is not part of libpostage).
+# from sendmail/libsendmail.a: it is not part of libpostage).
 if HAVE_CHECK
 check_PROGRAMS += tests/check_rfc5322
-tests_check_rfc5322_SOURCES = tests/check_rfc5322.c sendmail/rfc5322.c sendmail/rfc5322.h
+tests_check_rfc5322_SOURCES = tests/check_rfc5322.c
 tests_check_rfc5322_CFLAGS = $(TEST_CFLAGS)
-tests_check_rfc5322_LDADD = $(CHECK_LIBS)
+tests_check_rfc5322_LDADD = sendmail/libsendmail.a $(CHECK_LIBS)
 TESTS += tests/check_rfc5322
 endif
 
 if HAVE_CHECK
 check_PROGRAMS += tests/check_sendmail
-tests_check_sendmail_SOURCES = tests/check_sendmail.c sendmail/sendmail_args.c sendmail/sendmail_args.h \
-	sendmail/sendmail_conf.c sendmail/sendmail_conf.h sendmail/sendmail_spool.c sendmail/sendmail_spool.h \
-	sendmail/sendmail_headers.c sendmail/sendmail_headers.h sendmail/rfc5322.c sendmail/rfc5322.h
+tests_check_sendmail_SOURCES = tests/check_sendmail.c
 tests_check_sendmail_CFLAGS = $(TEST_CFLAGS)
-tests_check_sendmail_LDADD = libcli.a $(CHECK_LIBS)
+tests_check_sendmail_LDADD = sendmail/libsendmail.a libcli.a $(CHECK_LIBS)
 TESTS += tests/check_sendmail
 endif
 
