@@ -55,7 +55,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef HAVE_REDIS
 #include <hiredis/hiredis.h>
+#else
+/* Built without hiredis (configure --without-redis): only redis_scheme()
+ * and redis_spec_parse() exist (kv/redis_absent.c), and refuse. */
+typedef struct redisReply redisReply;
+#endif
 
 #include "kv/redis_spec.h"
 

@@ -14,12 +14,13 @@ include policy/helo/local.mk
 include policy/engine/local.mk
 include policy/frontends/local.mk
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
-policy_libpolicy_la_LIBADD = kv/libkv.la $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS) $(LIBM)
+policy_libpolicy_la_LIBADD = kv/libkv.la $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(SPF2_LIBS) \
+	$(RESOLV_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \
 	policy/frontends/policy_server.h policy/frontends/policy_server.c \
-	policy/frontends/milter.h policy/frontends/milter.c
+	policy/frontends/milter.h $(MILTER_SRC)
 postaged_LDADD = policy/libpolicy.la libpostage.la $(MILTER_LIBS) $(POSTAGE_DEP_LIBS)
 dist_man_MANS += man/postaged.8 man/postaged.conf.5
 

@@ -325,6 +325,14 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
                 "nothing to serve\n", name);
         return 1;
     }
+#ifndef HAVE_MILTER
+    if (s->milter_listen[0] != '\0') {
+        fprintf(stderr, "postaged: %s: milter_listen: postaged was built without milter "
+                "support (configure --with-milter); leave it empty and use policy_listen\n",
+                name);
+        return 1;
+    }
+#endif
     if (s->milter_listen[0] != '\0' && pd_milter_spec(s->milter_listen, milter_spec, size) != 0) {
         fprintf(stderr, "postaged: milter_listen: '%s' is not inet:HOST:PORT or unix:PATH\n",
                 s->milter_listen);

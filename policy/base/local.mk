@@ -5,4 +5,6 @@ policy_libpolicy_la_SOURCES += \
 	policy/base/netaddr.h policy/base/netaddr.c \
 	policy/base/listen.h policy/base/listen.c \
 	policy/base/log.h policy/base/log.c \
-	policy/base/escape.h policy/base/escape.c
+	policy/base/escape.h policy/base/escape.c \
+	policy/base/dns.h policy/base/dns.c \
+	policy/base/dns_wire.h policy/base/dns_wire.c

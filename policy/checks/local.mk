@@ -7,4 +7,5 @@ policy_libpolicy_la_SOURCES += \
 	policy/checks/greylist.h policy/checks/greylist.c \
 	policy/checks/quota.h policy/checks/quota.c \
 	policy/checks/reputation.h policy/checks/reputation.c \
-	policy/checks/address.h policy/checks/address.c
+	policy/checks/address.h policy/checks/address.c \
+	policy/checks/spf.h $(SPF_SRC)

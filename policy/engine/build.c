@@ -338,6 +338,13 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
     }
 
     e->spf_on = s->spf;
+#ifndef HAVE_SPF
+    if (s->spf) {
+        snprintf(err, errlen, "%s: spf: postaged was built without SPF support (configure "
+                 "--with-spf); set spf = no", file);
+        return -1;
+    }
+#endif
     struct pd_spf_config sc;
     pd_spf_config_defaults(&sc);
     sc.dns = e->dns;

@@ -42,6 +42,20 @@ struct key {
     const char *doc;
 };
 
+/* A build without libmilter or libspf2 (configure --without-milter,
+ * --without-spf) serves neither by default, and refuses them when set:
+ * policy/postaged.c (milter_listen) and policy/engine/engine.c (spf). */
+#ifdef HAVE_MILTER
+#define MILTER_LISTEN_DEFAULT "inet:127.0.0.1:10032"
+#else
+#define MILTER_LISTEN_DEFAULT ""
+#endif
+#ifdef HAVE_SPF
+#define SPF_DEFAULT "yes"
+#else
+#define SPF_DEFAULT "no"
+#endif
+
 #define F(field) offsetof(struct pd_settings, field), sizeof(((struct pd_settings *) 0)->field)
 #define HELO(test) F(helo_act[PD_HELO_TEST_##test])
 
@@ -84,7 +98,7 @@ static const struct choice postage_kinds_words[] = {
 static const struct key keys[] = {
     { "policy_listen", K_LISTEN, F(policy_listen), "inet:127.0.0.1:10031", 0, 0, NULL,
       "Postfix policy service socket: inet:HOST:PORT or unix:PATH; empty disables it" },
-    { "milter_listen", K_LISTEN, F(milter_listen), "inet:127.0.0.1:10032", 0, 0, NULL,
+    { "milter_listen", K_LISTEN, F(milter_listen), MILTER_LISTEN_DEFAULT, 0, 0, NULL,
       "milter socket: inet:HOST:PORT or unix:PATH; empty disables it" },
     { "store", K_STRING, F(store), "lmdb:/var/lib/postage", 0, 0, NULL,
       "where state lives: lmdb:DIR (default /var/lib/postage as root, else the user's state directory), or redis://HOST:PORT/DB, redis+unix:///PATH, redis+sentinel://HOST:PORT,.../MASTER" },
@@ -148,7 +162,7 @@ static const struct key keys[] = {
       "more than 5 distinct HELO names from one client in a day" },
     { "helo_own_names", K_LIST, F(helo_own_names), NULL, 0, 0, NULL,
       "a name of this server that other hosts may not use in HELO/EHLO; repeatable" },
-    { "spf", K_BOOL, F(spf), "yes", 0, 0, NULL,
+    { "spf", K_BOOL, F(spf), SPF_DEFAULT, 0, 0, NULL,
       "check SPF (RFC 7208) as postfix-policyd-spf-python does by default" },
     { "spf_header", K_CHOICE, F(spf_header), "received-spf", 0, 0, spf_header_words,
       "the SPF trace header added once per message" },

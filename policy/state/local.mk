@@ -2,5 +2,4 @@
 # handle and the choice of backend (state.c) over LMDB and Redis.
 policy_libpolicy_la_SOURCES += \
 	policy/state/state.h policy/state/state_backend.h policy/state/state.c \
-	policy/state/state_lmdb.c \
-	policy/state/state_redis.h policy/state/state_redis.c policy/state/state_redis_update.c
+	policy/state/state_lmdb.c policy/state/state_redis.h $(REDIS_STATE_SRC)

@@ -1,0 +1,32 @@
+/*
+ * milter_absent.c - postaged's milter front-end in a build without
+ * libmilter (configure --without-milter).
+ *
+ * postaged refuses a non-empty milter_listen before it gets here (and its
+ * default is empty in such a build), so these are never reached with a
+ * socket to serve; they fail, and log why, should that ever change.
+ */
+#include "config.h"
+
+#include "policy/base/log.h"
+#include "policy/frontends/milter.h"
+
+int
+pd_milter_open(const char *libmilter_spec)
+{
+    pd_log(PD_LOG_ERROR, "milter: cannot listen on %s: postaged was built without milter "
+           "support (configure --with-milter)", libmilter_spec);
+    return -1;
+}
+
+int
+pd_milter_run(struct pd_engine_slot *engines)
+{
+    (void) engines;
+    return -1;
+}
+
+void
+pd_milter_stop(void)
+{
+}
