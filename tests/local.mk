@@ -15,6 +15,7 @@ tests_check_kernels_LDADD = $(TEST_LIBS)
 TESTS += tests/check_kernels
 endif
 
+if WITH_REDIS
 if HAVE_CHECK
 check_PROGRAMS += tests/check_store
 tests_check_store_SOURCES = tests/check_store.c
@@ -22,15 +23,18 @@ tests_check_store_CFLAGS = $(TEST_CFLAGS)
 tests_check_store_LDADD = $(TEST_LIBS)
 TESTS += tests/check_store
 endif
+endif
 
 # The double-spend store on a private redis-server (tests/redis_harness.sh):
 # check_store's conformance suite with POSTAGE_TEST_REDIS set, postage-verify
 # --db redis://..., and store_probe, a long-lived handle (public API only)
 # driven through Redis outages.  Skipped without redis-server.
+if WITH_REDIS
 check_PROGRAMS += tests/store_probe
 tests_store_probe_SOURCES = tests/store_probe.c
 tests_store_probe_LDADD = libpostage.la
 TESTS += tests/store_redis.sh
+endif
 EXTRA_DIST += tests/store_redis.sh tests/redis_harness.sh
 
 if HAVE_CHECK
@@ -85,7 +89,7 @@ EXTRA_DIST += tests/aarch64_kernels.sh tests/xkernels.c
 # postaged's modules (Check) and the daemon over the policy protocol.
 if HAVE_CHECK
 check_PROGRAMS += tests/check_policy_proto tests/check_access tests/check_greylist \
-	tests/check_quota tests/check_engine
+	tests/check_quota
 POLICY_TEST_LIBS = policy/libpolicy.la $(TEST_LIBS)
 tests_check_policy_proto_SOURCES = tests/check_policy_proto.c
 tests_check_policy_proto_CFLAGS = $(TEST_CFLAGS)
@@ -109,11 +113,17 @@ tests_check_reputation_SOURCES = tests/check_reputation.c tests/state_fixture.c 
 tests_check_reputation_CFLAGS = $(TEST_CFLAGS)
 tests_check_reputation_LDADD = $(POLICY_TEST_LIBS) $(LIBM)
 TESTS += tests/check_reputation
+TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/check_quota
+# The engine's tests use SPF and the default milter_listen.
+if WITH_MILTER
+if WITH_SPF
+check_PROGRAMS += tests/check_engine
 tests_check_engine_SOURCES = tests/check_engine.c
 tests_check_engine_CFLAGS = $(TEST_CFLAGS)
 tests_check_engine_LDADD = $(POLICY_TEST_LIBS)
-TESTS += tests/check_policy_proto tests/check_access tests/check_greylist tests/check_quota \
-	tests/check_engine
+TESTS += tests/check_engine
+endif
+endif
 endif
 
 # The milter's data paths as pure functions (issue 16): envelope
@@ -141,6 +151,7 @@ endif
 # specification.  state_redis.sh sets it against a private redis-server
 # (tests/redis_harness.sh), runs the suite and the module tests there, and
 # drives state_outage through a stop and restart of the server.
+if WITH_REDIS
 if HAVE_CHECK
 check_PROGRAMS += tests/check_state tests/state_outage
 tests_check_state_SOURCES = tests/check_state.c tests/state_fixture.c tests/state_fixture.h
@@ -151,26 +162,38 @@ tests_state_outage_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_
 TESTS += tests/check_state tests/state_redis.sh
 EXTRA_DIST += tests/state_redis.sh
 endif
+endif
 check_PROGRAMS += tests/pd_client
 tests_pd_client_SOURCES = tests/pd_client.c
 # A milter protocol (version 6) client of its own, no libmilter: drives
 # postaged's milter as Postfix would, for tests and benchmarks.
 check_PROGRAMS += tests/milter_client
 tests_milter_client_SOURCES = tests/milter_client.c
+if WITH_MILTER
 TESTS += tests/milter_client.sh
+endif
 EXTRA_DIST += tests/milter_client.sh
 # Hostile and unusual envelope addresses through the milter (issue 16):
 # no raw control character in a header or log line, quoted local parts,
 # source routes.
+if WITH_MILTER
 TESTS += tests/milter_hostile.sh
+endif
 EXTRA_DIST += tests/milter_hostile.sh
 # A damaged, lost or replaced LMDB store (issue 16): postage-verify
 # refuses it cleanly, postaged runs on with on_error for what needs it, at
 # start too, and neither makes it anew (tests/store_faults.sh); a full disk and a
 # read-only store (tests/store_diskfull.sh, root only: tmpfs mounts).
+if WITH_MILTER
 TESTS += tests/store_faults.sh tests/store_diskfull.sh
+endif
 EXTRA_DIST += tests/store_faults.sh tests/store_diskfull.sh
-TESTS += tests/policy_daemon.sh tests/policy_spf.sh
+if WITH_MILTER
+TESTS += tests/policy_daemon.sh
+endif
+if WITH_SPF
+TESTS += tests/policy_spf.sh
+endif
 EXTRA_DIST += tests/policy_daemon.sh tests/policy_spf.sh
 # The policy port under hostile clients (issue 16): idle connections shed
 # to make room, warnings rate-limited per client.
@@ -182,15 +205,21 @@ EXTRA_DIST += tests/policy_pressure.sh tests/policy_pressure.py
 check_PROGRAMS += tests/rep_seed
 tests_rep_seed_SOURCES = tests/rep_seed.c
 tests_rep_seed_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS)
+if WITH_REDIS
 TESTS += tests/reputation_admin.sh
+endif
 EXTRA_DIST += tests/reputation_admin.sh
 
 # End to end behind a private Postfix instance (needs root, postfix, swaks;
 # skipped where they are missing — setup.sh installs them).
-TESTS += tests/postfix_harness_selftest.sh tests/postfix_e2e.sh tests/postfix_spf_e2e.sh \
-	tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh tests/harness_exit_status.sh \
-	tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh \
-	tests/postfix_wirings_e2e.sh
+TESTS += tests/postfix_harness_selftest.sh tests/harness_exit_status.sh
+if WITH_MILTER
+TESTS += tests/postfix_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
+	tests/postfix_argon2id_e2e.sh tests/postfix_quote_e2e.sh tests/postfix_wirings_e2e.sh
+if WITH_SPF
+TESTS += tests/postfix_spf_e2e.sh
+endif
+endif
 EXTRA_DIST += tests/postfix_harness.sh tests/postaged_harness.sh tests/postfix_harness_selftest.sh \
 	tests/postfix_e2e.sh \
 	tests/postfix_spf_e2e.sh tests/postfix_postage_e2e.sh tests/postfix_sendmail_e2e.sh \
@@ -198,7 +227,9 @@ EXTRA_DIST += tests/postfix_harness.sh tests/postaged_harness.sh tests/postfix_h
 	tests/postfix_wirings_e2e.sh
 
 # A quoted local part through a real Postfix and the milter (issue 16).
+if WITH_MILTER
 TESTS += tests/postfix_quoted_rcpt_e2e.sh
+endif
 EXTRA_DIST += tests/postfix_quoted_rcpt_e2e.sh
 
 # postage-sendmail against a stand-in sendmail that fails on demand.
@@ -212,18 +243,30 @@ EXTRA_DIST += tests/mint_profile.sh
 
 # The cost report (bench/report.sh, `make bench`) in its quick mode: its
 # structure, never its figures.
+if WITH_REDIS
 TESTS += tests/bench_report.sh
+endif
 EXTRA_DIST += tests/bench_report.sh
 
 # Several daemons on one Redis (two postaged processes: stamps, greylisting,
 # quotas, an outage) and Redis Sentinel failover.  Skipped without
 # redis-server / redis-sentinel.
+if WITH_REDIS
 TESTS += tests/redis_two_daemons.sh tests/redis_sentinel.sh
+endif
 EXTRA_DIST += tests/redis_two_daemons.sh tests/redis_sentinel.sh
 
 # Fault injection: SIGKILL of postaged and of postage-verify under load,
 # spending from one LMDB store (no stamp pays twice); Redis killed and
 # stopped in the middle of spends; a DNS server answering garbage,
 # truncating or never answering.
-TESTS += tests/fault_kill9.sh tests/fault_dns.sh tests/fault_redis.sh
+if WITH_MILTER
+TESTS += tests/fault_kill9.sh
+endif
+if WITH_SPF
+TESTS += tests/fault_dns.sh
+endif
+if WITH_REDIS
+TESTS += tests/fault_redis.sh
+endif
 EXTRA_DIST += tests/fault_kill9.sh tests/fault_dns.sh tests/fake_dns.py tests/fault_redis.sh
