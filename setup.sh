@@ -5,7 +5,9 @@
 #
 # Run as root on Debian 12 from the top of a checkout.  Safe to run again.
 # Set POSTAGE_SKIP_APT=1 to skip the package installation (e.g. when the
-# packages are already there and the machine is offline).
+# packages are already there and the machine is offline).  Set
+# POSTAGE_CONFIGURE_FLAGS to pass options to configure, e.g.
+# "--without-redis --without-milter --without-spf" (README, Build options).
 set -eu
 cd "$(dirname "$0")"
 
