@@ -10,6 +10,13 @@
 
 #include "simd/cpu_features.h"
 
+/* The probe of an instruction set of another architecture: never there. */
+#define CPU_ABSENT(probe) \
+    int probe(void) \
+    { \
+        return 0; \
+    }
+
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <cpuid.h>
@@ -99,15 +106,8 @@ int cpu_has_shani(void)
            (r.leaf1_ecx & (1u << 9));
 }
 
-int cpu_has_neon(void)
-{
-    return 0;
-}
-
-int cpu_has_armsha(void)
-{
-    return 0;
-}
+CPU_ABSENT(cpu_has_neon)
+CPU_ABSENT(cpu_has_armsha)
 
 #elif defined(__aarch64__)
 
@@ -128,25 +128,10 @@ static unsigned long arm_hwcap(void)
 #endif
 }
 
-int cpu_has_sse2(void)
-{
-    return 0;
-}
-
-int cpu_has_avx2(void)
-{
-    return 0;
-}
-
-int cpu_has_avx512f(void)
-{
-    return 0;
-}
-
-int cpu_has_shani(void)
-{
-    return 0;
-}
+CPU_ABSENT(cpu_has_sse2)
+CPU_ABSENT(cpu_has_avx2)
+CPU_ABSENT(cpu_has_avx512f)
+CPU_ABSENT(cpu_has_shani)
 
 int cpu_has_neon(void)
 {
@@ -164,34 +149,12 @@ int cpu_has_armsha(void)
 
 #else /* neither x86 nor aarch64 */
 
-int cpu_has_sse2(void)
-{
-    return 0;
-}
+CPU_ABSENT(cpu_has_sse2)
+CPU_ABSENT(cpu_has_avx2)
+CPU_ABSENT(cpu_has_avx512f)
+CPU_ABSENT(cpu_has_shani)
 
-int cpu_has_avx2(void)
-{
-    return 0;
-}
-
-int cpu_has_avx512f(void)
-{
-    return 0;
-}
-
-int cpu_has_shani(void)
-{
-    return 0;
-}
-
-int cpu_has_neon(void)
-{
-    return 0;
-}
-
-int cpu_has_armsha(void)
-{
-    return 0;
-}
+CPU_ABSENT(cpu_has_neon)
+CPU_ABSENT(cpu_has_armsha)
 
 #endif
