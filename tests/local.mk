@@ -256,8 +256,11 @@ EXTRA_DIST += tests/bench_report.sh
 # Several daemons on one Redis (two postaged processes: stamps, greylisting,
 # quotas, an outage) and Redis Sentinel failover.  Skipped without
 # redis-server / redis-sentinel.
+# (Their daemons serve the milter too.)
 if WITH_REDIS
+if WITH_MILTER
 TESTS += tests/redis_two_daemons.sh tests/redis_sentinel.sh
+endif
 endif
 EXTRA_DIST += tests/redis_two_daemons.sh tests/redis_sentinel.sh
 
@@ -272,6 +275,8 @@ if WITH_SPF
 TESTS += tests/fault_dns.sh
 endif
 if WITH_REDIS
+if WITH_MILTER
 TESTS += tests/fault_redis.sh
+endif
 endif
 EXTRA_DIST += tests/fault_kill9.sh tests/fault_dns.sh tests/fake_dns.py tests/fault_redis.sh
