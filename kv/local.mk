@@ -12,6 +12,6 @@ noinst_LTLIBRARIES += kv/libkv.la
 kv_libkv_la_SOURCES = \
 	kv/lmdb_grow.h kv/lmdb_grow.c kv/lmdb_guard.h kv/lmdb_guard.c \
 	kv/lmdb_env.h kv/lmdb_env.c \
-	kv/store_spec.h kv/store_spec.c kv/redis_spec.h kv/redis_spec.c kv/redis_conn.h $(REDIS_CONN_SRC)
+	kv/store_spec.h kv/store_spec.c kv/redis_spec.h kv/redis_conn.h $(REDIS_CONN_SRC)
 kv_libkv_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
 libpostage_internal_la_LIBADD += kv/libkv.la
