@@ -46,7 +46,7 @@
 #include "policy/engine/rep_writer.h"
 #include "policy/engine/settings.h"
 #include "policy/state/state.h"
-#include "kv/redis_conn.h"
+#include "kv/redis_spec.h"
 #include "postage/status.h"
 #include "postage/store.h"
 
