@@ -1,5 +1,5 @@
 # bench/local.mk - benchmarks (`make bench`: the cost report; `make bench-detail`);
-# the report's quick mode runs in `make check` (tests/bench_report.sh).
+# the report's quick mode runs in `make check` (tests/system/bench_report.sh).
 noinst_PROGRAMS += bench/bench_kernels
 bench_bench_kernels_SOURCES = bench/bench_kernels.c
 bench_bench_kernels_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
@@ -62,7 +62,7 @@ bench-detail: all $(noinst_PROGRAMS)
 # policy, milter and spend traffic with hostile connections mixed in; its
 # RSS and open fds sampled every 10 s must stay flat (bench/soak.sh says
 # the tolerances).  Not in CI, not in make check.
-bench-soak: all bench/policy_load$(EXEEXT) tests/milter_client$(EXEEXT) tests/pd_client$(EXEEXT)
+bench-soak: all bench/policy_load$(EXEEXT) tests/system/milter_client$(EXEEXT) tests/system/pd_client$(EXEEXT)
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) $(top_srcdir)/bench/soak.sh
 EXTRA_DIST += bench/soak.sh
 .PHONY: bench bench-detail bench-soak

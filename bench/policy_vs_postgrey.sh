@@ -39,7 +39,7 @@ top_srcdir=$(cd "$here/.." && pwd)
 top_builddir=${top_builddir:-$top_srcdir}
 POSTAGED="$top_builddir/postaged"
 LOAD="$top_builddir/bench/policy_load"
-PD_CLIENT="$top_builddir/tests/pd_client"
+PD_CLIENT="$top_builddir/tests/system/pd_client"
 POSTGREY=${POSTGREY:-$(command -v postgrey 2>/dev/null || echo /usr/sbin/postgrey)}
 RESULTS="$top_srcdir/bench/results/policy_curve.csv"
 DURATION=3
@@ -95,7 +95,7 @@ stop_pid() {
     pids=("${keep[@]}")
 }
 
-# A loopback port nobody listens on (tests/pd_client asks the kernel; else
+# A loopback port nobody listens on (tests/system/pd_client asks the kernel; else
 # try random ports until a connect is refused).
 free_port() {
     if [ -x "$PD_CLIENT" ]; then

@@ -4,7 +4,7 @@
 #
 # Usage: bench/report.sh [--quick] [--out DIR] [--only "SECTION..."]
 #   (`make bench` runs it; `make check` runs it with --quick in
-#   tests/bench_report.sh, which checks the report's structure only.)
+#   tests/system/bench_report.sh, which checks the report's structure only.)
 #
 # Sections (all by default; --only picks some, in this order):
 #   mint       mint cost curves: every kernel's rate on 1..N threads; the
@@ -22,7 +22,7 @@
 #              bandwidth), beside the same ratio for SHA-1
 #   verify     verify+spend per second against stored stamps, 0 to 10
 #              million: LMDB (library path, with and without fsync), Redis
-#              (tests/redis_harness.sh's redis_start when it exists, else a
+#              (tests/lib/redis_harness.sh's redis_start when it exists, else a
 #              private redis-server), postage-verify as one process per
 #              check, and hashcash 1.22's flat file as far as it gets
 #   economics  postaged's price model (bench/economics, linked with
@@ -789,7 +789,7 @@ fi
 
 # --- 3. verifier cost curves -----------------------------------------------------
 redis_curve() {  # -> $D/verify_redis.tsv, or a note in $D/verify_redis.note
-    local harness="$top_srcdir/tests/redis_harness.sh" rc
+    local harness="$top_srcdir/tests/lib/redis_harness.sh" rc
     : > "$D/verify_redis.tsv"
     rm -f "$D/verify_redis.note"
     if [ -r "$harness" ]; then
@@ -797,15 +797,15 @@ redis_curve() {  # -> $D/verify_redis.tsv, or a note in $D/verify_redis.note
         # testlib.sh); it stops its server, by PID, when this sub-shell exits.
         top_srcdir="$top_srcdir" VC="$VC" RSIZES="$RSIZES" RCHECKS="$RCHECKS" VBUDGET="$VBUDGET" \
             sh -c '
-            . "$top_srcdir/tests/testlib.sh"
-            . "$top_srcdir/tests/redis_harness.sh"
+            . "$top_srcdir/tests/lib/testlib.sh"
+            . "$top_srcdir/tests/lib/redis_harness.sh"
             redis_start || { echo "redis_start failed" >&2; exit 3; }
             "$VC" "redis://127.0.0.1:$REDIS_PORT/0?prefix=bench:" --label redis --sizes "$RSIZES" \
                 --checks "$RCHECKS" --budget "$VBUDGET" \
                 --fill-pipe "redis-cli -p $REDIS_PORT --pipe > /dev/null"
             ' > "$D/verify_redis.tsv" 2> "$D/verify_redis.err"
         rc=$?
-        REDIS_HOW="tests/redis_harness.sh's redis_start"
+        REDIS_HOW="tests/lib/redis_harness.sh's redis_start"
     elif command -v redis-server > /dev/null && command -v redis-cli > /dev/null; then
         local port
         port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }')
@@ -823,7 +823,7 @@ redis_curve() {  # -> $D/verify_redis.tsv, or a note in $D/verify_redis.note
             --fill-pipe "redis-cli -p $port --pipe > /dev/null" > "$D/verify_redis.tsv" 2> "$D/verify_redis.err"
         rc=$?
         kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
-        REDIS_HOW="a private redis-server on loopback, no persistence (tests/redis_harness.sh is not there yet)"
+        REDIS_HOW="a private redis-server on loopback, no persistence (tests/lib/redis_harness.sh is not there yet)"
     else
         echo "Redis skipped: redis-server is not installed (apt-get install redis-server)." > "$D/verify_redis.note"
         return

@@ -19,7 +19,7 @@
 #
 # Traffic, all on loopback, all at once:
 #   - policy requests: bench/policy_load, open loop, 8 connections;
-#   - milter sessions: tests/milter_client, batches of messages with fresh
+#   - milter sessions: tests/system/milter_client, batches of messages with fresh
 #     stamps, without one, and replayed ones;
 #   - spends: postage-verify --db on postaged's own store (fresh stamps and
 #     replays), so the store is shared as in production;
@@ -52,8 +52,8 @@ OUT=${SOAK_OUT:-$top_builddir/bench/results/soak-$(date -u +%Y%m%d-%H%M%S)-$(hos
 POSTAGED="$top_builddir/postaged"
 MINT="$top_builddir/postage-mint"
 VERIFY="$top_builddir/postage-verify"
-MCLIENT="$top_builddir/tests/milter_client"
-PDCLIENT="$top_builddir/tests/pd_client"
+MCLIENT="$top_builddir/tests/system/milter_client"
+PDCLIENT="$top_builddir/tests/system/pd_client"
 LOAD="$top_builddir/bench/policy_load"
 for p in "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT" "$LOAD"; do
     [ -x "$p" ] || { echo "soak: $p is not built (make all check_PROGRAMS)" >&2; exit 2; }

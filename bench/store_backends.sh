@@ -3,7 +3,7 @@
 # one run on this machine:
 #   1. the library path (bench/bench_spend: postage_check with a store),
 #      one thread and two;
-#   2. through postaged's milter (tests/milter_client --stats): each
+#   2. through postaged's milter (tests/system/milter_client --stats): each
 #      message carries one stamp for its recipient, which postaged checks,
 #      finds unspent and spends at end of headers.
 # Redis is a private redis-server on a loopback port (no persistence,
@@ -11,16 +11,16 @@
 # tool, not a test: nothing is asserted.
 #   BENCH_SPENDS (default 20000) library spends per run;
 #   BENCH_MESSAGES (default 5000) messages through postaged.
-. "${top_srcdir:-.}/tests/testlib.sh"
-. "${top_srcdir:-.}/tests/postfix_harness.sh"
-. "${top_srcdir:-.}/tests/redis_harness.sh"
+. "${top_srcdir:-.}/tests/lib/testlib.sh"
+. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
+. "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 B=${top_builddir:-.}
 SPENDS=${BENCH_SPENDS:-20000}
 MESSAGES=${BENCH_MESSAGES:-5000}
 for p in "$B/bench/bench_spend" "$B/postaged" "$B/postage-mint" "$B/postage-reputation" \
-    "$B/tests/milter_client"; do
-    [ -x "$p" ] || { echo "store_backends.sh: $p not built (make; make check builds tests/)" >&2; exit 1; }
+    "$B/tests/system/milter_client"; do
+    [ -x "$p" ] || { echo "store_backends.sh: $p not built (make; make check builds tests/system/)" >&2; exit 1; }
 done
 redis_start || { echo "store_backends.sh: redis-server did not start" >&2; exit 1; }
 REDIS="redis://127.0.0.1:$REDIS_PORT/0?prefix=bench:"
@@ -62,7 +62,7 @@ EOF
         split -n "l/$clients" -d "$TMP/messages" "$TMP/part.$clients."
         clients_pids=
         for part in "$TMP"/part.$clients.??; do
-            "$B/tests/milter_client" --connect "inet:127.0.0.1:$port" --client-addr 192.0.2.10 \
+            "$B/tests/system/milter_client" --connect "inet:127.0.0.1:$port" --client-addr 192.0.2.10 \
                 --from s@sender.example --stop-at eoh --stats "$part" > /dev/null 2> "$part.stats" &
             clients_pids="$clients_pids $!"
         done

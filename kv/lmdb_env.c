@@ -190,7 +190,7 @@ write_retrying(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg
  * the holder dies (or unlocks) the kernel (or glibc) wakes ONE waiter, and
  * if that waiter is killed before it takes the mutex, the others sleep on
  * forever.  A postage-verify killed with SIGKILL thus wedged postaged's
- * spends for good (tests/fault_kill9.sh).  The kernel releases an flock at
+ * spends for good (tests/system/fault_kill9.sh).  The kernel releases an flock at
  * exit and wakes every process blocked on it, so a death there loses
  * nothing. */
 int

@@ -1,0 +1,610 @@
+# postfix_harness.sh - run a PRIVATE Postfix instance for end-to-end tests
+# (sourced, not run; POSIX sh: works under dash and bash).  Source it after
+# testlib.sh:
+#
+#     . "${top_srcdir:-.}/tests/lib/testlib.sh"
+#     . "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
+#     pf_start --policy 127.0.0.1:$port     # skips (77) if Postfix can't run
+#     pf_send a@example.org bob@example.test --header 'Subject: hi'
+#     msg=$(pf_wait_delivered bob@example.test 10) || { pf_log; fail ...; }
+#     grep -q '^X-Greylist:' "$msg"
+#
+# Everything lives under $TMP/postfix (config, queue, data, mail, log), so
+# the system Postfix (/etc/postfix, /var/spool/postfix) is never read or
+# written, apart from the read-only files Postfix itself needs from
+# meta_directory (= /etc/postfix: postfix-files, dynamicmaps.cf).  The
+# system main.cf does not even have to exist.
+#
+# Functions (all return non-zero on failure; none exits except pf_start,
+# which calls testlib's skip when Postfix cannot be run at all):
+#
+#   pf_start [options]          create and start the instance; sets
+#                               PF_PORT, PF_DIR, PF_CONF, PF_MAIL, PF_LOG,
+#                               PF_MASTER_PID.  Options:
+#       --policy SPEC           check_policy_service SPEC in
+#                               smtpd_recipient_restrictions (SPEC is PORT,
+#                               HOST:PORT, inet:HOST:PORT or unix:PATH);
+#                               repeatable, in order
+#       --policy-eod SPEC       the same in smtpd_end_of_data_restrictions
+#       --policy-default-action A   smtpd_policy_service_default_action
+#       --milter SPEC           add to smtpd_milters (PORT, HOST:PORT,
+#                               inet:HOST:PORT or unix:PATH); repeatable
+#       --milter-default-action A   milter_default_action (tempfail...)
+#       --recipient-restrictions 'LIST'  replace the whole
+#                               smtpd_recipient_restrictions (then --policy
+#                               is not added there)
+#       --domain D              the delivery domain (default example.test)
+#       --ipv6                  also listen on [::1]:$PF_PORT
+#       -o 'name = value'       any other main.cf setting; repeatable,
+#                               applied last (so it wins)
+#   pf_set 'name = value'...    change main.cf of the running instance and
+#                               reload it (waits until the old smtpd
+#                               processes have gone)
+#   pf_stop                     stop the instance (postfix stop, then kill
+#                               whatever of it is left, by PID); idempotent.
+#                               Also runs automatically at exit, BEFORE
+#                               testlib's EXIT trap removes $TMP.
+#   pf_send FROM TO [TO...] [--header 'N: v']... [--body TEXT]
+#           [--helo NAME] [--quit-after STAGE] [--ipv6] [--swaks-opt OPT]...
+#                               one SMTP transaction with swaks (FROM '<>'
+#                               is the null sender; --header replaces a
+#                               swaks default header of the same name:
+#                               Subject, From, To, Date, Message-Id); returns
+#                               swaks' status (0 = accepted, 24 = no RCPT
+#                               accepted, 25/26 = DATA / end of data
+#                               refused, ...); --ipv6 connects to [::1]
+#                               (needs pf_start --ipv6).  The transcript is kept in
+#                               $PF_TRANSCRIPT (one file per call).
+#   pf_transcript               print the last transcript
+#   pf_wait_delivered RCPT [TIMEOUT [COUNT]]
+#                               wait (default 10 s) until COUNT (default 1)
+#                               messages were delivered to RCPT; print the
+#                               path of the newest one
+#   pf_mail_for RCPT            print every message delivered to RCPT
+#                               (oldest first, headers and body)
+#   pf_mail_count RCPT          print how many were delivered to RCPT
+#   pf_queue_count              messages still in the queue (any state)
+#   pf_log                      print the private maillog
+#   pf_pids                     PIDs of all processes of the instance
+#   pf_free_port                print a free TCP port on 127.0.0.1
+#   pf_wait_listen PORT [TIMEOUT [PID]]  wait until something listens on
+#                               TCP PORT (seen in /proc/net, no connection
+#                               is made); status 2: process PID died
+#                               meanwhile
+#   pf_kill_at_exit PID...      kill these (e.g. a stub server) at exit too
+#
+# Delivery: example.test (--domain) is a virtual_mailbox_domain whose
+# virtual_mailbox_maps (regexp:) accepts any local part without "/", and
+# whose virtual_transport is a pipe(8) service "testmail" that runs
+# $PF_CONF/deliver as nobody, one recipient at a time: the message, with
+# Delivered-To: and Return-Path: added, becomes one file in
+# $PF_MAIL/example.test/USER/new/ (names: seconds.nanoseconds.pid, so they
+# sort in delivery order; addresses folded to lower case).  virtual(8) is
+# not used because it refuses $1 substitution from a regexp map, so it
+# cannot give arbitrary recipients their own maildir.  Other domains are
+# rejected (reject_unauth_destination, no relaying); nothing ever leaves the
+# machine (default_transport is error:, DNS is disabled).
+#
+# Settings needed to run Postfix without a system-wide configuration
+# (Postfix 3.7 on Debian 12, should work from 3.4 on):
+#   - `postfix -c DIR` as root: only the set-gid commands (postdrop,
+#     postqueue) would need DIR in alternate_config_directories of the
+#     DEFAULT main.cf; we never call them (mail arrives by SMTP, the queue is
+#     inspected with find), so /etc/postfix/main.cf is not needed.
+#   - data_directory must belong to mail_owner (master creates master.lock
+#     there as postfix: "open lock file ... Permission denied" otherwise).
+#   - mail_owner = postfix, setgid_group = postdrop (from the package);
+#     `postfix start` runs post-install create-missing, which makes the
+#     queue subdirectories with the right owners in our queue_directory.
+#   - The daemons run as `postfix` and chdir to queue_directory, so every
+#     directory above it must be searchable: $TMP (mktemp, 0700) is made
+#     0711.  The mail tree is owned by nobody (uid 65534), the pipe(8)
+#     user= (pipe refuses to run commands as root or as mail_owner).
+#   - maillog_file = $PF_DIR/maillog needs the postlog service in master.cf
+#     (postlogd, Postfix 3.4+) and a matching maillog_file_prefixes; with it
+#     nothing goes to syslog (there is no syslogd in the container anyway).
+#   - chroot is "n" for every service (no copies of /etc files needed).
+#   - compatibility_level = 3.6 (when Postfix >= 3.6, else 2) silences the
+#     backwards-compatibility warnings.
+#   - No DNS: smtp_dns_support_level = disabled, smtpd_peername_lookup = no
+#     (3.7+; the client name is then "unknown"), myhostname set explicitly.
+#   - import_environment is left at its default: it already passes
+#     MAIL_CONFIG, which is also how pf_pids recognises our processes.
+#   - smtpd_error_sleep_time = 0 and in_flow_delay = 0, so a deferred or
+#     rejected RCPT does not make the test sleep.
+#   - Policy client: smtpd_policy_service_timeout = 5s, try_limit = 1,
+#     max_idle = 10s (override with -o).  Milter timeouts 5s/10s/10s.
+
+PF_DOMAIN=example.test
+PF_DIR='' PF_CONF='' PF_MAIL='' PF_LOG='' PF_PORT=''
+PF_MASTER_PID=
+PF_STARTED=
+PF_SEND_SEQ=0
+PF_TRANSCRIPT=
+_pf_kill_pids=
+_pf_trap_installed=
+_pf_wd_pid=
+
+# --- small helpers ----------------------------------------------------------
+
+# pf_free_port [HOST]: a TCP port nobody listens on now (the kernel picks it).
+pf_free_port() {
+    python3 -S - "${1:-127.0.0.1}" <<'EOF'
+import socket, sys
+host = sys.argv[1]
+fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.bind((host, 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+# _pf_port_free PORT HOST: true if PORT can be bound on HOST.
+_pf_port_free() {
+    python3 -S - "$1" "$2" <<'EOF' 2>/dev/null
+import socket, sys
+port, host = int(sys.argv[1]), sys.argv[2]
+fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind((host, port))
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+# _pf_listening PORT: true if a TCP socket (v4 or v6, any address) is in
+# LISTEN state on PORT, read from /proc/net: no connection is made, so a
+# policy server or milter does not see a spurious client.
+_pf_listening() {
+    _pf_hex=$(printf ':%04X' "$1")
+    set -- /proc/net/tcp
+    [ -r /proc/net/tcp6 ] && set -- "$@" /proc/net/tcp6
+    awk -v p="$_pf_hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
+        END { exit !f }' "$@"
+}
+
+# pf_wait_listen PORT [TIMEOUT [PID]]: wait (default 10 s) until something
+# listens on TCP PORT; status 1 on timeout, 2 as soon as process PID (if
+# given) has died.
+pf_wait_listen() {
+    _pf_end=$(( $(date +%s) + ${2:-10} ))
+    while ! _pf_listening "$1"; do
+        [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null && return 2
+        [ "$(date +%s)" -gt "$_pf_end" ] && return 1
+        _pf_sleep 0.05
+    done
+    return 0
+}
+
+# _pf_spec KIND SPEC: normalise PORT / HOST:PORT / inet:... / unix:...
+_pf_spec() {
+    case $2 in
+        inet:* | unix:*) echo "$2" ;;
+        *[!0-9]*) echo "inet:$2" ;;
+        *) echo "inet:127.0.0.1:$2" ;;
+    esac
+}
+
+_pf_sleep() { sleep "$1" 2>/dev/null || sleep 1; }
+
+# pf_pids: every process that belongs to the instance: the recorded master
+# and its children, plus anything whose environment carries our MAIL_CONFIG
+# (master exports it to all daemons, see import_environment).
+pf_pids() {
+    [ -n "${PF_CONF:-}" ] || return 0
+    {
+        if [ -n "$PF_MASTER_PID" ] && kill -0 "$PF_MASTER_PID" 2>/dev/null; then
+            echo "$PF_MASTER_PID"
+            ps -o pid= --ppid "$PF_MASTER_PID" 2>/dev/null
+        fi
+        grep -lzxF "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ 2>/dev/null |
+            sed 's|^/proc/\([0-9]*\)/environ$|\1|'
+    } | tr -d ' ' | grep -v "^$$\$" | sort -un
+}
+
+# --- exit handling ----------------------------------------------------------
+
+# Runs first in the EXIT trap: stop Postfix and helper processes while $TMP
+# still exists, then the previous EXIT trap (testlib's `rm -rf "$TMP"`).
+_pf_on_exit() {
+    pf_stop >/dev/null 2>&1
+    for p in $_pf_kill_pids; do
+        kill "$p" 2>/dev/null
+    done
+    for p in $_pf_kill_pids; do
+        i=0
+        while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do
+            _pf_sleep 0.1; i=$((i + 1))
+        done
+        kill -9 "$p" 2>/dev/null
+    done
+    _pf_kill_pids=
+}
+
+_pf_install_trap() {
+    [ -n "$_pf_trap_installed" ] && return 0
+    _pf_trap_installed=1
+    # Read the current EXIT trap.  `trap` must print in THIS shell (dash
+    # prints nothing inside $(...)), hence the file.
+    _pf_prev_exit=
+    if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
+        trap > "$TMP/.pf_traps"
+        _pf_t=$(sed -n 's/^trap -- \(.*\) EXIT$/\1/p' "$TMP/.pf_traps")
+        rm -f "$TMP/.pf_traps"
+        [ -n "$_pf_t" ] && eval "_pf_prev_exit=$_pf_t"
+    fi
+    trap '_pf_rc=$?; _pf_on_exit; (exit $_pf_rc); eval "$_pf_prev_exit"; exit $_pf_rc' EXIT
+    # make fatal signals run the EXIT trap too (dash would not otherwise)
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# pf_kill_at_exit PID...: also terminate these processes at exit.
+pf_kill_at_exit() {
+    _pf_install_trap
+    _pf_kill_pids="$_pf_kill_pids $*"
+}
+
+# --- start / stop -----------------------------------------------------------
+
+pf_start() {
+    _pf_policy='' _pf_policy_eod='' _pf_milters='' _pf_rr='' _pf_rr_set='' _pf_ipv6=''
+    _pf_pda='' _pf_mda=''
+    : > "${TMP:?testlib.sh must be sourced first}/.pf_extra"
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --policy) _pf_policy="$_pf_policy check_policy_service $(_pf_spec p "$2")," ; shift ;;
+            --policy-eod) _pf_policy_eod="$_pf_policy_eod check_policy_service $(_pf_spec p "$2")," ; shift ;;
+            --policy-default-action) _pf_pda=$2; shift ;;
+            --milter) _pf_milters="$_pf_milters $(_pf_spec m "$2")" ; shift ;;
+            --milter-default-action) _pf_mda=$2; shift ;;
+            --recipient-restrictions) _pf_rr=$2; _pf_rr_set=1; shift ;;
+            --domain) PF_DOMAIN=$2; shift ;;
+            --ipv6) _pf_ipv6=1 ;;
+            -o) printf '%s\n' "$2" >> "$TMP/.pf_extra"; shift ;;
+            *) echo "pf_start: unknown option $1" >&2; return 2 ;;
+        esac
+        shift
+    done
+
+    [ "$(id -u)" = 0 ] || skip "the private Postfix instance must be started as root"
+    command -v postfix >/dev/null 2>&1 && command -v postconf >/dev/null 2>&1 ||
+        skip "Postfix is not installed (apt-get install postfix)"
+    command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
+    command -v python3 >/dev/null 2>&1 || skip "python3 is needed for the harness"
+    id postfix >/dev/null 2>&1 || skip "no user postfix"
+    getent group postdrop >/dev/null 2>&1 || skip "no group postdrop"
+    _pf_ver=$(postconf -d -h mail_version 2>/dev/null) ||
+        skip "postconf -d does not work"
+    case $_pf_ver in
+        2.* | 3.[0-3].*) skip "Postfix $_pf_ver is too old (maillog_file needs 3.4)" ;;
+        3.[4-5].*) _pf_compat=2 ;;
+        *) _pf_compat=3.6 ;;
+    esac
+
+    [ -n "$PF_STARTED" ] && pf_stop
+    _pf_install_trap
+
+    PF_DIR=$TMP/postfix
+    PF_CONF=$PF_DIR/etc
+    PF_MAIL=$PF_DIR/mail
+    PF_LOG=$PF_DIR/maillog
+    rm -rf "$PF_DIR"
+    chmod 711 "$TMP"
+    mkdir -p "$PF_CONF" "$PF_DIR/spool" "$PF_DIR/data" "$PF_MAIL" || return 1
+    chmod 755 "$PF_DIR" "$PF_CONF"
+    chown postfix "$PF_DIR/data" && chmod 700 "$PF_DIR/data"
+    chown 65534:65534 "$PF_MAIL" && chmod 700 "$PF_MAIL"
+    : > "$PF_LOG"
+
+    # A free port (also on ::1 with --ipv6).  The kernel's choice is free
+    # now; another test may grab it before master binds, so pf_start tries
+    # a few times.
+    _pf_try=0
+    while :; do
+        _pf_try=$((_pf_try + 1))
+        PF_PORT=$(pf_free_port) || return 1
+        if [ -n "$_pf_ipv6" ] && ! _pf_port_free "$PF_PORT" ::1; then
+            [ $_pf_try -lt 20 ] && continue
+            return 1
+        fi
+        _pf_write_config
+        _pf_start_watchdog
+        _pf_boot && break
+        pf_stop >/dev/null 2>&1
+        if [ $_pf_try -ge 3 ]; then
+            echo "pf_start: Postfix did not start; its log:" >&2
+            pf_log >&2
+            return 1
+        fi
+    done
+    PF_STARTED=1
+    return 0
+}
+
+_pf_write_config() {
+    _pf_esc_domain=$(printf '%s' "$PF_DOMAIN" | sed 's/[.]/\\./g')
+    # Recipient validation for smtpd: any user@$PF_DOMAIN without "/".  The
+    # "%" delimiter because "/" occurs in the pattern ("!" would negate).
+    printf '%%^[^/@]+@%s$%%\tOK\n' "$_pf_esc_domain" > "$PF_CONF/vmailbox"
+    # Delivery by pipe(8) as nobody to $PF_MAIL/DOMAIN/LOCALPART/new/FILE.
+    # (virtual(8) would refuse a regexp map with $1 substitution, so it
+    # could not give every recipient its own maildir.)
+    cat > "$PF_CONF/deliver" <<EOF
+#!/bin/sh
+# pipe(8) delivery for the test instance: \$1 = recipient (folded to lower
+# case by flags=hu); the message (with Delivered-To:, Return-Path:) on stdin.
+rcpt=\$1
+case \$rcpt in */* | .@* | ..@* | *@*@* | "") exit 67 ;; esac
+dir=$PF_MAIL/\${rcpt#*@}/\${rcpt%@*}
+mkdir -p "\$dir/tmp" "\$dir/new" || exit 75
+f=\$(date +%s.%N).\$\$
+cat > "\$dir/tmp/\$f" || exit 75
+mv "\$dir/tmp/\$f" "\$dir/new/\$f" || exit 75
+EOF
+    chmod 755 "$PF_CONF/deliver"
+    if [ -z "$_pf_rr_set" ]; then
+        _pf_rr="${_pf_policy% ,}"
+        _pf_rr=${_pf_rr%,}
+    fi
+    _pf_eod=${_pf_policy_eod%,}
+    _pf_protocols=ipv4
+    [ -n "$_pf_ipv6" ] && _pf_protocols=all
+    cat > "$PF_CONF/main.cf" <<EOF
+# private test instance generated by tests/lib/postfix_harness.sh
+compatibility_level = $_pf_compat
+queue_directory = $PF_DIR/spool
+data_directory = $PF_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $PF_LOG
+maillog_file_prefixes = $PF_DIR
+syslog_name = postfix-test
+myhostname = mx.$PF_DOMAIN
+mydomain = $PF_DOMAIN
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relay_domains =
+mynetworks = 127.0.0.0/8 [::1]/128
+inet_interfaces = loopback-only
+inet_protocols = $_pf_protocols
+virtual_mailbox_domains = $PF_DOMAIN
+virtual_mailbox_base = $PF_MAIL
+virtual_mailbox_maps = regexp:$PF_CONF/vmailbox
+virtual_transport = testmail
+testmail_destination_recipient_limit = 1
+default_transport = error:5.3.0 outbound mail is disabled in the test instance
+relay_transport = \$default_transport
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+biff = no
+in_flow_delay = 0
+smtpd_error_sleep_time = 0
+delay_warning_time = 0
+smtpd_banner = \$myhostname ESMTP postage-test
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_recipient_restrictions = $_pf_rr
+smtpd_end_of_data_restrictions = $_pf_eod
+smtpd_policy_service_timeout = 5s
+smtpd_policy_service_max_idle = 10s
+smtpd_policy_service_try_limit = 1
+smtpd_policy_service_retry_delay = 1s
+smtpd_milters =$_pf_milters
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 10s
+EOF
+    [ -n "$_pf_pda" ] && echo "smtpd_policy_service_default_action = $_pf_pda" >> "$PF_CONF/main.cf"
+    [ -n "$_pf_mda" ] && echo "milter_default_action = $_pf_mda" >> "$PF_CONF/main.cf"
+    cat "$TMP/.pf_extra" >> "$PF_CONF/main.cf"
+
+    # master.cf: no chroot anywhere; smtpd only on our loopback port(s).
+    {
+        echo "127.0.0.1:$PF_PORT inet n - n - - smtpd"
+        [ -n "$_pf_ipv6" ] && echo "[::1]:$PF_PORT inet n - n - - smtpd"
+        cat <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+EOF
+        echo "testmail  unix  -       n       n       -       -       pipe flags=DRhu user=nobody argv=$PF_CONF/deliver \${recipient}"
+        cat <<'EOF'
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+    } > "$PF_CONF/master.cf"
+}
+
+# _pf_boot: postfix start, then wait for the master PID and the port.
+_pf_boot() {
+    if ! postfix -c "$PF_CONF" start >> "$PF_DIR/start.out" 2>&1; then
+        cat "$PF_DIR/start.out" >&2
+        return 1
+    fi
+    PF_MASTER_PID=
+    i=0
+    while [ $i -lt 100 ]; do
+        if [ -s "$PF_DIR/spool/pid/master.pid" ]; then
+            PF_MASTER_PID=$(tr -d ' \n' < "$PF_DIR/spool/pid/master.pid")
+            [ -n "$PF_MASTER_PID" ] && kill -0 "$PF_MASTER_PID" 2>/dev/null && break
+        fi
+        _pf_sleep 0.05; i=$((i + 1))
+    done
+    [ -n "$PF_MASTER_PID" ] || { echo "pf_start: no master.pid" >&2; return 1; }
+    # master binds the port itself and spawns smtpd on demand (a bind
+    # failure is fatal for master: "bind 127.0.0.1 port N: Address already
+    # in use"; pf_start then tries another port)
+    pf_wait_listen "$PF_PORT" 20 "$PF_MASTER_PID"
+}
+
+# _pf_start_watchdog: if the test shell dies without running its EXIT trap
+# (SIGKILL, e.g. a hard timeout), a background watchdog notices within a
+# second and stops the instance, so no master is left running.  pf_stop
+# kills the watchdog first.
+_pf_start_watchdog() {
+    _pf_parent=$$
+    (
+        exec < /dev/null > /dev/null 2>&1
+        while kill -0 "$_pf_parent"; do sleep 1; done
+        postfix -c "$PF_CONF" stop
+        sleep 2
+        grep -lzxF "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ |
+            sed 's|^/proc/\([0-9]*\)/environ$|\1|' | xargs -r kill -9
+    ) &
+    _pf_wd_pid=$!
+}
+
+# pf_set 'name = value'...: postconf -e, then reload and wait until the
+# smtpd processes started with the old configuration are gone (otherwise an
+# idle old smtpd could still take the next connection).
+pf_set() {
+    [ -n "$PF_STARTED" ] || { echo "pf_set: instance not started" >&2; return 1; }
+    for kv in "$@"; do
+        postconf -c "$PF_CONF" -e "$kv" || return 1
+    done
+    _pf_old=$(ps -o pid=,comm= --ppid "$PF_MASTER_PID" | awk '$2 == "smtpd" {print $1}')
+    postfix -c "$PF_CONF" reload >> "$PF_DIR/start.out" 2>&1 || return 1
+    for p in $_pf_old; do
+        i=0
+        while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
+            _pf_sleep 0.05; i=$((i + 1))
+        done
+    done
+    return 0
+}
+
+# pf_stop: stop the instance, pass or fail; kill leftovers by PID.
+pf_stop() {
+    [ -n "${PF_CONF:-}" ] || return 0
+    if [ -n "$_pf_wd_pid" ]; then
+        kill "$_pf_wd_pid" 2>/dev/null
+        wait "$_pf_wd_pid" 2>/dev/null
+        _pf_wd_pid=
+    fi
+    _pf_left=$(pf_pids)
+    [ -n "$PF_STARTED$_pf_left" ] || return 0
+    if [ -n "$PF_MASTER_PID" ] && kill -0 "$PF_MASTER_PID" 2>/dev/null; then
+        postfix -c "$PF_CONF" stop >> "$PF_DIR/start.out" 2>&1
+        i=0
+        while kill -0 "$PF_MASTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+            _pf_sleep 0.05; i=$((i + 1))
+        done
+    fi
+    # master sends TERM to its children; anything still around gets TERM,
+    # then KILL
+    _pf_left=$(pf_pids)
+    [ -n "$_pf_left" ] && kill $_pf_left 2>/dev/null
+    i=0
+    while [ -n "$_pf_left" ] && [ $i -lt 40 ]; do
+        _pf_sleep 0.05; i=$((i + 1))
+        _pf_left=$(pf_pids)
+    done
+    [ -n "$_pf_left" ] && kill -9 $_pf_left 2>/dev/null
+    PF_STARTED=
+    return 0
+}
+
+# --- sending ------------------------------------------------------------------
+
+pf_send() {
+    [ $# -ge 2 ] || { echo "usage: pf_send FROM TO [TO...] [options]" >&2; return 2; }
+    _pf_from=$1; shift
+    _pf_to=
+    while [ $# -gt 0 ]; do
+        case $1 in --*) break ;; esac
+        _pf_to="${_pf_to:+$_pf_to,}$1"; shift
+    done
+    PF_SEND_SEQ=$((PF_SEND_SEQ + 1))
+    PF_TRANSCRIPT=$PF_DIR/send.$PF_SEND_SEQ.txt
+    _pf_helo=client.example.org
+    _pf_server=127.0.0.1
+    # build swaks' argument list in "$@" after the options
+    _pf_n=$#
+    while [ $_pf_n -gt 0 ]; do
+        case $1 in
+            --header) set -- "$@" --header "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            --body) set -- "$@" --body "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            --helo) _pf_helo=$2; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            --ipv6) _pf_server=::1; set -- "$@" -6; shift; _pf_n=$((_pf_n - 1)) ;;
+            --quit-after) set -- "$@" --quit-after "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            --swaks-opt) set -- "$@" "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            *) echo "pf_send: unknown option $1" >&2; return 2 ;;
+        esac
+    done
+    swaks --server "$_pf_server" --port "$PF_PORT" --helo "$_pf_helo" \
+        --from "$_pf_from" --to "$_pf_to" --timeout 30 "$@" \
+        > "$PF_TRANSCRIPT" 2>&1 < /dev/null
+}
+
+pf_transcript() { [ -n "$PF_TRANSCRIPT" ] && cat "$PF_TRANSCRIPT"; }
+
+# --- delivered mail -----------------------------------------------------------
+
+_pf_maildir() {
+    _pf_a=$(printf '%s' "$1" | tr 'A-Z' 'a-z')
+    echo "$PF_MAIL/${_pf_a#*@}/${_pf_a%@*}"
+}
+
+# newest last
+_pf_messages() {
+    _pf_md=$(_pf_maildir "$1")
+    [ -d "$_pf_md/new" ] || return 0
+    # file names start with the delivery time (seconds.nanoseconds)
+    LC_ALL=C ls -1 "$_pf_md/new" 2>/dev/null | sed "s|^|$_pf_md/new/|"
+}
+
+pf_mail_count() { _pf_messages "$1" | grep -c . ; }
+
+pf_wait_delivered() {
+    _pf_limit=${2:-10}
+    _pf_want=${3:-1}
+    _pf_end=$(( $(date +%s) + _pf_limit ))
+    while :; do
+        if [ "$(pf_mail_count "$1")" -ge "$_pf_want" ]; then
+            _pf_messages "$1" | tail -n 1
+            return 0
+        fi
+        [ "$(date +%s)" -gt "$_pf_end" ] && return 1
+        _pf_sleep 0.1
+    done
+}
+
+pf_mail_for() {
+    _pf_messages "$1" | while read -r _pf_m; do
+        echo "==> $_pf_m <=="
+        cat "$_pf_m"
+    done
+}
+
+pf_queue_count() {
+    find "$PF_DIR/spool/incoming" "$PF_DIR/spool/active" \
+        "$PF_DIR/spool/deferred" "$PF_DIR/spool/hold" "$PF_DIR/spool/maildrop" \
+        -type f 2>/dev/null | grep -c .
+}
+
+pf_log() {
+    echo "----- private Postfix log ($PF_LOG) -----"
+    cat "$PF_LOG" 2>/dev/null
+    [ -s "$PF_DIR/start.out" ] && { echo "----- postfix start/stop output -----"; cat "$PF_DIR/start.out"; }
+    echo "----- end of log -----"
+}

@@ -1,0 +1,137 @@
+#!/bin/sh
+# bench_report.sh - the cost report generator (bench/report.sh, `make bench`)
+# in its quick mode, so that it cannot rot: it must run to the end and
+# write a report with every section, the tables' headers, and each plot as
+# a non-empty PNG and SVG.  Only the report's structure is checked, never a
+# figure: the machine may be slow or busy.  A section whose tool is missing
+# here (Redis, hashcash, postgrey) must say so in the report instead; with
+# no gnuplot the plot checks are skipped, with a message.
+. "${top_srcdir:-.}/tests/lib/testlib.sh"
+
+REPORT="$top_srcdir/bench/report.sh"
+[ -x "$REPORT" ] || { fail "$REPORT is missing or not executable"; finish; }
+for p in bench/mint_curve bench/verify_curve bench/economics bench/argon2id_curve postage-mint postage-verify; do
+    [ -x "$top_builddir/$p" ] || { fail "$p is not built"; finish; }
+done
+unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
+# The report must not touch the user's own device profile.
+HOME="$TMP/home"
+XDG_CONFIG_HOME="$TMP/home/.config"
+export HOME XDG_CONFIG_HOME
+
+OUT="$TMP/results"
+run_capture env top_srcdir="$top_srcdir" top_builddir="$top_builddir" "$REPORT" --quick --out "$OUT"
+expect_eq "report.sh --quick: exit status" 0 "$rc"
+[ "$rc" -eq 0 ] || printf '%s\n' "$err" | tail -n 20 >&2
+R="$OUT/report.md"
+[ -s "$R" ] || { fail "no report at $R"; finish; }
+expect_eq "the report's path on stdout" "$R" "$out"
+[ -e "$XDG_CONFIG_HOME/postage/device-profile" ] &&
+    fail "report.sh wrote the user's device profile"
+
+# has LINE: the report has this exact line.
+has() { grep -qxF -- "$1" "$R" || fail "the report has no line '$1'"; }
+# has_prefix TEXT: a line of the report starts with TEXT.
+has_prefix() {
+    awk -v p="$1" 'index($0, p) == 1 { found = 1 } END { exit !found }' "$R" ||
+        fail "the report has no line starting '$1'"
+}
+
+# The stamp: CPU model, kernels, date.
+has "# What postage costs: mint, verify and pay"
+has_prefix "| machine | "
+has_prefix "| SHA-1 kernel | "
+has_prefix "| operating system | "
+has_prefix "| date | "
+has_prefix "| mode | quick"
+
+# The sections, in order.
+expect_eq "sections in order" \
+    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Files" \
+    "$(sed -n 's/^## //p' "$R" | tr '\n' '|' | sed 's/|$//')"
+
+# Mint cost curves: the rates of every usable kernel, the model, the check.
+has "| kernel | lanes | threads | M trials/s | M trials/s per thread | mean at 20 bits | p95 at 24 bits |"
+for k in $("$MINT" --list-kernels | awk '$4 == "supported" && $5 == "self-test" { print $1 }'); do
+    grep -q "^| $k\( (default)\)\{0,1\} | " "$R" || fail "no rate row for kernel $k"
+done
+has "| bits | mean trials | median | mean | 95th percentile |"
+for b in 8 16 24 32; do has_prefix "| $b | "; done
+has "| bits | mints | mean (model) | mean (measured) | median (model) | median (measured) | p95 (model) | p95 (measured) | within p95 |"
+
+# Device profiles: the measured rows and every reference row, labelled.
+has "| device | figure | threads | M trials/s | 16 bits | 18 bits | 20 bits | 22 bits | 24 bits | 26 bits | 28 bits | bits for a 2 s budget (p95) |"
+grep -q '^| this machine, .* | measured | ' "$R" || fail "no measured device row"
+for d in "Raspberry Pi 4" "Raspberry Pi 5" "a laptop" "NVIDIA RTX 4090"; do
+    grep -q "^| $d.* | \(cited\|estimated\) | " "$R" || fail "no cited or estimated row for $d"
+done
+grep -q 'chose \*\*[0-9]* bits\*\*' "$R" || fail "the report does not say what --budget chose"
+[ -s "$OUT/data/device-profile" ] || fail "the calibrated profile is not kept in data/"
+
+# Memory-hard stamps: rates by backend, mints against the model, the cost
+# of a check, and the GPU table with its measured, cited and estimated rows.
+NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
+for h in "Rates by backend" "Time to mint against bits" "Verification cost per stamp" \
+    "GPU against CPU: the attacker's advantage"; do
+    has "### $h"
+done
+has "| memory | passes | ≈ SHA-1 bits an attempt | libargon2, 1 thread | libsodium, 1 thread | libargon2, fresh area each attempt | libargon2, $NCPU threads | libsodium, $NCPU threads | faster on 1 thread |"
+for m in "64 KiB" "1 MiB"; do has_prefix "| $m | 1 | "; done
+has "| memory | bits | mints | attempts (model) | attempts (measured mean) | set-up | mean (model) | mean (measured) | p95 (model) | p95 (measured) | within p95 |"
+has "| stamp | memory | passes | libargon2, reused area | libargon2, fresh area | libsodium | reused area ÷ a SHA-1 check |"
+has_prefix "| Argon2id | 64 KiB | 1 | "
+has_prefix "| Argon2id, out of bounds: refused | "
+has_prefix "| SHA-1, 20 bits | "
+has "| stamp | SHA-1 bits an attempt is worth: reference / here | this machine, one core (measured) | this machine, all $NCPU cores (measured) | RTX 4090 | GPU figure | GPU ÷ one core | GPU ÷ this machine | GPU ÷ one core, against SHA-1's |"
+grep -q '^| SHA-1 (hashcash) | .* | cited | ' "$R" || fail "no cited SHA-1 row in the GPU table"
+grep -q '^| Argon2id, 64 KiB | .* | estimated | ' "$R" || fail "no estimated Argon2id row in the GPU table"
+grep -q '^| Argon2id, 64 MiB, 3 passes | .* | cited | ' "$R" || fail "no cited Argon2id row in the GPU table"
+grep -q '^- \*\*Guessing\.\*\*' "$R" || fail "the Argon2id section does not state the guessing limit"
+
+# Verifier curves: LMDB always; Redis and hashcash measured or explained.
+has_prefix "| stamps stored | LMDB, no fsync | LMDB, fsync per spend (default) |"
+grep -q '^| stamps stored |.*Redis' "$R" || grep -q '^> Redis skipped' "$R" ||
+    fail "the verifier section neither measures Redis nor says why not"
+grep -q '^| stamps stored |.*hashcash 1.22' "$R" || grep -q '^> hashcash' "$R" ||
+    fail "the verifier section neither measures hashcash nor says why not"
+for n in 0 100 1000; do has_prefix "| $n | "; done
+
+# Economics: the model's settings, every profile, both tables.
+has "| setting | default |"
+has "| \`price_base\` | 20 |"
+has "| sender | messages a day | delivered | refused | paid, bits: median (range) | asked, bits: median (max) | work a day | ≈ bits a day | per message vs the person | per day vs the person |"
+for p in "a person, 20 new correspondents a day" "a mailing list, 2,000 a day to one site" \
+    "a newsletter, 10,000 a day" "a compromised home PC, 10,000 a day to one site"; do
+    [ "$(grep -c "^| $p | " "$R")" -eq 2 ] || fail "the profile '$p' is not in both economics tables"
+done
+grep -q '^| sender | this machine' "$R" || fail "no CPU-time table by device"
+
+# The daemon curve, or why not.
+grep -q '^| load | postaged req/s | p50 ms | p99 ms | postgrey req/s | p50 ms | p99 ms |$' "$R" ||
+    grep -q '^> Skipped' "$R" || fail "the policy section has neither its table nor a reason"
+
+# Every table row has as many cells as its header.
+awk '/^\|/ { n = gsub(/\|/, "|"); if (!inside) { want = n; inside = 1; head = $0 }
+             else if (n != want) { printf "row with %d bars under a header with %d: %s\n", n, want, $0; bad = 1 } }
+     !/^\|/ { inside = 0 }
+     END { exit bad }' "$R" >&2 || fail "a table row does not match its header"
+
+# The plots.
+if [ -z "$(command -v gnuplot)" ]; then
+    echo "SKIP (plots): gnuplot is not installed (apt-get install gnuplot-nox; setup.sh installs it)" >&2
+    grep -q 'not drawn: gnuplot is not installed' "$R" || fail "the report does not say the plots are missing"
+else
+    plots="mint_cost mint_rates devices argon2id_mint argon2id_verify verify_curve economics"
+    grep -q '^| load | postaged req/s' "$R" && plots="$plots policy_curve"
+    for p in $plots; do
+        png="$OUT/$p.png" svg="$OUT/$p.svg"
+        [ -s "$png" ] || { fail "$p.png is missing or empty"; continue; }
+        [ -s "$svg" ] || { fail "$p.svg is missing or empty"; continue; }
+        expect_eq "$p.png is a PNG" "89504e470d0a1a0a" "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')"
+        grep -q '<svg' "$svg" || fail "$p.svg is not an SVG"
+        grep -q '</svg>' "$svg" || fail "$p.svg is cut short"
+        grep -qF "]($p.png)" "$R" || fail "the report does not show $p.png"
+        grep -qF "($p.svg)" "$R" || fail "the report does not link $p.svg"
+    done
+fi
+finish

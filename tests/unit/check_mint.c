@@ -1,0 +1,253 @@
+/*
+ * check_mint.c - unit tests of the minting engine: every stamp it returns
+ * must parse, carry the requested fields, be worth its bits under an
+ * independent SHA-1 (OpenSSL, through postage_check), and end at byte 55 of
+ * its last SHA-1 block; bad arguments are refused; every usable kernel,
+ * forced, mints valid stamps; the progress callback can stop a search.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postage.h"
+#include "tests/unit/check_main.h"
+
+#define NOON_261127 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */
+
+static void
+mint_ok(const char *resource, const struct postage_mint_options *o, char *stamp)
+{
+    struct postage_mint_result r;
+    int rc = postage_mint(resource, o, stamp, POSTAGE_MINT_STAMP_SIZE, &r);
+    ck_assert_msg(rc == POSTAGE_OK, "mint %s: %s", resource, postage_strerror(rc));
+    ck_assert_uint_ge(r.actual, o->bits);
+    ck_assert_uint_eq(r.actual, postage_leading_zero_bits(stamp, strlen(stamp)));
+}
+
+static void
+assert_valid(const char *stamp, unsigned bits, const char *resource, int64_t now)
+{
+    struct postage_check_options o;
+    struct postage_check_result r;
+    const char *res[1] = { resource };
+    postage_check_options_init(&o, now);
+    o.required_bits = bits;
+    o.resources = res;
+    o.resource_count = 1;
+    int rc = postage_check(stamp, strlen(stamp), &o, &r);
+    ck_assert_msg(rc == POSTAGE_OK, "'%s' for %s: %s", stamp, resource, postage_strerror(rc));
+    ck_assert_uint_eq(r.claimed, bits);
+}
+
+START_TEST(test_mint_bits_range)
+{
+    struct postage_mint_options o;
+    char stamp[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&o, NOON_261127);
+    o.threads = 2;
+    for (unsigned bits = 0; bits <= 18; bits++) {
+        o.bits = bits;
+        mint_ok("bob@example.org", &o, stamp);
+        assert_valid(stamp, bits, "bob@example.org", NOON_261127);
+        ck_assert_uint_eq(strlen(stamp) % 64, 55);
+    }
+}
+END_TEST
+
+START_TEST(test_mint_fields)
+{
+    struct postage_mint_options o;
+    struct postage_stamp st;
+    char stamp[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&o, NOON_261127 + 3600 + 14 * 60 + 56); /* 13:14:56 */
+    o.bits = 8;
+    o.ext = "name1=2,3;name2";
+    o.date_width = 12;
+    mint_ok("Mixed@Example.ORG", &o, stamp);
+    ck_assert_int_eq(postage_stamp_parse(stamp, strlen(stamp), &st), POSTAGE_OK);
+    ck_assert_int_eq(strncmp(stamp, "1:8:261127131456:mixed@example.org:name1=2,3;name2:", 51), 0);
+    ck_assert_uint_eq(st.rand_len, POSTAGE_RAND_LEN);
+    ck_assert_uint_ge(st.counter_len, 7);
+    for (size_t i = 0; i < st.rand_len; i++)
+        ck_assert_ptr_nonnull(strchr(POSTAGE_ALPHABET, st.rand[i]));
+
+    o.date_width = 10;
+    o.case_sensitive = 1;
+    o.ext = NULL;
+    mint_ok("Mixed@Example.ORG", &o, stamp);
+    ck_assert_int_eq(strncmp(stamp, "1:8:2611271314:Mixed@Example.ORG::", 34), 0);
+
+    o.date_width = 6;
+    mint_ok("a", &o, stamp);
+    ck_assert_int_eq(strncmp(stamp, "1:8:261127:a::", 14), 0);
+}
+END_TEST
+
+START_TEST(test_mint_rand_differs)
+{
+    struct postage_mint_options o;
+    char a[POSTAGE_MINT_STAMP_SIZE], b[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&o, NOON_261127);
+    o.bits = 4;
+    mint_ok("bob@example.org", &o, a);
+    mint_ok("bob@example.org", &o, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+/* Every prefix length puts the counter in a different place relative to
+ * the block boundaries, including padding that spills into a new block. */
+START_TEST(test_mint_every_prefix_length)
+{
+    struct postage_mint_options o;
+    char stamp[POSTAGE_MINT_STAMP_SIZE], resource[POSTAGE_RESOURCE_MAX + 1];
+    postage_mint_options_init(&o, NOON_261127);
+    o.bits = 6;
+    o.threads = 1;
+    for (size_t n = 1; n <= 140; n++) {
+        memset(resource, 'r', n);
+        resource[n] = '\0';
+        mint_ok(resource, &o, stamp);
+        assert_valid(stamp, 6, resource, NOON_261127);
+        ck_assert_uint_eq(strlen(stamp) % 64, 55);
+    }
+    /* The longest fields allowed. */
+    char ext[POSTAGE_EXT_MAX + 1];
+    memset(resource, 'x', POSTAGE_RESOURCE_MAX);
+    resource[POSTAGE_RESOURCE_MAX] = '\0';
+    memset(ext, 'e', POSTAGE_EXT_MAX);
+    ext[POSTAGE_EXT_MAX] = '\0';
+    o.ext = ext;
+    mint_ok(resource, &o, stamp);
+    assert_valid(stamp, 6, resource, NOON_261127);
+}
+END_TEST
+
+START_TEST(test_mint_refuses)
+{
+    struct postage_mint_options o;
+    char stamp[POSTAGE_MINT_STAMP_SIZE], longres[POSTAGE_RESOURCE_MAX + 2];
+    postage_mint_options_init(&o, NOON_261127);
+    o.bits = 1;
+    static const char *bad[] = { "", "foo:bar", "foo bar", "foo\tbar", "foo\nbar", "a\x01" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_int_eq(postage_mint(bad[i], &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    memset(longres, 'r', POSTAGE_RESOURCE_MAX + 1);
+    longres[POSTAGE_RESOURCE_MAX + 1] = '\0';
+    ck_assert_int_eq(postage_mint(longres, &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_mint(NULL, &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+
+    o.ext = "a:b";
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    o.ext = NULL;
+    o.bits = 161;
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    o.bits = 1;
+    o.date_width = 8;
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    o.date_width = 6;
+    o.now = -5;
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+    o.now = NOON_261127;
+    o.kernel = "no-such-kernel";
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_KERNEL);
+    o.kernel = NULL;
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, 10, NULL), POSTAGE_ERR_TOO_LONG);
+    ck_assert_str_eq(stamp, "");
+}
+END_TEST
+
+START_TEST(test_mint_each_kernel)
+{
+    struct postage_kernel_info k;
+    ck_assert_int_eq(postage_kernel_get((size_t) _i, &k), POSTAGE_OK);
+    struct postage_mint_options o;
+    char stamp[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&o, NOON_261127);
+    o.kernel = k.name;
+    o.bits = 14;
+    o.threads = 2;
+    int rc = postage_kernel_check(k.name);
+    if (!k.supported) {
+        ck_assert_int_eq(rc, POSTAGE_ERR_UNSUPPORTED);
+        ck_assert_int_eq(postage_mint("bob@example.org", &o, stamp, sizeof stamp, NULL),
+                         POSTAGE_ERR_UNSUPPORTED);
+        return;
+    }
+    ck_assert_msg(k.selftest_passed, "kernel %s failed its self-test", k.name);
+    ck_assert_int_eq(rc, POSTAGE_OK);
+    for (int i = 0; i < 5; i++) {
+        mint_ok("bob@example.org", &o, stamp);
+        assert_valid(stamp, 14, "bob@example.org", NOON_261127);
+    }
+}
+END_TEST
+
+START_TEST(test_kernel_table)
+{
+    size_t n = postage_kernel_count(), defaults = 0;
+    ck_assert_uint_ge(n, 1);
+    struct postage_kernel_info k;
+    int have_portable = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(postage_kernel_get(i, &k), POSTAGE_OK);
+        defaults += (size_t) k.is_default;
+        if (strcmp(k.name, "portable") == 0) {
+            have_portable = 1;
+            ck_assert(k.supported && k.selftest_passed);
+        }
+        if (k.is_default)
+            ck_assert_str_eq(k.name, postage_kernel_default());
+    }
+    ck_assert(have_portable);
+    ck_assert_uint_eq(defaults, 1);
+    ck_assert_int_eq(postage_kernel_get(n, &k), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_kernel_check("nonesuch"), POSTAGE_ERR_KERNEL);
+    ck_assert_int_eq(postage_kernel_check(NULL), POSTAGE_ERR_KERNEL);
+}
+END_TEST
+
+static int
+stop_at_once(void *ctx, const struct postage_mint_progress *p)
+{
+    int *calls = ctx;
+    (*calls)++;
+    ck_assert(p->expected_trials > 1e15);
+    return 1;
+}
+
+START_TEST(test_mint_cancel)
+{
+    struct postage_mint_options o;
+    char stamp[POSTAGE_MINT_STAMP_SIZE];
+    int calls = 0;
+    postage_mint_options_init(&o, NOON_261127);
+    o.bits = 60; /* far beyond reach */
+    o.progress = stop_at_once;
+    o.progress_ctx = &calls;
+    ck_assert_int_eq(postage_mint("bob", &o, stamp, sizeof stamp, NULL), POSTAGE_ERR_CANCELLED);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_str_eq(stamp, "");
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+    Suite *s = suite_create("mint");
+    TCase *t = tcase_create("engine");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, test_mint_bits_range);
+    tcase_add_test(t, test_mint_fields);
+    tcase_add_test(t, test_mint_rand_differs);
+    tcase_add_test(t, test_mint_every_prefix_length);
+    tcase_add_test(t, test_mint_refuses);
+    tcase_add_test(t, test_kernel_table);
+    tcase_add_loop_test(t, test_mint_each_kernel, 0, (int) postage_kernel_count());
+    tcase_add_test(t, test_mint_cancel);
+    suite_add_tcase(s, t);
+    return s;
+}
