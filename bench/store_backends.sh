@@ -12,7 +12,6 @@
 #   BENCH_SPENDS (default 20000) library spends per run;
 #   BENCH_MESSAGES (default 5000) messages through postaged.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 B=${top_builddir:-.}
@@ -41,7 +40,7 @@ while [ $i -lt "$MESSAGES" ]; do i=$((i + 1)); echo "b$i@example.test"; done > "
 
 echo "-- through postaged's milter, $MESSAGES messages, one stamp each, 1 and 2 clients"
 for spec in "lmdb:$TMP/lmdb-daemon" "$REDIS"; do
-    port=$(pf_free_port)
+    port=$(free_port)
     cat > "$TMP/p.conf" <<EOF
 policy_listen =
 milter_listen = inet:127.0.0.1:$port
@@ -54,8 +53,8 @@ greylist_delay = 1h
 EOF
     "$B/postaged" -c "$TMP/p.conf" -f 2> "$TMP/p.log" &
     pid=$!
-    pf_kill_at_exit "$pid"
-    pf_wait_listen "$port" 10 "$pid" || { cat "$TMP/p.log" >&2; exit 1; }
+    kill_at_exit "$pid"
+    wait_listen "$port" 10 "$pid" || { cat "$TMP/p.log" >&2; exit 1; }
     "$B/postage-reputation" -c "$TMP/p.conf" pin ip:192.0.2.10 1 > /dev/null
     for clients in 1 2; do
         rm -f "$TMP"/part.*

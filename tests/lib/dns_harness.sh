@@ -12,10 +12,13 @@
 #                               DNS_PORT, DNS_PID, DNS_LOG.  Skips the test
 #                               (exit 77) if dnsmasq is not installed.
 #   dns_stop                    stop it (by PID); idempotent; also runs at
-#                               exit, before testlib's EXIT trap removes $TMP
+#                               exit (testlib's at_exit), before $TMP is
+#                               removed
 #   dns_default_zone            print the default zone as dnsmasq options,
 #                               one per line
-#   dns_free_port               a port free for both UDP and TCP on 127.0.0.1
+#
+# A port free for both UDP and TCP is the toolkit's (testlib.sh:
+# free_port --udp).
 #
 # The zone (everything under .test, RFC 2606).  --local=/test/ (and the
 # same for the reverse trees) makes dnsmasq answer NXDOMAIN / NODATA itself
@@ -58,26 +61,6 @@ DNS_LOG=
 DNS_SINK_PID=
 _dns_wd_pid=
 _dns_trap_installed=
-
-dns_free_port() {
-    python3 -S - <<'EOF'
-import socket
-for _ in range(50):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", port))
-    except OSError:
-        t.close()
-        continue
-    u.close()
-    t.close()
-    print(port)
-    break
-EOF
-}
 
 dns_default_zone() {
     cat <<'EOF'
@@ -141,27 +124,10 @@ EOF
     done
 }
 
-_dns_on_exit() {
-    dns_stop >/dev/null 2>&1
-}
-
 _dns_install_trap() {
     [ -n "$_dns_trap_installed" ] && return 0
     _dns_trap_installed=1
-    # Put our handler in front of the current EXIT trap (testlib's, or
-    # postfix_harness's), read through a file: `trap` prints nothing
-    # inside $(...) in dash.
-    _dns_prev_exit=
-    if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
-        trap > "$TMP/.dns_traps"
-        _dns_t=$(sed -n 's/^trap -- \(.*\) EXIT$/\1/p' "$TMP/.dns_traps")
-        rm -f "$TMP/.dns_traps"
-        [ -n "$_dns_t" ] && eval "_dns_prev_exit=$_dns_t"
-    fi
-    trap '_dns_rc=$?; _dns_on_exit; (exit $_dns_rc); eval "$_dns_prev_exit"; exit $_dns_rc' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    at_exit 'dns_stop >/dev/null 2>&1'
 }
 
 # _dns_udp_bound PORT: is a UDP socket bound to 127.0.0.1:PORT?
@@ -178,7 +144,7 @@ dns_start() {
     _dns_install_trap
 
     # The black hole for timeout.test: a bound UDP socket nobody reads.
-    _dns_sink_port=$(dns_free_port) || return 1
+    _dns_sink_port=$(free_port --udp) || return 1
     python3 -S -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -193,7 +159,7 @@ while True:
     for _dns_a in "$@"; do printf '%s\n' "$_dns_a"; done >> "$TMP/dns_zone.args"
     tries=0
     while :; do
-        DNS_PORT=$(dns_free_port) || return 1
+        DNS_PORT=$(free_port --udp) || return 1
         # the zone options are read one per line, so spaces in TXT data
         # survive without any quoting games
         (
@@ -212,7 +178,7 @@ while True:
         while [ $i -lt 100 ]; do
             _dns_udp_bound "$DNS_PORT" && { _dns_start_watchdog; return 0; }
             kill -0 "$DNS_PID" 2>/dev/null || break
-            sleep 0.05 2>/dev/null || sleep 1
+            nap 0.05
             i=$((i + 1))
         done
         kill "$DNS_PID" 2>/dev/null
@@ -233,30 +199,16 @@ while True:
 # dnsmasq and the sink anyway.  Its output goes to /dev/null so that it
 # does not keep the test driver's log pipe open.
 _dns_start_watchdog() {
-    _dns_shell=$$
-    (
-        trap '' HUP INT
-        while kill -0 "$_dns_shell" 2>/dev/null; do
-            sleep 1
-        done
-        kill "$DNS_PID" "$DNS_SINK_PID" 2>/dev/null
-    ) </dev/null >/dev/null 2>&1 &
-    _dns_wd_pid=$!
+    # shellcheck disable=SC2016
+    watchdog 'kill "$DNS_PID" "$DNS_SINK_PID"'
+    _dns_wd_pid=$WATCHDOG_PID
 }
 
 dns_stop() {
     [ -n "$_dns_wd_pid" ] && kill "$_dns_wd_pid" 2>/dev/null
     _dns_wd_pid=
-    for _dns_p in $DNS_PID $DNS_SINK_PID; do
-        kill "$_dns_p" 2>/dev/null || continue
-        i=0
-        while kill -0 "$_dns_p" 2>/dev/null && [ $i -lt 40 ]; do
-            sleep 0.05 2>/dev/null || sleep 1
-            i=$((i + 1))
-        done
-        kill -9 "$_dns_p" 2>/dev/null
-        wait "$_dns_p" 2>/dev/null
-    done
+    # shellcheck disable=SC2086
+    stop_pids $DNS_PID $DNS_SINK_PID
     DNS_PID=
     DNS_SINK_PID=
     return 0

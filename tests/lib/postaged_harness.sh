@@ -31,9 +31,9 @@ postaged_start() {
     # shellcheck disable=SC2086
     "$POSTAGED" -c "$TMP/postaged.conf" -f ${POSTAGED_OPTS:-} 2> "$TMP/postaged.log" &
     postaged_pid=$!
-    pf_kill_at_exit "$postaged_pid"
+    kill_at_exit "$postaged_pid"
     for _pd_port; do
-        pf_wait_listen "$_pd_port" 10 "$postaged_pid" ||
+        wait_listen "$_pd_port" 10 "$postaged_pid" ||
             { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
     done
 }

@@ -42,8 +42,8 @@
 #                               processes have gone)
 #   pf_stop                     stop the instance (postfix stop, then kill
 #                               whatever of it is left, by PID); idempotent.
-#                               Also runs automatically at exit, BEFORE
-#                               testlib's EXIT trap removes $TMP.
+#                               Also runs automatically at exit (testlib's
+#                               at_exit), before $TMP is removed.
 #   pf_send FROM TO [TO...] [--header 'N: v']... [--body TEXT]
 #           [--helo NAME] [--quit-after STAGE] [--ipv6] [--swaks-opt OPT]...
 #                               one SMTP transaction with swaks (FROM '<>'
@@ -66,12 +66,9 @@
 #   pf_queue_count              messages still in the queue (any state)
 #   pf_log                      print the private maillog
 #   pf_pids                     PIDs of all processes of the instance
-#   pf_free_port                print a free TCP port on 127.0.0.1
-#   pf_wait_listen PORT [TIMEOUT [PID]]  wait until something listens on
-#                               TCP PORT (seen in /proc/net, no connection
-#                               is made); status 2: process PID died
-#                               meanwhile
-#   pf_kill_at_exit PID...      kill these (e.g. a stub server) at exit too
+#
+# Ports, waiting for a listener and killing helper processes at exit are
+# the toolkit's (testlib.sh: free_port, wait_listen, kill_at_exit).
 #
 # Delivery: example.test (--domain) is a virtual_mailbox_domain whose
 # virtual_mailbox_maps (regexp:) accepts any local part without "/", and
@@ -121,24 +118,10 @@ PF_MASTER_PID=
 PF_STARTED=
 PF_SEND_SEQ=0
 PF_TRANSCRIPT=
-_pf_kill_pids=
 _pf_trap_installed=
 _pf_wd_pid=
 
 # --- small helpers ----------------------------------------------------------
-
-# pf_free_port [HOST]: a TCP port nobody listens on now (the kernel picks it).
-pf_free_port() {
-    python3 -S - "${1:-127.0.0.1}" <<'EOF'
-import socket, sys
-host = sys.argv[1]
-fam = socket.AF_INET6 if ':' in host else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.bind((host, 0))
-print(s.getsockname()[1])
-s.close()
-EOF
-}
 
 # _pf_port_free PORT HOST: true if PORT can be bound on HOST.
 _pf_port_free() {
@@ -155,30 +138,6 @@ except OSError:
 EOF
 }
 
-# _pf_listening PORT: true if a TCP socket (v4 or v6, any address) is in
-# LISTEN state on PORT, read from /proc/net: no connection is made, so a
-# policy server or milter does not see a spurious client.
-_pf_listening() {
-    _pf_hex=$(printf ':%04X' "$1")
-    set -- /proc/net/tcp
-    [ -r /proc/net/tcp6 ] && set -- "$@" /proc/net/tcp6
-    awk -v p="$_pf_hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-        END { exit !f }' "$@"
-}
-
-# pf_wait_listen PORT [TIMEOUT [PID]]: wait (default 10 s) until something
-# listens on TCP PORT; status 1 on timeout, 2 as soon as process PID (if
-# given) has died.
-pf_wait_listen() {
-    _pf_end=$(( $(date +%s) + ${2:-10} ))
-    while ! _pf_listening "$1"; do
-        [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null && return 2
-        [ "$(date +%s)" -gt "$_pf_end" ] && return 1
-        _pf_sleep 0.05
-    done
-    return 0
-}
-
 # _pf_spec KIND SPEC: normalise PORT / HOST:PORT / inet:... / unix:...
 _pf_spec() {
     case $2 in
@@ -187,8 +146,6 @@ _pf_spec() {
         *) echo "inet:127.0.0.1:$2" ;;
     esac
 }
-
-_pf_sleep() { sleep "$1" 2>/dev/null || sleep 1; }
 
 # pf_pids: every process that belongs to the instance: the recorded master
 # and its children, plus anything whose environment carries our MAIL_CONFIG
@@ -207,46 +164,11 @@ pf_pids() {
 
 # --- exit handling ----------------------------------------------------------
 
-# Runs first in the EXIT trap: stop Postfix and helper processes while $TMP
-# still exists, then the previous EXIT trap (testlib's `rm -rf "$TMP"`).
-_pf_on_exit() {
-    pf_stop >/dev/null 2>&1
-    for p in $_pf_kill_pids; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $_pf_kill_pids; do
-        i=0
-        while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do
-            _pf_sleep 0.1; i=$((i + 1))
-        done
-        kill -9 "$p" 2>/dev/null
-    done
-    _pf_kill_pids=
-}
-
+# At exit, pass or fail, stop Postfix while $TMP still exists.
 _pf_install_trap() {
     [ -n "$_pf_trap_installed" ] && return 0
     _pf_trap_installed=1
-    # Read the current EXIT trap.  `trap` must print in THIS shell (dash
-    # prints nothing inside $(...)), hence the file.
-    _pf_prev_exit=
-    if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
-        trap > "$TMP/.pf_traps"
-        _pf_t=$(sed -n 's/^trap -- \(.*\) EXIT$/\1/p' "$TMP/.pf_traps")
-        rm -f "$TMP/.pf_traps"
-        [ -n "$_pf_t" ] && eval "_pf_prev_exit=$_pf_t"
-    fi
-    trap '_pf_rc=$?; _pf_on_exit; (exit $_pf_rc); eval "$_pf_prev_exit"; exit $_pf_rc' EXIT
-    # make fatal signals run the EXIT trap too (dash would not otherwise)
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-}
-
-# pf_kill_at_exit PID...: also terminate these processes at exit.
-pf_kill_at_exit() {
-    _pf_install_trap
-    _pf_kill_pids="$_pf_kill_pids $*"
+    at_exit 'pf_stop >/dev/null 2>&1'
 }
 
 # --- start / stop -----------------------------------------------------------
@@ -307,7 +229,7 @@ pf_start() {
     _pf_try=0
     while :; do
         _pf_try=$((_pf_try + 1))
-        PF_PORT=$(pf_free_port) || return 1
+        PF_PORT=$(free_port) || return 1
         if [ -n "$_pf_ipv6" ] && ! _pf_port_free "$PF_PORT" ::1; then
             [ $_pf_try -lt 20 ] && continue
             return 1
@@ -448,13 +370,13 @@ _pf_boot() {
             PF_MASTER_PID=$(tr -d ' \n' < "$PF_DIR/spool/pid/master.pid")
             [ -n "$PF_MASTER_PID" ] && kill -0 "$PF_MASTER_PID" 2>/dev/null && break
         fi
-        _pf_sleep 0.05; i=$((i + 1))
+        nap 0.05; i=$((i + 1))
     done
     [ -n "$PF_MASTER_PID" ] || { echo "pf_start: no master.pid" >&2; return 1; }
     # master binds the port itself and spawns smtpd on demand (a bind
     # failure is fatal for master: "bind 127.0.0.1 port N: Address already
     # in use"; pf_start then tries another port)
-    pf_wait_listen "$PF_PORT" 20 "$PF_MASTER_PID"
+    wait_listen "$PF_PORT" 20 "$PF_MASTER_PID"
 }
 
 # _pf_start_watchdog: if the test shell dies without running its EXIT trap
@@ -462,16 +384,12 @@ _pf_boot() {
 # second and stops the instance, so no master is left running.  pf_stop
 # kills the watchdog first.
 _pf_start_watchdog() {
-    _pf_parent=$$
-    (
-        exec < /dev/null > /dev/null 2>&1
-        while kill -0 "$_pf_parent"; do sleep 1; done
-        postfix -c "$PF_CONF" stop
+    # shellcheck disable=SC2016
+    watchdog 'postfix -c "$PF_CONF" stop
         sleep 2
         grep -lzxF "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ |
-            sed 's|^/proc/\([0-9]*\)/environ$|\1|' | xargs -r kill -9
-    ) &
-    _pf_wd_pid=$!
+            sed "s|^/proc/\([0-9]*\)/environ\$|\1|" | xargs -r kill -9'
+    _pf_wd_pid=$WATCHDOG_PID
 }
 
 # pf_set 'name = value'...: postconf -e, then reload and wait until the
@@ -487,7 +405,7 @@ pf_set() {
     for p in $_pf_old; do
         i=0
         while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
-            _pf_sleep 0.05; i=$((i + 1))
+            nap 0.05; i=$((i + 1))
         done
     done
     return 0
@@ -507,7 +425,7 @@ pf_stop() {
         postfix -c "$PF_CONF" stop >> "$PF_DIR/start.out" 2>&1
         i=0
         while kill -0 "$PF_MASTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
-            _pf_sleep 0.05; i=$((i + 1))
+            nap 0.05; i=$((i + 1))
         done
     fi
     # master sends TERM to its children; anything still around gets TERM,
@@ -516,7 +434,7 @@ pf_stop() {
     [ -n "$_pf_left" ] && kill $_pf_left 2>/dev/null
     i=0
     while [ -n "$_pf_left" ] && [ $i -lt 40 ]; do
-        _pf_sleep 0.05; i=$((i + 1))
+        nap 0.05; i=$((i + 1))
         _pf_left=$(pf_pids)
     done
     [ -n "$_pf_left" ] && kill -9 $_pf_left 2>/dev/null
@@ -585,7 +503,7 @@ pf_wait_delivered() {
             return 0
         fi
         [ "$(date +%s)" -gt "$_pf_end" ] && return 1
-        _pf_sleep 0.1
+        nap 0.1
     done
 }
 

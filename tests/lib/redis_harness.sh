@@ -10,7 +10,7 @@
 # persistence (no RDB, no AOF), with its working directory, log and
 # configuration under $TMP/redis.PORT, so nothing outside $TMP is read or
 # written.  Each process is killed by PID at exit, pass or fail, before
-# testlib's EXIT trap removes $TMP; a watchdog also kills them if the test
+# $TMP is removed (testlib's at_exit); a watchdog also kills them if the test
 # shell dies without running its trap (SIGKILL).  The PIDs are kept in a
 # file ($TMP/.redis_procs, "PORT PID" lines), not in a variable, so that
 # servers started inside $(...) (REPLICA_PORT=$(redis_start_replica P))
@@ -42,48 +42,14 @@
 #                               it knows the master; prints its port and
 #                               sets SENTINEL_PORT, SENTINEL_PID.  Skips
 #                               (77) without redis-sentinel.
-#   redis_kill_at_exit PID...   also kill these (a client, a daemon) at exit
-#   redis_free_port             a TCP port free on 127.0.0.1 now
-#   redis_wait_listen PORT [TIMEOUT [PID]]
-#                               wait (default 10 s) until something listens
-#                               on TCP PORT (read from /proc/net, no
-#                               connection made); 2 if PID died meanwhile
+#
+# Ports, waiting for a listener and killing a client or daemon at exit are
+# the toolkit's (testlib.sh: free_port, wait_listen, kill_at_exit).
 
 REDIS_PORT='' REDIS_PID='' REDIS_SOCKET='' REDIS_LOG=''
 REPLICA_PORT='' REPLICA_PID=''
 SENTINEL_PORT='' SENTINEL_PID=''
 _redis_trap_installed=
-_redis_extra_pids=
-
-_redis_sleep() { sleep "$1" 2>/dev/null || sleep 1; }
-
-redis_free_port() {
-    python3 -S -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-# _redis_listening PORT: a TCP socket in LISTEN state on PORT?
-_redis_listening() {
-    _redis_hex=$(printf ':%04X' "$1")
-    set -- /proc/net/tcp
-    [ -r /proc/net/tcp6 ] && set -- "$@" /proc/net/tcp6
-    awk -v p="$_redis_hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-        END { exit !f }' "$@"
-}
-
-redis_wait_listen() {
-    _redis_end=$(( $(date +%s) + ${2:-10} ))
-    while ! _redis_listening "$1"; do
-        [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null && return 2
-        [ "$(date +%s)" -gt "$_redis_end" ] && return 1
-        _redis_sleep 0.05
-    done
-    return 0
-}
 
 redis_cli() {
     _redis_p=$1
@@ -109,74 +75,27 @@ _redis_forget() {  # PORT
     mv "$TMP/.redis_procs.new" "$TMP/.redis_procs"
 }
 
-# _redis_kill PID: TERM, wait up to 2 s, KILL.
-_redis_kill() {
-    kill "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-    _redis_i=0
-    while kill -0 "$1" 2>/dev/null && [ $_redis_i -lt 40 ]; do
-        _redis_sleep 0.05
-        _redis_i=$((_redis_i + 1))
-    done
-    kill -9 "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
-
 _redis_on_exit() {
     [ -r "$TMP/.redis_wd" ] && kill "$(cat "$TMP/.redis_wd")" 2>/dev/null
-    _redis_all=$_redis_extra_pids
-    [ -r "$TMP/.redis_procs" ] &&
-        _redis_all="$_redis_all $(awk '{ print $2 }' "$TMP/.redis_procs")"
-    for _redis_p in $_redis_all; do
-        kill "$_redis_p" 2>/dev/null
-    done
-    for _redis_p in $_redis_all; do
-        _redis_kill "$_redis_p"
-    done
+    # shellcheck disable=SC2046
+    [ -r "$TMP/.redis_procs" ] && stop_pids $(awk '{ print $2 }' "$TMP/.redis_procs")
     rm -f "$TMP/.redis_procs" "$TMP/.redis_wd"
-    _redis_extra_pids=
 }
 
 _redis_install_trap() {
     [ -n "$_redis_trap_installed" ] && return 0
     _redis_trap_installed=1
-    # Our handler goes in front of the current EXIT trap (testlib's, or
-    # another harness's), read through a file: `trap` prints nothing
-    # inside $(...) in dash.  The test's exit status is kept.
-    _redis_prev_exit=
-    if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
-        trap > "$TMP/.redis_traps"
-        _redis_t=$(sed -n 's/^trap -- \(.*\) EXIT$/\1/p' "$TMP/.redis_traps")
-        rm -f "$TMP/.redis_traps"
-        [ -n "$_redis_t" ] && eval "_redis_prev_exit=$_redis_t"
-    fi
-    trap '_redis_rc=$?; _redis_on_exit; (exit $_redis_rc); eval "$_redis_prev_exit"; exit $_redis_rc' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    at_exit _redis_on_exit
 }
 
 # The watchdog: if the test shell ($$, also inside $(...)) dies without
-# its EXIT trap, kill every process in the registry.  One per test; its
-# output goes to /dev/null so that it holds neither the test driver's log
-# pipe nor a $(...) pipe open.
+# its EXIT trap, kill every process in the registry.  One per test, known
+# by a file so that one started inside $(...) counts too.
 _redis_watchdog() {
     [ -e "$TMP/.redis_wd" ] && return 0
-    _redis_shell=$$
-    (
-        trap '' HUP INT
-        while kill -0 "$_redis_shell" 2>/dev/null; do
-            sleep 1
-        done
-        # shellcheck disable=SC2046
-        [ -r "$TMP/.redis_procs" ] && kill $(awk '{ print $2 }' "$TMP/.redis_procs") 2>/dev/null
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! > "$TMP/.redis_wd"
-}
-
-redis_kill_at_exit() {
-    _redis_install_trap
-    _redis_extra_pids="$_redis_extra_pids $*"
+    # shellcheck disable=SC2016
+    watchdog '[ -r "$TMP/.redis_procs" ] && kill $(awk "{ print \$2 }" "$TMP/.redis_procs")'
+    echo "$WATCHDOG_PID" > "$TMP/.redis_wd"
 }
 
 _redis_require() {
@@ -197,7 +116,7 @@ _redis_run() {
     _redis_launched=$!
     _redis_add "$1" "$_redis_launched"
     _redis_watchdog
-    if ! redis_wait_listen "$1" 10 "$_redis_launched"; then
+    if ! wait_listen "$1" 10 "$_redis_launched"; then
         echo "$2 on port $1 did not start:" >&2
         cat "$TMP/redis.$1"/*.log "$TMP/redis.$1/stdout" >&2 2>/dev/null
         redis_stop "$1"
@@ -233,7 +152,7 @@ redis_start() {
     _redis_require
     _redis_tries=0
     while :; do
-        REDIS_PORT=$(redis_free_port) || return 1
+        REDIS_PORT=$(free_port) || return 1
         _redis_launch "$REDIS_PORT" && break
         # lost a race for the port: try another
         _redis_tries=$((_redis_tries + 1))
@@ -249,7 +168,7 @@ redis_stop() {
     _redis_sp=${1:-$REDIS_PORT}
     [ -n "$_redis_sp" ] || return 0
     _redis_spid=$(redis_pid "$_redis_sp") || return 0
-    _redis_kill "$_redis_spid"
+    stop_pids "$_redis_spid"
     _redis_forget "$_redis_sp"
     return 0
 }
@@ -269,7 +188,7 @@ redis_start_replica() {
     _redis_master=$1
     _redis_tries=0
     while :; do
-        REPLICA_PORT=$(redis_free_port) || return 1
+        REPLICA_PORT=$(free_port) || return 1
         _redis_launch "$REPLICA_PORT" "replicaof 127.0.0.1 $_redis_master" && break
         _redis_tries=$((_redis_tries + 1))
         [ $_redis_tries -ge 3 ] && return 1
@@ -284,7 +203,7 @@ redis_start_replica() {
             cat "$TMP/redis.$REPLICA_PORT/redis.log" >&2
             return 1
         fi
-        _redis_sleep 0.05
+        nap 0.05
     done
     echo "$REPLICA_PORT"
     return 0
@@ -297,7 +216,7 @@ sentinel_start() {
     _redis_master=$1 _redis_name=$2
     _redis_tries=0
     while :; do
-        SENTINEL_PORT=$(redis_free_port) || return 1
+        SENTINEL_PORT=$(free_port) || return 1
         _redis_dir="$TMP/redis.$SENTINEL_PORT"
         mkdir -p "$_redis_dir" || return 1
         # Sentinel rewrites its configuration file, so it lives in $TMP.
@@ -328,7 +247,7 @@ sentinel_start() {
             cat "$TMP/redis.$SENTINEL_PORT/sentinel.log" >&2
             return 1
         fi
-        _redis_sleep 0.05
+        nap 0.05
     done
     echo "$SENTINEL_PORT"
     return 0

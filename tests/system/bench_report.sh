@@ -10,9 +10,8 @@
 
 REPORT="$top_srcdir/bench/report.sh"
 [ -x "$REPORT" ] || { fail "$REPORT is missing or not executable"; finish; }
-for p in bench/mint_curve bench/verify_curve bench/economics bench/argon2id_curve postage-mint postage-verify; do
-    [ -x "$top_builddir/$p" ] || { fail "$p is not built"; finish; }
-done
+require_built "$top_builddir/bench/mint_curve" "$top_builddir/bench/verify_curve" \
+    "$top_builddir/bench/economics" "$top_builddir/bench/argon2id_curve" "$MINT" "$VERIFY"
 unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
 # The report must not touch the user's own device profile.
 HOME="$TMP/home"

@@ -11,12 +11,12 @@
 # running and answering at the end; the fake server's own log proves the
 # queries reached it (over TCP too, for the truncated ones).
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/dns_harness.sh"    # dns_free_port
+. "${top_srcdir:-.}/tests/lib/dns_harness.sh"    # free_port --udp
 
 POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/pd_client"
 FAKE="$top_srcdir/tests/system/fake_dns.py"
-[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+require_built "$POSTAGED"
 command -v python3 > /dev/null 2>&1 || skip "python3 is not installed"
 
 MODES="garbage wrongid wrongq short silent tcclose tcgarbage tcstall tchuge"
@@ -29,12 +29,10 @@ stop_daemon() {
         pid=
     fi
 }
-trap 'stop_daemon; [ -n "$fake" ] && { kill "$fake" 2>/dev/null; wait "$fake" 2>/dev/null; }; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2016
+at_exit 'stop_daemon; [ -n "$fake" ] && { kill "$fake" 2>/dev/null; wait "$fake" 2>/dev/null; }'
 
-DNS_PORT=$(dns_free_port)
+DNS_PORT=$(free_port --udp)
 python3 "$FAKE" "$DNS_PORT" "$TMP/fake.log" 2> "$TMP/fake.err" &
 fake=$!
 i=0

@@ -17,14 +17,11 @@
 #     test proved nothing).
 # POSTAGE_TEST_QUICK=1: 8 rounds instead of 30.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen
 
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
 command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
 # stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told
 # that the preloaded library may come before its runtime
@@ -86,10 +83,7 @@ cleanup() {
     for _p in $live; do kill -9 "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
     live=
 }
-trap 'rc=$?; cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"; exit $rc' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+at_exit cleanup
 
 # make_store DIR: create the double-spend store, once, explicitly.
 make_store() {
@@ -101,28 +95,16 @@ DB="$TMP/store"
 make_store "$DB" || { fail "cannot create the store"; finish; }
 
 PORT=$("$PDCLIENT" --free-port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$PORT
-store = lmdb:$DB
-log = stderr
-user =
-hostname = kill9.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
-price_history_credit_max = 0
-EOF
+postaged_conf "milter_listen=inet:127.0.0.1:$PORT" "store=lmdb:$DB" hostname=kill9.test \
+    postage=yes price_base=8 greylist_delay=1h spf=no helo_checks=no price_allowance=1000000 \
+    price_history_credit_max=0
 
 postaged_pid=
 start_postaged() {
     "$POSTAGED" -c "$TMP/postaged.conf" -f 2>> "$TMP/postaged.log" &
     postaged_pid=$!
     live="$live $postaged_pid"
-    pf_wait_listen "$PORT" 10 "$postaged_pid" ||
+    wait_listen "$PORT" 10 "$postaged_pid" ||
         { fail "postaged did not start again after a SIGKILL: $(tail -n 5 "$TMP/postaged.log")"; finish; }
 }
 

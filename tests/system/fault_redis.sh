@@ -30,9 +30,7 @@
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
 command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
 # stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told
 # that the preloaded library may come before its runtime
@@ -62,25 +60,13 @@ make_store() {
 make_store "$DB" || { fail "cannot use the Redis store"; finish; }
 
 PORT=$("$PDCLIENT" --free-port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$PORT
-store = $DB
-log = stderr
-user =
-hostname = redis-fault.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
-price_history_credit_max = 0
-EOF
+postaged_conf "milter_listen=inet:127.0.0.1:$PORT" "store=$DB" hostname=redis-fault.test \
+    postage=yes price_base=8 greylist_delay=1h spf=no helo_checks=no price_allowance=1000000 \
+    price_history_credit_max=0
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 postaged_pid=$!
-redis_kill_at_exit "$postaged_pid"
-redis_wait_listen "$PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$PORT" 10 "$postaged_pid" ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 
 # wait_bounded PID SECONDS: 0 once the child has exited, 1 if it still

@@ -17,34 +17,19 @@
 # then the next message on a new connection), one that keeps asking for
 # time (SMFIR_PROGRESS), and one that answers with a 2 GB packet (error).
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
 POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"
 
 PORT=$("$PDCLIENT" --free-port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = milter-client.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
-EOF
+postaged_conf "milter_listen=inet:127.0.0.1:$PORT" hostname=milter-client.test postage=yes \
+    price_base=8 greylist_delay=1h spf=no helo_checks=no price_allowance=1000000
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$PORT" 10 "$postaged_pid" ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 SPEC="inet:127.0.0.1:$PORT"
 TAB=$(printf '\t')
@@ -274,7 +259,7 @@ fake() {
     TRACE="$TMP/trace.$1"
     rm -f "$TMP/port.$1"
     python3 "$TMP/fake.py" "$1" "$TMP/port.$1" "$TRACE" 2> "$TMP/fake.$1.log" &
-    pf_kill_at_exit $!
+    kill_at_exit $!
     _i=0
     until [ -s "$TMP/port.$1" ]; do
         _i=$((_i + 1))

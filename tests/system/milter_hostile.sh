@@ -14,38 +14,22 @@
 #     dave@example.org pays for <@relay.example,@two.example:dave@example.org>
 #     sent with NOTIFY=NEVER.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
 POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"
 
 PORT=$("$PDCLIENT" --free-port)
-cat > "$TMP/postaged.conf" <<CONF
-policy_listen =
-milter_listen = inet:127.0.0.1:$PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = milter-hostile.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
 # These clients pass greylisting: their messages go through, so that the
 # X-Postage-Result header naming the hostile recipient is added.
-greylist_whitelist_clients = 192.0.2.10
-greylist_whitelist_clients = 192.0.2.11
-CONF
+postaged_conf "milter_listen=inet:127.0.0.1:$PORT" hostname=milter-hostile.test postage=yes \
+    price_base=8 greylist_delay=1h spf=no helo_checks=no price_allowance=1000000 \
+    greylist_whitelist_clients=192.0.2.10 greylist_whitelist_clients=192.0.2.11
 "$POSTAGED" -c "$TMP/postaged.conf" -f -v 2> "$TMP/postaged.log" &
 postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$PORT" 10 "$postaged_pid" ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 SPEC="inet:127.0.0.1:$PORT"
 

@@ -9,7 +9,7 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 PS="$top_builddir/postage-sendmail"
-[ -x "$MINT" ] || { fail "postage-mint not built"; finish; }
+require_built "$MINT"
 unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
 XDG_CONFIG_HOME="$TMP/config"
 HOME="$TMP/home"

@@ -9,27 +9,14 @@
 
 POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/pd_client"
-[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+require_built "$POSTAGED"
 
 PORT=$("$CLIENT" --free-port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$PORT
-milter_listen =
-store = lmdb:$TMP/state
-log = stderr
-user =
-pidfile = $TMP/postaged.pid
-hostname = test.example
-spf = no
-helo_checks = no
-postage = no
-greylist_delay = 60s
-access = client 192.0.2.0/24 REJECT 5.7.1 Go away
-access = sender @trusted.example OK
-access = recipient hold@example.org HOLD
-greylist_whitelist_clients = 203.0.113.0/24
-quota = sender 1h count 3 DEFER 4.7.1 Slow down
-EOF
+postaged_conf "policy_listen=inet:127.0.0.1:$PORT" "pidfile=$TMP/postaged.pid" \
+    hostname=test.example spf=no helo_checks=no postage=no greylist_delay=60s \
+    "access=client 192.0.2.0/24 REJECT 5.7.1 Go away" "access=sender @trusted.example OK" \
+    "access=recipient hold@example.org HOLD" greylist_whitelist_clients=203.0.113.0/24 \
+    "quota=sender 1h count 3 DEFER 4.7.1 Slow down"
 
 pid=
 stop_daemon() {
@@ -50,7 +37,7 @@ stop_detached() {
     kill -0 "$detached" 2>/dev/null && { fail "the daemon ignored SIGTERM"; kill -9 "$detached"; }
     detached=
 }
-trap 'stop_daemon; stop_detached; rm -rf "$TMP"' EXIT
+at_exit 'stop_daemon; stop_detached'
 
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/log" &
 pid=$!

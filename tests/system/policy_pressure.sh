@@ -17,12 +17,11 @@
 #      100 idle connections, and a real client is still answered, postaged
 #      saying once that it sheds for want of descriptors.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
 POSTAGED="$top_builddir/postaged"
 PDCLIENT="$top_builddir/tests/system/pd_client"
 PY="${top_srcdir:-.}/tests/system/policy_pressure.py"
-[ -x "$POSTAGED" ] && [ -x "$PDCLIENT" ] || { fail "postaged or pd_client not built"; finish; }
+require_built "$POSTAGED" "$PDCLIENT"
 command -v python3 > /dev/null || skip "python3 is not installed"
 [ -d /proc/self/fd ] || skip "no /proc (the test counts postaged's descriptors)"
 # 1,000 client sockets here and 1,000 in postaged, its store and the rest.
@@ -51,8 +50,8 @@ CONF
     } > "$TMP/$1.conf"
     "$POSTAGED" -c "$TMP/$1.conf" -f 2> "$TMP/$1.log" &
     pid=$!
-    pf_kill_at_exit "$pid"
-    pf_wait_listen "$port" 10 "$pid" ||
+    kill_at_exit "$pid"
+    wait_listen "$port" 10 "$pid" ||
         { fail "postaged did not start: $(cat "$TMP/$1.log")"; finish; }
 }
 stop() {
@@ -66,7 +65,7 @@ idle_then_real() {
     rm -f "$TMP/ready" "$TMP/stop" "$TMP/result"
     python3 "$PY" idle "$port" "$2" "$pid" "$TMP/ready" "$TMP/stop" "$TMP/result" &
     holder=$!
-    pf_kill_at_exit "$holder"
+    kill_at_exit "$holder"
     i=0
     while [ ! -s "$TMP/ready" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ -s "$TMP/ready" ] || { fail "$1: the idle connections were not held"; return; }
@@ -77,7 +76,7 @@ idle_then_real() {
         python3 "$PY" real "$port" "$TMP/stop" > "$TMP/$1.real.$r" 2>&1 &
         realpid=$!
         realpids="$realpids $realpid"
-        pf_kill_at_exit "$realpid"
+        kill_at_exit "$realpid"
         i=0
         while [ ! -s "$TMP/$1.real.$r" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
         answer=$(head -n 1 "$TMP/$1.real.$r")
@@ -153,14 +152,14 @@ sed "s/^policy_listen = .*/policy_listen = inet:127.0.0.1:$port/; s/state\.junk/
     "$TMP/junk.conf" > "$TMP/fds.conf"
 (ulimit -n 64 && ulimit -Hn 64 && exec "$POSTAGED" -c "$TMP/fds.conf" -f 2> "$TMP/fds.log") &
 pid=$!
-pf_kill_at_exit "$pid"
-pf_wait_listen "$port" 10 "$pid" || { fail "postaged did not start: $(cat "$TMP/fds.log")"; finish; }
+kill_at_exit "$pid"
+wait_listen "$port" 10 "$pid" || { fail "postaged did not start: $(cat "$TMP/fds.log")"; finish; }
 rm -f "$TMP/ready" "$TMP/stop" "$TMP/result"
 # 100 connections: postaged holds what its 64 descriptors allow (the
 # holder stops waiting for more after 30 s at most).
 python3 "$PY" idle "$port" 100 "$pid" "$TMP/ready" "$TMP/stop" "$TMP/result" &
 holder=$!
-pf_kill_at_exit "$holder"
+kill_at_exit "$holder"
 i=0
 while [ ! -s "$TMP/ready" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 answer=$(python3 "$PY" real "$port") ||

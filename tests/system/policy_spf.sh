@@ -12,7 +12,7 @@
 
 POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/pd_client"
-[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+require_built "$POSTAGED"
 
 dns_start || { fail "dnsmasq did not start"; finish; }
 
@@ -24,7 +24,7 @@ stop_daemon() {
         pid=
     fi
 }
-trap 'stop_daemon; dns_stop; rm -rf "$TMP"' EXIT
+at_exit stop_daemon
 
 # start_daemon NAME [extra config lines]
 start_daemon() {

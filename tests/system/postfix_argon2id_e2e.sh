@@ -19,40 +19,22 @@
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
 MINT="$top_builddir/postage-mint"
-for p in "$POSTAGED" "$MINT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
 dns_start
-MILTER_PORT=$(pf_free_port)
+MILTER_PORT=$(free_port)
 BASE=12
 SPF_CREDIT=2
 PRICE=$((BASE - SPF_CREDIT))   # an unknown sender whose SPF passes
 MAX_MEMORY=1024
 MIN_BITS=3
 write_conf() {   # $1: postage_kinds
-    cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = argon2id-e2e.example
-dns_server = 127.0.0.1:$DNS_PORT
-dns_timeout = 1000
-helo_resolve = off
-helo_match = off
-helo_fcrdns = off
-greylist_delay = 1h
-price_base = $BASE
-price_cap = 24
-price_spf_credit = $SPF_CREDIT
-postage_kinds = $1
-argon2id_max_memory = $MAX_MEMORY
-argon2id_max_passes = 2
-argon2id_min_bits = $MIN_BITS
-EOF
+    postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=argon2id-e2e.example \
+        "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000 helo_resolve=off helo_match=off \
+        helo_fcrdns=off greylist_delay=1h "price_base=$BASE" price_cap=24 \
+        "price_spf_credit=$SPF_CREDIT" "postage_kinds=$1" "argon2id_max_memory=$MAX_MEMORY" \
+        argon2id_max_passes=2 "argon2id_min_bits=$MIN_BITS"
 }
 write_conf sha1
 POSTAGED_OPTS=-v postaged_start "$MILTER_PORT"

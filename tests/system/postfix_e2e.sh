@@ -12,31 +12,24 @@
 . "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 
 POSTAGED="$top_builddir/postaged"
-[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+require_built "$POSTAGED"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
-POLICY_PORT=$(pf_free_port)
-MILTER_PORT=$(pf_free_port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$POLICY_PORT
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = e2e.example
-greylist_delay = 3s
-greylist_whitelist_recipients = quota@example.test
-access = sender @blocked.example REJECT 5.7.1 Mail from blocked.example is refused here
-quota = sender 1h count 2 DEFER 4.7.1 Sender over quota, slow down
-EOF
+POLICY_PORT=$(free_port)
+MILTER_PORT=$(free_port)
+postaged_conf "policy_listen=inet:127.0.0.1:$POLICY_PORT" \
+    "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=e2e.example greylist_delay=3s \
+    greylist_whitelist_recipients=quota@example.test \
+    "access=sender @blocked.example REJECT 5.7.1 Mail from blocked.example is refused here" \
+    "quota=sender 1h count 2 DEFER 4.7.1 Sender over quota, slow down"
 
 postaged_pid=
 start_postaged() {
     "$POSTAGED" -c "$TMP/postaged.conf" -f 2>> "$TMP/postaged.log" &
     postaged_pid=$!
-    pf_kill_at_exit "$postaged_pid"
-    pf_wait_listen "$POLICY_PORT" 10 "$postaged_pid" &&
-        pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
+    kill_at_exit "$postaged_pid"
+    wait_listen "$POLICY_PORT" 10 "$postaged_pid" &&
+        wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
         { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 }
 stop_postaged() {

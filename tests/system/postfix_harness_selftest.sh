@@ -92,7 +92,7 @@ EOF
 : > "$TMP/stub.log"
 python3 "$TMP/stub.py" "$TMP/stub.port" "$TMP/stub.log" &
 stub_pid=$!
-pf_kill_at_exit "$stub_pid"
+kill_at_exit "$stub_pid"
 i=0
 while [ ! -s "$TMP/stub.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 stub_port=$(cat "$TMP/stub.port" 2>/dev/null)

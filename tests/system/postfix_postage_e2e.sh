@@ -23,37 +23,21 @@
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
 MINT="$top_builddir/postage-mint"
-for p in "$POSTAGED" "$MINT" "$REPUTATION"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$REPUTATION"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
 dns_start
-MILTER_PORT=$(pf_free_port)
+MILTER_PORT=$(free_port)
 # Small prices keep minting fast; the formula is the documented one:
 # price = base - credit + penalty + surcharge (docs/pricing.md).
 BASE=12
 SPF_CREDIT=2
 write_conf() {   # $1: price_allowance
-    cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = postage-e2e.example
-dns_server = 127.0.0.1:$DNS_PORT
-dns_timeout = 1000
-helo_resolve = off
-helo_match = off
-helo_fcrdns = off
-greylist_delay = 1h
-price_base = $BASE
-price_cap = 24
-price_spf_credit = $SPF_CREDIT
-price_allowance = $1
-EOF
+    postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=postage-e2e.example \
+        "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000 helo_resolve=off helo_match=off \
+        helo_fcrdns=off greylist_delay=1h "price_base=$BASE" price_cap=24 \
+        "price_spf_credit=$SPF_CREDIT" "price_allowance=$1"
 }
 write_conf 1000
 postaged_start "$MILTER_PORT"

@@ -26,32 +26,19 @@
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
 MINT="$top_builddir/postage-mint"
-for p in "$POSTAGED" "$MINT" "$REPUTATION"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$REPUTATION"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
 dns_start
-MILTER_PORT=$(pf_free_port)
+MILTER_PORT=$(free_port)
 BASE=12
 SPF_CREDIT=2
 # The HELO tests are on their defaults (the DNS tests score), so that a
 # HELO name without an address raises the price, as for a real relay.
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = quote-e2e.example
-dns_server = 127.0.0.1:$DNS_PORT
-dns_timeout = 1000
-greylist_delay = 1h
-price_base = $BASE
-price_cap = 24
-price_spf_credit = $SPF_CREDIT
-EOF
+postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=quote-e2e.example \
+    "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000 greylist_delay=1h "price_base=$BASE" \
+    price_cap=24 "price_spf_credit=$SPF_CREDIT"
 postaged_start "$MILTER_PORT"
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail \
     -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'

@@ -13,26 +13,12 @@
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
 MINT="$top_builddir/postage-mint"
-for p in "$POSTAGED" "$MINT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
-MILTER_PORT=$(pf_free_port)
-cat > "$TMP/postaged.conf" <<CONF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = quoted-e2e.example
-spf = no
-helo_checks = no
-postage = yes
-price_base = 8
-greylist_delay = 1h
-price_allowance = 1000000
-CONF
+MILTER_PORT=$(free_port)
+postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=quoted-e2e.example spf=no \
+    helo_checks=no postage=yes price_base=8 greylist_delay=1h price_allowance=1000000
 postaged_start "$MILTER_PORT"
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail
 

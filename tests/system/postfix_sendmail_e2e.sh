@@ -15,29 +15,17 @@
 
 POSTAGED="$top_builddir/postaged"
 PS="$top_builddir/postage-sendmail"
-for p in "$POSTAGED" "$PS"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$PS"
 [ -x /usr/sbin/sendmail ] && command -v postconf >/dev/null 2>&1 ||
     skip "Postfix's sendmail is not installed (apt-get install postfix)"
 
-MILTER_PORT=$(pf_free_port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = sendmail-e2e.example
-spf = no
-helo_checks = no
-greylist_delay = 1h
-price_base = 10
-EOF
+MILTER_PORT=$(free_port)
+postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=sendmail-e2e.example \
+    spf=no helo_checks=no greylist_delay=1h price_base=10
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action tempfail \
     -o "non_smtpd_milters = inet:127.0.0.1:$MILTER_PORT"

@@ -14,27 +14,19 @@
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
 POSTAGED="$top_builddir/postaged"
-[ -x "$POSTAGED" ] || { fail "postaged not built"; finish; }
+require_built "$POSTAGED"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
 dns_start
-POLICY_PORT=$(pf_free_port)
-MILTER_PORT=$(pf_free_port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$POLICY_PORT
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = spf-e2e.example
-greylist = no
-dns_server = 127.0.0.1:$DNS_PORT
-dns_timeout = 1000
-EOF
+POLICY_PORT=$(free_port)
+MILTER_PORT=$(free_port)
+postaged_conf "policy_listen=inet:127.0.0.1:$POLICY_PORT" \
+    "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=spf-e2e.example greylist=no \
+    "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$POLICY_PORT" 10 "$postaged_pid" && pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$POLICY_PORT" 10 "$postaged_pid" && wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 pf_start --policy "127.0.0.1:$POLICY_PORT" --milter "127.0.0.1:$MILTER_PORT" \
     --policy-default-action DUNNO --milter-default-action accept \
@@ -68,8 +60,8 @@ wait "$postaged_pid" 2>/dev/null
 sed -i 's/^policy_listen = .*/policy_listen =/' "$TMP/postaged.conf"
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged2.log" &
 postaged_pid=$!
-pf_kill_at_exit "$postaged_pid"
-pf_wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
+kill_at_exit "$postaged_pid"
+wait_listen "$MILTER_PORT" 10 "$postaged_pid" ||
     { fail "postaged (milter only) did not start: $(cat "$TMP/postaged2.log")"; finish; }
 pf_start --milter "127.0.0.1:$MILTER_PORT" --milter-default-action accept \
     -o 'smtpd_authorized_xclient_hosts = 127.0.0.0/8'

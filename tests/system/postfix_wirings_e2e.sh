@@ -24,27 +24,19 @@
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
-[ -x "$POSTAGED" ] || { fail "$POSTAGED not built"; finish; }
+require_built "$POSTAGED"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 
 dns_start
-POLICY_PORT=$(pf_free_port)
-MILTER_PORT=$(pf_free_port)
+POLICY_PORT=$(free_port)
+MILTER_PORT=$(free_port)
 DELAY=2
 HOST=wirings-e2e.example
 # Defaults everywhere but where this machine differs (ports, store, log,
 # user, DNS) and a greylisting delay a test can wait for.
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$POLICY_PORT
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = $HOST
-dns_server = 127.0.0.1:$DNS_PORT
-dns_timeout = 1000
-greylist_delay = ${DELAY}s
-EOF
+postaged_conf "policy_listen=inet:127.0.0.1:$POLICY_PORT" \
+    "milter_listen=inet:127.0.0.1:$MILTER_PORT" "hostname=$HOST" \
+    "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000 "greylist_delay=${DELAY}s"
 postaged_start "$POLICY_PORT" "$MILTER_PORT"
 
 POLICY=inet:127.0.0.1:$POLICY_PORT

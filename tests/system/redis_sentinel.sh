@@ -5,16 +5,13 @@
 # replica, postaged follows it without a restart and keeps spending
 # stamps on the new master, each exactly once.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 POSTAGED="$top_builddir/postaged"
 MINT="$top_builddir/postage-mint"
 REPUTATION="$top_builddir/postage-reputation"
 MC="$top_builddir/tests/system/milter_client"
-for p in "$POSTAGED" "$MINT" "$REPUTATION" "$MC"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$REPUTATION" "$MC"
 command -v redis-sentinel >/dev/null 2>&1 || skip "redis-sentinel is not installed"
 
 redis_start || { fail "redis-server did not start"; finish; }
@@ -24,22 +21,13 @@ REPLICA_PORT=$(redis_start_replica "$MASTER_PORT") || { fail "the replica did no
 SENTINEL_PORT=$(sentinel_start "$MASTER_PORT" postage) || { fail "the sentinel did not start"; finish; }
 STORE="redis+sentinel://127.0.0.1:$SENTINEL_PORT/postage/0?timeout=300"
 
-MILTER_PORT=$(pf_free_port)
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$MILTER_PORT
-store = $STORE
-log = stderr
-user =
-hostname = sentinel.example
-spf = no
-helo_checks = no
-greylist_delay = 1h
-EOF
+MILTER_PORT=$(free_port)
+postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" "store=$STORE" \
+    hostname=sentinel.example spf=no helo_checks=no greylist_delay=1h
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 pid=$!
-pf_kill_at_exit "$pid"
-pf_wait_listen "$MILTER_PORT" 10 "$pid" || { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
+kill_at_exit "$pid"
+wait_listen "$MILTER_PORT" 10 "$pid" || { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 "$REPUTATION" -s "$STORE" pin ip:192.0.2.10 1 > /dev/null || fail "cannot pin through the sentinel"
 
 # present FILE: each line once, then each line again; prints "paid replays"

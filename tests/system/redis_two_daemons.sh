@@ -11,7 +11,6 @@
 #     on_error's answer, and the outage is logged once; Redis restarted:
 #     normal answers resume without restarting postaged.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 POSTAGED="$top_builddir/postaged"
@@ -19,9 +18,7 @@ MINT="$top_builddir/postage-mint"
 REPUTATION="$top_builddir/postage-reputation"
 MC="$top_builddir/tests/system/milter_client"
 PC="$top_builddir/tests/system/pd_client"
-for p in "$POSTAGED" "$MINT" "$REPUTATION" "$MC" "$PC"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$POSTAGED" "$MINT" "$REPUTATION" "$MC" "$PC"
 command -v shuf >/dev/null 2>&1 || skip "shuf is not installed"
 
 redis_start || { fail "redis-server did not start"; finish; }
@@ -45,17 +42,17 @@ EOF
 start_daemon() {   # NAME
     "$POSTAGED" -c "$TMP/$1.conf" -f 2>> "$TMP/$1.log" &
     eval "${1}_pid=\$!"
-    eval "pf_kill_at_exit \$${1}_pid"
+    eval "kill_at_exit \$${1}_pid"
 }
-A_POLICY=$(pf_free_port); A_MILTER=$(pf_free_port)
-B_POLICY=$(pf_free_port); B_MILTER=$(pf_free_port)
+A_POLICY=$(free_port); A_MILTER=$(free_port)
+B_POLICY=$(free_port); B_MILTER=$(free_port)
 write_conf a "$A_POLICY" "$A_MILTER" 1h
 write_conf b "$B_POLICY" "$B_MILTER" 1h
 start_daemon a
 start_daemon b
 for p in "$A_POLICY $a_pid" "$A_MILTER $a_pid" "$B_POLICY $b_pid" "$B_MILTER $b_pid"; do
     set -- $p
-    pf_wait_listen "$1" 10 "$2" || { fail "postaged did not start: $(cat "$TMP/a.log" "$TMP/b.log")"; finish; }
+    wait_listen "$1" 10 "$2" || { fail "postaged did not start: $(cat "$TMP/a.log" "$TMP/b.log")"; finish; }
 done
 
 # 1. The same 10,000 stamps through both daemons, 8 clients at once

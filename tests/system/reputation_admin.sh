@@ -15,8 +15,7 @@
 
 REP="$top_builddir/postage-reputation"
 SEED="$top_builddir/tests/system/rep_seed"
-[ -x "$REP" ] || { fail "postage-reputation not built"; finish; }
-[ -x "$SEED" ] || { fail "tests/system/rep_seed not built"; finish; }
+require_built "$REP" "$SEED"
 command -v python3 > /dev/null || skip "python3 is needed to check the JSON"
 
 # The default store follows postaged's rules: keep it inside $TMP.

@@ -21,7 +21,7 @@
 
 PS="$top_builddir/postage-sendmail"
 VERIFY="$top_builddir/postage-verify"
-[ -x "$PS" ] || { fail "postage-sendmail not built"; finish; }
+require_built "$PS"
 
 FAKE=$TMP/fake
 mkdir -p "$FAKE"

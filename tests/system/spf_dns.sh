@@ -7,7 +7,7 @@
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
 PROBE="$top_builddir/tests/system/spf_probe"
-[ -x "$PROBE" ] || skip "tests/system/spf_probe is not built"
+require_built "$PROBE"
 
 dns_start || { fail "dnsmasq did not start"; finish; }
 # short timeouts: the timeout cases wait for them, nothing else does

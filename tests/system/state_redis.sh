@@ -14,7 +14,7 @@
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 OUTAGE="$top_builddir/tests/system/state_outage"
-[ -x "$OUTAGE" ] || { fail "$OUTAGE not built"; finish; }
+require_built "$OUTAGE"
 
 redis_start || { fail "redis-server did not start"; finish; }
 SPEC="redis://127.0.0.1:$REDIS_PORT/0?timeout=300"

@@ -22,8 +22,9 @@
 [ "$(id -u)" = 0 ] || skip "needs root to mount small tmpfs file systems"
 mounts=
 # Unmount (lazily: a process may still hold a file) before $TMP goes; the
-# harnesses put their process killers in front of this trap.
-trap 'for m in $mounts; do umount -l "$m" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+# process killers added later (at_exit) run before this.
+# shellcheck disable=SC2016
+at_exit 'for m in $mounts; do umount -l "$m" 2>/dev/null; done'
 mnt() {  # mnt DIR SIZE
     mkdir -p "$1" && mount -t tmpfs -o "size=$2,mode=0700" tmpfs "$1" ||
         skip "cannot mount a tmpfs on $1"
@@ -35,14 +36,10 @@ fill() {
     [ -z "${2:-}" ] || truncate -s "-$2" "$1/fill"
 }
 
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
-
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"
 NOW=261206
 i=1
 while [ $i -le 3000 ]; do echo "1:0:$NOW:foo@example.org::r$i:0"; i=$((i + 1)); done > "$TMP/stamps"
@@ -76,25 +73,13 @@ mnt "$TMP/full2/state/policy" 256k
 PORT=$("$PDCLIENT" --free-port)
 MPORT=$("$PDCLIENT" --free-port)
 while [ "$MPORT" = "$PORT" ]; do MPORT=$("$PDCLIENT" --free-port); done
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$PORT
-milter_listen = inet:127.0.0.1:$MPORT
-store = lmdb:$TMP/full2/state
-log = stderr
-user =
-hostname = diskfull.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
-on_error = tempfail
-EOF
+postaged_conf "policy_listen=inet:127.0.0.1:$PORT" "milter_listen=inet:127.0.0.1:$MPORT" \
+    "store=lmdb:$TMP/full2/state" hostname=diskfull.test postage=yes price_base=8 \
+    greylist_delay=1h spf=no helo_checks=no price_allowance=1000000 on_error=tempfail
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/postaged.log" &
 pd_pid=$!
-pf_kill_at_exit "$pd_pid"
-{ pf_wait_listen "$MPORT" 10 "$pd_pid" && pf_wait_listen "$PORT" 10 "$pd_pid"; } ||
+kill_at_exit "$pd_pid"
+{ wait_listen "$MPORT" 10 "$pd_pid" && wait_listen "$PORT" 10 "$pd_pid"; } ||
     { fail "postaged did not start: $(cat "$TMP/postaged.log")"; finish; }
 TAB=$(printf '\t')
 # 400 stamped messages for bob, one connection.
@@ -138,11 +123,11 @@ if command -v redis-server > /dev/null; then
     . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
     mnt "$TMP/full3" 1m
     # Its own server: "dir" cannot be changed at run time (Redis 7).
-    RPORT=$(redis_free_port)
+    RPORT=$(free_port)
     redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP/full3" --save '' \
         --appendonly yes --appendfsync everysec --daemonize no > "$TMP/redis.log" 2>&1 &
-    redis_kill_at_exit $!
-    redis_wait_listen "$RPORT" 10 $! || fail "redis did not start: $(cat "$TMP/redis.log")"
+    kill_at_exit $!
+    wait_listen "$RPORT" 10 $! || fail "redis did not start: $(cat "$TMP/redis.log")"
     SPEC="redis://127.0.0.1:$RPORT/0"
     fill "$TMP/full3"
     run_capture "$VERIFY" -b 0 --now $NOW --db "$SPEC" < "$TMP/stamps"
@@ -169,8 +154,8 @@ sed "s|^store = .*|store = lmdb:$TMP/ro/db|" "$TMP/postaged.conf" > "$TMP/ro.con
 # that is down, issue 16), says why once per store, and answers on_error.
 "$POSTAGED" -c "$TMP/ro.conf" -f 2> "$TMP/ro.log" &
 ro_pid=$!
-pf_kill_at_exit "$ro_pid"
-if { pf_wait_listen "$MPORT" 10 "$ro_pid" && pf_wait_listen "$PORT" 10 "$ro_pid"; }; then
+kill_at_exit "$ro_pid"
+if { wait_listen "$MPORT" 10 "$ro_pid" && wait_listen "$PORT" 10 "$ro_pid"; }; then
     got=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=198.51.100.1\nclient_name=mx.example.net\nhelo_name=mx.example.net\nsender=ro@example.net\nrecipient=bob@example.org\ninstance=ro1\n\n' |
         "$PDCLIENT" "$PORT" --expect 1 | head -n 1)
     expect_eq "read-only store: the policy answer" \

@@ -21,14 +21,11 @@
 #   usual, and leaves data.mdb and the marker as they were: a lost store
 #   is never made anew.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
-. "${top_srcdir:-.}/tests/lib/postfix_harness.sh"    # pf_wait_listen, pf_kill_at_exit
 
 POSTAGED="$top_builddir/postaged"
 MCLIENT="$top_builddir/tests/system/milter_client"
 PDCLIENT="$top_builddir/tests/system/pd_client"
-for p in "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"; do
-    [ -x "$p" ] || { fail "$p not built"; finish; }
-done
+require_built "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"
 
 NOW=261206
 stamp() { echo "1:0:$NOW:foo@example.org::r$1:0"; }
@@ -94,20 +91,9 @@ cmp -s "$TMP/pristine/postage-store-id" "$TMP/unmarked/postage-store-id" ||
 PORT=$("$PDCLIENT" --free-port)
 MPORT=$("$PDCLIENT" --free-port)
 while [ "$MPORT" = "$PORT" ]; do MPORT=$("$PDCLIENT" --free-port); done
-cat > "$TMP/postaged.conf" <<EOF
-policy_listen = inet:127.0.0.1:$PORT
-milter_listen = inet:127.0.0.1:$MPORT
-store = lmdb:$TMP/state
-log = stderr
-user =
-hostname = store-faults.test
-postage = yes
-price_base = 8
-greylist_delay = 1h
-spf = no
-helo_checks = no
-price_allowance = 1000000
-EOF
+postaged_conf "policy_listen=inet:127.0.0.1:$PORT" "milter_listen=inet:127.0.0.1:$MPORT" \
+    hostname=store-faults.test postage=yes price_base=8 greylist_delay=1h spf=no \
+    helo_checks=no price_allowance=1000000
 # on_error at its default (tempfail), and set to dunno.
 cp "$TMP/postaged.conf" "$TMP/dunno.conf"
 echo "on_error = dunno" >> "$TMP/dunno.conf"
@@ -118,8 +104,8 @@ pd_pid=
 start_postaged() {
     "$POSTAGED" -c "${1:-$TMP/postaged.conf}" -f 2> "${2:-$TMP/postaged.log}" &
     pd_pid=$!
-    pf_kill_at_exit "$pd_pid"
-    pf_wait_listen "$MPORT" 10 "$pd_pid" && pf_wait_listen "$PORT" 10 "$pd_pid"
+    kill_at_exit "$pd_pid"
+    wait_listen "$MPORT" 10 "$pd_pid" && wait_listen "$PORT" 10 "$pd_pid"
 }
 stop_postaged() {
     kill "$pd_pid" 2>/dev/null

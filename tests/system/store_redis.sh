@@ -22,9 +22,7 @@
 
 CHECK_STORE="$top_builddir/tests/unit/check_store"
 PROBE="$top_builddir/tests/system/store_probe"
-for p in "$VERIFY" "$MINT" "$PROBE"; do
-    [ -x "$p" ] || { fail "$p is not built"; finish; }
-done
+require_built "$VERIFY" "$MINT" "$PROBE"
 
 redis_start || { fail "redis-server did not start"; finish; }
 SPEC="redis://127.0.0.1:$REDIS_PORT/0"
@@ -105,7 +103,7 @@ redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning -a 's3cr/et@x' \
     CONFIG SET requirepass '' > /dev/null || fail "cannot clear the password"
 
 # --- 3. unreachable, malformed ----------------------------------------------------
-closed=$(redis_free_port)
+closed=$(free_port)
 t0=$(date +%s)
 run_capture "$VERIFY" -b 8 -r foo@example.org --db "redis://:s3cret@127.0.0.1:$closed/0" "$S4"
 expect_eq "unreachable Redis: exit" 2 "$rc"
@@ -141,7 +139,7 @@ mkfifo "$TMP/probe.in" "$TMP/probe.out" || { fail "mkfifo"; finish; }
 "$PROBE" --lazy "$SPEC?prefix=probe:&timeout=300" < "$TMP/probe.in" > "$TMP/probe.out" \
     2> "$TMP/probe.err" &
 probe_pid=$!
-redis_kill_at_exit "$probe_pid"
+kill_at_exit "$probe_pid"
 exec 3> "$TMP/probe.in" 4< "$TMP/probe.out"
 
 # ask COMMAND: sets $reply (the probe's answer), $word (its first word) and
@@ -238,7 +236,7 @@ if command -v redis-sentinel >/dev/null 2>&1; then
     # A failover under a long-lived handle: it follows the new master.
     "$PROBE" --lazy "$SSPEC" < "$TMP/probe.in" > "$TMP/probe.out" 2> "$TMP/probe2.err" &
     probe_pid=$!
-    redis_kill_at_exit "$probe_pid"
+    kill_at_exit "$probe_pid"
     exec 3> "$TMP/probe.in" 4< "$TMP/probe.out"
     ask spend e1; expect_eq "sentinel probe: spend" ok "$word"
     # the spend has reached the replica before the failover
