@@ -41,16 +41,8 @@ while [ $i -lt "$MESSAGES" ]; do i=$((i + 1)); echo "b$i@example.test"; done > "
 echo "-- through postaged's milter, $MESSAGES messages, one stamp each, 1 and 2 clients"
 for spec in "lmdb:$TMP/lmdb-daemon" "$REDIS"; do
     port=$(free_port)
-    cat > "$TMP/p.conf" <<EOF
-policy_listen =
-milter_listen = inet:127.0.0.1:$port
-store = $spec
-log = stderr
-user =
-spf = no
-helo_checks = no
-greylist_delay = 1h
-EOF
+    postaged_conf -o "$TMP/p.conf" "milter_listen=inet:127.0.0.1:$port" "store=$spec" spf=no \
+        helo_checks=no greylist_delay=1h
     "$B/postaged" -c "$TMP/p.conf" -f 2> "$TMP/p.log" &
     pid=$!
     kill_at_exit "$pid"

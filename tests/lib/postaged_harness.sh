@@ -23,8 +23,6 @@
 #                               lifetime message count reaches N: updates
 #                               are written off the reply path.
 
-POSTAGED="$top_builddir/postaged"
-REPUTATION="$top_builddir/postage-reputation"
 postaged_pid=
 
 postaged_start() {

@@ -8,6 +8,9 @@
 # and what came, and exit 1.  Exit status 77 tells the automake test driver
 # the test was skipped.
 #
+#   $MINT $VERIFY $POSTAGED $REPUTATION  the programs under test
+#   $MCLIENT $PDCLIENT          the milter and policy-protocol clients
+#                               (tests/system/milter_client.c, pd_client.c)
 #   fail MSG                    count a failure (the test goes on)
 #   skip MSG                    skip the test (exit 77)
 #   finish                      exit 1 if anything failed, else 0
@@ -48,8 +51,13 @@ set -u
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
+# The programs under test and the helper programs `make check` builds.
 MINT="$top_builddir/postage-mint"
 VERIFY="$top_builddir/postage-verify"
+POSTAGED="$top_builddir/postaged"
+REPUTATION="$top_builddir/postage-reputation"
+MCLIENT="$top_builddir/tests/system/milter_client"
+PDCLIENT="$top_builddir/tests/system/pd_client"
 HASHCASH="${HASHCASH:-$(command -v hashcash || true)}"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/postage-test.XXXXXX") || exit 99

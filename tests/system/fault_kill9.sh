@@ -18,9 +18,6 @@
 # POSTAGE_TEST_QUICK=1: 8 rounds instead of 30.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
-MCLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
 command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
 # stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told

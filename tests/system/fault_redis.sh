@@ -27,9 +27,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
-MCLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
 command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
 # stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told

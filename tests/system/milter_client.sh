@@ -18,9 +18,7 @@
 # time (SMFIR_PROGRESS), and one that answers with a 2 GB packet (error).
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"
 
 PORT=$("$PDCLIENT" --free-port)

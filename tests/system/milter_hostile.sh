@@ -15,9 +15,7 @@
 #     sent with NOTIFY=NEVER.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED" "$MINT" "$CLIENT" "$PDCLIENT"
 
 PORT=$("$PDCLIENT" --free-port)

@@ -7,7 +7,6 @@
 # configuration checker, and that every key is documented.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED"
 

@@ -18,8 +18,6 @@
 #      saying once that it sheds for want of descriptors.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 PY="${top_srcdir:-.}/tests/system/policy_pressure.py"
 require_built "$POSTAGED" "$PDCLIENT"
 command -v python3 > /dev/null || skip "python3 is not installed"
@@ -33,21 +31,9 @@ ulimit -n 4096 2> /dev/null || [ "$(ulimit -n)" -ge 2400 ] ||
 # (Not in a pipeline: dash would run it in a subshell.)
 start() {
     port=$("$PDCLIENT" --free-port)
-    {
-        cat <<CONF
-policy_listen = inet:127.0.0.1:$port
-milter_listen =
-store = lmdb:$TMP/state.$1
-log = stderr
-user =
-hostname = pressure.test
-spf = no
-helo_checks = no
-postage = no
-greylist_delay = 60s
-CONF
-        printf '%s\n' "${2:-}"
-    } > "$TMP/$1.conf"
+    postaged_conf -o "$TMP/$1.conf" "policy_listen=inet:127.0.0.1:$port" "store=lmdb:$TMP/state.$1" \
+        hostname=pressure.test spf=no helo_checks=no postage=no greylist_delay=60s
+    printf '%s\n' "${2:-}" >> "$TMP/$1.conf"
     "$POSTAGED" -c "$TMP/$1.conf" -f 2> "$TMP/$1.log" &
     pid=$!
     kill_at_exit "$pid"

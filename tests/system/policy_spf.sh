@@ -10,7 +10,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 CLIENT="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED"
 
@@ -29,13 +28,9 @@ at_exit stop_daemon
 # start_daemon NAME [extra config lines]
 start_daemon() {
     PORT=$("$CLIENT" --free-port)
-    {
-        printf 'policy_listen = inet:127.0.0.1:%s\nmilter_listen =\n' "$PORT"
-        printf 'store = lmdb:%s/state.%s\nlog = stderr\nuser =\n' "$TMP" "$1"
-        printf 'hostname = mx.receiver.test\ndns_server = 127.0.0.1:%s\n' "$DNS_PORT"
-        printf 'dns_timeout = 300\npostage = no\n'
-        [ -z "${2:-}" ] || printf '%s\n' "$2"
-    } > "$TMP/$1.conf"
+    postaged_conf -o "$TMP/$1.conf" "policy_listen=inet:127.0.0.1:$PORT" "store=lmdb:$TMP/state.$1" \
+        hostname=mx.receiver.test "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=300 postage=no
+    [ -z "${2:-}" ] || printf '%s\n' "$2" >> "$TMP/$1.conf"
     "$POSTAGED" -c "$TMP/$1.conf" -f 2> "$TMP/$1.log" &
     pid=$!
     i=0

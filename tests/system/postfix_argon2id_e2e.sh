@@ -18,7 +18,6 @@
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
-MINT="$top_builddir/postage-mint"
 require_built "$POSTAGED" "$MINT"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 

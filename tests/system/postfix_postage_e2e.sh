@@ -22,7 +22,6 @@
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 . "${top_srcdir:-.}/tests/lib/postaged_harness.sh"
 
-MINT="$top_builddir/postage-mint"
 require_built "$POSTAGED" "$MINT" "$REPUTATION"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"

@@ -13,7 +13,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 PS="$top_builddir/postage-sendmail"
 require_built "$POSTAGED" "$PS"
 [ -x /usr/sbin/sendmail ] && command -v postconf >/dev/null 2>&1 ||

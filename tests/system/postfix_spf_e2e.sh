@@ -13,7 +13,6 @@
 . "${top_srcdir:-.}/tests/lib/postfix_harness.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
 require_built "$POSTAGED"
 command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
 

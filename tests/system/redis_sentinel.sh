@@ -7,9 +7,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
-MINT="$top_builddir/postage-mint"
-REPUTATION="$top_builddir/postage-reputation"
 MC="$top_builddir/tests/system/milter_client"
 require_built "$POSTAGED" "$MINT" "$REPUTATION" "$MC"
 command -v redis-sentinel >/dev/null 2>&1 || skip "redis-sentinel is not installed"

@@ -13,9 +13,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
-POSTAGED="$top_builddir/postaged"
-MINT="$top_builddir/postage-mint"
-REPUTATION="$top_builddir/postage-reputation"
 MC="$top_builddir/tests/system/milter_client"
 PC="$top_builddir/tests/system/pd_client"
 require_built "$POSTAGED" "$MINT" "$REPUTATION" "$MC" "$PC"
@@ -26,18 +23,9 @@ STORE="redis://127.0.0.1:$REDIS_PORT/0?prefix=two$$:&timeout=300"
 
 # daemon NAME: write its configuration ($1.conf) and start it.
 write_conf() {   # NAME POLICY_PORT MILTER_PORT GREYLIST_DELAY [EXTRA LINE]
-    cat > "$TMP/$1.conf" <<EOF
-policy_listen = inet:127.0.0.1:$2
-milter_listen = inet:127.0.0.1:$3
-store = $STORE
-log = stderr
-user =
-hostname = $1.example
-spf = no
-helo_checks = no
-greylist_delay = $4
-${5:-}
-EOF
+    postaged_conf -o "$TMP/$1.conf" "policy_listen=inet:127.0.0.1:$2" "milter_listen=inet:127.0.0.1:$3" \
+        "store=$STORE" "hostname=$1.example" spf=no helo_checks=no "greylist_delay=$4"
+    printf '%s\n' "${5:-}" >> "$TMP/$1.conf"
 }
 start_daemon() {   # NAME
     "$POSTAGED" -c "$TMP/$1.conf" -f 2>> "$TMP/$1.log" &

@@ -20,7 +20,6 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 PS="$top_builddir/postage-sendmail"
-VERIFY="$top_builddir/postage-verify"
 require_built "$PS"
 
 FAKE=$TMP/fake

@@ -36,9 +36,6 @@ fill() {
     [ -z "${2:-}" ] || truncate -s "-$2" "$1/fill"
 }
 
-POSTAGED="$top_builddir/postaged"
-MCLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"
 NOW=261206
 i=1

@@ -22,9 +22,6 @@
 #   is never made anew.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-POSTAGED="$top_builddir/postaged"
-MCLIENT="$top_builddir/tests/system/milter_client"
-PDCLIENT="$top_builddir/tests/system/pd_client"
 require_built "$VERIFY" "$MINT" "$POSTAGED" "$MCLIENT" "$PDCLIENT"
 
 NOW=261206
