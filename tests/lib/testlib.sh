@@ -19,6 +19,8 @@
 #   require_hashcash            skip unless hashcash 1.22 is installed
 #   require_built PROG...       fail the test (never skip it) when a program
 #                               that `make check` builds is missing
+#   require_stdbuf              skip without stdbuf(1); let it preload its
+#                               library under a sanitizer build too
 #   at_exit CMD                 run the shell command CMD at exit, pass or
 #                               fail: after the commands added later,
 #                               before those added earlier and before $TMP
@@ -39,6 +41,9 @@
 #                               on TCP PORT; status 1 on timeout, 2 as soon
 #                               as process PID (if given) has died
 #   nap SECONDS                 sleep, in fractions where sleep(1) can
+#   wait_policy_answer PORT LOG wait (up to 5 s) until postaged answers a
+#                               policy request on PORT; else fail the test,
+#                               showing LOG, and finish
 #   postaged_conf [-o FILE] KEY=VALUE...
 #                               write a postaged.conf (default
 #                               $TMP/postaged.conf): the common base (see
@@ -102,6 +107,14 @@ require_built() {
     for _tl_prog; do
         [ -x "$_tl_prog" ] || { fail "$_tl_prog is not built"; finish; }
     done
+}
+
+require_stdbuf() {
+    command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
+    # stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told
+    # that the preloaded library may come before its runtime
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+    export ASAN_OPTIONS
 }
 
 finish() {
@@ -232,6 +245,18 @@ wait_listen() {
         nap 0.05
     done
     return 0
+}
+
+# A request rather than wait_listen: the daemon answers only once its
+# store is open and its checks are ready.
+wait_policy_answer() {
+    _tl_i=0
+    until printf 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n' |
+          "$PDCLIENT" "$1" --expect 1 > /dev/null 2>&1; do
+        _tl_i=$((_tl_i + 1))
+        [ $_tl_i -lt 50 ] || { fail "postaged did not start: $(cat "$2")"; finish; }
+        nap 0.1
+    done
 }
 
 # --- postaged.conf --------------------------------------------------------------

@@ -50,13 +50,7 @@ start_daemon() {
     [ -z "${2:-}" ] || printf '%s\n' "$2" >> "$TMP/$1.conf"
     "$POSTAGED" -c "$TMP/$1.conf" -f 2> "$TMP/$1.log" &
     pid=$!
-    i=0
-    until printf 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n' |
-          "$CLIENT" "$PORT" --expect 1 > /dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -lt 50 ] || { fail "postaged did not start: $(cat "$TMP/$1.log")"; finish; }
-        sleep 0.1
-    done
+    wait_policy_answer "$PORT" "$TMP/$1.log"
 }
 
 # request CLIENT HELO SENDER INSTANCE

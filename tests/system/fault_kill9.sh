@@ -19,11 +19,7 @@
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
-command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
-# stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told
-# that the preloaded library may come before its runtime
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-export ASAN_OPTIONS
+require_stdbuf
 command -v shuf > /dev/null 2>&1 || skip "shuf (coreutils) is not installed"
 
 ROUNDS=30

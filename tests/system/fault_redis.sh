@@ -28,11 +28,7 @@
 . "${top_srcdir:-.}/tests/lib/redis_harness.sh"
 
 require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
-command -v stdbuf > /dev/null 2>&1 || skip "stdbuf (coreutils) is not installed"
-# stdbuf works by LD_PRELOAD, which a sanitizer build refuses unless told
-# that the preloaded library may come before its runtime
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-export ASAN_OPTIONS
+require_stdbuf
 command -v shuf > /dev/null 2>&1 || skip "shuf (coreutils) is not installed"
 
 VSTAMPS=3000    # per phase, for the verifiers

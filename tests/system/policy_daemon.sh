@@ -40,14 +40,7 @@ at_exit 'stop_daemon; stop_detached'
 
 "$POSTAGED" -c "$TMP/postaged.conf" -f 2> "$TMP/log" &
 pid=$!
-# Wait (bounded) until it answers.
-i=0
-until printf 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n' |
-      "$CLIENT" "$PORT" --expect 1 > /dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -lt 50 ] || { fail "postaged did not start: $(cat "$TMP/log")"; finish; }
-    sleep 0.1
-done
+wait_policy_answer "$PORT" "$TMP/log"
 
 # request CLIENT SENDER RECIPIENT INSTANCE [STATE] [extra lines]
 request() {
