@@ -735,6 +735,58 @@ START_TEST(test_response_bounds)
 }
 END_TEST
 
+/* The one splitter both front-ends read a verdict's text with: the policy
+ * server (pd_reply_code_prefix) and the milter (smfi_setreply's code,
+ * xcode and text).  Before issue 17 the milter had its own, which read
+ * "550" as text under a default 554 and kept "5.7.1234" as an enhanced
+ * code libmilter then refused. */
+static void
+expect_split(const char *text, unsigned code, const char *enhanced, const char *rest)
+{
+    struct pd_reply_parts p;
+    size_t n = pd_reply_split(text, strlen(text), &p);
+
+    ck_assert_msg(n > 0, "no reply code found in \"%s\"", text);
+    ck_assert_uint_eq(n, p.text);
+    ck_assert_uint_eq(p.code, code);
+    ck_assert_uint_eq(p.enhanced_len, strlen(enhanced));
+    ck_assert_msg(strncmp(text + p.enhanced, enhanced, p.enhanced_len) == 0,
+                  "enhanced code of \"%s\"", text);
+    ck_assert_str_eq(text + p.text, rest);
+    ck_assert_uint_eq(pd_reply_code_prefix(text, strlen(text), NULL), n);
+}
+
+START_TEST(test_reply_split)
+{
+    expect_split("451 4.7.1 Greylisted, try later", 451, "4.7.1", "Greylisted, try later");
+    expect_split("554 Go away", 554, "", "Go away");
+    expect_split("550", 550, "", "");
+    expect_split("550 5.7.2", 550, "5.7.2", "");
+    expect_split("550   5.7.2   Go away", 550, "5.7.2", "Go away");
+    expect_split("421 4.3.0 x", 421, "4.3.0", "x");
+    expect_split("552 5.3.4 ", 552, "5.3.4", "");
+    expect_split("450 4.123.456 x", 450, "4.123.456", "x");
+    /* Not an enhanced code: left in the text. */
+    expect_split("550 5.7.1234 x", 550, "", "5.7.1234 x");
+    expect_split("550 4.7.1 x", 550, "", "4.7.1 x");
+    expect_split("451 5.7.1 x", 451, "", "5.7.1 x");
+    expect_split("550 5.7.1x", 550, "", "5.7.1x");
+
+    /* Not a reply code at all: nothing split, parts all zero. */
+    const char *none[] = { "Go away", "250 ok", "45", "4511 x", "550x", "x550 5.7.1", "" };
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        struct pd_reply_parts p = { 1, 1, 1, 1 };
+        ck_assert_uint_eq(pd_reply_split(none[i], strlen(none[i]), &p), 0);
+        ck_assert_uint_eq(p.code, 0);
+        ck_assert_uint_eq(p.enhanced_len, 0);
+        ck_assert_uint_eq(p.text, 0);
+    }
+    ck_assert_uint_eq(pd_reply_split(NULL, 0, NULL), 0);
+    /* Bounded by len, never by the NUL. */
+    ck_assert_uint_eq(pd_reply_split("550 5.7.1 x", 2, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_prepend)
 {
     char buf[PD_RESPONSE_MAX];
@@ -1016,6 +1068,7 @@ suite(void)
     tcase_add_test(reply, test_response_format);
     tcase_add_test(reply, test_response_bounds);
     tcase_add_test(reply, test_prepend);
+    tcase_add_test(reply, test_reply_split);
     suite_add_tcase(s, reply);
 
     TCase *net = tcase_create("netaddr");
