@@ -26,7 +26,9 @@
 #                               before those added earlier and before $TMP
 #                               is removed; the test's exit status is kept
 #   kill_at_exit PID...         terminate these processes at exit (TERM, up
-#                               to 2 s each, then KILL)
+#                               to 2 s each, then KILL); a process that has
+#                               ended by then is left alone, even when its
+#                               PID has been given to another process
 #   watchdog CMD                run CMD in the background once this test
 #                               shell has died WITHOUT its EXIT trap
 #                               (SIGKILL, e.g. a hard timeout); sets
@@ -156,13 +158,33 @@ $_tl_at_exit"
 
 nap() { sleep "$1" 2>/dev/null || sleep 1; }
 
+# The start time (in clock ticks since boot) of process PID, or nothing
+# when there is no such process.  A PID and its start time name one
+# process for good: pid_max is often 32768, and with tests running in
+# parallel a PID freed by a process that already exited is soon given to
+# another test's process, which a late kill would then hit.
+_tl_start_time() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
 # stop_pids PID...: TERM them all, wait up to 2 s for each, then KILL; reap
-# those that are our children.
+# those that are our children.  A PID registered with kill_at_exit is
+# left alone once it names another process than the one registered.
 stop_pids() {
+    _tl_live=
     for _tl_p; do
+        case $_tl_p in ''|*[!0-9]*) continue ;; esac
+        eval "_tl_want=\${_tl_st_$_tl_p:-}"
+        if [ -n "$_tl_want" ] && [ "$(_tl_start_time "$_tl_p")" != "$_tl_want" ]; then
+            wait "$_tl_p" 2>/dev/null
+            continue
+        fi
+        _tl_live="$_tl_live $_tl_p"
+    done
+    for _tl_p in $_tl_live; do
         kill "$_tl_p" 2>/dev/null
     done
-    for _tl_p; do
+    for _tl_p in $_tl_live; do
         _tl_i=0
         while kill -0 "$_tl_p" 2>/dev/null && [ $_tl_i -lt 20 ]; do
             nap 0.1; _tl_i=$((_tl_i + 1))
@@ -176,7 +198,14 @@ stop_pids() {
 kill_at_exit() {
     # shellcheck disable=SC2016
     [ -n "$_tl_kill_pids" ] || at_exit 'stop_pids $_tl_kill_pids; _tl_kill_pids='
-    _tl_kill_pids="$_tl_kill_pids $*"
+    for _tl_p; do
+        case $_tl_p in ''|*[!0-9]*) continue ;; esac
+        # "gone": the process ended before it was registered, so its PID
+        # may already be another's.
+        _tl_s=$(_tl_start_time "$_tl_p")
+        eval "_tl_st_$_tl_p=\${_tl_s:-gone}"
+        _tl_kill_pids="$_tl_kill_pids $_tl_p"
+    done
 }
 
 # The watchdog's output goes to /dev/null so that it holds neither the test
