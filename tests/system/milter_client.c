@@ -102,6 +102,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hex.h"
+
 /* ---- the protocol (the values of libmilter's mfdef.h) ------------------ */
 
 #define PROTO_VERSION 6
@@ -1204,18 +1206,6 @@ done:
 
 /* ---- input ----------------------------------------------------------------------- */
 
-static int
-hexval(char h)
-{
-    if (h >= '0' && h <= '9')
-        return h - '0';
-    if (h >= 'a' && h <= 'f')
-        return h - 'a' + 10;
-    if (h >= 'A' && h <= 'F')
-        return h - 'A' + 10;
-    return -1;
-}
-
 /* --escapes: decode S in place; the decoded length, or -1 (and *WHY) for
  * a backslash that starts no escape. */
 static long
@@ -1236,8 +1226,10 @@ unescape(char *s, const char **why)
             s[n++] = '\t';
         else if (e == '\\')
             s[n++] = '\\';
-        else if (e == 'x' && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            s[n++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        else if (e == 'x' && hex_digit_value((unsigned char) s[i + 1]) >= 0 &&
+                 hex_digit_value((unsigned char) s[i + 2]) >= 0) {
+            s[n++] = (char) (hex_digit_value((unsigned char) s[i + 1]) * 16 +
+                              hex_digit_value((unsigned char) s[i + 2]));
             i += 2;
         } else {
             *why = "--escapes: a backslash that starts no \\r, \\n, \\t, \\\\ or \\xNN";
