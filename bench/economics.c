@@ -7,7 +7,7 @@
  *
  * Each traffic profile below is simulated message by message at one
  * receiving site running postaged with the default parameters
- * (pd_rep_params_defaults), with a fixed clock: before each message both of
+ * (pd_settings_rep_defaults), with a fixed clock: before each message both of
  * its records (the sender identity and the client address) are decayed to
  * the message's time and priced with pd_price_compute; then the updates
  * postaged's engine makes are applied with pd_rep_add (policy/engine/record.c:
@@ -39,6 +39,7 @@
 
 #include "policy/checks/reputation.h"
 #include "policy/checks/spf.h"
+#include "policy/engine/settings.h"
 
 #define DAY INT64_C(86400)
 #define T0 INT64_C(1767225600)          /* 2026-01-01 00:00:00 UTC */
@@ -204,7 +205,7 @@ int
 main(int argc, char **argv)
 {
     struct pd_rep_params p;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
     if (argc > 1 && strcmp(argv[1], "--params") == 0) {
         printf("price_base\t%d\nprice_cap\t%d\nprice_spf_credit\t%d\n"
                "price_history_credit_max\t%d\nprice_spf_softfail_penalty\t%d\n"

@@ -543,10 +543,9 @@ done:;
 /* setup                                                                */
 
 void
-pd_dns_config_defaults(struct pd_dns_config *cfg)
+pd_dns_config_init(struct pd_dns_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->timeout_ms = 2000;
     cfg->attempts = 2;
     cfg->cache_entries = 1024;
     cfg->max_ttl = 3600;

@@ -81,7 +81,7 @@ struct pd_dns_config {
      * "V6" (port 53). */
     const char *servers;
     const char *resolv_conf;    /* default /etc/resolv.conf (tests)     */
-    unsigned timeout_ms;        /* one attempt at one server; 2000     */
+    unsigned timeout_ms;        /* one attempt at one server           */
     unsigned attempts;          /* rounds over the servers; 2          */
     size_t cache_entries;       /* 0 disables the cache; 1024          */
     unsigned max_ttl;           /* cap on a cached answer's life; 3600 */
@@ -99,7 +99,12 @@ struct pd_dns_stats {
 
 struct pd_dns;
 
-void pd_dns_config_defaults(struct pd_dns_config *cfg);
+/* Zero @cfg and fill in the resolver's own parameters, which are no
+ * settings: attempts, cache_entries, max_ttl, negative_ttl (the values
+ * above).  servers and timeout_ms are settings (dns_server, dns_timeout),
+ * left to the caller: pd_settings_dns_config (policy/engine/settings.h)
+ * fills them in from the settings table. */
+void pd_dns_config_init(struct pd_dns_config *cfg);
 
 /* Create a resolver; NULL with a message in err on a bad setting or an
  * unreadable resolv.conf with no usable nameserver (then 127.0.0.1:53 is

@@ -36,17 +36,6 @@
 #define AWL_LEN 13
 #define KEY_MAX (PD_GL_NET_MAX + 1 + PD_GL_ADDR_MAX + 1 + PD_GL_ADDR_MAX)
 
-void
-pd_greylist_config_defaults(struct pd_greylist_config *cfg)
-{
-    cfg->delay = 300;
-    cfg->retry_window = 2 * 86400;
-    cfg->max_age = 35 * 86400;
-    cfg->awl_count = 5;
-    cfg->awl_interval = 3600;
-    cfg->training = 0;
-}
-
 /* a + b, clamped to the int64 range (settings are bounded, times are not). */
 static int64_t
 add_sat(int64_t a, int64_t b)

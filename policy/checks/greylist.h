@@ -26,20 +26,29 @@ struct pd_state;
 #define PD_GL_NET_MAX 64
 #define PD_GL_ADDR_MAX 2048
 
+/* Seconds within which an address earns at most one auto-whitelist
+ * point (awl_interval).  Not a setting: no configuration key changes it,
+ * so it is the module's own constant. */
+#define PD_GL_AWL_INTERVAL 3600
+
+/* Every field but awl_interval is a setting (greylist_FIELD): the
+ * settings table (policy/engine/settings.c) holds their defaults, which
+ * are postgrey's, and pd_settings_greylist_config (settings.h) fills
+ * this in. */
 struct pd_greylist_config {
-    int64_t delay;          /* seconds a new triplet waits (default 300)     */
+    int64_t delay;          /* seconds a new triplet waits                   */
     /* A triplet that has not passed yet and whose first retry comes more
-     * than this after it was first seen starts over (default 2 days). */
+     * than this after it was first seen starts over. */
     int64_t retry_window;
     /* A triplet or auto-whitelist entry not seen for more than this is
-     * forgotten (default 35 days). */
+     * forgotten. */
     int64_t max_age;
-    /* Passes after which a client address is auto-whitelisted (default 5;
-     * 0 turns the auto-whitelist off).  A pass counts when a triplet passes
+    /* Passes after which a client address is auto-whitelisted (0 turns
+     * the auto-whitelist off).  A pass counts when a triplet passes
      * for the first time, and at most once per awl_interval per address. */
     unsigned awl_count;
-    int64_t awl_interval;   /* default 3600                                   */
-    int training;           /* record everything, never defer (default 0)   */
+    int64_t awl_interval;   /* PD_GL_AWL_INTERVAL                            */
+    int training;           /* record everything, never defer               */
 };
 
 enum pd_greylist_result {
@@ -61,9 +70,6 @@ struct pd_greylist_decision {
     enum pd_greylist_result would;
     int64_t would_seconds;
 };
-
-/* Fill with postgrey's defaults. */
-void pd_greylist_config_defaults(struct pd_greylist_config *cfg);
 
 /**
  * pd_greylist_check - the greylisting decision for one recipient.

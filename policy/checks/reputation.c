@@ -32,20 +32,6 @@ pd_rep_counter_name(enum pd_rep_counter c)
     return (unsigned) c < PD_REP_COUNTERS ? counter_names[c] : "?";
 }
 
-void
-pd_rep_params_defaults(struct pd_rep_params *p)
-{
-    p->half_life = 30 * 86400;
-    p->rate_window = 86400;
-    p->allowance = 50;
-    p->base = 20;
-    p->cap = 28;
-    p->spf_credit = 4;
-    p->credit_max = 16;
-    p->spf_softfail_penalty = 4;
-    p->spf_other_penalty = 2;
-}
-
 int
 pd_rep_params_check(const struct pd_rep_params *p, char *err, size_t errlen)
 {

@@ -6,15 +6,15 @@
  *   "domain:example.org"               the SPF-authenticated sender domain,
  *                                      when SPF passed for MAIL FROM;
  *   "sender:192.0.2.0/24 a@example.com" otherwise the client network
- *                                      (/24, /64 by default) with the
+ *                                      (greylist_ipv4/6_prefix) with the
  *                                      envelope sender ("<>" for null);
  *   "ip:192.0.2.10"                    the client address alone, whose
  *                                      message rate is the volume of a
  *                                      host whatever names it sends as.
  *
  * A record per identity keeps counters of its history that decay
- * exponentially (half-life `half_life`, 30 days by default) and a rate
- * counter that decays with the time constant `rate_window` (1 day): for a
+ * exponentially (half-life `half_life`) and a rate
+ * counter that decays with the time constant `rate_window`: for a
  * steady sender it settles at its messages per rate_window.
  *
  * The price (pd_price_compute; docs/pricing.md has the worked table):
@@ -62,16 +62,19 @@ enum pd_rep_counter {
 
 #define PD_REP_ID_MAX 600     /* longest identity string, with its NUL      */
 
+/* Every field is a setting: the settings table (policy/engine/settings.c)
+ * holds the defaults and bounds, pd_settings_rep_params and
+ * pd_settings_rep_defaults (settings.h) fill this in. */
 struct pd_rep_params {
-    int64_t half_life;        /* seconds; default 30 days                  */
-    int64_t rate_window;      /* seconds; default 1 day                    */
+    int64_t half_life;        /* seconds (reputation_half_life)            */
+    int64_t rate_window;      /* seconds (price_rate_window)               */
     double allowance;         /* messages per rate_window without surcharge */
-    int base;                 /* default 20                                */
-    int cap;                  /* default 28                                */
-    int spf_credit;           /* bits off for an SPF pass; default 4       */
-    int credit_max;           /* most bits off for history; default 16     */
-    int spf_softfail_penalty; /* default 4                                 */
-    int spf_other_penalty;    /* none, neutral, temperror, permerror; 2    */
+    int base;                 /* price_base                                */
+    int cap;                  /* price_cap                                 */
+    int spf_credit;           /* bits off for an SPF pass (price_spf_credit) */
+    int credit_max;           /* most bits off for history                 */
+    int spf_softfail_penalty; /* price_spf_softfail_penalty                */
+    int spf_other_penalty;    /* none, neutral, temperror, permerror       */
 };
 
 struct pd_rep_record {
@@ -118,9 +121,6 @@ struct pd_price {
     double rate;        /* the rate that set the surcharge                 */
     enum pd_rep_band band;
 };
-
-/* Fill with the defaults above. */
-void pd_rep_params_defaults(struct pd_rep_params *p);
 
 /* Check bounds; on error returns -1 with a message naming the field. */
 int pd_rep_params_check(const struct pd_rep_params *p, char *err, size_t errlen);

@@ -57,6 +57,9 @@
                                   * are part of the term that found them */
 #define LIST_MAX 64              /* entries in each list              */
 #define DEFAULT_SKIP "127.0.0.0/8,::ffff:127.0.0.0/104,::1"
+/* A whole check's time limit, not a setting (spf.h, pd_spf_config_init,
+ * says why 15 s). */
+#define CHECK_TIMEOUT_MS 15000
 
 struct pd_spf_checker {
     struct pd_spf_config cfg;    /* the list strings are not kept     */
@@ -478,13 +481,12 @@ out:
 /* checker                                                              */
 
 void
-pd_spf_config_defaults(struct pd_spf_config *cfg)
+pd_spf_config_init(struct pd_spf_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->helo_reject = PD_SPF_REJECT_FAIL;
     cfg->mailfrom_reject = PD_SPF_REJECT_FAIL;
-    cfg->header_type = PD_SPF_HEADER_RECEIVED_SPF;
-    cfg->check_timeout_ms = 15000;
+    cfg->check_timeout_ms = CHECK_TIMEOUT_MS;
 }
 
 static bool
@@ -534,7 +536,7 @@ pd_spf_new(const struct pd_spf_config *cfg, char *err, size_t errlen)
     ck->cfg.receiver = ck->cfg.skip_addresses = NULL;
     ck->cfg.client_whitelist = ck->cfg.domain_whitelist = NULL;
     if (ck->cfg.check_timeout_ms == 0)
-        ck->cfg.check_timeout_ms = 15000;
+        ck->cfg.check_timeout_ms = CHECK_TIMEOUT_MS;
 
     const char *recv = cfg->receiver;
     char host[256] = "";

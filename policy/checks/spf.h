@@ -83,8 +83,8 @@ struct pd_spf_config {
     bool helo_always;              /* check HELO for every message       */
     enum pd_spf_reject helo_reject;
     enum pd_spf_reject mailfrom_reject;
-    bool permerror_reject;         /* PermError_reject (default false)   */
-    bool temperror_defer;          /* TempError_Defer (default false)    */
+    bool permerror_reject;         /* PermError_reject                   */
+    bool temperror_defer;          /* TempError_Defer                    */
     enum pd_spf_header_type header_type;
     bool hide_receiver;            /* receiver=<UNKNOWN>                 */
     /* Lists, comma or space separated.  NULL: the default. */
@@ -93,9 +93,8 @@ struct pd_spf_config {
     const char *domain_whitelist;  /* sender (or HELO, for the null
                                     * sender) domains, with subdomains   */
     unsigned check_timeout_ms;     /* a whole check (both identities);
-                                    * default 15000: inside Postfix's
-                                    * milter_command_timeout (30 s) and
-                                    * smtpd_policy_service_timeout (100 s) */
+                                    * 0: the module's own limit, as
+                                    * pd_spf_config_init sets it       */
 };
 
 /* What one identity gave. */
@@ -130,7 +129,15 @@ struct pd_spf_verdict {
 
 struct pd_spf_checker;
 
-void pd_spf_config_defaults(struct pd_spf_config *cfg);
+/* Zero @cfg and fill in what is no setting: helo_reject and
+ * mailfrom_reject (Fail, policyd-spf's default) and check_timeout_ms (15 s:
+ * inside Postfix's milter_command_timeout, 30 s, and
+ * smtpd_policy_service_timeout, 100 s).  The fields that are settings
+ * (spf_helo_always, spf_permerror_reject, spf_temperror_defer, spf_header,
+ * spf_skip_addresses, the whitelists) and dns and receiver are the
+ * caller's: pd_settings_spf_config (policy/engine/settings.h) fills the
+ * settings in from the settings table. */
+void pd_spf_config_init(struct pd_spf_config *cfg);
 
 /* NULL and a message in err on a bad list entry or no resolver. */
 struct pd_spf_checker *pd_spf_new(const struct pd_spf_config *cfg,

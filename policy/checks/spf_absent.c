@@ -19,7 +19,7 @@ struct pd_spf_checker {
 };
 
 void
-pd_spf_config_defaults(struct pd_spf_config *cfg)
+pd_spf_config_init(struct pd_spf_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
 }

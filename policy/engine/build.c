@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +32,17 @@ int
 pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *p, char *err,
                        size_t errlen)
 {
-    pd_rep_params_defaults(p);
-    p->half_life = s->reputation_half_life;
-    p->rate_window = s->price_rate_window;
-    p->allowance = s->price_allowance;
-    p->base = (int) s->price_base;
-    p->cap = (int) s->price_cap;
-    p->spf_credit = (int) s->price_spf_credit;
-    p->credit_max = (int) s->price_history_credit_max;
-    p->spf_softfail_penalty = (int) s->price_spf_softfail_penalty;
-    p->spf_other_penalty = (int) s->price_spf_other_penalty;
+    *p = (struct pd_rep_params) {
+        .half_life = s->reputation_half_life,
+        .rate_window = s->price_rate_window,
+        .allowance = s->price_allowance,
+        .base = (int) s->price_base,
+        .cap = (int) s->price_cap,
+        .spf_credit = (int) s->price_spf_credit,
+        .credit_max = (int) s->price_history_credit_max,
+        .spf_softfail_penalty = (int) s->price_spf_softfail_penalty,
+        .spf_other_penalty = (int) s->price_spf_other_penalty,
+    };
     return pd_rep_params_check(p, err, errlen);
 }
 
@@ -77,14 +79,68 @@ pd_settings_helo_config(const struct pd_settings *s, struct pd_helo_config *cfg)
 }
 
 void
+pd_settings_greylist_config(const struct pd_settings *s, struct pd_greylist_config *cfg)
+{
+    *cfg = (struct pd_greylist_config) {
+        .delay = s->greylist_delay,
+        .retry_window = s->greylist_retry_window,
+        .max_age = s->greylist_max_age,
+        .awl_count = s->greylist_awl_count,
+        .awl_interval = PD_GL_AWL_INTERVAL,
+        .training = s->greylist_training,
+    };
+}
+
+void
+pd_settings_dns_config(const struct pd_settings *s, struct pd_dns_config *cfg)
+{
+    pd_dns_config_init(cfg);
+    cfg->servers = s->dns_server;
+    cfg->timeout_ms = s->dns_timeout;
+}
+
+void
+pd_settings_spf_config(const struct pd_settings *s, struct pd_spf_config *cfg)
+{
+    pd_spf_config_init(cfg);
+    cfg->helo_always = s->spf_helo_always != 0;
+    cfg->temperror_defer = s->spf_temperror_defer != 0;
+    cfg->permerror_reject = s->spf_permerror_reject != 0;
+    cfg->header_type = s->spf_header;
+    cfg->skip_addresses = s->spf_skip_addresses;
+}
+
+/* ---- the built-in defaults, for the tools and tests ------------------ */
+
+/* Made once and never changed: what the conversions point into
+ * (dns_server, spf_skip_addresses) stays valid for the process. */
+static struct pd_settings builtin;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void
+make_builtin(void)
+{
+    pd_settings_defaults(&builtin, "");
+}
+
+const struct pd_settings *
+pd_settings_builtin(void)
+{
+    pthread_once(&builtin_once, make_builtin);
+    return &builtin;
+}
+
+void
+pd_settings_rep_defaults(struct pd_rep_params *p)
+{
+    char err[160];
+    (void) pd_settings_rep_params(pd_settings_builtin(), p, err, sizeof err);  /* they pass */
+}
+
+void
 pd_settings_helo_defaults(struct pd_helo_config *cfg)
 {
-    struct pd_settings s;
-    pd_settings_defaults(&s, "");
-    pd_settings_helo_config(&s, cfg);
-    cfg->own_names = NULL;
-    cfg->own_name_count = 0;
-    pd_settings_free(&s);
+    pd_settings_helo_config(pd_settings_builtin(), cfg);
 }
 
 /* ---- the engine ------------------------------------------------------ */
@@ -329,9 +385,7 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
     char why[256] = "";
     struct pd_dns_config dc;
 
-    pd_dns_config_defaults(&dc);
-    dc.servers = s->dns_server;
-    dc.timeout_ms = s->dns_timeout;
+    pd_settings_dns_config(s, &dc);
     if ((e->dns = pd_dns_new(&dc, why, sizeof why)) == NULL) {
         snprintf(err, errlen, "%s: dns_server: %s", file, why[0] ? why : "out of memory");
         return -1;
@@ -346,13 +400,9 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
     }
 #endif
     struct pd_spf_config sc;
-    pd_spf_config_defaults(&sc);
+    pd_settings_spf_config(s, &sc);
     sc.dns = e->dns;
     sc.receiver = e->hostname;
-    sc.helo_always = s->spf_helo_always != 0;
-    sc.temperror_defer = s->spf_temperror_defer != 0;
-    sc.permerror_reject = s->spf_permerror_reject != 0;
-    sc.header_type = s->spf_header;
     char *clients = join_list(&s->spf_whitelist_clients);
     char *domains = join_list(&s->spf_whitelist_domains);
     if (clients == NULL || domains == NULL) {
@@ -360,7 +410,6 @@ load_dns_spf(struct pd_engine *e, const struct pd_settings *s, const char *file,
         free(domains);
         return -1;
     }
-    sc.skip_addresses = s->spf_skip_addresses;
     sc.client_whitelist = clients;
     sc.domain_whitelist = domains;
     e->spf = pd_spf_new(&sc, why, sizeof why);
@@ -387,12 +436,7 @@ load_greylist(struct pd_engine *e, const struct pd_settings *s, const char *file
         return -1;
     }
     e->greylist = s->greylist;
-    pd_greylist_config_defaults(&e->gl);
-    e->gl.delay = s->greylist_delay;
-    e->gl.retry_window = s->greylist_retry_window;
-    e->gl.max_age = s->greylist_max_age;
-    e->gl.awl_count = s->greylist_awl_count;
-    e->gl.training = s->greylist_training;
+    pd_settings_greylist_config(s, &e->gl);
     e->v4_prefix = s->greylist_ipv4_prefix;
     e->v6_prefix = s->greylist_ipv6_prefix;
     e->gl_header = s->greylist_header;

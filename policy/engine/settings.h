@@ -129,6 +129,7 @@ struct pd_settings {
  * besides the engine. */
 
 struct pd_rep_params;
+struct pd_greylist_config;
 
 /* The reputation and price parameters of @s.  Returns -1 with a message
  * naming the key when they do not make sense together. */
@@ -142,7 +143,32 @@ int pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *ou
  * clients per address) are fixed. */
 void pd_settings_helo_config(const struct pd_settings *s, struct pd_helo_config *cfg);
 
-/* The HELO checks' configuration of the built-in defaults (no own names). */
+/* The greylisting module's configuration of @s (greylist_delay,
+ * greylist_retry_window, greylist_max_age, greylist_awl_count,
+ * greylist_training; awl_interval is the module's PD_GL_AWL_INTERVAL). */
+void pd_settings_greylist_config(const struct pd_settings *s, struct pd_greylist_config *cfg);
+
+/* The resolver's configuration of @s: servers points into s->dns_server
+ * (valid while @s is), timeout_ms is dns_timeout, the rest is
+ * pd_dns_config_init's. */
+void pd_settings_dns_config(const struct pd_settings *s, struct pd_dns_config *cfg);
+
+/* The SPF settings of @s over pd_spf_config_init: helo_always,
+ * temperror_defer, permerror_reject, header_type, and skip_addresses
+ * pointing into s->spf_skip_addresses (valid while @s is).  dns, receiver
+ * and the whitelists (repeatable keys, joined by the engine) are the
+ * caller's. */
+void pd_settings_spf_config(const struct pd_settings *s, struct pd_spf_config *cfg);
+
+/* The built-in defaults (pd_settings_defaults with the state directory
+ * left empty), made once and kept for the life of the process: for the
+ * tools and tests that run a module without a configuration file, as
+ * pd_settings_greylist_config(pd_settings_builtin(), &cfg).  Read only. */
+const struct pd_settings *pd_settings_builtin(void);
+
+/* The price parameters and the HELO configuration of the built-in
+ * defaults (they pass pd_rep_params_check; no own names). */
+void pd_settings_rep_defaults(struct pd_rep_params *p);
 void pd_settings_helo_defaults(struct pd_helo_config *cfg);
 
 /* Fill with the built-in defaults.  state_dir_default is where `store`

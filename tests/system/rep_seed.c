@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "policy/checks/reputation.h"
+#include "policy/engine/settings.h"
 #include "policy/state/state.h"
 #include "util/hex.h"
 
@@ -143,7 +144,7 @@ main(int argc, char **argv)
         delta.counter[c] += v;
     }
 
-    pd_rep_params_defaults(&params);
+    pd_settings_rep_defaults(&params);
     if (pd_state_open(argv[1], 0, &st, err, sizeof err) != PD_ST_OK) {
         fprintf(stderr, "rep_seed: %s\n", err);
         return 1;

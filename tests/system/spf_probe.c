@@ -29,6 +29,7 @@
 
 #include "policy/base/dns.h"
 #include "policy/checks/spf.h"
+#include "policy/engine/settings.h"
 
 static void
 usage(void)
@@ -131,8 +132,8 @@ main(int argc, char **argv)
 {
     struct pd_dns_config dcfg;
     struct pd_spf_config scfg;
-    pd_dns_config_defaults(&dcfg);
-    pd_spf_config_defaults(&scfg);
+    pd_settings_dns_config(pd_settings_builtin(), &dcfg);
+    pd_settings_spf_config(pd_settings_builtin(), &scfg);
     scfg.receiver = "mx.receiver.test";
     bool twice = false;
     int threads = 0;

@@ -479,7 +479,7 @@ START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
     static const char *const to2[] = { "a@example.org", "b@example.org" };
     struct pd_rep_params p;
     struct pd_rep_record rec;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
     milter_rcpts(e, &txn, "m3", to2, 2, T0 + 400);
     eoh(e, &txn, to2, r, 2, st, sp, 2, T0 + 400, &a);
     ck_assert_int_eq(sp[0].outcome, PD_STAMP_REPLAYED);
@@ -546,7 +546,7 @@ START_TEST(test_postage_price_zero_skips_greylisting)
 {
     struct pd_engine *e = engine_with(postage_conf, state);
     struct pd_rep_params p;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
     ck_assert_int_eq(pd_rep_pin(state, &p, "ip:198.51.100.7", T0, 0), PD_ST_OK);
     static const char *const to[] = { "a@example.org" };
     struct pd_postage_rcpt r[1];
@@ -577,7 +577,7 @@ START_TEST(test_postage_quote_is_kept)
     postage_store *ps = stamp_store();
     pd_engine_attach(e, ps, NULL);
     struct pd_rep_params p;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
     static const char *const to[] = { "a@example.org" };
     static const char *const other[] = { "b@example.org" };
     char st[1][POSTAGE_MINT_STAMP_SIZE];
@@ -652,7 +652,7 @@ START_TEST(test_postage_over_cap)
                                           "price_over_cap_action", "reject", NULL };
     struct pd_rep_params p;
     struct pd_rep_delta d;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
     memset(&d, 0, sizeof d);
     d.counter[PD_REP_RATE] = 1024;   /* 2^10 times the allowance: +10 bits */
     ck_assert_int_eq(pd_rep_apply(state, &p, "ip:198.51.100.7", T0, &d), PD_ST_OK);
@@ -703,7 +703,7 @@ START_TEST(test_postage_policy_front_end)
     struct pd_rep_params p;
     struct pd_rep_record rec;
     struct pd_answer a;
-    pd_rep_params_defaults(&p);
+    pd_settings_rep_defaults(&p);
 
     struct pd_engine *e = engine_with(both, state);
     struct pd_txn txn = { 0 };

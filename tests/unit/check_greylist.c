@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "policy/checks/greylist.h"
+#include "policy/engine/settings.h"
 #include "policy/state/state.h"
 #include "tests/unit/state_fixture.h"
 #include "tests/unit/check_main.h"
@@ -56,7 +57,7 @@ defaults(void)
 {
     struct pd_greylist_config c;
 
-    pd_greylist_config_defaults(&c);
+    pd_settings_greylist_config(pd_settings_builtin(), &c);
     return c;
 }
 
@@ -509,7 +510,7 @@ race_defer_body(struct pd_state *st, int child)
     int i;
 
     (void) child;
-    pd_greylist_config_defaults(&cfg);
+    pd_settings_greylist_config(pd_settings_builtin(), &cfg);
     for (i = 0; i < ROUNDS; i++) {
         if (pd_greylist_check(st, &cfg, "192.0.2.0", "192.0.2.90", "a@b.example",
                               "c@d.example", T0, &d) != PD_ST_OK || d.result != PD_GL_DEFER)
@@ -526,7 +527,7 @@ race_pass_body(struct pd_state *st, int child)
     int i, first = 0;
 
     (void) child;
-    pd_greylist_config_defaults(&cfg);
+    pd_settings_greylist_config(pd_settings_builtin(), &cfg);
     for (i = 0; i < 50; i++) {
         if (pd_greylist_check(st, &cfg, "192.0.2.0", "192.0.2.90", "a@b.example",
                               "c@d.example", T0 + 1000, &d) != PD_ST_OK)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy/checks/reputation.h"
+#include "policy/engine/settings.h"
 #include "policy/state/state.h"
 #include "tests/unit/state_fixture.h"
 #include "tests/unit/check_main.h"
@@ -25,7 +26,7 @@ static struct pd_rep_params P;
 static void
 setup(void)
 {
-    pd_rep_params_defaults(&P);
+    pd_settings_rep_defaults(&P);
     fixture_setup("check_reputation");
 }
 
