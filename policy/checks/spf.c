@@ -56,7 +56,6 @@
 #define MAX_TARGETS 32           /* MX/PTR names whose address lookups
                                   * are part of the term that found them */
 #define LIST_MAX 64              /* entries in each list              */
-#define DEFAULT_SKIP "127.0.0.0/8,::ffff:127.0.0.0/104,::1"
 /* A whole check's time limit, not a setting (spf.h, pd_spf_config_init,
  * says why 15 s). */
 #define CHECK_TIMEOUT_MS 15000
@@ -547,8 +546,7 @@ pd_spf_new(const struct pd_spf_config *cfg, char *err, size_t errlen)
     }
     sanitize(ck->receiver, sizeof ck->receiver, recv);
 
-    if (!parse_cidrs(cfg->skip_addresses ? cfg->skip_addresses : DEFAULT_SKIP,
-                     ck->skip, &ck->nskip, err, errlen) ||
+    if (!parse_cidrs(cfg->skip_addresses, ck->skip, &ck->nskip, err, errlen) ||
         !parse_cidrs(cfg->client_whitelist, ck->clients, &ck->nclients, err, errlen)) {
         free(ck);
         return NULL;

@@ -87,8 +87,8 @@ struct pd_spf_config {
     bool temperror_defer;          /* TempError_Defer                    */
     enum pd_spf_header_type header_type;
     bool hide_receiver;            /* receiver=<UNKNOWN>                 */
-    /* Lists, comma or space separated.  NULL: the default. */
-    const char *skip_addresses;    /* default 127.0.0.0/8,::ffff:127.0.0.0/104,::1 */
+    /* Lists, comma or space separated.  NULL or "": none. */
+    const char *skip_addresses;    /* CIDRs never checked (spf_skip_addresses) */
     const char *client_whitelist;  /* CIDRs whose mail is not checked    */
     const char *domain_whitelist;  /* sender (or HELO, for the null
                                     * sender) domains, with subdomains   */
