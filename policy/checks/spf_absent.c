@@ -3,7 +3,7 @@
  * build without libspf2 (configure --without-spf).
  *
  * The engine makes a checker whatever the spf setting says, and refuses
- * spf = yes in such a build (policy/engine/engine.c), so a checker here
+ * spf = yes in such a build (policy/engine/build.c), so a checker here
  * is an empty object that is never asked to check.  Should it be, every
  * message is "not checked" (no identity), is accepted and gets no header.
  */

@@ -44,7 +44,7 @@ struct key {
 
 /* A build without libmilter or libspf2 (configure --without-milter,
  * --without-spf) serves neither by default, and refuses them when set:
- * policy/postaged.c (milter_listen) and policy/engine/engine.c (spf). */
+ * policy/postaged.c (milter_listen) and policy/engine/build.c (spf). */
 #ifdef HAVE_MILTER
 #define MILTER_LISTEN_DEFAULT "inet:127.0.0.1:10032"
 #else
