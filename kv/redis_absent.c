@@ -1,7 +1,8 @@
 /*
  * redis_absent.c - the part of kv/redis_conn.h that a build without
  * hiredis (configure --without-redis) still offers: knowing a Redis
- * specification when it sees one, and refusing it.
+ * specification (redis_scheme() is kv/store_spec.c's, in every build)
+ * and refusing it.
  *
  * postaged checks its store setting with these before it opens anything,
  * so a redis:// store is refused at start, with a message saying why.
@@ -15,16 +16,6 @@
 
 #include "util/errbuf.h"
 #include "kv/redis_conn.h"
-
-int
-redis_scheme(const char *spec)
-{
-    size_t n = spec != NULL ? strcspn(spec, ":") : 0;
-
-    return (n == 5 && strncmp(spec, "redis", n) == 0) ||
-           (n == 10 && strncmp(spec, "redis+unix", n) == 0) ||
-           (n == 14 && strncmp(spec, "redis+sentinel", n) == 0);
-}
 
 int
 redis_spec_parse(const char *spec, struct redis_spec *out, char *err, size_t errlen)

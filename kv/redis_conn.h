@@ -59,7 +59,8 @@
 #include <hiredis/hiredis.h>
 #else
 /* Built without hiredis (configure --without-redis): only redis_scheme()
- * and redis_spec_parse() exist (kv/redis_absent.c), and refuse. */
+ * (kv/store_spec.c) and redis_spec_parse() (kv/redis_absent.c, which
+ * refuses) exist. */
 typedef struct redisReply redisReply;
 #endif
 

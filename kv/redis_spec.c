@@ -45,14 +45,6 @@ bad(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- parsing ------------------------------------------------------------ */
 
-int
-redis_scheme(const char *spec)
-{
-    if (spec == NULL)
-        return 0;
-    return kv_spec_is_redis(spec, strcspn(spec, ":"));
-}
-
 /* Percent-decode s[0..n) into out (outsz bytes with the NUL).  `what`
  * names the field in messages.  0, or -1 with err set. */
 static int

@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kv/store_spec.h"   /* redis_scheme() */
+
 #define REDIS_PREFIX_MAX 128
 #define REDIS_SENTINELS_MAX 8
 #define REDIS_SPEC_MAX 2048              /* longest specification accepted   */
@@ -65,11 +67,6 @@ struct redis_spec {
     char username[128];              /* ACL user for AUTH, "" for none       */
     int64_t grace;                   /* grace=, seconds (store only)         */
 };
-
-/* Is the scheme of @spec ("redis://h", or a scheme alone: "redis") one of
- * "redis", "redis+unix", "redis+sentinel"?  The scheme is the text before
- * the first ':' (or all of it).  1 or 0; says nothing about the rest. */
-int redis_scheme(const char *spec);
 
 /* Parse a full specification ("redis://..."). 0, or -1 with err naming
  * what is wrong. */

@@ -38,6 +38,14 @@ kv_spec_is_redis(const char *spec, size_t len)
         || scheme_is(spec, len, "redis+sentinel");
 }
 
+int
+redis_scheme(const char *spec)
+{
+    if (spec == NULL)
+        return 0;
+    return kv_spec_is_redis(spec, strcspn(spec, ":"));
+}
+
 enum kv_spec_kind
 kv_spec_kind(const char *spec, size_t *scheme_len)
 {

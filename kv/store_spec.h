@@ -35,4 +35,11 @@ int kv_spec_is_redis(const char *spec, size_t len);
  * 0 for a bare path. */
 enum kv_spec_kind kv_spec_kind(const char *spec, size_t *scheme_len);
 
+/* Is the scheme of @spec ("redis://h", or a scheme alone: "redis") one of
+ * the Redis schemes?  The scheme is the text before the first ':' (or all
+ * of it).  1 or 0 (0 for NULL); says nothing about the rest.  Built with
+ * or without Redis support, so a build without it can refuse such a spec
+ * by name. */
+int redis_scheme(const char *spec);
+
 #endif
