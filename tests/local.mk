@@ -274,7 +274,7 @@ EXTRA_DIST += tests/system/spf_dns.sh tests/system/policy_spf.sh tests/system/fa
 # SPF-pass senders or count SPF headers, only with SPF too.
 POSTFIX_TESTS = tests/system/postfix_harness_selftest.sh tests/system/harness_exit_status.sh
 POSTFIX_MILTER_TESTS = tests/system/postfix_e2e.sh tests/system/postfix_sendmail_e2e.sh \
-	tests/system/postfix_quoted_rcpt_e2e.sh
+	tests/system/postfix_quoted_rcpt_e2e.sh tests/system/postfix_milter_reply_e2e.sh
 POSTFIX_MILTER_SPF_TESTS = tests/system/postfix_spf_e2e.sh tests/system/postfix_postage_e2e.sh \
 	tests/system/postfix_argon2id_e2e.sh tests/system/postfix_quote_e2e.sh \
 	tests/system/postfix_wirings_e2e.sh
