@@ -1,7 +1,7 @@
 /*
  * lmdb_env.c - one LMDB environment as both stores use it (lmdb_env.h):
- * open behind the guard, write transactions that grow the map, reads,
- * failures and damage.
+ * open behind the guard, write transactions that grow the map, group
+ * commit, reads, failures and damage.
  */
 #include "config.h"
 
@@ -214,6 +214,91 @@ kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
     return rc;
 }
 
+/* ---- group commit ----------------------------------------------------------- */
+
+/* One caller's write, on its stack, queued until a leader has written it. */
+struct kv_lmdb_request {
+    kv_lmdb_body body;
+    void *arg;
+    const char *what;
+    int rc;                             /* its answer, once done            */
+    int done;
+    char *err;                          /* the caller's buffer              */
+    size_t errlen;
+    struct kv_lmdb_request *next;
+};
+
+/* A batch as one body: each request's body in order.  A request's own
+ * code is its answer and the others go on; an LMDB error fails them all. */
+static int
+batch_body(MDB_txn *txn, void *arg)
+{
+    struct kv_lmdb_request *r;
+    int rc;
+
+    for (r = arg; r != NULL; r = r->next) {
+        rc = r->body(txn, r->arg);
+        if (rc != MDB_SUCCESS && !KV_LMDB_IS_BODY_CODE(rc))
+            return rc;
+        r->rc = rc;
+    }
+    return MDB_SUCCESS;
+}
+
+/* Write the batch `first` in one transaction (e->lock not held). */
+static void
+write_batch(struct kv_lmdb *e, struct kv_lmdb_request *first)
+{
+    struct kv_lmdb_request *r;
+    int rc;
+
+    pthread_mutex_lock(&e->lock);
+    rc = kv_lmdb_write(e, first->what, batch_body, first, first->err, first->errlen);
+    pthread_mutex_unlock(&e->lock);
+    if (rc == MDB_SUCCESS)
+        return;                         /* each request holds its answer */
+    for (r = first; r != NULL; r = r->next) {
+        r->rc = KV_LMDB_FAILED;
+        if (r != first)
+            errbuf_printf(r->err, r->errlen, "%s", first->err);
+    }
+}
+
+int
+kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
+                      char *err, size_t errlen)
+{
+    struct kv_lmdb_request me = { body, arg, what, KV_LMDB_FAILED, 0, err, errlen, NULL };
+    struct kv_lmdb_request *batch, *r;
+
+    pthread_mutex_lock(&e->group_lock);
+    *e->queue_end = &me;
+    e->queue_end = &me.next;
+    while (!me.done) {
+        if (e->leading) {
+            pthread_cond_wait(&e->group_done, &e->group_lock);
+            continue;
+        }
+        /* Lead: everything queued so far (me included) is one batch, and
+         * whoever queues while it commits waits for the next. */
+        e->leading = 1;
+        batch = e->queue;
+        e->queue = NULL;
+        e->queue_end = &e->queue;
+        pthread_mutex_unlock(&e->group_lock);
+        write_batch(e, batch);
+        pthread_mutex_lock(&e->group_lock);
+        for (r = batch; r != NULL; r = r->next)
+            r->done = 1;                /* r may be gone once we unlock */
+        e->leading = 0;
+        /* Wake the batch's callers, and the next batch's first caller to
+         * wake leads it. */
+        pthread_cond_broadcast(&e->group_done);
+    }
+    pthread_mutex_unlock(&e->group_lock);
+    return me.rc;
+}
+
 int
 kv_lmdb_begin_read(struct kv_lmdb *e, MDB_txn **txn, char *err, size_t errlen)
 {
@@ -364,8 +449,21 @@ kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o
     e->dir = dir;
     e->flock_writers = o->flock_writers;
     e->guard.lock_fd = -1;              /* lmdb_guard_free is safe from here */
+    e->queue_end = &e->queue;
     if (pthread_mutex_init(&e->lock, NULL) != 0) {
         errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
+        return KV_LMDB_NOMEM;
+    }
+    if (pthread_mutex_init(&e->group_lock, NULL) != 0) {
+        pthread_mutex_destroy(&e->lock);
+        errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
+        return KV_LMDB_NOMEM;
+    }
+    if (pthread_cond_init(&e->group_done, NULL) != 0) {
+        pthread_mutex_destroy(&e->group_lock);
+        pthread_mutex_destroy(&e->lock);
+        errbuf_printf(err, errlen, "cannot create a condition variable for %s %s", o->owner,
+                      o->owner_name);
         return KV_LMDB_NOMEM;
     }
     if (o->nosync)
@@ -428,6 +526,8 @@ fail_env:
     mdb_env_close(e->env);
 fail_guard:
     lmdb_guard_free(&e->guard);
+    pthread_cond_destroy(&e->group_done);
+    pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
     return status == KV_LMDB_NOMEM ? status : KV_LMDB_FAILED;
 }
@@ -442,5 +542,7 @@ kv_lmdb_close(struct kv_lmdb *e)
         mdb_env_sync(e->env, 1);
     mdb_env_close(e->env);
     lmdb_guard_free(&e->guard);
+    pthread_cond_destroy(&e->group_done);
+    pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
 }

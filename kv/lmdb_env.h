@@ -14,7 +14,8 @@
  * kv_lmdb_fail, kv_lmdb_usable and anything else that reads or changes
  * the fields below.  The functions here never take it themselves, except
  * kv_lmdb_open (around its first write), kv_lmdb_sweep (around each
- * batch) and kv_lmdb_set_notify.
+ * batch), kv_lmdb_write_grouped (around each group commit) and
+ * kv_lmdb_set_notify.
  *
  * Errors (the one convention of kv/): a function that fails writes why
  * into the caller's buffer err[errlen] and returns KV_LMDB_FAILED (or
@@ -55,6 +56,8 @@
  * replaced; the same type as postage_store_notify_fn and pd_state_notify_fn. */
 typedef void (*kv_lmdb_notify_fn)(void *ctx, int up, const char *why);
 
+struct kv_lmdb_request;
+
 struct kv_lmdb {
     MDB_env *env;
     pthread_mutex_t lock;       /* held across every transaction (above)     */
@@ -66,6 +69,14 @@ struct kv_lmdb {
     void *notify_ctx;
     const char *dir;            /* the environment's directory (the owner's) */
     char damage[KV_LMDB_ERRLEN];  /* why, for every later call               */
+    /* Group commit (kv_lmdb_write_grouped): writes waiting for the next
+     * transaction, and whether a leader is running one.  Under group_lock,
+     * which is never held across a transaction (e->lock is). */
+    pthread_mutex_t group_lock;
+    pthread_cond_t group_done;          /* a leader has finished its batch   */
+    struct kv_lmdb_request *queue;      /* first waiting request, or NULL    */
+    struct kv_lmdb_request **queue_end; /* where the next one goes           */
+    int leading;                        /* a batch is being written          */
 };
 
 struct kv_lmdb_options {
@@ -122,6 +133,33 @@ void kv_lmdb_close(struct kv_lmdb *e);
  * the body's own code, or KV_LMDB_FAILED. */
 int kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
                   char *err, size_t errlen);
+
+/* The same as kv_lmdb_write, committed together with the writes of other
+ * threads that arrive meanwhile ("group commit"): called WITHOUT e->lock.
+ * The caller queues its body; if no batch is being written, it becomes
+ * the leader: it takes every queued body, runs them in order in one write
+ * transaction (under e->lock and the writers' flock, growing the map as
+ * kv_lmdb_write does), commits once - one fsync for the whole batch - and
+ * only then hands each caller its answer.  Bodies queued while a batch is
+ * committing form the next batch, led by the first of their callers to
+ * wake.  Nobody ever waits for a batch to fill: a lone caller commits at
+ * once, as kv_lmdb_write would.
+ *
+ * So no caller returns MDB_SUCCESS before the commit holding its write
+ * has returned (is as durable as any commit of this environment), and a
+ * failure of the batch - an LMDB error from a body, a full disk at commit,
+ * damage - is every caller's failure (KV_LMDB_FAILED, err set), nothing of
+ * the batch having been written.  A body's own code (KV_LMDB_BODY_CODE)
+ * answers its caller only, and the transaction goes on for the others:
+ * so a grouped body that returns its own code MUST NOT have written
+ * anything (a put refused with MDB_KEYEXIST writes nothing).  A body runs
+ * in the leader's thread; it must, as for kv_lmdb_write, be safe to run
+ * again (MDB_MAP_FULL reruns the whole batch).  Writes of one caller are
+ * in one transaction; writes of different callers are applied in the
+ * order they were queued.  Returns MDB_SUCCESS, the body's own code, or
+ * KV_LMDB_FAILED. */
+int kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body,
+                          void *arg, char *err, size_t errlen);
 
 /* Begin a read-only transaction after checking data.mdb (lock held).
  * MDB_SUCCESS or KV_LMDB_FAILED. */

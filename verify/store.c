@@ -283,6 +283,78 @@ postage_store_spend(postage_store *store, const char *stamp, size_t len,
                                                berr, sizeof berr), berr);
 }
 
+/* Spend keys one by one, for a backend without spend_many: the answers
+ * before a failure stand. */
+static int
+spend_each(postage_store *store, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN],
+           const int64_t *expires_at, int *results, size_t n, char *err, size_t errlen)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        results[i] = store->backend->spend(store->state, keys[i], expires_at[i], err, errlen);
+        if (results[i] != POSTAGE_OK && results[i] != POSTAGE_ERR_SPENT) {
+            for (j = i; j < n; j++)
+                results[j] = POSTAGE_ERR_STORE;
+            return POSTAGE_ERR_STORE;
+        }
+    }
+    return POSTAGE_OK;
+}
+
+int
+postage_store_spend_many(postage_store *store, struct postage_store_spend_item *items,
+                         size_t n)
+{
+    uint8_t (*keys)[POSTAGE_STORE_KEYLEN];
+    int64_t *expires_at;
+    int *results;
+    char berr[POSTAGE_STORE_ERRLEN] = "";
+    size_t i, j;
+    int rc = POSTAGE_OK;
+
+    if (store == NULL || items == NULL)
+        return store == NULL ? POSTAGE_ERR_INVALID : invalid(store, "spend_many: items is NULL");
+    if (n == 0 || n > POSTAGE_STORE_SPEND_MANY_MAX)
+        return invalid(store, "spend_many: n must be 1 .. POSTAGE_STORE_SPEND_MANY_MAX");
+    for (i = 0; i < n; i++)
+        items[i].result = POSTAGE_ERR_STORE;
+    keys = malloc(n * sizeof *keys);
+    expires_at = malloc(n * sizeof *expires_at);
+    results = malloc(n * sizeof *results);
+    if (keys == NULL || expires_at == NULL || results == NULL) {
+        rc = record(store, POSTAGE_ERR_NOMEM, "spend_many: out of memory");
+        goto out;
+    }
+    /* Every stamp is checked before any is spent. */
+    for (i = 0; i < n; i++) {
+        rc = stamp_key(store, "spend_many", items[i].stamp, items[i].len, keys[i]);
+        if (rc != POSTAGE_OK) {
+            items[i].result = rc;
+            goto out;
+        }
+        expires_at[i] = items[i].expires_at;
+        results[i] = POSTAGE_ERR_STORE;
+    }
+    if (store->backend->spend_many != NULL)
+        rc = store->backend->spend_many(store->state, (const uint8_t (*)[POSTAGE_STORE_KEYLEN]) keys,
+                                        expires_at, results, n, berr, sizeof berr);
+    else
+        rc = spend_each(store, (const uint8_t (*)[POSTAGE_STORE_KEYLEN]) keys, expires_at,
+                        results, n, berr, sizeof berr);
+    for (j = 0; j < n; j++)
+        items[j].result = rc == POSTAGE_OK || results[j] == POSTAGE_OK
+                                  || results[j] == POSTAGE_ERR_SPENT
+                              ? results[j]
+                              : POSTAGE_ERR_STORE;
+    rc = record(store, rc, berr);
+out:
+    free(keys);
+    free(expires_at);
+    free(results);
+    return rc;
+}
+
 int
 postage_store_is_spent(postage_store *store, const char *stamp, size_t len)
 {

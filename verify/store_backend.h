@@ -47,6 +47,14 @@ struct postage_store_backend {
     /* Optional (NULL: a local store, nothing to report): pass on
      * postage_store_set_notify()'s callback. */
     void (*set_notify)(void *state, postage_store_notify_fn fn, void *ctx);
+    /* Optional (NULL: store.c calls spend for each key in turn): spend n
+     * keys (1 .. POSTAGE_STORE_SPEND_MANY_MAX) as n spends in order would,
+     * results[i] POSTAGE_OK or POSTAGE_ERR_SPENT.  On POSTAGE_ERR_STORE,
+     * results[i] is POSTAGE_ERR_STORE for every key not answered (for a
+     * transactional backend, every key). */
+    int (*spend_many)(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN],
+                      const int64_t *expires_at, int *results, size_t n, char *err,
+                      size_t errlen);
 };
 
 extern const struct postage_store_backend postage_store_lmdb;

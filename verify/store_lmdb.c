@@ -194,9 +194,62 @@ lmdb_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires
     arg.dbi = e->dbi;
     memcpy(arg.key, key, sizeof arg.key);
     be_put_i64(arg.value, expires_at);
-    pthread_mutex_lock(&e->kv.lock);
-    rc = kv_lmdb_write(&e->kv, "recording a spent stamp", spend_body, &arg, err, errlen);
-    pthread_mutex_unlock(&e->kv.lock);
+    /* Threads spending at once share one commit (one fsync). */
+    rc = kv_lmdb_write_grouped(&e->kv, "recording a spent stamp", spend_body, &arg, err,
+                               errlen);
+    return status_of(rc);
+}
+
+/* Several keys (one message's stamps): one request, so one transaction.
+ * A key already there answers "spent" and writes nothing, so the others
+ * go on; any other failure fails the whole batch. */
+struct spend_many_arg {
+    MDB_dbi dbi;
+    const uint8_t (*keys)[POSTAGE_STORE_KEYLEN];
+    const int64_t *expires_at;
+    int *results;
+    size_t n;
+};
+
+static int
+spend_many_body(MDB_txn *txn, void *varg)
+{
+    struct spend_many_arg *a = varg;
+    uint8_t key[POSTAGE_STORE_KEYLEN], value[8];
+    MDB_val k, v;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        memcpy(key, a->keys[i], sizeof key);      /* MDB_val is not const */
+        be_put_i64(value, a->expires_at[i]);
+        k.mv_size = sizeof key;
+        k.mv_data = key;
+        v.mv_size = sizeof value;
+        v.mv_data = value;
+        rc = mdb_put(txn, a->dbi, &k, &v, MDB_NOOVERWRITE);
+        if (rc != MDB_SUCCESS && rc != MDB_KEYEXIST)
+            return rc;
+        a->results[i] = rc == MDB_SUCCESS ? POSTAGE_OK : POSTAGE_ERR_SPENT;
+    }
+    return MDB_SUCCESS;
+}
+
+static int
+lmdb_spend_many(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN],
+                const int64_t *expires_at, int *results, size_t n, char *err, size_t errlen)
+{
+    struct lmdb_store *e = state;
+    struct spend_many_arg arg = { e->dbi, keys, expires_at, results, n };
+    size_t i;
+    int rc;
+
+    rc = kv_lmdb_write_grouped(&e->kv,
+                               n == 1 ? "recording a spent stamp" : "recording spent stamps",
+                               spend_many_body, &arg, err, errlen);
+    if (rc != MDB_SUCCESS)
+        for (i = 0; i < n; i++)
+            results[i] = POSTAGE_ERR_STORE;   /* nothing was written */
     return status_of(rc);
 }
 
@@ -348,4 +401,5 @@ const struct postage_store_backend postage_store_lmdb = {
     lmdb_close,
     0,          /* open() gets the part after "lmdb:" */
     lmdb_set_notify,   /* damage found while open */
+    lmdb_spend_many,   /* one transaction */
 };

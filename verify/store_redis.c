@@ -260,7 +260,7 @@ rs_close(void *state)
 
 #define REDIS_BACKEND(name) {                                   \
         name, rs_open, rs_spend, rs_lookup, rs_purge, rs_count, rs_close, \
-        1, rs_set_notify                                        \
+        1, rs_set_notify, NULL                                  \
     }
 
 const struct postage_store_backend postage_store_redis = REDIS_BACKEND("redis");

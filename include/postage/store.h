@@ -3,7 +3,8 @@
  * until it expires, so that the same stamp is never accepted twice.
  *
  * A store is opened from a specification string and used through four
- * calls: open, spend, purge, close.  spend() is one atomic
+ * calls: open, spend (or spend_many for several stamps), purge, close.
+ * spend() is one atomic
  * insert-if-absent: of any number of processes or threads spending the same
  * stamp at once, exactly one is told POSTAGE_OK and all others
  * POSTAGE_ERR_SPENT.  Each backend is a table of functions behind this
@@ -160,6 +161,45 @@ int postage_store_open_down(const char *why, postage_store **out);
  */
 int postage_store_spend(postage_store *store, const char *stamp, size_t len,
                         int64_t expires_at);
+
+/* One stamp of postage_store_spend_many(). */
+struct postage_store_spend_item {
+    const char *stamp;      /* the exact stamp string (need not end in NUL) */
+    size_t len;             /* 1 .. POSTAGE_STAMP_MAX                        */
+    int64_t expires_at;     /* as for postage_store_spend()                  */
+    int result;             /* out: this stamp's answer (below)              */
+};
+
+/* Most stamps one postage_store_spend_many() call takes. */
+#define POSTAGE_STORE_SPEND_MANY_MAX 4096
+
+/**
+ * postage_store_spend_many - spend several stamps in one call: those of
+ * one message, which pay for its several recipients.
+ * @store: an open store.
+ * @items: the stamps; each item's result is set.
+ * @n:     how many (1 .. POSTAGE_STORE_SPEND_MANY_MAX).
+ *
+ * Each stamp is spent as postage_store_spend() would spend it, in order,
+ * and answered in its result: POSTAGE_OK (it was not recorded and now
+ * is) or POSTAGE_ERR_SPENT (it was already; a stamp that appears twice
+ * in @items is POSTAGE_ERR_SPENT the second time).  It is not
+ * all-or-nothing: the unspent stamps are spent even if others were not.
+ * With LMDB the whole call is one write transaction and one commit (one
+ * fsync), shared with other threads' spends of the moment; with Redis
+ * the stamps are spent one after the other.
+ *
+ * Returns POSTAGE_OK when every stamp has its answer; POSTAGE_ERR_INVALID
+ * for a NULL store or items, a bad @n, or a bad stamp (NULL, bad length:
+ * its result is POSTAGE_ERR_INVALID, every other POSTAGE_ERR_STORE, and
+ * nothing is spent); POSTAGE_ERR_STORE if the backend failed
+ * (postage_store_error() says why): a stamp whose result is
+ * POSTAGE_ERR_STORE must be treated as not accepted.  With LMDB that is
+ * every stamp of the call, nothing having been written; with Redis the
+ * answers given before the failure stand.
+ */
+int postage_store_spend_many(postage_store *store, struct postage_store_spend_item *items,
+                             size_t n);
 
 /**
  * postage_store_is_spent - has this stamp been spent?  Changes nothing.

@@ -850,6 +850,166 @@ START_TEST(test_threads_exactly_once)
 }
 END_TEST
 
+/* ---- conformance: several stamps in one call, and group commit ---------- */
+
+/* spend_many answers each stamp as spends in order would: a stamp already
+ * spent, and the second copy of a stamp given twice, are "spent"; the
+ * others are spent; a bad stamp spends nothing. */
+START_TEST(test_spend_many)
+{
+    postage_store *s = open_ok(spec, 0);
+    char a[128], b[128], c[128];
+    struct postage_store_spend_item it[4];
+
+    stamp_text(a, sizeof a, 1);
+    stamp_text(b, sizeof b, 2);
+    stamp_text(c, sizeof c, 3);
+    ck_assert_int_eq(spend(s, b, FUTURE), POSTAGE_OK);
+    it[0] = (struct postage_store_spend_item) { a, strlen(a), FUTURE, 77 };
+    it[1] = (struct postage_store_spend_item) { b, strlen(b), FUTURE, 77 };
+    it[2] = (struct postage_store_spend_item) { c, strlen(c), FUTURE, 77 };
+    it[3] = (struct postage_store_spend_item) { a, strlen(a), FUTURE, 77 };
+    ck_assert_int_eq(postage_store_spend_many(s, it, 4), POSTAGE_OK);
+    ck_assert_int_eq(it[0].result, POSTAGE_OK);
+    ck_assert_int_eq(it[1].result, POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(it[2].result, POSTAGE_OK);
+    ck_assert_int_eq(it[3].result, POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(postage_store_is_spent(s, c, strlen(c)), POSTAGE_ERR_SPENT);
+    ck_assert_uint_eq(count(s), 3);
+    ck_assert_int_eq(postage_store_spend_many(s, it, 3), POSTAGE_OK);
+    ck_assert_int_eq(it[0].result + it[1].result + it[2].result, 3 * POSTAGE_ERR_SPENT);
+
+    /* One bad stamp: nothing is spent, and it is the one blamed. */
+    stamp_text(a, sizeof a, 4);
+    it[0] = (struct postage_store_spend_item) { a, strlen(a), FUTURE, 77 };
+    it[1] = (struct postage_store_spend_item) { b, 0, FUTURE, 77 };
+    ck_assert_int_eq(postage_store_spend_many(s, it, 2), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(it[0].result, POSTAGE_ERR_STORE);
+    ck_assert_int_eq(it[1].result, POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent(s, a, strlen(a)), POSTAGE_OK);
+    it[1] = (struct postage_store_spend_item) { NULL, 1, FUTURE, 77 };
+    ck_assert_int_eq(postage_store_spend_many(s, it, 2), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_spend_many(s, it, 0), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_spend_many(s, it, POSTAGE_STORE_SPEND_MANY_MAX + 1),
+                     POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_spend_many(s, NULL, 1), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_spend_many(NULL, it, 1), POSTAGE_ERR_INVALID);
+    ck_assert_uint_eq(count(s), 3);
+    postage_store_close(s);
+}
+END_TEST
+
+/* Group commit: more spenders than cores, spending overlapping stamps
+ * with the default sync (so commits take long enough for batches to
+ * form), each in its own order, alternating single spends and
+ * spend_many calls of 1 to 5 stamps that repeat a stamp now and then.
+ * Each stamp must be answered "fresh" exactly once over all threads -
+ * counted per stamp, not only in total - and "spent" every other time. */
+#define GROUP_THREADS 8
+#define GROUP_STAMPS 300
+
+struct group_worker {
+    postage_store *s;
+    unsigned w, errors, spent;
+    unsigned char fresh[GROUP_STAMPS];  /* fresh answers per stamp */
+};
+
+/* Thread w's order over the stamps: stride 7 (coprime to GROUP_STAMPS)
+ * from its own offset. */
+static unsigned
+group_stamp(unsigned w, unsigned j)
+{
+    return (w * 37 + j * 7) % GROUP_STAMPS;
+}
+
+static void *
+group_main(void *arg)
+{
+    struct group_worker *g = arg;
+    char text[6][128];
+    struct postage_store_spend_item it[6];
+    unsigned idx[6];
+    unsigned j = 0, step = 0, k, n, take;
+    int rc;
+
+    while (j < GROUP_STAMPS) {
+        n = step++ % 6;                 /* 0: one postage_store_spend */
+        take = n == 0 ? 1 : n;
+        if (take > GROUP_STAMPS - j)
+            take = GROUP_STAMPS - j;
+        for (k = 0; k < take; k++) {
+            idx[k] = group_stamp(g->w, j + k);
+            stamp_text(text[k], sizeof text[k], idx[k] + 5000);
+            it[k] = (struct postage_store_spend_item) { text[k], strlen(text[k]), FUTURE, 77 };
+        }
+        j += take;
+        if (n == 0) {
+            rc = spend(g->s, text[0], FUTURE);
+            if (rc == POSTAGE_OK)
+                g->fresh[idx[0]]++;
+            else if (rc == POSTAGE_ERR_SPENT)
+                g->spent++;
+            else
+                g->errors++;
+            continue;
+        }
+        if (step % 3 == 0) {            /* the first stamp once more */
+            it[take] = it[0];
+            idx[take] = idx[0];
+            take++;
+        }
+        if (postage_store_spend_many(g->s, it, take) != POSTAGE_OK) {
+            g->errors++;
+            continue;
+        }
+        for (k = 0; k < take; k++) {
+            if (it[k].result == POSTAGE_OK)
+                g->fresh[idx[k]]++;
+            else if (it[k].result == POSTAGE_ERR_SPENT)
+                g->spent++;
+            else
+                g->errors++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_group_exactly_once)
+{
+    static struct group_worker g[GROUP_THREADS];
+    pthread_t th[GROUP_THREADS];
+    unsigned w, i, spent = 0, repeats;
+    postage_store *s = open_ok(spec, 0);
+
+    for (w = 0; w < GROUP_THREADS; w++) {
+        memset(&g[w], 0, sizeof g[w]);
+        g[w].s = s;
+        g[w].w = w;
+        ck_assert_int_eq(pthread_create(&th[w], NULL, group_main, &g[w]), 0);
+    }
+    for (w = 0; w < GROUP_THREADS; w++) {
+        ck_assert_int_eq(pthread_join(th[w], NULL), 0);
+        ck_assert_msg(g[w].errors == 0, "thread %u had %u errors: %s", w, g[w].errors,
+                      postage_store_error(s));
+        spent += g[w].spent;
+    }
+    for (i = 0; i < GROUP_STAMPS; i++) {
+        unsigned fresh = 0;
+
+        for (w = 0; w < GROUP_THREADS; w++)
+            fresh += g[w].fresh[i];
+        ck_assert_msg(fresh == 1, "stamp %u was answered fresh %u times", i, fresh);
+    }
+    /* Every other answer was "spent": GROUP_THREADS - 1 per stamp, plus
+     * the repeats inside calls. */
+    ck_assert_uint_ge(spent, (GROUP_THREADS - 1) * GROUP_STAMPS);
+    repeats = spent - (GROUP_THREADS - 1) * GROUP_STAMPS;
+    ck_assert_uint_gt(repeats, 0);
+    ck_assert_uint_eq(count(s), GROUP_STAMPS);
+    postage_store_close(s);
+}
+END_TEST
+
 /* Threads racing through map growth: the resize must never happen while
  * another thread of the process is inside a transaction. */
 START_TEST(test_threads_growth)
@@ -1524,6 +1684,7 @@ add_conformance(TCase *tc)
     tcase_add_test(tc, test_reopen_keeps);
     tcase_add_test(tc, test_expiry);
     tcase_add_test(tc, test_invalid_args);
+    tcase_add_test(tc, test_spend_many);
 }
 
 static void
@@ -1531,6 +1692,7 @@ add_conformance_heavy(TCase *tc)
 {
     tcase_add_test(tc, test_processes_exactly_once);
     tcase_add_test(tc, test_threads_exactly_once);
+    tcase_add_test(tc, test_group_exactly_once);
 }
 
 Suite *
