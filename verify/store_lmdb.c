@@ -10,25 +10,43 @@
  * bytes, expires_at as a big-endian two's-complement int64, so a store
  * reads the same on any host.
  *
- * Double spending.  spend() is one mdb_put(MDB_NOOVERWRITE) in its own
- * write transaction: LMDB's writer lock (a process-shared mutex in
- * lock.mdb) makes insert-if-absent atomic across threads and processes,
- * and MDB_KEYEXIST is the "spent" answer.  There is never a lookup
- * followed by a separate insert.
+ * Double spending.  A spend is one mdb_put(MDB_NOOVERWRITE) in a write
+ * transaction: LMDB's writer lock (a process-shared mutex in lock.mdb,
+ * behind the writers' flock of kv/lmdb_env.c) makes insert-if-absent
+ * atomic across threads and processes, and MDB_KEYEXIST is the "spent"
+ * answer.  There is never a lookup followed by a separate insert.
+ * spend_many puts a message's keys in order in one transaction; a key
+ * met twice is "spent" the second time.
+ *
+ * Group commit.  Threads spending at once share a transaction
+ * (kv_lmdb_write_grouped): the first spender with no commit in flight
+ * takes every spend queued in this handle, puts them all in one
+ * transaction and commits once; the spends that arrive during that
+ * commit form the next one.  A lone spender commits at once, as before;
+ * with N spenders a commit holds up to about N requests (each a spend or
+ * a spend_many), so the fsync is paid once per batch instead of once per
+ * spend.  Each put is still MDB_NOOVERWRITE inside the one transaction,
+ * so of two spends of one key in a batch the second is "spent".  No
+ * spender is answered "fresh" before the commit holding its spend has
+ * returned (with its fsync); a failed batch (a full disk at commit,
+ * damage) fails every spend in it, none acknowledged and none written.
+ * Other processes spending the same store queue on the flock as before;
+ * a process killed with SIGKILL loses only its own unanswered spends.
  *
  * Durability.  By default the environment runs with MDB_NOMETASYNC: each
  * commit fsyncs the data pages before the new meta page is written, and
  * the meta page itself reaches the disk with the next commit (or when the
  * kernel writes it back).  Integrity never depends on write ordering, and
- * an operating system crash can lose at most the last committed spend,
- * i.e. allow one replay of one still-valid stamp.  That costs one fsync
- * per spend instead of two, and a single replayable stamp is harmless next
- * to a corrupt store.  POSTAGE_STORE_NOSYNC selects MDB_NOSYNC (no fsync
+ * an operating system crash can lose at most the last commit: the spends
+ * of the last batch (one spend, when spends do not overlap), i.e. allow
+ * one replay each of those still-valid stamps.  That costs one fsync per
+ * commit instead of two, and a few replayable stamps are harmless next to
+ * a corrupt store.  POSTAGE_STORE_NOSYNC selects MDB_NOSYNC (no fsync
  * until a clean close, which syncs): the last seconds of spends can be
  * lost, and on a file system that does not keep write order LMDB itself
  * warns that a crash may corrupt the store, so it is for bulk loads and
  * benchmarks.  A process crash (as opposed to a system crash) loses
- * nothing in either mode.
+ * nothing acknowledged in either mode.
  *
  * Map growth.  The map starts at 64 MiB (or $POSTAGE_LMDB_MAPSIZE bytes, a
  * decimal number with an optional k/m/g suffix, for tests).  MDB_MAP_FULL

@@ -49,8 +49,10 @@ enum {
      * a system crash may forget the spends of the last seconds, and on a
      * file system that does not keep write order it may even damage the
      * store (LMDB's MDB_NOSYNC caveat).  Meant for bulk loads and
-     * benchmarks.  Without it, each spend is fsynced and a system crash
-     * can forget at most the last one. */
+     * benchmarks.  Without it, each commit is fsynced before its spends
+     * are answered (spends made at once by several threads share one
+     * commit), and a system crash can forget at most the last commit's
+     * spends. */
     POSTAGE_STORE_NOSYNC = 1 << 0,
     /* Open an existing store only; fail instead of creating it. */
     POSTAGE_STORE_NOCREATE = 1 << 1,

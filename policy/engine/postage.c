@@ -569,19 +569,27 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
     }
 
     /* Spend only for a message we take; a stamp spent by another copy
-     * since we looked pays nothing after all. */
-    for (size_t i = 0; !deferred && i < n_stamps; i++) {
-        struct pd_postage_stamp *st = &stamps[i];
-        if (st->outcome != PD_STAMP_PAID || e->stamps == NULL)
+     * since we looked pays nothing after all.  The paying stamps go in
+     * one call: with LMDB one transaction and one commit, so a copy of the
+     * message racing this one gets all of them or none.  They were
+     * checked in full above; spending needs no second computation. */
+    struct postage_store_spend_item spend[PD_POSTAGE_STAMPS_MAX];
+    size_t which[PD_POSTAGE_STAMPS_MAX], n_spend = 0;
+    for (size_t i = 0; !deferred && e->stamps != NULL && i < n_stamps; i++) {
+        if (stamps[i].outcome != PD_STAMP_PAID || n_spend >= PD_POSTAGE_STAMPS_MAX)
             continue;
-        /* Checked in full above; spending needs no second computation. */
-        int spent = postage_store_spend(e->stamps, st->text, st->len, st->expires_at);
-        if (spent == POSTAGE_OK)
+        spend[n_spend] = (struct postage_store_spend_item) {
+            stamps[i].text, stamps[i].len, stamps[i].expires_at, 0 };
+        which[n_spend++] = i;
+    }
+    if (n_spend > 0 && postage_store_spend_many(e->stamps, spend, n_spend) != POSTAGE_OK) {
+        pd_eng_set_stamps_error(e, a);
+        goto out;
+    }
+    for (size_t j = 0; j < n_spend; j++) {
+        struct pd_postage_stamp *st = &stamps[which[j]];
+        if (spend[j].result == POSTAGE_OK)
             continue;
-        if (spent != POSTAGE_ERR_SPENT) {
-            pd_eng_set_stamps_error(e, a);
-            goto out;
-        }
         struct pd_postage_rcpt *rc = &rcpts[st->rcpt];
         st->outcome = PD_STAMP_REPLAYED;
         st->rcpt = -1;
