@@ -226,6 +226,7 @@ struct kv_lmdb_request {
     char *err;                          /* the caller's buffer              */
     size_t errlen;
     struct kv_lmdb_request *next;
+    pthread_cond_t wake;                /* done, or lead the next batch     */
 };
 
 /* A batch as one body: each request's body in order.  A request's own
@@ -268,15 +269,24 @@ int
 kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
                       char *err, size_t errlen)
 {
-    struct kv_lmdb_request me = { body, arg, what, KV_LMDB_FAILED, 0, err, errlen, NULL };
-    struct kv_lmdb_request *batch, *r;
+    struct kv_lmdb_request me = {
+        .body = body, .arg = arg, .what = what, .rc = KV_LMDB_FAILED, .err = err,
+        .errlen = errlen,
+    };
+    struct kv_lmdb_request *batch, *r, *next;
 
+    /* Each caller sleeps on its own condition variable, so that a commit
+     * wakes its batch and the next leader, not every waiter. */
+    if (pthread_cond_init(&me.wake, NULL) != 0) {
+        errbuf_printf(err, errlen, "%s: %s: cannot create a condition variable", e->dir, what);
+        return KV_LMDB_NOMEM;
+    }
     pthread_mutex_lock(&e->group_lock);
     *e->queue_end = &me;
     e->queue_end = &me.next;
     while (!me.done) {
         if (e->leading) {
-            pthread_cond_wait(&e->group_done, &e->group_lock);
+            pthread_cond_wait(&me.wake, &e->group_lock);
             continue;
         }
         /* Lead: everything queued so far (me included) is one batch, and
@@ -288,14 +298,19 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
         pthread_mutex_unlock(&e->group_lock);
         write_batch(e, batch);
         pthread_mutex_lock(&e->group_lock);
-        for (r = batch; r != NULL; r = r->next)
-            r->done = 1;                /* r may be gone once we unlock */
+        for (r = batch; r != NULL; r = next) {
+            next = r->next;             /* r may be gone once we unlock */
+            r->done = 1;
+            if (r != &me)
+                pthread_cond_signal(&r->wake);
+        }
         e->leading = 0;
-        /* Wake the batch's callers, and the next batch's first caller to
-         * wake leads it. */
-        pthread_cond_broadcast(&e->group_done);
+        /* The next batch's first caller leads it. */
+        if (e->queue != NULL)
+            pthread_cond_signal(&e->queue->wake);
     }
     pthread_mutex_unlock(&e->group_lock);
+    pthread_cond_destroy(&me.wake);
     return me.rc;
 }
 
@@ -459,13 +474,6 @@ kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o
         errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
         return KV_LMDB_NOMEM;
     }
-    if (pthread_cond_init(&e->group_done, NULL) != 0) {
-        pthread_mutex_destroy(&e->group_lock);
-        pthread_mutex_destroy(&e->lock);
-        errbuf_printf(err, errlen, "cannot create a condition variable for %s %s", o->owner,
-                      o->owner_name);
-        return KV_LMDB_NOMEM;
-    }
     if (o->nosync)
         envflags |= MDB_NOSYNC;
 
@@ -526,7 +534,6 @@ fail_env:
     mdb_env_close(e->env);
 fail_guard:
     lmdb_guard_free(&e->guard);
-    pthread_cond_destroy(&e->group_done);
     pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
     return status == KV_LMDB_NOMEM ? status : KV_LMDB_FAILED;
@@ -542,7 +549,6 @@ kv_lmdb_close(struct kv_lmdb *e)
         mdb_env_sync(e->env, 1);
     mdb_env_close(e->env);
     lmdb_guard_free(&e->guard);
-    pthread_cond_destroy(&e->group_done);
     pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
 }

@@ -73,7 +73,6 @@ struct kv_lmdb {
      * transaction, and whether a leader is running one.  Under group_lock,
      * which is never held across a transaction (e->lock is). */
     pthread_mutex_t group_lock;
-    pthread_cond_t group_done;          /* a leader has finished its batch   */
     struct kv_lmdb_request *queue;      /* first waiting request, or NULL    */
     struct kv_lmdb_request **queue_end; /* where the next one goes           */
     int leading;                        /* a batch is being written          */
@@ -156,8 +155,9 @@ int kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *
  * in the leader's thread; it must, as for kv_lmdb_write, be safe to run
  * again (MDB_MAP_FULL reruns the whole batch).  Writes of one caller are
  * in one transaction; writes of different callers are applied in the
- * order they were queued.  Returns MDB_SUCCESS, the body's own code, or
- * KV_LMDB_FAILED. */
+ * order they were queued.  Returns MDB_SUCCESS, the body's own code,
+ * KV_LMDB_FAILED, or KV_LMDB_NOMEM (no condition variable to wait on;
+ * nothing written). */
 int kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body,
                           void *arg, char *err, size_t errlen);
 
