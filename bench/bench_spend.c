@@ -1,13 +1,24 @@
 /*
  * bench_spend.c - spends per second and latency percentiles through the
- * library path (postage_check with a store: parse, SHA-1, date window,
+ * library path (postage_check: parse, SHA-1, date window, then the
  * spend), for any store specification, so that LMDB and Redis are
- * measured by the same code in one run (bench/store_backends.sh).
+ * measured by the same code in one run (bench/store_backends.sh,
+ * bench/spend_group.sh).
  *
- * Usage: bench_spend SPEC COUNT [THREADS]
+ * Usage: bench_spend [--one-per-commit] [--stamps K [--each]] SPEC COUNT [THREADS]
+ *   THREADS spenders (sessions) each spend COUNT messages of K stamps
+ *   (default 1).  One stamp: postage_check with the store (one
+ *   postage_store_spend).  K stamps: each checked without the store, then
+ *   all spent in one postage_store_spend_many call, or with --each one
+ *   postage_store_spend per stamp, in turn.
+ *   --one-per-commit: a bench-wide mutex lets one message spend at a time,
+ *   so each commit holds one message's spends: the store as it was before
+ *   group commit (every spend serialised on the environment's lock and one
+ *   commit each), measured beside group commit in the same run.
  * Prints one line: "SPEC spends N threads T seconds S rate R/s p50_us X
- * p99_us Y".  Stamps claim 0 bits (no minting time) and are unique per
- * run.  A measuring tool, not a test.
+ * p99_us Y mode M stamps K msgs_rate R/s", latencies per message.  Stamps
+ * claim 0 bits (no minting time) and are unique per run.  A measuring
+ * tool, not a test.
  */
 #include "config.h"
 
@@ -25,12 +36,17 @@
 
 #define STAMP_DATE "261127"
 #define T_STAMP INT64_C(1795737600)   /* 2026-11-27 00:00:00 UTC */
+#define MAX_STAMPS 64
+#define STAMP_SIZE 160
+
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker {
     postage_store *store;
-    unsigned id, count;
+    unsigned id, count, stamps;
+    int serial, each;
     unsigned long run;
-    double *lat;          /* seconds per spend */
+    double *lat;          /* seconds per message */
     unsigned failed;
 };
 
@@ -42,23 +58,61 @@ now_seconds(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* One message: check its stamps, spend them.  0 if all were fresh. */
+static int
+message(struct worker *w, unsigned i, struct postage_check_options *o)
+{
+    static const struct postage_check_options zero;
+    struct postage_store_spend_item items[MAX_STAMPS];
+    char text[MAX_STAMPS][STAMP_SIZE];
+    struct postage_check_result r;
+    int bad = 0;
+
+    for (unsigned k = 0; k < w->stamps; k++) {
+        int n = snprintf(text[k], STAMP_SIZE, "1:0:%s:bench%u@example.org::r%lxs%u:%x",
+                         STAMP_DATE, w->id, w->run, k, i);
+        items[k] = (struct postage_store_spend_item) { text[k], (size_t) n, 0, 0 };
+    }
+    if (w->stamps == 1)
+        return postage_check(text[0], items[0].len, o, &r) != POSTAGE_OK;
+    /* Checked first, as postaged checks a message's stamps before it
+     * takes the message; then spent. */
+    struct postage_check_options nostore = *o;
+    nostore.store = zero.store;
+    for (unsigned k = 0; k < w->stamps; k++) {
+        bad |= postage_check(text[k], items[k].len, &nostore, &r) != POSTAGE_OK;
+        items[k].expires_at = r.expires_at;
+    }
+    if (w->each) {
+        for (unsigned k = 0; k < w->stamps; k++)
+            bad |= postage_store_spend(w->store, text[k], items[k].len, items[k].expires_at)
+                   != POSTAGE_OK;
+        return bad;
+    }
+    if (postage_store_spend_many(w->store, items, w->stamps) != POSTAGE_OK)
+        return 1;
+    for (unsigned k = 0; k < w->stamps; k++)
+        bad |= items[k].result != POSTAGE_OK;
+    return bad;
+}
+
 static void *
 work(void *p)
 {
     struct worker *w = p;
     struct postage_check_options o;
-    struct postage_check_result r;
-    char stamp[160];
     postage_check_options_init(&o, T_STAMP + 3600);
     o.required_bits = 0;
     o.store = w->store;
     for (unsigned i = 0; i < w->count; i++) {
-        int n = snprintf(stamp, sizeof stamp, "1:0:%s:bench%u@example.org::r%lx:%x",
-                         STAMP_DATE, w->id, w->run, i);
         double t0 = now_seconds();
-        int rc = postage_check(stamp, (size_t) n, &o, &r);
+        if (w->serial)
+            pthread_mutex_lock(&one_at_a_time);
+        int bad = message(w, i, &o);
+        if (w->serial)
+            pthread_mutex_unlock(&one_at_a_time);
         w->lat[i] = now_seconds() - t0;
-        if (rc != POSTAGE_OK)
+        if (bad)
             w->failed++;
     }
     return NULL;
@@ -71,24 +125,44 @@ by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int
+usage(void)
+{
+    fprintf(stderr, "usage: bench_spend [--one-per-commit] [--stamps K [--each]] SPEC COUNT "
+                    "[THREADS]\n");
+    return 2;
+}
+
 int
 main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_spend SPEC COUNT [THREADS]\n");
-        return 2;
+    int serial = 0, each = 0, a = 1;
+    unsigned stamps = 1;
+    for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
+        if (strcmp(argv[a], "--one-per-commit") == 0)
+            serial = 1;
+        else if (strcmp(argv[a], "--each") == 0)
+            each = 1;
+        else if (strcmp(argv[a], "--stamps") == 0 && a + 1 < argc)
+            stamps = (unsigned) strtoul(argv[++a], NULL, 10);
+        else
+            return usage();
     }
-    unsigned count = (unsigned) strtoul(argv[2], NULL, 10);
-    unsigned threads = argc > 3 ? (unsigned) strtoul(argv[3], NULL, 10) : 1;
-    if (count == 0 || threads == 0 || threads > 64) {
-        fprintf(stderr, "bench_spend: COUNT and THREADS (1-64) must be positive\n");
+    if (argc - a < 2)
+        return usage();
+    const char *spec = argv[a];
+    unsigned count = (unsigned) strtoul(argv[a + 1], NULL, 10);
+    unsigned threads = argc - a > 2 ? (unsigned) strtoul(argv[a + 2], NULL, 10) : 1;
+    if (count == 0 || threads == 0 || threads > 64 || stamps == 0 || stamps > MAX_STAMPS) {
+        fprintf(stderr, "bench_spend: COUNT, THREADS (1-64) and K (1-%d) must be positive\n",
+                MAX_STAMPS);
         return 2;
     }
     postage_store *store;
     char err[POSTAGE_STORE_ERRLEN];
-    if (postage_store_open(argv[1], POSTAGE_STORE_NOSYNC * (getenv("BENCH_NOSYNC") != NULL),
+    if (postage_store_open(spec, POSTAGE_STORE_NOSYNC * (getenv("BENCH_NOSYNC") != NULL),
                            &store, err, sizeof err) != POSTAGE_OK) {
-        fprintf(stderr, "bench_spend: %s: %s\n", argv[1], err);
+        fprintf(stderr, "bench_spend: %s: %s\n", spec, err);
         return 1;
     }
     struct worker w[64];
@@ -99,7 +173,8 @@ main(int argc, char **argv)
         return 1;
     double t0 = now_seconds();
     for (unsigned t = 0; t < threads; t++) {
-        w[t] = (struct worker) { store, t, count, run, lat + (size_t) t * count, 0 };
+        w[t] = (struct worker) { store, t, count, stamps, serial, each, run,
+                                 lat + (size_t) t * count, 0 };
         pthread_create(&tid[t], NULL, work, &w[t]);
     }
     unsigned failed = 0;
@@ -110,11 +185,15 @@ main(int argc, char **argv)
     double secs = now_seconds() - t0;
     size_t n = (size_t) count * threads;
     qsort(lat, n, sizeof *lat, by_value);
-    printf("%s spends %zu threads %u seconds %.2f rate %.0f/s p50_us %.0f p99_us %.0f%s\n",
-           argv[1], n, threads, secs, (double) n / secs, lat[n / 2] * 1e6,
-           lat[(size_t) ((double) n * 0.99)] * 1e6, failed ? " (some failed!)" : "");
+    printf("%s spends %zu threads %u seconds %.2f rate %.0f/s p50_us %.0f p99_us %.0f "
+           "mode %s stamps %u msgs_rate %.0f/s%s\n",
+           spec, n * stamps, threads, secs, (double) (n * stamps) / secs, lat[n / 2] * 1e6,
+           lat[(size_t) ((double) n * 0.99)] * 1e6,
+           serial ? "one-per-commit" : stamps > 1 && each ? "group,each" : "group", stamps,
+           (double) n / secs, failed ? " (some failed!)" : "");
     if (failed)
-        fprintf(stderr, "bench_spend: %u spends failed: %s\n", failed, postage_store_error(store));
+        fprintf(stderr, "bench_spend: %u messages failed: %s\n", failed,
+                postage_store_error(store));
     free(lat);
     postage_store_close(store);
     return failed ? 1 : 0;

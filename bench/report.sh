@@ -24,7 +24,9 @@
 #              million: LMDB (library path, with and without fsync), Redis
 #              (tests/lib/redis_harness.sh's redis_start when it exists, else a
 #              private redis-server), postage-verify as one process per
-#              check, and hashcash 1.22's flat file as far as it gets
+#              check, and hashcash 1.22's flat file as far as it gets;
+#              and LMDB spends/s with 1, 2 and 8 spenders, group commit
+#              beside one commit per spend (bench/spend_group.sh)
 #   economics  postaged's price model (bench/economics, linked with
 #              policy/libpolicy.la) on documented traffic profiles: bits and
 #              CPU time per message and per day on each device
@@ -983,6 +985,11 @@ EOF
     for f in "$D"/plot_verify_*.dat; do [ -s "$f" ] || printf '1\tNaN\n' > "$f"; done
     gplot verify_curve
     plot_files verify_curve "checks per second against stamps stored"
+    log "concurrent spends: group commit"
+    { echo "### Concurrent spends: group commit"; echo; } >> "$R"
+    top_builddir="$B" "$top_srcdir/bench/spend_group.sh" $([ "$QUICK" = 1 ] && echo --quick) \
+        --dir "$OUT" --data "$D/spend_group.tsv" >> "$R" 2> "$D/spend_group.err" ||
+        note "bench/spend_group.sh failed: $(tail -n 3 "$D/spend_group.err" | tr '\n' ' ')"
 fi
 
 # --- 4. economics -----------------------------------------------------------------
