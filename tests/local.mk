@@ -177,7 +177,11 @@ endif
 EXTRA_DIST += tests/system/bench_report.sh
 
 # Fault injection: SIGKILL of postaged and of postage-verify under load,
-# spending from one LMDB store (no stamp pays twice).
+# spending from one LMDB store (no stamp pays twice); spend_crowd spends
+# from many threads at once, so that its spends are group-committed.
+check_PROGRAMS += tests/system/spend_crowd
+tests_system_spend_crowd_SOURCES = tests/system/spend_crowd.c
+tests_system_spend_crowd_LDADD = libpostage.la $(PTHREAD_LIBS)
 if WITH_MILTER
 TESTS += tests/system/fault_kill9.sh
 endif

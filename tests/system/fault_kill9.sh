@@ -5,11 +5,19 @@
 # once.  Round after round, fresh stamps (and some already spent) go to
 # every spender in a different order, and at a random moment the
 # verifiers, postaged or both are killed with SIGKILL; postaged is then
-# started again on the same store.  Every answer is recorded as it is
+# started again on the same store.  Group commit (several threads' spends
+# in one transaction, answered only once it is committed) is killed in
+# the middle too: tests/system/spend_crowd spends the same stamps from
+# CROWD threads of one process, one stamp a call or several
+# (postage_store_spend_many), and is killed with the verifiers; postaged
+# has several milter sessions at once, one sending one-recipient
+# messages, MSESSIONS more messages of two recipients and two stamps
+# (spent in one call), each pairing the stamps its own way.  Every answer is recorded as it is
 # printed (line-buffered), so answers given just before a kill count too.
 # At the end:
-#   - no stamp was answered as paid (verify `ok`, milter accept/continue)
-#     more than once over the whole run, the final replay included;
+#   - no stamp was answered as paid (verify `ok`, milter accept/continue
+#     with every recipient paid) more than once over the whole run, the
+#     final replay included, answers given just before a kill included;
 #   - every stamp answered as paid is refused as `spent` by postage-verify
 #     and does not pay through the restarted milter ("already spent");
 #   - postaged came back after every kill (the store was never left
@@ -18,7 +26,8 @@
 # POSTAGE_TEST_QUICK=1: 8 rounds instead of 30.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
-require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT"
+CROWD_BIN="$top_builddir/tests/system/spend_crowd"
+require_built "$POSTAGED" "$MINT" "$VERIFY" "$MCLIENT" "$PDCLIENT" "$CROWD_BIN"
 require_stdbuf
 command -v shuf > /dev/null 2>&1 || skip "shuf (coreutils) is not installed"
 
@@ -26,6 +35,8 @@ ROUNDS=30
 [ "${POSTAGE_TEST_QUICK:-0}" = 1 ] && ROUNDS=8
 FRESH=150       # new stamps per round
 VERIFIERS=3
+MSESSIONS=2     # milter sessions with two-stamp messages, beside the one-stamp one
+CROWD=8         # spend_crowd's threads
 
 # Every process we start is a child of this shell: until it is waited for
 # its PID cannot be reused, so killing what is in $live is always safe.
@@ -118,11 +129,14 @@ collect_verify() {    # FILE
     awk '$2 == "ok" { print $1 }' "$1" >> "$TMP/paid"
 }
 # The milter's answers (--show-headers): a message let through whose
-# X-Postage-Result says "paid" spent its stamp.
+# X-Postage-Result says "paid" ("paid=N" for N recipients, all of them)
+# spent its stamps.
 collect_milter() {    # INPUT OUTPUT: lines paid -> their stamps
-    awk -F '\t' 'NR == FNR { s[FNR] = substr($2, 13); next }
+    awk -F '\t' 'NR == FNR { n[FNR] = NF - 1; for (i = 2; i <= NF; i++) s[FNR, i - 1] = substr($i, 13); next }
         $2 == "accept" || $2 == "continue" { through[$1] = 1 }
-        $2 == "header" && $3 ~ /^X-Postage-Result: .*> paid / && through[$1] { print s[$1] }' \
+        $2 == "header" && through[$1] && (n[$1] == 1 && $3 ~ /^X-Postage-Result: .*> paid / ||
+            n[$1] > 1 && $3 ~ ("^X-Postage-Result: .*; paid=" n[$1] "(;|$)")) {
+            for (i = 1; i <= n[$1]; i++) print s[$1, i] }' \
         "$1" "$2" >> "$TMP/paid"
 }
 
@@ -143,6 +157,12 @@ while [ $r -lt $ROUNDS ]; do
         pids="$pids $!"
         v=$((v + 1))
     done
+    # the crowd: 1, 2 or 3 stamps a call, by round
+    shuf "$TMP/fresh" > "$TMP/crowd.$r.in"
+    stdbuf -oL "$CROWD_BIN" "lmdb:$DB" "$CROWD" $((r % 3 + 1)) < "$TMP/crowd.$r.in" \
+        > "$TMP/out.$r.crowd" 2> "$TMP/err.$r.crowd" &
+    cpid=$!
+    pids="$pids $cpid"
     live="$live $pids"
     shuf "$TMP/fresh" | awk '{ split($0, f, ":"); printf "%s\tX-Hashcash: %s\n", f[4], $0 }' \
         > "$TMP/m.$r.in"
@@ -151,6 +171,20 @@ while [ $r -lt $ROUNDS ]; do
         "$TMP/m.$r.in" > "$TMP/m.$r.out" 2> "$TMP/m.$r.err" &
     mpid=$!
     live="$live $mpid"
+    # the two-stamp sessions: each pairs the shuffled stamps its own way
+    mpids=
+    c=0
+    while [ $c -lt $MSESSIONS ]; do
+        shuf "$TMP/fresh" | awk '{ split($0, f, ":"); r[NR % 2] = f[4]; h[NR % 2] = $0 }
+            NR % 2 == 0 { printf "%s,%s\tX-Hashcash: %s\tX-Hashcash: %s\n", r[1], r[0], h[1], h[0] }' \
+            > "$TMP/m.$r.c$c.in"
+        stdbuf -oL "$MCLIENT" --show-headers --connect "inet:127.0.0.1:$PORT" --timeout 3000 \
+            --client-addr "198.51.100.$((r % 250 + 1))" --from "round$r.c$c@r$r.example.net" \
+            "$TMP/m.$r.c$c.in" > "$TMP/m.$r.c$c.out" 2> "$TMP/m.$r.c$c.err" &
+        mpids="$mpids $!"
+        c=$((c + 1))
+    done
+    live="$live $mpids"
 
     # a random moment, then SIGKILL: the verifiers, postaged, or both
     sleep "$(shuf -i 2-60 -n 1 | awk '{ printf "%.3f", $1 / 1000 }')"
@@ -167,22 +201,27 @@ while [ $r -lt $ROUNDS ]; do
     for p in $pids; do
         wait_bounded "$p" 15 || stuck "postage-verify" "$p"
         reap "$p"
-        # 137: killed; 0/1: finished; anything else is a crash or an error
+        # 137: killed; 0/1: finished (the crowd: 0); anything else is a
+        # crash or an error
         case $reaped in
-            0 | 1 | 137) ;;
-            *) fail "round $r: postage-verify exited with $reaped: $(cat "$TMP"/err.$r.*)" ;;
+            0 | 137) ;;
+            1) [ "$p" != "$cpid" ] || fail "round $r: spend_crowd failed: $(cat "$TMP/err.$r.crowd")" ;;
+            *) fail "round $r: postage-verify or spend_crowd exited with $reaped: $(cat "$TMP"/err.$r.*)" ;;
         esac
     done
-    if [ "$what" = 0 ]; then
-        # postaged is alive: the client finishes
-        was_stuck=
-        wait_bounded "$mpid" 15 || stuck "milter_client (talking to postaged)" "$mpid"
-        reap "$mpid"
-        [ -n "$was_stuck" ] || [ "$reaped" -le 1 ] || fail "round $r: milter_client exited with $reaped: $(cat "$TMP/m.$r.err")"
-    else
-        kill -9 "$mpid" 2>/dev/null
-        reap "$mpid"
-    fi
+    for p in $mpid $mpids; do
+        if [ "$what" = 0 ]; then
+            # postaged is alive: the clients finish
+            was_stuck=
+            wait_bounded "$p" 15 || stuck "milter_client (talking to postaged)" "$p"
+            reap "$p"
+            [ -n "$was_stuck" ] || [ "$reaped" -le 1 ] ||
+                fail "round $r: milter_client exited with $reaped: $(cat "$TMP"/m.$r.*err)"
+        else
+            kill -9 "$p" 2>/dev/null
+            reap "$p"
+        fi
+    done
     if [ "$what" = 0 ]; then
         # not killed this round: it must still be running
         kill -0 "$postaged_pid" 2>/dev/null ||
@@ -192,7 +231,10 @@ while [ $r -lt $ROUNDS ]; do
     fi
     v=0
     while [ $v -lt $VERIFIERS ]; do collect_verify "$TMP/out.$r.$v"; v=$((v + 1)); done
+    collect_verify "$TMP/out.$r.crowd"
     collect_milter "$TMP/m.$r.in" "$TMP/m.$r.out"
+    c=0
+    while [ $c -lt $MSESSIONS ]; do collect_milter "$TMP/m.$r.c$c.in" "$TMP/m.$r.c$c.out"; c=$((c + 1)); done
     [ "$what" = 0 ] || start_postaged
     r=$((r + 1))
 done
@@ -241,14 +283,19 @@ twice=$(sort "$TMP/paid" | uniq -d)
 [ -z "$twice" ] || fail "stamps paid more than once: $(echo "$twice" | head -n 5)"
 
 # The run must have been a real one.
-via_verify=$(cat "$TMP"/out.* | grep -c ' ok$')
+via_verify=$(cat "$TMP"/out.*[0-9] | grep -c ' ok$')
+via_crowd=$(cat "$TMP"/out.*.crowd | grep -c ' ok$')
 via_milter=$(cat "$TMP"/m.*.out | grep -c '^[0-9]*	header	X-Postage-Result: .*> paid ')
+via_pairs=$(cat "$TMP"/m.*.c*.out | grep -c '^[0-9]*	header	X-Postage-Result: .*; paid=2\(;\|$\)')
 echo "rounds $ROUNDS kills $kills (postaged $postaged_kills, verifiers $verifier_kills)" \
-    "paid: $via_verify by postage-verify, $via_milter by the milter;" \
+    "paid: $via_verify by postage-verify, $via_crowd by spend_crowd, $via_milter by the milter," \
+    "$via_pairs two-stamp messages;" \
     "$(wc -l < "$TMP/paid.set" | tr -d ' ') of $total stamps paid before the final replay"
 [ "$postaged_kills" -ge 1 ] || fail "postaged was never killed"
 [ "$verifier_kills" -ge 1 ] || fail "no verifier was killed while it ran"
 [ "$via_verify" -ge 1 ] || fail "no stamp was paid through postage-verify"
 [ "$via_milter" -ge 1 ] || fail "no stamp was paid through the milter"
+[ "$via_pairs" -ge 1 ] || fail "no two-stamp message was paid through the milter"
+[ "$via_crowd" -ge 1 ] || fail "no stamp was paid through spend_crowd"
 [ "$failures" -eq 0 ] || tail -n 20 "$TMP/postaged.log" >&2
 finish
