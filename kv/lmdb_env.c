@@ -284,6 +284,7 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
     pthread_mutex_lock(&e->group_lock);
     *e->queue_end = &me;
     e->queue_end = &me.next;
+    e->queued++;
     while (!me.done) {
         if (e->leading) {
             pthread_cond_wait(&me.wake, &e->group_lock);
@@ -295,6 +296,7 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
         batch = e->queue;
         e->queue = NULL;
         e->queue_end = &e->queue;
+        e->queued = 0;
         pthread_mutex_unlock(&e->group_lock);
         write_batch(e, batch);
         pthread_mutex_lock(&e->group_lock);

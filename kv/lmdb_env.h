@@ -75,6 +75,7 @@ struct kv_lmdb {
     pthread_mutex_t group_lock;
     struct kv_lmdb_request *queue;      /* first waiting request, or NULL    */
     struct kv_lmdb_request **queue_end; /* where the next one goes           */
+    unsigned queued;                    /* how many are queued               */
     int leading;                        /* a batch is being written          */
 };
 

@@ -47,6 +47,7 @@
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/store.h"
+#include "kv/lmdb_env.h"
 #include "kv/redis_conn.h"
 #include "tests/unit/check_main.h"
 
@@ -1010,6 +1011,177 @@ START_TEST(test_group_exactly_once)
 }
 END_TEST
 
+/* ---- group commit's batches (kv/lmdb_env.c) -------------------------------- */
+
+/* A batch is made to order: the first writer's body holds its
+ * transaction open until two more writers have queued, so they form the
+ * next batch together.  Its second body fails with an LMDB error (a key
+ * too long), or answers with its own code: the batch fails as a whole
+ * (the first write of it is not committed, both callers get the error)
+ * or goes on (the first write is committed, the second caller gets its
+ * code). */
+struct gb {
+    struct kv_lmdb kv;
+    MDB_dbi dbi;
+    int second_fails;           /* 1: LMDB error; 0: the body's own code  */
+};
+
+struct gb_call {
+    struct gb *g;
+    const char *key;
+    int hold;                   /* wait for two queued writers          */
+    int rc;
+    char err[KV_LMDB_ERRLEN];
+};
+
+static int
+gb_open_body(MDB_txn *txn, unsigned dbi_flags, void *arg)
+{
+    struct gb *g = arg;
+
+    return mdb_dbi_open(txn, "t", dbi_flags, &g->dbi);
+}
+
+static unsigned
+gb_queued(struct gb *g)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&g->kv.group_lock);
+    n = g->kv.queued;
+    pthread_mutex_unlock(&g->kv.group_lock);
+    return n;
+}
+
+static int
+gb_body(MDB_txn *txn, void *arg)
+{
+    struct gb_call *c = arg;
+    char big[1024], key[16], value[] = "x";
+    MDB_val k, v;
+
+    if (c->hold) {
+        struct timespec tick = { 0, 1000000 };
+
+        while (gb_queued(c->g) < 2)      /* Check's timeout bounds this */
+            nanosleep(&tick, NULL);
+    }
+    if (c->key == NULL) {               /* the second writer of the batch */
+        if (!c->g->second_fails)
+            return KV_LMDB_BODY_CODE(7);
+        memset(big, 'k', sizeof big);   /* past LMDB's key size: MDB_BAD_VALSIZE */
+        k.mv_size = sizeof big;
+        k.mv_data = big;
+    } else {
+        snprintf(key, sizeof key, "%s", c->key);
+        k.mv_size = strlen(key);
+        k.mv_data = key;
+    }
+    v.mv_size = 1;
+    v.mv_data = value;
+    return mdb_put(txn, c->g->dbi, &k, &v, 0);
+}
+
+static void *
+gb_thread(void *arg)
+{
+    struct gb_call *c = arg;
+
+    c->rc = kv_lmdb_write_grouped(&c->g->kv, "testing", gb_body, c, c->err, sizeof c->err);
+    return NULL;
+}
+
+static int
+gb_has(struct gb *g, const char *key)
+{
+    MDB_txn *txn;
+    MDB_val k, v;
+    char err[KV_LMDB_ERRLEN], copy[16];
+    int rc;
+
+    snprintf(copy, sizeof copy, "%s", key);
+    k.mv_size = strlen(copy);
+    k.mv_data = copy;
+    pthread_mutex_lock(&g->kv.lock);
+    ck_assert_int_eq(kv_lmdb_begin_read(&g->kv, &txn, err, sizeof err), MDB_SUCCESS);
+    rc = mdb_get(txn, g->dbi, &k, &v);
+    mdb_txn_abort(txn);
+    pthread_mutex_unlock(&g->kv.lock);
+    ck_assert(rc == MDB_SUCCESS || rc == MDB_NOTFOUND);
+    return rc == MDB_SUCCESS;
+}
+
+static void
+group_batch(int second_fails)
+{
+    static struct gb g;
+    struct gb_call lead = { &g, "lead", 1, -1, "" };
+    struct gb_call first = { &g, "first", 0, -1, "" };
+    struct gb_call second = { &g, NULL, 0, -1, "" };
+    struct kv_lmdb_options o = { .maxdbs = 4, .may_create = 1, .owner = "store",
+                                 .owner_name = "test", .flock_writers = 1 };
+    char err[KV_LMDB_ERRLEN];
+    pthread_t tl, t1, t2;
+
+    memset(&g, 0, sizeof g);
+    g.second_fails = second_fails;
+    ck_assert_int_eq(mkdir(storedir, 0700), 0);
+    ck_assert_msg(kv_lmdb_open(&g.kv, storedir, &o, "opening", gb_open_body, &g, err,
+                               sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(pthread_create(&tl, NULL, gb_thread, &lead), 0);
+    /* The leader is inside its transaction once the queue is empty and a
+     * batch is being written. */
+    for (;;) {
+        struct timespec tick = { 0, 1000000 };
+        int leading;
+
+        pthread_mutex_lock(&g.kv.group_lock);
+        leading = g.kv.leading && g.kv.queue == NULL;
+        pthread_mutex_unlock(&g.kv.group_lock);
+        if (leading)
+            break;
+        nanosleep(&tick, NULL);
+    }
+    ck_assert_int_eq(pthread_create(&t1, NULL, gb_thread, &first), 0);
+    while (gb_queued(&g) < 1) {
+        struct timespec tick = { 0, 1000000 };
+        nanosleep(&tick, NULL);
+    }
+    ck_assert_int_eq(pthread_create(&t2, NULL, gb_thread, &second), 0);
+    ck_assert_int_eq(pthread_join(tl, NULL), 0);
+    ck_assert_int_eq(pthread_join(t1, NULL), 0);
+    ck_assert_int_eq(pthread_join(t2, NULL), 0);
+
+    ck_assert_msg(lead.rc == MDB_SUCCESS, "%d %s", lead.rc, lead.err);
+    ck_assert(gb_has(&g, "lead"));
+    if (second_fails) {
+        /* The whole batch failed: nothing of it written, both told. */
+        ck_assert_int_eq(first.rc, KV_LMDB_FAILED);
+        ck_assert_int_eq(second.rc, KV_LMDB_FAILED);
+        ck_assert_msg(strstr(first.err, "testing") != NULL, "%s", first.err);
+        ck_assert_str_eq(first.err, second.err);
+        ck_assert(!gb_has(&g, "first"));
+    } else {
+        /* A body's own code answers its caller only. */
+        ck_assert_msg(first.rc == MDB_SUCCESS, "%d %s", first.rc, first.err);
+        ck_assert_int_eq(second.rc, KV_LMDB_BODY_CODE(7));
+        ck_assert(gb_has(&g, "first"));
+    }
+    kv_lmdb_close(&g.kv);
+}
+
+START_TEST(test_group_batch_fails_whole)
+{
+    group_batch(1);
+}
+END_TEST
+
+START_TEST(test_group_batch_own_code)
+{
+    group_batch(0);
+}
+END_TEST
+
 /* Threads racing through map growth: the resize must never happen while
  * another thread of the process is inside a transaction. */
 START_TEST(test_threads_growth)
@@ -1719,6 +1891,8 @@ suite(void)
     tcase_add_test(basic, test_relative_chdir);
     tcase_add_test(basic, test_spec_scheme);
     tcase_add_test(basic, test_on_disk_format);
+    tcase_add_test(basic, test_group_batch_fails_whole);
+    tcase_add_test(basic, test_group_batch_own_code);
     tcase_set_timeout(basic, 60);
     suite_add_tcase(s, basic);
 
