@@ -251,17 +251,17 @@ static void
 write_batch(struct kv_lmdb *e, struct kv_lmdb_request *first)
 {
     struct kv_lmdb_request *r;
+    char err[KV_LMDB_ERRLEN] = "";
     int rc;
 
     pthread_mutex_lock(&e->lock);
-    rc = kv_lmdb_write(e, first->what, batch_body, first, first->err, first->errlen);
+    rc = kv_lmdb_write(e, first->what, batch_body, first, err, sizeof err);
     pthread_mutex_unlock(&e->lock);
     if (rc == MDB_SUCCESS)
         return;                         /* each request holds its answer */
     for (r = first; r != NULL; r = r->next) {
         r->rc = KV_LMDB_FAILED;
-        if (r != first)
-            errbuf_printf(r->err, r->errlen, "%s", first->err);
+        errbuf_printf(r->err, r->errlen, "%s", err);
     }
 }
 
