@@ -1,8 +1,12 @@
 # policy/frontends/local.mk - the front-ends' shared pieces: the policy
-# protocol codec, milter header bookkeeping and sessions, client warning
-# limits.
+# protocol codec, the milter protocol (packets, connections, listener: no
+# library needed, so they are built in every build), milter header
+# bookkeeping and sessions, client warning limits.
 policy_libpolicy_la_SOURCES += \
 	policy/frontends/request.h policy/frontends/request.c \
+	policy/frontends/milter_wire.h policy/frontends/milter_wire.c \
+	policy/frontends/milter_conn.h policy/frontends/milter_conn.c \
+	policy/frontends/milter_server.h policy/frontends/milter_server.c \
 	policy/frontends/milter_headers.h policy/frontends/milter_headers.c \
 	policy/frontends/milter_sessions.h policy/frontends/milter_sessions.c \
 	policy/frontends/warn_limit.h policy/frontends/warn_limit.c
