@@ -44,7 +44,7 @@ FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
 FUZZ_SRCS_milter_data = policy/checks/address.c policy/base/escape.c policy/frontends/milter_headers.c
 
 FUZZ_SECONDS = 10
-FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS) $(MILTER_LIBS)
+FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS)
 
 # A sub-make with GNU make (fuzz/fuzz.mk, which includes this file for
 # the lists above, so the libraries the lists name are passed down):
@@ -59,7 +59,7 @@ fuzz:
 	  top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	  FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
 	  POSTAGE_DEP_LIBS='$(POSTAGE_DEP_LIBS)' RESOLV_LIBS='$(RESOLV_LIBS)' \
-	  SPF2_LIBS='$(SPF2_LIBS)' MILTER_LIBS='$(MILTER_LIBS)' \
+	  SPF2_LIBS='$(SPF2_LIBS)' \
 	  FUZZ_DEP_CFLAGS='$(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(ARGON2_CFLAGS) $(LMDB_CFLAGS) $(HIREDIS_CFLAGS)' \
 	  run
 

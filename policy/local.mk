@@ -21,11 +21,11 @@ sbin_PROGRAMS += postaged
 postaged_SOURCES = policy/postaged.c \
 	policy/frontends/policy_server.h policy/frontends/policy_server.c \
 	policy/frontends/milter.h $(MILTER_SRC)
-postaged_LDADD = policy/libpolicy.la libpostage.la $(MILTER_LIBS) $(POSTAGE_DEP_LIBS)
+postaged_LDADD = policy/libpolicy.la libpostage.la $(POSTAGE_DEP_LIBS)
 dist_man_MANS += man/postaged.8 man/postaged.conf.5
 
 # The admin command over the reputation table of postaged's store (it
-# needs no milter library: it never talks to the MTA).
+# never talks to the MTA).
 sbin_PROGRAMS += postage-reputation
 postage_reputation_SOURCES = policy/postage-reputation.c
 postage_reputation_LDADD = policy/libpolicy.la libpostage.la libcli.a $(POSTAGE_DEP_LIBS)

@@ -444,17 +444,14 @@ main(int argc, char **argv)
         (policy_fd = pd_listen(settings.policy_listen, err, sizeof err)) < 0)
         startup_fatal("policy_listen: %s", err);
 
-    /* libmilter says only that it could not listen, and that to syslog: bind
-     * the address ourselves first (then let go of it) so that a failure
-     * says why, e.g. "Address already in use". */
     if (milter_spec[0] != '\0') {
         int probe = pd_listen(settings.milter_listen, err, sizeof err);
         if (probe < 0)
             startup_fatal("milter_listen: %s", err);
         close(probe);
-        if (pd_milter_open(milter_spec) != 0)
-            startup_fatal("milter_listen: %s: libmilter cannot listen there (its reason "
-                          "is in the log)", settings.milter_listen);
+        if (pd_milter_open(settings.milter_listen) != 0)
+            startup_fatal("milter_listen: %s: cannot listen there (the reason is in the "
+                          "log)", settings.milter_listen);
     }
 
     const struct passwd *pw = NULL;
@@ -548,9 +545,7 @@ main(int argc, char **argv)
         startup_fatal("pipe: %s", strerror(errno));
 
     /* Worker threads must not take the signals: the main thread handles
-     * them (libmilter's own signal thread then never sees one either,
-     * since Linux gives a process signal to the main thread first when it
-     * does not block it). */
+     * them. */
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGHUP);
@@ -673,6 +668,8 @@ main(int argc, char **argv)
         pthread_join(ptid, NULL);
     if (have_milter)
         pthread_join(mtid, NULL);
+    if (milter_spec[0] != '\0')
+        pd_milter_close();
     pd_engine_slot_free(slot);
     pd_rep_writer_stop(writer);
     postage_store_close(stamps);

@@ -1,9 +1,11 @@
 /*
- * milter.c - the milter front-end (libmilter): Postfix smtpd_milters and
- * Sendmail INPUT_MAIL_FILTER reach the same engine as the policy server.
+ * milter.c - the milter front-end: Postfix smtpd_milters and Sendmail
+ * INPUT_MAIL_FILTER reach the same engine as the policy server.
  *
- * libmilter owns the socket and runs one thread per MTA connection; the
- * per-connection context below keeps the client, the current message's
+ * postaged speaks the milter protocol itself (milter_server.c accepts and
+ * runs one thread per MTA connection, milter_conn.c reads the commands
+ * and answers; no libmilter), so that it owns the socket and its TCP
+ * options.  This file holds the callbacks; the per-connection context keeps the client, the current message's
  * envelope and transaction, the header the engine asked to add, and the
  * message size (counted from the header and body callbacks, since a milter
  * is never told the size).  Recipients are decided at RCPT, like the
@@ -36,14 +38,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
-
 #include "policy/checks/address.h"
 #include "policy/base/escape.h"
 #include "policy/base/log.h"
 #include "policy/frontends/milter.h"
+#include "policy/frontends/milter_conn.h"
 #include "policy/frontends/milter_headers.h"
+#include "policy/frontends/milter_server.h"
 #include "policy/frontends/milter_sessions.h"
+#include "policy/frontends/milter_wire.h"
 #include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/verify.h"
@@ -86,9 +89,9 @@ struct milter_ctx {
     uint64_t session_key;        /* ... with this key                      */
 };
 
-/* libmilter calls back into plain functions: the engine slot they use is
- * set once before smfi_main() and never changes (the engines inside it
- * do, through the slot). */
+/* The callbacks are plain functions: the engine slot they use is set once
+ * before the server runs and never changes (the engines inside it do,
+ * through the slot). */
 static struct pd_engine_slot *milter_engines;
 static unsigned long milter_messages;
 
@@ -194,9 +197,9 @@ query_for(struct milter_ctx *m, enum pd_stage stage, const char *rcpt, struct pd
 #define REPLY_TEXT_MAX 500
 #define REPLY_LINES 13   /* the first line and PD_DETAIL_MAX's lines */
 
-/* One reply line for libmilter, of at most REPLY_TEXT_MAX characters as
- * sent: '%' doubled (libmilter treats it as a format character), CR and
- * LF made spaces.  `out` holds 2 * REPLY_TEXT_MAX + 1 bytes. */
+/* One reply line, of at most REPLY_TEXT_MAX characters as sent: '%'
+ * doubled (Sendmail takes the reply as a format string; Postfix undoes
+ * the doubling), CR and LF made spaces.  `out` holds 2 * REPLY_TEXT_MAX + 1 bytes. */
 static void
 reply_line(const char *t, size_t len, char *out)
 {
@@ -209,11 +212,11 @@ reply_line(const char *t, size_t len, char *out)
     out[n] = '\0';
 }
 
-/* Split "451 4.7.1 text" into the parts smfi_setreply wants (with
+/* Split "451 4.7.1 text" into code, enhanced code and text (with
  * pd_reply_split, the reading the policy front-end makes too); with
  * `detail` (more lines, '\n'-separated) a multi-line reply. */
 static void
-set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const char *def_code,
+set_reply(struct pd_milter_conn *ctx, const struct pd_verdict *v, const char *detail, const char *def_code,
           const char *def_xcode)
 {
     char code[4], xcode[16];
@@ -242,36 +245,29 @@ set_reply(SMFICTX *ctx, const struct pd_verdict *v, const char *detail, const ch
         d += len;
         d += *d == '\n';
     }
-    if (n == 1) {
-        smfi_setreply(ctx, code, xcode, lines[0][0] ? lines[0] : NULL);
-        return;
-    }
-    /* smfi_setmlreply takes the lines as arguments, ending at the first
-     * NULL. */
-    char *arg[REPLY_LINES];
-    for (size_t i = 0; i < REPLY_LINES; i++)
-        arg[i] = i < n ? lines[i] : NULL;
-    if (smfi_setmlreply(ctx, code, xcode, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6],
-                        arg[7], arg[8], arg[9], arg[10], arg[11], arg[12], (char *) NULL) !=
-        MI_SUCCESS)
-        smfi_setreply(ctx, code, xcode, lines[0]);
+    const char *arg[REPLY_LINES];
+    for (size_t i = 0; i < n; i++)
+        arg[i] = lines[i];
+    /* One line with no text: the code and enhanced code alone. */
+    if (pd_mconn_set_reply(ctx, code, xcode, arg, n == 1 && lines[0][0] == '\0' ? 0 : n) != 0)
+        pd_mconn_set_reply(ctx, code, xcode, arg, 1);
 }
 
-static sfsistat
-apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
+static enum pd_mstat
+apply(struct pd_milter_conn *ctx, struct milter_ctx *m, const struct pd_answer *a)
 {
     switch (a->verdict.action) {
     case PD_REJECT:
         set_reply(ctx, &a->verdict, a->detail, "554", "5.7.1");
-        return SMFIS_REJECT;
+        return PD_MS_REJECT;
     case PD_DEFER:
         set_reply(ctx, &a->verdict, a->detail, "450", "4.7.1");
-        return SMFIS_TEMPFAIL;
+        return PD_MS_TEMPFAIL;
     case PD_DISCARD:
-        return SMFIS_DISCARD;
+        return PD_MS_DISCARD;
     case PD_HOLD:
         m->hold = 1;
-        return SMFIS_CONTINUE;
+        return PD_MS_CONTINUE;
     case PD_OK:
     case PD_DUNNO:
         break;
@@ -281,11 +277,11 @@ apply(SMFICTX *ctx, struct milter_ctx *m, const struct pd_answer *a)
         copy_field(h->name, sizeof h->name, a->prepend_name);
         copy_field(h->value, sizeof h->value, a->prepend_value);
     }
-    return SMFIS_CONTINUE;
+    return PD_MS_CONTINUE;
 }
 
-static sfsistat
-decide(SMFICTX *ctx, struct milter_ctx *m, enum pd_stage stage, const char *rcpt)
+static enum pd_mstat
+decide(struct pd_milter_conn *ctx, struct milter_ctx *m, enum pd_stage stage, const char *rcpt)
 {
     struct pd_query q;
     struct pd_answer a;
@@ -301,64 +297,70 @@ decide(SMFICTX *ctx, struct milter_ctx *m, enum pd_stage stage, const char *rcpt
     return apply(ctx, m, &a);
 }
 
-static sfsistat
-on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+/* The context of a connection, made as the MTA connects (one allocation
+ * for its whole life: the connect, HELO and MAIL stages then cannot fail,
+ * and are negotiated without a reply). */
+static void *
+ctx_open(void)
 {
-    struct milter_ctx *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return SMFIS_TEMPFAIL;
-    if (addr != NULL && addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *) (void *) addr)->sin_addr,
-                  m->client_address, sizeof m->client_address);
-    else if (addr != NULL && addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) (void *) addr)->sin6_addr,
-                  m->client_address, sizeof m->client_address);
+    return calloc(1, sizeof(struct milter_ctx));
+}
+
+static void
+ctx_free(void *p)
+{
+    free(p);
+}
+
+static enum pd_mstat
+on_connect(struct pd_milter_conn *ctx, void *priv, const char *hostname, const char *address)
+{
+    struct milter_ctx *m = priv;
+    (void) ctx;
+    /* A client after SMFIC_QUIT_NC starts afresh: on_close left no
+     * allocation behind. */
+    memset(m, 0, sizeof *m);
+    copy_field(m->client_address, sizeof m->client_address, address);
     /* An unverified name comes as "[address]": Postfix's "unknown". */
     copy_field(m->client_name, sizeof m->client_name,
-               hostname == NULL || hostname[0] == '[' ? "unknown" : hostname);
+               hostname[0] == '\0' || hostname[0] == '[' ? "unknown" : hostname);
     reset_message(m);
-    smfi_setpriv(ctx, m);
-    return SMFIS_CONTINUE;
+    return PD_MS_CONTINUE;
 }
 
-static sfsistat
-on_helo(SMFICTX *ctx, char *helo)
+static enum pd_mstat
+on_helo(struct pd_milter_conn *ctx, void *priv, const char *helo)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL)
-        copy_field(m->helo, sizeof m->helo, helo);
-    return SMFIS_CONTINUE;
+    struct milter_ctx *m = priv;
+    (void) ctx;
+    copy_field(m->helo, sizeof m->helo, helo);
+    return PD_MS_CONTINUE;
 }
 
-static sfsistat
-on_envfrom(SMFICTX *ctx, char **argv)
+static enum pd_mstat
+on_envfrom(struct pd_milter_conn *ctx, void *priv, const char **argv, int argc)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m == NULL)
-        return SMFIS_TEMPFAIL;
+    struct milter_ctx *m = priv;
     reset_message(m);
     m->in_session = pd_milter_session_enter(m->client_address, m->helo, &m->session_key) == 0;
-    copy_address(m, "sender", m->sender, sizeof m->sender, argv ? argv[0] : NULL);
-    static char auth_macro[] = "{auth_authen}";   /* libmilter takes char * */
-    copy_field(m->sasl_user, sizeof m->sasl_user, smfi_getsymval(ctx, auth_macro));
-    return SMFIS_CONTINUE;
+    copy_address(m, "sender", m->sender, sizeof m->sender, argc > 0 ? argv[0] : NULL);
+    copy_field(m->sasl_user, sizeof m->sasl_user, pd_mconn_macro(ctx, "{auth_authen}"));
+    return PD_MS_CONTINUE;
 }
 
-static sfsistat
-on_envrcpt(SMFICTX *ctx, char **argv)
+static enum pd_mstat
+on_envrcpt(struct pd_milter_conn *ctx, void *priv, const char **argv, int argc)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
+    struct milter_ctx *m = priv;
     char rcpt[FIELD_MAX];
-    if (m == NULL)
-        return SMFIS_TEMPFAIL;
-    copy_address(m, "recipient", rcpt, sizeof rcpt, argv ? argv[0] : NULL);
+    copy_address(m, "recipient", rcpt, sizeof rcpt, argc > 0 ? argv[0] : NULL);
     if (m->n_rcpts >= RCPTS_MAX) {
-        static char code[] = "452", xcode[] = "4.5.3", text[] = "Too many recipients";
-        smfi_setreply(ctx, code, xcode, text);
-        return SMFIS_TEMPFAIL;
+        const char *text = "Too many recipients";
+        pd_mconn_set_reply(ctx, "452", "4.5.3", &text, 1);
+        return PD_MS_TEMPFAIL;
     }
-    sfsistat st = decide(ctx, m, PD_STAGE_RCPT, rcpt);
-    if (st != SMFIS_CONTINUE)
+    enum pd_mstat st = decide(ctx, m, PD_STAGE_RCPT, rcpt);
+    if (st != PD_MS_CONTINUE)
         return st;
     char **grown = realloc(m->rcpts, (m->n_rcpts + 1) * sizeof *grown);
     char *copy = strdup(rcpt);
@@ -366,7 +368,7 @@ on_envrcpt(SMFICTX *ctx, char **argv)
         free(copy);
         if (grown != NULL)
             m->rcpts = grown;
-        return SMFIS_TEMPFAIL;
+        return PD_MS_TEMPFAIL;
     }
     m->rcpts = grown;
     m->rcpts[m->n_rcpts++] = copy;
@@ -412,45 +414,43 @@ note_own_header(struct milter_ctx *m, const char *name, const char *value)
     return rc;
 }
 
-static sfsistat
-on_header(SMFICTX *ctx, char *name, char *value)
+static enum pd_mstat
+on_header(struct pd_milter_conn *ctx, void *priv, const char *name, const char *value)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL) {
+    struct milter_ctx *m = priv;
+    {
         m->size += strlen(name) + 2 + strlen(value) + 2;
         collect_stamp(m, name, value);
         if (strcasecmp(name, "Message-ID") == 0 && m->message_id[0] == '\0')
             pd_message_id_take(m->message_id, sizeof m->message_id, value);
         if (note_own_header(m, name, value) != 0) {
-            static char code[] = "554", xcode[] = "5.7.1",
-                        text[] = "Too many forged Authentication-Results headers";
+            const char *text = "Too many forged Authentication-Results headers";
             pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: refused, more than %d "
                    "Authentication-Results headers carry our authserv-id", m->client_name,
                    m->client_address, m->sender, PD_FORGED_AR_MAX);
-            smfi_setreply(ctx, code, xcode, text);
-            return SMFIS_REJECT;
+            pd_mconn_set_reply(ctx, "554", "5.7.1", &text, 1);
+            return PD_MS_REJECT;
         }
     }
-    return SMFIS_CONTINUE;
+    return PD_MS_CONTINUE;
 }
 
 /* Remove the incoming copies of our headers, last first, so that the
  * indexes of those still to go do not move. */
 static void
-remove_forged_headers(SMFICTX *ctx, struct milter_ctx *m)
+remove_forged_headers(struct pd_milter_conn *ctx, struct milter_ctx *m)
 {
     unsigned removed = 0;
     for (int h = 0; h < PD_OWN_HEADERS; h++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s", pd_own_header_name(h));
+        const char *name = pd_own_header_name(h);
         if (h == PD_OWN_AUTH_RESULTS) {
             for (size_t i = m->own.n_forged_ar; i-- > 0;)
-                removed += smfi_chgheader(ctx, name, (int) m->own.forged_ar[i], NULL) ==
-                           MI_SUCCESS;
+                removed += pd_mconn_chgheader(ctx, name, (uint32_t) m->own.forged_ar[i],
+                                              NULL) == 0;
             continue;
         }
         for (unsigned i = m->own.seen[h]; i > 0; i--)
-            removed += smfi_chgheader(ctx, name, (int) i, NULL) == MI_SUCCESS;
+            removed += pd_mconn_chgheader(ctx, name, i, NULL) == 0;
     }
     if (removed > 0)
         pd_log(PD_LOG_INFO, "milter: client=%s[%s] from=<%s>: removed %u incoming "
@@ -476,22 +476,20 @@ stamp_outcome_name(enum pd_stamp_outcome o)
 }
 
 /* End of headers: the stamps pay, or greylisting decides. */
-static sfsistat
-on_eoh(SMFICTX *ctx)
+static enum pd_mstat
+on_eoh(struct pd_milter_conn *ctx, void *priv)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m == NULL)
-        return SMFIS_TEMPFAIL;
+    struct milter_ctx *m = priv;
     struct pd_engine *engine = pd_engine_slot_get(milter_engines);
     if (!pd_engine_greylists_at_headers(engine)) {
         pd_engine_unref(engine);
-        return SMFIS_CONTINUE;
+        return PD_MS_CONTINUE;
     }
     struct pd_postage_rcpt *rcpts = calloc(m->n_rcpts ? m->n_rcpts : 1, sizeof *rcpts);
     struct pd_postage_stamp stamps[PD_POSTAGE_STAMPS_MAX];
     if (rcpts == NULL) {
         pd_engine_unref(engine);
-        return SMFIS_TEMPFAIL;
+        return PD_MS_TEMPFAIL;
     }
     for (size_t i = 0; i < m->n_rcpts; i++)
         rcpts[i].address = m->rcpts[i];
@@ -536,27 +534,24 @@ on_eoh(SMFICTX *ctx)
     return apply(ctx, m, &a);
 }
 
-static sfsistat
-on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+static enum pd_mstat
+on_body(struct pd_milter_conn *ctx, void *priv, const unsigned char *chunk, size_t len)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
+    struct milter_ctx *m = priv;
+    (void) ctx;
     (void) chunk;
-    if (m != NULL)
-        m->size += len;
-    return SMFIS_CONTINUE;
+    m->size += len;
+    return PD_MS_CONTINUE;
 }
 
-static sfsistat
-on_eom(SMFICTX *ctx)
+static enum pd_mstat
+on_eom(struct pd_milter_conn *ctx, void *priv)
 {
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m == NULL)
-        return SMFIS_TEMPFAIL;
+    struct milter_ctx *m = priv;
     m->size += 2; /* the blank line after the headers */
-    static char queue_macro[] = "i";   /* libmilter takes char * */
-    copy_field(m->queue_id, sizeof m->queue_id, smfi_getsymval(ctx, queue_macro));
-    sfsistat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
-    if (st == SMFIS_CONTINUE) {
+    copy_field(m->queue_id, sizeof m->queue_id, pd_mconn_macro(ctx, "i"));
+    enum pd_mstat st = decide(ctx, m, PD_STAGE_END_OF_MESSAGE, NULL);
+    if (st == PD_MS_CONTINUE) {
         remove_forged_headers(ctx, m);
         /* The headers the engine still holds for this message, then all
          * of them, the first on top. */
@@ -570,105 +565,72 @@ on_eom(SMFICTX *ctx)
             pd_escape_inplace(m->headers[i].value, sizeof m->headers[i].value);
         pd_escape_inplace(m->trace.value, sizeof m->trace.value);
         for (unsigned i = m->n_headers; i-- > 0;)
-            if (smfi_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != MI_SUCCESS)
+            if (pd_mconn_insheader(ctx, 0, m->headers[i].name, m->headers[i].value) != 0)
                 pd_log(PD_LOG_WARNING, "milter: could not add the %s header",
                        m->headers[i].name);
         if (m->trace.name[0] != '\0' &&
-            smfi_insheader(ctx, 0, m->trace.name, m->trace.value) != MI_SUCCESS)
+            pd_mconn_insheader(ctx, 0, m->trace.name, m->trace.value) != 0)
             pd_log(PD_LOG_WARNING, "milter: could not add the %s header", m->trace.name);
-        static char reason[] = "held by postaged";
-        if (m->hold && smfi_quarantine(ctx, reason) != MI_SUCCESS)
+        if (m->hold && pd_mconn_quarantine(ctx, "held by postaged") != 0)
             pd_log(PD_LOG_WARNING, "milter: could not hold the message");
     }
     reset_message(m);
     return st;
 }
 
-static sfsistat
-on_abort(SMFICTX *ctx)
-{
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL)
-        reset_message(m);
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat
-on_close(SMFICTX *ctx)
-{
-    struct milter_ctx *m = smfi_getpriv(ctx);
-    if (m != NULL) {
-        leave_session(m);
-        free_postage(m);
-        pd_own_headers_reset(&m->own);
-    }
-    free(m);
-    smfi_setpriv(ctx, NULL);
-    return SMFIS_CONTINUE;
-}
-
-/*
- * libmilter leaves Nagle's algorithm on.  At end of message we send two
- * replies (the added header, then the verdict); the second then waits for
- * the MTA's delayed ACK of the first, about 40 ms per message on Linux.
- * libmilter does not show us its socket, so set TCP_NODELAY on every
- * listening TCP socket of the process (accepted sockets inherit it; the
- * policy socket gains from it too).
- */
 static void
-set_nodelay_on_listeners(void)
+on_abort(struct pd_milter_conn *ctx, void *priv)
 {
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536)
-        max = 65536;
-    for (int fd = 0; fd < max; fd++) {
-        int listening = 0, one = 1;
-        socklen_t len = sizeof listening;
-        struct sockaddr_storage ss;
-        socklen_t sslen = sizeof ss;
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
-            continue;
-        if (getsockname(fd, (struct sockaddr *) &ss, &sslen) != 0 ||
-            (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-            continue;
-        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-            pd_log(PD_LOG_WARNING, "milter: cannot set TCP_NODELAY: %s", strerror(errno));
-    }
+    (void) ctx;
+    reset_message(priv);
 }
+
+static void
+on_close(struct pd_milter_conn *ctx, void *priv)
+{
+    struct milter_ctx *m = priv;
+    (void) ctx;
+    leave_session(m);
+    free_postage(m);
+    pd_own_headers_reset(&m->own);
+}
+
+/* The stages answered: RCPT (the decision), end of headers (postage and
+ * greylisting) and end of message (the decision and the headers) may
+ * refuse; MAIL always continues, but enters the transaction in
+ * milter_sessions.h's table, which Postfix's policy query at RCPT, on
+ * another socket, must find there: the MTA waits for it.  A header is
+ * answered only to refuse forged Authentication-Results; without a reply,
+ * that refusal comes at end of headers (milter_conn.c), before anything
+ * is spent.  Connect, HELO and body chunks always continue, so the MTA
+ * does not wait for them. */
+static const struct pd_milter_filter filter = {
+    .actions = PD_MWA_ADDHDRS | PD_MWA_CHGHDRS | PD_MWA_QUARANTINE,
+    .answered = PD_MWP_NR_MAIL | PD_MWP_NR_RCPT | PD_MWP_NR_EOH,
+    .open = ctx_open,
+    .connect = on_connect,
+    .helo = on_helo,
+    .envfrom = on_envfrom,
+    .envrcpt = on_envrcpt,
+    .header = on_header,
+    .eoh = on_eoh,
+    .body = on_body,
+    .eom = on_eom,
+    .abort = on_abort,
+    .close = on_close,
+    .free = ctx_free,
+};
+
+static struct pd_milter_server *milter_server;
 
 int
-pd_milter_open(const char *libmilter_spec)
+pd_milter_open(const char *spec)
 {
-    static char name[] = "postaged";
-    static char spec[1100];
-    static struct smfiDesc desc = {
-        .xxfi_name = name,
-        .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
-        .xxfi_connect = on_connect,
-        .xxfi_helo = on_helo,
-        .xxfi_envfrom = on_envfrom,
-        .xxfi_envrcpt = on_envrcpt,
-        .xxfi_header = on_header,
-        .xxfi_eoh = on_eoh,
-        .xxfi_body = on_body,
-        .xxfi_eom = on_eom,
-        .xxfi_abort = on_abort,
-        .xxfi_close = on_close,
-    };
-
-    /* libmilter keeps the pointer and is not const-correct. */
-    if (snprintf(spec, sizeof spec, "%s", libmilter_spec) >= (int) sizeof spec)
-        return -1;
-    if (smfi_setconn(spec) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS) {
-        pd_log(PD_LOG_ERROR, "milter: cannot use %s", libmilter_spec);
+    char err[512];
+    if ((milter_server = pd_milter_server_open(spec, err, sizeof err)) == NULL) {
+        pd_log(PD_LOG_ERROR, "milter: %s", err);
         return -1;
     }
-    if (smfi_opensocket(1) != MI_SUCCESS) {
-        pd_log(PD_LOG_ERROR, "milter: cannot listen on %s", libmilter_spec);
-        return -1;
-    }
-    set_nodelay_on_listeners();
     return 0;
 }
 
@@ -676,11 +638,19 @@ int
 pd_milter_run(struct pd_engine_slot *engines)
 {
     milter_engines = engines;
-    return smfi_main() == MI_SUCCESS ? 0 : -1;
+    return pd_milter_server_run(milter_server, &filter, PD_MILTER_TIMEOUT);
 }
 
 void
 pd_milter_stop(void)
 {
-    smfi_stop();
+    if (milter_server != NULL)
+        pd_milter_server_stop(milter_server);
+}
+
+void
+pd_milter_close(void)
+{
+    pd_milter_server_close(milter_server);
+    milter_server = NULL;
 }

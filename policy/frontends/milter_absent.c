@@ -1,6 +1,6 @@
 /*
- * milter_absent.c - postaged's milter front-end in a build without
- * libmilter (configure --without-milter).
+ * milter_absent.c - postaged's milter front-end in a build without it
+ * (configure --without-milter).
  *
  * postaged refuses a non-empty milter_listen before it gets here (and its
  * default is empty in such a build), so these are never reached with a
@@ -12,10 +12,10 @@
 #include "policy/frontends/milter.h"
 
 int
-pd_milter_open(const char *libmilter_spec)
+pd_milter_open(const char *spec)
 {
     pd_log(PD_LOG_ERROR, "milter: cannot listen on %s: postaged was built without milter "
-           "support (configure --with-milter)", libmilter_spec);
+           "support (configure --with-milter)", spec);
     return -1;
 }
 
@@ -28,5 +28,10 @@ pd_milter_run(struct pd_engine_slot *engines)
 
 void
 pd_milter_stop(void)
+{
+}
+
+void
+pd_milter_close(void)
 {
 }
