@@ -226,6 +226,12 @@ if WITH_MILTER
 TESTS += tests/system/milter_hostile.sh
 endif
 EXTRA_DIST += tests/system/milter_hostile.sh
+# postaged's own milter protocol: negotiation (no-reply stages), no stray
+# reply, connection reuse (QUIT_NC), hostile packets.
+if WITH_MILTER
+TESTS += tests/system/milter_protocol.sh
+endif
+EXTRA_DIST += tests/system/milter_protocol.sh
 
 # ---- Redis (skipped without redis-server / redis-sentinel) -----------------
 # The double-spend store on a private redis-server (tests/lib/redis_harness.sh):

@@ -6,7 +6,8 @@
  *   milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]
  *       [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]
  *       [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]
- *       [--escapes] [--verbose] FILE|-
+ *       [--escapes] [--reuse] [--strict] [--verbose] FILE|-
+ *   milter_client --connect SPEC [--timeout MS] --raw FILE
  *
  * FILE holds one message per line: RCPT[,RCPT...] then, TAB-separated,
  * zero or more headers written "Name: value".  Blank lines and lines
@@ -72,6 +73,19 @@
  * option measures the milter without it.  (Unix sockets are not
  * affected.)
  *
+ * --reuse ends each client after its message with QUIT_NC (Postfix's
+ * connection reuse) and starts the next message's client with CONNECT and
+ * HELO on the same connection.  --strict, after the last message's QUIT,
+ * waits for the milter to close the connection: a reply that comes first
+ * (one the milter sent for a stage negotiated without a reply, or more
+ * than one answer to a command) is an error (exit status 1).
+ *
+ * --raw sends FILE's bytes as they are, with no negotiation (hostile
+ * input), closes the sending half, and prints one line per reply packet
+ * ("reply X", X its command byte, or "reply 0xNN"), then "closed" when the
+ * milter closed the connection or "open" when it had not within
+ * --timeout.  Exit status 0, or 1 if the connection failed.
+ *
  * Exit status: 0 when every line got an answer from the milter (whatever
  * it was), 1 when a connection or protocol failure (including a timeout)
  * happened, 2 on usage or input errors.
@@ -122,6 +136,7 @@
 #define C_EOH 'N'
 #define C_OPTNEG 'O'
 #define C_QUIT 'Q'
+#define C_QUIT_NC 'K'
 #define C_RCPT 'R'
 #define C_DATA 'T'
 
@@ -207,6 +222,9 @@ static struct {
     int verbose;
     int quickack;
     int escapes;
+    int reuse;
+    int strict;
+    int raw;
     const char *file;
 } opt = {
     .client_addr = "192.0.2.1",
@@ -1009,8 +1027,35 @@ negotiate(struct conn *c)
  * other than continue is kept in c->conn_answer (c->decided), and the
  * connection closed, as Postfix does.  0; -1 (no connection) or -2 (the
  * handshake failed) with io_err set. */
+static enum io conn_hello(struct conn *c);
+
 static int
 conn_open(struct conn *c)
+{
+    enum io r = IO_OK;
+
+    conn_close(c);
+    c->messages = 0;
+    if ((c->fd = open_socket(opt.spec)) < 0)
+        return -1;
+    connections++;
+    if ((r = negotiate(c)) != IO_OK)
+        goto failed;
+    if ((r = conn_hello(c)) != IO_OK)
+        goto failed;
+    return 0;
+
+failed:
+    if (r == IO_TIMEOUT)
+        set_err("no answer within %ld ms during the handshake", opt.timeout_ms);
+    conn_close(c);
+    return -2;
+}
+
+/* CONNECT and HELO of one client, on an open connection (after OPTNEG, or
+ * after QUIT_NC with --reuse). */
+static enum io
+conn_hello(struct conn *c)
 {
     struct sbuf no_mods;
     struct answer *a = &c->conn_answer;
@@ -1022,17 +1067,9 @@ conn_open(struct conn *c)
     int got = 0;
     enum io r = IO_OK;
 
-    conn_close(c);
-    c->messages = 0;
     sb_init(&no_mods, 0);
     a->act = A_CONTINUE;
     sb_reset(&a->reply);
-    if ((c->fd = open_socket(opt.spec)) < 0)
-        return -1;
-    connections++;
-    if ((r = negotiate(c)) != IO_OK)
-        goto failed;
-
     /* CONNECT: hostname, family, port, address */
     if (inet_pton(AF_INET, addr, &a4) == 1)
         family = '4';
@@ -1057,14 +1094,14 @@ conn_open(struct conn *c)
         }
         pkt_end(c);
         if ((r = event(c, C_CONNECT, P_NR_CONN, 0, a, &no_mods, &got)) != IO_OK)
-            goto failed;
+            return r;
     }
     if (a->act == A_CONTINUE && !(c->pflags & P_NOHELO)) {
         pkt_begin(c, C_HELO);
         pkt_str(c, opt.helo);
         pkt_end(c);
         if ((r = event(c, C_HELO, P_NR_HELO, 0, a, &no_mods, &got)) != IO_OK)
-            goto failed;
+            return r;
     }
     if (a->act == A_DISCARD)            /* not allowed here: Postfix ignores it */
         a->act = A_CONTINUE;
@@ -1075,13 +1112,7 @@ conn_open(struct conn *c)
             fprintf(stderr, "milter_client: connection-level answer %s %s\n",
                     act_names[a->act], sb_text(&a->reply));
     }
-    return 0;
-
-failed:
-    if (r == IO_TIMEOUT)
-        set_err("no answer within %ld ms during the handshake", opt.timeout_ms);
-    conn_close(c);
-    return -2;
+    return IO_OK;
 }
 
 /* ---- one message --------------------------------------------------------------- */
@@ -1337,9 +1368,62 @@ usage(const char *why)
             "usage: milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]\n"
             "           [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]\n"
             "           [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]\n"
-            "           [--escapes] [--verbose] FILE|-\n"
+            "           [--escapes] [--reuse] [--strict] [--verbose] FILE|-\n"
+            "       milter_client --connect SPEC [--timeout MS] --raw FILE\n"
             "FILE: one message per line, RCPT[,RCPT...]<TAB>Name: value[<TAB>Name: value...]\n");
     exit(why != NULL ? 2 : 0);
+}
+
+/* --raw: FILE's bytes as they are, then the replies until the milter
+ * closes. */
+static int
+run_raw(FILE *in)
+{
+    struct conn c;
+    memset(&c, 0, sizeof c);
+    c.rbuf = xrealloc(NULL, RBUF_SIZE);
+    if ((c.fd = open_socket(opt.spec)) < 0)
+        die(1, "cannot connect to %s: %s", opt.spec, io_err);
+    unsigned char buf[8192];
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        if ((total += n) > 4u * PKT_MAX)
+            die(2, "%s: more than %u bytes", opt.file, 4u * PKT_MAX);
+        out_bytes(&c, buf, n);
+    }
+    if (ferror(in))
+        die(2, "%s: %s", opt.file, strerror(errno));
+    int64_t deadline = deadline_from_now();
+    enum io r = conn_flush(&c, deadline);
+    shutdown(c.fd, SHUT_WR);
+    if (r == IO_OK || r == IO_EOF) {
+        for (;;) {
+            unsigned char rc;
+            const unsigned char *data;
+            size_t len;
+            if ((r = read_packet(&c, deadline, &rc, &data, &len)) != IO_OK)
+                break;
+            if (rc > 0x20 && rc < 0x7f)
+                printf("reply %c\n", rc);
+            else
+                printf("reply 0x%02x\n", rc);
+        }
+    }
+    int status = 0;
+    if (r == IO_EOF)
+        printf("closed\n");
+    else if (r == IO_TIMEOUT)
+        printf("open\n");
+    else {
+        printf("error %s\n", io_err);
+        status = 1;
+    }
+    conn_close(&c);
+    free(c.rbuf);
+    free(c.wbuf);
+    if (in != stdin)
+        fclose(in);
+    return status;
 }
 
 static int
@@ -1410,6 +1494,12 @@ main(int argc, char **argv)
             opt.quickack = 1;
         else if (strcmp(a, "--escapes") == 0)
             opt.escapes = 1;
+        else if (strcmp(a, "--reuse") == 0)
+            opt.reuse = 1;
+        else if (strcmp(a, "--strict") == 0)
+            opt.strict = 1;
+        else if (strcmp(a, "--raw") == 0)
+            opt.raw = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             usage(NULL);
         else if (a[0] == '-' && a[1] != '\0') {
@@ -1442,6 +1532,8 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (opt.raw)
+        return run_raw(in);
 
     struct conn c;
     memset(&c, 0, sizeof c);
@@ -1496,6 +1588,15 @@ main(int argc, char **argv)
                     io_err);
             if (c.decided)
                 continue;
+            if (opt.reuse && c.messages > 0) {
+                /* the next client on this connection */
+                pkt_begin(&c, C_QUIT_NC);
+                pkt_end(&c);
+                if ((r = conn_hello(&c)) != IO_OK)
+                    break;
+                if (c.decided)
+                    continue;
+            }
             unsigned long before = c.messages;
             t0 = now_ns();
             r = run_message(&c, &m, lineno, &ans, &mods, &got);
@@ -1545,7 +1646,22 @@ main(int argc, char **argv)
     if (c.fd >= 0) {
         pkt_begin(&c, C_QUIT);
         pkt_end(&c);
-        (void) conn_flush(&c, deadline_from_now());
+        int64_t deadline = deadline_from_now();
+        enum io r = conn_flush(&c, deadline);
+        unsigned long extra = 0;
+        while (opt.strict && r == IO_OK) {
+            unsigned char rc;
+            const unsigned char *data;
+            size_t len;
+            if ((r = read_packet(&c, deadline, &rc, &data, &len)) == IO_OK)
+                extra++;
+        }
+        if (opt.strict && (extra > 0 || r != IO_EOF)) {
+            fprintf(stderr, "milter_client: after QUIT: %lu unexpected repl%s%s%s\n", extra,
+                    extra == 1 ? "y" : "ies", r == IO_EOF ? "" : "; then ",
+                    r == IO_EOF ? "" : r == IO_TIMEOUT ? "the connection stayed open" : io_err);
+            status = 1;
+        }
         conn_close(&c);
     }
     if (fflush(stdout) != 0)
