@@ -333,7 +333,9 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
         return 1;
     }
 #endif
-    if (s->milter_listen[0] != '\0' && pd_milter_spec(s->milter_listen, milter_spec, size) != 0) {
+    if (s->milter_listen[0] != '\0' && (pd_listen_check(s->milter_listen, err, sizeof err) != 0 ||
+                                        snprintf(milter_spec, size, "%s", s->milter_listen) >=
+                                            (int) size)) {
         fprintf(stderr, "postaged: milter_listen: '%s' is not inet:HOST:PORT or unix:PATH\n",
                 s->milter_listen);
         return 1;

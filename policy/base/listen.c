@@ -1,6 +1,6 @@
 /*
  * listen.c - listening sockets from "inet:HOST:PORT", "inet:[V6]:PORT" or
- * "unix:PATH", and the same address in libmilter's spelling.
+ * "unix:PATH".
  */
 #include "config.h"
 
@@ -178,19 +178,4 @@ pd_listen_check(const char *spec, char *err, size_t errlen)
         return check_unix_path(spec + 5, err, errlen);
     unknown_kind(spec, err, errlen);
     return -1;
-}
-
-int
-pd_milter_spec(const char *spec, char *out, size_t size)
-{
-    char host[256], port[16], err[512];
-
-    if (pd_listen_check(spec, err, sizeof err) != 0)
-        return -1;
-    if (strncmp(spec, "unix:", 5) == 0)
-        return snprintf(out, size, "unix:%s", spec + 5) < (int) size ? 0 : -1;
-    if (split_host_port(spec + 5, host, sizeof host, port, sizeof port, err, sizeof err) != 0)
-        return -1;
-    int n = snprintf(out, size, "%s:%s@%s", strchr(host, ':') ? "inet6" : "inet", port, host);
-    return n > 0 && (size_t) n < size ? 0 : -1;
 }

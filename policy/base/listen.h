@@ -20,9 +20,4 @@ int pd_listen(const char *spec, char *err, size_t errlen);
  * inet:PORT@HOST is refused with the spelling to use instead). */
 int pd_listen_check(const char *spec, char *err, size_t errlen);
 
-/* Convert a Postfix-style spec to libmilter's ("inet:PORT@HOST",
- * "inet6:PORT@HOST", "unix:PATH").  Returns 0, or -1 if it does not pass
- * pd_listen_check. */
-int pd_milter_spec(const char *spec, char *out, size_t size);
-
 #endif
