@@ -76,10 +76,11 @@ TESTS += tests/unit/check_rfc5322 tests/unit/check_sendmail
 # greylisting, quotas, HELO checks, reputation, the engine; the milter's
 # data paths as pure functions (envelope addresses, the escaping of header
 # values and log lines, our headers' incoming copies, the Message-ID); the
-# policy server's per-client warning budget.
+# milter protocol over a socketpair; the policy server's per-client
+# warning budget.
 check_PROGRAMS += tests/unit/check_policy_proto tests/unit/check_access tests/unit/check_greylist \
 	tests/unit/check_quota tests/unit/check_helo tests/unit/check_reputation \
-	tests/unit/check_milter_data tests/unit/check_warn_limit
+	tests/unit/check_milter_data tests/unit/check_milter_conn tests/unit/check_warn_limit
 tests_unit_check_policy_proto_SOURCES = tests/unit/check_policy_proto.c
 tests_unit_check_policy_proto_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_policy_proto_LDADD = $(UNIT_POLICY_LIBS)
@@ -101,12 +102,15 @@ tests_unit_check_reputation_LDADD = $(UNIT_POLICY_LIBS) $(LIBM)
 tests_unit_check_milter_data_SOURCES = tests/unit/check_milter_data.c
 tests_unit_check_milter_data_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_milter_data_LDADD = $(UNIT_POLICY_LIBS)
+tests_unit_check_milter_conn_SOURCES = tests/unit/check_milter_conn.c
+tests_unit_check_milter_conn_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_milter_conn_LDADD = $(UNIT_POLICY_LIBS)
 tests_unit_check_warn_limit_SOURCES = tests/unit/check_warn_limit.c
 tests_unit_check_warn_limit_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_warn_limit_LDADD = $(UNIT_POLICY_LIBS)
 TESTS += tests/unit/check_policy_proto tests/unit/check_access tests/unit/check_greylist \
 	tests/unit/check_quota tests/unit/check_helo tests/unit/check_reputation \
-	tests/unit/check_milter_data tests/unit/check_warn_limit
+	tests/unit/check_milter_data tests/unit/check_milter_conn tests/unit/check_warn_limit
 # The engine's tests use SPF and the default milter_listen.
 if WITH_MILTER
 if WITH_SPF
