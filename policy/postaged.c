@@ -446,15 +446,8 @@ main(int argc, char **argv)
         (policy_fd = pd_listen(settings.policy_listen, err, sizeof err)) < 0)
         startup_fatal("policy_listen: %s", err);
 
-    if (milter_spec[0] != '\0') {
-        int probe = pd_listen(settings.milter_listen, err, sizeof err);
-        if (probe < 0)
-            startup_fatal("milter_listen: %s", err);
-        close(probe);
-        if (pd_milter_open(settings.milter_listen) != 0)
-            startup_fatal("milter_listen: %s: cannot listen there (the reason is in the "
-                          "log)", settings.milter_listen);
-    }
+    if (milter_spec[0] != '\0' && pd_milter_open(settings.milter_listen, err, sizeof err) != 0)
+        startup_fatal("milter_listen: %s", err);
 
     const struct passwd *pw = NULL;
     if (geteuid() == 0 && settings.user[0] != '\0') {

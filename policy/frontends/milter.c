@@ -624,14 +624,10 @@ static const struct pd_milter_filter filter = {
 static struct pd_milter_server *milter_server;
 
 int
-pd_milter_open(const char *spec)
+pd_milter_open(const char *spec, char *err, size_t errlen)
 {
-    char err[512];
-    if ((milter_server = pd_milter_server_open(spec, err, sizeof err)) == NULL) {
-        pd_log(PD_LOG_ERROR, "milter: %s", err);
-        return -1;
-    }
-    return 0;
+    milter_server = pd_milter_server_open(spec, err, errlen);
+    return milter_server != NULL ? 0 : -1;
 }
 
 int

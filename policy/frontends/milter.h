@@ -5,13 +5,15 @@
 #ifndef POSTAGE_POLICY_MILTER_H
 #define POSTAGE_POLICY_MILTER_H
 
+#include <stddef.h>
+
 #include "policy/engine/engine.h"
 
 /* Open the milter socket, `spec` as milter_listen spells it
  * (inet:HOST:PORT, inet:[IPV6]:PORT or unix:PATH); done before privileges
- * are dropped.  Returns 0 or -1 (the reason logged, e.g. "Address already
- * in use"). */
-int pd_milter_open(const char *spec);
+ * are dropped.  Returns 0, or -1 with the reason in err (e.g.
+ * "inet:127.0.0.1:10032: Address already in use"). */
+int pd_milter_open(const char *spec, char *err, size_t errlen);
 
 /* Serve with the engines in `engines` until pd_milter_stop(); runs in its
  * own thread and returns once every MTA connection has ended.  Returns 0

@@ -4,18 +4,19 @@
  *
  * postaged refuses a non-empty milter_listen before it gets here (and its
  * default is empty in such a build), so these are never reached with a
- * socket to serve; they fail, and log why, should that ever change.
+ * socket to serve; they fail, and say why, should that ever change.
  */
 #include "config.h"
 
-#include "policy/base/log.h"
+#include <stdio.h>
+
 #include "policy/frontends/milter.h"
 
 int
-pd_milter_open(const char *spec)
+pd_milter_open(const char *spec, char *err, size_t errlen)
 {
-    pd_log(PD_LOG_ERROR, "milter: cannot listen on %s: postaged was built without milter "
-           "support (configure --with-milter)", spec);
+    snprintf(err, errlen, "cannot listen on %s: postaged was built without milter support "
+             "(configure --with-milter)", spec);
     return -1;
 }
 

@@ -153,9 +153,7 @@ request 203.0.113.10 p@example.net b@example.org p2 | transcript "a pin over pri
     "action=451 4.7.1 Refused for now: postage for this message would be 40 bits, over our limit of 28 (price pinned by the postmaster); try again later"
 echo "access = client nonsense REJECT" >> "$TMP/postaged.conf"   # for -n below
 
-# A socket that is taken: the error says why.  libmilter keeps the reason
-# to itself ("cannot listen on inet:PORT@HOST"), so postaged binds the
-# milter's address first to find it.
+# A socket that is taken: the error says why.
 busy_conf() {
     printf 'policy_listen = %s\nmilter_listen = %s\nstore = lmdb:%s/busystate\nlog = stderr\nuser =\n' \
         "$1" "$2" "$TMP" > "$TMP/busy.conf"
