@@ -13,7 +13,9 @@
 #   - hostile packets (--raw): an oversized or zero length, an unknown
 #     command, commands out of order, a truncated packet, a malformed
 #     connect: each logged and the connection closed, and postaged serves
-#     the next client.
+#     the next client;
+#   - a unix socket: served, and its file removed when postaged stops with
+#     an MTA still connected.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 CLIENT="$top_builddir/tests/system/milter_client"
@@ -120,5 +122,39 @@ echo 'i@example.org' | "$CLIENT" --connect "$SPEC" --client-addr 192.0.2.10 --st
     > "$TMP/after.out" 2> "$TMP/after.err"
 expect_eq "after hostile packets: exit status" 0 "$?"
 expect_eq "after hostile packets: answer" continue "$(cut -f 2 "$TMP/after.out")"
+
+# A unix socket: served the same (no TCP options to set), and its file
+# removed when postaged stops on SIGTERM, with a client still connected.
+postaged_conf -o "$TMP/unix.conf" "milter_listen=unix:$TMP/milter.sock" \
+    "store=lmdb:$TMP/unix-state" hostname=milter-proto.test greylist_delay=1h spf=no \
+    helo_checks=no greylist_whitelist_clients=192.0.2.10
+"$POSTAGED" -c "$TMP/unix.conf" -f -v 2> "$TMP/unix.log" &
+unix_pid=$!
+kill_at_exit "$unix_pid"
+_i=0
+while [ ! -S "$TMP/milter.sock" ] && [ $_i -lt 100 ]; do _i=$((_i + 1)); sleep 0.1; done
+echo 'j@example.org' | "$CLIENT" --connect "unix:$TMP/milter.sock" --client-addr 192.0.2.10 \
+    --strict --reuse - > "$TMP/unix.out" 2> "$TMP/unix.err"
+expect_eq "unix socket: exit status" 0 "$?"
+expect_eq "unix socket: answer" continue "$(cut -f 2 "$TMP/unix.out")"
+# an MTA that stays connected, silent, while postaged stops (its input, a
+# FIFO held open, gives no message until the stop is over)
+mkfifo "$TMP/idle.fifo"
+"$CLIENT" --connect "unix:$TMP/milter.sock" --timeout 60000 "$TMP/idle.fifo" \
+    > "$TMP/idle.out" 2>&1 &
+idle_pid=$!
+kill_at_exit "$idle_pid"
+exec 3> "$TMP/idle.fifo"
+_i=0
+until [ "$(grep -c 'milter: MTA unix: version 6' "$TMP/unix.log")" -ge 2 ]; do
+    _i=$((_i + 1)); [ $_i -lt 100 ] || break; sleep 0.1
+done
+kill -TERM "$unix_pid"
+wait "$unix_pid"
+expect_eq "unix socket: exit status of postaged on SIGTERM" 0 "$?"
+exec 3>&-
+wait "$idle_pid"
+[ -e "$TMP/milter.sock" ] && fail "unix socket: the socket file is left after the stop"
+grep -q 'postaged: info: stopped' "$TMP/unix.log" || { fail "unix socket: no 'stopped'"; show unix.log; }
 
 finish
