@@ -103,8 +103,8 @@ expect_eq "--stop-at eoh: actions" "continue tempfail tempfail" \
     "$(cut -f 2 "$TMP/eoh.out" | tr '\n' ' ' | sed 's/ $//')"
 
 # 4. 200 messages with distinct stamps, on one connection.  (--quickack:
-# otherwise each takes some 40 ms, libmilter's Nagle delay on the added
-# header; see milter_client.c.)
+# against a milter that leaves Nagle on, as libmilter did, each would
+# take some 40 ms; see milter_client.c.)
 i=0
 while [ $i -lt 200 ]; do
     echo "u$i@example.org"

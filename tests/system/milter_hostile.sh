@@ -78,7 +78,7 @@ no_raw_controls() {
 
 # 1. A recipient with CR LF (a header of the attacker's), NUL, ESC, TAB and
 # DEL: one recipient, so X-Postage-Result names it.  (The NUL splits the
-# RCPT argument in two, as it would reach libmilter from an MTA.)
+# RCPT argument in two, as it reaches the milter from an MTA.)
 printf '%s\t%s\n' 'bob@example.org\r\nX-Injected: yes\x00NOTIFY=NEVER\x1b[31m\t\x7f' \
     'Subject: hostile recipient' > "$TMP/rcpt.in"
 client rcpt --client-addr 192.0.2.10 --from hostile1@example.net
