@@ -83,8 +83,10 @@ pd_mconn_macro(const struct pd_milter_conn *c, const char *name)
         nlen -= 2;
     }
     for (size_t s = MACRO_STAGES; s-- > 0;) {
+        if (c->macros[s] == NULL)
+            continue;
         const unsigned char *p = c->macros[s], *end = p + c->macro_len[s];
-        while (p != NULL && p < end) {
+        while (p < end) {
             const char *k = (const char *) p;
             size_t klen = strlen(k);
             const char *v = k + klen + 1;
