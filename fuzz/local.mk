@@ -19,7 +19,7 @@ FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
 	kv/store_spec.c kv/redis_spec.c kv/redis_conn.c
 
 FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns config \
-	sendmail_headers milter_data
+	sendmail_headers milter_data milter_conn
 FUZZ_SRCS_stamp = $(FUZZ_CORE)
 FUZZ_SRCS_verify_headers = $(FUZZ_CORE)
 FUZZ_SRCS_rfc5322 = sendmail/rfc5322.c
@@ -42,6 +42,8 @@ FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header
 # bookkeeping, escaping.
 FUZZ_SRCS_milter_data = policy/checks/address.c policy/base/escape.c policy/frontends/milter_headers.c
+# postaged's own milter protocol: one MTA connection's packets.
+FUZZ_SRCS_milter_conn = policy/frontends/milter_conn.c policy/frontends/milter_wire.c
 
 FUZZ_SECONDS = 10
 FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS)
