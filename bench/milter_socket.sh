@@ -16,8 +16,9 @@
 # dnsmasq.  Configurations are switched with `postfix reload` and
 # interleaved; each run's size comes from a short probe (about --seconds,
 # default 6); the best of --repeat (default 2) is kept, among the runs in
-# which the milter decided every message (a reload that had not taken
-# yet would measure Postfix alone).  Output: a table
+# which smtp-source sent every message and the milter decided every one
+# (none for Postfix alone): a reload that had not taken yet would measure
+# another configuration.  Output: a table
 # on standard output, DIR/milter_socket.tsv (every run),
 # DIR/milter_socket.log (smtp-source's complaints) and DIR/postaged_*.log
 # (each postaged's log but its per-message lines).  Nothing is
@@ -100,6 +101,7 @@ send() {
     _t0=$(date +%s.%N)
     "$SMTP_SOURCE" -s "$1" -m "$2" -l 2048 -f sender@bench.test -t rcpt@example.test \
         -M client.bench.test -S bench "127.0.0.1:$PF_PORT" >> "$OUTDIR/milter_socket.log" 2>&1
+    RC=$?
     _t1=$(date +%s.%N)
     _a1=$(delayed_acks)
     ELAPSED=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.3f", b - a }')
@@ -110,7 +112,7 @@ send() {
 
 TSV=$OUTDIR/milter_socket.tsv
 : > "$OUTDIR/milter_socket.log"
-printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdelayed_acks\tmilter_saw\n' > "$TSV"
+printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdelayed_acks\tmilter_saw\tsmtp_source_rc\n' > "$TSV"
 for s in $SESSIONS; do
     for c in $CONFIGS; do
         use "$c"
@@ -125,9 +127,9 @@ for s in $SESSIONS; do
             use "$c"
             eval "_m=\$count_$c"
             send "$s" "$_m" "$c"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$_m" "$ELAPSED" \
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$_m" "$ELAPSED" \
                 "$(awk -v m="$_m" -v t="$ELAPSED" 'BEGIN { printf "%.1f", m / t }')" \
-                "$REFUSED" "$ACKS" "$SEEN" >> "$TSV"
+                "$REFUSED" "$ACKS" "$SEEN" "$RC" >> "$TSV"
         done
         r=$((r + 1))
     done
@@ -139,7 +141,7 @@ done
 
 echo "| sessions | config | best msgs/s | % of Postfix alone | delayed ACKs per message | refused |"
 echo "|---|---|---|---|---|---|"
-awk -F'\t' 'NR > 1 && ($2 == "alone" || $8 == $3) { k = $1 SUBSEP $2
+awk -F'\t' 'NR > 1 && $9 == 0 && ($2 == "alone" ? $8 == 0 : $8 == $3) { k = $1 SUBSEP $2
         if (!(k in best) || $5 + 0 > best[k] + 0) { best[k] = $5; acks[k] = $7 / $3; ref[k] = $6 }
         if (!($1 SUBSEP "order" SUBSEP $2 in seen)) { seen[$1 SUBSEP "order" SUBSEP $2] = 1; order[++n] = k } }
     END { for (i = 1; i <= n; i++) { k = order[i]; split(k, p, SUBSEP)
