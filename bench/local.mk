@@ -35,7 +35,7 @@ bench_economics_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP
 noinst_PROGRAMS += bench/argon2id_curve
 bench_argon2id_curve_SOURCES = bench/argon2id_curve.c
 bench_argon2id_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
-EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv
+EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv bench/postfix_milter.sh
 
 # `make bench`: the cost report (bench/report.sh; under 13 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS

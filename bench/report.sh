@@ -32,6 +32,9 @@
 #              CPU time per message and per day on each device
 #   policy     postaged beside postgrey (bench/policy_vs_postgrey.sh):
 #              requests per second and p99 latency against offered load
+#   milter     messages/s through a private Postfix alone and with a milter
+#              (bench/postfix_milter.sh): postaged on LMDB and on Redis,
+#              OpenDKIM as a peer, at 1 and 4 SMTP sessions
 #
 # Output: DIR (default bench/results/YYYY-MM-DD-HOST in the source tree):
 # report.md, PNG and SVG plots (gnuplot), and data/ with every measured
@@ -53,7 +56,7 @@ top_builddir=$(cd "$top_builddir" && pwd) || exit 1
 B=$top_builddir
 QUICK=0
 OUT=
-ONLY="mint devices argon2id verify economics policy"
+ONLY="mint devices argon2id verify economics policy milter"
 
 die() { echo "report.sh: $*" >&2; exit 1; }
 
@@ -68,7 +71,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 for s in $ONLY; do
-    case $s in mint|devices|argon2id|verify|economics|policy) ;; *) die "unknown section: $s" ;; esac
+    case $s in mint|devices|argon2id|verify|economics|policy|milter) ;; *) die "unknown section: $s" ;; esac
 done
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -1183,6 +1186,16 @@ EOF
             plot_files policy_curve "requests per second and p99 latency against offered load"
         fi
     fi
+fi
+
+# --- 6. the milter through Postfix (bench/postfix_milter.sh writes the table) ---
+if want milter; then
+    log "milter: through a private Postfix"
+    printf '## Milter through Postfix\n\n' >> "$R"
+    top_builddir="$B" "$top_srcdir/bench/postfix_milter.sh" $([ "$QUICK" = 1 ] && echo --quick) --out "$D" \
+        > /dev/null 2>&1
+    if [ -s "$D/milter.md" ]; then cat "$D/milter.md" >> "$R"
+    else note "Skipped: bench/postfix_milter.sh wrote no table (see data/milter.log)."; fi
 fi
 
 {

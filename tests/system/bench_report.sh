@@ -46,7 +46,7 @@ has_prefix "| mode | quick"
 
 # The sections, in order.
 expect_eq "sections in order" \
-    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Files" \
+    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Milter through Postfix|Files" \
     "$(sed -n 's/^## //p' "$R" | tr '\n' '|' | sed 's/|$//')"
 
 # Mint cost curves: the rates of every usable kernel, the model, the check.
@@ -108,6 +108,11 @@ grep -q '^| sender | this machine' "$R" || fail "no CPU-time table by device"
 # The daemon curve, or why not.
 grep -q '^| load | postaged req/s | p50 ms | p99 ms | postgrey req/s | p50 ms | p99 ms |$' "$R" ||
     grep -q '^> Skipped' "$R" || fail "the policy section has neither its table nor a reason"
+
+# The milter through Postfix, or why not.
+grep -q '^| SMTP sessions | Postfix alone | + postaged milter (LMDB) | + postaged milter (Redis) | + OpenDKIM milter (verify) |$' "$R" ||
+    sed -n '/^## Milter through Postfix/,/^## /p' "$R" | grep -q '^> Skipped' ||
+    fail "the milter section has neither its table nor a reason"
 
 # Every table row has as many cells as its header.
 awk '/^\|/ { n = gsub(/\|/, "|"); if (!inside) { want = n; inside = 1; head = $0 }
