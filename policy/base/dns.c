@@ -20,7 +20,7 @@
  *
  * The cache is a fixed array of entries with hash chains and an LRU list
  * (indices, not pointers), behind one mutex.  Positive answers live for
- * their smallest TTL, capped by max_ttl; NXDOMAIN and NODATA for
+ * their smallest TTL, raised to min_ttl and capped by max_ttl; NXDOMAIN and NODATA for
  * negative_ttl; SERVFAIL, timeouts and errors are never cached, so an
  * outage heals as soon as the server does.
  */
@@ -67,7 +67,7 @@ struct cache_entry {
 struct pd_dns {
     struct server servers[PD_DNS_MAX_SERVERS];
     size_t nservers;
-    unsigned timeout_ms, attempts, max_ttl, negative_ttl;
+    unsigned timeout_ms, attempts, max_ttl, min_ttl, negative_ttl;
 
     pthread_mutex_t lock;      /* guards everything below              */
     struct pd_dns_stats stats;
@@ -529,7 +529,16 @@ done:;
         pthread_mutex_unlock(&dns->lock);
     }
     if (rc == PD_DNS_NOERROR && (*out)->count > 0) {
-        unsigned ttl = (*out)->ttl < dns->max_ttl ? (*out)->ttl : dns->max_ttl;
+        /* The floor first, the cap last: min_ttl never outlives max_ttl.
+         * Why a floor: a name served with TTL 0 (load balancers, some
+         * dynamic DNS) would otherwise cost a query per lookup, and the
+         * HELO and PTR checks look up the same names for every message
+         * of a client; a few seconds of staleness changes no verdict
+         * (caching resolvers keep such a floor too: unbound's
+         * cache-min-ttl, dnsmasq's --min-cache-ttl). */
+        unsigned ttl = (*out)->ttl > dns->min_ttl ? (*out)->ttl : dns->min_ttl;
+        if (ttl > dns->max_ttl)
+            ttl = dns->max_ttl;
         (*out)->ttl = ttl;
         cache_put(dns, qname, type, *out, ttl);
     } else if (rc == PD_DNS_NOERROR || rc == PD_DNS_NXDOMAIN) {
@@ -549,6 +558,7 @@ pd_dns_config_init(struct pd_dns_config *cfg)
     cfg->attempts = 2;
     cfg->cache_entries = 1024;
     cfg->max_ttl = 3600;
+    cfg->min_ttl = 10;
     cfg->negative_ttl = 60;
 }
 
@@ -637,6 +647,7 @@ pd_dns_new(const struct pd_dns_config *cfg, char *err, size_t errlen)
     d->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
     d->attempts = cfg->attempts ? cfg->attempts : 1;
     d->max_ttl = cfg->max_ttl;
+    d->min_ttl = cfg->min_ttl;
     d->negative_ttl = cfg->negative_ttl;
     d->lru_head = d->lru_tail = d->free_head = -1;
 

@@ -85,6 +85,10 @@ struct pd_dns_config {
     unsigned attempts;          /* rounds over the servers; 2          */
     size_t cache_entries;       /* 0 disables the cache; 1024          */
     unsigned max_ttl;           /* cap on a cached answer's life; 3600 */
+    unsigned min_ttl;           /* floor on a positive answer's life
+                                 * (at most max_ttl); 10.  A record
+                                 * served with TTL 0 is otherwise asked
+                                 * again for every message.            */
     unsigned negative_ttl;      /* NXDOMAIN / NODATA life; 60          */
 };
 

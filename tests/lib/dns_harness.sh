@@ -54,6 +54,7 @@
 #   big.test        8 TXT records of 200+ bytes (truncated over UDP)
 #   host.test       A 192.0.2.50, AAAA 2001:db8::50; PTR 192.0.2.50
 #   cname.test      CNAME to host.test
+#   ttl0.test       A 192.0.2.60 served with TTL 0 (the resolver's floor)
 
 DNS_PORT=
 DNS_PID=
@@ -106,6 +107,7 @@ dns_default_zone() {
 --host-record=host.test,192.0.2.50,2001:db8::50
 --ptr-record=50.2.0.192.in-addr.arpa,host.test
 --cname=cname.test,host.test
+--host-record=ttl0.test,192.0.2.60,0
 EOF
     # a chain of includes: c0 -> c1 -> ... -> c11 (each record one term,
     # so only a count across includes sees twelve)

@@ -80,6 +80,20 @@ expect_field "cache: one packet for two lookups" stats_packets 1
 probe --twice lookup A nx.test
 expect_field "negative cache" stats_cache_hits 1
 
+# An answer served with TTL 0 is kept for the cache's floor (min_ttl,
+# 10 s by default) instead of being asked again at every lookup: the HELO
+# and PTR checks look up the same names for every message of a client.
+# With the floor at 0 the same lookups cost a packet each, which shows the
+# fixture really serves TTL 0.
+probe --min-ttl 0 --twice lookup A ttl0.test
+expect_eq "TTL 0 in the fixture" "0
+0" "$(printf '%s\n' "$out" | sed -n 's/^rr_ttl=//p')"
+expect_field "TTL 0, no floor: two packets for two lookups" stats_packets 2
+probe --twice lookup A ttl0.test
+expect_eq "TTL 0: second answer from the cache" "0
+1" "$(printf '%s\n' "$out" | sed -n 's/^cached=//p')"
+expect_field "TTL 0, default floor: one packet for two lookups" stats_packets 1
+
 probe lookup A 'bad name.test'
 expect_field "bad name" rcode BADNAME
 probe lookup A "$(printf 'a%.0s' $(seq 1 64)).test"

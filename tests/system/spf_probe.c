@@ -8,6 +8,7 @@
  *
  * Options: --dns HOST:PORT  --timeout MS  --attempts N  --check-timeout MS
  *   --twice (lookup: ask again, report whether the cache answered)
+ *   --min-ttl S (the cache's floor on a positive answer's life)
  *   --threads N (check: also run the same check in N threads at once on
  *     one checker and resolver, and print threads_agree=1 if every thread
  *     got the same outcome as the first run: the thread-safety test)
@@ -98,6 +99,7 @@ do_lookup(struct pd_dns *dns, const char *tname, const char *name, bool twice)
         for (size_t i = 0; i < a->count; i++) {
             const struct pd_dns_rr *r = &a->rr[i];
             char ip[64];
+            printf("rr_ttl=%u\n", (unsigned)r->ttl);
             switch (type) {
             case PD_DNS_A:
                 snprintf(ip, sizeof ip, "%u.%u.%u.%u", r->addr[0], r->addr[1], r->addr[2], r->addr[3]);
@@ -145,6 +147,7 @@ main(int argc, char **argv)
         if (strcmp(o, "--dns") == 0) { ARG(); dcfg.servers = v; }
         else if (strcmp(o, "--timeout") == 0) { ARG(); dcfg.timeout_ms = (unsigned)atoi(v); }
         else if (strcmp(o, "--attempts") == 0) { ARG(); dcfg.attempts = (unsigned)atoi(v); }
+        else if (strcmp(o, "--min-ttl") == 0) { ARG(); dcfg.min_ttl = (unsigned)atoi(v); }
         else if (strcmp(o, "--check-timeout") == 0) { ARG(); scfg.check_timeout_ms = (unsigned)atoi(v); }
         else if (strcmp(o, "--twice") == 0) twice = true;
         else if (strcmp(o, "--threads") == 0) {
