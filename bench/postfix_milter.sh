@@ -5,7 +5,7 @@
 # measurement, for `make bench` (bench/report.sh, section "milter").
 #
 # Usage: bench/postfix_milter.sh [--quick] [--out DIR] [--seconds S]
-#                                [--sessions "1 4"] [--repeat N]
+#                                [--sessions "1 4"] [--repeat N] [--dns-ttl T]
 #
 # A private Postfix 3.x (tests/lib/postfix_harness.sh) on a loopback port,
 # mail for example.test handed to discard(8), so only Postfix's receiving
@@ -19,7 +19,8 @@
 # postaged runs on its defaults except greylist_training = yes (every
 # message takes the whole path and none is deferred), its DNS lookups
 # answered by the private dnsmasq of tests/lib/dns_harness.sh (the HELO
-# name client.bench.test and the client's PTR resolve there).  The number
+# name client.bench.test and the client's PTR resolve there; --dns-ttl
+# serves the name's A record with that TTL, e.g. 0 as some zones do).  The number
 # of messages of a run is sized from a short probe so that each run lasts
 # about --seconds (default 4; --quick: 16 messages, no probe).
 #
@@ -37,7 +38,7 @@ top_srcdir=${top_srcdir:-$(cd "$here/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
-QUICK=0 OUTDIR=. SECS=4 SESSIONS="1 4" REPEAT=2
+QUICK=0 OUTDIR=. SECS=4 SESSIONS="1 4" REPEAT=2 DNS_TTL=
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
     --seconds) SECS=$2; shift ;;
     --sessions) SESSIONS=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
+    --dns-ttl) DNS_TTL=$2; shift ;;
     -h|--help) sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//; /^set -u/d'; exit 0 ;;
     *) echo "postfix_milter.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -65,7 +67,7 @@ say() { echo "[${SECONDS}s] $*" >> "$LOG"; }
 # skip_md REASON: the whole section cannot run; say so in the report.
 skip_md() {
     printf '> Skipped: %s\n\n' "$1" > "$MD"
-    printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tpct_of_alone\n' > "$TSV"
+    printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdns_queries\tpct_of_alone\n' > "$TSV"
     echo "postfix_milter.sh: skipped: $1" >&2
     exit 77
 }
@@ -78,11 +80,11 @@ command -v postfix >/dev/null 2>&1 || skip_md "Postfix is not installed"
 command -v dnsmasq >/dev/null 2>&1 || skip_md "dnsmasq is not installed (the DNS fixture)"
 
 # --- the DNS fixture: the HELO name and the client's PTR resolve ---------------
-dns_start '--host-record=client.bench.test,127.0.0.1' \
+dns_start "--host-record=client.bench.test,127.0.0.1${DNS_TTL:+,$DNS_TTL}" \
     '--ptr-record=1.0.0.127.in-addr.arpa,client.bench.test' \
     '--txt-record=bench.test,v=spf1 ip4:127.0.0.0/8 -all' ||
     skip_md "the DNS fixture (dnsmasq) did not start"
-say "dnsmasq on 127.0.0.1:$DNS_PORT"
+say "dnsmasq on 127.0.0.1:$DNS_PORT${DNS_TTL:+, client.bench.test with TTL $DNS_TTL}"
 
 # --- postaged: one on LMDB, one on Redis -------------------------------------
 # start_postaged NAME STORE: sets the variable port_NAME.
@@ -172,19 +174,24 @@ for c in $CONFIGS; do
 done
 say "Postfix $(postconf -d -h mail_version) on 127.0.0.1:$PF_PORT"
 
-# send SESSIONS COUNT CONFIG: sets ELAPSED (seconds) and REFUSED (transactions
-# the log shows refused during the run).
+# send SESSIONS COUNT CONFIG: sets ELAPSED (seconds), REFUSED (transactions
+# the log shows refused during the run) and QUERIES (DNS queries the
+# fixture saw during the run: postaged's, as Postfix here asks none).
 send() {
     _before=$(grep -c 'reject\|milter-reject\|status=deferred' "$PF_LOG")
+    _q0=$(grep -c 'query\[' "$DNS_LOG")
     _t0=$(date +%s.%N)
     "$SMTP_SOURCE" -s "$1" -m "$2" -l 2048 -f sender@bench.test -t rcpt@example.test \
         -M client.bench.test -S "bench" "127.0.0.1:$(eval "echo \$smtp_$3")" >> "$LOG" 2>&1
     _t1=$(date +%s.%N)
     ELAPSED=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.3f", b - a }')
     REFUSED=$(( $(grep -c 'reject\|milter-reject\|status=deferred' "$PF_LOG") - _before ))
+    # dnsmasq writes its log asynchronously: give it a moment
+    nap 0.2
+    QUERIES=$(( $(grep -c 'query\[' "$DNS_LOG") - _q0 ))
 }
 
-printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\n' > "$TMP/runs.tsv"
+printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdns_queries\n' > "$TMP/runs.tsv"
 for s in $SESSIONS; do
     for c in $CONFIGS; do
         if [ "$QUICK" = 1 ]; then
@@ -204,8 +211,9 @@ for s in $SESSIONS; do
                 eval "_m=\$count_$c"
             send "$s" "$_m" "$c"
             _rate=$(awk -v m="$_m" -v t="$ELAPSED" 'BEGIN { printf "%.1f", m / t }')
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$_m" "$ELAPSED" "$_rate" "$REFUSED" >> "$TMP/runs.tsv"
-            say "sessions=$s $c: $_m messages in $ELAPSED s = $_rate msgs/s, $REFUSED refused"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$_m" "$ELAPSED" "$_rate" "$REFUSED" \
+                "$QUERIES" >> "$TMP/runs.tsv"
+            say "sessions=$s $c: $_m messages in $ELAPSED s = $_rate msgs/s, $REFUSED refused, $QUERIES DNS queries"
         done
         r=$((r + 1))
     done
@@ -214,7 +222,7 @@ done
 # --- the table: best run of each (sessions, config), as % of alone -----------------
 awk -F'\t' 'NR > 1 { k = $1 "\t" $2; if (!(k in best) || $5 + 0 > best[k] + 0) { best[k] = $5; row[k] = $0 }
                      if ($2 == "alone" && (!($1 in alone) || $5 + 0 > alone[$1] + 0)) alone[$1] = $5 }
-    END { print "sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tpct_of_alone"
+    END { print "sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdns_queries\tpct_of_alone"
           for (k in row) { split(k, p, "\t")
               printf "%s\t%.1f\n", row[k], (alone[p[1]] > 0 ? 100 * best[k] / alone[p[1]] : 0) } }' \
     "$TMP/runs.tsv" > "$TMP/best.tsv"
@@ -227,7 +235,7 @@ cp "$TMP/runs.tsv" "$OUTDIR/milter_runs.tsv"
 cell() {  # SESSIONS CONFIG
     awk -F'\t' -v s="$1" -v c="$2" '$1 == s && $2 == c {
         if (c == "alone") printf "%.0f msgs/s", $5
-        else printf "%.0f msgs/s (%.0f%%)", $5, $7
+        else printf "%.0f msgs/s (%.0f%%)", $5, $8
         if ($6 > 0) printf ", %d refused", $6 }' "$TSV"
 }
 {
@@ -255,6 +263,10 @@ cell() {  # SESSIONS CONFIG
         echo "> Best of $REPEAT interleaved runs of about $SECS s each; a percentage is of Postfix alone at the same"
         echo "> sessions count in this run. Every run's figures: [data/milter_runs.tsv](data/milter_runs.tsv)."
     fi
+    echo
+    awk -F'\t' 'NR > 1 && ($2 == "lmdb" || $2 == "redis") { m += $3; q += $7 }
+        END { if (m > 0) printf "> postaged'"'"'s DNS queries per message: %.2f (every run, counted by the fixture).\n", q / m }' \
+        "$OUTDIR/milter_runs.tsv"
     echo
 } > "$MD"
 cat "$MD" >> "$LOG"
