@@ -53,6 +53,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ "$QUICK" = 1 ] && REPEAT=1
+# no run may take longer than this (seconds), whatever it was sized to
+RUN_LIMIT=$(( SECS * 20 < 60 ? 60 : SECS * 20 ))
 mkdir -p "$OUTDIR" || exit 1
 OUTDIR=$(cd "$OUTDIR" && pwd)
 TSV=$OUTDIR/milter.tsv MD=$OUTDIR/milter.md LOG=$OUTDIR/milter.log
@@ -174,21 +176,24 @@ for c in $CONFIGS; do
 done
 say "Postfix $(postconf -d -h mail_version) on 127.0.0.1:$PF_PORT"
 
-# send SESSIONS COUNT CONFIG: sets ELAPSED (seconds), REFUSED (transactions
+# send SESSIONS COUNT CONFIG: sets SENT_RC, ELAPSED (seconds), REFUSED (transactions
 # the log shows refused during the run) and QUERIES (DNS queries the
 # fixture saw during the run: postaged's, as Postfix here asks none).
 send() {
     _before=$(grep -c 'reject\|milter-reject\|status=deferred' "$PF_LOG")
     _q0=$(grep -c 'query\[' "$DNS_LOG")
     _t0=$(date +%s.%N)
-    "$SMTP_SOURCE" -s "$1" -m "$2" -l 2048 -f sender@bench.test -t rcpt@example.test \
+    # bounded: a wedged instance must not hang `make bench`
+    timeout "$RUN_LIMIT" "$SMTP_SOURCE" -s "$1" -m "$2" -l 2048 -f sender@bench.test -t rcpt@example.test \
         -M client.bench.test -S "bench" "127.0.0.1:$(eval "echo \$smtp_$3")" >> "$LOG" 2>&1
+    SENT_RC=$?
     _t1=$(date +%s.%N)
     ELAPSED=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.3f", b - a }')
     REFUSED=$(( $(grep -c 'reject\|milter-reject\|status=deferred' "$PF_LOG") - _before ))
     # dnsmasq writes its log asynchronously: give it a moment
     nap 0.2
     QUERIES=$(( $(grep -c 'query\[' "$DNS_LOG") - _q0 ))
+    [ "$QUERIES" -ge 0 ] || QUERIES=0
 }
 
 printf 'sessions\tconfig\tmessages\tseconds\tmsgs_s\trefused\tdns_queries\n' > "$TMP/runs.tsv"
@@ -211,6 +216,8 @@ for s in $SESSIONS; do
                 eval "_m=\$count_$c"
             send "$s" "$_m" "$c"
             _rate=$(awk -v m="$_m" -v t="$ELAPSED" 'BEGIN { printf "%.1f", m / t }')
+            # a run smtp-source did not finish counts for nothing
+            [ "$SENT_RC" -eq 0 ] || { say "smtp-source ended with status $SENT_RC"; _rate=0.0; }
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$_m" "$ELAPSED" "$_rate" "$REFUSED" \
                 "$QUERIES" >> "$TMP/runs.tsv"
             say "sessions=$s $c: $_m messages in $ELAPSED s = $_rate msgs/s, $REFUSED refused, $QUERIES DNS queries"
