@@ -6,7 +6,8 @@
 # temperror with spf_temperror_defer, the SPF header and X-Greylist on
 # successive recipients, bad HELO names, and the HELO DNS tests (resolves,
 # resolves to the client, forward-confirmed reverse DNS; a timeout defers
-# and never rejects).  Skips (77) without dnsmasq.
+# and never rejects; a HELO name served with TTL 0 is asked once for five
+# messages).  Skips (77) without dnsmasq.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
@@ -152,6 +153,24 @@ got=$(request 192.0.2.50 host.test x@example.org a@example.org r1 | actions 1)
 expect_eq "forward-confirmed reverse DNS" "action=DUNNO" "$got"
 got=$(request 192.0.2.52 host.test x@example.org a@example.org r2 | actions 1)
 expect_prefix "no PTR for the client" "action=450 4.7.25 " "$got"
+stop_daemon
+
+# A HELO name served with TTL 0 (ttl0.test) is looked up once for five
+# messages, not once (or twice: resolves, matches the client) per message:
+# the resolver keeps positive answers for at least min_ttl (a count of the
+# fixture's own log, not a time).
+start_daemon ttl0 "greylist = no
+spf = no
+helo_resolve = defer
+helo_match = defer"
+q0=$(grep -c 'query\[A\] ttl0\.test ' "$DNS_LOG")
+for i in 1 2 3 4 5; do
+    got=$(request 192.0.2.60 ttl0.test x@example.org a@example.org "t$i" | actions 1)
+    expect_eq "TTL-0 HELO name, message $i" "action=DUNNO" "$got"
+done
+nap 0.3  # dnsmasq writes its log asynchronously
+expect_eq "one A query for ttl0.test in five messages" 1 \
+    "$(( $(grep -c 'query\[A\] ttl0\.test ' "$DNS_LOG") - q0 ))"
 stop_daemon
 
 # -n accepts the keys, and refuses a bad DNS server or HELO action.
