@@ -538,7 +538,7 @@ pd_milter_conn_serve(int fd, int tcp, const char *peer, const struct pd_milter_f
     c->f = f;
     c->peer = peer;
     pd_mw_reader_init(&c->rd, fd, tcp);
-    pd_mw_writer_init(&c->wr, fd);
+    pd_mw_writer_init(&c->wr, fd, &c->rd);
     for (;;) {
         char cmd;
         const unsigned char *data;

@@ -33,6 +33,7 @@ pd_mw_reader_init(struct pd_mw_reader *r, int fd, int quickack)
 {
     r->fd = fd;
     r->quickack = quickack;
+    r->ack_owed = 0;
     r->start = r->end = 0;
 }
 
@@ -47,20 +48,24 @@ fill(struct pd_mw_reader *r)
         r->end -= r->start;
         r->start = 0;
     }
+#ifdef TCP_QUICKACK
+    /* About to wait for the MTA, having read without replying: the kernel
+     * may be delaying the ACK of it, and the MTA's next packet waits on
+     * that ACK (Nagle).  Setting TCP_QUICKACK sends it now. */
+    if (r->quickack && r->ack_owed) {
+        int one = 1;
+        (void) setsockopt(r->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        r->ack_owed = 0;
+    }
+#endif
     ssize_t n;
     do
         n = recv(r->fd, r->buf + r->end, sizeof r->buf - r->end, 0);
     while (n < 0 && errno == EINTR);
-#ifdef TCP_QUICKACK
-    /* Linux leaves quick-ACK mode on its own: ask again for the next
-     * segment, which is what the MTA's Nagle waits on. */
-    if (r->quickack) {
-        int one = 1;
-        (void) setsockopt(r->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-    }
-#endif
-    if (n > 0)
+    if (n > 0) {
         r->end += (size_t) n;
+        r->ack_owed = 1;
+    }
     return n;
 }
 
@@ -107,9 +112,10 @@ pd_mw_status_text(enum pd_mw_status st)
 }
 
 void
-pd_mw_writer_init(struct pd_mw_writer *w, int fd)
+pd_mw_writer_init(struct pd_mw_writer *w, int fd, struct pd_mw_reader *rd)
 {
     w->fd = fd;
+    w->rd = rd;
     w->failed = 0;
     w->len = 0;
 }
@@ -127,6 +133,9 @@ pd_mw_flush(struct pd_mw_writer *w)
         else
             done += (size_t) n;
     }
+    /* Data sent carries the ACK of everything read before it. */
+    if (done > 0 && w->rd != NULL)
+        w->rd->ack_owed = 0;
     w->len = 0;
     return w->failed ? -1 : 0;
 }

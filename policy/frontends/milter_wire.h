@@ -76,7 +76,8 @@
  * packets (macros, then a command) costs one read. */
 struct pd_mw_reader {
     int fd;
-    int quickack;            /* re-arm TCP_QUICKACK after every read */
+    int quickack;            /* TCP: ask for quick ACKs (see init)   */
+    int ack_owed;            /* bytes read since the last reply sent */
     size_t start, end;       /* unread bytes are buf[start, end)     */
     unsigned char buf[2 * (PD_MW_DATA_MAX + 5)];
 };
@@ -90,10 +91,13 @@ enum pd_mw_status {
     PD_MW_IOERR,      /* read failed (errno says why)             */
 };
 
-/* Start reading `fd`; with quickack (a TCP socket on Linux) every read
- * asks the kernel to acknowledge what arrives at once: a packet that gets
- * no reply (a macro packet) is then not left for the 40 ms delayed ACK,
- * which would hold the MTA's next packet behind Nagle's algorithm. */
+/* Start reading `fd`.  With quickack (a TCP socket on Linux), a read that
+ * must wait for more while what was read since the last reply got none (a
+ * macro packet, a stage negotiated without a reply) first re-arms
+ * TCP_QUICKACK, which sends the ACK the kernel is holding: else the 40 ms
+ * delayed ACK would hold the MTA's next packet behind Nagle's algorithm.
+ * A reply carries the ACK itself (pd_mw_flush of the writer tied to this
+ * reader), so then no system call is spent on it. */
 void pd_mw_reader_init(struct pd_mw_reader *r, int fd, int quickack);
 
 /* Read the next packet: *cmd its command byte, *data and *len its data (valid
@@ -110,11 +114,14 @@ const char *pd_mw_status_text(enum pd_mw_status st);
 struct pd_mw_writer {
     int fd;
     int failed;              /* an append did not fit, or a write failed */
+    struct pd_mw_reader *rd; /* the same socket's reader, or NULL        */
     size_t len;
     unsigned char buf[PD_MW_DATA_MAX + 5 + 4096];
 };
 
-void pd_mw_writer_init(struct pd_mw_writer *w, int fd);
+/* Start writing `fd`; `rd` (NULL: none) is the reader of the same socket,
+ * told by each flush that what it read is acknowledged. */
+void pd_mw_writer_init(struct pd_mw_writer *w, int fd, struct pd_mw_reader *rd);
 
 /* Append one packet: `cmd`, then the `n` parts (a part with len
  * (size_t) -1 is a NUL-terminated string sent with its NUL).  A packet
