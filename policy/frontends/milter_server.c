@@ -1,12 +1,18 @@
 /*
  * milter_server.c - accept MTA connections on milter_listen and serve each
- * in its own thread (milter_server.h).
+ * in a thread of its own while it lasts (milter_server.h).
+ *
+ * Postfix opens a milter connection per SMTP session, so a thread per
+ * connection would be a thread made and ended per message.  A thread whose
+ * connection ends waits instead, idle, for the next one accepted; at most
+ * PD_MILTER_IDLE_MAX wait, the others end.  When no thread is idle a new
+ * one is started: the connections served at once are not limited.
  *
  * Accepted TCP sockets get TCP_NODELAY: postaged's replies leave at once
  * instead of waiting on the MTA's delayed ACK of the previous one, and
- * milter_wire.c re-arms TCP_QUICKACK after every read for the MTA's
- * packets that get no reply.  Each connection's socket carries the read
- * and write timeouts, so a silent MTA costs a thread for that long only.
+ * milter_wire.c re-arms TCP_QUICKACK when it waits for the MTA after
+ * packets that got no reply.  Each connection's socket carries the read
+ * and write timeouts, so a silent MTA holds a thread for that long only.
  */
 #include "config.h"
 
@@ -29,8 +35,13 @@
 #include "policy/base/log.h"
 #include "policy/frontends/milter_server.h"
 
+/* Idle threads kept for the next connections; a burst beyond it starts
+ * threads that end with their connection. */
+#define PD_MILTER_IDLE_MAX 8
+
 struct conn {
     struct conn *next, *prev;
+    struct conn *next_queued;     /* handed to an idle thread           */
     struct pd_milter_server *s;
     int fd;
     int tcp;
@@ -44,9 +55,15 @@ struct pd_milter_server {
     char unix_path[128];          /* the socket file to remove, or ""   */
     const struct pd_milter_filter *f;
     pthread_mutex_t lock;
-    pthread_cond_t idle;          /* signalled as connections end       */
+    pthread_cond_t idle;          /* signalled as connections and
+                                   * threads end                        */
+    pthread_cond_t work;          /* signalled as connections queue     */
     struct conn *conns;           /* open connections, under lock       */
     unsigned n_conns;
+    struct conn *queue, **queue_tail;  /* accepted, for idle threads    */
+    unsigned n_queued;
+    unsigned n_waiting;           /* threads idle in worker_next()      */
+    unsigned n_threads;           /* threads running (they use s)       */
 };
 
 struct pd_milter_server *
@@ -75,16 +92,15 @@ pd_milter_server_open(const char *spec, char *err, size_t errlen)
         snprintf(s->unix_path, sizeof s->unix_path, "%s", spec + 5);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
+    pthread_cond_init(&s->work, NULL);
+    s->queue_tail = &s->queue;
     return s;
 }
 
-static void *
-conn_thread(void *p)
+/* The connection served is over: unlist and close it.  Under s->lock. */
+static void
+conn_end(struct pd_milter_server *s, struct conn *c)
 {
-    struct conn *c = p;
-    struct pd_milter_server *s = c->s;
-    pd_milter_conn_serve(c->fd, c->tcp, c->peer, s->f, &s->stop);
-    pthread_mutex_lock(&s->lock);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -96,8 +112,50 @@ conn_thread(void *p)
      * listed, never one that was closed and reused. */
     close(c->fd);
     pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->lock);
-    free(c);
+}
+
+/* The next connection for a thread whose connection ended: one queued
+ * while it waits idle, or NULL when it is to end (the server stops, or
+ * enough threads wait already).  Under s->lock. */
+static struct conn *
+worker_next(struct pd_milter_server *s)
+{
+    if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED) || s->n_waiting >= PD_MILTER_IDLE_MAX)
+        return NULL;
+    s->n_waiting++;
+    while (s->queue == NULL && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+        pthread_cond_wait(&s->work, &s->lock);
+    s->n_waiting--;
+    /* A connection queued is taken even when stopping: it is listed, so
+     * it was shut down, and its serve returns at once. */
+    struct conn *c = s->queue;
+    if (c != NULL) {
+        s->queue = c->next_queued;
+        if (s->queue == NULL)
+            s->queue_tail = &s->queue;
+        s->n_queued--;
+    }
+    return c;
+}
+
+static void *
+conn_thread(void *p)
+{
+    struct conn *c = p;
+    struct pd_milter_server *s = c->s;
+    while (c != NULL) {
+        pd_milter_conn_serve(c->fd, c->tcp, c->peer, s->f, &s->stop);
+        pthread_mutex_lock(&s->lock);
+        conn_end(s, c);
+        free(c);
+        c = worker_next(s);
+        if (c == NULL) {
+            /* The last use of s: run() waits for n_threads to reach 0. */
+            s->n_threads--;
+            pthread_cond_broadcast(&s->idle);
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
     return NULL;
 }
 
@@ -155,6 +213,16 @@ accept_one(struct pd_milter_server *s, int timeout_s)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
+    if (s->n_waiting > s->n_queued) {
+        /* a thread waits idle that no queued connection is meant for */
+        *s->queue_tail = c;
+        s->queue_tail = &c->next_queued;
+        s->n_queued++;
+        pthread_cond_signal(&s->work);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->n_threads++;
     pthread_mutex_unlock(&s->lock);
 
     pthread_attr_t attr;
@@ -167,14 +235,8 @@ accept_one(struct pd_milter_server *s, int timeout_s)
         pd_log(PD_LOG_WARNING, "milter: MTA %s: cannot start a thread: %s; closing", c->peer,
                strerror(rc));
         pthread_mutex_lock(&s->lock);
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            s->conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        s->n_conns--;
-        close(fd);
+        s->n_threads--;
+        conn_end(s, c);
         pthread_mutex_unlock(&s->lock);
         free(c);
     }
@@ -202,13 +264,15 @@ pd_milter_server_run(struct pd_milter_server *s, const struct pd_milter_filter *
         if (pfd[0].revents)
             accept_one(s, timeout_s);
     }
-    /* Wake every connection still waiting on its MTA, and wait for all to
-     * end: the engine they use goes once we return. */
+    /* Wake every connection still waiting on its MTA and every idle
+     * thread, and wait for all to end: the engine they use goes once we
+     * return, and s when the caller closes it. */
     pthread_mutex_lock(&s->lock);
     __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
     for (struct conn *c = s->conns; c != NULL; c = c->next)
         shutdown(c->fd, SHUT_RDWR);
-    while (s->n_conns > 0)
+    pthread_cond_broadcast(&s->work);
+    while (s->n_conns > 0 || s->n_threads > 0)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -238,5 +302,6 @@ pd_milter_server_close(struct pd_milter_server *s)
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->work);
     free(s);
 }

@@ -1,8 +1,9 @@
 /*
  * milter_server.h - the milter front-end's listener: the socket of
- * milter_listen, an accept loop, and one thread per MTA connection (as
- * libmilter ran them, so that the engine's calls of different
- * connections run side by side).
+ * milter_listen, an accept loop, and a thread for each MTA connection
+ * while it lasts (as libmilter ran them, so that the engine's calls of
+ * different connections run side by side), kept idle between connections
+ * (a few of them) rather than started anew for each.
  */
 #ifndef POSTAGE_POLICY_MILTER_SERVER_H
 #define POSTAGE_POLICY_MILTER_SERVER_H
@@ -22,7 +23,8 @@ struct pd_milter_server *pd_milter_server_open(const char *spec, char *err, size
 
 /* Accept and serve with `f` until pd_milter_server_stop(); each read
  * and write waits at most timeout_s seconds.  Returns once every
- * connection's thread has ended: 0, or -1 if the loop failed (logged). */
+ * connection and every thread (idle ones too) has ended: 0, or -1 if the
+ * loop failed (logged). */
 int pd_milter_server_run(struct pd_milter_server *s, const struct pd_milter_filter *f,
                          int timeout_s);
 
