@@ -14,8 +14,11 @@
 #     command, commands out of order, a truncated packet, a malformed
 #     connect: each logged and the connection closed, and postaged serves
 #     the next client;
+#   - 20 MTA connections open at once: all served (threads are not
+#     limited to the idle ones kept), and once they end at most 8 threads
+#     stay for the next connections;
 #   - a unix socket: served, and its file removed when postaged stops with
-#     an MTA still connected.
+#     an MTA still connected (served by the thread its first client left).
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 CLIENT="$top_builddir/tests/system/milter_client"
@@ -122,6 +125,47 @@ echo 'i@example.org' | "$CLIENT" --connect "$SPEC" --client-addr 192.0.2.10 --st
     > "$TMP/after.out" 2> "$TMP/after.err"
 expect_eq "after hostile packets: exit status" 0 "$?"
 expect_eq "after hostile packets: answer" continue "$(cut -f 2 "$TMP/after.out")"
+
+# 20 connections at once, each negotiated before any sends its message
+# (its input waits for the file "go"): one thread each, though at most 8
+# are kept idle between connections; when they end, the threads beyond
+# those 8 end too.
+threads() { ls "/proc/$postaged_pid/task" | wc -l; }
+base_threads=$(threads)
+base_neg=$(grep -c 'milter: MTA 127.0.0.1:[0-9]*: version 6' "$TMP/postaged.log")
+burst_pids=''
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    ( _j=0; while [ ! -e "$TMP/go" ] && [ $_j -lt 300 ]; do _j=$((_j + 1)); sleep 0.1; done
+      echo "burst$i@example.org" ) |
+        "$CLIENT" --connect "$SPEC" --client-addr 192.0.2.10 --strict - \
+            > "$TMP/burst$i.out" 2> "$TMP/burst$i.err" &
+    burst_pids="$burst_pids $!"
+    kill_at_exit "$!"
+done
+_i=0
+until [ $(($(grep -c 'milter: MTA 127.0.0.1:[0-9]*: version 6' "$TMP/postaged.log") - base_neg)) \
+        -ge 20 ]; do
+    _i=$((_i + 1)); [ $_i -lt 300 ] || break; sleep 0.1
+done
+expect_eq "burst: connections negotiated at once" 20 \
+    $(($(grep -c 'milter: MTA 127.0.0.1:[0-9]*: version 6' "$TMP/postaged.log") - base_neg))
+touch "$TMP/go"
+burst_ok=0
+for p in $burst_pids; do wait "$p" && burst_ok=$((burst_ok + 1)); done
+expect_eq "burst: clients that ended well" 20 "$burst_ok"
+burst_cont=$(cat "$TMP"/burst*.out | cut -f 2 | grep -c '^continue$')
+expect_eq "burst: messages answered" 20 "$burst_cont"
+# Threads end as they find 8 idle already: wait for it, bounded.
+_i=0
+while [ "$(threads)" -gt $((base_threads + 8)) ] && [ $_i -lt 300 ]; do
+    _i=$((_i + 1)); sleep 0.1
+done
+[ "$(threads)" -le $((base_threads + 8)) ] ||
+    fail "burst: $(threads) threads left, more than the $base_threads before and 8 idle"
+echo 'l@example.org' | "$CLIENT" --connect "$SPEC" --client-addr 192.0.2.10 --strict - \
+    > "$TMP/afterburst.out" 2> "$TMP/afterburst.err"
+expect_eq "after the burst: exit status" 0 "$?"
+expect_eq "after the burst: answer" continue "$(cut -f 2 "$TMP/afterburst.out")"
 
 # A unix socket: served the same (no TCP options to set), and its file
 # removed when postaged stops on SIGTERM, with a client still connected.
