@@ -30,7 +30,10 @@
  *    page well formed and sorted cannot be seen.
  *  - Each transaction.  data.mdb must still be the file that was opened
  *    (same device and inode at the same path) and no shorter than the
- *    meta page says: one stat() and one fstat().
+ *    meta page says: one stat() of DIR/data.mdb, which measures the
+ *    opened file too once it names it (a second measure, an fstat(),
+ *    only when that size looks too small: another process may have grown
+ *    the file and written a newer meta page meanwhile).
  *
  * Internal to postage: not exported.  Messages name DIR/data.mdb.
  */
