@@ -532,6 +532,53 @@ START_TEST(test_lost_store)
 }
 END_TEST
 
+/* Damaged while open, seen by a read (postage_store_is_spent) as by a
+ * write: each transaction's check (kv/lmdb_guard.c) measures data.mdb
+ * through its name, and must refuse a file cut below its last page or its
+ * meta pages, or another file put at its name, before LMDB reads a page
+ * of it (a page past the end would raise SIGBUS). */
+static void
+damaged_in_use(const char *what, const char *how, const char *pattern)
+{
+    char data[4300], cmd[4 * 4300 + 64];
+    postage_store *s;
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", storedir);
+    ck_assert_int_eq(system(cmd), 0);
+    s = open_ok(storedir, 0);
+    snprintf(data, sizeof data, "%s/data.mdb", storedir);
+    for (unsigned i = 0; i < 200; i++) {
+        char stamp[128];
+        stamp_text(stamp, sizeof stamp, i);
+        ck_assert_int_eq(spend(s, stamp, FUTURE), POSTAGE_OK);
+    }
+    ck_assert_int_eq(postage_store_is_spent(s, "abc", 3), POSTAGE_OK);
+    if (strcmp(how, "replace") == 0) {
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s.new' && mv '%s.new' '%s'", data, data, data,
+                 data);
+        ck_assert_int_eq(system(cmd), 0);
+    } else {
+        ck_assert_int_eq(truncate(data, strcmp(how, "empty") == 0 ? 0 : 8192), 0);
+    }
+    notified = 0;
+    postage_store_set_notify(s, note_outage, NULL);
+    ck_assert_int_eq(postage_store_is_spent(s, "abc", 3), POSTAGE_ERR_STORE);
+    ck_assert_msg(strstr(postage_store_error(s), pattern) != NULL, "%s: %s", what,
+                  postage_store_error(s));
+    ck_assert_int_eq(spend(s, "def", FUTURE), POSTAGE_ERR_STORE);
+    ck_assert_int_eq(notified, 1);
+    ck_assert_msg(strstr(notified_why, pattern) != NULL, "%s: %s", what, notified_why);
+    postage_store_close(s);
+}
+
+START_TEST(test_damaged_in_use)
+{
+    damaged_in_use("cut to its meta pages", "cut", "truncated");
+    damaged_in_use("emptied", "empty", "truncated");
+    damaged_in_use("replaced", "replace", "was replaced");
+}
+END_TEST
+
 /* A store opened by a relative path keeps working after a chdir(): its
  * per-transaction checks look data.mdb up through the directory. */
 START_TEST(test_relative_chdir)
@@ -1887,6 +1934,7 @@ suite(void)
     tcase_add_test(basic, test_nocreate_missing);
     tcase_add_test(basic, test_create_errors);
     tcase_add_test(basic, test_lost_store);
+    tcase_add_test(basic, test_damaged_in_use);
     tcase_add_test(basic, test_open_down);
     tcase_add_test(basic, test_relative_chdir);
     tcase_add_test(basic, test_spec_scheme);
