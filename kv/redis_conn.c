@@ -602,76 +602,135 @@ sigpipe_restore(const struct sigpipe_guard *g)
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
-/* Run one command, formatted (fmt, ap) or as a vector (c->lock held). */
-static redisReply *
-run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap,
-    int argc, const char **argv, const size_t *argvlen)
+/* The connection failed while a command was under way (c->lock held):
+ * drop it, start the backoff after a timeout (the server is there but not
+ * answering; do not make every caller wait for it in turn), and report. */
+static void
+command_failed(struct redis_conn *c, char *err, size_t errlen)
 {
     char why[REDIS_CONN_ERRLEN];
+    int timed_out = c->ctx->err == REDIS_ERR_IO
+        && (strcmp(c->ctx->errstr, strerror(EAGAIN)) == 0
+            || strcmp(c->ctx->errstr, strerror(EWOULDBLOCK)) == 0);
+
+    if (timed_out)
+        errbuf_printf(why, sizeof why, "%s: no reply within %d ms", c->label, c->spec.timeout_ms);
+    else
+        context_error(c, c->ctx, "connection lost", c->label, why, sizeof why);
+    drop(c);
+    if (timed_out)
+        back_off(c);
+    outage(c, why);
+    errbuf_printf(err, errlen, "%s", why);
+}
+
+/* Be connected for a command (c->lock held): inside redis_conn_lock,
+ * after the first command, the connection must be the one WATCH and
+ * MULTI live on.  0, or -1 with err set. */
+static int
+ready(struct redis_conn *c, char *err, size_t errlen)
+{
     struct sigpipe_guard g;
-    redisReply *r;
     int rc;
 
-    if (c == NULL) {
-        errbuf_printf(err, errlen, "no Redis handle");
-        return NULL;
-    }
     if (c->txn && c->txn_used) {
-        /* Inside redis_conn_lock, after the first command: WATCH and MULTI
-         * live on this connection, so it must not be replaced. */
         if (c->ctx == NULL || c->gen != c->txn_gen) {
             errbuf_printf(err, errlen, "%s: connection lost in the middle of a transaction",
                    c->label);
-            return NULL;
+            return -1;
         }
-    } else {
-        sigpipe_block(&g);
-        rc = ensure(c, err, errlen);
-        sigpipe_restore(&g);
-        if (rc != 0)
-            return NULL;
-        if (c->txn) {
-            c->txn_used = 1;
-            c->txn_gen = c->gen;
-        }
+        return 0;
     }
     sigpipe_block(&g);
+    rc = ensure(c, err, errlen);
+    sigpipe_restore(&g);
+    if (rc != 0)
+        return -1;
+    if (c->txn) {
+        c->txn_used = 1;
+        c->txn_gen = c->gen;
+    }
+    return 0;
+}
+
+/* Run n commands (c->lock held): a formatted one (fmt, ap; n == 1) or n
+ * vectors, all written at once and their n replies read, so that they
+ * cost one round trip.  0 with replies[0 .. n) set, or -1 with err set and
+ * every reply NULL.  A READONLY reply to any of them drops the connection
+ * and fails the whole run: the others may have been carried out (as a
+ * command whose reply was lost may have been). */
+static int
+run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap,
+    size_t n, const struct redis_cmd *cmds, redisReply **replies)
+{
+    char why[REDIS_CONN_ERRLEN];
+    struct sigpipe_guard g;
+    size_t i, got = 0;
+    int rc = REDIS_OK, readonly = 0;
+
+    for (i = 0; i < n; i++)
+        replies[i] = NULL;
+    if (c == NULL) {
+        errbuf_printf(err, errlen, "no Redis handle");
+        return -1;
+    }
+    if (ready(c, err, errlen) != 0)
+        return -1;
+    sigpipe_block(&g);
     if (fmt != NULL)
-        r = redisvCommand(c->ctx, fmt, *ap);
+        rc = redisvAppendCommand(c->ctx, fmt, *ap);
     else
-        r = redisCommandArgv(c->ctx, argc, argv, argvlen);
+        for (i = 0; i < n && rc == REDIS_OK; i++)
+            rc = redisAppendCommandArgv(c->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen);
+    /* The first read writes everything appended, in as few writes as the
+     * socket takes. */
+    for (got = 0; rc == REDIS_OK && got < n; got++) {
+        void *v = NULL;
+
+        rc = redisGetReply(c->ctx, &v);
+        replies[got] = v;
+        if (rc == REDIS_OK && v == NULL)
+            rc = REDIS_ERR;
+    }
     sigpipe_restore(&g);
 
-    if (r == NULL) {
-        /* A timeout: the server is there but not answering; do not make
-         * every caller wait for it in turn.  A closed connection: try
-         * again at once. */
-        int timed_out = c->ctx->err == REDIS_ERR_IO
-            && (strcmp(c->ctx->errstr, strerror(EAGAIN)) == 0
-                || strcmp(c->ctx->errstr, strerror(EWOULDBLOCK)) == 0);
-
-        if (timed_out)
-            errbuf_printf(why, sizeof why, "%s: no reply within %d ms", c->label, c->spec.timeout_ms);
-        else
-            context_error(c, c->ctx, "connection lost", c->label, why, sizeof why);
-        drop(c);
-        if (timed_out)
-            back_off(c);
-        outage(c, why);
-        errbuf_printf(err, errlen, "%s", why);
-        return NULL;
+    if (rc != REDIS_OK) {
+        for (i = 0; i < n; i++) {
+            if (replies[i] != NULL)
+                freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+        if (c->ctx->err == 0) {
+            /* Out of memory formatting or reading: the stream is out of
+             * step with our replies, so the connection must go too. */
+            c->ctx->err = REDIS_ERR_OOM;
+            snprintf(c->ctx->errstr, sizeof c->ctx->errstr, "out of memory");
+        }
+        command_failed(c, err, errlen);
+        return -1;
     }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0) {
-        errbuf_printf(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label, r->str);
-        freeReplyObject(r);
+    for (i = 0; i < n; i++) {
+        const redisReply *r = replies[i];
+
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0 && !readonly) {
+            readonly = 1;
+            errbuf_printf(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label,
+                          r->str);
+        }
+    }
+    if (readonly) {
+        for (i = 0; i < n; i++) {
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
         drop(c);
         outage(c, why);
         errbuf_printf(err, errlen, "%s", why);
-        return NULL;
+        return -1;
     }
     c->backoff_ms = 0;
     restored(c);
-    return r;
+    return 0;
 }
 
 /* ---- the handle --------------------------------------------------------- */
@@ -762,7 +821,7 @@ redis_conn_address(const struct redis_conn *c)
 redisReply *
 redis_conn_command(struct redis_conn *c, char *err, size_t errlen, const char *fmt, ...)
 {
-    redisReply *r;
+    redisReply *r = NULL;
     va_list ap;
 
     if (c == NULL || fmt == NULL) {
@@ -771,7 +830,7 @@ redis_conn_command(struct redis_conn *c, char *err, size_t errlen, const char *f
     }
     pthread_mutex_lock(&c->lock);
     va_start(ap, fmt);
-    r = run(c, err, errlen, fmt, &ap, 0, NULL, NULL);
+    run(c, err, errlen, fmt, &ap, 1, NULL, &r);
     va_end(ap);
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -781,16 +840,58 @@ redisReply *
 redis_conn_commandv(struct redis_conn *c, char *err, size_t errlen,
                     int argc, const char **argv, const size_t *argvlen)
 {
-    redisReply *r;
+    struct redis_cmd cmd = { argc, argv, argvlen };
+    redisReply *r = NULL;
 
     if (c == NULL || argc < 1 || argv == NULL) {
         errbuf_printf(err, errlen, "no Redis handle or command");
         return NULL;
     }
     pthread_mutex_lock(&c->lock);
-    r = run(c, err, errlen, NULL, NULL, argc, argv, argvlen);
+    run(c, err, errlen, NULL, NULL, 1, &cmd, &r);
     pthread_mutex_unlock(&c->lock);
     return r;
+}
+
+/* Every command of a pipeline well formed? */
+static int
+valid_cmds(size_t n, const struct redis_cmd *cmds)
+{
+    size_t i;
+
+    if (n == 0 || n > REDIS_PIPELINE_MAX || cmds == NULL)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (cmds[i].argc < 1 || cmds[i].argv == NULL)
+            return 0;
+    return 1;
+}
+
+int
+redis_conn_pipeline(struct redis_conn *c, char *err, size_t errlen, size_t n,
+                    const struct redis_cmd *cmds, redisReply **replies)
+{
+    int rc;
+
+    if (c == NULL || replies == NULL || !valid_cmds(n, cmds)) {
+        errbuf_printf(err, errlen, "no Redis handle or commands");
+        return -1;
+    }
+    pthread_mutex_lock(&c->lock);
+    rc = run(c, err, errlen, NULL, NULL, n, cmds, replies);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int
+redis_conn_pipeline_locked(struct redis_conn *c, char *err, size_t errlen, size_t n,
+                           const struct redis_cmd *cmds, redisReply **replies)
+{
+    if (c == NULL || replies == NULL || !valid_cmds(n, cmds)) {
+        errbuf_printf(err, errlen, "no Redis handle or commands");
+        return -1;
+    }
+    return run(c, err, errlen, NULL, NULL, n, cmds, replies);
 }
 
 void
@@ -812,11 +913,15 @@ redisReply *
 redis_conn_commandv_locked(struct redis_conn *c, char *err, size_t errlen,
                            int argc, const char **argv, const size_t *argvlen)
 {
+    struct redis_cmd cmd = { argc, argv, argvlen };
+    redisReply *r = NULL;
+
     if (c == NULL || argc < 1 || argv == NULL) {
         errbuf_printf(err, errlen, "no Redis handle or command");
         return NULL;
     }
-    return run(c, err, errlen, NULL, NULL, argc, argv, argvlen);
+    run(c, err, errlen, NULL, NULL, 1, &cmd, &r);
+    return r;
 }
 
 void

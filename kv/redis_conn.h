@@ -9,7 +9,8 @@
  * this connection: docs/redis.md, "Expiry clocks".
  *
  * Thread safety: a handle is one connection used under a mutex, so any
- * number of threads may share it; commands are serialised.  A transaction
+ * number of threads may share it; commands are serialised.  Several
+ * commands can share one round trip (redis_conn_pipeline).  A transaction
  * (WATCH ... EXEC) holds the handle with redis_conn_lock for its whole
  * length.
  *
@@ -111,6 +112,35 @@ redisReply *redis_conn_command(struct redis_conn *c, char *err, size_t errlen,
 redisReply *redis_conn_commandv(struct redis_conn *c, char *err, size_t errlen,
                                 int argc, const char **argv, const size_t *argvlen);
 
+/* One command of a pipeline: an argument vector (binary safe; argvlen
+ * NULL for NUL-terminated arguments). */
+struct redis_cmd {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+};
+
+/* The most commands one pipeline may hold. */
+#define REDIS_PIPELINE_MAX 1024
+
+/*
+ * Run n (1 .. REDIS_PIPELINE_MAX) commands in one round trip: all are
+ * written at once, then their n replies read, on one connection, the
+ * handle held throughout (no other thread's command comes between them;
+ * another client's may, as between any two commands: use MULTI/EXEC or a
+ * script inside the pipeline for atomicity).  Connecting, timeouts (each
+ * reply within the specification's timeout), the Sentinel checks and the
+ * backoff are those of redis_conn_command, once for the whole pipeline.
+ *
+ * Returns 0 with replies[0 .. n) set (free each with freeReplyObject;
+ * error replies come as they are), or -1 with err set and every reply
+ * NULL: the connection failed (every command may or may not have been
+ * carried out, as for one command whose reply was lost), or one reply
+ * was READONLY (the connection is dropped, as for one command).
+ */
+int redis_conn_pipeline(struct redis_conn *c, char *err, size_t errlen, size_t n,
+                        const struct redis_cmd *cmds, redisReply **replies);
+
 /* Hold the handle across several commands (WATCH/MULTI/EXEC); the
  * _locked variants must be used while held.  Not recursive.  While held,
  * only the first command may (re)connect: WATCH and MULTI live on one
@@ -121,6 +151,8 @@ void redis_conn_lock(struct redis_conn *c);
 void redis_conn_unlock(struct redis_conn *c);
 redisReply *redis_conn_commandv_locked(struct redis_conn *c, char *err, size_t errlen,
                                        int argc, const char **argv, const size_t *argvlen);
+int redis_conn_pipeline_locked(struct redis_conn *c, char *err, size_t errlen, size_t n,
+                               const struct redis_cmd *cmds, redisReply **replies);
 
 void redis_conn_close(struct redis_conn *c);
 
