@@ -247,6 +247,63 @@ pd_state_update(struct pd_state *st, enum pd_table table, const void *key, size_
 }
 
 int
+pd_state_update_many(struct pd_state *st, const struct pd_state_change *ch, size_t n,
+                     int64_t now)
+{
+    char why[PD_ST_ERRLEN] = "";
+    size_t i;
+    int rc = PD_ST_OK;
+
+    if (st == NULL || (ch == NULL && n > 0))
+        return PD_ST_ERR_INVALID;
+    /* At most PD_ST_MANY_MAX at a time, so that a batch stays bounded. */
+    for (i = 0; i < n && rc == PD_ST_OK; i += PD_ST_MANY_MAX) {
+        size_t k = n - i < PD_ST_MANY_MAX ? n - i : PD_ST_MANY_MAX, j;
+
+        if (st->ops->update_many != NULL) {
+            rc = keep(st, st->ops->update_many(st->handle, ch + i, k, now, why, sizeof why), why);
+            continue;
+        }
+        for (j = 0; j < k && rc == PD_ST_OK; j++)
+            rc = keep(st, st->ops->update(st->handle, ch[i + j].table, ch[i + j].key,
+                                          ch[i + j].keylen, now, ch[i + j].fn, ch[i + j].ctx,
+                                          why, sizeof why), why);
+    }
+    return rc;
+}
+
+int
+pd_state_get_many(struct pd_state *st, struct pd_state_read *rd, size_t n, int64_t now)
+{
+    char why[PD_ST_ERRLEN] = "";
+    size_t i;
+    int rc = PD_ST_OK;
+
+    if (st == NULL || (rd == NULL && n > 0))
+        return PD_ST_ERR_INVALID;
+    for (i = 0; i < n && rc == PD_ST_OK; i += PD_ST_MANY_MAX) {
+        size_t k = n - i < PD_ST_MANY_MAX ? n - i : PD_ST_MANY_MAX, j;
+
+        if (st->ops->get_many != NULL) {
+            rc = keep(st, st->ops->get_many(st->handle, rd + i, k, now, why, sizeof why), why);
+            continue;
+        }
+        for (j = 0; j < k && rc == PD_ST_OK; j++) {
+            struct pd_state_read *r = &rd[i + j];
+
+            r->vallen = 0;
+            r->expires_at = 0;
+            r->status = keep(st, st->ops->get(st->handle, r->table, r->key, r->keylen, now,
+                                              r->val, r->cap, &r->vallen, &r->expires_at,
+                                              why, sizeof why), why);
+            if (r->status != PD_ST_OK && r->status != PD_ST_NOTFOUND)
+                rc = r->status;
+        }
+    }
+    return rc;
+}
+
+int
 pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
              int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)
 {

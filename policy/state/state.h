@@ -214,6 +214,61 @@ int pd_state_update(struct pd_state *st, enum pd_table table,
                     const void *key, size_t keylen, int64_t now,
                     pd_state_fn fn, void *ctx);
 
+/* One entry of pd_state_update_many: what pd_state_update takes. */
+struct pd_state_change {
+    enum pd_table table;
+    const void *key;
+    size_t keylen;
+    pd_state_fn fn;
+    void *ctx;
+};
+
+/* The most entries one pd_state_update_many or pd_state_get_many call
+ * sends together; longer lists are accepted and go in turn. */
+#define PD_ST_MANY_MAX 64
+
+/**
+ * pd_state_update_many - pd_state_update of several entries, in one go
+ * where the backend can.
+ *
+ * Each entry is updated atomically, exactly as by pd_state_update (same
+ * callback rules: a callback may run more than once); the entries as a
+ * whole are not promised to change together.  Redis sends them together
+ * (a WATCH and MGET of all, then one MULTI ... EXEC: two round trips
+ * whatever @n), and goes one entry at a time when that keeps losing to
+ * other writers, when another updater holds an entry's lock, or when a key
+ * is given twice; LMDB (and any backend without a batch) updates them one
+ * after the other.  Returns PD_ST_OK when every entry was updated, else
+ * the first failure (PD_ST_ERR_*): the entries before it may have been
+ * updated, each wholly or not at all.
+ */
+int pd_state_update_many(struct pd_state *st, const struct pd_state_change *ch, size_t n,
+                         int64_t now);
+
+/* One entry of pd_state_get_many: what pd_state_get takes, and its result
+ * (status PD_ST_OK or PD_ST_NOTFOUND, vallen, expires_at). */
+struct pd_state_read {
+    enum pd_table table;
+    const void *key;
+    size_t keylen;
+    void *val;
+    size_t cap;
+    size_t vallen;
+    int64_t expires_at;
+    int status;
+};
+
+/**
+ * pd_state_get_many - pd_state_get of several entries (of any tables),
+ * in one go where the backend can (Redis: one MGET, one round trip; LMDB
+ * and others: one read after the other).  Not a snapshot: an entry
+ * written meanwhile may be read before or after the write.  Returns
+ * PD_ST_OK when every entry was read (each rd[i].status is then PD_ST_OK
+ * or PD_ST_NOTFOUND), else the failure (PD_ST_ERR_INVALID,
+ * PD_ST_ERR_BACKEND...), and the statuses are not to be used.
+ */
+int pd_state_get_many(struct pd_state *st, struct pd_state_read *rd, size_t n, int64_t now);
+
 /**
  * pd_state_get - read the live value of one entry.
  * @val, @cap:  where to copy it; a longer value is truncated to @cap.

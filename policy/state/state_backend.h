@@ -39,6 +39,11 @@ struct pd_state_ops {
     int (*sync)(void *handle, char *err, size_t errlen);
     void (*set_notify)(void *handle, pd_state_notify_fn fn, void *ctx);
     void (*close)(void *handle);
+    /* Optional (NULL: state.c calls update or get once per entry). */
+    int (*update_many)(void *handle, const struct pd_state_change *ch, size_t n, int64_t now,
+                       char *err, size_t errlen);
+    int (*get_many)(void *handle, struct pd_state_read *rd, size_t n, int64_t now,
+                    char *err, size_t errlen);
 };
 
 extern const struct pd_state_ops pd_state_lmdb_ops;

@@ -257,6 +257,81 @@ pd_state_redis_get(void *handle, enum pd_table table, const void *key, size_t ke
     return rc;
 }
 
+/* pd_state_get_many: one MGET of every key (MGET answers nil for a key of
+ * another type: not ours, absent). */
+static int
+pd_state_redis_get_many(void *handle, struct pd_state_read *rd, size_t n, int64_t now,
+                        char *err, size_t errlen)
+{
+    struct pd_state_redis *st = handle;
+    char why[REDIS_CONN_ERRLEN] = "";
+    const char **argv = NULL;
+    size_t *lens = NULL, i, room = 0;
+    char *keys = NULL;
+    redisReply *r;
+    int rc = PD_ST_OK;
+
+    if (n == 0)
+        return PD_ST_OK;
+    for (i = 0; i < n; i++) {
+        if (!pd_redis_valid_args(st, rd[i].table, rd[i].key, rd[i].keylen, err, errlen))
+            return PD_ST_ERR_INVALID;
+        if (rd[i].val == NULL && rd[i].cap > 0)
+            return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no room for the value");
+    }
+    for (i = 0; i < n; i++)
+        room += st->tprefix_len[rd[i].table] + rd[i].keylen;
+    argv = malloc((n + 1) * sizeof *argv);
+    lens = malloc((n + 1) * sizeof *lens);
+    keys = malloc(room);
+    if (argv == NULL || lens == NULL || keys == NULL) {
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (i = 0, room = 0; i < n; i++) {
+        argv[i + 1] = keys + room;
+        lens[i + 1] = pd_redis_make_key(st, rd[i].table, rd[i].key, rd[i].keylen, keys + room);
+        room += lens[i + 1];
+    }
+    r = redis_conn_commandv(st->conn, why, sizeof why, (int) (n + 1), argv, lens);
+    if (r == NULL) {
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "reading %zu entries: %s", n,
+                           pd_redis_reason(st, why));
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        pd_redis_reply_problem(r, "MGET", why, sizeof why);
+        freeReplyObject(r);
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "reading %zu entries: %s", n,
+                           pd_redis_reason(st, why));
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const unsigned char *payload = NULL;
+        size_t len = 0;
+        int64_t exp = 0;
+
+        rd[i].vallen = 0;
+        rd[i].expires_at = 0;
+        rd[i].status = PD_ST_NOTFOUND;
+        if (pd_redis_record_live(r->element[i], now, &exp, &payload, &len)) {
+            if (len > 0 && rd[i].cap > 0)
+                memcpy(rd[i].val, payload, len < rd[i].cap ? len : rd[i].cap);
+            rd[i].vallen = len;
+            rd[i].expires_at = exp;
+            rd[i].status = PD_ST_OK;
+        }
+    }
+    freeReplyObject(r);
+out:
+    free(argv);
+    free(lens);
+    free(keys);
+    return rc;
+}
+
 /* ---- expire ------------------------------------------------------------------ */
 
 static int
@@ -652,4 +727,6 @@ const struct pd_state_ops pd_state_redis_ops = {
     .sync = pd_state_redis_sync,
     .set_notify = pd_state_redis_set_notify,
     .close = pd_state_redis_close,
+    .update_many = pd_state_redis_update_many,
+    .get_many = pd_state_redis_get_many,
 };

@@ -65,4 +65,8 @@ int pd_redis_record_live(const redisReply *r, int64_t now, int64_t *expires_at,
 int pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t keylen,
                           int64_t now, pd_state_fn fn, void *ctx, char *err, size_t errlen);
 
+/* pd_state_update_many for the Redis backend (state_redis_update.c). */
+int pd_state_redis_update_many(void *handle, const struct pd_state_change *ch, size_t n,
+                               int64_t now, char *err, size_t errlen);
+
 #endif

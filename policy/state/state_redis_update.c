@@ -73,121 +73,170 @@ send_simple(struct pd_state_redis *st, const char *cmd)
         freeReplyObject(r);
 }
 
-/* Queue one command inside MULTI: 0, or -1 with why set (after a DISCARD
- * if the connection still works). */
-static int
-queue(struct pd_state_redis *st, struct upd *u, int argc, const char **argv,
-      const size_t *lens)
-{
-    redisReply *r = cmd_locked(st, u->why, sizeof u->why, argc, argv, lens);
-
-    if (r == NULL)
-        return -1;
-    if (!pd_redis_is_status(r, "QUEUED")) {
-        pd_redis_reply_problem(r, argv[0], u->why, sizeof u->why);
-        freeReplyObject(r);
-        send_simple(st, "DISCARD");          /* also forgets the WATCH */
-        return -1;
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-/* MULTI, the write, DEL of our lock if we hold it, EXEC.  Returns
- * PD_ST_OK, PD_ST_ERR_BACKEND (why set) or CONFLICT. */
+/* MULTI, the write, DEL of our lock if we hold it, EXEC, in one round
+ * trip.  Returns PD_ST_OK, PD_ST_ERR_BACKEND (why set) or CONFLICT.  A
+ * command that Redis refuses to queue makes EXEC answer EXECABORT: the
+ * transaction is then discarded whole, and the WATCH forgotten. */
 static int
 transaction(struct pd_state_redis *st, struct upd *u, int release, int argc,
             const char **argv, const size_t *lens)
 {
-    const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" }, *del[2] = { "DEL", u->lock };
-    size_t multi_len[1] = { 5 }, exec_len[1] = { 4 }, del_len[2] = { 3, u->locklen };
-    size_t expect = release ? 2 : 1, i;
-    redisReply *r;
+    static const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+    static const size_t multi_len[1] = { 5 }, exec_len[1] = { 4 };
+    const char *del[2] = { "DEL", u->lock };
+    size_t del_len[2] = { 3, u->locklen };
+    struct redis_cmd cmds[4];
+    redisReply *r[4];
+    size_t n = 0, expect = release ? 2 : 1, i;
     int rc = PD_ST_OK;
 
-    r = cmd_locked(st, u->why, sizeof u->why, 1, multi, multi_len);
-    if (r == NULL)
+    cmds[n++] = (struct redis_cmd) { 1, multi, multi_len };
+    cmds[n++] = (struct redis_cmd) { argc, argv, lens };
+    if (release)
+        cmds[n++] = (struct redis_cmd) { 2, del, del_len };
+    cmds[n++] = (struct redis_cmd) { 1, exec, exec_len };
+    if (redis_conn_pipeline_locked(st->conn, u->why, sizeof u->why, n, cmds, r) != 0)
         return PD_ST_ERR_BACKEND;
-    if (!pd_redis_is_status(r, "OK")) {
-        pd_redis_reply_problem(r, "MULTI", u->why, sizeof u->why);
-        freeReplyObject(r);
-        send_simple(st, "UNWATCH");
-        return PD_ST_ERR_BACKEND;
-    }
-    freeReplyObject(r);
-    if (queue(st, u, argc, argv, lens) != 0)
-        return PD_ST_ERR_BACKEND;
-    if (release && queue(st, u, 2, del, del_len) != 0)
-        return PD_ST_ERR_BACKEND;
-    r = cmd_locked(st, u->why, sizeof u->why, 1, exec, exec_len);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
-    if (r->type == REDIS_REPLY_NIL) {
-        rc = CONFLICT;                       /* someone changed a watched key */
-    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != expect) {
-        pd_redis_reply_problem(r, "EXEC", u->why, sizeof u->why);
+    if (!pd_redis_is_status(r[0], "OK")) {
+        pd_redis_reply_problem(r[0], "MULTI", u->why, sizeof u->why);
         rc = PD_ST_ERR_BACKEND;
-    } else {
-        for (i = 0; i < expect && rc == PD_ST_OK; i++)
-            if (r->element[i]->type == REDIS_REPLY_ERROR) {
-                pd_redis_reply_problem(r->element[i], i == 0 ? argv[0] : "DEL", u->why, sizeof u->why);
-                rc = PD_ST_ERR_BACKEND;
-            }
     }
-    freeReplyObject(r);
+    for (i = 1; i + 1 < n && rc == PD_ST_OK; i++)
+        if (!pd_redis_is_status(r[i], "QUEUED")) {
+            pd_redis_reply_problem(r[i], i == 1 ? argv[0] : "DEL", u->why, sizeof u->why);
+            rc = PD_ST_ERR_BACKEND;
+        }
+    if (rc == PD_ST_OK) {
+        const redisReply *x = r[n - 1];
+
+        if (x->type == REDIS_REPLY_NIL) {
+            rc = CONFLICT;                       /* someone changed a watched key */
+        } else if (x->type != REDIS_REPLY_ARRAY || x->elements != expect) {
+            pd_redis_reply_problem(x, "EXEC", u->why, sizeof u->why);
+            rc = PD_ST_ERR_BACKEND;
+        } else {
+            for (i = 0; i < expect && rc == PD_ST_OK; i++)
+                if (x->element[i]->type == REDIS_REPLY_ERROR) {
+                    pd_redis_reply_problem(x->element[i], i == 0 ? argv[0] : "DEL", u->why,
+                                           sizeof u->why);
+                    rc = PD_ST_ERR_BACKEND;
+                }
+        }
+    }
+    for (i = 0; i < n; i++)
+        freeReplyObject(r[i]);
     if (rc == PD_ST_OK && release)
         u->have_lock = 0;
     return rc;
 }
 
-/* One attempt, the connection held.  Returns PD_ST_OK,
+/* The write an update asks for, ready to send: SET key rec [EX ttl], DEL
+ * key, or nothing (argc 0).  argv points into the struct itself. */
+struct write {
+    int argc;
+    const char *argv[5];
+    size_t lens[5];
+    unsigned char rec[HDR + PD_ST_VALUE_MAX];
+    char ttl[24];
+};
+
+/* Run the callback on the entry as MGET gave it (val) and plan its write
+ * into w.  PD_ST_OK, or PD_ST_ERR_CALLBACK (a value too long: nothing is
+ * to be written). */
+static int
+plan_write(const char *key, size_t keylen, const redisReply *val, int64_t now, pd_state_fn fn,
+           void *ctx, struct write *w)
+{
+    unsigned char cur[PD_ST_VALUE_MAX];
+    const unsigned char *payload = NULL;
+    size_t curlen = 0, outlen = 0;
+    int64_t expires_at = PD_ST_NEVER;
+    int present = val->type != REDIS_REPLY_NIL;
+    int live = pd_redis_record_live(val, now, &expires_at, &payload, &curlen);
+    enum pd_st_op op;
+
+    if (live)
+        memcpy(cur, payload, curlen);       /* a private copy for the callback */
+    else
+        expires_at = PD_ST_NEVER;
+    w->argc = 0;
+    op = fn(ctx, now, live ? cur : NULL, curlen, w->rec + HDR, &outlen, &expires_at);
+    if (op == PD_ST_PUT && outlen > PD_ST_VALUE_MAX)
+        return PD_ST_ERR_CALLBACK;
+    if (op == PD_ST_PUT && expires_at <= now)
+        op = PD_ST_DELETE;                  /* dead on arrival: nothing to keep */
+    w->argv[1] = key;
+    w->lens[1] = keylen;
+    if (op == PD_ST_PUT) {
+        uint64_t life = (uint64_t) expires_at - (uint64_t) now;
+
+        be_put_i64(w->rec, expires_at);
+        w->argv[0] = "SET";
+        w->lens[0] = 3;
+        w->argv[2] = (const char *) w->rec;
+        w->lens[2] = HDR + outlen;
+        w->argc = 3;
+        if (expires_at != PD_ST_NEVER && life <= TTL_MAX) {
+            snprintf(w->ttl, sizeof w->ttl, "%llu", (unsigned long long) life);
+            w->argv[3] = "EX";
+            w->lens[3] = 2;
+            w->argv[4] = w->ttl;
+            w->lens[4] = strlen(w->ttl);
+            w->argc = 5;
+        }
+    } else if (op == PD_ST_DELETE && present) {
+        w->argv[0] = "DEL";
+        w->lens[0] = 3;
+        w->argc = 2;
+    }
+    /* KEEP, or DELETE of nothing: no write. */
+    return PD_ST_OK;
+}
+
+/* One attempt, the connection held: WATCH and MGET in one round trip,
+ * the callback, then the transaction in another.  Returns PD_ST_OK,
  * PD_ST_ERR_CALLBACK, PD_ST_ERR_BACKEND (u->why set), CONFLICT or LOCKED.
  * Leaves nothing watched. */
 static int
 attempt(struct pd_state_redis *st, struct upd *u)
 {
-    unsigned char cur[PD_ST_VALUE_MAX];
-    unsigned char rec[HDR + PD_ST_VALUE_MAX];
-    const unsigned char *payload = NULL;
-    const char *argv[5];
-    size_t lens[5], curlen = 0, outlen = 0;
-    int64_t expires_at = PD_ST_NEVER;
-    int present, live, ours;
-    const redisReply *val, *lock;
-    char ttl[24];
-    enum pd_st_op op;
-    redisReply *r;
+    const char *watch[3], *mget[3];
+    size_t wlens[3], mlens[3];
+    const redisReply *lock;
+    struct redis_cmd cmds[2];
+    redisReply *rr[2], *r;
+    struct write w;
+    int ours, rc;
 
-    /* Watch the lock too: whoever takes it makes our EXEC fail. */
-    argv[0] = "WATCH";
-    lens[0] = 5;
-    argv[1] = u->key;
-    lens[1] = u->keylen;
-    argv[2] = u->lock;
-    lens[2] = u->locklen;
-    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
-    if (r == NULL)
+    /* Watch the lock too: whoever takes it makes our EXEC fail.  MGET
+     * answers nil for a key of another type: not ours, absent. */
+    watch[0] = "WATCH";
+    wlens[0] = 5;
+    mget[0] = "MGET";
+    mlens[0] = 4;
+    watch[1] = mget[1] = u->key;
+    wlens[1] = mlens[1] = u->keylen;
+    watch[2] = mget[2] = u->lock;
+    wlens[2] = mlens[2] = u->locklen;
+    cmds[0] = (struct redis_cmd) { 3, watch, wlens };
+    cmds[1] = (struct redis_cmd) { 3, mget, mlens };
+    if (redis_conn_pipeline_locked(st->conn, u->why, sizeof u->why, 2, cmds, rr) != 0)
         return PD_ST_ERR_BACKEND;
-    if (!pd_redis_is_status(r, "OK")) {
-        pd_redis_reply_problem(r, "WATCH", u->why, sizeof u->why);
+    r = rr[1];
+    if (!pd_redis_is_status(rr[0], "OK")) {
+        pd_redis_reply_problem(rr[0], "WATCH", u->why, sizeof u->why);
+        freeReplyObject(rr[0]);
         freeReplyObject(r);
+        send_simple(st, "UNWATCH");
         return PD_ST_ERR_BACKEND;
     }
-    freeReplyObject(r);
-
-    /* MGET answers nil for a key of another type: not ours, absent. */
-    argv[0] = "MGET";
-    lens[0] = 4;
-    r = cmd_locked(st, u->why, sizeof u->why, 3, argv, lens);
-    if (r == NULL)
-        return PD_ST_ERR_BACKEND;
+    freeReplyObject(rr[0]);
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         pd_redis_reply_problem(r, "MGET", u->why, sizeof u->why);
         freeReplyObject(r);
         send_simple(st, "UNWATCH");
         return PD_ST_ERR_BACKEND;
     }
-    val = r->element[0];
     lock = r->element[1];
     ours = u->have_lock && lock->type == REDIS_REPLY_STRING
            && lock->len == strlen(u->token) && memcmp(lock->str, u->token, lock->len) == 0;
@@ -198,49 +247,15 @@ attempt(struct pd_state_redis *st, struct upd *u)
     }
     if (!ours)
         u->have_lock = 0;                   /* it lapsed: nothing to release */
-    present = val->type != REDIS_REPLY_NIL;
-    live = pd_redis_record_live(val, u->now, &expires_at, &payload, &curlen);
-    if (live)
-        memcpy(cur, payload, curlen);       /* a private copy for the callback */
-    else
-        expires_at = PD_ST_NEVER;
+    rc = plan_write(u->key, u->keylen, r->element[0], u->now, u->fn, u->ctx, &w);
     freeReplyObject(r);
-
-    op = u->fn(u->ctx, u->now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
-    if (op == PD_ST_PUT && outlen > PD_ST_VALUE_MAX) {
+    if (rc != PD_ST_OK || w.argc == 0) {
+        /* No write: the answer stands as of the MGET.  The caller
+         * releases our lock. */
         send_simple(st, "UNWATCH");
-        return PD_ST_ERR_CALLBACK;
+        return rc;
     }
-    if (op == PD_ST_PUT && expires_at <= u->now)
-        op = PD_ST_DELETE;                  /* dead on arrival: nothing to keep */
-    argv[1] = u->key;
-    lens[1] = u->keylen;
-    if (op == PD_ST_PUT) {
-        uint64_t life = (uint64_t) expires_at - (uint64_t) u->now;
-
-        be_put_i64(rec, expires_at);
-        argv[0] = "SET";
-        lens[0] = 3;
-        argv[2] = (const char *) rec;
-        lens[2] = HDR + outlen;
-        if (expires_at == PD_ST_NEVER || life > TTL_MAX)
-            return transaction(st, u, ours, 3, argv, lens);
-        snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) life);
-        argv[3] = "EX";
-        lens[3] = 2;
-        argv[4] = ttl;
-        lens[4] = strlen(ttl);
-        return transaction(st, u, ours, 5, argv, lens);
-    }
-    if (op == PD_ST_DELETE && present) {
-        argv[0] = "DEL";
-        lens[0] = 3;
-        return transaction(st, u, ours, 2, argv, lens);
-    }
-    /* KEEP, or DELETE of nothing: no write; the answer stands as of the
-     * MGET.  The caller releases our lock. */
-    send_simple(st, "UNWATCH");
-    return PD_ST_OK;
+    return transaction(st, u, ours, w.argc, w.argv, w.lens);
 }
 
 /* Take the key's lock: 1 if taken, 0 if someone else holds it, -1 with
@@ -397,5 +412,208 @@ pd_state_redis_update(void *handle, enum pd_table table, const void *key, size_t
         break;
     }
     free(u);
+    return rc;
+}
+
+/* ---- several entries at once ------------------------------------------------ */
+
+/* pd_state_update_many: one WATCH of every entry and its lock with one
+ * MGET of them all (one round trip), every callback, then one MULTI ...
+ * EXEC with every write (another): two round trips, however many
+ * entries.  Each entry is guarded by its WATCH as a single update is, so
+ * nothing another client writes in between is lost.  The fairness locks
+ * are left to the single update: when an entry's lock is held by someone
+ * else, when the batch has lost MANY_TRIES times in a row, or when a key
+ * comes twice (MULTI would apply both writes to the value both callbacks
+ * read, losing one), the entries go one by one through
+ * pd_state_redis_update instead, each still atomic. */
+#define MANY_TRIES LOCK_AFTER
+
+/* Outcome of one batch attempt besides the PD_ST_* statuses: go one by one. */
+#define ONE_BY_ONE 3
+
+static int
+many_attempt(struct pd_state_redis *st, const struct pd_state_change *ch, size_t n,
+             int64_t now, char *const *keys, const size_t *keylens, struct write *w,
+             char *why, size_t whylen)
+{
+    static const char *exec[1] = { "EXEC" }, *multi[1] = { "MULTI" };
+    static const size_t exec_len[1] = { 4 }, multi_len[1] = { 5 };
+    const char **argv = malloc(2 * (2 * n + 1) * sizeof *argv);
+    size_t *lens = malloc(2 * (2 * n + 1) * sizeof *lens);
+    struct redis_cmd *cmds = malloc((n + 2) * sizeof *cmds);
+    redisReply **rr = malloc((n + 2) * sizeof *rr), *r = NULL;
+    size_t i, k, writes = 0;
+    int rc = PD_ST_OK;
+
+    if (argv == NULL || lens == NULL || cmds == NULL || rr == NULL) {
+        errbuf_printf(why, whylen, "out of memory");
+        rc = PD_ST_ERR_NOMEM;
+        goto out;
+    }
+    /* WATCH k1 l1 k2 l2 ..., MGET k1 l1 k2 l2 ...: the lock of PREFIX
+     * "p:" ... is PREFIX "l:" ..., made in keys[i] + keylens[i]. */
+    argv[0] = "WATCH";
+    lens[0] = 5;
+    argv[2 * n + 1] = "MGET";
+    lens[2 * n + 1] = 4;
+    for (i = 0; i < n; i++) {
+        argv[1 + 2 * i] = argv[2 * n + 2 + 2 * i] = keys[i];
+        lens[1 + 2 * i] = lens[2 * n + 2 + 2 * i] = keylens[i];
+        argv[2 + 2 * i] = argv[2 * n + 3 + 2 * i] = keys[i] + keylens[i];
+        lens[2 + 2 * i] = lens[2 * n + 3 + 2 * i] = keylens[i];
+    }
+    cmds[0] = (struct redis_cmd) { (int) (2 * n + 1), argv, lens };
+    cmds[1] = (struct redis_cmd) { (int) (2 * n + 1), argv + 2 * n + 1, lens + 2 * n + 1 };
+    if (redis_conn_pipeline_locked(st->conn, why, whylen, 2, cmds, rr) != 0) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    r = rr[1];
+    if (!pd_redis_is_status(rr[0], "OK") || r->type != REDIS_REPLY_ARRAY
+        || r->elements != 2 * n) {
+        if (!pd_redis_is_status(rr[0], "OK"))
+            pd_redis_reply_problem(rr[0], "WATCH", why, whylen);
+        else
+            pd_redis_reply_problem(r, "MGET", why, whylen);
+        freeReplyObject(rr[0]);
+        send_simple(st, "UNWATCH");
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    freeReplyObject(rr[0]);
+    for (i = 0; i < n && rc == PD_ST_OK; i++)
+        if (r->element[2 * i + 1]->type != REDIS_REPLY_NIL)
+            rc = ONE_BY_ONE;                /* someone's turn: the single path waits */
+    for (i = 0; i < n && rc == PD_ST_OK; i++) {
+        rc = plan_write(keys[i], keylens[i], r->element[2 * i], now, ch[i].fn, ch[i].ctx, &w[i]);
+        writes += w[i].argc > 0;
+    }
+    if (rc != PD_ST_OK || writes == 0) {
+        send_simple(st, "UNWATCH");
+        goto out;
+    }
+    k = 0;
+    cmds[k++] = (struct redis_cmd) { 1, multi, multi_len };
+    for (i = 0; i < n; i++)
+        if (w[i].argc > 0)
+            cmds[k++] = (struct redis_cmd) { w[i].argc, w[i].argv, w[i].lens };
+    cmds[k++] = (struct redis_cmd) { 1, exec, exec_len };
+    if (redis_conn_pipeline_locked(st->conn, why, whylen, k, cmds, rr) != 0) {
+        rc = PD_ST_ERR_BACKEND;
+        goto out;
+    }
+    if (!pd_redis_is_status(rr[0], "OK")) {
+        pd_redis_reply_problem(rr[0], "MULTI", why, whylen);
+        rc = PD_ST_ERR_BACKEND;
+    }
+    for (i = 1; i + 1 < k && rc == PD_ST_OK; i++)
+        if (!pd_redis_is_status(rr[i], "QUEUED")) {
+            pd_redis_reply_problem(rr[i], cmds[i].argv[0], why, whylen);
+            rc = PD_ST_ERR_BACKEND;
+        }
+    if (rc == PD_ST_OK) {
+        const redisReply *x = rr[k - 1];
+
+        if (x->type == REDIS_REPLY_NIL) {
+            rc = CONFLICT;
+        } else if (x->type != REDIS_REPLY_ARRAY || x->elements != writes) {
+            pd_redis_reply_problem(x, "EXEC", why, whylen);
+            rc = PD_ST_ERR_BACKEND;
+        } else {
+            for (i = 0; i < writes && rc == PD_ST_OK; i++)
+                if (x->element[i]->type == REDIS_REPLY_ERROR) {
+                    pd_redis_reply_problem(x->element[i], cmds[i + 1].argv[0], why, whylen);
+                    rc = PD_ST_ERR_BACKEND;
+                }
+        }
+    }
+    for (i = 0; i < k; i++)
+        freeReplyObject(rr[i]);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(argv);
+    free(lens);
+    free(cmds);
+    free(rr);
+    return rc;
+}
+
+int
+pd_state_redis_update_many(void *handle, const struct pd_state_change *ch, size_t n,
+                           int64_t now, char *err, size_t errlen)
+{
+    struct pd_state_redis *st = handle;
+    char why[REDIS_CONN_ERRLEN] = "";
+    char **keys = NULL;
+    size_t *keylens = NULL, i, j;
+    struct write *w = NULL;
+    int rc = PD_ST_OK, tries;
+
+    if (n == 0)
+        return PD_ST_OK;
+    if (ch == NULL)
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no entries to update");
+    for (i = 0; i < n; i++) {
+        if (!pd_redis_valid_args(st, ch[i].table, ch[i].key, ch[i].keylen, err, errlen))
+            return PD_ST_ERR_INVALID;
+        if (ch[i].fn == NULL)
+            return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no update callback");
+    }
+    if (n == 1 || n > PD_ST_MANY_MAX)
+        goto one_by_one;
+    keys = calloc(n, sizeof *keys);
+    keylens = calloc(n, sizeof *keylens);
+    w = malloc(n * sizeof *w);
+    if (keys == NULL || keylens == NULL || w == NULL)
+        goto nomem;
+    for (i = 0; i < n; i++) {
+        size_t t = st->tprefix_len[ch[i].table];
+
+        keys[i] = malloc(2 * (t + ch[i].keylen));   /* the key, then its lock */
+        if (keys[i] == NULL)
+            goto nomem;
+        keylens[i] = pd_redis_make_key(st, ch[i].table, ch[i].key, ch[i].keylen, keys[i]);
+        memcpy(keys[i] + keylens[i], keys[i], keylens[i]);
+        keys[i][keylens[i] + t - strlen(pd_state_table_name(ch[i].table)) - 3] = 'l';
+        for (j = 0; j < i; j++)
+            if (keylens[j] == keylens[i] && memcmp(keys[j], keys[i], keylens[i]) == 0)
+                goto one_by_one;            /* a key twice */
+    }
+    for (tries = 0; tries < MANY_TRIES; tries++) {
+        redis_conn_lock(st->conn);
+        rc = many_attempt(st, ch, n, now, keys, keylens, w, why, sizeof why);
+        redis_conn_unlock(st->conn);
+        if (rc != CONFLICT)
+            break;
+        pause_us(200);
+    }
+    if (rc == CONFLICT || rc == ONE_BY_ONE)
+        goto one_by_one;
+    if (rc == PD_ST_ERR_CALLBACK)
+        rc = pd_redis_fail(st, err, errlen, rc, "updating entries: a callback returned a value "
+                           "over %d bytes", PD_ST_VALUE_MAX);
+    else if (rc == PD_ST_ERR_NOMEM)
+        rc = pd_redis_fail(st, err, errlen, rc, "updating entries: out of memory");
+    else if (rc != PD_ST_OK)
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_BACKEND, "updating entries: %s",
+                           pd_redis_reason(st, why));
+    goto out;
+nomem:
+    rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "out of memory");
+    goto out;
+one_by_one:
+    rc = PD_ST_OK;
+    for (i = 0; i < n && rc == PD_ST_OK; i++)
+        rc = pd_state_redis_update(handle, ch[i].table, ch[i].key, ch[i].keylen, now, ch[i].fn,
+                                   ch[i].ctx, err, errlen);
+out:
+    if (keys != NULL)
+        for (i = 0; i < n; i++)
+            free(keys[i]);
+    free(keys);
+    free(keylens);
+    free(w);
     return rc;
 }
