@@ -332,6 +332,46 @@ pd_rep_load(struct pd_state *st, const struct pd_rep_params *p, const char *id, 
     return PD_ST_OK;
 }
 
+int
+pd_rep_load_many(struct pd_state *st, const struct pd_rep_params *p, const char *const *ids,
+                 size_t n, int64_t now, struct pd_rep_record *out)
+{
+    struct pd_state_read rd[PD_ST_MANY_MAX];
+    unsigned char val[PD_ST_MANY_MAX][PD_ST_VALUE_MAX];
+    size_t k = 0, i;
+
+    if (n > PD_ST_MANY_MAX)
+        return PD_ST_ERR_INVALID;
+    for (i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].updated_at = now;
+        if (ids[i] == NULL || ids[i][0] == '\0')
+            continue;
+        memset(&rd[k], 0, sizeof rd[k]);
+        rd[k].table = PD_TABLE_REPUTATION;
+        rd[k].key = ids[i];
+        rd[k].keylen = strlen(ids[i]);
+        rd[k].val = val[k];
+        rd[k].cap = sizeof val[k];
+        k++;
+    }
+    int rc = pd_state_get_many(st, rd, k, now);
+    if (rc != PD_ST_OK)
+        return rc;
+    for (i = 0, k = 0; i < n; i++) {
+        if (ids[i] == NULL || ids[i][0] == '\0')
+            continue;
+        if (rd[k].status == PD_ST_OK && pd_rep_decode(val[k], rd[k].vallen, &out[i]) == 0)
+            pd_rep_decay(&out[i], p, now);
+        else {
+            memset(&out[i], 0, sizeof out[i]);
+            out[i].updated_at = now;
+        }
+        k++;
+    }
+    return PD_ST_OK;
+}
+
 struct rep_update {
     const struct pd_rep_params *params;
     const struct pd_rep_delta *delta;   /* NULL: a pin change */
@@ -372,6 +412,78 @@ pd_rep_apply(struct pd_state *st, const struct pd_rep_params *p, const char *id,
     if (id == NULL || id[0] == '\0')
         return PD_ST_ERR_INVALID;
     return pd_state_update(st, PD_TABLE_REPUTATION, id, strlen(id), now, rep_update_fn, &u);
+}
+
+/* The updates of one identity in a pd_rep_apply_many batch. */
+struct rep_group {
+    const struct pd_rep_update *u;      /* the whole batch                  */
+    size_t n;
+    size_t first;                       /* the group's first update         */
+};
+
+static enum pd_st_op
+rep_group_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
+             unsigned char *out, size_t *outlen, int64_t *expires_at)
+{
+    const struct rep_group *g = ctx;
+    const struct pd_rep_update *first = &g->u[g->first];
+    const struct pd_rep_params *last = first->params;
+    struct pd_rep_record r;
+    if (cur == NULL || pd_rep_decode(cur, curlen, &r) != 0) {
+        memset(&r, 0, sizeof r);
+        r.updated_at = now;
+    }
+    for (size_t i = g->first; i < g->n; i++) {
+        if (g->u[i].id != first->id && strcmp(g->u[i].id, first->id) != 0)
+            continue;
+        pd_rep_add(&r, g->u[i].params, g->u[i].now, &g->u[i].delta);
+        last = g->u[i].params;
+    }
+    *outlen = pd_rep_encode(&r, out, PD_ST_VALUE_MAX);
+    if (*outlen == 0)
+        return PD_ST_KEEP;
+    *expires_at = r.pinned ? PD_ST_NEVER : now + FORGET_HALF_LIVES * last->half_life;
+    return PD_ST_PUT;
+}
+
+int
+pd_rep_apply_many(struct pd_state *st, const struct pd_rep_update *u, size_t n)
+{
+    struct pd_state_change ch[PD_ST_MANY_MAX];
+    struct rep_group g[PD_ST_MANY_MAX];
+    size_t k = 0;
+    int64_t now = 0;
+    int rc = PD_ST_OK;
+
+    for (size_t i = 0; i < n; i++)
+        if (u[i].id == NULL || u[i].id[0] == '\0' || u[i].params == NULL)
+            return PD_ST_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        /* A group starts at the first update of each identity. */
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(u[j].id, u[i].id) == 0;
+        if (seen)
+            continue;
+        if (k == PD_ST_MANY_MAX) {
+            /* More identities than one batch holds: send these, go on. */
+            rc = pd_state_update_many(st, ch, k, now);
+            if (rc != PD_ST_OK)
+                return rc;
+            k = 0;
+            now = 0;
+        }
+        g[k] = (struct rep_group) { u, n, i };
+        ch[k] = (struct pd_state_change) { PD_TABLE_REPUTATION, u[i].id, strlen(u[i].id),
+                                           rep_group_fn, &g[k] };
+        for (size_t j = i; j < n; j++)
+            if (u[j].now > now && strcmp(u[j].id, u[i].id) == 0)
+                now = u[j].now;
+        k++;
+    }
+    if (k > 0)
+        rc = pd_state_update_many(st, ch, k, now);
+    return rc;
 }
 
 int

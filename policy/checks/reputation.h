@@ -186,6 +186,29 @@ int pd_rep_load(struct pd_state *st, const struct pd_rep_params *p, const char *
 int pd_rep_apply(struct pd_state *st, const struct pd_rep_params *p, const char *id,
                  int64_t now, const struct pd_rep_delta *d);
 
+/* Read the records of @n identities (ids[i] "" gives a fresh record)
+ * decayed to @now, in one read of the store where it can (Redis: one
+ * round trip).  Returns PD_ST_OK or the store's error. */
+int pd_rep_load_many(struct pd_state *st, const struct pd_rep_params *p,
+                     const char *const *ids, size_t n, int64_t now,
+                     struct pd_rep_record *out);
+
+/* One update for pd_rep_apply_many: what pd_rep_apply takes. */
+struct pd_rep_update {
+    const char *id;
+    const struct pd_rep_params *params;
+    int64_t now;
+    struct pd_rep_delta delta;
+};
+
+/* pd_rep_apply of @n updates, in order, in one batch of the store where
+ * it can (pd_state_update_many; Redis: two round trips for them all).
+ * The updates of one identity are merged into one update of its record,
+ * applied in the order given, each at its own time.  Returns PD_ST_OK,
+ * or the first failure (then some identities may have been updated, each
+ * wholly or not at all). */
+int pd_rep_apply_many(struct pd_state *st, const struct pd_rep_update *u, size_t n);
+
 /* Pin @id to @bits (0 .. 255), or clear its pin with bits < 0. */
 int pd_rep_pin(struct pd_state *st, const struct pd_rep_params *p, const char *id,
                int64_t now, int bits);

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/base/log.h"
@@ -162,6 +163,52 @@ keep_lowest_quote(void *ctx, int64_t now, const unsigned char *cur, size_t curle
     return PD_ST_PUT;
 }
 
+/* Mark the message's triplets (with `extra`) as attempted, all in one
+ * batch of the store (Redis: two round trips whatever the number of
+ * recipients); *retry says whether one was marked before.  0, or -1 when
+ * the store failed. */
+static int
+mark_attempts(struct pd_engine *e, const struct pd_query *q, const char *const *rcpts,
+              size_t n_rcpts, const char *extra, int64_t now, int *retry)
+{
+    struct pd_state_change *ch = calloc(n_rcpts ? n_rcpts : 1, sizeof *ch);
+    struct mark_ctx *m = calloc(n_rcpts ? n_rcpts : 1, sizeof *m);
+    char (*keys)[TRIPLET_KEY_MAX] = calloc(n_rcpts ? n_rcpts : 1, sizeof *keys);
+    size_t k = 0;
+    int rc = 0;
+
+    *retry = 0;
+    if (ch == NULL || m == NULL || keys == NULL) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < n_rcpts; i++) {
+        if (pd_eng_triplet_key(e, q, rcpts[i], extra, keys[k], sizeof keys[k]) != 0)
+            continue;
+        /* A recipient given twice has one triplet: marked once. */
+        int twice = 0;
+        for (size_t j = 0; j < k && !twice; j++)
+            twice = strcmp(keys[j], keys[k]) == 0;
+        if (twice)
+            continue;
+        m[k] = (struct mark_ctx) { triplet_life(e), 0 };
+        ch[k] = (struct pd_state_change) { PD_TABLE_ATTEMPT, keys[k], strlen(keys[k]), mark_once,
+                                           &m[k] };
+        k++;
+    }
+    if (pd_state_update_many(e->state, ch, k, now) != PD_ST_OK) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++)
+        *retry |= m[i].existed;
+out:
+    free(ch);
+    free(m);
+    free(keys);
+    return rc;
+}
+
 /* Count one attempt of the message toward its sender's rate and record,
  * unless it is a retry of one counted before: one of its triplets (with
  * `extra`, the Message-ID, where known) was marked within the retry
@@ -178,15 +225,8 @@ pd_eng_count_attempt(struct pd_engine *e, struct pd_txn *txn, const struct pd_qu
         return 0;
     txn->rep_recorded |= PD_TXN_REP_ATTEMPT;
     int retry = 0;
-    for (size_t i = 0; i < n_rcpts; i++) {
-        char key[TRIPLET_KEY_MAX];
-        int marked = 0;
-        if (pd_eng_triplet_key(e, q, rcpts[i], extra, key, sizeof key) != 0)
-            continue;
-        if (pd_eng_mark_once(e, PD_TABLE_ATTEMPT, key, triplet_life(e), now, &marked) != PD_ST_OK)
-            return -1;
-        retry |= marked;
-    }
+    if (mark_attempts(e, q, rcpts, n_rcpts, extra, now, &retry) != 0)
+        return -1;
     if (retry)
         return 0;
     struct pd_rep_delta d, host;

@@ -1,6 +1,9 @@
 /*
  * rep_writer.c - the bounded queue and thread behind pd_rep_writer_push
- * (see rep_writer.h for why updates are asynchronous).
+ * (see rep_writer.h for why updates are asynchronous).  The thread takes
+ * everything queued (up to a batch) at once and applies it with one
+ * pd_rep_apply_many, so that a busy daemon pays the store's round trips
+ * per batch rather than per update.
  */
 #include "config.h"
 
@@ -26,17 +29,23 @@ struct pd_rep_writer {
     pthread_cond_t drained;     /* flush waits for the queue to empty  */
     struct update *ring;
     size_t capacity, head, count;
-    int busy;                   /* the thread is applying one update   */
+    int busy;                   /* the thread is applying a batch      */
     int stopping;
     uint64_t dropped, failed;
     pthread_t thread;
 };
 
+/* The most updates applied together: one batch of the store
+ * (pd_rep_apply_many; on Redis two round trips for them all, however
+ * many messages queued them while the last batch was written). */
+#define BATCH_MAX PD_ST_MANY_MAX
+
 static void *
 writer_main(void *arg)
 {
     struct pd_rep_writer *w = arg;
-    struct update u;
+    struct update *batch = malloc(BATCH_MAX * sizeof *batch);
+    struct pd_rep_update todo[BATCH_MAX];
 
     pthread_mutex_lock(&w->lock);
     for (;;) {
@@ -44,27 +53,37 @@ writer_main(void *arg)
             pthread_cond_wait(&w->nonempty, &w->lock);
         if (w->count == 0)
             break;
-        u = w->ring[w->head];
-        w->head = (w->head + 1) % w->capacity;
-        w->count--;
+        size_t n = 0, max = batch != NULL ? BATCH_MAX : 1;
+        struct update one;
+        struct update *b = batch != NULL ? batch : &one;
+        while (w->count > 0 && n < max) {
+            b[n++] = w->ring[w->head];
+            w->head = (w->head + 1) % w->capacity;
+            w->count--;
+        }
         w->busy = 1;
         pthread_mutex_unlock(&w->lock);
-        int rc = pd_rep_apply(w->st, &u.params, u.id, u.now, &u.delta);
+        for (size_t i = 0; i < n; i++)
+            todo[i] = (struct pd_rep_update) { b[i].id, &b[i].params, b[i].now, b[i].delta };
+        int rc = pd_rep_apply_many(w->st, todo, n);
         pthread_mutex_lock(&w->lock);
         w->busy = 0;
         if (rc != PD_ST_OK) {
-            /* Log the first failure and then every 1000th, not each. */
-            if (w->failed++ % 1000 == 0) {
+            /* Log the first failure and then one per 1000, not each. */
+            if (w->failed == 0 || (w->failed + n) / 1000 > w->failed / 1000) {
                 char detail[PD_ST_ERRLEN];
                 pd_state_error(w->st, detail, sizeof detail);
-                pd_log(PD_LOG_WARNING, "reputation: update of %s failed: %s", u.id, detail);
+                pd_log(PD_LOG_WARNING, "reputation: update of %s%s failed: %s", b[0].id,
+                       n > 1 ? " and others" : "", detail);
             }
+            w->failed += n;
         }
         if (w->count == 0)
             pthread_cond_broadcast(&w->drained);
     }
     pthread_cond_broadcast(&w->drained);
     pthread_mutex_unlock(&w->lock);
+    free(batch);
     return NULL;
 }
 
