@@ -265,6 +265,13 @@ TESTS += tests/system/fault_redis.sh
 endif
 endif
 EXTRA_DIST += tests/system/fault_redis.sh
+# Round trips to Redis per message through the milter, counted by the server.
+if WITH_REDIS
+if WITH_MILTER
+TESTS += tests/system/redis_round_trips.sh
+endif
+endif
+EXTRA_DIST += tests/system/redis_round_trips.sh
 
 # ---- DNS and SPF (dnsmasq on a loopback port: tests/lib/dns_harness.sh) -----
 # The resolver and SPF driver (no Check needed) against dnsmasq; postaged's
