@@ -19,7 +19,8 @@
  *   values           Both: expires_at (8 bytes, big-endian) followed by
  *                    the module's payload.
  *   pd_state_update  LMDB: one write transaction.  Redis: WATCH key, GET,
- *                    run the callback, MULTI, SET (with EX) or DEL, EXEC;
+ *                    run the callback, MULTI, SET (with EX) or DEL, EXEC
+ *                    (two round trips);
  *                    a conflict (EXEC answers nil) reruns it, and after a
  *                    few conflicts the updater takes the key's advisory
  *                    lock (PREFIX "l:" TABLE ":" KEY) so that it cannot

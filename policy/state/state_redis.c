@@ -34,7 +34,9 @@
  * Atomicity.  pd_state_update is optimistic: WATCH key, GET, run the
  * callback, MULTI, SET ... EX / DEL, EXEC, all on the connection held
  * with redis_conn_lock (so the threads of one process never interleave
- * inside a transaction).  EXEC answering nil means another client changed
+ * inside a transaction), in two round trips: WATCH with the read, and
+ * MULTI to EXEC, are each one pipeline (redis_conn_pipeline).
+ * pd_state_update_many does the same for several keys at once.  EXEC answering nil means another client changed
  * the key after WATCH: the attempt is rerun from the WATCH.  A callback
  * answering KEEP, or DELETE of an absent key, writes nothing (UNWATCH).
  *
