@@ -3,6 +3,8 @@
  * run against every backend, then what is particular to each.
  *
  *   conformance-lmdb   always: the suite against LMDB in a fresh directory
+ *                      (with the batch calls, pd_state_update_many and
+ *                      pd_state_get_many)
  *   conformance-redis  when POSTAGE_TEST_REDIS holds a Redis specification
  *                      (tests/system/state_redis.sh starts a private server and
  *                      sets it): the same suite against that server, under
@@ -1359,6 +1361,173 @@ START_TEST(test_redis_glob_prefix)
 }
 END_TEST
 
+/* ---- several entries at once ---------------------------------------------------------- */
+
+/* pd_state_update_many: each entry as pd_state_update would do it, a key
+ * given twice counted twice, more entries than one batch, none at all. */
+START_TEST(test_update_many)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    struct pd_state_change ch[PD_ST_MANY_MAX + 6];
+    struct counter_ctx cc[PD_ST_MANY_MAX + 6];
+    char keys[PD_ST_MANY_MAX + 6][16];
+    struct cb put_a, del_c, keep_d;
+    unsigned char v[PD_ST_VALUE_MAX];
+    size_t vlen = 0, i;
+
+    ck_assert_int_eq(put(st, PD_TABLE_GREYLIST, "c", 5, 1, T0, T0 + 100), PD_ST_OK);
+    ck_assert_int_eq(put(st, PD_TABLE_AWL, "d", 6, 2, T0, T0 + 100), PD_ST_OK);
+    memset(&put_a, 0, sizeof put_a);
+    put_a.op = PD_ST_PUT;
+    put_a.outlen = 7;
+    put_a.fill = 10;
+    put_a.set_expiry = T0 + 50;
+    memset(&del_c, 0, sizeof del_c);
+    del_c.op = PD_ST_DELETE;
+    memset(&keep_d, 0, sizeof keep_d);
+    keep_d.op = PD_ST_KEEP;
+    ch[0] = (struct pd_state_change) { PD_TABLE_GREYLIST, "a", 1, cb_fn, &put_a };
+    ch[1] = (struct pd_state_change) { PD_TABLE_QUOTA, "b", 1, incr_fn, &cc[0] };
+    ch[2] = (struct pd_state_change) { PD_TABLE_GREYLIST, "c", 1, cb_fn, &del_c };
+    ch[3] = (struct pd_state_change) { PD_TABLE_AWL, "d", 1, cb_fn, &keep_d };
+    ch[4] = (struct pd_state_change) { PD_TABLE_QUOTA, "b", 1, incr_fn, &cc[1] };
+    ck_assert_int_eq(pd_state_update_many(st, ch, 5, T0), PD_ST_OK);
+    /* What each callback saw: the entry as it was, at our now. */
+    ck_assert_int_eq(put_a.had_cur, 0);
+    ck_assert_int_eq(put_a.now, T0);
+    ck_assert_int_eq(del_c.had_cur, 1);
+    ck_assert_uint_eq(del_c.curlen, 5);
+    ck_assert_int_eq(keep_d.had_cur, 1);
+    ck_assert_uint_eq(keep_d.curlen, 6);
+    /* What was written. */
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_GREYLIST, "a", 1, T0, v, sizeof v, &vlen, NULL),
+                     PD_ST_OK);
+    ck_assert_uint_eq(vlen, 7);
+    ck_assert_uint_eq(v[0], 10);
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_GREYLIST, "a", 1, T0 + 50, v, sizeof v, &vlen,
+                                  NULL), PD_ST_NOTFOUND);
+    ck_assert_uint_eq(counter_at(st, PD_TABLE_QUOTA, "b", T0), 2);   /* twice: both count */
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_GREYLIST, "c", 1, T0, v, sizeof v, &vlen, NULL),
+                     PD_ST_NOTFOUND);
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_AWL, "d", 1, T0, v, sizeof v, &vlen, NULL),
+                     PD_ST_OK);
+    ck_assert_uint_eq(vlen, 6);
+
+    /* More than one batch holds, each key once. */
+    for (i = 0; i < PD_ST_MANY_MAX + 6; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%zu", i);
+        ch[i] = (struct pd_state_change) { PD_TABLE_QUOTA, keys[i], strlen(keys[i]), incr_fn,
+                                           &cc[i] };
+    }
+    ck_assert_int_eq(pd_state_update_many(st, ch, PD_ST_MANY_MAX + 6, T0), PD_ST_OK);
+    ck_assert_int_eq(pd_state_update_many(st, ch, PD_ST_MANY_MAX + 6, T0), PD_ST_OK);
+    for (i = 0; i < PD_ST_MANY_MAX + 6; i++)
+        ck_assert_uint_eq(counter_at(st, PD_TABLE_QUOTA, keys[i], T0), 2);
+    ck_assert_int_eq(pd_state_update_many(st, ch, 0, T0), PD_ST_OK);
+    /* An invalid entry fails the call. */
+    ch[0].keylen = 0;
+    ck_assert_int_eq(pd_state_update_many(st, ch, 2, T0), PD_ST_ERR_INVALID);
+    pd_state_close(st);
+}
+END_TEST
+
+/* pd_state_get_many: present, absent, expired, of several tables,
+ * truncated to each room. */
+START_TEST(test_get_many)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    unsigned char v[4][PD_ST_VALUE_MAX];
+    struct pd_state_read rd[4];
+    size_t i;
+
+    ck_assert_int_eq(put(st, PD_TABLE_REPUTATION, "x", 9, 20, T0, T0 + 100), PD_ST_OK);
+    ck_assert_int_eq(put(st, PD_TABLE_QUOTE, "x", 2, 30, T0, T0 + 10), PD_ST_OK);
+    ck_assert_int_eq(put(st, PD_TABLE_QUOTA, "y", 4, 40, T0, T0 + 100), PD_ST_OK);
+    memset(rd, 0, sizeof rd);
+    rd[0] = (struct pd_state_read) { .table = PD_TABLE_REPUTATION, .key = "x", .keylen = 1,
+                                     .val = v[0], .cap = sizeof v[0] };
+    rd[1] = (struct pd_state_read) { .table = PD_TABLE_QUOTE, .key = "x", .keylen = 1,
+                                     .val = v[1], .cap = sizeof v[1] };   /* expired at T0+10 */
+    rd[2] = (struct pd_state_read) { .table = PD_TABLE_GREYLIST, .key = "x", .keylen = 1,
+                                     .val = v[2], .cap = sizeof v[2] };   /* absent */
+    rd[3] = (struct pd_state_read) { .table = PD_TABLE_QUOTA, .key = "y", .keylen = 1,
+                                     .val = v[3], .cap = 2 };             /* truncated */
+    for (i = 0; i < 4; i++)
+        rd[i].status = 99;
+    ck_assert_int_eq(pd_state_get_many(st, rd, 4, T0 + 10), PD_ST_OK);
+    ck_assert_int_eq(rd[0].status, PD_ST_OK);
+    ck_assert_uint_eq(rd[0].vallen, 9);
+    ck_assert_int_eq(rd[0].expires_at, T0 + 100);
+    ck_assert_uint_eq(v[0][0], 20);
+    ck_assert_uint_eq(v[0][8], 28);
+    ck_assert_int_eq(rd[1].status, PD_ST_NOTFOUND);
+    ck_assert_int_eq(rd[2].status, PD_ST_NOTFOUND);
+    ck_assert_int_eq(rd[3].status, PD_ST_OK);
+    ck_assert_uint_eq(rd[3].vallen, 4);
+    ck_assert_uint_eq(v[3][0], 40);
+    ck_assert_uint_eq(v[3][1], 41);
+    ck_assert_int_eq(pd_state_get_many(st, rd, 0, T0), PD_ST_OK);
+    rd[1].keylen = 0;
+    ck_assert_int_eq(pd_state_get_many(st, rd, 2, T0), PD_ST_ERR_INVALID);
+    pd_state_close(st);
+}
+END_TEST
+
+struct race_many {
+    struct pd_state *st;
+    int rounds, failed;
+};
+
+/* Each round: one batch of increments of two shared keys and one of its
+ * own, then a single increment of the first shared key. */
+static void *
+race_many_thread(void *varg)
+{
+    struct race_many *r = varg;
+    struct counter_ctx c[3];
+    char own[32];
+    struct pd_state_change ch[3] = {
+        { PD_TABLE_QUOTA, "m1", 2, incr_fn, &c[0] },
+        { PD_TABLE_ACCOUNTING, "m2", 2, incr_fn, &c[1] },
+        { PD_TABLE_QUOTA, own, 0, incr_fn, &c[2] },
+    };
+    int i;
+
+    snprintf(own, sizeof own, "own%p", (void *) r);
+    ch[2].keylen = strlen(own);
+    for (i = 0; i < r->rounds; i++) {
+        if (pd_state_update_many(r->st, ch, 3, T0) != PD_ST_OK)
+            r->failed++;
+        if (pd_state_update(r->st, PD_TABLE_QUOTA, "m1", 2, T0, incr_fn, &c[0]) != PD_ST_OK)
+            r->failed++;
+    }
+    return NULL;
+}
+
+/* Batches racing batches and single updates on one handle lose nothing:
+ * each key in a batch is guarded as a single update is. */
+START_TEST(test_race_many)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    pthread_t tid[THREADS];
+    struct race_many r[THREADS];
+    int i, failed = 0, rounds = ROUNDS / 5;
+
+    for (i = 0; i < THREADS; i++) {
+        r[i] = (struct race_many) { st, rounds, 0 };
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, race_many_thread, &r[i]), 0);
+    }
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        failed += r[i].failed;
+    }
+    ck_assert_int_eq(failed, 0);
+    ck_assert_uint_eq(counter_at(st, PD_TABLE_QUOTA, "m1", T0), 2 * THREADS * rounds);
+    ck_assert_uint_eq(counter_at(st, PD_TABLE_ACCOUNTING, "m2", T0), THREADS * rounds);
+    pd_state_close(st);
+}
+END_TEST
+
 /* ---- the suite ---------------------------------------------------------------------- */
 
 static TCase *
@@ -1382,6 +1551,9 @@ conformance(const char *name, void (*setup_fn)(void))
     tcase_add_test(tc, test_notify_quiet);
     tcase_add_test(tc, test_race_threads);
     tcase_add_test(tc, test_race_processes);
+    tcase_add_test(tc, test_update_many);
+    tcase_add_test(tc, test_get_many);
+    tcase_add_test(tc, test_race_many);
     return tc;
 }
 
