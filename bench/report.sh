@@ -25,8 +25,10 @@
 #              (tests/lib/redis_harness.sh's redis_start when it exists, else a
 #              private redis-server), postage-verify as one process per
 #              check, and hashcash 1.22's flat file as far as it gets;
-#              and LMDB spends/s with 1, 2 and 8 spenders, group commit
-#              beside one commit per spend (bench/spend_group.sh)
+#              LMDB spends/s with 1, 2 and 8 spenders, group commit
+#              beside one commit per spend (bench/spend_group.sh); and
+#              messages/s through postaged's milter, LMDB beside Redis
+#              (bench/milter_backends.sh)
 #   economics  postaged's price model (bench/economics, linked with
 #              policy/libpolicy.la) on documented traffic profiles: bits and
 #              CPU time per message and per day on each device
@@ -993,6 +995,8 @@ EOF
     top_builddir="$B" "$top_srcdir/bench/spend_group.sh" $([ "$QUICK" = 1 ] && echo --quick) \
         --dir "$OUT" --data "$D/spend_group.tsv" >> "$R" 2> "$D/spend_group.err" ||
         note "bench/spend_group.sh failed: $(tail -n 3 "$D/spend_group.err" | tr '\n' ' ')"
+    log "through the milter: LMDB beside Redis"
+    top_builddir="$B" top_srcdir="$top_srcdir" sh "$top_srcdir/bench/milter_backends.sh" $([ "$QUICK" = 1 ] && echo --quick) >> "$R" 2> "$D/milter_backends.log"
 fi
 
 # --- 4. economics -----------------------------------------------------------------
