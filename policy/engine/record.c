@@ -163,22 +163,22 @@ keep_lowest_quote(void *ctx, int64_t now, const unsigned char *cur, size_t curle
     return PD_ST_PUT;
 }
 
-/* Mark the message's triplets (with `extra`) as attempted, all in one
- * batch of the store (Redis: two round trips whatever the number of
- * recipients); *retry says whether one was marked before.  0, or -1 when
- * the store failed. */
+/* Mark the message's triplets (with `extra`) as attempted, all at once
+ * (pd_state_add_many; Redis: one round trip whatever the number of
+ * recipients), as pd_eng_mark_once marks one; *retry says whether one was
+ * marked before.  0, or -1 when the store failed. */
 static int
 mark_attempts(struct pd_engine *e, const struct pd_query *q, const char *const *rcpts,
               size_t n_rcpts, const char *extra, int64_t now, int *retry)
 {
-    struct pd_state_change *ch = calloc(n_rcpts ? n_rcpts : 1, sizeof *ch);
-    struct mark_ctx *m = calloc(n_rcpts ? n_rcpts : 1, sizeof *m);
+    static const unsigned char mark[1] = { 1 };
+    struct pd_state_add *a = calloc(n_rcpts ? n_rcpts : 1, sizeof *a);
     char (*keys)[TRIPLET_KEY_MAX] = calloc(n_rcpts ? n_rcpts : 1, sizeof *keys);
     size_t k = 0;
     int rc = 0;
 
     *retry = 0;
-    if (ch == NULL || m == NULL || keys == NULL) {
+    if (a == NULL || keys == NULL) {
         rc = -1;
         goto out;
     }
@@ -191,20 +191,18 @@ mark_attempts(struct pd_engine *e, const struct pd_query *q, const char *const *
             twice = strcmp(keys[j], keys[k]) == 0;
         if (twice)
             continue;
-        m[k] = (struct mark_ctx) { triplet_life(e), 0 };
-        ch[k] = (struct pd_state_change) { PD_TABLE_ATTEMPT, keys[k], strlen(keys[k]), mark_once,
-                                           &m[k] };
+        a[k] = (struct pd_state_add) { PD_TABLE_ATTEMPT, keys[k], strlen(keys[k]), mark,
+                                       sizeof mark, now + triplet_life(e), 0 };
         k++;
     }
-    if (pd_state_update_many(e->state, ch, k, now) != PD_ST_OK) {
+    if (pd_state_add_many(e->state, a, k, now) != PD_ST_OK) {
         rc = -1;
         goto out;
     }
     for (size_t i = 0; i < k; i++)
-        *retry |= m[i].existed;
+        *retry |= a[i].existed;
 out:
-    free(ch);
-    free(m);
+    free(a);
     free(keys);
     return rc;
 }

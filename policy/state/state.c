@@ -303,6 +303,52 @@ pd_state_get_many(struct pd_state *st, struct pd_state_read *rd, size_t n, int64
     return rc;
 }
 
+/* pd_state_add_many, one entry at a time: keep a live entry, else put. */
+static enum pd_st_op
+add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen, unsigned char *out,
+       size_t *outlen, int64_t *expires_at)
+{
+    struct pd_state_add *a = ctx;
+
+    (void) now, (void) curlen;
+    a->existed = cur != NULL;
+    if (cur != NULL)
+        return PD_ST_KEEP;
+    if (a->vallen > 0)
+        memcpy(out, a->val, a->vallen);
+    *outlen = a->vallen;
+    *expires_at = a->expires_at;
+    return PD_ST_PUT;
+}
+
+int
+pd_state_add_many(struct pd_state *st, struct pd_state_add *a, size_t n, int64_t now)
+{
+    char why[PD_ST_ERRLEN] = "";
+    size_t i;
+    int rc = PD_ST_OK;
+
+    if (st == NULL || (a == NULL && n > 0))
+        return PD_ST_ERR_INVALID;
+    for (i = 0; i < n; i++)
+        if (a[i].vallen > PD_ST_VALUE_MAX || (a[i].val == NULL && a[i].vallen > 0) ||
+            a[i].expires_at <= now)
+            return PD_ST_ERR_INVALID;
+    for (i = 0; i < n && rc == PD_ST_OK; i += PD_ST_MANY_MAX) {
+        size_t k = n - i < PD_ST_MANY_MAX ? n - i : PD_ST_MANY_MAX, j;
+
+        if (st->ops->add_many != NULL) {
+            rc = keep(st, st->ops->add_many(st->handle, a + i, k, now, why, sizeof why), why);
+            continue;
+        }
+        for (j = 0; j < k && rc == PD_ST_OK; j++)
+            rc = keep(st, st->ops->update(st->handle, a[i + j].table, a[i + j].key,
+                                          a[i + j].keylen, now, add_fn, &a[i + j], why,
+                                          sizeof why), why);
+    }
+    return rc;
+}
+
 int
 pd_state_get(struct pd_state *st, enum pd_table table, const void *key, size_t keylen,
              int64_t now, void *val, size_t cap, size_t *vallen, int64_t *expires_at)

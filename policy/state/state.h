@@ -270,6 +270,30 @@ struct pd_state_read {
  */
 int pd_state_get_many(struct pd_state *st, struct pd_state_read *rd, size_t n, int64_t now);
 
+/* One entry of pd_state_add_many. */
+struct pd_state_add {
+    enum pd_table table;
+    const void *key;
+    size_t keylen;
+    const void *val;            /* the payload, 0 .. PD_ST_VALUE_MAX bytes  */
+    size_t vallen;
+    int64_t expires_at;         /* > now (PD_ST_NEVER: kept)                */
+    int existed;                /* set: a live entry was there, and stays   */
+};
+
+/**
+ * pd_state_add_many - store each entry unless a live one is there (then it
+ * is left as it is and its `existed` is set): marks that say "seen before".
+ *
+ * Each entry is atomic, exactly as a pd_state_update whose callback keeps a
+ * live value and puts the new one otherwise.  Redis: one script for them
+ * all (EVALSHA; one round trip); LMDB and others: one update per entry.
+ * Returns PD_ST_OK, PD_ST_ERR_INVALID (a value over PD_ST_VALUE_MAX bytes,
+ * or expires_at <= now) or the first failure (the entries before it may
+ * have been stored).
+ */
+int pd_state_add_many(struct pd_state *st, struct pd_state_add *a, size_t n, int64_t now);
+
 /**
  * pd_state_get - read the live value of one entry.
  * @val, @cap:  where to copy it; a longer value is truncated to @cap.

@@ -44,6 +44,8 @@ struct pd_state_ops {
                        char *err, size_t errlen);
     int (*get_many)(void *handle, struct pd_state_read *rd, size_t n, int64_t now,
                     char *err, size_t errlen);
+    int (*add_many)(void *handle, struct pd_state_add *a, size_t n, int64_t now,
+                    char *err, size_t errlen);
 };
 
 extern const struct pd_state_ops pd_state_lmdb_ops;

@@ -674,6 +674,12 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
         free(st);
         return PD_ST_ERR_BACKEND;
     }
+    if (pthread_mutex_init(&st->add_lock, NULL) != 0) {
+        errbuf_printf(err, errlen, "cannot create a mutex");
+        redis_conn_close(st->conn);
+        free(st);
+        return PD_ST_ERR_NOMEM;
+    }
     snprintf(st->where, sizeof st->where, "%s", redis_conn_address(st->conn));
     prefix = redis_conn_prefix(st->conn);
     for (t = 0; t < PD_TABLE_COUNT; t++) {
@@ -682,6 +688,7 @@ pd_state_redis_open(const char *spec, unsigned flags, void **out, char *err, siz
 
         if (n < 0 || (size_t) n >= sizeof st->tprefix[t]) {
             errbuf_printf(err, errlen, "%s: key prefix too long", st->where);
+            pthread_mutex_destroy(&st->add_lock);
             redis_conn_close(st->conn);
             free(st);
             return PD_ST_ERR_INVALID;
@@ -715,6 +722,7 @@ pd_state_redis_close(void *handle)
     struct pd_state_redis *st = handle;
 
     redis_conn_close(st->conn);
+    pthread_mutex_destroy(&st->add_lock);
     free(st);
 }
 
@@ -731,4 +739,5 @@ const struct pd_state_ops pd_state_redis_ops = {
     .close = pd_state_redis_close,
     .update_many = pd_state_redis_update_many,
     .get_many = pd_state_redis_get_many,
+    .add_many = pd_state_redis_add_many,
 };

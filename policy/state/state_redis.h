@@ -29,6 +29,8 @@ struct pd_state_redis {
     size_t tprefix_len[PD_TABLE_COUNT];
     char tprefix[PD_TABLE_COUNT][TABLE_PREFIX_MAX];
     char pattern[PD_TABLE_COUNT][2 * TABLE_PREFIX_MAX + 2];   /* for SCAN */
+    pthread_mutex_t add_lock;                   /* guards add_sha            */
+    char add_sha[41];                           /* the add script's SHA-1, or "" */
 };
 
 /* "SERVER: what happened" into err[errlen]; returns status. */
@@ -68,5 +70,9 @@ int pd_state_redis_update(void *handle, enum pd_table table, const void *key, si
 /* pd_state_update_many for the Redis backend (state_redis_update.c). */
 int pd_state_redis_update_many(void *handle, const struct pd_state_change *ch, size_t n,
                                int64_t now, char *err, size_t errlen);
+
+/* pd_state_add_many for the Redis backend (state_redis_update.c). */
+int pd_state_redis_add_many(void *handle, struct pd_state_add *a, size_t n, int64_t now,
+                            char *err, size_t errlen);
 
 #endif

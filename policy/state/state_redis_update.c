@@ -617,3 +617,192 @@ out:
     free(w);
     return rc;
 }
+
+/* ---- marks: stored unless a live one is there, by a script ------------------- */
+
+/* pd_state_add_many in one round trip: a script (atomic, as every script
+ * is) that for each key reads the entry, keeps it if it is live at `now`
+ * (the daemon's, ARGV[1]; liveness from the expires_at in the value, as
+ * pd_redis_record_live judges it) and otherwise writes the new value
+ * (ARGV[2i], with EX ARGV[2i+1] unless that is empty).  A key of another
+ * type, or a value of another shape, is not ours: it is overwritten, as
+ * the next update would.  The script does not wait for the fairness locks:
+ * being atomic it cannot lose anyone's update (an updater that watched
+ * the key just tries again).  The expiry is decoded in Lua's doubles:
+ * exact below 2^53, and above that far from any `now`, so the comparison
+ * holds.  Sent with EVALSHA; the first time, and after NOSCRIPT (a
+ * restarted or failed-over server), with SCRIPT LOAD and EVAL in one
+ * pipeline, which also tells the script's SHA-1. */
+#define ADD_SCRIPT_MAXLEN "72"
+_Static_assert(HDR + PD_ST_VALUE_MAX == 72, "ADD_SCRIPT_MAXLEN is HDR + PD_ST_VALUE_MAX");
+static const char add_script[] =
+    "local now = tonumber(ARGV[1])\n"
+    "local out = {}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local v = redis.pcall('GET', k)\n"
+    "  local live = false\n"
+    "  if type(v) == 'string' and #v >= 8 and #v <= " ADD_SCRIPT_MAXLEN " then\n"
+    "    local x = 0\n"
+    "    for j = 1, 8 do x = x * 256 + string.byte(v, j) end\n"
+    "    if string.byte(v, 1) >= 128 then x = x - 18446744073709551616 end\n"
+    "    live = x > now\n"
+    "  end\n"
+    "  if live then\n"
+    "    out[i] = 1\n"
+    "  else\n"
+    "    local ttl = ARGV[2 * i + 1]\n"
+    "    if ttl == '' then\n"
+    "      redis.call('SET', k, ARGV[2 * i])\n"
+    "    else\n"
+    "      redis.call('SET', k, ARGV[2 * i], 'EX', ttl)\n"
+    "    end\n"
+    "    out[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* The script's reply: n integers 0 or 1.  PD_ST_OK, or PD_ST_ERR_BACKEND
+ * with why set. */
+static int
+add_reply(const redisReply *r, struct pd_state_add *a, size_t n, char *why, size_t whylen)
+{
+    size_t i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        pd_redis_reply_problem(r, "EVALSHA", why, whylen);
+        return PD_ST_ERR_BACKEND;
+    }
+    for (i = 0; i < n; i++)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+            pd_redis_reply_problem(r->element[i], "EVALSHA", why, whylen);
+            return PD_ST_ERR_BACKEND;
+        }
+    for (i = 0; i < n; i++)
+        a[i].existed = r->element[i]->integer != 0;
+    return PD_ST_OK;
+}
+
+/* Run the script, argv[0 .. argc) being "EVALSHA", SHA, NUMKEYS, ...: by
+ * its SHA-1 when known, else (or on NOSCRIPT) loaded and run in one
+ * pipeline.  PD_ST_OK or PD_ST_ERR_BACKEND with why set. */
+static int
+run_add_script(struct pd_state_redis *st, int argc, const char **argv, size_t *lens,
+               struct pd_state_add *a, size_t n, char *why, size_t whylen)
+{
+    static const char *load[3] = { "SCRIPT", "LOAD", add_script };
+    static const size_t load_len[3] = { 6, 4, sizeof add_script - 1 };
+    char sha[sizeof st->add_sha];
+    struct redis_cmd cmds[2];
+    redisReply *rr[2], *r;
+    int rc;
+
+    pthread_mutex_lock(&st->add_lock);
+    memcpy(sha, st->add_sha, sizeof sha);
+    pthread_mutex_unlock(&st->add_lock);
+    if (sha[0] != '\0') {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = sha;
+        lens[1] = strlen(sha);
+        r = redis_conn_commandv(st->conn, why, whylen, argc, argv, lens);
+        if (r == NULL)
+            return PD_ST_ERR_BACKEND;
+        if (!(r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)) {
+            rc = add_reply(r, a, n, why, whylen);
+            freeReplyObject(r);
+            return rc;
+        }
+        freeReplyObject(r);                 /* not there (any more): load it */
+    }
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = add_script;
+    lens[1] = sizeof add_script - 1;
+    cmds[0] = (struct redis_cmd) { 3, load, load_len };
+    cmds[1] = (struct redis_cmd) { argc, argv, lens };
+    if (redis_conn_pipeline(st->conn, why, whylen, 2, cmds, rr) != 0)
+        return PD_ST_ERR_BACKEND;
+    if (rr[0]->type == REDIS_REPLY_STRING && rr[0]->len < sizeof st->add_sha) {
+        pthread_mutex_lock(&st->add_lock);
+        memcpy(st->add_sha, rr[0]->str, rr[0]->len);
+        st->add_sha[rr[0]->len] = '\0';
+        pthread_mutex_unlock(&st->add_lock);
+    }
+    rc = add_reply(rr[1], a, n, why, whylen);
+    freeReplyObject(rr[0]);
+    freeReplyObject(rr[1]);
+    return rc;
+}
+
+int
+pd_state_redis_add_many(void *handle, struct pd_state_add *a, size_t n, int64_t now,
+                        char *err, size_t errlen)
+{
+    struct pd_state_redis *st = handle;
+    char why[REDIS_CONN_ERRLEN] = "", nowbuf[24];
+    const char **argv = NULL;
+    size_t *lens = NULL, i, room = 0, argc = 4 + 3 * n;
+    char *buf = NULL, *p, numkeys[24];
+    int rc;
+
+    if (n == 0)
+        return PD_ST_OK;
+    if (a == NULL || n > PD_ST_MANY_MAX)
+        return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID, "no entries, or too many");
+    for (i = 0; i < n; i++) {
+        if (!pd_redis_valid_args(st, a[i].table, a[i].key, a[i].keylen, err, errlen))
+            return PD_ST_ERR_INVALID;
+        if (a[i].vallen > PD_ST_VALUE_MAX || (a[i].val == NULL && a[i].vallen > 0)
+            || a[i].expires_at <= now)
+            return pd_redis_fail(st, err, errlen, PD_ST_ERR_INVALID,
+                                 "a mark of %zu bytes, or already expired", a[i].vallen);
+        a[i].existed = 0;
+        /* The key, the record and its lifetime in seconds. */
+        room += st->tprefix_len[a[i].table] + a[i].keylen + HDR + a[i].vallen + 24;
+    }
+    argv = malloc(argc * sizeof *argv);
+    lens = malloc(argc * sizeof *lens);
+    buf = malloc(room);
+    if (argv == NULL || lens == NULL || buf == NULL) {
+        rc = pd_redis_fail(st, err, errlen, PD_ST_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* EVALSHA SHA NUMKEYS KEY... NOW (VALUE TTL)...; argv[0..1] are set
+     * by run_add_script. */
+    snprintf(numkeys, sizeof numkeys, "%zu", n);
+    snprintf(nowbuf, sizeof nowbuf, "%lld", (long long) now);
+    argv[2] = numkeys;
+    lens[2] = strlen(numkeys);
+    argv[3 + n] = nowbuf;
+    lens[3 + n] = strlen(nowbuf);
+    for (i = 0, p = buf; i < n; i++) {
+        uint64_t life = (uint64_t) a[i].expires_at - (uint64_t) now;
+        char *ttl;
+
+        argv[3 + i] = p;
+        lens[3 + i] = pd_redis_make_key(st, a[i].table, a[i].key, a[i].keylen, p);
+        p += lens[3 + i];
+        be_put_i64((unsigned char *) p, a[i].expires_at);
+        if (a[i].vallen > 0)
+            memcpy(p + HDR, a[i].val, a[i].vallen);
+        argv[4 + n + 2 * i] = p;
+        lens[4 + n + 2 * i] = HDR + a[i].vallen;
+        p += HDR + a[i].vallen;
+        ttl = p;
+        ttl[0] = '\0';
+        if (a[i].expires_at != PD_ST_NEVER && life <= TTL_MAX)
+            snprintf(ttl, 24, "%llu", (unsigned long long) life);
+        argv[5 + n + 2 * i] = ttl;
+        lens[5 + n + 2 * i] = strlen(ttl);
+        p += 24;
+    }
+    rc = run_add_script(st, (int) argc, argv, lens, a, n, why, sizeof why);
+    if (rc != PD_ST_OK)
+        rc = pd_redis_fail(st, err, errlen, rc, "adding %zu entries: %s", n,
+                           pd_redis_reason(st, why));
+out:
+    free(argv);
+    free(lens);
+    free(buf);
+    return rc;
+}

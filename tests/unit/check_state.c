@@ -1246,6 +1246,50 @@ raw_set(struct redis_conn *rc, const char *key, const void *val, size_t len)
     freeReplyObject(raw(rc, 3, argv, lens));
 }
 
+/* pd_state_add_many's script: run by its SHA-1, loaded again after the
+ * server forgot it (SCRIPT FLUSH, as after a restart or a failover), and
+ * a key of another type under our name is not ours: overwritten. */
+START_TEST(test_redis_add_script)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    struct redis_conn *rc = raw_conn();
+    static const unsigned char mark[1] = { 1 };
+    const char *flush[2] = { "SCRIPT", "FLUSH" }, *lpush[3];
+    size_t flush_len[2] = { 6, 5 }, lpush_len[3];
+    struct pd_state_add a;
+    char key[256];
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        char k[8];
+
+        snprintf(k, sizeof k, "k%d", round);
+        a = (struct pd_state_add) { PD_TABLE_ATTEMPT, k, strlen(k), mark, 1, T0 + 10, 9 };
+        ck_assert_int_eq(pd_state_add_many(st, &a, 1, T0), PD_ST_OK);
+        ck_assert_int_eq(a.existed, 0);
+        ck_assert_int_eq(pd_state_add_many(st, &a, 1, T0), PD_ST_OK);
+        ck_assert_int_eq(a.existed, 1);
+        if (round == 1)
+            freeReplyObject(raw(rc, 2, flush, flush_len));
+    }
+    snprintf(key, sizeof key, "%sp:attempt:list", redis_conn_prefix(rc));
+    lpush[0] = "LPUSH";
+    lpush[1] = key;
+    lpush[2] = "x";
+    lpush_len[0] = 5;
+    lpush_len[1] = strlen(key);
+    lpush_len[2] = 1;
+    freeReplyObject(raw(rc, 3, lpush, lpush_len));
+    a = (struct pd_state_add) { PD_TABLE_ATTEMPT, "list", 4, mark, 1, T0 + 10, 9 };
+    ck_assert_int_eq(pd_state_add_many(st, &a, 1, T0), PD_ST_OK);
+    ck_assert_int_eq(a.existed, 0);
+    ck_assert_int_eq(pd_state_add_many(st, &a, 1, T0), PD_ST_OK);
+    ck_assert_int_eq(a.existed, 1);
+    redis_conn_close(rc);
+    pd_state_close(st);
+}
+END_TEST
+
 START_TEST(test_redis_layout)
 {
     struct pd_state *st = fixture_open(PD_ST_NOSYNC | PD_ST_NOCREATE);
@@ -1473,6 +1517,67 @@ START_TEST(test_get_many)
 }
 END_TEST
 
+/* pd_state_add_many: stored when absent or expired, kept (and said so)
+ * when live, with its own expiry; bad entries refused. */
+START_TEST(test_add_many)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    static const unsigned char mark[3] = { 7, 8, 9 };
+    unsigned char v[PD_ST_VALUE_MAX];
+    struct pd_state_add a[3];
+    size_t vlen = 0;
+    int64_t exp = 0;
+
+    ck_assert_int_eq(put(st, PD_TABLE_ATTEMPT, "live", 2, 50, T0, T0 + 100), PD_ST_OK);
+    ck_assert_int_eq(put(st, PD_TABLE_ATTEMPT, "dead", 2, 60, T0, T0 + 5), PD_ST_OK);
+    a[0] = (struct pd_state_add) { PD_TABLE_ATTEMPT, "new", 3, mark, 3, T0 + 40, 9 };
+    a[1] = (struct pd_state_add) { PD_TABLE_ATTEMPT, "live", 4, mark, 3, T0 + 40, 9 };
+    a[2] = (struct pd_state_add) { PD_TABLE_ATTEMPT, "dead", 4, mark, 3, T0 + 40, 9 };
+    ck_assert_int_eq(pd_state_add_many(st, a, 3, T0 + 10), PD_ST_OK);
+    ck_assert_int_eq(a[0].existed, 0);
+    ck_assert_int_eq(a[1].existed, 1);
+    ck_assert_int_eq(a[2].existed, 0);       /* expired at T0+5: as absent */
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_ATTEMPT, "new", 3, T0 + 10, v, sizeof v, &vlen,
+                                  &exp), PD_ST_OK);
+    ck_assert_uint_eq(vlen, 3);
+    ck_assert_uint_eq(v[2], 9);
+    ck_assert_int_eq(exp, T0 + 40);
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_ATTEMPT, "live", 4, T0 + 10, v, sizeof v, &vlen,
+                                  &exp), PD_ST_OK);
+    ck_assert_uint_eq(vlen, 2);               /* kept as it was */
+    ck_assert_uint_eq(v[0], 50);
+    ck_assert_int_eq(exp, T0 + 100);
+    ck_assert_int_eq(pd_state_get(st, PD_TABLE_ATTEMPT, "dead", 4, T0 + 10, v, sizeof v, &vlen,
+                                  &exp), PD_ST_OK);
+    ck_assert_uint_eq(vlen, 3);
+    ck_assert_int_eq(exp, T0 + 40);
+    /* Again: all three live now. */
+    ck_assert_int_eq(pd_state_add_many(st, a, 3, T0 + 20), PD_ST_OK);
+    ck_assert_int_eq(a[0].existed + a[1].existed + a[2].existed, 3);
+    /* Past their expiry (and on a clock before 1970): stored anew. */
+    a[0].expires_at = T0 + 200;
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, T0 + 100), PD_ST_OK);
+    ck_assert_int_eq(a[0].existed, 0);
+    a[0].key = "old";
+    a[0].expires_at = -500;
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, -1000), PD_ST_OK);
+    ck_assert_int_eq(a[0].existed, 0);
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, -900), PD_ST_OK);
+    ck_assert_int_eq(a[0].existed, 1);
+    ck_assert_int_eq(pd_state_add_many(st, a, 0, T0), PD_ST_OK);
+    /* Refused: already expired, too long, no key. */
+    a[0].expires_at = T0;
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, T0), PD_ST_ERR_INVALID);
+    a[0].expires_at = T0 + 1;
+    a[0].vallen = PD_ST_VALUE_MAX + 1;
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, T0), PD_ST_ERR_INVALID);
+    a[0].vallen = 3;
+    a[0].keylen = 0;
+    ck_assert_int_eq(pd_state_add_many(st, a, 1, T0), PD_ST_ERR_INVALID);
+    pd_state_close(st);
+}
+END_TEST
+
 struct race_many {
     struct pd_state *st;
     int rounds, failed;
@@ -1554,6 +1659,7 @@ conformance(const char *name, void (*setup_fn)(void))
     tcase_add_test(tc, test_update_many);
     tcase_add_test(tc, test_get_many);
     tcase_add_test(tc, test_race_many);
+    tcase_add_test(tc, test_add_many);
     return tc;
 }
 
@@ -1596,6 +1702,7 @@ suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_redis_layout);
         tcase_add_test(tc, test_redis_glob_prefix);
+        tcase_add_test(tc, test_redis_add_script);
         suite_add_tcase(s, tc);
     }
     return s;
