@@ -712,7 +712,11 @@ run(struct redis_conn *c, char *err, size_t errlen, const char *fmt, va_list *ap
     for (i = 0; i < n; i++) {
         const redisReply *r = replies[i];
 
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0 && !readonly) {
+        /* A script that wrote on a replica: Redis 7 answers READONLY as
+         * for a command, Redis 6 wraps it ("ERR Error running script ...
+         * -READONLY ..."). */
+        if (r->type == REDIS_REPLY_ERROR && !readonly
+            && (strncmp(r->str, "READONLY", 8) == 0 || strstr(r->str, "-READONLY ") != NULL)) {
             readonly = 1;
             errbuf_printf(why, sizeof why, "%s: is read-only (a replica now?): %s", c->label,
                           r->str);
