@@ -413,6 +413,74 @@ START_TEST(test_store_apply_load_pin)
 }
 END_TEST
 
+/* pd_rep_apply_many gives what pd_rep_apply one by one gives: updates of
+ * one identity merged in order, each at its own time; other identities
+ * apart; a pin kept; and pd_rep_load_many reads both records at once. */
+START_TEST(test_store_apply_many)
+{
+    struct pd_state *st = fixture_open(PD_ST_NOSYNC);
+    struct pd_rep_update u[5];
+    struct pd_rep_delta d1, d2;
+    struct pd_rep_record a, b, recs[3];
+    memset(&d1, 0, sizeof d1);
+    memset(&d2, 0, sizeof d2);
+    d1.counter[PD_REP_ACCEPTED] = 1;
+    d1.counter[PD_REP_RATE] = 1;
+    d1.messages = 1;
+    d2.counter[PD_REP_REPLAYED] = 2;
+    d2.counter[PD_REP_STAMPS_PAID] = 3;
+    ck_assert_int_eq(pd_rep_pin(st, &P, "ip:192.0.2.7", T0, 5), PD_ST_OK);
+    const char *ids[5] = { "domain:a.example", "ip:192.0.2.7", "domain:a.example",
+                           "domain:a.example", "ip:192.0.2.7" };
+    const int64_t at[5] = { T0, T0, T0 + DAY, T0 + 2 * DAY, T0 + 2 * DAY };
+    const struct pd_rep_delta *ds[5] = { &d1, &d2, &d2, &d1, &d1 };
+    for (int i = 0; i < 5; i++) {
+        u[i] = (struct pd_rep_update) { ids[i], &P, at[i], *ds[i] };
+        /* The same history, one update at a time, under other names. */
+        char other[64];
+        snprintf(other, sizeof other, "%s.one", ids[i]);
+        if (i == 0)
+            ck_assert_int_eq(pd_rep_pin(st, &P, "ip:192.0.2.7.one", T0, 5), PD_ST_OK);
+        ck_assert_int_eq(pd_rep_apply(st, &P, other, at[i], ds[i]), PD_ST_OK);
+    }
+    ck_assert_int_eq(pd_rep_apply_many(st, u, 5), PD_ST_OK);
+    for (int k = 0; k < 2; k++) {
+        const char *id = k == 0 ? "domain:a.example" : "ip:192.0.2.7";
+        char other[64];
+        snprintf(other, sizeof other, "%s.one", id);
+        ck_assert_int_eq(pd_rep_load(st, &P, id, T0 + 3 * DAY, &a), PD_ST_OK);
+        ck_assert_int_eq(pd_rep_load(st, &P, other, T0 + 3 * DAY, &b), PD_ST_OK);
+        ck_assert_int_eq(a.first_seen, b.first_seen);
+        ck_assert_uint_eq(a.messages, b.messages);
+        ck_assert_int_eq(a.pinned, b.pinned);
+        ck_assert_int_eq(a.pin_bits, b.pin_bits);
+        /* Stored as float32: the rounding may differ in the last bits. */
+        for (int c = 0; c < PD_REP_COUNTERS; c++)
+            ck_assert_double_eq_tol(a.counter[c], b.counter[c], 1e-4 * (1 + fabs(b.counter[c])));
+    }
+    ck_assert_int_eq(pd_rep_load(st, &P, "domain:a.example", T0 + 2 * DAY, &a), PD_ST_OK);
+    ck_assert_uint_eq(a.messages, 2);
+    ck_assert_double_eq_tol(a.counter[PD_REP_REPLAYED], 2 * exp2(-(double) DAY / P.half_life),
+                            1e-4);
+    ck_assert(a.pinned == 0);
+    ck_assert_int_eq(pd_rep_load(st, &P, "ip:192.0.2.7", T0, &b), PD_ST_OK);
+    ck_assert(b.pinned);
+    ck_assert_int_eq(b.pin_bits, 5);
+
+    /* Both records (and a fresh one for "") in one read. */
+    const char *load[3] = { "domain:a.example", "", "ip:192.0.2.7" };
+    ck_assert_int_eq(pd_rep_load_many(st, &P, load, 3, T0 + 2 * DAY, recs), PD_ST_OK);
+    ck_assert_uint_eq(recs[0].messages, 2);
+    ck_assert_int_eq(recs[1].first_seen, 0);
+    ck_assert(recs[2].pinned);
+    ck_assert_uint_eq(recs[2].messages, 1);
+    /* Refused: an empty identity, no params. */
+    u[0].id = "";
+    ck_assert_int_eq(pd_rep_apply_many(st, u, 2), PD_ST_ERR_INVALID);
+    pd_state_close(st);
+}
+END_TEST
+
 START_TEST(test_params_check)
 {
     char err[256];
@@ -447,6 +515,7 @@ suite(void)
     tcase_add_test(t, test_record_round_trip);
     tcase_add_test(t, test_identities);
     tcase_add_test(t, test_store_apply_load_pin);
+    tcase_add_test(t, test_store_apply_many);
     tcase_add_test(t, test_params_check);
     suite_add_tcase(s, t);
     return s;

@@ -1246,6 +1246,37 @@ raw_set(struct redis_conn *rc, const char *key, const void *val, size_t len)
     freeReplyObject(raw(rc, 3, argv, lens));
 }
 
+/* redis_conn_pipeline (kv/redis_conn.h): n commands, n replies in order,
+ * error replies among them as they are; no commands, or too many, refused. */
+START_TEST(test_redis_pipeline)
+{
+    struct redis_conn *rc = raw_conn();
+    char key[256], err[REDIS_CONN_ERRLEN];
+    const char *set[3] = { "SET", key, "41" }, *incr[2] = { "INCR", key }, *get[2] = { "GET", key };
+    const char *bad[1] = { "NO-SUCH-COMMAND" };
+    struct redis_cmd cmds[4] = {
+        { 3, set, NULL }, { 2, incr, NULL }, { 1, bad, NULL }, { 2, get, NULL },
+    };
+    redisReply *r[4];
+
+    snprintf(key, sizeof key, "%spipeline", redis_conn_prefix(rc));
+    ck_assert_int_eq(redis_conn_pipeline(rc, err, sizeof err, 4, cmds, r), 0);
+    ck_assert_int_eq(r[0]->type, REDIS_REPLY_STATUS);
+    ck_assert_int_eq(r[1]->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(r[1]->integer, 42);
+    ck_assert_int_eq(r[2]->type, REDIS_REPLY_ERROR);
+    ck_assert_int_eq(r[3]->type, REDIS_REPLY_STRING);
+    ck_assert_str_eq(r[3]->str, "42");
+    for (int i = 0; i < 4; i++)
+        freeReplyObject(r[i]);
+    r[0] = (redisReply *) 1;
+    ck_assert_int_eq(redis_conn_pipeline(rc, err, sizeof err, 0, cmds, r), -1);
+    ck_assert_int_eq(redis_conn_pipeline(rc, err, sizeof err, REDIS_PIPELINE_MAX + 1, cmds, r), -1);
+    freeReplyObject(raw(rc, 2, (const char *[]) { "DEL", key }, NULL));
+    redis_conn_close(rc);
+}
+END_TEST
+
 /* pd_state_add_many's script: run by its SHA-1, loaded again after the
  * server forgot it (SCRIPT FLUSH, as after a restart or a failover), and
  * a key of another type under our name is not ours: overwritten. */
@@ -1703,6 +1734,7 @@ suite(void)
         tcase_add_test(tc, test_redis_layout);
         tcase_add_test(tc, test_redis_glob_prefix);
         tcase_add_test(tc, test_redis_add_script);
+        tcase_add_test(tc, test_redis_pipeline);
         suite_add_tcase(s, tc);
     }
     return s;
