@@ -542,6 +542,54 @@ START_TEST(test_postage_stamp_outcomes)
 }
 END_TEST
 
+/* One recipient, one stamp (the common message): a stamp spent before
+ * (here through the library, as another daemon would) pays nothing, the
+ * recipient is greylisted and told why, the replay counts once against the
+ * sender, and the stamp stays spent; a fresh stamp pays and is spent. */
+START_TEST(test_postage_one_stamp_replayed)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    postage_store *ps = stamp_store();
+    pd_engine_attach(e, ps, NULL);
+    static const char *const to[] = { "a@example.org" };
+    char st[1][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_postage_rcpt r[1];
+    struct pd_postage_stamp sp[1];
+    struct pd_txn txn;
+    struct pd_answer a;
+    struct pd_rep_params p;
+    struct pd_rep_record rec;
+    pd_settings_rep_defaults(&p);
+
+    mint("a@example.org", 10, st[0]);
+    ck_assert_int_eq(postage_store_spend(ps, st[0], strlen(st[0]), T0 + 86400), POSTAGE_OK);
+    milter_rcpts(e, &txn, "m1", to, 1, T0);
+    eoh(e, &txn, to, r, 1, st, sp, 1, T0, &a);
+    ck_assert_int_eq(sp[0].outcome, PD_STAMP_REPLAYED);
+    ck_assert_int_eq(sp[0].rcpt, -1);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_GREYLISTED);
+    ck_assert_int_eq(r[0].stamp, -1);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strstr(a.detail, "did not pay: it is already spent") != NULL, "%s", a.detail);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(pd_rep_load(state, &p, "sender:198.51.100.0/24 a@example.net", T0, &rec),
+                     PD_ST_OK);
+    ck_assert_double_eq_tol(rec.counter[PD_REP_REPLAYED], 1, 0.01);
+    ck_assert_uint_eq(rec.messages, 1);
+
+    /* A fresh stamp for the next message: paid, spent, taken. */
+    mint("a@example.org", 10, st[0]);
+    milter_rcpts(e, &txn, "m2", to, 1, T0 + 1);
+    eoh(e, &txn, to, r, 1, st, sp, 1, T0 + 1, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
+    ck_assert_int_eq(sp[0].outcome, PD_STAMP_PAID);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
+    ck_assert_int_eq(postage_store_is_spent(ps, st[0], strlen(st[0])), POSTAGE_ERR_SPENT);
+    pd_engine_unref(e);
+    postage_store_close(ps);
+}
+END_TEST
+
 START_TEST(test_postage_price_zero_skips_greylisting)
 {
     struct pd_engine *e = engine_with(postage_conf, state);
@@ -765,6 +813,7 @@ suite(void)
     tcase_add_test(t, test_access_before_greylisting);
     tcase_add_test(t, test_postage_stamps_pay_and_the_rest_is_greylisted);
     tcase_add_test(t, test_postage_stamp_outcomes);
+    tcase_add_test(t, test_postage_one_stamp_replayed);
     tcase_add_test(t, test_postage_price_zero_skips_greylisting);
     tcase_add_test(t, test_postage_over_cap);
     tcase_add_test(t, test_postage_quote_is_kept);
