@@ -96,7 +96,16 @@ seen_before(struct pd_engine *e, struct pd_postage_stamp *st)
 }
 
 /* Match the stamps to the recipients without spending anything.  A stamp
- * pays for a recipient when it is worth that recipient's `need`. */
+ * pays for a recipient when it is worth that recipient's `need`.
+ *
+ * A stamp that would pay is looked up first (seen_before), so that a
+ * replay is known before anything is spent: with several stamps, spending
+ * one while another turns out replayed would spend for a message that is
+ * then deferred.  With one stamp and one recipient there is nothing else to
+ * spend or greylist, and the spend (SET NX on Redis, one round trip fewer)
+ * tells a replay just as well: the recipient is then greylisted and the
+ * replay counted exactly as the look-up would have it (pd_engine_postage's
+ * spend loop), so the look-up is skipped. */
 static int
 assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts,
               struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
@@ -104,6 +113,7 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
 {
     struct postage_check_options opt;
     unsigned a2id_checks = 0;
+    int look = !(n_stamps == 1 && n_rcpts == 1);
     check_options(e, now, &opt);
     /* The lowest need is asked of every stamp inside the check, so that an
      * Argon2id stamp whose claim falls short is refused before it costs a
@@ -204,7 +214,7 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
             st->outcome = PD_STAMP_UNDERPAID;
             continue;
         }
-        int seen = seen_before(e, st);
+        int seen = look ? seen_before(e, st) : 0;
         if (seen != 0) {
             if (seen < 0)
                 return -1;
