@@ -18,7 +18,8 @@
  *
  * Double spending.  spend() is one `SET key 1 NX [EXAT t]`: Redis runs
  * commands one at a time, so of any number of clients exactly one sees OK
- * and the others nil ("already spent").  An expiry at or before the epoch
+ * and the others nil ("already spent").  spend_many() sends one such SET
+ * per stamp in one pipeline (one round trip for a message's stamps).  An expiry at or before the epoch
  * is sent as EXAT 1 (Redis refuses EXAT <= 0): the entry is then gone at
  * once, but an existing entry still makes the SET answer nil.
  *
@@ -132,18 +133,23 @@ no_reply(const char *what, const char *why, char *err, size_t errlen)
     return POSTAGE_ERR_STORE;
 }
 
+/* The command that spends one key: SET key 1 NX [EXAT t], into argv and
+ * argvlen (6 each), k (KEY_MAX) and at (24) holding the key and the time.
+ * Returns argc. */
 static int
-rs_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
-         char *err, size_t errlen)
+spend_command(const struct redis_store *s, const uint8_t key[POSTAGE_STORE_KEYLEN],
+              int64_t expires_at, const char **argv, size_t *argvlen, char *k, char *at)
 {
-    struct redis_store *s = state;
-    char k[KEY_MAX], at[24], why[REDIS_CONN_ERRLEN];
-    const char *argv[6] = { "SET", k, "1", "NX", "EXAT", at };
-    size_t argvlen[6] = { 3, 0, 1, 2, 4, 0 };
-    int argc = 4, rc;
-    redisReply *r;
+    int argc = 4;
 
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = k;
     argvlen[1] = make_key(s, key, k);
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = "NX";
+    argvlen[3] = 2;
     if (expires_at != POSTAGE_NEVER_EXPIRES) {
         int64_t t;
 
@@ -154,21 +160,103 @@ rs_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_a
         if (t <= EXAT_MAX) {
             if (t < 1)
                 t = 1;                              /* gone at once */
-            argvlen[5] = (size_t) snprintf(at, sizeof at, "%" PRId64, t);
+            argv[4] = "EXAT";
+            argvlen[4] = 4;
+            argv[5] = at;
+            argvlen[5] = (size_t) snprintf(at, 24, "%" PRId64, t);
             argc = 6;
         }
     }
+    return argc;
+}
+
+/* SET NX's answer: POSTAGE_OK, POSTAGE_ERR_SPENT, or a store error. */
+static int
+spend_answer(const struct redis_store *s, const redisReply *r, char *err, size_t errlen)
+{
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+        return POSTAGE_OK;
+    if (r->type == REDIS_REPLY_NIL)
+        return POSTAGE_ERR_SPENT;
+    return odd_reply(s, "spend", r, err, errlen);
+}
+
+static int
+rs_spend(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], int64_t expires_at,
+         char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char k[KEY_MAX], at[24], why[REDIS_CONN_ERRLEN];
+    const char *argv[6];
+    size_t argvlen[6];
+    int argc, rc;
+    redisReply *r;
+
+    argc = spend_command(s, key, expires_at, argv, argvlen, k, at);
     why[0] = '\0';
     r = redis_conn_commandv(s->conn, why, sizeof why, argc, argv, argvlen);
     if (r == NULL)
         return no_reply("spend", why, err, errlen);
-    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
-        rc = POSTAGE_OK;
-    else if (r->type == REDIS_REPLY_NIL)
-        rc = POSTAGE_ERR_SPENT;
-    else
-        rc = odd_reply(s, "spend", r, err, errlen);
+    rc = spend_answer(s, r, err, errlen);
     freeReplyObject(r);
+    return rc;
+}
+
+/* Several spends in one round trip: one SET NX per key, pipelined (in
+ * order, so a key given twice is spent the first time and "already spent"
+ * the second), REDIS_PIPELINE_MAX at a time.  Each SET NX is as atomic as
+ * alone, so exactly-once holds key by key.  A lost connection leaves the
+ * keys of that pipeline unanswered (POSTAGE_ERR_STORE: each may or may
+ * not have been recorded, as for one spend whose reply was lost); an
+ * error reply fails its own key, and the other answers stand. */
+static int
+rs_spend_many(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN], const int64_t *expires_at,
+              int *results, size_t n, char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char why[REDIS_CONN_ERRLEN];
+    size_t chunk = n < REDIS_PIPELINE_MAX ? n : REDIS_PIPELINE_MAX, i, j;
+    struct {
+        const char *argv[6];
+        size_t argvlen[6];
+        char k[KEY_MAX], at[24];
+    } *c = malloc(chunk * sizeof *c);
+    struct redis_cmd *cmds = malloc(chunk * sizeof *cmds);
+    redisReply **r = malloc(chunk * sizeof *r);
+    int rc = POSTAGE_OK;
+
+    for (i = 0; i < n; i++)
+        results[i] = POSTAGE_ERR_STORE;
+    if (c == NULL || cmds == NULL || r == NULL) {
+        errbuf_printf(err, errlen, "spend: out of memory");
+        rc = POSTAGE_ERR_STORE;
+        goto out;
+    }
+    for (i = 0; i < n && rc == POSTAGE_OK; i += chunk) {
+        size_t m = n - i < chunk ? n - i : chunk;
+
+        for (j = 0; j < m; j++) {
+            cmds[j].argc = spend_command(s, keys[i + j], expires_at[i + j], c[j].argv,
+                                         c[j].argvlen, c[j].k, c[j].at);
+            cmds[j].argv = c[j].argv;
+            cmds[j].argvlen = c[j].argvlen;
+        }
+        why[0] = '\0';
+        if (redis_conn_pipeline(s->conn, why, sizeof why, m, cmds, r) != 0) {
+            rc = no_reply("spend", why, err, errlen);
+            break;
+        }
+        for (j = 0; j < m; j++) {
+            results[i + j] = spend_answer(s, r[j], err, errlen);
+            if (results[i + j] != POSTAGE_OK && results[i + j] != POSTAGE_ERR_SPENT)
+                rc = POSTAGE_ERR_STORE;
+            freeReplyObject(r[j]);
+        }
+    }
+out:
+    free(c);
+    free(cmds);
+    free(r);
     return rc;
 }
 
@@ -260,7 +348,7 @@ rs_close(void *state)
 
 #define REDIS_BACKEND(name) {                                   \
         name, rs_open, rs_spend, rs_lookup, rs_purge, rs_count, rs_close, \
-        1, rs_set_notify, NULL                                  \
+        1, rs_set_notify, rs_spend_many                         \
     }
 
 const struct postage_store_backend postage_store_redis = REDIS_BACKEND("redis");

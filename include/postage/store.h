@@ -189,7 +189,8 @@ struct postage_store_spend_item {
  * all-or-nothing: the unspent stamps are spent even if others were not.
  * With LMDB the whole call is one write transaction and one commit (one
  * fsync), shared with other threads' spends of the moment; with Redis
- * the stamps are spent one after the other.
+ * the stamps are spent one after the other, one SET NX each, sent
+ * together in one round trip (a pipeline).
  *
  * Returns POSTAGE_OK when every stamp has its answer; POSTAGE_ERR_INVALID
  * for a NULL store or items, a bad @n, or a bad stamp (NULL, bad length:

@@ -1823,6 +1823,40 @@ START_TEST(test_redis_server_errors)
 END_TEST
 
 
+/* spend_many on Redis: one SET NX per stamp in pipelines of
+ * REDIS_PIPELINE_MAX, so more stamps than one pipeline holds are all
+ * answered, in order: one spent before, in the second pipeline, and one
+ * given twice are "spent", every other is spent once. */
+START_TEST(test_redis_spend_many_pipelines)
+{
+    postage_store *s = open_ok(spec, 0);
+    size_t n = REDIS_PIPELINE_MAX + 300, i;
+    struct postage_store_spend_item *it = calloc(n, sizeof *it);
+    char (*text)[128] = calloc(n, sizeof *text);
+
+    ck_assert_ptr_nonnull(it);
+    ck_assert_ptr_nonnull(text);
+    for (i = 0; i < n; i++) {
+        stamp_text(text[i], sizeof text[i], (unsigned) (1000 + i));
+        it[i] = (struct postage_store_spend_item) { text[i], strlen(text[i]), FUTURE, 77 };
+    }
+    /* One already spent, in the second pipeline; the last given twice. */
+    ck_assert_int_eq(spend(s, text[REDIS_PIPELINE_MAX + 5], FUTURE), POSTAGE_OK);
+    it[n - 1] = it[n - 2];
+    ck_assert_int_eq(postage_store_spend_many(s, it, n), POSTAGE_OK);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(it[i].result, i == REDIS_PIPELINE_MAX + 5 || i == n - 1
+                                           ? POSTAGE_ERR_SPENT : POSTAGE_OK);
+    ck_assert_uint_eq(count(s), n - 1);
+    ck_assert_int_eq(postage_store_spend_many(s, it, n), POSTAGE_OK);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(it[i].result, POSTAGE_ERR_SPENT);
+    free(it);
+    free(text);
+    postage_store_close(s);
+}
+END_TEST
+
 /* redis_conn_lock: a transaction stays on one connection; if that dies
  * in the middle, the rest fails instead of running on a new one. */
 static redisReply *
@@ -1972,6 +2006,7 @@ suite(void)
         tcase_add_test(redis, test_redis_count_glob);
         tcase_add_test(redis, test_redis_server_errors);
         tcase_add_test(redis, test_redis_conn_txn);
+        tcase_add_test(redis, test_redis_spend_many_pipelines);
         tcase_set_timeout(redis, 600);
         suite_add_tcase(s, redis);
     }
