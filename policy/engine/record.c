@@ -250,25 +250,53 @@ pd_eng_count_attempt(struct pd_engine *e, struct pd_txn *txn, const struct pd_qu
 }
 
 /* Each recipient's need: the price, or a lower price quoted to its
- * triplet in a deferral still in force.  -1 when the store failed. */
+ * triplet in a deferral still in force.  Every quote is read at once
+ * (pd_state_get_many; Redis: one round trip whatever the number of
+ * recipients), each as pd_eng_quote_get reads one.  -1 when the store
+ * failed. */
 int
 pd_eng_recall_quotes(const struct pd_engine *e, const struct pd_txn *txn,
                      const struct pd_query *q, struct pd_postage_rcpt *rcpts, size_t n_rcpts,
                      int64_t now)
 {
-    for (size_t i = 0; i < n_rcpts; i++) {
-        char key[TRIPLET_KEY_MAX];
-        unsigned quoted;
-        rcpts[i].need = (unsigned) txn->price.bits;
-        if (pd_eng_triplet_key(e, q, rcpts[i].address, "", key, sizeof key) != 0)
-            continue;
-        int found = pd_eng_quote_get(e, key, now, &quoted);
-        if (found < 0)
-            return -1;
-        if (found > 0 && (quoted < rcpts[i].need || txn->price.over_cap))
-            rcpts[i].need = quoted;
+    size_t n = n_rcpts ? n_rcpts : 1, k = 0;
+    struct pd_state_read *rd = calloc(n, sizeof *rd);
+    char (*keys)[TRIPLET_KEY_MAX] = calloc(n, sizeof *keys);
+    unsigned char (*val)[PD_ST_VALUE_MAX] = calloc(n, sizeof *val);
+    size_t *of = calloc(n, sizeof *of);
+    int rc = 0;
+
+    if (rd == NULL || keys == NULL || val == NULL || of == NULL) {
+        rc = -1;
+        goto out;
     }
-    return 0;
+    for (size_t i = 0; i < n_rcpts; i++) {
+        rcpts[i].need = (unsigned) txn->price.bits;
+        if (pd_eng_triplet_key(e, q, rcpts[i].address, "", keys[k], sizeof keys[k]) != 0)
+            continue;
+        rd[k] = (struct pd_state_read) { .table = PD_TABLE_QUOTE, .key = keys[k],
+                                         .keylen = strlen(keys[k]), .val = val[k],
+                                         .cap = sizeof val[k] };
+        of[k++] = i;
+    }
+    if (pd_state_get_many(e->state, rd, k, now) != PD_ST_OK) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t j = 0; j < k; j++) {
+        struct pd_postage_rcpt *r = &rcpts[of[j]];
+        if (rd[j].status != PD_ST_OK || rd[j].vallen != 2 || val[j][0] != QUOTE_VERSION)
+            continue;                   /* none, or not a quote of ours */
+        unsigned quoted = val[j][1];
+        if (quoted < r->need || txn->price.over_cap)
+            r->need = quoted;
+    }
+out:
+    free(rd);
+    free(keys);
+    free(val);
+    free(of);
+    return rc;
 }
 
 /* Quote every deferred recipient its need, honoured on a retry within

@@ -10,8 +10,8 @@
 # made: a command, or a pipeline written at once, is one.  Two INFO calls
 # with nothing in between give what the counting itself costs.
 #
-# The request path costs 4: MGET (both records, for the price), GET
-# (quote), SET NX (the spend, which with one stamp for one recipient also
+# The request path costs 4: MGET (both records, for the price), MGET
+# (quotes), SET NX (the spend, which with one stamp for one recipient also
 # tells a replay: no look-up before it), then EVALSHA (the attempt mark's
 # script).  The reputation writer adds 2 per batch (WATCH+MGET,
 # MULTI..EXEC), and a message queues 4 updates, which it may take in 1 to
