@@ -1,5 +1,6 @@
 # mint/local.mk - the minting engine and postage-mint.
-libpostage_internal_la_SOURCES += mint/mint.c mint/kernel_info.c mint/rate.c \
+libpostage_internal_la_SOURCES += mint/mint.c mint/mint_layout.h mint/mint_batch.c mint/mint_batch.h \
+	mint/kernel_info.c mint/rate.c \
 	mint/mint_argon2id.c mint/mint_argon2id.h mint/mint_crew.c mint/mint_crew.h
 
 bin_PROGRAMS += postage-mint

@@ -24,6 +24,9 @@ mint_crew_init(struct mint_crew *c)
     c->error = 0;
     atomic_init(&c->trials, 0);
     atomic_init(&c->stop, 0);
+    c->expected_trials = 0;
+    c->stamps = 1;
+    atomic_init(&c->stamps_done, 0);
 }
 
 void
@@ -107,7 +110,10 @@ mint_crew_run(struct mint_crew *c, unsigned nthreads, void *(*worker)(void *), v
             struct postage_mint_progress p = {
                 .trials = atomic_load(&c->trials),
                 .seconds = mint_seconds() - started,
-                .expected_trials = ldexp(1.0, (int) o->bits),
+                .expected_trials = c->expected_trials > 0 ? c->expected_trials
+                                                          : ldexp(1.0, (int) o->bits),
+                .stamps = c->stamps,
+                .stamps_done = atomic_load(&c->stamps_done),
             };
             pthread_mutex_unlock(&c->lock);
             int stop = o->progress(o->progress_ctx, &p);

@@ -22,6 +22,12 @@ struct mint_crew {
     int error;                  /* under lock: a worker's failure      */
     atomic_uint_fast64_t trials;
     atomic_int stop;            /* tells workers to finish             */
+    /* What the progress callback is told besides trials and time: set by
+     * the caller before mint_crew_run(); mint_crew_init() makes them one
+     * stamp's (expected 0: 2^bits of the options). */
+    double expected_trials;
+    size_t stamps;
+    atomic_size_t stamps_done;
 };
 
 void mint_crew_init(struct mint_crew *crew);

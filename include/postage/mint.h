@@ -25,11 +25,15 @@ extern "C" {
 /* A buffer of this size holds any stamp postage_mint() writes. */
 #define POSTAGE_MINT_STAMP_SIZE (POSTAGE_STAMP_MAX + 1)
 
-/* What a progress callback is told, about every 100 ms. */
+/* What a progress callback is told, about every 100 ms.  For a batch
+ * (postage_mint_batch()) the figures are the whole batch's. */
 struct postage_mint_progress {
     uint64_t trials;         /* counters tried so far                  */
     double seconds;          /* time since the search began            */
-    double expected_trials;  /* 2^bits: the mean number of trials      */
+    double expected_trials;  /* 2^bits: the mean number of trials (a
+                                batch: the sum over its stamps)        */
+    size_t stamps;           /* stamps asked for: 1, or the batch's    */
+    size_t stamps_done;      /* of which finished (minted or failed)   */
 };
 
 /* Return 0 to go on, anything else to stop the search
@@ -98,6 +102,53 @@ void postage_mint_options_init(struct postage_mint_options *options, int64_t now
  */
 int postage_mint(const char *resource, const struct postage_mint_options *options,
                  char *stamp, size_t size, struct postage_mint_result *result);
+
+/* One stamp of a batch: what to mint, where it goes, how it went. */
+struct postage_mint_batch_item {
+    const char *resource;    /* in: as for postage_mint()                  */
+    unsigned bits;           /* in: this stamp's bits, 0..160 (the options'
+                                bits are not used by a batch)              */
+    char *stamp;             /* in: receives the NUL-terminated stamp       */
+    size_t size;             /* in: size of stamp; POSTAGE_MINT_STAMP_SIZE
+                                is always enough                           */
+    int status;              /* out: POSTAGE_OK, or this stamp's error      */
+    struct postage_mint_result result; /* out, when status is POSTAGE_OK:
+                                seconds and trials are this stamp's own   */
+};
+
+/**
+ * postage_mint_batch - mint one stamp per item, all with @options.
+ * @items:   @count stamps to mint; each item's resource, bits, stamp and
+ *           size are read, its status, stamp and result written.
+ * @count:   0 or more.
+ * @options: as for postage_mint(), but for bits (each item has its own).
+ *           The progress callback is told about the whole batch, and
+ *           stopping it stops the whole batch.
+ *
+ * One crew of threads runs for the whole batch: each thread mints a stamp
+ * of its own and, when no stamp is left to start, helps one still being
+ * searched, so a batch keeps every thread busy at any number of bits
+ * (postage_mint() on each resource would split every stamp across the
+ * threads and start them again for each).  Stamps may be found in any
+ * order; each item holds its own answer.  Argon2id stamps, whose attempts
+ * are slow enough for postage_mint()'s split, are minted one after the
+ * other, each on all the threads.
+ *
+ * An item's status is POSTAGE_OK; POSTAGE_ERR_INVALID for a bad resource,
+ * bits above 160, or a NULL stamp or zero size; POSTAGE_ERR_TOO_LONG if
+ * its size is too small; POSTAGE_ERR_CANCELLED if the batch was stopped
+ * before it was minted (the stamps minted by then are kept, with
+ * POSTAGE_OK); POSTAGE_ERR_INTERNAL if a kernel's answer failed the
+ * OpenSSL re-check.  An error of the options (those of postage_mint(),
+ * but for bits), of the random source or of the threads is every item's.
+ * A failed item's stamp is "".
+ *
+ * Returns POSTAGE_OK if every stamp was minted; POSTAGE_ERR_INVALID for
+ * NULL @options, or NULL @items with @count > 0; otherwise the status of
+ * the first item (in order) that failed.
+ */
+int postage_mint_batch(struct postage_mint_batch_item *items, size_t count,
+                       const struct postage_mint_options *options);
 
 /**
  * postage_mint_rate - measure the trials per second minting achieves here.

@@ -4,6 +4,10 @@
  * independent SHA-1 (OpenSSL, through postage_check), and end at byte 55 of
  * its last SHA-1 block; bad arguments are refused; every usable kernel,
  * forced, mints valid stamps; the progress callback can stop a search.
+ * Batches (postage_mint_batch()) on one thread, several, and more threads
+ * than stamps: every stamp valid for its own resource at its own bits, in
+ * the same hashcash 1.22 layout; bad items refused alone; a stop keeps the
+ * stamps minted by then.
  */
 #include "config.h"
 
@@ -234,6 +238,221 @@ START_TEST(test_mint_cancel)
 }
 END_TEST
 
+
+/* A batch of @n stamps for "rN@example.org" at bits i % (top + 1). */
+struct batch_fixture {
+    struct postage_mint_batch_item items[64];
+    char resources[64][32];
+    char stamps[64][POSTAGE_MINT_STAMP_SIZE];
+};
+
+static void
+batch_fill(struct batch_fixture *f, size_t n, unsigned top)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(f->resources[i], sizeof f->resources[i], "r%zu@Example.org", i);
+        f->items[i].resource = f->resources[i];
+        f->items[i].bits = (unsigned) (i % (top + 1));
+        f->items[i].stamp = f->stamps[i];
+        f->items[i].size = sizeof f->stamps[i];
+        f->items[i].status = 12345; /* must be overwritten */
+    }
+}
+
+/* Each stamp valid for its own (lowercased) resource at its own bits, in
+ * 1.22's layout (7+ counter digits ending at byte 55 of a block). */
+static void
+batch_assert_valid(const struct batch_fixture *f, size_t n, unsigned threads)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct postage_mint_batch_item *it = &f->items[i];
+        char lower[32];
+        struct postage_stamp st;
+        ck_assert_msg(it->status == POSTAGE_OK, "item %zu: %s", i, postage_strerror(it->status));
+        snprintf(lower, sizeof lower, "r%zu@example.org", i);
+        assert_valid(it->stamp, it->bits, lower, NOON_261127);
+        ck_assert_uint_eq(strlen(it->stamp) % 64, 55);
+        ck_assert_int_eq(postage_stamp_parse(it->stamp, strlen(it->stamp), &st), POSTAGE_OK);
+        ck_assert_uint_eq(st.rand_len, POSTAGE_RAND_LEN);
+        ck_assert_uint_ge(st.counter_len, 7);
+        ck_assert_uint_eq(it->result.actual, postage_leading_zero_bits(it->stamp,
+                                                                      strlen(it->stamp)));
+        ck_assert_uint_ge(it->result.actual, it->bits);
+        ck_assert_uint_eq(it->result.threads, threads);
+        ck_assert_str_eq(it->result.kernel, postage_kernel_default());
+    }
+}
+
+/* Loop index: threads 1, 2, 3 and 8 (more threads than some batches have
+ * stamps). */
+static const unsigned batch_threads[] = { 1, 2, 3, 8 };
+
+START_TEST(test_batch_valid)
+{
+    unsigned threads = batch_threads[_i];
+    static struct batch_fixture f;
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, NOON_261127);
+    o.threads = threads;
+    o.bits = 99; /* not used by a batch: each item has its own */
+    for (size_t n = 1; n <= 64; n *= 4) {
+        batch_fill(&f, n, 16);
+        ck_assert_int_eq(postage_mint_batch(f.items, n, &o), POSTAGE_OK);
+        batch_assert_valid(&f, n, threads);
+        char seen[64][POSTAGE_RAND_LEN + 1];
+        for (size_t i = 0; i < n; i++) {
+            struct postage_stamp st;
+            ck_assert_int_eq(postage_stamp_parse(f.stamps[i], strlen(f.stamps[i]), &st),
+                             POSTAGE_OK);
+            memcpy(seen[i], st.rand, POSTAGE_RAND_LEN);
+            seen[i][POSTAGE_RAND_LEN] = '\0';
+            for (size_t j = 0; j < i; j++)
+                ck_assert_str_ne(seen[i], seen[j]);
+        }
+    }
+}
+END_TEST
+
+/* The same bits for every stamp, few stamps and many threads, with the
+ * fields of test_mint_fields: the batch writes what postage_mint() does. */
+START_TEST(test_batch_fields)
+{
+    static struct batch_fixture f;
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, NOON_261127 + 3600 + 14 * 60 + 56);
+    o.ext = "name1=2,3;name2";
+    o.date_width = 12;
+    o.threads = 8;
+    batch_fill(&f, 3, 0);
+    for (size_t i = 0; i < 3; i++)
+        f.items[i].bits = 15;
+    ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_OK);
+    for (size_t i = 0; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "1:15:261127131456:r%zu@example.org:name1=2,3;name2:", i);
+        ck_assert_int_eq(strncmp(f.stamps[i], want, strlen(want)), 0);
+        ck_assert_uint_ge(postage_leading_zero_bits(f.stamps[i], strlen(f.stamps[i])), 15);
+        ck_assert_uint_eq(strlen(f.stamps[i]) % 64, 55);
+        ck_assert_uint_eq(f.items[i].result.threads, 8);
+    }
+}
+END_TEST
+
+START_TEST(test_batch_refuses)
+{
+    static struct batch_fixture f;
+    struct postage_mint_options o;
+    char tiny[10];
+    postage_mint_options_init(&o, NOON_261127);
+    o.threads = 2;
+    batch_fill(&f, 8, 10);
+    f.items[1].resource = "bad:resource";
+    f.items[3].bits = 161;
+    f.items[4].stamp = NULL;
+    f.items[5].stamp = tiny;
+    f.items[5].size = sizeof tiny;
+    f.items[6].resource = NULL;
+    ck_assert_int_eq(postage_mint_batch(f.items, 8, &o), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(f.items[1].status, POSTAGE_ERR_INVALID);
+    ck_assert_str_eq(f.stamps[1], "");
+    ck_assert_int_eq(f.items[3].status, POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(f.items[4].status, POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(f.items[5].status, POSTAGE_ERR_TOO_LONG);
+    ck_assert_str_eq(tiny, "");
+    ck_assert_int_eq(f.items[6].status, POSTAGE_ERR_INVALID);
+    /* The good ones are minted all the same. */
+    static const size_t good[] = { 0, 2, 7 };
+    for (size_t k = 0; k < 3; k++) {
+        size_t i = good[k];
+        char lower[32];
+        ck_assert_int_eq(f.items[i].status, POSTAGE_OK);
+        snprintf(lower, sizeof lower, "r%zu@example.org", i);
+        assert_valid(f.stamps[i], f.items[i].bits, lower, NOON_261127);
+    }
+
+    /* An error of the options is every item's. */
+    batch_fill(&f, 3, 4);
+    o.kernel = "no-such-kernel";
+    ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_ERR_KERNEL);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(f.items[i].status, POSTAGE_ERR_KERNEL);
+        ck_assert_str_eq(f.stamps[i], "");
+    }
+    o.kernel = NULL;
+    o.ext = "a:b";
+    ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(f.items[2].status, POSTAGE_ERR_INVALID);
+    o.ext = NULL;
+    ck_assert_int_eq(postage_mint_batch(NULL, 3, &o), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_mint_batch(f.items, 3, NULL), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_mint_batch(NULL, 0, &o), POSTAGE_OK);
+}
+END_TEST
+
+struct batch_stop {
+    int calls;
+    size_t stamps;
+};
+
+/* Stop once the 0-bit stamp is done: the others are out of reach. */
+static int
+stop_after_first(void *ctx, const struct postage_mint_progress *p)
+{
+    struct batch_stop *bs = ctx;
+    bs->calls++;
+    bs->stamps = p->stamps;
+    ck_assert(p->expected_trials > 3e18); /* 3 * 2^60 */
+    ck_assert_uint_le(p->stamps_done, 1);
+    return p->stamps_done >= 1;
+}
+
+START_TEST(test_batch_cancel)
+{
+    unsigned threads = batch_threads[_i];
+    static struct batch_fixture f;
+    struct postage_mint_options o;
+    struct batch_stop bs = { 0, 0 };
+    postage_mint_options_init(&o, NOON_261127);
+    o.threads = threads;
+    o.progress = stop_after_first;
+    o.progress_ctx = &bs;
+    batch_fill(&f, 4, 0);
+    f.items[1].bits = f.items[2].bits = f.items[3].bits = 60;
+    ck_assert_int_eq(postage_mint_batch(f.items, 4, &o), POSTAGE_ERR_CANCELLED);
+    ck_assert_int_ge(bs.calls, 1);
+    ck_assert_uint_eq(bs.stamps, 4);
+    ck_assert_int_eq(f.items[0].status, POSTAGE_OK);
+    assert_valid(f.stamps[0], 0, "r0@example.org", NOON_261127);
+    for (size_t i = 1; i < 4; i++) {
+        ck_assert_int_eq(f.items[i].status, POSTAGE_ERR_CANCELLED);
+        ck_assert_str_eq(f.stamps[i], "");
+    }
+}
+END_TEST
+
+/* Argon2id stamps are minted one after the other, each still valid. */
+START_TEST(test_batch_argon2id)
+{
+    static struct batch_fixture f;
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, NOON_261127);
+    o.argon2id = 1;
+    o.argon2id_params.memory = 64;
+    o.threads = 2;
+    batch_fill(&f, 3, 2);
+    ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_OK);
+    for (size_t i = 0; i < 3; i++) {
+        char want[64];
+        ck_assert_int_eq(f.items[i].status, POSTAGE_OK);
+        snprintf(want, sizeof want, "1:%u:261127:r%zu@example.org:a2id=m64,t1,p1:",
+                 f.items[i].bits, i);
+        ck_assert_int_eq(strncmp(f.stamps[i], want, strlen(want)), 0);
+        ck_assert_uint_ge(f.items[i].result.actual, f.items[i].bits);
+    }
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -248,6 +467,12 @@ suite(void)
     tcase_add_test(t, test_kernel_table);
     tcase_add_loop_test(t, test_mint_each_kernel, 0, (int) postage_kernel_count());
     tcase_add_test(t, test_mint_cancel);
+    int nthreads = (int) (sizeof batch_threads / sizeof batch_threads[0]);
+    tcase_add_loop_test(t, test_batch_valid, 0, nthreads);
+    tcase_add_test(t, test_batch_fields);
+    tcase_add_test(t, test_batch_refuses);
+    tcase_add_loop_test(t, test_batch_cancel, 0, nthreads);
+    tcase_add_test(t, test_batch_argon2id);
     suite_add_tcase(s, t);
     return s;
 }
