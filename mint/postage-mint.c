@@ -1,10 +1,12 @@
 /*
  * postage-mint - mint Hashcash v1 stamps, one per resource.
  *
- * A thin front-end on postage_mint(): parse the command line, mint each
- * resource in order, print the stamps on stdout.  Messages go to stderr.
- * Unlike hashcash 1.22, options are not order-dependent: -b 24 applies to
- * every resource wherever it stands.
+ * A thin front-end on postage_mint_batch(): parse the command line, mint
+ * the resources as one batch (in groups of MINT_GROUP, so that memory stays
+ * bounded and stamps come out as each group is done), print the stamps on
+ * stdout in order.  Messages go to stderr.  Unlike hashcash 1.22, options
+ * are not order-dependent: -b 24 applies to every resource wherever it
+ * stands.
  */
 #include "config.h"
 
@@ -25,16 +27,30 @@
  * two cores of a 2020s PC, and a guess is right only once in 16 tries. */
 #define ARGON2ID_DEFAULT_BITS 4
 
+/* Resources minted as one batch: enough that the threads' start and the
+ * batch's last stamps cost nothing beside it, few enough that the stamps'
+ * buffers (2 KiB each) stay small whatever the command line holds. */
+#define MINT_GROUP 1024
+
 static void keep_argon2id_lines(const char *path, struct device_profile *p);
 
 struct progress_state {
-    double max_seconds;  /* 0: no limit */
+    double max_seconds;  /* 0: no limit, else for all the resources */
+    double before;       /* seconds spent on the groups already minted */
     int tty;             /* stderr is a terminal */
     int shown;           /* a progress line is on screen */
     int timed_out;
     const char *resource;
     int argon2id;        /* count attempts, not millions of trials */
 };
+
+static double
+monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
 
 static void
 usage(FILE *out)
@@ -92,14 +108,21 @@ on_progress(void *ctx, const struct postage_mint_progress *p)
 {
     struct progress_state *st = ctx;
 
-    if (st->max_seconds > 0 && p->seconds >= st->max_seconds) {
+    if (st->max_seconds > 0 && st->before + p->seconds >= st->max_seconds) {
         st->timed_out = 1;
         return 1;
     }
     if (st->tty && p->seconds >= 0.5 && p->trials > 0) {
         double rate = (double) p->trials / p->seconds;
         double expected = p->expected_trials / rate;
-        if ((expected > 2.0 || st->shown) && st->argon2id) {
+        if ((expected > 2.0 || st->shown) && p->stamps > 1) {
+            fprintf(stderr, "\r%s: %zu of %zu stamps, %.0f M %s, %.1f M/s, %.1f s of about "
+                    "%.1f s expected   ", cli_program(), p->stamps_done, p->stamps,
+                    (double) p->trials / (st->argon2id ? 1 : 1e6),
+                    st->argon2id ? "attempts" : "trials",
+                    rate / (st->argon2id ? 1 : 1e6), p->seconds, expected);
+            st->shown = 1;
+        } else if ((expected > 2.0 || st->shown) && st->argon2id) {
             fprintf(stderr, "\r%s: %s: %llu Argon2id attempts, %.1f/s, %.1f s of about %.1f s "
                     "expected   ", cli_program(), st->resource,
                     (unsigned long long) p->trials, rate, p->seconds, expected);
@@ -618,41 +641,61 @@ main(int argc, char **argv)
     st.argon2id = o.argon2id;
     o.progress = on_progress;
     o.progress_ctx = &st;
-    for (int i = optind; i < argc; i++) {
-        char stamp[POSTAGE_MINT_STAMP_SIZE];
-        struct postage_mint_result r;
-        st.resource = argv[i];
+    size_t total = (size_t) (argc - optind);
+    size_t group_max = total < MINT_GROUP ? total : MINT_GROUP;
+    struct postage_mint_batch_item *items = calloc(group_max, sizeof *items);
+    char (*stamps)[POSTAGE_MINT_STAMP_SIZE] = calloc(group_max, sizeof *stamps);
+    if (items == NULL || stamps == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    double started = monotonic_seconds();
+    for (size_t first = 0; first < total; first += group_max) {
+        size_t n = total - first < group_max ? total - first : group_max;
+        char **res = argv + optind + first;
+        for (size_t i = 0; i < n; i++)
+            items[i] = (struct postage_mint_batch_item) {
+                .resource = res[i], .bits = o.bits, .stamp = stamps[i],
+                .size = sizeof stamps[i],
+            };
+        st.resource = res[0];
         st.shown = 0;
-        int rc = postage_mint(argv[i], &o, stamp, sizeof stamp, &r);
+        st.before = monotonic_seconds() - started;
+        postage_mint_batch(items, n, &o);
         if (st.shown)
             fputc('\n', stderr);
-        if (rc == POSTAGE_ERR_CANCELLED && st.timed_out) {
-            cli_error("%s: no %u-bit stamp found within %g s; try fewer bits or a "
-                      "longer --max-time", argv[i], o.bits, st.max_seconds);
-            return CLI_EXIT_TIMEOUT;
-        }
-        if (rc != POSTAGE_OK) {
-            cli_error("%s: %s", argv[i], postage_strerror(rc));
-            return CLI_EXIT_USAGE;
-        }
-        if (json) {
-            fputs("{\"resource\":", stdout);
-            cli_json_string(stdout, argv[i], strlen(argv[i]));
-            fputs(",\"stamp\":", stdout);
-            cli_json_string(stdout, stamp, strlen(stamp));
-            printf(",\"bits\":%u,\"actual\":%u,\"trials\":%llu,\"seconds\":%.6f,"
-                   "\"kernel\":\"%s\",\"threads\":%u}\n",
-                   o.bits, r.actual, (unsigned long long) r.trials, r.seconds,
-                   r.kernel, r.threads);
-        } else if (header) {
-            printf("X-Hashcash: %s\n", stamp);
-        } else {
-            printf("%s\n", stamp);
+        for (size_t i = 0; i < n; i++) {
+            const struct postage_mint_batch_item *it = &items[i];
+            if (it->status == POSTAGE_ERR_CANCELLED && st.timed_out) {
+                cli_error("%s: no %u-bit stamp found within %g s; try fewer bits or a "
+                          "longer --max-time", res[i], o.bits, st.max_seconds);
+                return CLI_EXIT_TIMEOUT;
+            }
+            if (it->status != POSTAGE_OK) {
+                cli_error("%s: %s", res[i], postage_strerror(it->status));
+                return CLI_EXIT_USAGE;
+            }
+            if (json) {
+                fputs("{\"resource\":", stdout);
+                cli_json_string(stdout, res[i], strlen(res[i]));
+                fputs(",\"stamp\":", stdout);
+                cli_json_string(stdout, it->stamp, strlen(it->stamp));
+                printf(",\"bits\":%u,\"actual\":%u,\"trials\":%llu,\"seconds\":%.6f,"
+                       "\"kernel\":\"%s\",\"threads\":%u}\n",
+                       o.bits, it->result.actual, (unsigned long long) it->result.trials,
+                       it->result.seconds, it->result.kernel, it->result.threads);
+            } else if (header) {
+                printf("X-Hashcash: %s\n", it->stamp);
+            } else {
+                printf("%s\n", it->stamp);
+            }
         }
         if (fflush(stdout) != 0) {
             cli_error("cannot write to standard output");
             return CLI_EXIT_USAGE;
         }
     }
+    free(items);
+    free(stamps);
     return CLI_EXIT_OK;
 }

@@ -304,14 +304,25 @@ mint_all(struct plan *p)
     struct mint_clock clk;
     clock_gettime(CLOCK_MONOTONIC, &clk.start);
     clk.deadline = conf.time_budget * 3 + 1;
+    /* One batch: each thread mints a recipient's stamp of its own. */
+    struct postage_mint_options o;
+    postage_mint_options_init(&o, (int64_t) time(NULL));
+    o.threads = conf.threads;
+    o.progress = on_progress;
+    o.progress_ctx = &clk;
+    struct postage_mint_batch_item *items = calloc(p->n ? p->n : 1, sizeof *items);
+    if (items == NULL) {
+        say(LOG_WARNING, "out of memory minting; sending unstamped");
+        return p->n;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        items[i] = (struct postage_mint_batch_item) {
+            .resource = p->r[i].addr, .bits = p->r[i].bits, .stamp = p->r[i].stamp,
+            .size = sizeof p->r[i].stamp,
+        };
+    postage_mint_batch(items, p->n, &o);
     for (size_t i = 0; i < p->n; i++) {
-        struct postage_mint_options o;
-        postage_mint_options_init(&o, (int64_t) time(NULL));
-        o.bits = p->r[i].bits;
-        o.threads = conf.threads;
-        o.progress = on_progress;
-        o.progress_ctx = &clk;
-        int rc = postage_mint(p->r[i].addr, &o, p->r[i].stamp, sizeof p->r[i].stamp, NULL);
+        int rc = items[i].status;
         if (rc != POSTAGE_OK) {
             p->r[i].stamp[0] = '\0';
             failed++;
@@ -319,6 +330,7 @@ mint_all(struct plan *p)
                 rc == POSTAGE_ERR_CANCELLED ? "time budget exceeded" : postage_strerror(rc));
         }
     }
+    free(items);
     return failed;
 }
 
