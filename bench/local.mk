@@ -35,9 +35,15 @@ bench_economics_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP
 noinst_PROGRAMS += bench/argon2id_curve
 bench_argon2id_curve_SOURCES = bench/argon2id_curve.c
 bench_argon2id_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+# Batch minting on 1 and all threads, beside the per-stamp path (the
+# report's mint section).
+noinst_PROGRAMS += bench/mint_batch
+bench_mint_batch_SOURCES = bench/mint_batch.c
+bench_mint_batch_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+bench_mint_batch_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv bench/postfix_milter.sh
 
-# `make bench`: the cost report (bench/report.sh; under 13 minutes):
+# `make bench`: the cost report (bench/report.sh; under 15 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS
 # passes options (e.g. --quick, --out DIR).  Not a test: the figures depend
 # on the machine and are never asserted.

@@ -9,7 +9,9 @@
 # Sections (all by default; --only picks some, in this order):
 #   mint       mint cost curves: every kernel's rate on 1..N threads; the
 #              geometric model's mean, median and p95 time for 8..32 bits;
-#              real mints at several bit levels checked against it
+#              real mints at several bit levels checked against it; batch
+#              minting on 1 and N threads beside the per-stamp path
+#              (bench/mint_batch)
 #   devices    `postage-mint --calibrate` here (into a private config
 #              directory), --budget's choice from that profile, and the
 #              reference devices of bench/devices.tsv (cited or estimated)
@@ -42,7 +44,7 @@
 # report.md, PNG and SVG plots (gnuplot), and data/ with every measured
 # figure as TSV/CSV and every gnuplot script.  A section whose tools are
 # missing (hashcash, postgrey, redis-server, gnuplot) says so in the report
-# instead of failing.  The full run takes 7 to 13 minutes on 2 cores;
+# instead of failing.  The full run takes 9 to 15 minutes on 2 cores;
 # --quick takes well under a minute, with tiny sizes, for the test.
 #
 # Environment: top_builddir (the build tree, default the source tree),
@@ -300,6 +302,9 @@ if want mint; then
             sed 's/^mint_curve: /> /; s/$/\n/' "$D/mint_curve.err"
         fi
     } >> "$R"
+    # shellcheck disable=SC2046
+    "$B/bench/mint_batch" --data "$D" $([ "$QUICK" = 1 ] && echo --quick) >> "$R" 2> "$D/mint_batch.err" ||
+        die "mint_batch failed: $(cat "$D/mint_batch.err")"
     # plot data
     awk -F'\t' '/^[0-9]/' "$D/model.tsv" > "$D/plot_model.dat"
     awk -F'\t' 'NR > 1' "$D/samples.tsv" > "$D/plot_samples.dat"

@@ -57,6 +57,7 @@ done
 has "| bits | mean trials | median | mean | 95th percentile |"
 for b in 8 16 24 32; do has_prefix "| $b | "; done
 has "| bits | mints | mean (model) | mean (measured) | median (model) | median (measured) | p95 (model) | p95 (measured) | within p95 |"
+has_prefix "| bits | stamps | per-stamp, 1 thread | per-stamp, "
 
 # Device profiles: the measured rows and every reference row, labelled.
 has "| device | figure | threads | M trials/s | 16 bits | 18 bits | 20 bits | 22 bits | 24 bits | 26 bits | 28 bits | bits for a 2 s budget (p95) |"
