@@ -12,11 +12,17 @@
 #include "config.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "postage.h"
+#include "mint/mint_batch.h"
+#include "mint/mint_crew.h"
+#include "mint/mint_layout.h"
+#include "simd/sha1_kernels.h"
 #include "tests/unit/check_main.h"
 
 #define NOON_261127 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */
@@ -453,6 +459,62 @@ START_TEST(test_batch_argon2id)
 }
 END_TEST
 
+/* A kernel that finds nothing in the first stamp layout it is shown, so
+ * that all 64^7 counters of that RAND run out, and searches truly (the
+ * portable kernel) in any other.  It counts the counters it was offered in
+ * the first layout. */
+static struct sha1_search_job dry_job;
+static atomic_int dry_state;            /* 0 none yet, 1 storing, 2 stored */
+static atomic_uint_fast64_t dry_offered;
+static atomic_uint dry_other_calls;
+
+static int
+dry_search(const struct sha1_search_job *job, uint64_t first, uint64_t count, unsigned bits,
+           uint64_t *found)
+{
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&dry_state, &expect, 1)) {
+        dry_job = *job;
+        atomic_store(&dry_state, 2);
+    }
+    while (atomic_load(&dry_state) != 2)
+        ;
+    if (memcmp(job, &dry_job, sizeof *job) == 0) {
+        atomic_fetch_add(&dry_offered, count);
+        return 0;
+    }
+    atomic_fetch_add(&dry_other_calls, 1);
+    return sha1_kernel_portable.search(job, first, count, bits, found);
+}
+
+static const struct sha1_kernel dry_kernel = { "dry", 2, NULL, dry_search };
+
+/* When a stamp's counters run out, the last thread out of it lays it out
+ * again with a fresh RAND and the batch still ends with a valid stamp;
+ * every counter of the first RAND was offered exactly once. */
+START_TEST(test_batch_space_runs_out)
+{
+    unsigned threads = batch_threads[_i];
+    struct postage_mint_options o;
+    char date[MINT_DATE_SIZE], stamp[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&o, NOON_261127);
+    o.threads = threads;
+    ck_assert_int_eq(mint_check_options(&o, date), POSTAGE_OK);
+    atomic_store(&dry_state, 0);
+    atomic_store(&dry_offered, 0);
+    atomic_store(&dry_other_calls, 0);
+    struct postage_mint_batch_item item = {
+        .resource = "bob@example.org", .bits = 5, .stamp = stamp, .size = sizeof stamp,
+    };
+    ck_assert_int_eq(mint_sha1_batch(&item, 1, &o, &dry_kernel, date, mint_seconds()),
+                     POSTAGE_OK);
+    ck_assert_uint_eq(atomic_load(&dry_offered), UINT64_C(1) << 42);
+    ck_assert_uint_ge(atomic_load(&dry_other_calls), 1);
+    assert_valid(stamp, 5, "bob@example.org", NOON_261127);
+    ck_assert_uint_ge(item.result.trials, UINT64_C(1) << 42);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -473,6 +535,7 @@ suite(void)
     tcase_add_test(t, test_batch_refuses);
     tcase_add_loop_test(t, test_batch_cancel, 0, nthreads);
     tcase_add_test(t, test_batch_argon2id);
+    tcase_add_loop_test(t, test_batch_space_runs_out, 0, 2);
     suite_add_tcase(s, t);
     return s;
 }
