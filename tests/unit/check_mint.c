@@ -248,7 +248,7 @@ END_TEST
 /* A batch of @n stamps for "rN@example.org" at bits i % (top + 1). */
 struct batch_fixture {
     struct postage_mint_batch_item items[64];
-    char resources[64][32];
+    char resources[64][48];
     char stamps[64][POSTAGE_MINT_STAMP_SIZE];
 };
 
@@ -273,7 +273,7 @@ batch_assert_valid(const struct batch_fixture *f, size_t n, unsigned threads)
 {
     for (size_t i = 0; i < n; i++) {
         const struct postage_mint_batch_item *it = &f->items[i];
-        char lower[32];
+        char lower[48];
         struct postage_stamp st;
         ck_assert_msg(it->status == POSTAGE_OK, "item %zu: %s", i, postage_strerror(it->status));
         snprintf(lower, sizeof lower, "r%zu@example.org", i);
@@ -335,7 +335,7 @@ START_TEST(test_batch_fields)
         f.items[i].bits = 15;
     ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_OK);
     for (size_t i = 0; i < 3; i++) {
-        char want[64];
+        char want[96];
         snprintf(want, sizeof want, "1:15:261127131456:r%zu@example.org:name1=2,3;name2:", i);
         ck_assert_int_eq(strncmp(f.stamps[i], want, strlen(want)), 0);
         ck_assert_uint_ge(postage_leading_zero_bits(f.stamps[i], strlen(f.stamps[i])), 15);
@@ -371,7 +371,7 @@ START_TEST(test_batch_refuses)
     static const size_t good[] = { 0, 2, 7 };
     for (size_t k = 0; k < 3; k++) {
         size_t i = good[k];
-        char lower[32];
+        char lower[48];
         ck_assert_int_eq(f.items[i].status, POSTAGE_OK);
         snprintf(lower, sizeof lower, "r%zu@example.org", i);
         assert_valid(f.stamps[i], f.items[i].bits, lower, NOON_261127);
@@ -449,7 +449,7 @@ START_TEST(test_batch_argon2id)
     batch_fill(&f, 3, 2);
     ck_assert_int_eq(postage_mint_batch(f.items, 3, &o), POSTAGE_OK);
     for (size_t i = 0; i < 3; i++) {
-        char want[64];
+        char want[96];
         ck_assert_int_eq(f.items[i].status, POSTAGE_OK);
         snprintf(want, sizeof want, "1:%u:261127:r%zu@example.org:a2id=m64,t1,p1:",
                  f.items[i].bits, i);
