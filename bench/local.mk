@@ -17,7 +17,7 @@ bench_policy_load_SOURCES = bench/policy_load.c
 bench_policy_load_LDADD = $(PTHREAD_LIBS)
 
 EXTRA_DIST += bench/store_vs_hashcash.sh bench/kernels_vs_peers.sh bench/policy_vs_postgrey.sh \
-	bench/store_backends.sh bench/spend_group.sh bench/milter_backends.sh
+	bench/store_backends.sh bench/spend_group.sh bench/milter_backends.sh bench/milter_socket.sh
 
 # The cost report's helpers (bench/report.sh): mint cost curves, the
 # verifier's cost curve, and the economics table from postaged's price
