@@ -198,10 +198,13 @@ struct update_arg {
     void *ctx;
 };
 
+/* One entry's read-modify-write inside txn: MDB_SUCCESS when it wrote,
+ * BODY_NOWRITE, BODY_BADCALLBACK or an LMDB code (then nothing of this
+ * entry was written). */
 static int
-update_body(MDB_txn *txn, void *varg)
+update_entry(MDB_txn *txn, MDB_dbi dbi, struct dbkey *key, int64_t now,
+             pd_state_fn fn, void *ctx)
 {
-    struct update_arg *a = varg;
     unsigned char cur[PD_ST_VALUE_MAX];
     unsigned char rec[HDR + PD_ST_VALUE_MAX];
     size_t curlen = 0, outlen = 0;
@@ -210,12 +213,12 @@ update_body(MDB_txn *txn, void *varg)
     enum pd_st_op op;
     MDB_val k, v;
 
-    k.mv_size = a->key.len;
-    k.mv_data = a->key.data;
-    rc = mdb_get(txn, a->dbi, &k, &v);
+    k.mv_size = key->len;
+    k.mv_data = key->data;
+    rc = mdb_get(txn, dbi, &k, &v);
     if (rc == MDB_SUCCESS) {
         present = 1;
-        if (record_live(&v, a->now, &expires_at)) {
+        if (record_live(&v, now, &expires_at)) {
             live = 1;
             curlen = v.mv_size - HDR;
             /* A private copy: the callback never sees the map itself. */
@@ -227,7 +230,7 @@ update_body(MDB_txn *txn, void *varg)
         return rc;
     }
 
-    op = a->fn(a->ctx, a->now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
+    op = fn(ctx, now, live ? cur : NULL, curlen, rec + HDR, &outlen, &expires_at);
     switch (op) {
     case PD_ST_PUT:
         if (outlen > PD_ST_VALUE_MAX)
@@ -235,15 +238,23 @@ update_body(MDB_txn *txn, void *varg)
         be_put_i64(rec, expires_at);
         v.mv_size = HDR + outlen;
         v.mv_data = rec;
-        return mdb_put(txn, a->dbi, &k, &v, 0);
+        return mdb_put(txn, dbi, &k, &v, 0);
     case PD_ST_DELETE:
-        return present ? mdb_del(txn, a->dbi, &k, NULL) : BODY_NOWRITE;
+        return present ? mdb_del(txn, dbi, &k, NULL) : BODY_NOWRITE;
     case PD_ST_KEEP:
     default:
         /* A dead record stays for pd_state_expire: deleting it here would
          * turn a read-only answer into a commit and an fsync. */
         return BODY_NOWRITE;
     }
+}
+
+static int
+update_body(MDB_txn *txn, void *varg)
+{
+    struct update_arg *a = varg;
+
+    return update_entry(txn, a->dbi, &a->key, a->now, a->fn, a->ctx);
 }
 
 static int
@@ -314,6 +325,214 @@ pd_state_lmdb_get(void *handle, enum pd_table table, const void *key, size_t key
     mdb_txn_abort(txn);
 out:
     pthread_mutex_unlock(&st->kv.lock);
+    return rc;
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+/* pd_state_update_many and pd_state_add_many run every entry in ONE write
+ * transaction, pd_state_get_many in one read transaction: one guard check,
+ * one hand-off of the writer lock and one commit (or none, when no entry
+ * writes) per batch, where calling the single functions would pay them for
+ * each entry (about a dozen per message through the milter).
+ *
+ * Per entry, the meaning is that of the single call, in order: the same
+ * update_entry, and a key given twice sees its earlier change.  What
+ * differs is only what "the entries before a failure may have been
+ * updated" allows (state.h): when LMDB itself fails, none of the batch is
+ * written.  The single calls stop at an invalid entry, after writing the
+ * ones before it, and at a misbehaving callback; so does a batch: it
+ * commits the entries before such an entry and then returns its error.  A
+ * batch body is rerun from scratch after MDB_MAP_FULL (the callbacks may
+ * run more than once, as state.h allows; the adds' `existed` is set anew
+ * each time). */
+
+/* pd_state_add_many's entry as an update: keep a live entry, else put. */
+static enum pd_st_op
+add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen, unsigned char *out,
+       size_t *outlen, int64_t *expires_at)
+{
+    struct pd_state_add *a = ctx;
+
+    (void) now, (void) curlen;
+    a->existed = cur != NULL;
+    if (cur != NULL)
+        return PD_ST_KEEP;
+    if (a->vallen > 0)
+        memcpy(out, a->val, a->vallen);
+    *outlen = a->vallen;
+    *expires_at = a->expires_at;
+    return PD_ST_PUT;
+}
+
+struct many_arg {
+    struct pd_state_lmdb *st;
+    const struct pd_state_change *ch;   /* the updates, or                  */
+    struct pd_state_add *add;           /* the adds                         */
+    size_t n;                           /* entries to run: the valid prefix */
+    int64_t now;
+    int badcallback;                    /* stopped at a misbehaving callback */
+};
+
+static int
+many_body(MDB_txn *txn, void *varg)
+{
+    struct many_arg *a = varg;
+    struct dbkey key;
+    int wrote = 0, rc;
+
+    a->badcallback = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->ch != NULL) {
+            const struct pd_state_change *c = &a->ch[i];
+
+            make_key(&key, c->key, c->keylen);
+            rc = update_entry(txn, a->st->dbi[c->table], &key, a->now, c->fn, c->ctx);
+        } else {
+            struct pd_state_add *d = &a->add[i];
+
+            make_key(&key, d->key, d->keylen);
+            rc = update_entry(txn, a->st->dbi[d->table], &key, a->now, add_fn, d);
+        }
+        if (rc == MDB_SUCCESS) {
+            wrote = 1;
+        } else if (rc == BODY_BADCALLBACK) {
+            /* That entry wrote nothing; the ones before it are kept. */
+            a->badcallback = 1;
+            break;
+        } else if (rc != BODY_NOWRITE) {
+            return rc;                  /* an LMDB error: abort the batch */
+        }
+    }
+    if (wrote)
+        return MDB_SUCCESS;
+    return a->badcallback ? BODY_BADCALLBACK : BODY_NOWRITE;
+}
+
+/* Run a's valid prefix (lock held); PD_ST_OK, or the error of the single
+ * call that would have failed first. */
+static int
+run_many(struct pd_state_lmdb *st, struct many_arg *a, const char *what, char *err,
+         size_t errlen)
+{
+    int rc;
+
+    if (a->n == 0)
+        return PD_ST_OK;
+    rc = run_write(st, what, many_body, a, err, errlen);
+    if (rc == PD_ST_OK && a->badcallback) {
+        /* Committed the entries before it (run_write only reports a
+         * misbehaving callback when nothing was written). */
+        errbuf_printf(err, errlen, "%s: %s: the callback returned a value over %d bytes",
+                      st->dir, what, PD_ST_VALUE_MAX);
+        return PD_ST_ERR_CALLBACK;
+    }
+    return rc;
+}
+
+static int
+pd_state_lmdb_update_many(void *handle, const struct pd_state_change *ch, size_t n,
+                          int64_t now, char *err, size_t errlen)
+{
+    struct pd_state_lmdb *st = handle;
+    struct many_arg a = { .st = st, .ch = ch, .now = now };
+    int rc;
+
+    /* The entries before the first invalid one are updated, as one call
+     * each would; its complaint is written only if nothing fails first. */
+    while (a.n < n && valid_args(st, ch[a.n].table, ch[a.n].key, ch[a.n].keylen, NULL, 0)
+           && ch[a.n].fn != NULL)
+        a.n++;
+    pthread_mutex_lock(&st->kv.lock);
+    rc = run_many(st, &a, "updating entries", err, errlen);
+    pthread_mutex_unlock(&st->kv.lock);
+    if (rc == PD_ST_OK && a.n < n) {
+        valid_args(st, ch[a.n].table, ch[a.n].key, ch[a.n].keylen, err, errlen);
+        rc = PD_ST_ERR_INVALID;
+    }
+    return rc;
+}
+
+static int
+pd_state_lmdb_add_many(void *handle, struct pd_state_add *add, size_t n, int64_t now,
+                       char *err, size_t errlen)
+{
+    struct pd_state_lmdb *st = handle;
+    struct many_arg a = { .st = st, .add = add, .now = now };
+    int rc;
+
+    /* (state.c checked the values and expiry times.) */
+    while (a.n < n && valid_args(st, add[a.n].table, add[a.n].key, add[a.n].keylen, NULL, 0))
+        a.n++;
+    pthread_mutex_lock(&st->kv.lock);
+    rc = run_many(st, &a, "adding entries", err, errlen);
+    pthread_mutex_unlock(&st->kv.lock);
+    if (rc == PD_ST_OK && a.n < n) {
+        valid_args(st, add[a.n].table, add[a.n].key, add[a.n].keylen, err, errlen);
+        rc = PD_ST_ERR_INVALID;
+    }
+    return rc;
+}
+
+static int
+read_valid(struct pd_state_lmdb *st, const struct pd_state_read *r, char *err, size_t errlen)
+{
+    return valid_args(st, r->table, r->key, r->keylen, err, errlen)
+           && !(r->val == NULL && r->cap > 0);
+}
+
+static int
+pd_state_lmdb_get_many(void *handle, struct pd_state_read *rd, size_t n, int64_t now,
+                       char *err, size_t errlen)
+{
+    struct pd_state_lmdb *st = handle;
+    struct dbkey dk;
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    size_t m = 0;
+    int rc = PD_ST_OK;
+
+    while (m < n && read_valid(st, &rd[m], NULL, 0))
+        m++;
+    pthread_mutex_lock(&st->kv.lock);
+    /* None valid: no transaction, as the single call would begin none. */
+    if (m > 0 && (rc = begin_read(st, 1, &txn, err, errlen)) != PD_ST_OK)
+        txn = NULL;
+    for (size_t i = 0; txn != NULL && i < m && rc == PD_ST_OK; i++) {
+        struct pd_state_read *r = &rd[i];
+        int64_t exp = 0;
+
+        r->vallen = 0;
+        r->expires_at = 0;
+        make_key(&dk, r->key, r->keylen);
+        k.mv_size = dk.len;
+        k.mv_data = dk.data;
+        rc = mdb_get(txn, st->dbi[r->table], &k, &v);
+        if (rc == MDB_SUCCESS && record_live(&v, now, &exp)) {
+            size_t len = v.mv_size - HDR;
+
+            if (len > 0 && r->cap > 0)
+                memcpy(r->val, (const unsigned char *) v.mv_data + HDR,
+                       len < r->cap ? len : r->cap);
+            r->vallen = len;
+            r->expires_at = exp;
+            r->status = rc = PD_ST_OK;
+        } else if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+            r->status = PD_ST_NOTFOUND;
+            rc = PD_ST_OK;
+        } else {
+            r->status = rc = fail(st, "reading an entry", rc, err, errlen);
+        }
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    pthread_mutex_unlock(&st->kv.lock);
+    if (rc == PD_ST_OK && m < n) {
+        rd[m].vallen = 0;
+        rd[m].expires_at = 0;
+        read_valid(st, &rd[m], err, errlen);
+        rd[m].status = rc = PD_ST_ERR_INVALID;
+    }
     return rc;
 }
 
@@ -665,4 +884,7 @@ const struct pd_state_ops pd_state_lmdb_ops = {
     .sync = pd_state_lmdb_sync,
     .set_notify = pd_state_lmdb_set_notify,
     .close = pd_state_lmdb_close,
+    .update_many = pd_state_lmdb_update_many,
+    .get_many = pd_state_lmdb_get_many,
+    .add_many = pd_state_lmdb_add_many,
 };
