@@ -238,9 +238,11 @@ struct pd_state_change {
  * (a WATCH and MGET of all, then one MULTI ... EXEC: two round trips
  * whatever @n), and goes one entry at a time when that keeps losing to
  * other writers, when another updater holds an entry's lock, or when a key
- * is given twice; LMDB (and any backend without a batch) updates them one
- * after the other.  Returns PD_ST_OK when every entry was updated, else
- * the first failure (PD_ST_ERR_*): the entries before it may have been
+ * is given twice; LMDB updates them in order in one write transaction
+ * (one commit), rerun whole after a map growth, and writes none of them
+ * when LMDB itself fails; a backend without a batch updates them one after
+ * the other.  Returns PD_ST_OK when every entry was updated, else the
+ * first failure (PD_ST_ERR_*): the entries before it may have been
  * updated, each wholly or not at all.
  */
 int pd_state_update_many(struct pd_state *st, const struct pd_state_change *ch, size_t n,
@@ -261,8 +263,9 @@ struct pd_state_read {
 
 /**
  * pd_state_get_many - pd_state_get of several entries (of any tables),
- * in one go where the backend can (Redis: one MGET, one round trip; LMDB
- * and others: one read after the other).  Not a snapshot: an entry
+ * in one go where the backend can (Redis: one MGET, one round trip; LMDB:
+ * one read transaction; others: one read after the other).  Not a
+ * snapshot (except on LMDB, within PD_ST_MANY_MAX entries): an entry
  * written meanwhile may be read before or after the write.  Returns
  * PD_ST_OK when every entry was read (each rd[i].status is then PD_ST_OK
  * or PD_ST_NOTFOUND), else the failure (PD_ST_ERR_INVALID,
@@ -287,7 +290,8 @@ struct pd_state_add {
  *
  * Each entry is atomic, exactly as a pd_state_update whose callback keeps a
  * live value and puts the new one otherwise.  Redis: one script for them
- * all (EVALSHA; one round trip); LMDB and others: one update per entry.
+ * all (EVALSHA; one round trip); LMDB: one write transaction, as
+ * pd_state_update_many; others: one update per entry.
  * Returns PD_ST_OK, PD_ST_ERR_INVALID (a value over PD_ST_VALUE_MAX bytes,
  * or expires_at <= now) or the first failure (the entries before it may
  * have been stored).
