@@ -10,7 +10,8 @@
  *                      sets it): the same suite against that server, under
  *                      a key prefix of each test's own
  *   dispatch           always: choosing a backend from the specification
- *   lmdb               always: LMDB's layout, map growth, batched sweeps
+ *   lmdb               always: LMDB's layout, map growth (of single updates
+ *                      and of batches), batched sweeps
  *   redis-offline      always: a Redis backend with no server (refused
  *                      connections, and a server that never answers)
  *   redis              with POSTAGE_TEST_REDIS: the Redis key and value
@@ -1047,6 +1048,160 @@ START_TEST(test_lmdb_map_growth)
 }
 END_TEST
 
+/* A counter as incr_fn keeps it, counting its calls: more calls than
+ * entries means a batch was run again (after MDB_MAP_FULL). */
+struct counted_ctx {
+    unsigned long *calls;
+};
+
+static enum pd_st_op
+counted_incr_fn(void *vctx, int64_t now, const unsigned char *cur, size_t curlen,
+                unsigned char *out, size_t *outlen, int64_t *expires_at)
+{
+    struct counted_ctx *c = vctx;
+    uint32_t v = (cur != NULL && curlen == 4) ? pd_st_get_u32(cur) : 0;
+
+    (*c->calls)++;
+    pd_st_put_u32(out, v + 1);
+    *outlen = 4;
+    *expires_at = now + 100000;
+    return PD_ST_PUT;
+}
+
+#define GROW_ROUNDS 60
+#define GROW_FRESH 48                   /* new keys per batch              */
+#define GROW_HOT 8                      /* keys in every batch, each twice */
+
+static int
+grow_key(char *buf, size_t cap, const char *kind, int round, int j)
+{
+    /* Long keys, so that a 64 KiB map fills within a few batches. */
+    return snprintf(buf, cap, "%s-%04d-%02d-padding-padding-padding-padding", kind, round, j);
+}
+
+/* pd_state_update_many and pd_state_add_many are one write transaction
+ * each on LMDB, rerun whole when the map is full and has grown: each
+ * rerun starts from the map as it was before the batch (its own earlier
+ * writes gone with the aborted transaction) and sets every entry's
+ * `existed` anew.  A rerun that resumed where the full map stopped it
+ * would lose the entries before; one on top of the first run's writes
+ * would count them twice.  After many batches across several growths,
+ * every counter, mark and `existed` (each given a junk value first, so
+ * it must be written) is exactly what one run of each batch gives. */
+START_TEST(test_lmdb_map_growth_batches)
+{
+    static char fresh[GROW_ROUNDS][GROW_FRESH][64], hot[GROW_HOT][64];
+    static char marks[GROW_ROUNDS][PD_ST_MANY_MAX][64];
+    struct pd_state_change ch[PD_ST_MANY_MAX];
+    struct counted_ctx cc = { 0 };
+    struct pd_state_add ad[PD_ST_MANY_MAX];
+    struct pd_state_read rd[PD_ST_MANY_MAX];
+    unsigned char val[PD_ST_MANY_MAX][PD_ST_VALUE_MAX], want[60];
+    unsigned long calls = 0, entries = 0;
+    struct pd_state *st;
+    uint64_t n = 0;
+    int r, j;
+
+    _Static_assert(GROW_FRESH + 2 * GROW_HOT == PD_ST_MANY_MAX, "one full batch");
+    cc.calls = &calls;
+    setenv("POSTAGE_LMDB_MAPSIZE", "64k", 1);
+    st = fixture_open(PD_ST_NOSYNC);
+    unsetenv("POSTAGE_LMDB_MAPSIZE");
+    for (j = 0; j < GROW_HOT; j++)
+        grow_key(hot[j], sizeof hot[j], "hot", 0, j);
+    memset(want, 0, sizeof want);
+
+    for (r = 0; r < GROW_ROUNDS; r++) {
+        /* update_many: GROW_FRESH new counters, and GROW_HOT counters named
+         * twice each (interleaved), all in one batch of 64. */
+        int k = 0;
+        for (j = 0; j < GROW_FRESH; j++) {
+            grow_key(fresh[r][j], sizeof fresh[r][j], "fresh", r, j);
+            ch[k++] = (struct pd_state_change) { PD_TABLE_REPUTATION, fresh[r][j],
+                                                 strlen(fresh[r][j]), counted_incr_fn, &cc };
+            if (j < 2 * GROW_HOT && j % 2 == 0) {
+                ch[k++] = (struct pd_state_change) { PD_TABLE_REPUTATION, hot[j / 2],
+                                                     strlen(hot[j / 2]), counted_incr_fn, &cc };
+            }
+        }
+        for (j = 0; j < GROW_HOT; j++)
+            ch[k++] = (struct pd_state_change) { PD_TABLE_REPUTATION, hot[j], strlen(hot[j]),
+                                                 counted_incr_fn, &cc };
+        ck_assert_int_eq(k, PD_ST_MANY_MAX);
+        ck_assert_int_eq(pd_state_update_many(st, ch, PD_ST_MANY_MAX, T0), PD_ST_OK);
+        entries += PD_ST_MANY_MAX;
+
+        /* add_many: this round's new marks with 60-byte values, the
+         * previous round's first 8 again (live: kept, existed), and 8 new
+         * ones named twice (the second sees the first). */
+        k = 0;
+        for (j = 0; j < PD_ST_MANY_MAX - 16; j++) {
+            grow_key(marks[r][j], sizeof marks[r][j], "mark", r, j);
+            ad[k++] = (struct pd_state_add) { PD_TABLE_ATTEMPT, marks[r][j],
+                                              strlen(marks[r][j]), want, sizeof want,
+                                              T0 + 100000, 7 };
+        }
+        for (j = 0; j < 8; j++) {
+            const char *again = r > 0 ? marks[r - 1][j] : marks[r][j];
+            ad[k++] = (struct pd_state_add) { PD_TABLE_ATTEMPT, again, strlen(again), want,
+                                              sizeof want, T0 + 100000, 7 };
+        }
+        for (j = 0; j < 8; j++)
+            ad[k++] = ad[j];
+        ck_assert_int_eq(k, PD_ST_MANY_MAX);
+        /* Each round's marks carry their round in their value. */
+        want[0] = (unsigned char) r;
+        want[59] = (unsigned char) (255 - r);
+        ck_assert_int_eq(pd_state_add_many(st, ad, PD_ST_MANY_MAX, T0), PD_ST_OK);
+        for (j = 0; j < PD_ST_MANY_MAX - 16; j++)
+            ck_assert_msg(ad[j].existed == 0, "round %d, mark %d: new, said to exist", r, j);
+        for (j = PD_ST_MANY_MAX - 16; j < PD_ST_MANY_MAX; j++)
+            ck_assert_msg(ad[j].existed == 1, "round %d, mark %d: there, said not to", r, j);
+    }
+    /* The map did fill: some batch ran more than once. */
+    ck_assert_msg(calls > entries, "no batch was rerun (%lu calls for %lu entries)", calls,
+                  entries);
+
+    /* Exactly one of each, and the hot keys twice per round. */
+    ck_assert_int_eq(pd_state_count(st, PD_TABLE_REPUTATION, &n), PD_ST_OK);
+    ck_assert_uint_eq(n, (uint64_t) GROW_ROUNDS * GROW_FRESH + GROW_HOT);
+    ck_assert_int_eq(pd_state_count(st, PD_TABLE_ATTEMPT, &n), PD_ST_OK);
+    ck_assert_uint_eq(n, (uint64_t) GROW_ROUNDS * (PD_ST_MANY_MAX - 16));
+    for (r = 0; r < GROW_ROUNDS; r++) {
+        for (j = 0; j < GROW_FRESH; j++)
+            rd[j] = (struct pd_state_read) { .table = PD_TABLE_REPUTATION, .key = fresh[r][j],
+                                             .keylen = strlen(fresh[r][j]), .val = val[j],
+                                             .cap = sizeof val[j] };
+        for (j = 0; j < GROW_HOT; j++)
+            rd[GROW_FRESH + j] = (struct pd_state_read) { .table = PD_TABLE_REPUTATION,
+                                                          .key = hot[j], .keylen = strlen(hot[j]),
+                                                          .val = val[GROW_FRESH + j],
+                                                          .cap = sizeof val[GROW_FRESH + j] };
+        ck_assert_int_eq(pd_state_get_many(st, rd, GROW_FRESH + GROW_HOT, T0), PD_ST_OK);
+        for (j = 0; j < GROW_FRESH + GROW_HOT; j++) {
+            ck_assert_msg(rd[j].status == PD_ST_OK, "round %d, counter %d: missing", r, j);
+            ck_assert_uint_eq(rd[j].vallen, 4);
+            ck_assert_msg(pd_st_get_u32(val[j]) == (j < GROW_FRESH ? 1u : 2u * GROW_ROUNDS),
+                          "round %d, counter %d: %u", r, j, (unsigned) pd_st_get_u32(val[j]));
+        }
+        for (j = 0; j < PD_ST_MANY_MAX - 16; j++)
+            rd[j] = (struct pd_state_read) { .table = PD_TABLE_ATTEMPT, .key = marks[r][j],
+                                             .keylen = strlen(marks[r][j]), .val = val[j],
+                                             .cap = sizeof val[j] };
+        ck_assert_int_eq(pd_state_get_many(st, rd, PD_ST_MANY_MAX - 16, T0), PD_ST_OK);
+        for (j = 0; j < PD_ST_MANY_MAX - 16; j++) {
+            ck_assert_msg(rd[j].status == PD_ST_OK, "round %d, mark %d: missing", r, j);
+            ck_assert_uint_eq(rd[j].vallen, sizeof want);
+            ck_assert_int_eq(rd[j].expires_at, T0 + 100000);
+            /* The first add's value: a later add of a live mark keeps it. */
+            ck_assert_uint_eq(val[j][0], (unsigned char) r);
+            ck_assert_uint_eq(val[j][59], (unsigned char) (255 - r));
+        }
+    }
+    pd_state_close(st);
+}
+END_TEST
+
 START_TEST(test_lmdb_expire_batches)
 {
     struct pd_state *st = fixture_open(PD_ST_NOSYNC);
@@ -1717,6 +1872,7 @@ suite(void)
     tcase_add_test(tc, test_lmdb_lost);
     tcase_add_test(tc, test_open_down);
     tcase_add_test(tc, test_lmdb_map_growth);
+    tcase_add_test(tc, test_lmdb_map_growth_batches);
     tcase_add_test(tc, test_lmdb_expire_batches);
     suite_add_tcase(s, tc);
 
