@@ -4,8 +4,9 @@
  * counted once against quotas however many recipients and front-ends see
  * it, on_error when the store is missing, configuration errors naming
  * their line, and postage: the price, stamps paying at end of headers,
- * paid recipients skipping greylisting, replays, the cap, and reputation
- * recorded by one front-end only.
+ * paid recipients skipping greylisting, replays, the cap, a recipient
+ * named twice counted once toward the rate, and reputation recorded by
+ * one front-end only.
  */
 #include "config.h"
 
@@ -499,6 +500,81 @@ START_TEST(test_postage_stamps_pay_and_the_rest_is_greylisted)
 }
 END_TEST
 
+/* One message through the milter from `sender` (RCPT for each recipient,
+ * then end of headers without stamps), its instance its Message-ID. */
+static void
+milter_message(struct pd_engine *e, const char *sender, const char *instance,
+               const char *const *to, size_t n, int64_t now, struct pd_answer *a)
+{
+    struct pd_postage_rcpt r[8];
+    struct pd_txn txn;
+    memset(&txn, 0, sizeof txn);
+    ck_assert_uint_le(n, 8);
+    snprintf(txn.instance, sizeof txn.instance, "%s", instance);
+    for (size_t i = 0; i < n; i++) {
+        struct pd_query q = rcpt("198.51.100.7", sender, to[i], instance);
+        q.from_milter = 1;
+        pd_engine_decide(e, &txn, &q, now, a);
+        ck_assert_msg(a->verdict.action == PD_DUNNO, "RCPT %s: %s", to[i], a->reason);
+    }
+    struct pd_query q = rcpt("198.51.100.7", sender, "", instance);
+    q.from_milter = 1;
+    q.stage = PD_STAGE_OTHER;
+    q.message_id = txn.instance;
+    memset(r, 0, sizeof r);
+    for (size_t i = 0; i < n; i++)
+        r[i].address = to[i];
+    pd_engine_postage(e, &txn, &q, r, n, NULL, 0, now, a);
+}
+
+/* A recipient named twice has one triplet, marked once: the message
+ * counts toward its sender's rate exactly as the same message to distinct
+ * recipients does (the second mark of the same triplet once made it look
+ * like a retry, so a sender dodged the rate by naming someone twice); a
+ * real retry of it still does not count again. */
+START_TEST(test_postage_recipient_twice_counts_once)
+{
+    struct pd_engine *e = engine_with(postage_conf, state);
+    static const char *const twice[] = { "a@example.org", "b@example.org", "a@example.org" };
+    static const char *const distinct[] = { "a@example.org", "b@example.org" };
+    static const char *const dup_id = "sender:198.51.100.0/24 dup@example.net";
+    static const char *const plain_id = "sender:198.51.100.0/24 plain@example.net";
+    struct pd_rep_params p;
+    struct pd_rep_record dup, plain;
+    struct pd_answer a;
+    pd_settings_rep_defaults(&p);
+
+    milter_message(e, "dup@example.net", "m1", twice, 3, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);      /* greylisted, no stamps */
+    milter_message(e, "plain@example.net", "m2", distinct, 2, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_int_eq(pd_rep_load(state, &p, dup_id, T0, &dup), PD_ST_OK);
+    ck_assert_int_eq(pd_rep_load(state, &p, plain_id, T0, &plain), PD_ST_OK);
+    ck_assert_uint_eq(plain.messages, 1);
+    ck_assert_double_gt(plain.counter[PD_REP_RATE], 0.5);
+    ck_assert_uint_eq(dup.messages, plain.messages);
+    ck_assert_double_eq_tol(dup.counter[PD_REP_RATE], plain.counter[PD_REP_RATE], 1e-9);
+
+    /* The retry past greylisting (same triplets, same Message-ID): not a
+     * new message, for either. */
+    milter_message(e, "dup@example.net", "m1", twice, 3, T0 + 301, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
+    milter_message(e, "plain@example.net", "m2", distinct, 2, T0 + 301, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
+    ck_assert_int_eq(pd_rep_load(state, &p, dup_id, T0 + 301, &dup), PD_ST_OK);
+    ck_assert_int_eq(pd_rep_load(state, &p, plain_id, T0 + 301, &plain), PD_ST_OK);
+    ck_assert_uint_eq(dup.messages, 1);
+    ck_assert_uint_eq(plain.messages, 1);
+    ck_assert_double_eq_tol(dup.counter[PD_REP_RATE], plain.counter[PD_REP_RATE], 1e-9);
+
+    /* A new message with the duplicate counts again, as a new one would. */
+    milter_message(e, "dup@example.net", "m3", twice, 3, T0 + 302, &a);
+    ck_assert_int_eq(pd_rep_load(state, &p, dup_id, T0 + 302, &dup), PD_ST_OK);
+    ck_assert_uint_eq(dup.messages, 2);
+    pd_engine_unref(e);
+}
+END_TEST
+
 START_TEST(test_postage_stamp_outcomes)
 {
     struct pd_engine *e = engine_with(postage_conf, state);
@@ -813,6 +889,7 @@ suite(void)
     tcase_add_test(t, test_access_before_greylisting);
     tcase_add_test(t, test_postage_stamps_pay_and_the_rest_is_greylisted);
     tcase_add_test(t, test_postage_stamp_outcomes);
+    tcase_add_test(t, test_postage_recipient_twice_counts_once);
     tcase_add_test(t, test_postage_one_stamp_replayed);
     tcase_add_test(t, test_postage_price_zero_skips_greylisting);
     tcase_add_test(t, test_postage_over_cap);
