@@ -367,6 +367,74 @@ postage_store_is_spent(postage_store *store, const char *stamp, size_t len)
     return record(store, store->backend->lookup(store->state, key, berr, sizeof berr), berr);
 }
 
+/* Look keys up one by one, for a backend without lookup_many: the
+ * answers before a failure stand. */
+static int
+lookup_each(postage_store *store, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN], int *results,
+            size_t n, char *err, size_t errlen)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        results[i] = store->backend->lookup(store->state, keys[i], err, errlen);
+        if (results[i] != POSTAGE_OK && results[i] != POSTAGE_ERR_SPENT) {
+            for (j = i; j < n; j++)
+                results[j] = POSTAGE_ERR_STORE;
+            return POSTAGE_ERR_STORE;
+        }
+    }
+    return POSTAGE_OK;
+}
+
+int
+postage_store_is_spent_many(postage_store *store, struct postage_store_lookup_item *items,
+                            size_t n)
+{
+    uint8_t (*keys)[POSTAGE_STORE_KEYLEN];
+    int *results;
+    char berr[POSTAGE_STORE_ERRLEN] = "";
+    size_t i, j;
+    int rc = POSTAGE_OK;
+
+    if (store == NULL || items == NULL)
+        return store == NULL ? POSTAGE_ERR_INVALID : invalid(store, "is_spent_many: items is NULL");
+    if (n == 0 || n > POSTAGE_STORE_SPEND_MANY_MAX)
+        return invalid(store, "is_spent_many: n must be 1 .. POSTAGE_STORE_SPEND_MANY_MAX");
+    for (i = 0; i < n; i++)
+        items[i].result = POSTAGE_ERR_STORE;
+    keys = malloc(n * sizeof *keys);
+    results = malloc(n * sizeof *results);
+    if (keys == NULL || results == NULL) {
+        rc = record(store, POSTAGE_ERR_NOMEM, "is_spent_many: out of memory");
+        goto out;
+    }
+    /* Every stamp is checked before any is looked up. */
+    for (i = 0; i < n; i++) {
+        rc = stamp_key(store, "is_spent_many", items[i].stamp, items[i].len, keys[i]);
+        if (rc != POSTAGE_OK) {
+            items[i].result = rc;
+            goto out;
+        }
+        results[i] = POSTAGE_ERR_STORE;
+    }
+    if (store->backend->lookup_many != NULL)
+        rc = store->backend->lookup_many(store->state,
+                                         (const uint8_t (*)[POSTAGE_STORE_KEYLEN]) keys, results,
+                                         n, berr, sizeof berr);
+    else
+        rc = lookup_each(store, (const uint8_t (*)[POSTAGE_STORE_KEYLEN]) keys, results, n,
+                         berr, sizeof berr);
+    for (j = 0; j < n; j++)
+        items[j].result = results[j] == POSTAGE_OK || results[j] == POSTAGE_ERR_SPENT
+                              ? results[j]
+                              : POSTAGE_ERR_STORE;
+    rc = record(store, rc, berr);
+out:
+    free(keys);
+    free(results);
+    return rc;
+}
+
 int
 postage_store_purge(postage_store *store, int64_t now, int64_t grace,
                     uint64_t *removed)

@@ -55,6 +55,13 @@ struct postage_store_backend {
     int (*spend_many)(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN],
                       const int64_t *expires_at, int *results, size_t n, char *err,
                       size_t errlen);
+    /* Optional (NULL: store.c calls lookup for each key in turn): look up
+     * n keys (1 .. POSTAGE_STORE_SPEND_MANY_MAX) as n lookups would,
+     * results[i] POSTAGE_OK or POSTAGE_ERR_SPENT; changes nothing.  On
+     * POSTAGE_ERR_STORE, results[i] is POSTAGE_ERR_STORE for every key not
+     * answered. */
+    int (*lookup_many)(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN], int *results,
+                       size_t n, char *err, size_t errlen);
 };
 
 extern const struct postage_store_backend postage_store_lmdb;

@@ -377,6 +377,56 @@ lmdb_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, siz
     return read_failed(e, "looking up a stamp", mdb_rc, err, errlen);
 }
 
+/* Several keys (one message's stamps): one read transaction, and one
+ * check that the store is still the one opened, for all of them. */
+struct lookup_many_arg {
+    const uint8_t (*keys)[POSTAGE_STORE_KEYLEN];
+    int *results;
+    size_t n;
+};
+
+static int
+lookup_many_body(struct lmdb_store *e, MDB_txn *txn, void *varg)
+{
+    struct lookup_many_arg *a = varg;
+    uint8_t key[POSTAGE_STORE_KEYLEN];    /* MDB_val is not const */
+    MDB_val k, v;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        memcpy(key, a->keys[i], sizeof key);
+        k.mv_size = sizeof key;
+        k.mv_data = key;
+        rc = mdb_get(txn, e->dbi, &k, &v);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            return rc;                    /* the keys from i on stay unanswered */
+        a->results[i] = rc == MDB_SUCCESS ? POSTAGE_ERR_SPENT : POSTAGE_OK;
+    }
+    return MDB_SUCCESS;
+}
+
+static int
+lmdb_lookup_many(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN], int *results,
+                 size_t n, char *err, size_t errlen)
+{
+    struct lmdb_store *e = state;
+    struct lookup_many_arg arg = { keys, results, n };
+    int mdb_rc = 0;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++)
+        results[i] = POSTAGE_ERR_STORE;
+    rc = run_read(e, lookup_many_body, &arg, &mdb_rc, err, errlen);
+    if (rc != POSTAGE_OK)
+        return rc;
+    if (mdb_rc != MDB_SUCCESS)
+        return read_failed(e, n == 1 ? "looking up a stamp" : "looking up stamps", mdb_rc, err,
+                           errlen);
+    return POSTAGE_OK;
+}
+
 static int
 count_body(struct lmdb_store *e, MDB_txn *txn, void *arg)
 {
@@ -420,4 +470,5 @@ const struct postage_store_backend postage_store_lmdb = {
     0,          /* open() gets the part after "lmdb:" */
     lmdb_set_notify,   /* damage found while open */
     lmdb_spend_many,   /* one transaction */
+    lmdb_lookup_many,  /* one read transaction */
 };

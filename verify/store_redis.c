@@ -19,7 +19,8 @@
  * Double spending.  spend() is one `SET key 1 NX [EXAT t]`: Redis runs
  * commands one at a time, so of any number of clients exactly one sees OK
  * and the others nil ("already spent").  spend_many() sends one such SET
- * per stamp in one pipeline (one round trip for a message's stamps).  An expiry at or before the epoch
+ * per stamp in one pipeline (one round trip for a message's stamps), and
+ * lookup_many() one EXISTS per stamp likewise.  An expiry at or before the epoch
  * is sent as EXAT 1 (Redis refuses EXAT <= 0): the entry is then gone at
  * once, but an existing entry still makes the SET answer nil.
  *
@@ -260,6 +261,15 @@ out:
     return rc;
 }
 
+/* EXISTS's answer: POSTAGE_ERR_SPENT, POSTAGE_OK, or a store error. */
+static int
+lookup_answer(const struct redis_store *s, const redisReply *r, char *err, size_t errlen)
+{
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer != 0 ? POSTAGE_ERR_SPENT : POSTAGE_OK;
+    return odd_reply(s, "lookup", r, err, errlen);
+}
+
 static int
 rs_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_t errlen)
 {
@@ -275,11 +285,67 @@ rs_lookup(void *state, const uint8_t key[POSTAGE_STORE_KEYLEN], char *err, size_
     r = redis_conn_commandv(s->conn, why, sizeof why, 2, argv, argvlen);
     if (r == NULL)
         return no_reply("lookup", why, err, errlen);
-    if (r->type == REDIS_REPLY_INTEGER)
-        rc = r->integer != 0 ? POSTAGE_ERR_SPENT : POSTAGE_OK;
-    else
-        rc = odd_reply(s, "lookup", r, err, errlen);
+    rc = lookup_answer(s, r, err, errlen);
     freeReplyObject(r);
+    return rc;
+}
+
+/* Several look-ups in one round trip: one EXISTS per key (a single
+ * EXISTS of many keys would only count them), pipelined,
+ * REDIS_PIPELINE_MAX at a time.  A lost connection leaves the keys of
+ * that pipeline unanswered; an error reply fails its own key, and the
+ * other answers stand. */
+static int
+rs_lookup_many(void *state, const uint8_t (*keys)[POSTAGE_STORE_KEYLEN], int *results,
+               size_t n, char *err, size_t errlen)
+{
+    struct redis_store *s = state;
+    char why[REDIS_CONN_ERRLEN];
+    size_t chunk = n < REDIS_PIPELINE_MAX ? n : REDIS_PIPELINE_MAX, i, j;
+    struct {
+        const char *argv[2];
+        size_t argvlen[2];
+        char k[KEY_MAX];
+    } *c = malloc(chunk * sizeof *c);
+    struct redis_cmd *cmds = malloc(chunk * sizeof *cmds);
+    redisReply **r = malloc(chunk * sizeof *r);
+    int rc = POSTAGE_OK;
+
+    for (i = 0; i < n; i++)
+        results[i] = POSTAGE_ERR_STORE;
+    if (c == NULL || cmds == NULL || r == NULL) {
+        errbuf_printf(err, errlen, "lookup: out of memory");
+        rc = POSTAGE_ERR_STORE;
+        goto out;
+    }
+    for (i = 0; i < n && rc == POSTAGE_OK; i += chunk) {
+        size_t m = n - i < chunk ? n - i : chunk;
+
+        for (j = 0; j < m; j++) {
+            c[j].argv[0] = "EXISTS";
+            c[j].argvlen[0] = 6;
+            c[j].argv[1] = c[j].k;
+            c[j].argvlen[1] = make_key(s, keys[i + j], c[j].k);
+            cmds[j].argc = 2;
+            cmds[j].argv = c[j].argv;
+            cmds[j].argvlen = c[j].argvlen;
+        }
+        why[0] = '\0';
+        if (redis_conn_pipeline(s->conn, why, sizeof why, m, cmds, r) != 0) {
+            rc = no_reply("lookup", why, err, errlen);
+            break;
+        }
+        for (j = 0; j < m; j++) {
+            results[i + j] = lookup_answer(s, r[j], err, errlen);
+            if (results[i + j] != POSTAGE_OK && results[i + j] != POSTAGE_ERR_SPENT)
+                rc = POSTAGE_ERR_STORE;
+            freeReplyObject(r[j]);
+        }
+    }
+out:
+    free(c);
+    free(cmds);
+    free(r);
     return rc;
 }
 
@@ -348,7 +414,7 @@ rs_close(void *state)
 
 #define REDIS_BACKEND(name) {                                   \
         name, rs_open, rs_spend, rs_lookup, rs_purge, rs_count, rs_close, \
-        1, rs_set_notify, rs_spend_many                         \
+        1, rs_set_notify, rs_spend_many, rs_lookup_many         \
     }
 
 const struct postage_store_backend postage_store_redis = REDIS_BACKEND("redis");

@@ -27,7 +27,7 @@ absent_open(const char *spec, unsigned flags, void **state, char *err, size_t er
 }
 
 /* Only open is ever called: it never succeeds, so no handle exists. */
-#define ABSENT_BACKEND(name) { name, absent_open, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL }
+#define ABSENT_BACKEND(name) { name, absent_open, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL }
 
 const struct postage_store_backend postage_store_redis = ABSENT_BACKEND("redis");
 const struct postage_store_backend postage_store_redis_unix = ABSENT_BACKEND("redis+unix");

@@ -172,7 +172,8 @@ struct postage_store_spend_item {
     int result;             /* out: this stamp's answer (below)              */
 };
 
-/* Most stamps one postage_store_spend_many() call takes. */
+/* Most stamps one postage_store_spend_many() or
+ * postage_store_is_spent_many() call takes. */
 #define POSTAGE_STORE_SPEND_MANY_MAX 4096
 
 /**
@@ -221,6 +222,43 @@ int postage_store_spend_many(postage_store *store, struct postage_store_spend_it
  * POSTAGE_ERR_STORE if the backend failed.
  */
 int postage_store_is_spent(postage_store *store, const char *stamp, size_t len);
+
+/* One stamp of postage_store_is_spent_many(). */
+struct postage_store_lookup_item {
+    const char *stamp;      /* the exact stamp string (need not end in NUL) */
+    size_t len;             /* 1 .. POSTAGE_STAMP_MAX                        */
+    int result;             /* out: this stamp's answer (below)              */
+};
+
+/**
+ * postage_store_is_spent_many - look up several stamps in one call: those
+ * of one message, before it is known whether it will be taken.  Changes
+ * nothing.
+ * @store: an open store.
+ * @items: the stamps; each item's result is set.
+ * @n:     how many (1 .. POSTAGE_STORE_SPEND_MANY_MAX).
+ *
+ * Each stamp is answered as postage_store_is_spent() would answer it, in
+ * its result: POSTAGE_OK (not recorded) or POSTAGE_ERR_SPENT (recorded).
+ * A stamp that appears twice in @items gets the same answer both times
+ * (nothing is recorded by looking).  With LMDB the whole call is one read
+ * transaction (and one check that the store is still the one opened);
+ * with Redis it is one EXISTS per stamp, sent together in one round trip
+ * (a pipeline).  As with postage_store_is_spent(), an answer may be stale
+ * by the time it is acted on: the spend's own answer is the one that
+ * counts.
+ *
+ * Returns POSTAGE_OK when every stamp has its answer; POSTAGE_ERR_INVALID
+ * for a NULL store or items, a bad @n, or a bad stamp (NULL, bad length:
+ * its result is POSTAGE_ERR_INVALID, every other POSTAGE_ERR_STORE, and
+ * nothing is looked up); POSTAGE_ERR_NOMEM (every result
+ * POSTAGE_ERR_STORE); POSTAGE_ERR_STORE if the backend failed
+ * (postage_store_error() says why): the stamps whose result is
+ * POSTAGE_ERR_STORE have no answer, and the answers given before the
+ * failure stand.
+ */
+int postage_store_is_spent_many(postage_store *store, struct postage_store_lookup_item *items,
+                                size_t n);
 
 /**
  * postage_store_purge - drop entries that can no longer be replayed.

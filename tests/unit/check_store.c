@@ -455,6 +455,14 @@ START_TEST(test_open_down)
     ck_assert_int_eq(postage_store_spend(s, "1:0:a", 5, FUTURE), POSTAGE_ERR_STORE);
     ck_assert_str_eq(postage_store_error(s), why);
     ck_assert_int_eq(postage_store_is_spent(s, "1:0:a", 5), POSTAGE_ERR_STORE);
+    {
+        /* No lookup_many here: the one-by-one fallback answers nothing. */
+        struct postage_store_lookup_item it[2] = { { "1:0:a", 5, 77 }, { "1:0:b", 5, 77 } };
+        ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_ERR_STORE);
+        ck_assert_int_eq(it[0].result, POSTAGE_ERR_STORE);
+        ck_assert_int_eq(it[1].result, POSTAGE_ERR_STORE);
+        ck_assert_str_eq(postage_store_error(s), why);
+    }
     ck_assert_int_eq(postage_store_purge(s, 0, 0, &n), POSTAGE_ERR_STORE);
     ck_assert_uint_eq(n, 0);
     n = 7;
@@ -566,6 +574,15 @@ damaged_in_use(const char *what, const char *how, const char *pattern)
     ck_assert_msg(strstr(postage_store_error(s), pattern) != NULL, "%s: %s", what,
                   postage_store_error(s));
     ck_assert_int_eq(spend(s, "def", FUTURE), POSTAGE_ERR_STORE);
+    {
+        /* The batched read refuses the damaged store as the single one does. */
+        struct postage_store_lookup_item it[2] = { { "abc", 3, 77 }, { "def", 3, 77 } };
+        ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_ERR_STORE);
+        ck_assert_int_eq(it[0].result, POSTAGE_ERR_STORE);
+        ck_assert_int_eq(it[1].result, POSTAGE_ERR_STORE);
+        ck_assert_msg(strstr(postage_store_error(s), pattern) != NULL, "%s: %s", what,
+                      postage_store_error(s));
+    }
     ck_assert_int_eq(notified, 1);
     ck_assert_msg(strstr(notified_why, pattern) != NULL, "%s: %s", what, notified_why);
     postage_store_close(s);
@@ -942,6 +959,69 @@ START_TEST(test_spend_many)
                      POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_store_spend_many(s, NULL, 1), POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_store_spend_many(NULL, it, 1), POSTAGE_ERR_INVALID);
+    ck_assert_uint_eq(count(s), 3);
+    postage_store_close(s);
+}
+END_TEST
+
+/* is_spent_many answers each stamp as is_spent would, and records
+ * nothing: on a mix of spent, unspent and repeated stamps (a repeat gets
+ * the same answer both times, unlike spend_many); a bad stamp looks up
+ * nothing and is the one blamed. */
+START_TEST(test_is_spent_many)
+{
+    postage_store *s = open_ok(spec, 0);
+    char t[6][128];
+    struct postage_store_lookup_item it[8];
+    size_t i, n = 0;
+
+    for (i = 0; i < 6; i++)
+        stamp_text(t[i], sizeof t[i], (unsigned) (50 + i));
+    ck_assert_int_eq(spend(s, t[1], FUTURE), POSTAGE_OK);
+    ck_assert_int_eq(spend(s, t[4], FUTURE), POSTAGE_OK);
+    /* unspent, spent, unspent, spent repeated, unspent repeated, ... */
+    const int pick[8] = { 0, 1, 2, 1, 3, 3, 4, 5 };
+    for (n = 0; n < 8; n++)
+        it[n] = (struct postage_store_lookup_item) { t[pick[n]], strlen(t[pick[n]]), 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, n), POSTAGE_OK);
+    for (i = 0; i < n; i++) {
+        int one = postage_store_is_spent(s, it[i].stamp, it[i].len);
+        ck_assert_int_eq(it[i].result, one);
+        ck_assert_int_eq(it[i].result, pick[i] == 1 || pick[i] == 4 ? POSTAGE_ERR_SPENT
+                                                                    : POSTAGE_OK);
+    }
+    ck_assert_uint_eq(count(s), 2);          /* looking recorded nothing */
+    /* One stamp alone, and exact bytes: a prefix of a spent stamp is
+     * another stamp. */
+    it[0] = (struct postage_store_lookup_item) { t[1], strlen(t[1]), 77 };
+    it[1] = (struct postage_store_lookup_item) { t[1], strlen(t[1]) - 1, 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 1), POSTAGE_OK);
+    ck_assert_int_eq(it[0].result, POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_OK);
+    ck_assert_int_eq(it[0].result, POSTAGE_ERR_SPENT);
+    ck_assert_int_eq(it[1].result, POSTAGE_OK);
+    /* After a spend the answers follow. */
+    ck_assert_int_eq(spend(s, t[0], FUTURE), POSTAGE_OK);
+    it[1] = (struct postage_store_lookup_item) { t[0], strlen(t[0]), 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_OK);
+    ck_assert_int_eq(it[1].result, POSTAGE_ERR_SPENT);
+
+    /* One bad stamp: it is the one blamed, the others unanswered. */
+    it[0] = (struct postage_store_lookup_item) { t[1], strlen(t[1]), 77 };
+    it[1] = (struct postage_store_lookup_item) { t[2], 0, 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(it[0].result, POSTAGE_ERR_STORE);
+    ck_assert_int_eq(it[1].result, POSTAGE_ERR_INVALID);
+    it[1] = (struct postage_store_lookup_item) { NULL, 1, 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(it[1].result, POSTAGE_ERR_INVALID);
+    it[1] = (struct postage_store_lookup_item) { t[2], POSTAGE_STAMP_MAX + 1, 77 };
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 2), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, 0), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, POSTAGE_STORE_SPEND_MANY_MAX + 1),
+                     POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent_many(s, NULL, 1), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_store_is_spent_many(NULL, it, 1), POSTAGE_ERR_INVALID);
     ck_assert_uint_eq(count(s), 3);
     postage_store_close(s);
 }
@@ -1857,6 +1937,38 @@ START_TEST(test_redis_spend_many_pipelines)
 }
 END_TEST
 
+/* is_spent_many on Redis: one EXISTS per stamp in pipelines of
+ * REDIS_PIPELINE_MAX, so more stamps than one pipeline holds are all
+ * answered, each where it stands: spent ones in both pipelines, and a
+ * repeat, say "spent", the others not. */
+START_TEST(test_redis_is_spent_many_pipelines)
+{
+    postage_store *s = open_ok(spec, 0);
+    size_t n = REDIS_PIPELINE_MAX + 300, i;
+    struct postage_store_lookup_item *it = calloc(n, sizeof *it);
+    char (*text)[128] = calloc(n, sizeof *text);
+
+    ck_assert_ptr_nonnull(it);
+    ck_assert_ptr_nonnull(text);
+    for (i = 0; i < n; i++) {
+        stamp_text(text[i], sizeof text[i], (unsigned) (5000 + i));
+        it[i] = (struct postage_store_lookup_item) { text[i], strlen(text[i]), 77 };
+    }
+    ck_assert_int_eq(spend(s, text[3], FUTURE), POSTAGE_OK);
+    ck_assert_int_eq(spend(s, text[REDIS_PIPELINE_MAX + 5], FUTURE), POSTAGE_OK);
+    it[n - 1] = it[REDIS_PIPELINE_MAX + 5];     /* a repeat, in the second pipeline */
+    it[n - 2] = it[0];                          /* a repeat of an unspent one */
+    ck_assert_int_eq(postage_store_is_spent_many(s, it, n), POSTAGE_OK);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(it[i].result, i == 3 || i == REDIS_PIPELINE_MAX + 5 || i == n - 1
+                                           ? POSTAGE_ERR_SPENT : POSTAGE_OK);
+    ck_assert_uint_eq(count(s), 2);
+    free(it);
+    free(text);
+    postage_store_close(s);
+}
+END_TEST
+
 /* redis_conn_lock: a transaction stays on one connection; if that dies
  * in the middle, the rest fails instead of running on a new one. */
 static redisReply *
@@ -1938,6 +2050,7 @@ add_conformance(TCase *tc)
     tcase_add_test(tc, test_expiry);
     tcase_add_test(tc, test_invalid_args);
     tcase_add_test(tc, test_spend_many);
+    tcase_add_test(tc, test_is_spent_many);
 }
 
 static void
@@ -2007,6 +2120,7 @@ suite(void)
         tcase_add_test(redis, test_redis_server_errors);
         tcase_add_test(redis, test_redis_conn_txn);
         tcase_add_test(redis, test_redis_spend_many_pipelines);
+        tcase_add_test(redis, test_redis_is_spent_many_pipelines);
         tcase_set_timeout(redis, 600);
         suite_add_tcase(s, redis);
     }
