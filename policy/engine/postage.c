@@ -25,6 +25,7 @@
 #include "policy/engine/argon2id_pool.h"
 #include "policy/engine/engine_internal.h"
 #include "postage/argon2id.h"
+#include "postage/stamp.h"
 #include "postage/status.h"
 #include "postage/verify.h"
 
@@ -80,19 +81,66 @@ check_options(const struct pd_engine *e, int64_t now, struct postage_check_optio
     opt->argon2id_rate = e->a2id_rate;
 }
 
-/* Was the stamp spent before?  1 (and the stamp is marked replayed), 0,
- * or -1 when the store failed.  Looking spends nothing. */
+/* Is stamps[i] the same as an earlier stamp of the message? */
 static int
-seen_before(struct pd_engine *e, struct pd_postage_stamp *st)
+is_repeat(const struct pd_postage_stamp *stamps, size_t i)
 {
-    if (e->stamps == NULL)
-        return 0;
-    int spent = postage_store_is_spent(e->stamps, st->text, st->len);
-    if (spent == POSTAGE_ERR_SPENT) {
+    for (size_t j = 0; j < i; j++)
+        if (stamps[j].len == stamps[i].len && memcmp(stamps[j].text, stamps[i].text, stamps[i].len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Look up, in one store call, every stamp assign_stamps may ask about:
+ * those it checks, if `look`, else only the Argon2id ones (looked up
+ * before they cost a computation).  answer[i] is postage_store_is_spent's
+ * answer for stamps[i] (POSTAGE_ERR_STORE when the store failed),
+ * POSTAGE_OK for a stamp not looked up.  A failure is only acted on for
+ * a stamp whose answer is asked (seen_before), as when each was looked
+ * up on its own. */
+static void
+look_up_stamps(struct pd_engine *e, const struct pd_postage_stamp *stamps, size_t n_stamps,
+               int look, int *answer)
+{
+    struct postage_store_lookup_item items[PD_POSTAGE_STAMPS_MAX];
+    size_t at[PD_POSTAGE_STAMPS_MAX], n = 0;
+    for (size_t i = 0; i < n_stamps && i < PD_POSTAGE_STAMPS_MAX; i++) {
+        answer[i] = POSTAGE_OK;
+        if (e->stamps == NULL || is_repeat(stamps, i))
+            continue;
+        if (!look && !((e->kinds & POSTAGE_KIND_ARGON2ID) &&
+                       is_argon2id(stamps[i].text, stamps[i].len)))
+            continue;
+        /* One the store refuses is answered as postage_store_is_spent
+         * would, without failing the others' look-up. */
+        if (stamps[i].text == NULL || stamps[i].len == 0 || stamps[i].len > POSTAGE_STAMP_MAX) {
+            answer[i] = POSTAGE_ERR_INVALID;
+            continue;
+        }
+        items[n].stamp = stamps[i].text;
+        items[n].len = stamps[i].len;
+        at[n++] = i;
+    }
+    if (n == 0)
+        return;
+    /* The results say it all, a failure included (POSTAGE_ERR_STORE for
+     * each stamp left unanswered). */
+    (void) postage_store_is_spent_many(e->stamps, items, n);
+    for (size_t k = 0; k < n; k++)
+        answer[at[k]] = items[k].result;
+}
+
+/* Was the stamp spent before, by its look-up's answer?  1 (and the stamp
+ * is marked replayed), 0, or -1 when the store failed.  Looking spends
+ * nothing. */
+static int
+seen_before(struct pd_postage_stamp *st, int answer)
+{
+    if (answer == POSTAGE_ERR_SPENT) {
         st->outcome = PD_STAMP_REPLAYED;
         return 1;
     }
-    return spent == POSTAGE_OK ? 0 : -1;
+    return answer == POSTAGE_OK ? 0 : -1;
 }
 
 /* Match the stamps to the recipients without spending anything.  A stamp
@@ -105,7 +153,9 @@ seen_before(struct pd_engine *e, struct pd_postage_stamp *st)
  * spend or greylist, and the spend (SET NX on Redis, one round trip fewer)
  * tells a replay just as well: the recipient is then greylisted and the
  * replay counted exactly as the look-up would have it (pd_engine_postage's
- * spend loop), so the look-up is skipped. */
+ * spend loop), so the look-up is skipped.  The look-ups of a message are
+ * one store call (look_up_stamps): one LMDB read transaction, one Redis
+ * round trip. */
 static int
 assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts,
               struct pd_postage_stamp *stamps, size_t n_stamps, int64_t now,
@@ -125,6 +175,9 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
     opt.required_bits = lowest;
     opt.resources = resources;
     opt.resource_count = n_rcpts;
+    int answer[PD_POSTAGE_STAMPS_MAX];
+    if (n_rcpts > 0)
+        look_up_stamps(e, stamps, n_stamps, look, answer);
 
     for (size_t i = 0; i < n_stamps; i++) {
         struct pd_postage_stamp *st = &stamps[i];
@@ -138,10 +191,7 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
             continue;
         }
         /* The same stamp twice in one message pays once. */
-        int repeat = 0;
-        for (size_t j = 0; j < i && !repeat; j++)
-            repeat = stamps[j].len == st->len && memcmp(stamps[j].text, st->text, st->len) == 0;
-        if (repeat) {
+        if (is_repeat(stamps, i)) {
             st->outcome = PD_STAMP_UNUSED;
             continue;
         }
@@ -152,7 +202,7 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
         if ((e->kinds & POSTAGE_KIND_ARGON2ID) &&
             is_argon2id(st->text, st->len)) {
             /* A replayed Argon2id stamp is caught before it costs anything. */
-            int seen = seen_before(e, st);
+            int seen = seen_before(st, answer[i]);
             if (seen != 0) {
                 if (seen < 0)
                     return -1;
@@ -214,7 +264,7 @@ assign_stamps(struct pd_engine *e, struct pd_postage_rcpt *rcpts, size_t n_rcpts
             st->outcome = PD_STAMP_UNDERPAID;
             continue;
         }
-        int seen = look ? seen_before(e, st) : 0;
+        int seen = look ? seen_before(st, answer[i]) : 0;
         if (seen != 0) {
             if (seen < 0)
                 return -1;
