@@ -303,10 +303,11 @@ pd_state_get_many(struct pd_state *st, struct pd_state_read *rd, size_t n, int64
     return rc;
 }
 
-/* pd_state_add_many, one entry at a time: keep a live entry, else put. */
-static enum pd_st_op
-add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen, unsigned char *out,
-       size_t *outlen, int64_t *expires_at)
+/* pd_state_add_many's entry as an update (state_backend.h): keep a live
+ * entry, else put. */
+enum pd_st_op
+pd_state_add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
+                unsigned char *out, size_t *outlen, int64_t *expires_at)
 {
     struct pd_state_add *a = ctx;
 
@@ -343,7 +344,7 @@ pd_state_add_many(struct pd_state *st, struct pd_state_add *a, size_t n, int64_t
         }
         for (j = 0; j < k && rc == PD_ST_OK; j++)
             rc = keep(st, st->ops->update(st->handle, a[i + j].table, a[i + j].key,
-                                          a[i + j].keylen, now, add_fn, &a[i + j], why,
+                                          a[i + j].keylen, now, pd_state_add_fn, &a[i + j], why,
                                           sizeof why), why);
     }
     return rc;

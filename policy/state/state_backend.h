@@ -48,6 +48,13 @@ struct pd_state_ops {
                     char *err, size_t errlen);
 };
 
+/* pd_state_add_many's entry as an update callback (ctx: a struct
+ * pd_state_add): keeps a live entry and sets `existed`, else puts the
+ * entry's value; for the one-by-one path in state.c and any backend's own
+ * add_many (state_lmdb.c), so that both mean the same. */
+enum pd_st_op pd_state_add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen,
+                              unsigned char *out, size_t *outlen, int64_t *expires_at);
+
 extern const struct pd_state_ops pd_state_lmdb_ops;
 extern const struct pd_state_ops pd_state_redis_ops;
 

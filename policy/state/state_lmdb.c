@@ -347,24 +347,6 @@ out:
  * run more than once, as state.h allows; the adds' `existed` is set anew
  * each time). */
 
-/* pd_state_add_many's entry as an update: keep a live entry, else put. */
-static enum pd_st_op
-add_fn(void *ctx, int64_t now, const unsigned char *cur, size_t curlen, unsigned char *out,
-       size_t *outlen, int64_t *expires_at)
-{
-    struct pd_state_add *a = ctx;
-
-    (void) now, (void) curlen;
-    a->existed = cur != NULL;
-    if (cur != NULL)
-        return PD_ST_KEEP;
-    if (a->vallen > 0)
-        memcpy(out, a->val, a->vallen);
-    *outlen = a->vallen;
-    *expires_at = a->expires_at;
-    return PD_ST_PUT;
-}
-
 struct many_arg {
     struct pd_state_lmdb *st;
     const struct pd_state_change *ch;   /* the updates, or                  */
@@ -392,7 +374,7 @@ many_body(MDB_txn *txn, void *varg)
             struct pd_state_add *d = &a->add[i];
 
             make_key(&key, d->key, d->keylen);
-            rc = update_entry(txn, a->st->dbi[d->table], &key, a->now, add_fn, d);
+            rc = update_entry(txn, a->st->dbi[d->table], &key, a->now, pd_state_add_fn, d);
         }
         if (rc == MDB_SUCCESS) {
             wrote = 1;
