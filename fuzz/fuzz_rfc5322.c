@@ -1,6 +1,6 @@
 /*
  * fuzz_rfc5322.c - libFuzzer target: RFC 5322 header blocks and address
- * lists as postage-sendmail -t reads them (sendmail/rfc5322.c).
+ * lists as postage-sendmail -t reads them (util/rfc5322.c).
  *
  * Input: a message (any bytes).  It is taken both as a header block
  * (rfc5322_header_end, rfc5322_next_field, rfc5322_recipients) and as one
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_sendmail_headers.c - libFuzzer target for postage-sendmail's header
  * splitter and header editor (sendmail/sendmail_headers.c over
- * sendmail/rfc5322.c).  The input's first byte chooses the edit (Bcc dropped or
+ * util/rfc5322.c).  The input's first byte chooses the edit (Bcc dropped or
  * not, 0-3 stamps); the rest is the message.  Invariants checked:
  *   - the split of the whole message is rfc5322_header_end()'s, within it,
  *     and header + body put back together is the input;
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 #include "sendmail/sendmail_headers.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)

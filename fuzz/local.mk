@@ -19,10 +19,10 @@ FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
 	kv/store_spec.c kv/redis_spec.c kv/redis_conn.c
 
 FUZZ_TARGETS = stamp verify_headers rfc5322 policy_request dns config \
-	sendmail_headers milter_data milter_conn
+	sendmail_headers milter_data milter_conn price_record
 FUZZ_SRCS_stamp = $(FUZZ_CORE)
 FUZZ_SRCS_verify_headers = $(FUZZ_CORE)
-FUZZ_SRCS_rfc5322 = sendmail/rfc5322.c
+FUZZ_SRCS_rfc5322 = util/rfc5322.c
 FUZZ_SRCS_policy_request = policy/frontends/request.c policy/checks/verdict.c
 # The DNS wire format alone: the query, the answer's parse and packing.
 FUZZ_SRCS_dns = policy/base/dns_wire.c
@@ -38,12 +38,14 @@ FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/b
 	kv/lmdb_guard.c kv/lmdb_env.c kv/store_spec.c kv/redis_spec.c kv/redis_conn.c \
 	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c
 # postage-sendmail's header splitter and editor.
-FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c sendmail/rfc5322.c
+FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c util/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header
 # bookkeeping, escaping.
 FUZZ_SRCS_milter_data = policy/checks/address.c policy/base/escape.c policy/frontends/milter_headers.c
 # postaged's own milter protocol: one MTA connection's packets.
 FUZZ_SRCS_milter_conn = policy/frontends/milter_conn.c policy/frontends/milter_wire.c
+# The published price's record and the address-to-domain step.
+FUZZ_SRCS_price_record = policy/base/price_record.c policy/base/dns.c policy/base/dns_wire.c
 
 FUZZ_SECONDS = 10
 FUZZ_LIBS = $(POSTAGE_DEP_LIBS) $(RESOLV_LIBS) $(SPF2_LIBS)

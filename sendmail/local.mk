@@ -7,11 +7,10 @@ sendmail_libsendmail_a_SOURCES = \
 	sendmail/sendmail_args.c sendmail/sendmail_args.h \
 	sendmail/sendmail_conf.c sendmail/sendmail_conf.h \
 	sendmail/sendmail_spool.c sendmail/sendmail_spool.h \
-	sendmail/sendmail_headers.c sendmail/sendmail_headers.h \
-	sendmail/rfc5322.c sendmail/rfc5322.h
+	sendmail/sendmail_headers.c sendmail/sendmail_headers.h
 sendmail_libsendmail_a_CFLAGS = $(AM_CFLAGS)
 
 sbin_PROGRAMS += postage-sendmail
 postage_sendmail_SOURCES = sendmail/postage-sendmail.c
-postage_sendmail_LDADD = sendmail/libsendmail.a mint/libcalibration.a libpostage.la libcli.a $(LIBM)
+postage_sendmail_LDADD = sendmail/libsendmail.a util/librfc5322.la mint/libcalibration.a libpostage.la libcli.a $(LIBM)
 dist_man_MANS += man/postage-sendmail.8

@@ -39,7 +39,7 @@
 #include "util/cli.h"
 #include "util/fileio.h"
 #include "mint/calibration.h"
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 #include "sendmail/sendmail_args.h"
 #include "sendmail/sendmail_conf.h"
 #include "sendmail/sendmail_headers.h"

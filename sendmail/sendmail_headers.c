@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 #include "sendmail/sendmail_headers.h"
 
 /* Does the line that ends just before `end` (its LF at end - 1) hold

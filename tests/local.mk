@@ -60,16 +60,23 @@ tests_unit_check_store_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_store
 endif
 
+# The published price's record (policy/base/price_record.c), alone.
+check_PROGRAMS += tests/unit/check_price_record
+tests_unit_check_price_record_SOURCES = tests/unit/check_price_record.c
+tests_unit_check_price_record_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_price_record_LDADD = tests/unit/libunit.a policy/base/libpricedns.la $(CHECK_LIBS)
+TESTS += tests/unit/check_price_record
+
 # postage-sendmail: the header and address parsing of -t
-# (sendmail/rfc5322.c), its arguments, configuration, spool and headers
+# (util/rfc5322.c), its arguments, configuration, spool and headers
 # (from sendmail/libsendmail.a: they are not part of libpostage).
 check_PROGRAMS += tests/unit/check_rfc5322 tests/unit/check_sendmail
 tests_unit_check_rfc5322_SOURCES = tests/unit/check_rfc5322.c
 tests_unit_check_rfc5322_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_rfc5322_LDADD = tests/unit/libunit.a sendmail/libsendmail.a $(CHECK_LIBS)
+tests_unit_check_rfc5322_LDADD = tests/unit/libunit.a util/librfc5322.la $(CHECK_LIBS)
 tests_unit_check_sendmail_SOURCES = tests/unit/check_sendmail.c
 tests_unit_check_sendmail_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_sendmail_LDADD = tests/unit/libunit.a sendmail/libsendmail.a libcli.a $(CHECK_LIBS)
+tests_unit_check_sendmail_LDADD = tests/unit/libunit.a sendmail/libsendmail.a util/librfc5322.la libcli.a $(CHECK_LIBS)
 TESTS += tests/unit/check_rfc5322 tests/unit/check_sendmail
 
 # postaged's modules: the policy protocol codec, access rules,

@@ -1,5 +1,5 @@
 /*
- * check_rfc5322.c - unit tests of sendmail/rfc5322.c, the header and address
+ * check_rfc5322.c - unit tests of util/rfc5322.c, the header and address
  * parsing behind postage-sendmail -t: real-world header shapes (RFC 5322
  * appendix A examples, what MUAs and scripts write), and hostile input
  * (unterminated syntax, huge and degenerate values, NULs, no newline),
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 #include "tests/unit/check_main.h"
 
 /* ---- helpers ---------------------------------------------------------- */

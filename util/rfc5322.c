@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sendmail/rfc5322.h"
+#include "util/rfc5322.h"
 
 /* ---- lines and fields ------------------------------------------------ */
 
