@@ -48,6 +48,10 @@ pd_rep_params_check(const struct pd_rep_params *p, char *err, size_t errlen)
         bad = "price_cap must be 0 .. 160";
     else if (p->base > p->cap)
         bad = "price_base is above price_cap: every unknown sender would be refused";
+    else if (p->published < 0)
+        bad = "published_price cannot be negative";
+    else if (p->published > p->cap)
+        bad = "published_price is above price_cap: the price promised in DNS would be refused";
     else if (p->spf_credit < 0 || p->credit_max < 0 || p->spf_softfail_penalty < 0 ||
              p->spf_other_penalty < 0)
         bad = "credits and penalties cannot be negative";
@@ -143,6 +147,11 @@ pd_price_compute(const struct pd_rep_params *p, const struct pd_price_input *in,
     memset(out, 0, sizeof *out);
     out->net = pd_rep_net(id);
     out->band = pd_rep_band_of(out->net);
+    /* A host in bad standing puts every sender on it there: otherwise it
+     * would launder its record (and win the promise) through a fresh
+     * envelope sender per message. */
+    if (pd_rep_net(client) < 0)
+        out->band = PD_REP_BAND_BAD;
     out->rate = pd_rep_rate(id) > pd_rep_rate(client) ? pd_rep_rate(id) : pd_rep_rate(client);
 
     const struct pd_rep_record *pin = id->pinned ? id : client->pinned ? client : NULL;
@@ -182,6 +191,15 @@ pd_price_compute(const struct pd_rep_params *p, const struct pd_price_input *in,
     out->surcharge = surplus > 1 ? (int) ceil(log2(surplus) - 1e-9) : 0;
 
     out->raw = p->base - out->credit + out->penalty + out->surcharge;
+    /* The promise: the price published in DNS is the most a sender in
+     * good standing is asked, so that a sender who paid it is never
+     * greylisted nor refused for its price.  Its volume is the quotas'
+     * business; bad standing is the one exception. */
+    if (out->band != PD_REP_BAND_BAD && out->raw > p->published) {
+        out->promised = 1;
+        out->bits = p->published;
+        return;
+    }
     out->over_cap = out->raw > p->cap;
     out->bits = out->raw < 0 ? 0 : out->raw > p->cap ? p->cap : out->raw;
 }

@@ -30,8 +30,18 @@
  *   price   = base - credit + penalty + surcharge, then clamped to 0 below;
  *             above cap the message is refused instead (over_cap).
  *
- * A pinned identity pays its pinned price whatever its history; a pin
- * above cap refuses its messages (over_cap), as a computed price above it.
+ * The promise (docs/price-discovery.md): a sender not in bad standing
+ * (neither its identity's nor its host's "ip:" record has net < 0, so
+ * its band is not PD_REP_BAND_BAD) is never asked more than
+ * the published price (published_price, at most cap): a price above it
+ * is lowered to it (promised), and such a sender is never refused for
+ * being over cap, whatever its penalties and volume surcharge; quotas are
+ * the volume defence for it.  A sender in bad standing pays its own price.
+ *
+ * A pinned identity pays its pinned price whatever its history, even above
+ * the published price (the postmaster's explicit exception to the
+ * promise); a pin above cap refuses its messages (over_cap), as a computed
+ * price above it.
  *
  * Everything here is a pure function of its arguments except the three
  * store calls at the bottom, which run one atomic update each.
@@ -71,6 +81,8 @@ struct pd_rep_params {
     double allowance;         /* messages per rate_window without surcharge */
     int base;                 /* price_base                                */
     int cap;                  /* price_cap                                 */
+    int published;            /* published_price: the most a sender not in
+                               * bad standing is asked, 0 .. cap           */
     int spf_credit;           /* bits off for an SPF pass (price_spf_credit) */
     int credit_max;           /* most bits off for history                 */
     int spf_softfail_penalty; /* price_spf_softfail_penalty                */
@@ -116,10 +128,11 @@ struct pd_price {
     int raw;            /* before clamping (may be < 0 or > cap)           */
     int over_cap;       /* raw > cap: refuse instead                       */
     int pinned;         /* set by a pin, not computed (over_cap still applies) */
+    int promised;       /* the published price lowered it (raw > published) */
     int credit, penalty, surcharge;
     double net;         /* the identity's net score                        */
     double rate;        /* the rate that set the surcharge                 */
-    enum pd_rep_band band;
+    enum pd_rep_band band;  /* the identity's; bad when its host's record is */
 };
 
 /* Check bounds; on error returns -1 with a message naming the field. */

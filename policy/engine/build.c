@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,21 @@ pd_settings_rep_params(const struct pd_settings *s, struct pd_rep_params *p, cha
         .spf_softfail_penalty = (int) s->price_spf_softfail_penalty,
         .spf_other_penalty = (int) s->price_spf_other_penalty,
     };
+    /* published_price: "price_base" (the default), or bits. */
+    const char *pub = s->published_price;
+    if (strcmp(pub, "price_base") == 0) {
+        p->published = p->base;
+    } else {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(pub, &end, 10);
+        if (*pub < '0' || *pub > '9' || *end != '\0' || errno != 0 || n > 160) {
+            snprintf(err, errlen, "published_price: '%.20s' is not price_base nor a whole "
+                     "number from 0 to 160", pub);
+            return -1;
+        }
+        p->published = (int) n;
+    }
     return pd_rep_params_check(p, err, errlen);
 }
 

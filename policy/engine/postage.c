@@ -519,9 +519,11 @@ trace_header(const struct pd_engine *e, const struct pd_txn *txn,
                    stamps[i].outcome == PD_STAMP_OUT_OF_BOUNDS ||
                    stamps[i].outcome == PD_STAMP_KIND_REFUSED;
     }
-    int w = snprintf(v, sizeof v, "%s; price=%d; reputation=%s; stamps=%zu; replayed=%zu; "
+    /* "promise": the published price lowered this sender's own. */
+    int w = snprintf(v, sizeof v, "%s; price=%d%s; reputation=%s; stamps=%zu; replayed=%zu; "
                      "invalid=%zu", e->hostname, txn->price.bits,
-                     pd_rep_band_name(txn->price.band), n_stamps, replayed, invalid);
+                     txn->price.promised ? "; promise" : "", pd_rep_band_name(txn->price.band),
+                     n_stamps, replayed, invalid);
     size_t n = w > 0 && (size_t) w < sizeof v ? (size_t) w : 0;
     if (n_rcpts == 1) {
         const struct pd_postage_rcpt *r = &rcpts[0];
@@ -677,6 +679,9 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
             goto out;
         }
         defer_for_postage(e, rcpts, n_rcpts, stamps, n_stamps, a);
+        size_t len = strlen(a->reason);
+        if (txn->price.promised)
+            snprintf(a->reason + len, sizeof a->reason - len, "; promise");
         goto out;
     }
     unsigned paid = 0, bits = 0;
@@ -695,8 +700,9 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
         d.counter[PD_REP_BITS_PAID] = bits;
         pd_eng_rep_record(e, txn, now, &d, NULL);
     }
-    snprintf(a->reason, sizeof a->reason, "postage: price %d, %u of %zu recipients paid, "
-             "%zu stamps replayed", txn->price.bits, paid, n_rcpts, replays);
+    snprintf(a->reason, sizeof a->reason, "postage: price %d%s, %u of %zu recipients paid, "
+             "%zu stamps replayed", txn->price.bits, txn->price.promised ? " (promise)" : "",
+             paid, n_rcpts, replays);
     if (e->trace_header)
         trace_header(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
 out:

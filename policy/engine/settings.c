@@ -211,6 +211,8 @@ static const struct key keys[] = {
       "bits an unknown sender pays before credits, penalties and surcharges" },
     { "price_cap", K_UINT, F(price_cap), "28", 0, 160, NULL,
       "highest price asked; a message priced above it is refused (price_over_cap_action)" },
+    { "published_price", K_STRING, F(published_price), "price_base", 0, 0, NULL,
+      "bits promised in DNS (postaged --dns-record): the most a sender not in bad standing is asked; price_base (the price an unknown sender pays) or 0 .. price_cap" },
     { "price_spf_credit", K_UINT, F(price_spf_credit), "4", 0, 160, NULL,
       "bits off when SPF passes for the sender's domain" },
     { "price_history_credit_max", K_UINT, F(price_history_credit_max), "16", 0, 160, NULL,

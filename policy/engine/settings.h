@@ -102,6 +102,7 @@ struct pd_settings {
     int postage;
     unsigned price_base;
     unsigned price_cap;
+    char published_price[16];         /* bits, or "price_base"          */
     unsigned price_spf_credit;
     unsigned price_history_credit_max;
     unsigned price_spf_softfail_penalty;

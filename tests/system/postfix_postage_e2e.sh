@@ -29,13 +29,14 @@ command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 dns_start
 MILTER_PORT=$(free_port)
 # Small prices keep minting fast; the formula is the documented one:
-# price = base - credit + penalty + surcharge (docs/pricing.md).
+# price = base - credit + penalty + surcharge (docs/pricing.md), published
+# at the cap so that the promise (at most published_price) hides none of it.
 BASE=12
 SPF_CREDIT=2
 write_conf() {   # $1: price_allowance
     postaged_conf "milter_listen=inet:127.0.0.1:$MILTER_PORT" hostname=postage-e2e.example \
         "dns_server=127.0.0.1:$DNS_PORT" dns_timeout=1000 helo_resolve=off helo_match=off \
-        helo_fcrdns=off greylist_delay=1h "price_base=$BASE" price_cap=24 \
+        helo_fcrdns=off greylist_delay=1h "price_base=$BASE" price_cap=24 published_price=24 \
         "price_spf_credit=$SPF_CREDIT" "price_allowance=$1"
 }
 write_conf 1000

@@ -779,6 +779,9 @@ START_TEST(test_postage_over_cap)
     pd_settings_rep_defaults(&p);
     memset(&d, 0, sizeof d);
     d.counter[PD_REP_RATE] = 1024;   /* 2^10 times the allowance: +10 bits */
+    /* A host in bad standing (net -0.5, too little for a history
+     * penalty): the published price does not cap its price. */
+    d.counter[PD_REP_REPLAYED] = 0.125;
     ck_assert_int_eq(pd_rep_apply(state, &p, "ip:198.51.100.7", T0, &d), PD_ST_OK);
     struct pd_answer a;
     struct pd_txn txn = { 0 };
@@ -813,6 +816,91 @@ START_TEST(test_postage_over_cap)
     pd_engine_unref(e);
     ck_assert_int_eq(pd_rep_load(state, &p, "ip:198.51.100.7", T0, &rec), PD_ST_OK);
     ck_assert_double_eq_tol(rec.counter[PD_REP_QUOTA_OVERRUNS], 2, 0.01);
+}
+END_TEST
+
+/* The promise: a sender not in bad standing is asked at most
+ * published_price (default price_base) for every recipient, by the milter
+ * and by the policy server alike, however much its volume and its HELO
+ * name would raise its price; a 20-bit stamp per recipient takes the
+ * message at once.  (A host in bad standing is still refused over the
+ * cap: test_postage_over_cap.) */
+START_TEST(test_postage_promise)
+{
+    static const char *const defaults[] = { "postage", "yes", "price_allowance", "1", NULL };
+    static const char *const high[] = { "postage", "yes", "price_allowance", "1",
+                                        "published_price", "28", NULL };
+    static const char *const policy_only[] = { "postage", "yes", "price_allowance", "1",
+                                               "milter_listen", "", NULL };
+    struct pd_rep_params p;
+    struct pd_rep_delta d;
+    pd_settings_rep_defaults(&p);
+    memset(&d, 0, sizeof d);
+    d.counter[PD_REP_RATE] = 1024;   /* 2^10 times the allowance: +10 bits */
+    ck_assert_int_eq(pd_rep_apply(state, &p, "ip:198.51.100.7", T0, &d), PD_ST_OK);
+
+    struct pd_engine *e = engine_with(defaults, state);
+    postage_store *ps = stamp_store();
+    pd_engine_attach(e, ps, NULL);
+    static const char *const to[] = { "a@example.org", "b@example.org" };
+    struct pd_postage_rcpt r[2];
+    struct pd_postage_stamp sp[2];
+    char st[2][POSTAGE_MINT_STAMP_SIZE];
+    struct pd_txn txn;
+    struct pd_answer a;
+
+    milter_rcpts(e, &txn, "p1", to, 2, T0);
+    ck_assert_int_eq(txn.price.raw, 30);
+    ck_assert_int_eq(txn.price.bits, 20);
+    ck_assert(txn.price.promised && !txn.price.over_cap);
+    /* Unpaid: greylisted, and the 451 names the published price. */
+    eoh(e, &txn, to, r, 2, st, sp, 0, T0, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);
+    ck_assert_msg(strstr(a.verdict.text, "attach X-Hashcash with 20 bits for each of") != NULL,
+                  "%s", a.verdict.text);
+    ck_assert_msg(strstr(a.reason, "; promise") != NULL, "%s", a.reason);
+    /* Paid at the published price, for every recipient: taken at once. */
+    mint("a@example.org", 20, st[0]);
+    mint("b@example.org", 20, st[1]);
+    milter_rcpts(e, &txn, "p2", to, 2, T0 + 1);
+    eoh(e, &txn, to, r, 2, st, sp, 2, T0 + 1, &a);
+    ck_assert_msg(a.verdict.action == PD_DUNNO, "%s", a.reason);
+    ck_assert_int_eq(r[0].outcome, PD_RCPT_PAID);
+    ck_assert_int_eq(r[1].outcome, PD_RCPT_PAID);
+    ck_assert_int_eq(r[0].need, 20);
+    ck_assert_int_eq(r[1].need, 20);
+    ck_assert_msg(strstr(a.prepend_value, "; price=20; promise; reputation=unknown;") != NULL,
+                  "%s", a.prepend_value);
+    ck_assert_msg(strstr(a.reason, "price 20 (promise)") != NULL, "%s", a.reason);
+    pd_engine_unref(e);
+
+    /* The policy server alone announces the same price. */
+    e = engine_with(policy_only, state);
+    memset(&txn, 0, sizeof txn);
+    struct pd_query q = rcpt("198.51.100.7", "a@example.net", "c@example.org", "p3");
+    pd_engine_decide(e, &txn, &q, T0 + 2, &a);
+    ck_assert_int_eq(txn.price.bits, 20);
+    ck_assert_int_eq(a.verdict.action, PD_DEFER);   /* greylisted, not refused */
+    ck_assert_msg(strstr(a.verdict.text, "Greylisted") != NULL, "%s", a.verdict.text);
+    struct pd_header h;
+    int announced = 0;
+    while (pd_txn_take_header(&txn, &h))
+        announced |= strcmp(h.name, "X-Postage-Price") == 0 && strcmp(h.value, "20") == 0;
+    ck_assert(announced);
+    pd_engine_unref(e);
+
+    /* Published at the cap: the same sender's own price, 31 by now, is
+     * over it, and it is asked the cap, not refused. */
+    e = engine_with(high, state);
+    memset(&txn, 0, sizeof txn);
+    q = rcpt("198.51.100.7", "a@example.net", "d@example.org", "p4");
+    q.from_milter = 1;
+    pd_engine_decide(e, &txn, &q, T0 + 3, &a);
+    ck_assert_int_eq(a.verdict.action, PD_DUNNO);
+    ck_assert_int_gt(txn.price.raw, 28);
+    ck_assert_int_eq(txn.price.bits, 28);
+    pd_engine_unref(e);
+    postage_store_close(ps);
 }
 END_TEST
 
@@ -893,6 +981,7 @@ suite(void)
     tcase_add_test(t, test_postage_one_stamp_replayed);
     tcase_add_test(t, test_postage_price_zero_skips_greylisting);
     tcase_add_test(t, test_postage_over_cap);
+    tcase_add_test(t, test_postage_promise);
     tcase_add_test(t, test_postage_quote_is_kept);
     tcase_add_test(t, test_milter_sessions);
     tcase_add_test(t, test_postage_policy_front_end);

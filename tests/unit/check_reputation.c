@@ -111,6 +111,9 @@ END_TEST
 
 START_TEST(test_price_unknown_and_spf)
 {
+    /* The formula alone: the promise (test_promise) would lower the
+     * prices over price_base. */
+    P.published = P.cap;
     struct pd_rep_record none = record(0, 0);
     ck_assert_int_eq(price_of(&none, &none, 0, PD_SPF_NONE, 0).bits, 22);
     ck_assert_int_eq(price_of(&none, &none, 1, PD_SPF_PASS, 0).bits, 16);
@@ -177,16 +180,19 @@ START_TEST(test_price_bad_history_and_cap)
     ck_assert_int_eq(p.bits, 20 + 2 + 3);
     ck_assert(!p.over_cap);
 
-    /* Over the cap: flagged, not silently capped. */
+    /* Over the cap: flagged, not silently capped.  (A sender in bad
+     * standing: for the others the published price is the most.) */
     struct pd_rep_record flood = record(0, P.allowance * 100);
+    flood.counter[PD_REP_REPLAYED] = 2;
     p = price_of(&flood, NULL, 0, PD_SPF_SOFTFAIL, 0);
-    ck_assert_int_eq(p.raw, 20 + 4 + 7);
+    ck_assert_int_eq(p.raw, 20 + 4 + 3 + 7);
     ck_assert(p.over_cap);
+    ck_assert(!p.promised);
     /* Exactly the cap is still payable. */
-    P.cap = 31;
+    P.cap = 34;
     p = price_of(&flood, NULL, 0, PD_SPF_SOFTFAIL, 0);
     ck_assert(!p.over_cap);
-    ck_assert_int_eq(p.bits, 31);
+    ck_assert_int_eq(p.bits, 34);
 }
 END_TEST
 
@@ -230,6 +236,95 @@ START_TEST(test_pin_over_cap_refuses)
     ck_assert(p.pinned);
     ck_assert(!p.over_cap);
     ck_assert_int_eq(p.bits, 28);
+}
+END_TEST
+
+/* The promise: a sender not in bad standing is never asked more than
+ * published_price (by default price_base), whatever its penalties and
+ * volume, and never refused for being over the cap; a sender in bad
+ * standing (its record, or its host's) and a pinned one pay their own
+ * price. */
+START_TEST(test_promise)
+{
+    ck_assert_int_eq(P.published, 20);          /* the default: price_base */
+    ck_assert_int_eq(P.base, 20);
+    struct pd_rep_record none = record(0, 0);
+
+    /* Unknown, SPF none, a HELO name that does not resolve: 20 + 2 + 2. */
+    struct pd_price p = price_of(&none, &none, 0, PD_SPF_NONE, 2);
+    ck_assert_int_eq(p.raw, 24);
+    ck_assert_int_eq(p.bits, 20);
+    ck_assert(p.promised);
+    ck_assert(!p.over_cap);
+    ck_assert_int_eq(p.band, PD_REP_BAND_UNKNOWN);
+
+    /* A price at or below the published one is left alone. */
+    p = price_of(&none, &none, 1, PD_SPF_PASS, 0);
+    ck_assert_int_eq(p.bits, 16);
+    ck_assert(!p.promised);
+    p = price_of(&none, &none, 1, PD_SPF_PASS, 4);
+    ck_assert_int_eq(p.bits, 20);
+    ck_assert(!p.promised);
+
+    /* Volume: 1000 times the allowance (+10) and a softfail (+4), less 3
+     * bits of history, is 31, over the cap of 28; a known sender is still
+     * asked 20, not refused. */
+    struct pd_rep_record known = record(10, P.allowance * 1000);
+    p = price_of(&known, NULL, 0, PD_SPF_SOFTFAIL, 0);
+    ck_assert_int_eq(p.band, PD_REP_BAND_KNOWN);
+    ck_assert_int_gt(p.raw, P.cap);
+    ck_assert(!p.over_cap);
+    ck_assert(p.promised);
+    ck_assert_int_eq(p.bits, 20);
+    /* The busy host's rate alone, too. */
+    struct pd_rep_record busy = record(0, P.allowance * 1000);
+    p = price_of(&none, &busy, 0, PD_SPF_NONE, 0);
+    ck_assert(!p.over_cap && p.promised);
+    ck_assert_int_eq(p.bits, 20);
+
+    /* Bad standing: its own price, named in the 451, and the cap. */
+    struct pd_rep_record bad = record(0, 0);
+    bad.counter[PD_REP_HELO_FAILURES] = 1;          /* net -4: +2 bits */
+    p = price_of(&bad, &none, 0, PD_SPF_NONE, 2);
+    ck_assert_int_eq(p.band, PD_REP_BAND_BAD);
+    ck_assert(!p.promised);
+    ck_assert_int_eq(p.bits, 20 + 2 + 2 + 2);
+    bad.counter[PD_REP_RATE] = P.allowance * 100;
+    p = price_of(&bad, &none, 0, PD_SPF_NONE, 2);
+    ck_assert(p.over_cap);
+    /* A host in bad standing puts a fresh sender address on it there:
+     * a new envelope sender per message does not win the promise. */
+    struct pd_rep_record bad_host = record(0, 0);
+    bad_host.counter[PD_REP_HELO_FAILURES] = 1;
+    p = price_of(&none, &bad_host, 0, PD_SPF_NONE, 2);
+    ck_assert_int_eq(p.band, PD_REP_BAND_BAD);
+    ck_assert(!p.promised);
+    ck_assert_int_eq(p.bits, 24);
+
+    /* A pin is the postmaster's exception: above the published price it
+     * is asked all the same (and above the cap it refuses). */
+    struct pd_rep_record pinned = record(10, 0);
+    pinned.pinned = 1;
+    pinned.pin_bits = 24;
+    p = price_of(&pinned, NULL, 1, PD_SPF_PASS, 0);
+    ck_assert(p.pinned && !p.promised);
+    ck_assert_int_eq(p.bits, 24);
+
+    /* Another published price: a lower one lowers the price of every
+     * sender in good standing to it; 0 makes their mail free. */
+    P.published = 12;
+    p = price_of(&none, &none, 1, PD_SPF_PASS, 0);
+    ck_assert_int_eq(p.bits, 12);
+    ck_assert(p.promised);
+    P.published = 0;
+    p = price_of(&none, &none, 0, PD_SPF_NONE, 2);
+    ck_assert_int_eq(p.bits, 0);
+    p = price_of(&bad, &none, 0, PD_SPF_NONE, 2);
+    ck_assert(p.over_cap);
+    P.published = P.cap;
+    p = price_of(&none, &none, 0, PD_SPF_SOFTFAIL, 2);
+    ck_assert_int_eq(p.bits, 26);
+    ck_assert(!p.promised);
 }
 END_TEST
 
@@ -286,6 +381,8 @@ START_TEST(test_worked_table_in_docs)
         char got[64];
         if (p.over_cap)
             snprintf(got, sizeof got, "refused (%d)", p.raw);
+        else if (p.promised)
+            snprintf(got, sizeof got, "%d (promise; own %d)", p.bits, p.raw);
         else
             snprintf(got, sizeof got, "%d", p.bits);
         ck_assert_msg(strcmp(got, cols[5]) == 0, "docs/pricing.md, '%s': the table says %s, "
@@ -493,6 +590,43 @@ START_TEST(test_params_check)
     p.half_life = 0;
     ck_assert_int_eq(pd_rep_params_check(&p, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "reputation_half_life"));
+    /* A published price over the cap would be a promise postaged breaks. */
+    p = P;
+    p.published = p.cap;
+    ck_assert_int_eq(pd_rep_params_check(&p, err, sizeof err), 0);
+    p.published = p.cap + 1;
+    ck_assert_int_eq(pd_rep_params_check(&p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "published_price is above price_cap"));
+}
+END_TEST
+
+/* published_price follows price_base unless set; it is checked against
+ * price_cap and must be a number (or price_base). */
+START_TEST(test_published_price_setting)
+{
+    struct pd_settings s;
+    struct pd_rep_params p;
+    char err[256];
+    pd_settings_defaults(&s, "/nonexistent");
+    ck_assert_str_eq(s.published_price, "price_base");
+    ck_assert_int_eq(pd_settings_rep_params(&s, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.published, 20);
+    ck_assert_int_eq(pd_settings_set(&s, "price_base", "23", err, sizeof err), 0);
+    ck_assert_int_eq(pd_settings_rep_params(&s, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.published, 23);
+    ck_assert_int_eq(pd_settings_set(&s, "published_price", "18", err, sizeof err), 0);
+    ck_assert_int_eq(pd_settings_rep_params(&s, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.published, 18);
+    ck_assert_int_eq(pd_settings_set(&s, "published_price", "29", err, sizeof err), 0);
+    ck_assert_int_eq(pd_settings_rep_params(&s, &p, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "published_price is above price_cap") != NULL, "%s", err);
+    static const char *const bad[] = { "", "x", "-1", "20x", "161", "4294967317" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(pd_settings_set(&s, "published_price", bad[i], err, sizeof err), 0);
+        ck_assert_int_eq(pd_settings_rep_params(&s, &p, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "published_price: '") == err, "%s: %s", bad[i], err);
+    }
+    pd_settings_free(&s);
 }
 END_TEST
 
@@ -511,6 +645,8 @@ suite(void)
     tcase_add_test(t, test_price_bad_history_and_cap);
     tcase_add_test(t, test_pin_overrides);
     tcase_add_test(t, test_pin_over_cap_refuses);
+    tcase_add_test(t, test_promise);
+    tcase_add_test(t, test_published_price_setting);
     tcase_add_test(t, test_worked_table_in_docs);
     tcase_add_test(t, test_record_round_trip);
     tcase_add_test(t, test_identities);
