@@ -43,6 +43,7 @@
 #include "policy/base/log.h"
 #include "policy/frontends/milter.h"
 #include "policy/frontends/policy_server.h"
+#include "policy/engine/published.h"
 #include "policy/engine/rep_writer.h"
 #include "policy/engine/settings.h"
 #include "policy/state/state.h"
@@ -80,6 +81,7 @@ usage(FILE *out)
 {
     fprintf(out,
 "Usage: postaged [-c FILE] [-f] [-n] [-v]\n"
+"       postaged [-c FILE] --dns-record DOMAIN\n"
 "The postage policy daemon: a Postfix policy server and a milter with\n"
 "access control, greylisting, quotas and accounting.\n"
 "\n"
@@ -88,6 +90,8 @@ usage(FILE *out)
 "  -n           check the configuration and exit (0 valid, 1 not)\n"
 "  -v           log more (each decision's details)\n"
 "  --defaults   print every configuration key with its default and exit\n"
+"  --dns-record DOMAIN  print the _postage.DOMAIN TXT record (zone-file line)\n"
+"               of the price this configuration promises, and exit\n"
 "  -h, --help   show this help;  -V, --version  show the version\n"
 "\n"
 "Postfix: smtpd_recipient_restrictions = ..., reject_unauth_destination,\n"
@@ -396,11 +400,12 @@ main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "defaults", no_argument, NULL, 'D' },
+        { "dns-record", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    const char *file = NULL;
+    const char *file = NULL, *dns_record = NULL;
     int foreground = 0, check_only = 0, verbose = 0, c;
     char err[1024];
 
@@ -411,6 +416,7 @@ main(int argc, char **argv)
         case 'n': check_only = 1; break;
         case 'v': verbose = 1; break;
         case 'D': pd_settings_print_defaults(stdout); return 0;
+        case 'R': dns_record = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("postaged (postage) %s\n", PACKAGE_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -422,9 +428,33 @@ main(int argc, char **argv)
     }
 
     struct pd_settings settings;
+    char canonical[PD_DNS_NAME_MAX + 1];
+    if (dns_record != NULL && pd_published_domain(dns_record, canonical, sizeof canonical, err,
+                                                  sizeof err) != 0) {
+        fprintf(stderr, "postaged: --dns-record: %s\n", err);
+        return 2;
+    }
     if (pd_config_load(&settings, file, err, sizeof err) != 0) {
         fprintf(stderr, "postaged: %s\n", err);
         return 1;
+    }
+    /* --dns-record: the record of what this configuration enforces, so
+     * that the two always match (published.h); a configuration -n refuses
+     * has nothing to publish. */
+    if (dns_record != NULL) {
+        char line[PD_PUBLISHED_LINE_MAX], unused[PD_SETTING_MAX + 16];
+        int invalid = check_settings(&settings, file ? file : "(defaults)", unused,
+                                     sizeof unused);
+        if (!invalid && pd_published_zone_line(&settings, dns_record, line, sizeof line, NULL,
+                                               err, sizeof err) != 0) {
+            fprintf(stderr, "postaged: --dns-record: %s: %s\n", file ? file : "built-in defaults",
+                    err);
+            invalid = 1;
+        }
+        if (!invalid)
+            printf("%s\n", line);
+        pd_settings_free(&settings);
+        return invalid || fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
     }
     char milter_spec[PD_SETTING_MAX + 16] = "";
     int invalid = check_settings(&settings, file ? file : "(defaults)", milter_spec,

@@ -66,6 +66,13 @@ tests_unit_check_price_record_SOURCES = tests/unit/check_price_record.c
 tests_unit_check_price_record_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_price_record_LDADD = tests/unit/libunit.a policy/base/libpricedns.la $(CHECK_LIBS)
 TESTS += tests/unit/check_price_record
+# The record postaged publishes (policy/engine/published.c), made from the
+# settings and parsed back with the readers' parser.
+check_PROGRAMS += tests/unit/check_published
+tests_unit_check_published_SOURCES = tests/unit/check_published.c
+tests_unit_check_published_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_published_LDADD = $(UNIT_POLICY_LIBS)
+TESTS += tests/unit/check_published
 
 # postage-sendmail: the header and address parsing of -t
 # (util/rfc5322.c), its arguments, configuration, spool and headers
@@ -197,6 +204,11 @@ if WITH_MILTER
 TESTS += tests/system/fault_kill9.sh
 endif
 EXTRA_DIST += tests/system/fault_kill9.sh
+
+# postaged --dns-record: the program's output, field by field, and its exit
+# status for a bad domain or a configuration with nothing to publish.
+TESTS += tests/system/dns_record_cli.sh
+EXTRA_DIST += tests/system/dns_record_cli.sh
 
 # ---- postaged over the policy protocol ---------------------------------------
 # pd_client: a policy-protocol client (also used by bench/).
