@@ -326,3 +326,11 @@ TESTS += $(POSTFIX_MILTER_SPF_TESTS)
 endif
 endif
 EXTRA_DIST += $(POSTFIX_TESTS) $(POSTFIX_MILTER_TESTS) $(POSTFIX_MILTER_SPF_TESTS)
+# The published price is a promise (issue 19): senders not in bad standing
+# paying the bits of postaged --dns-record are taken at once, the others not.
+if WITH_MILTER
+if WITH_SPF
+TESTS += tests/system/postfix_promise_e2e.sh
+endif
+endif
+EXTRA_DIST += tests/system/postfix_promise_e2e.sh
