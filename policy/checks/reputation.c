@@ -101,6 +101,20 @@ pd_rep_net(const struct pd_rep_record *r)
     return good - bad;
 }
 
+/* The standing the promise looks at: the net score without the failed
+ * HELO tests.  A HELO name that does not resolve is how a host is set up,
+ * not something it does to the receiver, and it already costs the host
+ * its HELO score in every price; counted here too, it would put a host
+ * that pays the published price in bad standing after its first message
+ * (4 points against, 3 earned by a one-recipient message paid at 20
+ * bits), and greylist its second.  Forged SPF, replayed stamps and quota
+ * overruns are abuse, and do count. */
+static double
+standing_net(const struct pd_rep_record *r)
+{
+    return pd_rep_net(r) + BAD_WEIGHT * r->counter[PD_REP_HELO_FAILURES];
+}
+
 enum pd_rep_band
 pd_rep_band_of(double net)
 {
@@ -150,7 +164,8 @@ pd_price_compute(const struct pd_rep_params *p, const struct pd_price_input *in,
     /* A host in bad standing puts every sender on it there: otherwise it
      * would launder its record (and win the promise) through a fresh
      * envelope sender per message. */
-    if (pd_rep_net(client) < 0)
+    out->bad_standing = standing_net(id) < 0 || standing_net(client) < 0;
+    if (out->bad_standing)
         out->band = PD_REP_BAND_BAD;
     out->rate = pd_rep_rate(id) > pd_rep_rate(client) ? pd_rep_rate(id) : pd_rep_rate(client);
 
@@ -195,7 +210,7 @@ pd_price_compute(const struct pd_rep_params *p, const struct pd_price_input *in,
      * good standing is asked, so that a sender who paid it is never
      * greylisted nor refused for its price.  Its volume is the quotas'
      * business; bad standing is the one exception. */
-    if (out->band != PD_REP_BAND_BAD && out->raw > p->published) {
+    if (!out->bad_standing && out->raw > p->published) {
         out->promised = 1;
         out->bits = p->published;
         return;

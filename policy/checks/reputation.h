@@ -31,8 +31,9 @@
  *             above cap the message is refused instead (over_cap).
  *
  * The promise (docs/price-discovery.md): a sender not in bad standing
- * (neither its identity's nor its host's "ip:" record has net < 0, so
- * its band is not PD_REP_BAND_BAD) is never asked more than
+ * (neither its identity's nor its host's "ip:" record has a net score
+ * below 0 once failed HELO tests are left out: those are how a host is set
+ * up, and cost it its HELO score in the price already) is never asked more than
  * the published price (published_price, at most cap): a price above it
  * is lowered to it (promised), and such a sender is never refused for
  * being over cap, whatever its penalties and volume surcharge; quotas are
@@ -129,10 +130,11 @@ struct pd_price {
     int over_cap;       /* raw > cap: refuse instead                       */
     int pinned;         /* set by a pin, not computed (over_cap still applies) */
     int promised;       /* the published price lowered it (raw > published) */
+    int bad_standing;   /* outside the promise: see above                    */
     int credit, penalty, surcharge;
     double net;         /* the identity's net score                        */
     double rate;        /* the rate that set the surcharge                 */
-    enum pd_rep_band band;  /* the identity's; bad when its host's record is */
+    enum pd_rep_band band;  /* the identity's; bad also when in bad standing */
 };
 
 /* Check bounds; on error returns -1 with a message naming the field. */

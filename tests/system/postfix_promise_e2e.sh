@@ -36,11 +36,11 @@ BITS=$(printf '%s\n' "$line" | sed -n 's/^_postage\.example\.test\. [0-9]* IN TX
 [ -n "$BITS" ] || { fail "no b= in the record: $line"; finish; }
 expect_eq "the published price on defaults is price_base" 20 "$BITS"
 
-# A sender in bad standing: a HELO failure on its record (net -4, which
+# A sender in bad standing: an SPF failure on its record (net -4, which
 # adds 2 bits; its own price stays under price_cap, so it is not refused).
 BAD_SENDER=bad@nospf.test
 BAD_ADDR=192.0.2.79
-"$SEED" "lmdb:$TMP/state" "$(date +%s)" "sender:192.0.2.0/24 $BAD_SENDER" helo_failures=1 \
+"$SEED" "lmdb:$TMP/state" "$(date +%s)" "sender:192.0.2.0/24 $BAD_SENDER" spf_failures=1 \
     messages=1 || fail "rep_seed"
 
 postaged_start "$MILTER_PORT"
@@ -67,6 +67,19 @@ grep -q "^X-Postage-Result: promise-e2e.example; price=$BITS; promise; reputatio
 # The sender's own price was higher: the promise lowered it (the HELO name
 # and SPF none each add to it).
 grep -q "postage: price $BITS (promise)" "$TMP/postaged.log" || fail "the log does not say the promise applied"
+
+# 1b. The same host and sender again, to another recipient.  Its first
+#     message counted a failed HELO test against it (4 points, more than the
+#     3 that message earned), so its record's score is below 0 now; but a
+#     HELO name that does not resolve is how a host is set up, not abuse,
+#     and it keeps the promise.
+wait_messages "ip:192.0.2.77" 1
+expect_eq "the host's failed HELO tests" 1 "$(rep ip:192.0.2.77 'round(d["counters"]["helo_failures"])')"
+expect_eq "the host's band after one message" bad "$(rep ip:192.0.2.77 'd["band"]')"
+stamp=$(stamp_header erin@example.test "$BITS")
+send good@nospf.test 192.0.2.77 erin@example.test --header 'Subject: paid again' --header "$stamp" ||
+    { fail "the second paid message from a host with a failing HELO name was not taken"; show_logs; }
+pf_wait_delivered erin@example.test 20 >/dev/null || { fail "nothing delivered to erin"; show_logs; }
 
 # 2. The same kind of sender without a stamp: greylisted, and the 451
 #    names the published price.

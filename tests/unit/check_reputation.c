@@ -284,7 +284,7 @@ START_TEST(test_promise)
 
     /* Bad standing: its own price, named in the 451, and the cap. */
     struct pd_rep_record bad = record(0, 0);
-    bad.counter[PD_REP_HELO_FAILURES] = 1;          /* net -4: +2 bits */
+    bad.counter[PD_REP_SPF_FAILURES] = 1;           /* net -4: +2 bits */
     p = price_of(&bad, &none, 0, PD_SPF_NONE, 2);
     ck_assert_int_eq(p.band, PD_REP_BAND_BAD);
     ck_assert(!p.promised);
@@ -295,11 +295,28 @@ START_TEST(test_promise)
     /* A host in bad standing puts a fresh sender address on it there:
      * a new envelope sender per message does not win the promise. */
     struct pd_rep_record bad_host = record(0, 0);
-    bad_host.counter[PD_REP_HELO_FAILURES] = 1;
+    bad_host.counter[PD_REP_REPLAYED] = 1;
     p = price_of(&none, &bad_host, 0, PD_SPF_NONE, 2);
     ck_assert_int_eq(p.band, PD_REP_BAND_BAD);
-    ck_assert(!p.promised);
+    ck_assert(p.bad_standing && !p.promised);
     ck_assert_int_eq(p.bits, 24);
+
+    /* Failed HELO tests are how a host is set up, not abuse: they cost
+     * it its HELO score in the price, and below 0 they make its band bad,
+     * but not its standing.  A host whose HELO name does not resolve and
+     * that paid the published price for its first messages keeps the
+     * promise for the next ones. */
+    struct pd_rep_record helo_host = record(2, 0);   /* 2 accepted ...      */
+    helo_host.counter[PD_REP_BITS_PAID] = 40;        /* ... paid at 20 bits */
+    helo_host.counter[PD_REP_HELO_FAILURES] = 2;     /* net 2 + 4 - 8 = -2  */
+    p = price_of(&helo_host, &helo_host, 0, PD_SPF_NONE, 2);
+    ck_assert_int_eq(p.band, PD_REP_BAND_BAD);
+    ck_assert(!p.bad_standing && p.promised);
+    ck_assert_int_eq(p.bits, 20);
+    helo_host.counter[PD_REP_REPLAYED] = 2;           /* abuse: 6 - 8 < 0    */
+    p = price_of(&helo_host, &helo_host, 0, PD_SPF_NONE, 2);
+    ck_assert(p.bad_standing && !p.promised);
+    ck_assert_int_gt(p.bits, 20);
 
     /* A pin is the postmaster's exception: above the published price it
      * is asked all the same (and above the cap it refuses). */
