@@ -11,6 +11,11 @@ sendmail_libsendmail_a_SOURCES = \
 sendmail_libsendmail_a_CFLAGS = $(AM_CFLAGS)
 
 sbin_PROGRAMS += postage-sendmail
-postage_sendmail_SOURCES = sendmail/postage-sendmail.c
-postage_sendmail_LDADD = sendmail/libsendmail.a util/librfc5322.la mint/libcalibration.a libpostage.la libcli.a $(LIBM)
+# sendmail_price.c reads the recipients' published prices through the
+# resolver of policy/base/libpricedns.la; it stays out of libsendmail.a so
+# that the unit tests of the rest need no resolver.
+postage_sendmail_SOURCES = sendmail/postage-sendmail.c \
+	sendmail/sendmail_price.c sendmail/sendmail_price.h
+postage_sendmail_LDADD = sendmail/libsendmail.a util/librfc5322.la policy/base/libpricedns.la \
+	mint/libcalibration.a libpostage.la libcli.a $(LIBM)
 dist_man_MANS += man/postage-sendmail.8

@@ -10,6 +10,10 @@
  * names and stamps only the shown recipients.  Without blind recipients
  * the arguments go to the real sendmail exactly as given.
  *
+ * Each recipient pays what its domain publishes at _postage.<domain>
+ * (up to max_bits), or, when it publishes nothing or DNS cannot say, what
+ * the bits rules give it (sendmail_price.c).
+ *
  * Nothing is lost: a failed or over-budget minting sends the message
  * unstamped (or spools it, on_mint_failure = queue), with a warning in the
  * mail log; a sendmail that fails on the first copy makes us exit with its
@@ -43,6 +47,7 @@
 #include "sendmail/sendmail_args.h"
 #include "sendmail/sendmail_conf.h"
 #include "sendmail/sendmail_headers.h"
+#include "sendmail/sendmail_price.h"
 #include "sendmail/sendmail_spool.h"
 #include "postage.h"
 
@@ -286,6 +291,28 @@ fit_budget(struct plan *p, double rate)
             budget, rate / 1e6, lowered_to);
 }
 
+/* Each recipient's bits: its domain's published price, else the rules
+ * (sendmail_price.h).  -1 if memory ran out. */
+static int
+price_all(struct plan *p)
+{
+    const char **addrs = calloc(p->n ? p->n : 1, sizeof *addrs);
+    unsigned *bits = calloc(p->n ? p->n : 1, sizeof *bits);
+    if (addrs == NULL || bits == NULL) {
+        free(addrs);
+        free(bits);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        addrs[i] = p->r[i].addr;
+    smp_price_recipients(&conf, addrs, p->n, bits, say);
+    for (size_t i = 0; i < p->n; i++)
+        p->r[i].bits = bits[i];
+    free(addrs);
+    free(bits);
+    return 0;
+}
+
 /* Mint every recipient's stamp.  Returns how many could not be minted. */
 static size_t
 mint_all(struct plan *p)
@@ -296,8 +323,10 @@ mint_all(struct plan *p)
         say(LOG_WARNING, "cannot measure this machine's minting rate; sending unstamped");
         return p->n;
     }
-    for (size_t i = 0; i < p->n; i++)
-        p->r[i].bits = smc_bits_for(&conf, p->r[i].addr);
+    if (price_all(p) != 0) {
+        say(LOG_WARNING, "out of memory pricing the recipients; sending unstamped");
+        return p->n;
+    }
     fit_budget(p, rate);
 
     /* Luck varies: allow three times the budget before giving up. */
@@ -838,9 +867,10 @@ usage(FILE *out)
     fprintf(out,
 "Usage: postage-sendmail [SENDMAIL OPTION]... [RECIPIENT]...\n"
 "       postage-sendmail --queue | --flush | --help | --version\n"
-"A drop-in sendmail: adds one X-Hashcash stamp per recipient (bits from\n"
-"the configuration, within a time budget) and hands the message to the\n"
-"real sendmail with the same options.  Bcc recipients get their own copy.\n"
+"A drop-in sendmail: adds one X-Hashcash stamp per recipient (the bits its\n"
+"domain publishes at _postage.DOMAIN, else the configuration's, within a\n"
+"time budget) and hands the message to the real sendmail with the same\n"
+"options.  Bcc recipients get their own copy.\n"
 "\n"
 "  --queue    list the messages waiting in the spool\n"
 "  --flush    send the messages waiting in the spool now\n"

@@ -20,7 +20,10 @@ smc_defaults(struct smc_conf *c, const char *spool_default)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->sendmail, sizeof c->sendmail, "/usr/sbin/sendmail");
-    c->default_bits = 20;
+    c->default_bits = SMC_DEFAULT_BITS;
+    c->max_bits = SMC_DEFAULT_MAX_BITS;
+    snprintf(c->dns_server, sizeof c->dns_server, "system");
+    c->dns_timeout = 5;
     c->time_budget = 10;
     snprintf(c->spool, sizeof c->spool, "%s", spool_default);
     c->on_mint_failure = SMC_SEND;
@@ -64,11 +67,15 @@ parse_seconds(const char *v, double max, double *out)
     char *end;
     errno = 0;
     double d = strtod(v, &end);
-    if (*v < '0' || *v > '9' || errno != 0 || !(d >= 0) || d > max)
+    /* the bound is checked once the unit is known (500ms) */
+    if (*v < '0' || *v > '9' || errno != 0 || !(d >= 0))
         return -1;
     if (*end == 's' && end[1] == '\0')
         end++;
-    else if (*end == 'm' && end[1] == '\0') {
+    else if (end[0] == 'm' && end[1] == 's' && end[2] == '\0') {
+        d /= 1000;
+        end += 2;
+    } else if (*end == 'm' && end[1] == '\0') {
         d *= 60;
         end++;
     } else if (*end == 'h' && end[1] == '\0') {
@@ -153,6 +160,26 @@ set_key(struct smc_conf *c, const char *k, const char *v, char *why, size_t whyl
     } else if (strcmp(k, "default_bits") == 0) {
         if (parse_uint(v, 160, &c->default_bits) != 0) {
             snprintf(why, whylen, "'%.40s' is not a number of bits 0-160", v);
+            return -1;
+        }
+    } else if (strcmp(k, "max_bits") == 0) {
+        /* a record asks at most 40 (price_record.h) */
+        if (parse_uint(v, 40, &c->max_bits) != 0) {
+            snprintf(why, whylen, "'%.40s' is not a number of bits 0-40", v);
+            return -1;
+        }
+    } else if (strcmp(k, "dns_server") == 0) {
+        /* The list's syntax is the resolver's, checked when it starts
+         * (a bad one then means no look-ups, with a warning). */
+        if (v[0] == '\0' || strlen(v) >= sizeof c->dns_server) {
+            snprintf(why, whylen, "dns_server must be system, none or a HOST:PORT list "
+                     "of at most %d bytes", SMC_DNS_SERVER_MAX - 1);
+            return -1;
+        }
+        snprintf(c->dns_server, sizeof c->dns_server, "%s", v);
+    } else if (strcmp(k, "dns_timeout") == 0) {
+        if (parse_seconds(v, 600, &c->dns_timeout) != 0 || c->dns_timeout < 0.001) {
+            snprintf(why, whylen, "'%.40s' is not a time from 1ms to 10m, such as 5s or 500ms", v);
             return -1;
         }
     } else if (strcmp(k, "threads") == 0) {

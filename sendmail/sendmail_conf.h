@@ -1,7 +1,8 @@
 /*
  * sendmail_conf.h - postage-sendmail's configuration: where the real
- * sendmail is, how many bits each recipient gets, the time budget, and
- * the spool.  A `key = value` file (default /etc/postage/sendmail.conf,
+ * sendmail is, how many bits each recipient gets (the price its domain
+ * publishes in DNS, up to max_bits, else the bits rules), the time budget,
+ * and the spool.  A `key = value` file (default /etc/postage/sendmail.conf,
  * or $POSTAGE_SENDMAIL_CONF); $POSTAGE_SENDMAIL overrides `sendmail`.
  */
 #ifndef POSTAGE_MINT_SENDMAIL_CONF_H
@@ -12,6 +13,15 @@
 #define SMC_PATH_MAX 1024
 #define SMC_RULES_MAX 1000
 #define SMC_DEFAULT_FILE "/etc/postage/sendmail.conf"
+#define SMC_DNS_SERVER_MAX 256
+/* The most bits a published record can make us pay, by default (the
+ * stamping milter's stamp_max_bits default too). */
+#define SMC_DEFAULT_MAX_BITS 26
+/* What a domain publishing nothing gets: the most a postaged on its
+ * defaults asks a sender it does not know (price_base 20, plus up to 4
+ * for SPF none and an unresolvable HELO name), so that mail to it skips
+ * greylisting even without a record. */
+#define SMC_DEFAULT_BITS 24
 
 /* "bits = PATTERN BITS": user@domain exactly, @domain (the domain only),
  * .domain (its subdomains), or * (everyone).  First match wins. */
@@ -24,7 +34,14 @@ enum smc_on_failure { SMC_SEND = 0, SMC_QUEUE };
 
 struct smc_conf {
     char sendmail[SMC_PATH_MAX];   /* the real sendmail                   */
-    unsigned default_bits;         /* 20                                  */
+    unsigned default_bits;         /* fallback of the rules; SMC_DEFAULT_BITS */
+    unsigned max_bits;             /* most bits a published record gets us
+                                    * to pay; SMC_DEFAULT_MAX_BITS        */
+    char dns_server[SMC_DNS_SERVER_MAX]; /* "system" (resolv.conf), "none"
+                                    * (no look-ups: the bits rules alone),
+                                    * or HOST:PORT list (pd_dns syntax)   */
+    double dns_timeout;            /* seconds for all of a message's
+                                    * look-ups; 5                         */
     double time_budget;            /* seconds of minting per message; 10  */
     int background;                /* return at once, send from the spool */
     char spool[SMC_PATH_MAX];
@@ -44,7 +61,8 @@ void smc_defaults(struct smc_conf *c, const char *spool_default);
  * leaves *c with the defaults plus whatever came before the bad line. */
 int smc_load(struct smc_conf *c, const char *file, int optional, char *err, size_t errlen);
 
-/* The bits for one recipient address. */
+/* The bits the rules (then default_bits) give one recipient address:
+ * what it pays when its domain publishes no price, or DNS cannot say. */
 unsigned smc_bits_for(const struct smc_conf *c, const char *address);
 
 void smc_free(struct smc_conf *c);

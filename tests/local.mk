@@ -182,6 +182,11 @@ EXTRA_DIST += tests/system/store_faults.sh tests/system/store_diskfull.sh
 TESTS += tests/system/sendmail_faults.sh
 EXTRA_DIST += tests/system/sendmail_faults.sh
 
+# issue 19 §3: postage-sendmail pays each recipient's published price
+# (_postage.<domain>, from dnsmasq on loopback: tests/lib/dns_harness.sh).
+TESTS += tests/system/sendmail_price_dns.sh
+EXTRA_DIST += tests/system/sendmail_price_dns.sh
+
 # The device profile: postage-mint --calibrate, --budget and postage-sendmail's
 # time_budget by the p95 rule.
 TESTS += tests/system/mint_profile.sh

@@ -162,7 +162,7 @@ if [ -x "$PS" ]; then
 cat > "$TMP/sent.msg"
 EOF
     chmod +x "$TMP/fake-sendmail"
-    printf 'default_bits = 20\ntime_budget = 2s\nspool = %s/spool\nsendmail_timeout = 10s\n' \
+    printf 'default_bits = 20\ntime_budget = 2s\nspool = %s/spool\nsendmail_timeout = 10s\ndns_server = none\n' \
         "$TMP" > "$TMP/ps.conf"
     printf 'From: me@example.org\nTo: ann@example.org\nSubject: budget\n\nhello\n' > "$TMP/m"
     run_capture env POSTAGE_SENDMAIL="$TMP/fake-sendmail" POSTAGE_SENDMAIL_CONF="$TMP/ps.conf" \

@@ -40,6 +40,7 @@ cat > "$TMP/ps.conf" <<EOF
 sendmail = /usr/sbin/sendmail
 default_bits = 10
 spool = $TMP/spool
+dns_server = none
 EOF
 export POSTAGE_SENDMAIL_CONF="$TMP/ps.conf" POSTAGE_RATE_CACHE="$TMP/rate" MAIL_CONFIG="$PF_CONF"
 

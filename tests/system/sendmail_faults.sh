@@ -39,7 +39,9 @@ chmod +x "$TMP/fake-sendmail"
 export FAKE_DIR="$FAKE" POSTAGE_SENDMAIL="$TMP/fake-sendmail"
 export POSTAGE_SENDMAIL_CONF="$TMP/ps.conf" POSTAGE_RATE_CACHE="$TMP/rate"
 conf() {
-    printf 'default_bits = 8\nspool = %s/spool\nsendmail_timeout = 3s\n' "$TMP" > "$TMP/ps.conf"
+    # dns_server = none: the bits rules alone, no look-up in the real DNS
+    # (sendmail_price_dns.sh tests the published prices)
+    printf 'default_bits = 8\nspool = %s/spool\nsendmail_timeout = 3s\ndns_server = none\n' "$TMP" > "$TMP/ps.conf"
     for line in "$@"; do printf '%s\n' "$line" >> "$TMP/ps.conf"; done
 }
 reset_fake() { rm -f "$FAKE"/*; }
@@ -182,7 +184,7 @@ run_capture "$PS" -i ann@example.org < "$TMP/m1"
 expect_eq "broken config: status" 0 "$rc"
 expect_eq "broken config: sent" 1 "$(calls)"
 expect_eq "broken config: unstamped" 0 "$(stamps "$FAKE/1.msg" | wc -l)"
-case $err in *"ps.conf:4: 'example.org' is not user@domain"*) ;; *) fail "broken config not explained: $err" ;; esac
+case $err in *"ps.conf:5: 'example.org' is not user@domain"*) ;; *) fail "broken config not explained: $err" ;; esac
 
 # 11. A Bcc address that cannot be read: no split that could leave it
 #     out; the real sendmail gets the message as it came (-t, Bcc header

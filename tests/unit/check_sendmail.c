@@ -147,6 +147,48 @@ START_TEST(test_conf_bits_rules)
 }
 END_TEST
 
+/* The published-price keys (issue 19): the defaults pay a postaged on its
+ * defaults, and the keys are bounded. */
+START_TEST(test_conf_price_keys)
+{
+    char path[300], err[512];
+    struct smc_conf c;
+    smc_defaults(&c, "/spool");
+    ck_assert_uint_eq(c.default_bits, 24);   /* not 20: a postaged on defaults asks 22-24 */
+    ck_assert_uint_eq(smc_bits_for(&c, "ann@example.org"), 24);
+    ck_assert_uint_eq(c.max_bits, 26);
+    ck_assert_str_eq(c.dns_server, "system");
+    ck_assert_double_eq(c.dns_timeout, 5);
+    snprintf(path, sizeof path, "%s/price.conf", dir);
+    write_file(path, "max_bits = 30\ndns_server = 127.0.0.1:5353, [::1]:53\ndns_timeout = 500ms\n");
+    ck_assert_int_eq(smc_load(&c, path, 0, err, sizeof err), 0);
+    ck_assert_uint_eq(c.max_bits, 30);
+    ck_assert_str_eq(c.dns_server, "127.0.0.1:5353, [::1]:53");
+    ck_assert_double_eq(c.dns_timeout, 0.5);
+    smc_free(&c);
+    static const char *const bad[][2] = {
+        { "max_bits = 41\n", ":1: '41' is not a number of bits 0-40" },
+        { "dns_timeout = 0\n", ":1: '0' is not a time from 1ms to 10m" },
+        { "dns_timeout = 11m\n", ":1: '11m' is not a time" },
+        { "dns_timeout = 5x\n", ":1: '5x' is not a time" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(path, bad[i][0]);
+        smc_defaults(&c, "/spool");
+        ck_assert_int_eq(smc_load(&c, path, 0, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i][1]) != NULL, "%s: %s", bad[i][0], err);
+        smc_free(&c);
+    }
+    /* 700ms is under the 10-minute bound once the unit is read */
+    write_file(path, "dns_timeout = 700ms\ntime_budget = 1500ms\n");
+    smc_defaults(&c, "/spool");
+    ck_assert_int_eq(smc_load(&c, path, 0, err, sizeof err), 0);
+    ck_assert_double_eq_tol(c.dns_timeout, 0.7, 1e-9);
+    ck_assert_double_eq_tol(c.time_budget, 1.5, 1e-9);
+    smc_free(&c);
+}
+END_TEST
+
 START_TEST(test_conf_errors_name_the_line)
 {
     char path[300], err[512];
@@ -354,6 +396,7 @@ suite(void)
     tcase_add_test(t, test_args_modes);
     tcase_add_test(t, test_conf_bits_rules);
     tcase_add_test(t, test_conf_errors_name_the_line);
+    tcase_add_test(t, test_conf_price_keys);
     tcase_add_test(t, test_headers_split);
     tcase_add_test(t, test_headers_build);
     tcase_add_test(t, test_conf_directory);
