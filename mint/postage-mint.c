@@ -6,7 +6,8 @@
  * bounded and stamps come out as each group is done), print the stamps on
  * stdout in order.  Messages go to stderr.  Unlike hashcash 1.22, options
  * are not order-dependent: -b 24 applies to every resource wherever it
- * stands.
+ * stands.  -b auto gives each resource the price its domain publishes at
+ * _postage.<domain> (auto_bits.c).
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/cli.h"
+#include "mint/auto_bits.h"
 #include "mint/calibration.h"
 #include "mint/speed_report.h"
 #include "postage.h"
@@ -31,6 +33,9 @@
  * batch's last stamps cost nothing beside it, few enough that the stamps'
  * buffers (2 KiB each) stay small whatever the command line holds. */
 #define MINT_GROUP 1024
+
+/* -b auto: seconds for all the price look-ups of one run. */
+#define AUTO_DNS_TIMEOUT 5.0
 
 static void keep_argon2id_lines(const char *path, struct device_profile *p);
 
@@ -63,7 +68,13 @@ usage(FILE *out)
 "Mint one Hashcash v1 stamp per RESOURCE (usually a recipient address) and\n"
 "print them, one per line, in order.\n"
 "\n"
-"  -b, --bits BITS         bits of proof of work, 0-160 (default 20)\n"
+"  -b, --bits BITS         bits of proof of work, 0-160 (default 20), or auto:\n"
+"                          each resource's domain's published price (its\n"
+"                          _postage.DOMAIN TXT record), said on stderr\n"
+"      --fallback-bits BITS  with -b auto: the bits for a domain that\n"
+"                          publishes no price (default: an error)\n"
+"      --dns-server LIST   with -b auto: HOST:PORT list to ask (default: the\n"
+"                          nameservers of /etc/resolv.conf)\n"
 "  -x, --ext EXT           extension field (no ':' or whitespace)\n"
 "  -z, --date-width 6|10|12  date as YYMMDD (default), YYMMDDhhmm, YYMMDDhhmmss\n"
 "      --time YYMMDD[hhmm[ss]]  date the stamp at this UTC time, not now\n"
@@ -406,7 +417,7 @@ main(int argc, char **argv)
 {
     enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED,
            OPT_CALIBRATE, OPT_BUDGET, OPT_A2ID, OPT_MEMORY, OPT_PASSES, OPT_LANES,
-           OPT_A2ID_BACKEND };
+           OPT_A2ID_BACKEND, OPT_FALLBACK, OPT_DNS_SERVER };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "ext", required_argument, NULL, 'x' },
@@ -427,6 +438,8 @@ main(int argc, char **argv)
         { "passes", required_argument, NULL, OPT_PASSES },
         { "lanes", required_argument, NULL, OPT_LANES },
         { "argon2id-backend", required_argument, NULL, OPT_A2ID_BACKEND },
+        { "fallback-bits", required_argument, NULL, OPT_FALLBACK },
+        { "dns-server", required_argument, NULL, OPT_DNS_SERVER },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -434,7 +447,9 @@ main(int argc, char **argv)
     struct postage_mint_options o;
     struct progress_state st = { 0 };
     int header = 0, json = 0, speed = 0, calibrate_mode = 0, bits_given = 0, c;
-    int a2id_given = 0, memory_given = 0;
+    int a2id_given = 0, memory_given = 0, bits_auto = 0;
+    struct auto_bits_options auto_opts = { NULL, AUTO_DNS_TIMEOUT, 0, 0 };
+    unsigned *auto_of = NULL;   /* -b auto: each resource's bits */
     double budget = 0;
 
     cli_set_program(argv[0]);
@@ -446,13 +461,23 @@ main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "b:x:z:Xj:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            if (cli_parse_unsigned(optarg, POSTAGE_BITS_MAX, &o.bits) != 0) {
-                cli_error("-b: '%s' is not a number of bits from 0 to %d", optarg,
+            bits_auto = strcmp(optarg, "auto") == 0;
+            if (!bits_auto && cli_parse_unsigned(optarg, POSTAGE_BITS_MAX, &o.bits) != 0) {
+                cli_error("-b: '%s' is not a number of bits from 0 to %d, nor auto", optarg,
                           POSTAGE_BITS_MAX);
                 return CLI_EXIT_USAGE;
             }
             bits_given = 1;
             break;
+        case OPT_FALLBACK:
+            if (cli_parse_unsigned(optarg, POSTAGE_BITS_MAX, &auto_opts.fallback_bits) != 0) {
+                cli_error("--fallback-bits: '%s' is not a number of bits from 0 to %d", optarg,
+                          POSTAGE_BITS_MAX);
+                return CLI_EXIT_USAGE;
+            }
+            auto_opts.has_fallback = 1;
+            break;
+        case OPT_DNS_SERVER: auto_opts.dns_server = optarg; break;
         case 'x':
             if (!postage_field_is_clean(optarg, strlen(optarg)) ||
                 strlen(optarg) > POSTAGE_EXT_MAX) {
@@ -542,6 +567,15 @@ main(int argc, char **argv)
             fprintf(stderr, "Try 'postage-mint --help' for more information.\n");
             return CLI_EXIT_USAGE;
         }
+    }
+    if ((auto_opts.has_fallback || auto_opts.dns_server != NULL) && !bits_auto) {
+        cli_error("--fallback-bits and --dns-server go with -b auto");
+        return CLI_EXIT_USAGE;
+    }
+    if (bits_auto && (o.argon2id || budget > 0)) {
+        cli_error("-b auto mints SHA-1 stamps at the published bits: not with %s",
+                  o.argon2id ? "--argon2id" : "--budget");
+        return CLI_EXIT_USAGE;
     }
     if (a2id_given && !o.argon2id) {
         cli_error("--memory, --passes, --lanes and --argon2id-backend need --argon2id");
@@ -637,6 +671,19 @@ main(int argc, char **argv)
 
     if (o.argon2id && o.argon2id_backend == POSTAGE_A2ID_AUTO)
         o.argon2id_backend = argon2id_profile_backend(&o);
+    if (bits_auto) {
+        /* every price before the first stamp: an error stops the run with
+         * nothing printed */
+        size_t n = (size_t) (argc - optind);
+        if ((auto_of = calloc(n, sizeof *auto_of)) == NULL) {
+            cli_error("out of memory");
+            return CLI_EXIT_USAGE;
+        }
+        if (auto_bits(&auto_opts, argv + optind, n, auto_of) != 0) {
+            free(auto_of);
+            return CLI_EXIT_USAGE;
+        }
+    }
     st.tty = isatty(STDERR_FILENO);
     st.argon2id = o.argon2id;
     o.progress = on_progress;
@@ -657,7 +704,8 @@ main(int argc, char **argv)
         char **res = argv + optind + first;
         for (size_t i = 0; i < n; i++)
             items[i] = (struct postage_mint_batch_item) {
-                .resource = res[i], .bits = o.bits, .stamp = stamps[i],
+                .resource = res[i], .bits = auto_of != NULL ? auto_of[first + i] : o.bits,
+                .stamp = stamps[i],
                 .size = sizeof stamps[i],
             };
         st.resource = res[0];
@@ -670,7 +718,7 @@ main(int argc, char **argv)
             const struct postage_mint_batch_item *it = &items[i];
             if (it->status == POSTAGE_ERR_CANCELLED && st.timed_out) {
                 cli_error("%s: no %u-bit stamp found within %g s; try fewer bits or a "
-                          "longer --max-time", res[i], o.bits, st.max_seconds);
+                          "longer --max-time", res[i], it->bits, st.max_seconds);
                 exit_code = CLI_EXIT_TIMEOUT;
                 goto out;
             }
@@ -686,7 +734,7 @@ main(int argc, char **argv)
                 cli_json_string(stdout, it->stamp, strlen(it->stamp));
                 printf(",\"bits\":%u,\"actual\":%u,\"trials\":%llu,\"seconds\":%.6f,"
                        "\"kernel\":\"%s\",\"threads\":%u}\n",
-                       o.bits, it->result.actual, (unsigned long long) it->result.trials,
+                       it->bits, it->result.actual, (unsigned long long) it->result.trials,
                        it->result.seconds, it->result.kernel, it->result.threads);
             } else if (header) {
                 printf("X-Hashcash: %s\n", it->stamp);
@@ -705,5 +753,6 @@ out:
      * cli_golden.sh) sees a clean --max-time give-up as well */
     free(items);
     free(stamps);
+    free(auto_of);
     return exit_code;
 }

@@ -183,9 +183,10 @@ TESTS += tests/system/sendmail_faults.sh
 EXTRA_DIST += tests/system/sendmail_faults.sh
 
 # issue 19 §3: postage-sendmail pays each recipient's published price
-# (_postage.<domain>, from dnsmasq on loopback: tests/lib/dns_harness.sh).
-TESTS += tests/system/sendmail_price_dns.sh
-EXTRA_DIST += tests/system/sendmail_price_dns.sh
+# (_postage.<domain>, from dnsmasq on loopback: tests/lib/dns_harness.sh),
+# and postage-mint -b auto mints at it.
+TESTS += tests/system/sendmail_price_dns.sh tests/system/mint_auto_dns.sh
+EXTRA_DIST += tests/system/sendmail_price_dns.sh tests/system/mint_auto_dns.sh
 
 # The device profile: postage-mint --calibrate, --budget and postage-sendmail's
 # time_budget by the p95 rule.

@@ -147,6 +147,10 @@ usage_error "extension must be" "$MINT" -x 'a:b' bob
 usage_error "date width must be 6, 10 or 12" "$MINT" -z 8 bob
 usage_error "not a number of bits" "$MINT" -b 161 bob
 usage_error "no resource given" "$MINT"
+usage_error "go with -b auto" "$MINT" --fallback-bits 3 bob@example.org
+usage_error "go with -b auto" "$MINT" --dns-server 127.0.0.1:53 bob@example.org
+usage_error "not with --argon2id" "$MINT" -b auto --argon2id bob@example.org
+usage_error "not a number of bits from 0 to 160, nor auto" "$MINT" -b automatic bob
 usage_error "no such SHA-1 kernel" "$MINT" --kernel nonesuch bob
 POSTAGE_KERNEL=nonesuch run_capture "$MINT" bob
 expect_eq "POSTAGE_KERNEL is honoured" 2 "$rc"
@@ -165,7 +169,7 @@ for prog in "$MINT" "$VERIFY"; do
         "$(echo "$out" | grep -E '[a-z.)]  +-[-a-zA-Z]' | grep -v '^ *-')"
 done
 run_capture "$MINT" --help
-for opt in --argon2id --memory --passes --lanes --argon2id-backend; do
+for opt in --argon2id --memory --passes --lanes --argon2id-backend --fallback-bits --dns-server; do
     case $out in *"
       $opt "*) ;; *) fail "postage-mint --help does not list $opt" ;; esac
 done
