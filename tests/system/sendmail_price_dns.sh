@@ -10,8 +10,9 @@
 # max_bits is paid max_bits, and stderr says so; Bcc recipients get their
 # own domain's price in their own copy.  DNS down (nothing on the port)
 # and DNS silent (a timeout): the message still goes out, stamped at the
-# bits rules, with exactly one line saying so.  dns_server = none makes no
-# look-up at all (dnsmasq's query log stays empty of _postage names).
+# bits rules, with exactly one line saying so; the same for a dns_server
+# the resolver refuses.  dns_server = none makes no look-up at all
+# (dnsmasq's query log gets no new _postage names).
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
@@ -142,4 +143,12 @@ run_capture "$PS" -i ann@cheap.test < "$TMP/m1"
 expect_eq "none: status" 0 "$rc"
 expect_bits "none: the rule" "$FAKE/1.msg" ann@cheap.test 12
 expect_eq "none: no query" "$before" "$(grep -c '_postage' "$DNS_LOG")"
+
+# 6. A dns_server the resolver refuses: sent, at the rules, said once.
+reset_fake
+conf "mail.example.org:53"
+run_capture "$PS" -i ann@cheap.test < "$TMP/m1"
+expect_eq "bad dns_server: status" 0 "$rc"
+expect_bits "bad dns_server: the rule" "$FAKE/1.msg" ann@cheap.test 12
+expect_eq "bad dns_server: one line" 1 "$(printf '%s\n' "$err" | grep -c 'dns_server: .*stamping at the bits rules')"
 finish
