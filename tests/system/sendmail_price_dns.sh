@@ -49,7 +49,7 @@ conf() {
     for line in "$@"; do printf '%s\n' "$line" >> "$TMP/ps.conf"; done
 }
 reset_fake() { rm -f "$FAKE"/*; }
-calls() { ls "$FAKE" | grep -c '\.args$'; }
+calls() { set -- "$FAKE"/*.args; if [ -e "$1" ]; then echo $#; else echo 0; fi; }
 # stamp_of FILE RCPT: the stamp for RCPT in the recorded message FILE
 stamp_of() {
     sed -n '/^$/q; s/^X-Hashcash: //p' "$1" | awk -F: -v r="$2" '$4 == r'
@@ -66,6 +66,7 @@ expect_bits() {
 RCPTS="ann@cheap.test bob@dear.test carl@nopub.test dee@greedy.test eve@broken.test fay@a2only.test gil@other.test"
 {
     printf 'From: me@sender.test\nTo: '
+    # shellcheck disable=SC2086
     printf '%s, ' $RCPTS | sed 's/, $//'
     printf '\nSubject: prices\n\nhello\n'
 } > "$TMP/m1"
