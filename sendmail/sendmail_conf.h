@@ -18,10 +18,10 @@
  * stamping milter's stamp_max_bits default too). */
 #define SMC_DEFAULT_MAX_BITS 26
 /* What a domain publishing nothing gets: the most a postaged on its
- * defaults asks a sender it does not know (price_base 20, plus up to 4
- * for SPF none and an unresolvable HELO name), so that mail to it skips
- * greylisting even without a record. */
-#define SMC_DEFAULT_BITS 24
+ * defaults asks a sender not in bad standing (published_price, which is
+ * price_base, 20, whether the record is published or not), so that mail
+ * to it skips greylisting even without a record. */
+#define SMC_DEFAULT_BITS 20
 
 /* "bits = PATTERN BITS": user@domain exactly, @domain (the domain only),
  * .domain (its subdomains), or * (everyone).  First match wins. */

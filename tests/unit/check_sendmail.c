@@ -154,8 +154,8 @@ START_TEST(test_conf_price_keys)
     char path[300], err[512];
     struct smc_conf c;
     smc_defaults(&c, "/spool");
-    ck_assert_uint_eq(c.default_bits, 24);   /* not 20: a postaged on defaults asks 22-24 */
-    ck_assert_uint_eq(smc_bits_for(&c, "ann@example.org"), 24);
+    ck_assert_uint_eq(c.default_bits, 20);   /* a postaged on defaults asks at most 20 (the promise) */
+    ck_assert_uint_eq(smc_bits_for(&c, "ann@example.org"), 20);
     ck_assert_uint_eq(c.max_bits, 26);
     ck_assert_str_eq(c.dns_server, "system");
     ck_assert_double_eq(c.dns_timeout, 5);
