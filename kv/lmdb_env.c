@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -246,6 +247,15 @@ batch_body(MDB_txn *txn, void *arg)
     return MDB_SUCCESS;
 }
 
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
 /* Write the batch `first` in one transaction (e->lock not held). */
 static void
 write_batch(struct kv_lmdb *e, struct kv_lmdb_request *first)
@@ -265,6 +275,56 @@ write_batch(struct kv_lmdb *e, struct kv_lmdb_request *first)
     }
 }
 
+/* The leader, before it takes the batch (group_lock held): if the last
+ * commit showed a crowd, wait until as many callers are queued or for a
+ * bounded time (lmdb_env.h, "Gathering"). */
+static void
+gather(struct kv_lmdb *e)
+{
+    struct timespec until;
+    uint64_t start, wait, end;
+
+    if (e->no_gather || e->crowd <= 1 || e->queued >= e->crowd)
+        return;
+    wait = e->commit_ns / 2;
+    if (wait > e->gather_max_ns)
+        wait = e->gather_max_ns;
+    if (wait == 0)
+        return;
+    start = now_ns();
+    end = start + wait;
+    until.tv_sec = (time_t) (end / 1000000000u);
+    until.tv_nsec = (long) (end % 1000000000u);
+    e->gathering = 1;
+    e->stats.gathers++;
+    while (e->queued < e->crowd) {
+        /* Wakes early when the batch is full (an arrival signals), and
+         * spuriously: the deadline is absolute, so just check again. */
+        if (pthread_cond_timedwait(&e->gather, &e->group_lock, &until) == ETIMEDOUT) {
+            if (e->queued < e->crowd)
+                e->stats.gather_timeouts++;
+            break;
+        }
+    }
+    e->gathering = 0;
+    e->stats.gather_ns += now_ns() - start;
+}
+
+/* After a commit of n requests that took ns (group_lock held): who came,
+ * and what a commit costs. */
+static void
+account(struct kv_lmdb *e, unsigned n, uint64_t ns)
+{
+    e->crowd = n + e->queued;           /* those queued during the commit */
+    /* A moving average over about 8 commits: a slow one (a map growth)
+     * does not make the wait long for good. */
+    e->commit_ns = e->commit_ns == 0 ? ns : e->commit_ns - e->commit_ns / 8 + ns / 8;
+    e->stats.commits++;
+    e->stats.requests += n;
+    e->stats.commit_ns += ns;
+    e->stats.batch_size[(n < KV_LMDB_BATCH_HIST ? n : KV_LMDB_BATCH_HIST) - 1]++;
+}
+
 int
 kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *arg,
                       char *err, size_t errlen)
@@ -274,6 +334,8 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
         .errlen = errlen,
     };
     struct kv_lmdb_request *batch, *r, *next;
+    uint64_t t0;
+    unsigned n;
 
     /* Each caller sleeps on its own condition variable, so that a commit
      * wakes its batch and the next leader, not every waiter. */
@@ -285,21 +347,29 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
     *e->queue_end = &me;
     e->queue_end = &me.next;
     e->queued++;
+    if (e->gathering && e->queued >= e->crowd)
+        pthread_cond_signal(&e->gather);        /* the batch is full: go */
     while (!me.done) {
         if (e->leading) {
             pthread_cond_wait(&me.wake, &e->group_lock);
             continue;
         }
-        /* Lead: everything queued so far (me included) is one batch, and
-         * whoever queues while it commits waits for the next. */
+        /* Lead: wait for the crowd if there is one, then everything
+         * queued so far (me included) is one batch, and whoever queues
+         * while it commits waits for the next. */
         e->leading = 1;
+        gather(e);
         batch = e->queue;
+        n = e->queued;
         e->queue = NULL;
         e->queue_end = &e->queue;
         e->queued = 0;
         pthread_mutex_unlock(&e->group_lock);
+        t0 = now_ns();
         write_batch(e, batch);
+        t0 = now_ns() - t0;
         pthread_mutex_lock(&e->group_lock);
+        account(e, n, t0);
         for (r = batch; r != NULL; r = next) {
             next = r->next;             /* r may be gone once we unlock */
             r->done = 1;
@@ -314,6 +384,20 @@ kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body, vo
     pthread_mutex_unlock(&e->group_lock);
     pthread_cond_destroy(&me.wake);
     return me.rc;
+}
+
+void
+kv_lmdb_group_tune(struct kv_lmdb *e, int gather_on, uint64_t max_wait_ns,
+                   struct kv_lmdb_group_stats *stats)
+{
+    pthread_mutex_lock(&e->group_lock);
+    if (gather_on >= 0)
+        e->no_gather = !gather_on;
+    if (max_wait_ns != 0)
+        e->gather_max_ns = max_wait_ns;
+    if (stats != NULL)
+        *stats = e->stats;
+    pthread_mutex_unlock(&e->group_lock);
 }
 
 int
@@ -454,6 +538,23 @@ open_body(MDB_txn *txn, void *varg)
     return a->body(txn, a->dbi_flags, a->arg);
 }
 
+/* The leader's condition variable, on the monotonic clock so that a
+ * change of the wall clock never stretches its bounded wait. */
+static int
+gather_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    int rc;
+
+    if (pthread_condattr_init(&a) != 0)
+        return -1;
+    rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc == 0 ? 0 : -1;
+}
+
 int
 kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o,
              const char *what, kv_lmdb_open_body body, void *arg, char *err, size_t errlen)
@@ -467,6 +568,7 @@ kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o
     e->flock_writers = o->flock_writers;
     e->guard.lock_fd = -1;              /* lmdb_guard_free is safe from here */
     e->queue_end = &e->queue;
+    e->gather_max_ns = KV_LMDB_GATHER_MAX_NS;
     if (pthread_mutex_init(&e->lock, NULL) != 0) {
         errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
         return KV_LMDB_NOMEM;
@@ -474,6 +576,13 @@ kv_lmdb_open(struct kv_lmdb *e, const char *dir, const struct kv_lmdb_options *o
     if (pthread_mutex_init(&e->group_lock, NULL) != 0) {
         pthread_mutex_destroy(&e->lock);
         errbuf_printf(err, errlen, "cannot create a mutex for %s %s", o->owner, o->owner_name);
+        return KV_LMDB_NOMEM;
+    }
+    if (gather_cond_init(&e->gather) != 0) {
+        pthread_mutex_destroy(&e->group_lock);
+        pthread_mutex_destroy(&e->lock);
+        errbuf_printf(err, errlen, "cannot create a condition variable for %s %s", o->owner,
+                      o->owner_name);
         return KV_LMDB_NOMEM;
     }
     if (o->nosync)
@@ -536,6 +645,7 @@ fail_env:
     mdb_env_close(e->env);
 fail_guard:
     lmdb_guard_free(&e->guard);
+    pthread_cond_destroy(&e->gather);
     pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
     return status == KV_LMDB_NOMEM ? status : KV_LMDB_FAILED;
@@ -551,6 +661,7 @@ kv_lmdb_close(struct kv_lmdb *e)
         mdb_env_sync(e->env, 1);
     mdb_env_close(e->env);
     lmdb_guard_free(&e->guard);
+    pthread_cond_destroy(&e->gather);
     pthread_mutex_destroy(&e->group_lock);
     pthread_mutex_destroy(&e->lock);
 }

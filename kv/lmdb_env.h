@@ -58,6 +58,11 @@ typedef void (*kv_lmdb_notify_fn)(void *ctx, int up, const char *why);
 
 struct kv_lmdb_request;
 
+#define KV_LMDB_BATCH_HIST 32           /* batch sizes told apart in stats   */
+/* The longest a leader waits for a batch to fill, whatever the commits
+ * cost: a bound on the latency gathering may add. */
+#define KV_LMDB_GATHER_MAX_NS 200000
+
 struct kv_lmdb {
     MDB_env *env;
     pthread_mutex_t lock;       /* held across every transaction (above)     */
@@ -76,7 +81,27 @@ struct kv_lmdb {
     struct kv_lmdb_request *queue;      /* first waiting request, or NULL    */
     struct kv_lmdb_request **queue_end; /* where the next one goes           */
     unsigned queued;                    /* how many are queued               */
-    int leading;                        /* a batch is being written          */
+    int leading;                        /* a batch is being gathered/written */
+    /* Gathering (kv_lmdb_write_grouped): when recent commits showed
+     * concurrency, the leader waits a little for the callers it expects
+     * before it takes the batch. */
+    pthread_cond_t gather;              /* the leader waits here             */
+    int gathering;                      /* it is waiting: signal when full   */
+    int no_gather;                      /* never wait (kv_lmdb_group_tune)   */
+    unsigned crowd;                     /* callers seen around the last commit */
+    uint64_t commit_ns;                 /* a commit's cost, moving average   */
+    uint64_t gather_max_ns;             /* the longest wait: KV_LMDB_GATHER_MAX_NS */
+    struct kv_lmdb_group_stats {
+        uint64_t commits;               /* group commits written             */
+        uint64_t requests;              /* requests they held                */
+        uint64_t gathers;               /* leaders that waited               */
+        uint64_t gather_timeouts;       /* ... and went without all expected */
+        uint64_t gather_ns;             /* time leaders spent waiting        */
+        uint64_t commit_ns;             /* time spent in write transactions  */
+        /* batch_size[i]: commits of i + 1 requests; the last counts every
+         * bigger one. */
+        uint64_t batch_size[KV_LMDB_BATCH_HIST];
+    } stats;
 };
 
 struct kv_lmdb_options {
@@ -142,8 +167,22 @@ int kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *
  * kv_lmdb_write does), commits once - one fsync for the whole batch - and
  * only then hands each caller its answer.  Bodies queued while a batch is
  * committing form the next batch, led by the first of their callers to
- * wake.  Nobody ever waits for a batch to fill: a lone caller commits at
- * once, as kv_lmdb_write would.
+ * wake.
+ *
+ * Gathering.  With N callers spending in turn, a batch would hold only
+ * those that queued during the previous commit (about half of them), the
+ * rest having been answered too late to join.  So the leader first
+ * counts the callers seen around the last commit (its batch plus those
+ * queued while it was written, "the crowd"); if the crowd is more than
+ * one and fewer are queued, it waits until as many are queued, or for at
+ * most half a commit's cost (a moving average of this handle's commits)
+ * and never more than KV_LMDB_GATHER_MAX_NS, then takes the batch.  This
+ * is the adaptive form of PostgreSQL's commit_delay/commit_siblings and
+ * MySQL's binlog_group_commit_sync_delay/_no_delay_count.  A lone caller
+ * (a crowd of one) never waits: it commits at once, as kv_lmdb_write
+ * would; a crowd that stops coming back costs at most one bounded wait
+ * per commit, and is forgotten at the next commit.  The wait comes
+ * before the transaction, so durability and answers are as without it.
  *
  * So no caller returns MDB_SUCCESS before the commit holding its write
  * has returned (is as durable as any commit of this environment), and a
@@ -161,6 +200,13 @@ int kv_lmdb_write(struct kv_lmdb *e, const char *what, kv_lmdb_body body, void *
  * nothing written). */
 int kv_lmdb_write_grouped(struct kv_lmdb *e, const char *what, kv_lmdb_body body,
                           void *arg, char *err, size_t errlen);
+
+/* For benchmarks and tests (takes group_lock): gather = 0 turns the
+ * leaders' waiting off, 1 on (the default), -1 leaves it; max_wait_ns,
+ * unless 0, replaces KV_LMDB_GATHER_MAX_NS as the longest wait; stats (if
+ * not NULL) gets a copy of the group-commit counters. */
+void kv_lmdb_group_tune(struct kv_lmdb *e, int gather, uint64_t max_wait_ns,
+                        struct kv_lmdb_group_stats *stats);
 
 /* Begin a read-only transaction after checking data.mdb (lock held).
  * MDB_SUCCESS or KV_LMDB_FAILED. */

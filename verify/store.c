@@ -37,6 +37,7 @@
 #include "postage/store.h"
 #include "kv/store_spec.h"
 #include "verify/store_backend.h"
+#include "verify/store_lmdb.h"
 
 struct postage_store {
     const struct postage_store_backend *backend;
@@ -500,4 +501,14 @@ postage_store_close(postage_store *store)
     store->backend->close(store->state);
     pthread_mutex_destroy(&store->err_lock);
     free(store);
+}
+
+/* For benchmarks and tests (verify/store_lmdb.h). */
+int
+postage_store_lmdb_group(postage_store *s, int gather, struct kv_lmdb_group_stats *stats)
+{
+    if (s == NULL || s->backend != &postage_store_lmdb || s->state == NULL)
+        return -1;
+    postage_store_lmdb_group_state(s->state, gather, stats);
+    return 0;
 }

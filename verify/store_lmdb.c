@@ -25,7 +25,11 @@
  * commit form the next one.  A lone spender commits at once, as before;
  * with N spenders a commit holds up to about N requests (each a spend or
  * a spend_many), so the fsync is paid once per batch instead of once per
- * spend.  Each put is still MDB_NOOVERWRITE inside the one transaction,
+ * spend.  When the last commit showed such a crowd, the leader first
+ * waits a little (at most half a commit's cost, and 200 us) for as many
+ * spenders to queue, so that those answered by one commit can join the
+ * next instead of waiting a whole commit for the one after ("Gathering"
+ * in kv/lmdb_env.h); a lone spender never waits.  Each put is still MDB_NOOVERWRITE inside the one transaction,
  * so of two spends of one key in a batch the second is "spent".  No
  * spender is answered "fresh" before the commit holding its spend has
  * returned (with its fsync); a failed batch (a full disk at commit,
@@ -92,6 +96,7 @@
 #include "postage/store.h"
 #include "kv/lmdb_env.h"
 #include "verify/store_backend.h"
+#include "verify/store_lmdb.h"
 
 #define DB_NAME "spent"
 #define INITIAL_MAPSIZE ((size_t) 64 << 20)
@@ -457,6 +462,14 @@ lmdb_set_notify(void *state, postage_store_notify_fn fn, void *ctx)
     struct lmdb_store *e = state;
 
     kv_lmdb_set_notify(&e->kv, fn, ctx);
+}
+
+void
+postage_store_lmdb_group_state(void *state, int gather, struct kv_lmdb_group_stats *stats)
+{
+    struct lmdb_store *e = state;
+
+    kv_lmdb_group_tune(&e->kv, gather, 0, stats);
 }
 
 const struct postage_store_backend postage_store_lmdb = {

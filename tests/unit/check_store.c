@@ -1156,7 +1156,7 @@ struct gb {
 struct gb_call {
     struct gb *g;
     const char *key;
-    int hold;                   /* wait for two queued writers          */
+    unsigned hold;              /* wait for this many queued writers    */
     int rc;
     char err[KV_LMDB_ERRLEN];
 };
@@ -1190,7 +1190,7 @@ gb_body(MDB_txn *txn, void *arg)
     if (c->hold) {
         struct timespec tick = { 0, 1000000 };
 
-        while (gb_queued(c->g) < 2)      /* Check's timeout bounds this */
+        while (gb_queued(c->g) < c->hold)   /* Check's timeout bounds this */
             nanosleep(&tick, NULL);
     }
     if (c->key == NULL) {               /* the second writer of the batch */
@@ -1242,7 +1242,7 @@ static void
 group_batch(int second_fails)
 {
     static struct gb g;
-    struct gb_call lead = { &g, "lead", 1, -1, "" };
+    struct gb_call lead = { &g, "lead", 2, -1, "" };
     struct gb_call first = { &g, "first", 0, -1, "" };
     struct gb_call second = { &g, NULL, 0, -1, "" };
     struct kv_lmdb_options o = { .maxdbs = 4, .may_create = 1, .owner = "store",
@@ -1296,6 +1296,105 @@ group_batch(int second_fails)
     }
     kv_lmdb_close(&g.kv);
 }
+
+/* Gathering: a lone caller never waits; after a commit that saw a crowd
+ * of four (the leader's batch of one, three queued meanwhile), the next
+ * leader, finding three queued, waits for a fourth.  full: the fourth
+ * comes and ends the wait at once (the wait is made longer than Check's
+ * timeout, so a missing wake-up fails the test); otherwise the wait times
+ * out and the three go as they are.  Either way every write is committed
+ * and answered. */
+static void
+group_gather(int full)
+{
+    static struct gb g;
+    struct gb_call solo = { &g, "solo", 0, -1, "" };
+    struct gb_call lead = { &g, "lead", 3, -1, "" };
+    struct gb_call c[4] = {
+        { &g, "a", 0, -1, "" }, { &g, "b", 0, -1, "" }, { &g, "c", 0, -1, "" },
+        { &g, "d", 0, -1, "" },
+    };
+    struct kv_lmdb_options o = { .maxdbs = 4, .may_create = 1, .owner = "store",
+                                 .owner_name = "test", .flock_writers = 1 };
+    struct kv_lmdb_group_stats st;
+    struct timespec tick = { 0, 1000000 };
+    char err[KV_LMDB_ERRLEN];
+    pthread_t tl, t[4];
+    unsigned i, n = full ? 4 : 3;
+    int ready;
+
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(mkdir(storedir, 0700), 0);
+    ck_assert_msg(kv_lmdb_open(&g.kv, storedir, &o, "opening", gb_open_body, &g, err,
+                               sizeof err) == 0, "%s", err);
+    /* A lone caller: committed at once, nobody waited. */
+    gb_thread(&solo);
+    ck_assert_msg(solo.rc == MDB_SUCCESS, "%d %s", solo.rc, solo.err);
+    kv_lmdb_group_tune(&g.kv, -1, 0, &st);
+    ck_assert_uint_eq(st.commits, 1);
+    ck_assert_uint_eq(st.gathers, 0);
+    /* Commits "cost" two hours, so the wait is bounded by max_wait_ns
+     * alone: an hour (far past Check's timeout, so only the fourth's
+     * arrival can end it in time) when the fourth is expected, 1 ms when
+     * it is not. */
+    pthread_mutex_lock(&g.kv.group_lock);
+    g.kv.commit_ns = UINT64_C(7200000000000);
+    pthread_mutex_unlock(&g.kv.group_lock);
+    kv_lmdb_group_tune(&g.kv, -1, full ? UINT64_C(3600000000000) : UINT64_C(1000000), NULL);
+
+    ck_assert_int_eq(pthread_create(&tl, NULL, gb_thread, &lead), 0);
+    for (;;) {                          /* the leader is in its transaction */
+        pthread_mutex_lock(&g.kv.group_lock);
+        ready = g.kv.leading && g.kv.queue == NULL;
+        pthread_mutex_unlock(&g.kv.group_lock);
+        if (ready)
+            break;
+        nanosleep(&tick, NULL);
+    }
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, gb_thread, &c[i]), 0);
+    if (full) {
+        for (;;) {                      /* the next leader waits for the crowd */
+            pthread_mutex_lock(&g.kv.group_lock);
+            ready = g.kv.gathering;
+            pthread_mutex_unlock(&g.kv.group_lock);
+            if (ready)
+                break;
+            nanosleep(&tick, NULL);
+        }
+        ck_assert_int_eq(pthread_create(&t[3], NULL, gb_thread, &c[3]), 0);
+    }
+    ck_assert_int_eq(pthread_join(tl, NULL), 0);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+
+    ck_assert_msg(lead.rc == MDB_SUCCESS, "%d %s", lead.rc, lead.err);
+    for (i = 0; i < n; i++) {
+        ck_assert_msg(c[i].rc == MDB_SUCCESS, "%s: %d %s", c[i].key, c[i].rc, c[i].err);
+        ck_assert(gb_has(&g, c[i].key));
+    }
+    kv_lmdb_group_tune(&g.kv, -1, 0, &st);
+    /* solo, lead, then the rest in one batch after one wait */
+    ck_assert_uint_eq(st.commits, 3);
+    ck_assert_uint_eq(st.requests, 2 + n);
+    ck_assert_uint_eq(st.batch_size[0], 2);
+    ck_assert_uint_eq(st.batch_size[n - 1], 1);
+    ck_assert_uint_eq(st.gathers, 1);
+    ck_assert_uint_eq(st.gather_timeouts, full ? 0 : 1);
+    kv_lmdb_close(&g.kv);
+}
+
+START_TEST(test_group_gather_full)
+{
+    group_gather(1);
+}
+END_TEST
+
+START_TEST(test_group_gather_times_out)
+{
+    group_gather(0);
+}
+END_TEST
 
 START_TEST(test_group_batch_fails_whole)
 {
@@ -2088,6 +2187,8 @@ suite(void)
     tcase_add_test(basic, test_on_disk_format);
     tcase_add_test(basic, test_group_batch_fails_whole);
     tcase_add_test(basic, test_group_batch_own_code);
+    tcase_add_test(basic, test_group_gather_full);
+    tcase_add_test(basic, test_group_gather_times_out);
     tcase_set_timeout(basic, 60);
     suite_add_tcase(s, basic);
 
