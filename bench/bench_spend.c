@@ -5,7 +5,8 @@
  * measured by the same code in one run (bench/store_backends.sh,
  * bench/spend_group.sh).
  *
- * Usage: bench_spend [--one-per-commit] [--stamps K [--each]] SPEC COUNT [THREADS]
+ * Usage: bench_spend [--one-per-commit] [--no-gather] [--stamps K [--each]] SPEC COUNT
+ *                    [THREADS]
  *   THREADS spenders (sessions) each spend COUNT messages of K stamps
  *   (default 1).  One stamp: postage_check with the store (one
  *   postage_store_spend).  K stamps: each checked without the store, then
@@ -15,8 +16,14 @@
  *   so each commit holds one message's spends: the store as it was before
  *   group commit (every spend serialised on the environment's lock and one
  *   commit each), measured beside group commit in the same run.
+ *   --no-gather: an LMDB store's group-commit leaders take the batch at
+ *   once, never waiting for the crowd (kv/lmdb_env.h, "Gathering"): group
+ *   commit as it was before gathering, beside it in the same run.
  * Prints one line: "SPEC spends N threads T seconds S rate R/s p50_us X
- * p99_us Y mode M stamps K msgs_rate R/s", latencies per message.  Stamps
+ * p99_us Y mode M stamps K msgs_rate R/s", latencies per message, and
+ * for an LMDB store " commits C per_commit A gathers G timeouts T
+ * gather_us W sizes N1,N2,..." (requests per commit, commits of 1, 2, ...
+ * requests, the last figure counting every bigger batch).  Stamps
  * claim 0 bits (no minting time) and are unique per run.  A measuring
  * tool, not a test.
  */
@@ -33,6 +40,7 @@
 #include "postage/status.h"
 #include "postage/store.h"
 #include "postage/verify.h"
+#include "verify/store_lmdb.h"
 
 #define STAMP_DATE "261127"
 #define T_STAMP INT64_C(1795737600)   /* 2026-11-27 00:00:00 UTC */
@@ -128,7 +136,7 @@ by_value(const void *a, const void *b)
 static int
 usage(void)
 {
-    fprintf(stderr, "usage: bench_spend [--one-per-commit] [--stamps K [--each]] SPEC COUNT "
+    fprintf(stderr, "usage: bench_spend [--one-per-commit] [--no-gather] [--stamps K [--each]] SPEC COUNT "
                     "[THREADS]\n");
     return 2;
 }
@@ -136,11 +144,13 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-    int serial = 0, each = 0, a = 1;
+    int serial = 0, each = 0, gather = 1, a = 1;
     unsigned stamps = 1;
     for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
         if (strcmp(argv[a], "--one-per-commit") == 0)
             serial = 1;
+        else if (strcmp(argv[a], "--no-gather") == 0)
+            gather = 0;
         else if (strcmp(argv[a], "--each") == 0)
             each = 1;
         else if (strcmp(argv[a], "--stamps") == 0 && a + 1 < argc)
@@ -165,6 +175,8 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_spend: %s: %s\n", spec, err);
         return 1;
     }
+    struct kv_lmdb_group_stats gs;
+    int lmdb = postage_store_lmdb_group(store, gather, NULL) == 0;
     struct worker w[64];
     pthread_t tid[64];
     unsigned long run = (unsigned long) time(NULL) ^ ((unsigned long) getpid() << 16);
@@ -186,11 +198,24 @@ main(int argc, char **argv)
     size_t n = (size_t) count * threads;
     qsort(lat, n, sizeof *lat, by_value);
     printf("%s spends %zu threads %u seconds %.2f rate %.0f/s p50_us %.0f p99_us %.0f "
-           "mode %s stamps %u msgs_rate %.0f/s%s\n",
+           "mode %s stamps %u msgs_rate %.0f/s%s",
            spec, n * stamps, threads, secs, (double) (n * stamps) / secs, lat[n / 2] * 1e6,
            lat[(size_t) ((double) n * 0.99)] * 1e6,
            serial ? "one-per-commit" : stamps > 1 && each ? "group,each" : "group", stamps,
            (double) n / secs, failed ? " (some failed!)" : "");
+    if (lmdb && postage_store_lmdb_group(store, -1, &gs) == 0) {
+        unsigned last = KV_LMDB_BATCH_HIST;
+        while (last > 1 && gs.batch_size[last - 1] == 0)
+            last--;
+        printf(" commits %llu per_commit %.2f gathers %llu timeouts %llu gather_us %.0f sizes ",
+               (unsigned long long) gs.commits,
+               gs.commits ? (double) gs.requests / (double) gs.commits : 0.0,
+               (unsigned long long) gs.gathers, (unsigned long long) gs.gather_timeouts,
+               gs.gathers ? (double) gs.gather_ns / (double) gs.gathers / 1e3 : 0.0);
+        for (unsigned i = 0; i < last; i++)
+            printf("%s%llu", i ? "," : "", (unsigned long long) gs.batch_size[i]);
+    }
+    printf("\n");
     if (failed)
         fprintf(stderr, "bench_spend: %u messages failed: %s\n", failed,
                 postage_store_error(store));

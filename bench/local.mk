@@ -10,7 +10,13 @@ bench_bench_store_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 
 noinst_PROGRAMS += bench/bench_spend
 bench_bench_spend_SOURCES = bench/bench_spend.c
+bench_bench_spend_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
 bench_bench_spend_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
+
+# What one pwrite + fdatasync costs, the floor under every commit
+# (bench/spend_group.sh).
+noinst_PROGRAMS += bench/fsync_cost
+bench_fsync_cost_SOURCES = bench/fsync_cost.c
 
 noinst_PROGRAMS += bench/policy_load
 bench_policy_load_SOURCES = bench/policy_load.c
