@@ -21,8 +21,9 @@
  *   commit as it was before gathering, beside it in the same run.
  * Prints one line: "SPEC spends N threads T seconds S rate R/s p50_us X
  * p99_us Y mode M stamps K msgs_rate R/s", latencies per message, and
- * for an LMDB store " commits C per_commit A gathers G timeouts T
- * gather_us W sizes N1,N2,..." (requests per commit, commits of 1, 2, ...
+ * for an LMDB store " commits C per_commit A commit_us U gathers G
+ * timeouts T gather_us W sizes N1,N2,..." (requests per commit, time in
+ * the write transaction per commit, waits, commits of 1, 2, ...
  * requests, the last figure counting every bigger batch).  Stamps
  * claim 0 bits (no minting time) and are unique per run.  A measuring
  * tool, not a test.
@@ -207,9 +208,11 @@ main(int argc, char **argv)
         unsigned last = KV_LMDB_BATCH_HIST;
         while (last > 1 && gs.batch_size[last - 1] == 0)
             last--;
-        printf(" commits %llu per_commit %.2f gathers %llu timeouts %llu gather_us %.0f sizes ",
+        printf(" commits %llu per_commit %.2f commit_us %.0f gathers %llu timeouts %llu "
+               "gather_us %.0f sizes ",
                (unsigned long long) gs.commits,
                gs.commits ? (double) gs.requests / (double) gs.commits : 0.0,
+               gs.commits ? (double) gs.commit_ns / (double) gs.commits / 1e3 : 0.0,
                (unsigned long long) gs.gathers, (unsigned long long) gs.gather_timeouts,
                gs.gathers ? (double) gs.gather_ns / (double) gs.gathers / 1e3 : 0.0);
         for (unsigned i = 0; i < last; i++)
