@@ -11,7 +11,9 @@
 #   DIR: where the stores go (made and removed here): on the disk being
 #   measured, since the point is the fsync.  FILE: the raw figures (TSV:
 #   threads, stamps per message, mode, spends/s, p99 us per message,
-#   commits, requests per commit, commits of 1, 2, ... requests).
+#   commits, requests per commit, commits of 1, 2, ... requests, us in
+#   the write transaction per commit, us waiting to gather per wait,
+#   waits).
 #   Prints Markdown tables on stdout.
 # Each cell is the median of REPS runs (3; 1 with --quick), the modes of a
 # row interleaved so that the machine's load falls on each alike.
@@ -59,12 +61,15 @@ one() {
     line=$("$BS" "$@" --stamps "$k" "lmdb:$STORES/s$n" "$count" "$t") ||
         { echo "spend_group.sh: bench_spend $* failed: $line" >&2; return 1; }
     rm -rf "$STORES/s$n"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$k" "$mode" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$k" "$mode" \
         "$(echo "$line" | sed 's/.* rate \([0-9]*\)\/s .*/\1/')" \
         "$(echo "$line" | sed 's/.* p99_us \([0-9]*\) .*/\1/')" \
         "$(echo "$line" | sed 's/.* commits \([0-9]*\) .*/\1/')" \
         "$(echo "$line" | sed 's/.* per_commit \([0-9.]*\) .*/\1/')" \
-        "$(echo "$line" | sed 's/.* sizes \([0-9,]*\).*/\1/')" >> "$DATA"
+        "$(echo "$line" | sed 's/.* sizes \([0-9,]*\).*/\1/')" \
+        "$(echo "$line" | sed 's/.* commit_us \([0-9]*\) .*/\1/')" \
+        "$(echo "$line" | sed 's/.* gather_us \([0-9]*\) .*/\1/')" \
+        "$(echo "$line" | sed 's/.* gathers \([0-9]*\) .*/\1/')" >> "$DATA"
 }
 # The fsync floor, before and after the spends (the load may change).
 syncs() { "$FC" "$STORES" "$SYNCS" >> "$STORES/fsync.txt" || echo "spend_group.sh: fsync_cost failed" >&2; }
@@ -102,6 +107,7 @@ AWKLIB='
         return a[int((m + 1) / 2)] }
     { key = $1 SUBSEP $2 SUBSEP $3; c = ++cnt[key]; val[key, c] = $4; p99[key, c] = $5
       c = int(S / $1 / $2); if (c < 1) c = 1; commits[key] += $6; spends[key] += $1 * c * $2
+      txn_ns[key] += $9 * $6; wait_ns[key] += $10 * $11
       ns = split($8, sz, ","); for (i = 1; i <= ns; i++) hist[key, i] += sz[i]; if (ns > nh[key]) nh[key] = ns
       if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; rows[++nr] = $1 SUBSEP $2 } }
     function cell(key,   m, i, best) { if (!(key in cnt)) return "–"; m = median(key)
@@ -119,10 +125,11 @@ awk -F'\t' -v S="$SPENDS" "$AWKLIB"'
                 (f[2] > 1 ? cell(e) : "(same)"), cell(o), cell(g), ratio(g, o), ratio(g, b) } }' "$DATA"
 echo
 echo "Commits of 1, 2, … 8 and more requests (a request is one message: 1 or 4 spends), all runs of the row"
-echo "summed, and what a commit costs at the median rate:"
+echo "summed; a commit's cycle at the median rate, and of it (averaged over the runs) the time in the write"
+echo "transaction (its fdatasync included) and the leader's waiting to gather:"
 echo
-echo "| spenders | stamps | mode | requests per commit | µs per commit | commits of 1 / 2 / 3 / 4 / 5 / 6 / 7 / 8 / more requests |"
-echo "|---|---|---|---|---|---|"
+echo "| spenders | stamps | mode | requests per commit | µs per commit cycle | in the transaction | gathering | commits of 1 / 2 / 3 / 4 / 5 / 6 / 7 / 8 / more requests |"
+echo "|---|---|---|---|---|---|---|---|"
 awk -F'\t' -v S="$SPENDS" "$AWKLIB"'
     END { for (r = 1; r <= nr; r++) { split(rows[r], f, SUBSEP)
             if (f[1] == 1) continue
@@ -132,9 +139,10 @@ awk -F'\t' -v S="$SPENDS" "$AWKLIB"'
                 h = ""; more = 0
                 for (i = 1; i <= nh[key]; i++) if (i <= 8) h = h (i > 1 ? " / " : "") (hist[key, i] + 0); else more += hist[key, i]
                 for (i = nh[key] + 1; i <= 8; i++) h = h (i > 1 ? " / " : "") "0"
-                printf "| %s | %s | %s | %.2f | %.0f | %s / %d |\n", f[1], f[2],
+                printf "| %s | %s | %s | %.2f | %.0f | %.0f | %.0f | %s / %d |\n", f[1], f[2],
                     (modes[m] == "group" ? "+ gathering" : "no gathering"),
-                    spends[key] / commits[key] / f[2], us_per_commit(key), h, more } } }' "$DATA"
+                    spends[key] / commits[key] / f[2], us_per_commit(key), txn_ns[key] / commits[key],
+                    wait_ns[key] / commits[key], h, more } } }' "$DATA"
 echo
 # The bound: at 8 one-stamp spenders a commit carries at most 8 spends and
 # costs at least what a lone commit costs (the same fdatasync, more pages).
@@ -147,14 +155,18 @@ awk -F'\t' -v S="$SPENDS" -v fsyncs="$STORES/fsync.txt" "$AWKLIB"'
               no ? ow / no : 0, na ? ap / na : 0
           printf "(the file grows, so the sync also commits its new size, as an LMDB commit that extends data.mdb does). A\n"
           printf "commit in default mode (MDB_NOMETASYNC) pays one fdatasync (data pages; the meta page rides on the next one),\n"
-          printf "plus its writes: one commit per spend took %.0f µs at 1 spender and %.0f µs at 8 (at the median rate).\n",
+          printf "plus its writes: one commit per spend took %.0f µs at 1 spender and %.0f µs at 8 (at the median rate;\n",
               us_per_commit(b1), us_per_commit(b8)
-          if (us_per_commit(b1) > 0 && us_per_commit(b8) > 0)
-              printf "**Bound at 8 one-stamp spenders**: a commit carries at most 8 spends, and costs at least what a lone\n" \
-                     "commit costs (the same sync and meta write, more pages), so at the same durability group commit gains at\n" \
-                     "most 8 × %.0f ÷ %.0f = **%.1f×** over one commit per spend at 8 spenders (%.0f µs per group commit of 8\n" \
-                     "spenders here, gathering included: %.1f× measured). 10× at one stamp a message would need a commit\n" \
-                     "cheaper than a lone one; with 4 stamps a message a commit carries up to 32 spends.\n",
-                     us_per_commit(b8), us_per_commit(b1), 8 * us_per_commit(b8) / us_per_commit(b1),
+          printf "%.0f µs in the write transaction at 1 spender).\n", commits[b1] ? txn_ns[b1] / commits[b1] : 0
+          t8 = commits[b8] ? txn_ns[b8] / commits[b8] : 0
+          if (us_per_commit(b8) > 0 && t8 > 0)
+              printf "**Bound at 8 one-stamp spenders**: a commit carries at most 8 spends, and costs at least a lone commit'"'"'s\n" \
+                     "write transaction (the same fdatasync and meta write; more pages). One commit per spend at 8 spenders\n" \
+                     "took %.0f µs a spend, %.0f µs of it in the transaction, so even a group commit of 8 costing no more than\n" \
+                     "that transaction, with nothing around it, gains at most 8 × %.0f ÷ %.0f = **%.1f×** at the same durability\n" \
+                     "(measured: %.0f µs per group commit cycle of 8 spenders, gathering included, %.1f×). 10× at one stamp\n" \
+                     "a message needs that ceiling above 10, i.e. the time outside the transaction (the spender'"'"'s own work, the\n" \
+                     "hand-over) to be at least a quarter of the transaction; with 4 stamps a message a commit carries up to 32 spends.\n",
+                     us_per_commit(b8), t8, us_per_commit(b8), t8, 8 * us_per_commit(b8) / t8,
                      us_per_commit(g8), ((b8 in cnt) && median(b8) > 0 ? median(g8) / median(b8) : 0) }' "$DATA"
 echo
