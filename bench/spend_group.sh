@@ -107,16 +107,17 @@ AWKLIB='
         return a[int((m + 1) / 2)] }
     { key = $1 SUBSEP $2 SUBSEP $3; c = ++cnt[key]; val[key, c] = $4; p99[key, c] = $5
       c = int(S / $1 / $2); if (c < 1) c = 1; commits[key] += $6; spends[key] += $1 * c * $2
-      txn_ns[key] += $9 * $6; wait_ns[key] += $10 * $11
+      txn_ns[key] += $9 * $6; wait_ns[key] += $10 * $11; if ($4 > 0) secs[key] += $1 * c * $2 / $4
       ns = split($8, sz, ","); for (i = 1; i <= ns; i++) hist[key, i] += sz[i]; if (ns > nh[key]) nh[key] = ns
       if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; rows[++nr] = $1 SUBSEP $2 } }
     function cell(key,   m, i, best) { if (!(key in cnt)) return "–"; m = median(key)
         for (i = 1; i <= cnt[key]; i++) if (val[key, i] == m) best = p99[key, i]
         return sprintf("%d (%.1f)", m, best / 1000) }
     function ratio(a, b) { return (a in cnt) && (b in cnt) && median(b) > 0 ? sprintf("%.1f×", median(a) / median(b)) : "–" }
-    # Microseconds per commit at the median rate: spends per commit ÷ spends per second.
-    function us_per_commit(key) { if (!(key in cnt) || commits[key] == 0 || median(key) == 0) return 0
-        return 1e6 * (spends[key] / commits[key]) / median(key) }'
+    # Microseconds per commit, over all runs of the cell (as the time in
+    # the transaction is): their time ÷ their commits.
+    function us_per_commit(key) { if (!(key in cnt) || commits[key] == 0) return 0
+        return 1e6 * secs[key] / commits[key] }'
 awk -F'\t' -v S="$SPENDS" "$AWKLIB"'
     END { for (r = 1; r <= nr; r++) { split(rows[r], f, SUBSEP)
             b = f[1] SUBSEP f[2] SUBSEP "before"; g = f[1] SUBSEP f[2] SUBSEP "group"
@@ -125,8 +126,8 @@ awk -F'\t' -v S="$SPENDS" "$AWKLIB"'
                 (f[2] > 1 ? cell(e) : "(same)"), cell(o), cell(g), ratio(g, o), ratio(g, b) } }' "$DATA"
 echo
 echo "Commits of 1, 2, … 8 and more requests (a request is one message: 1 or 4 spends), all runs of the row"
-echo "summed; a commit's cycle at the median rate, and of it (averaged over the runs) the time in the write"
-echo "transaction (its fdatasync included) and the leader's waiting to gather:"
+echo "summed; a commit's cycle (the runs' time ÷ their commits), and of it the time in the write transaction"
+echo "(its fdatasync included) and the leader's waiting to gather:"
 echo
 echo "| spenders | stamps | mode | requests per commit | µs per commit cycle | in the transaction | gathering | commits of 1 / 2 / 3 / 4 / 5 / 6 / 7 / 8 / more requests |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -158,7 +159,7 @@ awk -F'\t' -v S="$SPENDS" -v fsyncs="$STORES/fsync.txt" "$AWKLIB"'
           printf "lone spend 4), **%.0f µs** appending one (the file grows,\n", na ? ap / na : 0
           printf "so the sync also commits its new size; LMDB reuses freed pages, so a commit seldom does). A\n"
           printf "commit in default mode (MDB_NOMETASYNC) pays one fdatasync (data pages; the meta page rides on the next one),\n"
-          printf "plus its writes: one commit per spend took %.0f µs at 1 spender and %.0f µs at 8 (at the median rate;\n",
+          printf "plus its writes: one commit per spend took %.0f µs at 1 spender and %.0f µs at 8 (all runs averaged;\n",
               us_per_commit(b1), us_per_commit(b8)
           printf "%.0f µs in the write transaction at 1 spender).\n", commits[b1] ? txn_ns[b1] / commits[b1] : 0
           t8 = commits[b8] ? txn_ns[b8] / commits[b8] : 0
