@@ -41,6 +41,7 @@ struct pd_milter_conn {
     enum phase phase;
     int connected;                     /* connect was called, close is due */
     int in_eom;
+    unsigned client_port;              /* from CONNECT; 0: none            */
     uint32_t actions, proto;           /* negotiated                       */
     unsigned char *macros[MACRO_STAGES];
     size_t macro_len[MACRO_STAGES];
@@ -181,6 +182,30 @@ pd_mconn_quarantine(struct pd_milter_conn *c, const char *reason)
         return -1;
     struct pd_mw_part part = { reason, PD_MW_STR };
     return pd_mw_append(&c->wr, PD_MWR_QUARANTINE, &part, 1);
+}
+
+int
+pd_mconn_addheader(struct pd_milter_conn *c, const char *name, const char *value)
+{
+    if (eom_action(c, PD_MWA_ADDHDRS) != 0 || name == NULL || name[0] == '\0' || value == NULL)
+        return -1;
+    struct pd_mw_part parts[] = { { name, PD_MW_STR }, { value, PD_MW_STR } };
+    return pd_mw_append(&c->wr, PD_MWR_ADDHEADER, parts, 2);
+}
+
+int
+pd_mconn_delrcpt(struct pd_milter_conn *c, const char *rcpt)
+{
+    if (eom_action(c, PD_MWA_DELRCPT) != 0 || rcpt == NULL || rcpt[0] == '\0')
+        return -1;
+    struct pd_mw_part part = { rcpt, PD_MW_STR };
+    return pd_mw_append(&c->wr, PD_MWR_DELRCPT, &part, 1);
+}
+
+unsigned
+pd_mconn_client_port(const struct pd_milter_conn *c)
+{
+    return c->client_port;
 }
 
 /* Append the answer `st` (with `reply` when its class fits) and send all
@@ -358,6 +383,7 @@ connect_cmd(struct pd_milter_conn *c, const unsigned char *d, size_t len)
     if (family == '4' || family == '6') {
         if (end - p < 3 || end[-1] != '\0')
             goto bad;
+        c->client_port = (unsigned) p[0] << 8 | p[1];
         const char *a = (const char *) p + 2;
         if (family == '6' && strncasecmp(a, "IPv6:", 5) == 0)
             a += 5;
@@ -369,6 +395,8 @@ connect_cmd(struct pd_milter_conn *c, const unsigned char *d, size_t len)
             return -1;
         }
     }
+    if (family != '4' && family != '6')
+        c->client_port = 0;
     c->connected = 1;
     c->state = S_READY;
     return answer(c, c->f->connect ? c->f->connect(c, c->priv, hostname, address)

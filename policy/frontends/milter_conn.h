@@ -83,4 +83,17 @@ int pd_mconn_insheader(struct pd_milter_conn *c, uint32_t index, const char *nam
                        const char *value);
 int pd_mconn_quarantine(struct pd_milter_conn *c, const char *reason);
 
+/* End of message only, with the action negotiated (else -1): append a
+ * header at the end of the header block (SMFIR_ADDHEADER, PD_MWA_ADDHDRS);
+ * remove an envelope recipient (SMFIR_DELRCPT, PD_MWA_DELRCPT), `rcpt`
+ * as the MTA gave it at RCPT ("<a@b>": Postfix removes the brackets and
+ * drops every recipient record whose original address it is). */
+int pd_mconn_addheader(struct pd_milter_conn *c, const char *name, const char *value);
+int pd_mconn_delrcpt(struct pd_milter_conn *c, const char *rcpt);
+
+/* For callbacks from connect on: the client's port as the MTA gave it
+ * at connect (0 when it gave none, or port 0: Postfix's non-SMTP
+ * submissions, "localhost" [127.0.0.1] port 0). */
+unsigned pd_mconn_client_port(const struct pd_milter_conn *c);
+
 #endif

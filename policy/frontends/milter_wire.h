@@ -36,6 +36,8 @@
 #define PD_MWC_UNKNOWN 'U'
 
 /* replies, milter to MTA */
+#define PD_MWR_ADDRCPT '+'
+#define PD_MWR_DELRCPT '-'
 #define PD_MWR_ACCEPT 'a'
 #define PD_MWR_CONTINUE 'c'
 #define PD_MWR_DISCARD 'd'
@@ -49,6 +51,7 @@
 
 /* actions (SMFIF_*) */
 #define PD_MWA_ADDHDRS 0x001u
+#define PD_MWA_DELRCPT 0x008u
 #define PD_MWA_CHGHDRS 0x010u
 #define PD_MWA_QUARANTINE 0x020u
 
