@@ -22,7 +22,7 @@
 
 /* K_LISTEN: a socket spec (policy/base/listen.h), checked as it is read so that
  * `postaged -n` finds a bad port with its line, not the start. */
-enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST, K_LISTEN };
+enum kind { K_STRING, K_BOOL, K_UINT, K_PERIOD, K_CHOICE, K_LIST, K_LISTEN, K_BITS_OR_NONE };
 
 /* A K_CHOICE key's words and the values stored for them (an enum of
  * settings.h, int-sized), ended by a NULL word. */
@@ -65,7 +65,9 @@ _Static_assert(sizeof(enum pd_log_to) == sizeof(int) && sizeof(enum pd_on_error)
                    sizeof(enum pd_spf_header_type) == sizeof(int) &&
                    sizeof(enum pd_over_cap_action) == sizeof(int) &&
                    sizeof(enum pd_postage_header) == sizeof(int) &&
-                   sizeof(enum pd_postage_kinds) == sizeof(int),
+                   sizeof(enum pd_postage_kinds) == sizeof(int) &&
+                   sizeof(enum pd_stamp_on_error) == sizeof(int) &&
+                   sizeof(enum pd_stamp_blind) == sizeof(int),
                "a choice key's enum is int-sized");
 
 static const struct choice log_words[] = {
@@ -93,6 +95,12 @@ static const struct choice postage_header_words[] = {
 static const struct choice postage_kinds_words[] = {
     { "sha1", PD_POSTAGE_KINDS_SHA1 }, { "argon2id", PD_POSTAGE_KINDS_ARGON2ID },
     { "sha1+argon2id", PD_POSTAGE_KINDS_BOTH }, { NULL, 0 }
+};
+static const struct choice stamp_on_error_words[] = {
+    { "send", PD_STAMP_ON_ERROR_SEND }, { "tempfail", PD_STAMP_ON_ERROR_TEMPFAIL }, { NULL, 0 }
+};
+static const struct choice stamp_blind_words[] = {
+    { "copy", PD_STAMP_BLIND_COPY }, { "unstamped", PD_STAMP_BLIND_UNSTAMPED }, { NULL, 0 }
 };
 
 static const struct key keys[] = {
@@ -251,6 +259,25 @@ static const struct key keys[] = {
       "exchange rate: SHA-1 trials per second of the reference core" },
     { "price_argon2id_rate", K_UINT, F(price_argon2id_rate), "1048576", 1, 4294967295u, NULL,
       "exchange rate: KiB of Argon2id memory-passes per second of the reference core" },
+    /* The stamping milter: the sending side, off unless stamp_listen is set. */
+    { "stamp_listen", K_LISTEN, F(stamp_listen), "", 0, 0, NULL,
+      "stamping milter socket (for the sending MTA's non_smtpd_milters and submission smtpd_milters): inet:HOST:PORT or unix:PATH; empty disables it" },
+    { "stamp_clients", K_STRING, F(stamp_clients), "127.0.0.0/8, ::1/128", 0, 0, NULL,
+      "clients whose mail is stamped besides SASL-authenticated ones and local submission (comma-separated CIDRs; empty: none)" },
+    { "stamp_default_bits", K_BITS_OR_NONE, F(stamp_default_bits), "none", 0, 40, NULL,
+      "bits paid to a domain that publishes no _postage record (none: no stamp)" },
+    { "stamp_max_bits", K_UINT, F(stamp_max_bits), "26", 0, 40, NULL,
+      "most bits paid per stamp; a domain asking more gets no stamp" },
+    { "stamp_timeout", K_PERIOD, F(stamp_timeout), "10s", 0, 1, NULL,
+      "most time one message may spend in DNS look-ups and minting; past it the rest goes unstamped" },
+    { "stamp_threads", K_UINT, F(stamp_threads), "0", 0, 1024, NULL,
+      "minting threads per message (0: one per online CPU)" },
+    { "stamp_on_error", K_CHOICE, F(stamp_on_error), "send", 0, 0, stamp_on_error_words,
+      "a message that could not be stamped as it should (DNS down, over time, injection failed): send it (unstamped) or tempfail" },
+    { "stamp_blind", K_CHOICE, F(stamp_blind), "copy", 0, 0, stamp_blind_words,
+      "blind recipients (in no To/Cc): each gets a copy of its own with only its stamp (copy), or goes unstamped" },
+    { "stamp_sendmail", K_STRING, F(stamp_sendmail), "/usr/sbin/sendmail", 0, 0, NULL,
+      "command (with arguments) that injects a blind recipient's copy; run as COMMAND -i -f SENDER -- RECIPIENT" },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -367,13 +394,20 @@ set_key(struct pd_settings *s, const struct key *k, const char *v, unsigned line
             return -1;
         }
         return 0;
+    case K_BITS_OR_NONE:
+        if (strcmp(v, "none") == 0) {
+            *(unsigned *) f = PD_STAMP_BITS_NONE;
+            return 0;
+        }
+        /* else a number of bits, read as K_UINT */
+        __attribute__((fallthrough));
     case K_UINT: {
         char *end;
         errno = 0;
         unsigned long n = strtoul(v, &end, 10);
         if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < k->min || n > k->max) {
-            snprintf(err, errlen, "%s: '%s' is not a whole number from %u to %u", k->name, v,
-                     k->min, k->max);
+            snprintf(err, errlen, "%s: '%s' is not a whole number from %u to %u%s", k->name, v,
+                     k->min, k->max, k->kind == K_BITS_OR_NONE ? ", or none" : "");
             return -1;
         }
         *(unsigned *) f = (unsigned) n;

@@ -35,6 +35,9 @@ enum pd_log_to { PD_LOG_TO_SYSLOG = 0, PD_LOG_TO_STDERR };
 enum pd_on_error { PD_ON_ERROR_TEMPFAIL = 0, PD_ON_ERROR_DUNNO };
 enum pd_over_cap_action { PD_OVER_CAP_DEFER = 0, PD_OVER_CAP_REJECT };
 enum pd_postage_header { PD_POSTAGE_HEADER_X_POSTAGE_RESULT = 0, PD_POSTAGE_HEADER_NONE };
+enum pd_stamp_on_error { PD_STAMP_ON_ERROR_SEND = 0, PD_STAMP_ON_ERROR_TEMPFAIL };
+enum pd_stamp_blind { PD_STAMP_BLIND_COPY = 0, PD_STAMP_BLIND_UNSTAMPED };
+#define PD_STAMP_BITS_NONE 0xffffffffu  /* stamp_default_bits = none */
 enum pd_postage_kinds {          /* the POSTAGE_KIND_* bits a stamp may have */
     PD_POSTAGE_KINDS_SHA1 = POSTAGE_KIND_SHA1,
     PD_POSTAGE_KINDS_ARGON2ID = POSTAGE_KIND_ARGON2ID,
@@ -122,6 +125,17 @@ struct pd_settings {
     unsigned argon2id_max_per_message;
     unsigned price_sha1_rate;         /* SHA-1 trials/s, reference core  */
     unsigned price_argon2id_rate;     /* KiB-passes/s, reference core    */
+
+    /* the stamping milter (sending side, policy/frontends/stamp_milter.c) */
+    char stamp_listen[PD_SETTING_MAX];    /* "": off                       */
+    char stamp_clients[PD_SETTING_MAX];   /* CIDRs, comma or space separated */
+    unsigned stamp_default_bits;          /* PD_STAMP_BITS_NONE: no stamp  */
+    unsigned stamp_max_bits;
+    int64_t stamp_timeout;                /* seconds, DNS and minting      */
+    unsigned stamp_threads;               /* 0: one per online CPU         */
+    enum pd_stamp_on_error stamp_on_error;
+    enum pd_stamp_blind stamp_blind;
+    char stamp_sendmail[PD_SETTING_MAX];  /* command and its arguments     */
 };
 
 /* ---- what the modules are given ----------------------------------------
