@@ -42,6 +42,7 @@
 #include "policy/base/listen.h"
 #include "policy/base/log.h"
 #include "policy/frontends/milter.h"
+#include "policy/frontends/stamp_milter.h"
 #include "policy/frontends/policy_server.h"
 #include "policy/engine/published.h"
 #include "policy/engine/rep_writer.h"
@@ -324,7 +325,8 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
         return 1;
     }
     pd_engine_unref(probe);
-    if (s->policy_listen[0] == '\0' && s->milter_listen[0] == '\0') {
+    if (s->policy_listen[0] == '\0' && s->milter_listen[0] == '\0' &&
+        s->stamp_listen[0] == '\0') {
         fprintf(stderr, "postaged: %s: both policy_listen and milter_listen are empty; "
                 "nothing to serve\n", name);
         return 1;
@@ -342,6 +344,11 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
                                             (int) size)) {
         fprintf(stderr, "postaged: milter_listen: '%s' is not inet:HOST:PORT or unix:PATH\n",
                 s->milter_listen);
+        return 1;
+    }
+    /* The stamping milter: its keys only matter when it is on. */
+    if (s->stamp_listen[0] != '\0' && pd_stamp_check(s, err, sizeof err) != 0) {
+        fprintf(stderr, "postaged: %s: %s\n", name, err);
         return 1;
     }
     if (redis_scheme(s->store)) {
@@ -371,6 +378,15 @@ policy_thread(void *p)
     struct policy_thread_arg *a = p;
     if (pd_policy_serve(a->listen_fd, a->wake_fd, a->engines, &a->limits, &stopping) != 0)
         pd_log(PD_LOG_ERROR, "policy front-end stopped");
+    return NULL;
+}
+
+static void *
+stamp_thread(void *p)
+{
+    (void) p;
+    if (pd_stamp_run() != 0 && !stopping)
+        pd_log(PD_LOG_ERROR, "stamping milter stopped");
     return NULL;
 }
 
@@ -478,6 +494,9 @@ main(int argc, char **argv)
 
     if (milter_spec[0] != '\0' && pd_milter_open(settings.milter_listen, err, sizeof err) != 0)
         startup_fatal("milter_listen: %s", err);
+    int stamp_on = settings.stamp_listen[0] != '\0';
+    if (stamp_on && pd_stamp_open(&settings, err, sizeof err) != 0)
+        startup_fatal("stamp_listen: %s", err);
 
     const struct passwd *pw = NULL;
     if (geteuid() == 0 && settings.user[0] != '\0') {
@@ -578,7 +597,7 @@ main(int argc, char **argv)
     sigaddset(&block, SIGINT);
     signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    pthread_t ptid, mtid;
+    pthread_t ptid, mtid, stid;
     int have_policy = 0, have_milter = 0;
     struct policy_thread_arg parg = { policy_fd, wake[0], slot,
                                       { settings.max_connections, settings.idle_timeout,
@@ -595,6 +614,12 @@ main(int argc, char **argv)
             startup_fatal("cannot start the milter thread: %s", strerror(trc));
         have_milter = 1;
     }
+    int have_stamp = 0;
+    if (stamp_on) {
+        if ((trc = pthread_create(&stid, NULL, stamp_thread, NULL)) != 0)
+            startup_fatal("cannot start the stamping milter's thread: %s", strerror(trc));
+        have_stamp = 1;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -607,6 +632,8 @@ main(int argc, char **argv)
     pd_log(PD_LOG_INFO, "started: policy %s, milter %s, store %s",
            settings.policy_listen[0] ? settings.policy_listen : "off",
            settings.milter_listen[0] ? settings.milter_listen : "off", settings.store);
+    if (have_stamp)
+        pd_log(PD_LOG_INFO, "started: stamping milter %s", settings.stamp_listen);
     report_ready();
 
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
@@ -615,7 +642,8 @@ main(int argc, char **argv)
     /* Stamps are kept until they could no longer pass: their expiry plus
      * the clock-skew grace in force at start. */
     int64_t settings_grace = settings.stamp_grace;
-    char store_spec[PD_SETTING_MAX];
+    char store_spec[PD_SETTING_MAX], stamp_spec[PD_SETTING_MAX];
+    snprintf(stamp_spec, sizeof stamp_spec, "%s", settings.stamp_listen);
     snprintf(store_spec, sizeof store_spec, "%s", settings.store);
     pd_settings_free(&settings);
 
@@ -648,6 +676,14 @@ main(int argc, char **argv)
                     pd_log(PD_LOG_INFO, "reload: configuration %s loaded",
                            file ? file : "(defaults)");
                 }
+                /* The stamping milter's keys, but its socket, take effect
+                 * for the messages that end from now on. */
+                if (have_stamp && strcmp(fresh.stamp_listen, stamp_spec) != 0)
+                    pd_log(PD_LOG_WARNING, "reload: stamp_listen changed to '%s'; that takes "
+                           "a restart, keeping %s", fresh.stamp_listen, stamp_spec);
+                if (have_stamp && pd_stamp_reload(&fresh, err, sizeof err) != 0)
+                    pd_log(PD_LOG_ERROR, "reload: %s; keeping the stamping milter's running "
+                           "configuration", err);
                 pd_settings_free(&fresh);
             } else {
                 pd_log(PD_LOG_INFO, "stopping on signal %d", sig);
@@ -689,12 +725,18 @@ main(int argc, char **argv)
     }
     if (have_milter)
         pd_milter_stop();
+    if (have_stamp)
+        pd_stamp_stop();
     if (have_policy)
         pthread_join(ptid, NULL);
     if (have_milter)
         pthread_join(mtid, NULL);
     if (milter_spec[0] != '\0')
         pd_milter_close();
+    if (have_stamp)
+        pthread_join(stid, NULL);
+    if (stamp_on)
+        pd_stamp_close();
     pd_engine_slot_free(slot);
     pd_rep_writer_stop(writer);
     postage_store_close(stamps);

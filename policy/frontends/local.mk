@@ -10,3 +10,11 @@ policy_libpolicy_la_SOURCES += \
 	policy/frontends/milter_headers.h policy/frontends/milter_headers.c \
 	policy/frontends/milter_sessions.h policy/frontends/milter_sessions.c \
 	policy/frontends/warn_limit.h policy/frontends/warn_limit.c
+# The stamping milter (the sending side, stamp_listen): also built in
+# every build, on the same protocol code.
+policy_libpolicy_la_SOURCES += \
+	policy/frontends/stamp_config.h policy/frontends/stamp_config.c \
+	policy/frontends/stamp_decide.h policy/frontends/stamp_decide.c \
+	policy/frontends/stamp_mint.h policy/frontends/stamp_mint.c \
+	policy/frontends/stamp_copy.h policy/frontends/stamp_copy.c \
+	policy/frontends/stamp_milter.h policy/frontends/stamp_milter.c
