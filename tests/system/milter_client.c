@@ -6,7 +6,8 @@
  *   milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]
  *       [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]
  *       [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]
- *       [--escapes] [--reuse] [--strict] [--verbose] FILE|-
+ *       [--escapes] [--reuse] [--strict] [--verbose] [--auth USER]
+ *       [--client-port N] FILE|-
  *   milter_client --connect SPEC [--timeout MS] --raw FILE
  *
  * FILE holds one message per line: RCPT[,RCPT...] then, TAB-separated,
@@ -45,7 +46,9 @@
  * CONNECT (j, {daemon_name}, v), MAIL (i, {mail_addr}), RCPT ({rcpt_addr})
  * and BODYEOB (i, a queue id MCnnnnnnnn of our own).  CONNECT carries
  * --client-name (default "[ADDR]", Sendmail's form for a name that did
- * not verify), family 4 or 6 (U when ADDR is neither), port 0 and ADDR;
+ * not verify), family 4 or 6 (U when ADDR is neither), port --client-port
+ * (default 0, what Postfix gives for non-SMTP submissions) and ADDR;
+ * --auth USER sends {auth_authen} USER with MAIL (a SASL login);
  * MAIL and RCPT carry "<address>"; the body is one short CRLF line.
  * Packets are written whole, in as few writes as possible, and replies
  * read through a buffer, so partial reads and writes do not matter.
@@ -215,6 +218,8 @@ static struct {
     const char *client_name;
     const char *helo;
     const char *from;
+    const char *auth;
+    unsigned client_port;
     long timeout_ms;
     int stop_eoh;
     int show_headers;
@@ -1088,7 +1093,8 @@ conn_hello(struct conn *c)
         pkt_str(c, name);
         out_bytes(c, &family, 1);
         if (family != 'U') {
-            unsigned char port[2] = { 0, 0 };
+            unsigned char port[2] = { (unsigned char) (opt.client_port >> 8),
+                                      (unsigned char) (opt.client_port & 0xff) };
             out_bytes(c, port, 2);
             pkt_str(c, addr);
         }
@@ -1160,7 +1166,11 @@ run_message(struct conn *c, const struct message *m, unsigned long lineno, struc
     snprintf(qid, sizeof qid, "MC%08lX", ++queue_ids);
     c->messages++;
 
-    pkt_macros(c, C_MAIL, "i", qid, "{mail_addr}", opt.from, (const char *) NULL);
+    if (opt.auth != NULL)
+        pkt_macros(c, C_MAIL, "i", qid, "{mail_addr}", opt.from, "{auth_authen}", opt.auth,
+                   (const char *) NULL);
+    else
+        pkt_macros(c, C_MAIL, "i", qid, "{mail_addr}", opt.from, (const char *) NULL);
     if (!(c->pflags & P_NOMAIL)) {
         pkt_begin(c, C_MAIL);
         pkt_address(c, opt.from, strlen(opt.from));
@@ -1368,7 +1378,8 @@ usage(const char *why)
             "usage: milter_client --connect inet:HOST:PORT|unix:PATH [--client-addr ADDR]\n"
             "           [--client-name NAME] [--helo NAME] [--from ADDR] [--timeout MS]\n"
             "           [--stop-at eoh|eom] [--show-headers] [--stats] [--quickack]\n"
-            "           [--escapes] [--reuse] [--strict] [--verbose] FILE|-\n"
+            "           [--escapes] [--reuse] [--strict] [--verbose] [--auth USER]\n"
+            "           [--client-port N] FILE|-\n"
             "       milter_client --connect SPEC [--timeout MS] --raw FILE\n"
             "FILE: one message per line, RCPT[,RCPT...]<TAB>Name: value[<TAB>Name: value...]\n");
     exit(why != NULL ? 2 : 0);
@@ -1462,6 +1473,8 @@ main(int argc, char **argv)
             target = &opt.helo;
         else if (strcmp(a, "--from") == 0)
             target = &opt.from;
+        else if (strcmp(a, "--auth") == 0)
+            target = &opt.auth;
         if (target != NULL) {
             if (++i >= argc)
                 usage("an option needs a value");
@@ -1475,6 +1488,15 @@ main(int argc, char **argv)
             if (errno != 0 || *end != '\0' || end == argv[i] || opt.timeout_ms < 1 ||
                 opt.timeout_ms > 86400000)
                 usage("--timeout: milliseconds, 1 to 86400000");
+        } else if (strcmp(a, "--client-port") == 0) {
+            char *end;
+            if (++i >= argc)
+                usage("--client-port needs a value");
+            errno = 0;
+            long port = strtol(argv[i], &end, 10);
+            if (errno != 0 || *end != '\0' || end == argv[i] || port < 0 || port > 65535)
+                usage("--client-port: 0 to 65535");
+            opt.client_port = (unsigned) port;
         } else if (strcmp(a, "--stop-at") == 0) {
             if (++i >= argc)
                 usage("--stop-at needs eoh or eom");
@@ -1521,10 +1543,11 @@ main(int argc, char **argv)
             usage("--connect: inet:HOST:PORT or unix:PATH");
     }
     for (const char **s = (const char *[]) { opt.client_addr, opt.helo, opt.from,
+                                              opt.auth ? opt.auth : "",
                                               opt.client_name ? opt.client_name : "", NULL };
          *s != NULL; s++)
         if (strlen(*s) > 255)
-            usage("--client-addr, --client-name, --helo and --from: at most 255 bytes");
+            usage("--client-addr, --client-name, --helo, --from and --auth: at most 255 bytes");
 
     FILE *in = strcmp(opt.file, "-") == 0 ? stdin : fopen(opt.file, "r");
     if (in == NULL) {
