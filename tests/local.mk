@@ -261,6 +261,11 @@ if WITH_MILTER
 TESTS += tests/system/milter_protocol.sh
 endif
 EXTRA_DIST += tests/system/milter_protocol.sh
+# The stamping milter (stamp_listen, issue 19): which mail, what it pays
+# (prices from a private dnsmasq), blind recipients' own copies, faults.
+# Built in every build, as the milter protocol code it runs on.
+TESTS += tests/system/stamp_milter.sh
+EXTRA_DIST += tests/system/stamp_milter.sh
 
 # ---- Redis (skipped without redis-server / redis-sentinel) -----------------
 # The double-spend store on a private redis-server (tests/lib/redis_harness.sh):

@@ -356,7 +356,9 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
                                          m->client_port);
     pd_stamp_who_text(who, m->auth, m->client_addr, what, sizeof what);
     if (who == PD_STAMP_WHO_OUTSIDE) {
-        log_line(queue_id, "not stamped: ", what);
+        char text[300];
+        snprintf(text, sizeof text, "not stamped: %s", what);
+        log_line(queue_id, text, "");
         return PD_MS_CONTINUE;
     }
     add_why(why, what);
