@@ -266,6 +266,10 @@ EXTRA_DIST += tests/system/milter_protocol.sh
 # Built in every build, as the milter protocol code it runs on.
 TESTS += tests/system/stamp_milter.sh
 EXTRA_DIST += tests/system/stamp_milter.sh
+# The same behind a real (private) Postfix as non_smtpd_milters, blind
+# copies injected through its sendmail(1); skipped without Postfix.
+TESTS += tests/system/stamp_milter_postfix.sh
+EXTRA_DIST += tests/system/stamp_milter_postfix.sh
 
 # ---- Redis (skipped without redis-server / redis-sentinel) -----------------
 # The double-spend store on a private redis-server (tests/lib/redis_harness.sh):
