@@ -82,6 +82,8 @@ struct stamp_ctx {
     unsigned char *body;
     size_t body_len, body_cap;
     int too_big;                  /* over COPY_MAX: no copies            */
+    enum pd_stamp_who who;        /* decided at MAIL                     */
+    int keep_body;                /* a blind recipient may need a copy   */
 };
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -116,6 +118,8 @@ reset_message(struct stamp_ctx *m)
     m->body = NULL;
     m->body_len = m->body_cap = 0;
     m->too_big = 0;
+    m->who = PD_STAMP_WHO_OUTSIDE;
+    m->keep_body = 0;
     m->sender[0] = m->auth[0] = '\0';
 }
 
@@ -174,6 +178,12 @@ on_envfrom(struct pd_milter_conn *c, void *priv, const char **argv, int argc)
     envelope_address(argc > 0 ? argv[0] : NULL, m->sender, sizeof m->sender);
     const char *auth = pd_mconn_macro(c, "{auth_authen}");
     snprintf(m->auth, sizeof m->auth, "%s", auth ? auth : "");
+    /* Decided here, so that mail that is not stamped is not kept. */
+    struct pd_stamp_config *cfg = config_get();
+    if (cfg != NULL) {
+        m->who = pd_stamp_who(cfg, m->auth, m->client_name, m->client_addr, m->client_port);
+        pd_stamp_config_unref(cfg);
+    }
     return PD_MS_CONTINUE;
 }
 
@@ -236,6 +246,8 @@ on_header(struct pd_milter_conn *c, void *priv, const char *name, const char *va
 {
     struct stamp_ctx *m = priv;
     (void) c;
+    if (m->who == PD_STAMP_WHO_OUTSIDE)
+        return PD_MS_CONTINUE;
     if ((strcasecmp(name, "X-Hashcash") == 0 || strcasecmp(name, "Hashcash") == 0) &&
         m->n_stamps < STAMPS_MAX) {
         char stamp[POSTAGE_STAMP_MAX + 1];
@@ -260,6 +272,8 @@ on_body(struct pd_milter_conn *c, void *priv, const unsigned char *chunk, size_t
 {
     struct stamp_ctx *m = priv;
     (void) c;
+    if (!m->keep_body)
+        return PD_MS_CONTINUE;
     append(m, (char **) &m->body, &m->body_len, &m->body_cap, chunk, len);
     return PD_MS_CONTINUE;
 }
@@ -331,6 +345,26 @@ price_all(const struct pd_stamp_config *cfg, struct stamp_ctx *m, uint64_t deadl
     }
 }
 
+/* End of headers: the body is kept only when a blind recipient may need
+ * a copy of its own. */
+static enum pd_mstat
+on_eoh(struct pd_milter_conn *c, void *priv)
+{
+    struct stamp_ctx *m = priv;
+    (void) c;
+    if (m->who == PD_STAMP_WHO_OUTSIDE || m->n_rcpts < 2)
+        return PD_MS_CONTINUE;
+    struct pd_stamp_config *cfg = config_get();
+    int copies = cfg != NULL && cfg->blind == PD_STAMP_BLIND_COPY;
+    pd_stamp_config_unref(cfg);
+    if (!copies)
+        return PD_MS_CONTINUE;
+    mark_blind(m);
+    for (size_t i = 0; i < m->n_rcpts; i++)
+        m->keep_body |= m->rcpts[i].blind;
+    return PD_MS_CONTINUE;
+}
+
 static void
 log_line(const char *queue_id, const char *what, const char *why)
 {
@@ -352,8 +386,7 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
               const char *queue_id)
 {
     char why[WHY_MAX] = "", what[256];
-    enum pd_stamp_who who = pd_stamp_who(cfg, m->auth, m->client_name, m->client_addr,
-                                         m->client_port);
+    enum pd_stamp_who who = m->who;
     pd_stamp_who_text(who, m->auth, m->client_addr, what, sizeof what);
     if (who == PD_STAMP_WHO_OUTSIDE) {
         char text[300];
@@ -400,7 +433,7 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
         struct rcpt *r = &m->rcpts[i];
         if (!r->blind || r->paid_before)
             continue;
-        if (cfg->blind == PD_STAMP_BLIND_UNSTAMPED || m->too_big) {
+        if (cfg->blind == PD_STAMP_BLIND_UNSTAMPED || m->too_big || !m->keep_body) {
             r->price = PD_STAMP_SKIP;
             blind_skipped++;
         }
@@ -434,14 +467,30 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
     }
     size_t minted = pd_stamp_mint(items, n_items, cfg->threads, now, deadline);
     if (minted < n_items) {
-        char text[128];
-        snprintf(text, sizeof text, "%zu stamp%s not minted within stamp_timeout",
-                 n_items - minted, n_items - minted == 1 ? "" : "s");
-        add_why(why, text);
-        faults++;
-        for (size_t k = 0; k < n_items; k++)
-            if (items[k].status != POSTAGE_OK)
-                m->rcpts[which[k]].stamp[0] = '\0';
+        /* Out of time is a fault (stamp_on_error); a resource no stamp
+         * can hold (a ':' in the address) is not, and retrying would not
+         * help. */
+        size_t late = 0;
+        for (size_t k = 0; k < n_items; k++) {
+            if (items[k].status == POSTAGE_OK)
+                continue;
+            m->rcpts[which[k]].stamp[0] = '\0';
+            if (items[k].status == POSTAGE_ERR_CANCELLED) {
+                late++;
+                continue;
+            }
+            char text[400];
+            snprintf(text, sizeof text, "no stamp for <%.200s>: %s", m->rcpts[which[k]].addr,
+                     postage_strerror(items[k].status));
+            add_why(why, text);
+        }
+        if (late > 0) {
+            char text[128];
+            snprintf(text, sizeof text, "%zu stamp%s not minted within stamp_timeout", late,
+                     late == 1 ? "" : "s");
+            add_why(why, text);
+            faults++;
+        }
     }
     free(items);
     free(which);
@@ -452,12 +501,14 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
      * message.  A copy that fails leaves its recipient in the shared
      * message, unstamped: never lost. */
     size_t copied = 0, copy_failed = 0;
+    /* The copies together get stamp_timeout once more: a sendmail that
+     * hangs cannot hold the message for a timeout per recipient. */
+    uint64_t copy_deadline = pd_dns_now_ms() + (cfg->timeout_ms ? cfg->timeout_ms : 1000);
     for (size_t i = 0; i < m->n_rcpts; i++) {
         struct rcpt *r = &m->rcpts[i];
         if (!r->blind || r->paid_before || r->stamp[0] == '\0')
             continue;
         char err[300];
-        uint64_t copy_deadline = pd_dns_now_ms() + (cfg->timeout_ms ? cfg->timeout_ms : 1000);
         if (pd_stamp_copy_send(cfg->sendmail_argv, cfg->sendmail_argc, m->sender, r->addr,
                                r->stamp, m->hdr ? m->hdr : "", m->hdr_len, m->body,
                                m->body_len, copy_deadline, err, sizeof err) != 0) {
@@ -539,6 +590,7 @@ static const struct pd_milter_filter filter = {
     .envfrom = on_envfrom,
     .envrcpt = on_envrcpt,
     .header = on_header,
+    .eoh = on_eoh,
     .body = on_body,
     .eom = on_eom,
     .abort = on_abort,

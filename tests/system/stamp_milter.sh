@@ -130,6 +130,13 @@ logged prices "stamped 0 of 3 recipients"
 logged prices "greedy.test asks 30 bits, over stamp_max_bits 26"
 logged prices "bad.test has an invalid record"
 
+# A recipient no stamp can name (a ':' in its local part) is not paid,
+# and that is no fault.
+send colon '"a:b"@paid.test,bob@paid.test'"${TAB}To: bob@paid.test, \"a:b\"@paid.test" --auth alice
+paid colon bob@paid.test 10
+expect_eq "colon: one stamp" 1 "$(stamps colon | grep -c .)"
+logged colon 'no stamp for <"a:b"@paid.test>'
+
 # A message already carrying a good stamp for its recipient is passed.
 S=$(stamps local)
 send already "bob@paid.test${TAB}To: bob@paid.test${TAB}X-Hashcash: $S" --auth alice
