@@ -125,6 +125,13 @@ tests_unit_check_warn_limit_LDADD = $(UNIT_POLICY_LIBS)
 TESTS += tests/unit/check_policy_proto tests/unit/check_access tests/unit/check_greylist \
 	tests/unit/check_quota tests/unit/check_helo tests/unit/check_reputation \
 	tests/unit/check_milter_data tests/unit/check_milter_conn tests/unit/check_warn_limit
+# The stamping milter's decisions: which mail, stamps already paid, the
+# settings its configuration refuses.
+check_PROGRAMS += tests/unit/check_stamp_decide
+tests_unit_check_stamp_decide_SOURCES = tests/unit/check_stamp_decide.c
+tests_unit_check_stamp_decide_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_stamp_decide_LDADD = $(UNIT_POLICY_LIBS)
+TESTS += tests/unit/check_stamp_decide
 # The engine's tests use SPF and the default milter_listen.
 if WITH_MILTER
 if WITH_SPF
