@@ -130,7 +130,7 @@ TESTS += tests/unit/check_policy_proto tests/unit/check_access tests/unit/check_
 check_PROGRAMS += tests/unit/check_stamp_decide
 tests_unit_check_stamp_decide_SOURCES = tests/unit/check_stamp_decide.c
 tests_unit_check_stamp_decide_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_stamp_decide_LDADD = $(UNIT_POLICY_LIBS)
+tests_unit_check_stamp_decide_LDADD = $(UNIT_POLICY_LIBS) $(LIBM)
 TESTS += tests/unit/check_stamp_decide
 # The engine's tests use SPF and the default milter_listen.
 if WITH_MILTER

@@ -4,11 +4,14 @@
  * stamped (authenticated, Postfix's local submission told from a loopback
  * SMTP client by its port 0, stamp_clients networks, outside), which
  * stamp already in a message pays for a recipient (resource, case, its
- * claimed bits really there, date), and the settings it refuses.
+ * claimed bits really there, date), the settings it refuses, and the
+ * p95 rule that leaves out, before minting, the stamps that cannot be
+ * minted in time.
  */
 #include "config.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +19,7 @@
 #include "policy/engine/settings.h"
 #include "policy/frontends/stamp_config.h"
 #include "policy/frontends/stamp_decide.h"
+#include "policy/frontends/stamp_mint.h"
 #include "postage/mint.h"
 #include "postage/status.h"
 #include "tests/unit/check_main.h"
@@ -122,6 +126,29 @@ START_TEST(test_find_valid)
 }
 END_TEST
 
+START_TEST(test_fit_budget)
+{
+    struct postage_mint_batch_item it[4] = {
+        { .bits = 20 }, { .bits = 26 }, { .bits = 10 }, { .bits = 20 },
+    };
+    unsigned char drop[4];
+    /* not measured yet: everything is tried, the deadline decides */
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 4, 0, 1.0, drop), 0);
+    /* 2^26 trials alone take 3 s at 2^26/s on average, ~9 s at p95 */
+    double rate = ldexp(1.0, 26);
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 4, rate, 100.0, drop), 0);
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 4, rate, 1.0, drop), 1);
+    ck_assert(drop[1] && !drop[0] && !drop[2] && !drop[3]);
+    /* one 20-bit stamp: p95 ln(20) * 2^20 / 2^26 = 0.047 s */
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 1, rate, 0.05, drop), 0);
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 1, rate, 0.04, drop), 1);
+    /* nothing fits: all dropped, the costliest first */
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 4, rate, 0.0, drop), 4);
+    ck_assert_uint_eq(pd_stamp_fit_budget(it, 4, rate, 0.00005, drop), 3);
+    ck_assert(drop[0] && drop[1] && !drop[2] && drop[3]);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -131,6 +158,7 @@ suite(void)
     tcase_add_test(t, test_who);
     tcase_add_test(t, test_refused_settings);
     tcase_add_test(t, test_find_valid);
+    tcase_add_test(t, test_fit_budget);
     suite_add_tcase(s, t);
     return s;
 }
