@@ -23,8 +23,10 @@
 # recipient, and the shared message none naming it; with the script
 # failing, the recipient stays, unstamped.  Faults: the DNS server gone or
 # silent sends the message unstamped (the milter still answers, within the
-# client's wait), or tempfails it with stamp_on_error = tempfail.  Each
-# message gets its one log line saying why.
+# client's wait), or tempfails it with stamp_on_error = tempfail; so does
+# a recipient no stamp can name (a ':'), without being a fault, and more
+# recipients than the milter keeps.  Each message gets its one log line
+# saying why.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
@@ -136,6 +138,14 @@ send colon '"a:b"@paid.test,bob@paid.test'"${TAB}To: bob@paid.test, \"a:b\"@paid
 paid colon bob@paid.test 10
 expect_eq "colon: one stamp" 1 "$(stamps colon | grep -c .)"
 logged colon 'no stamp for <"a:b"@paid.test>'
+
+# More recipients than the milter keeps (1000, Postfix's
+# smtpd_recipient_limit): passed unstamped, with its log line.
+many=$(i=0; while [ $i -le 1000 ]; do printf 'r%d@paid.test,' $i; i=$((i + 1)); done)
+send many "${many%,}${TAB}To: r0@paid.test" --auth alice
+expect_eq "many: answered continue" continue "$(answer many)"
+expect_eq "many: no stamp" "" "$(stamps many)"
+logged many "not stamped: too many recipients"
 
 # A message already carrying a good stamp for its recipient is passed.
 S=$(stamps local)
