@@ -508,6 +508,13 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
         struct rcpt *r = &m->rcpts[i];
         if (!r->blind || r->paid_before || r->stamp[0] == '\0')
             continue;
+        if (copy_failed > 0) {
+            /* A sendmail that failed once fails the others too, most
+             * likely: they stay unstamped without a try each. */
+            r->stamp[0] = '\0';
+            copy_failed++;
+            continue;
+        }
         char err[300];
         if (pd_stamp_copy_send(cfg->sendmail_argv, cfg->sendmail_argc, m->sender, r->addr,
                                r->stamp, m->hdr ? m->hdr : "", m->hdr_len, m->body,
@@ -527,6 +534,12 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
                    "from the shared message", queue_id);
         }
         copied++;
+    }
+    if (copy_failed > 1) {
+        char text[128];
+        snprintf(text, sizeof text, "%zu blind recipients kept unstamped, the rest untried",
+                 copy_failed);
+        add_why(why, text);
     }
     if (in_place >= 0 && copy_failed > 0 && m->rcpts[in_place].stamp[0] != '\0') {
         /* A blind recipient stays in the shared message: the stamp of the

@@ -178,13 +178,17 @@ expect_eq "copyback: no recipient removed" "" "$(grep '	delrcpt	' "$TMP/copyback
 expect_eq "copyback: not injected again" 1 "$(ls "$TMP/copies" | grep -c '\.argv$')"
 logged copyback "1 paid already"
 
-# The injection failing: dave stays in the shared message, unstamped.
+# The injection failing: dave and erin stay in the shared message,
+# unstamped; after one failure the other copy is not tried.
 echo 75 > "$TMP/sendmail.exit"
-send blindfail "bob@paid.test,dave@paid.test${TAB}To: bob@paid.test" --auth alice
+send blindfail "bob@paid.test,dave@paid.test,erin@paid.test${TAB}To: bob@paid.test" --auth alice
 paid blindfail bob@paid.test 10
 unpaid blindfail dave@paid.test
-expect_eq "blindfail: dave kept" "" "$(grep '	delrcpt	' "$TMP/blindfail.out")"
+unpaid blindfail erin@paid.test
+expect_eq "blindfail: dave and erin kept" "" "$(grep '	delrcpt	' "$TMP/blindfail.out")"
+expect_eq "blindfail: one try" 2 "$(ls "$TMP/copies" | grep -c '\.argv$')"
 logged blindfail "exited with status 75; kept unstamped"
+logged blindfail "2 blind recipients kept unstamped, the rest untried"
 rm -f "$TMP/sendmail.exit"
 
 # --- a reload: stamp_clients emptied, stamp_default_bits 8 ---------------------------
