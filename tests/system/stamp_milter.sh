@@ -54,6 +54,17 @@ exit 0
 EOF
 chmod +x "$TMP/fake-sendmail"
 
+# postaged -n checks the stamping milter's settings when it is on.
+postaged_conf -o "$TMP/bad.conf" stamp_listen=inet:127.0.0.1:1 "stamp_sendmail=sendmail -i"
+"$POSTAGED" -c "$TMP/bad.conf" -n > /dev/null 2> "$TMP/bad.err" && fail "-n took a relative stamp_sendmail"
+grep -q "stamp_sendmail: 'sendmail -i' does not start with an absolute path" "$TMP/bad.err" ||
+    fail "-n: $(cat "$TMP/bad.err")"
+postaged_conf -o "$TMP/bad.conf" stamp_listen=inet:127.0.0.1:1 "stamp_clients=10.0.0.1/8"
+"$POSTAGED" -c "$TMP/bad.conf" -n > /dev/null 2> "$TMP/bad.err" && fail "-n took 10.0.0.1/8"
+grep -q "stamp_clients: '10.0.0.1/8'" "$TMP/bad.err" || fail "-n: $(cat "$TMP/bad.err")"
+postaged_conf -o "$TMP/good.conf" stamp_listen=inet:127.0.0.1:1
+"$POSTAGED" -c "$TMP/good.conf" -n > /dev/null 2>&1 || fail "-n refused the stamping milter alone"
+
 PORT=$(free_port)
 postaged_conf "stamp_listen=inet:127.0.0.1:$PORT" "dns_server=127.0.0.1:$DNS_PORT" \
     dns_timeout=300 stamp_timeout=20s stamp_threads=2 \
