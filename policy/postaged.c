@@ -327,8 +327,8 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
     pd_engine_unref(probe);
     if (s->policy_listen[0] == '\0' && s->milter_listen[0] == '\0' &&
         s->stamp_listen[0] == '\0') {
-        fprintf(stderr, "postaged: %s: both policy_listen and milter_listen are empty; "
-                "nothing to serve\n", name);
+        fprintf(stderr, "postaged: %s: policy_listen, milter_listen and stamp_listen are "
+                "all empty; nothing to serve\n", name);
         return 1;
     }
 #ifndef HAVE_MILTER
