@@ -22,11 +22,12 @@
 # arguments and input): the copy carries exactly one stamp, for that
 # recipient, and the shared message none naming it; with the script
 # failing, the recipient stays, unstamped.  Faults: the DNS server gone or
-# silent sends the message unstamped (the milter still answers, within the
-# client's wait), or tempfails it with stamp_on_error = tempfail; so does
-# a recipient no stamp can name (a ':'), without being a fault, and more
-# recipients than the milter keeps.  Each message gets its one log line
-# saying why.
+# silent, or a stamp not minted within stamp_timeout, send the message on
+# unstamped where the fault was (the milter still answers, within the
+# client's wait), or tempfail it with stamp_on_error = tempfail.  A
+# recipient no stamp can name (a ':') goes unpaid without being a fault;
+# more recipients than the milter keeps, unstamped.  Each message gets its
+# one log line saying why.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
 
@@ -38,7 +39,8 @@ watchdog 300
 
 dns_start "--txt-record=_postage.paid.test,v=POSTAGE1; b=10" \
     "--txt-record=_postage.greedy.test,v=POSTAGE1; b=30" \
-    "--txt-record=_postage.bad.test,v=POSTAGE1; b=x"
+    "--txt-record=_postage.bad.test,v=POSTAGE1; b=x" \
+    "--txt-record=_postage.huge.test,v=POSTAGE1; b=40"
 
 # The fake sendmail: each run writes its arguments (one a line) and its
 # standard input to $TMP/copies/N.argv and N.msg; exit status from
@@ -223,6 +225,21 @@ expect_eq "silent: answered continue" continue "$(answer silent)"
 paid silent bob@paid.test 10
 unpaid silent tim@x.timeout.test
 logged silent "x.timeout.test: DNS"
+
+# Minting over the budget: 40 bits (about 2^40 trials, hours here) within
+# stamp_timeout = 1s.  What was found by then (bob's 10 bits) is kept.
+printf 'stamp_timeout = 1s\nstamp_max_bits = 40\n' >> "$TMP/postaged.conf"
+kill -HUP "$pid"
+i=0
+until [ "$(grep -c 'reload: configuration' "$TMP/postaged.log")" -ge 2 ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || { fail "no second reload"; break; }; sleep 0.1
+done
+send huge "bob@paid.test,hugh@huge.test${TAB}To: bob@paid.test, hugh@huge.test" --auth alice
+expect_eq "huge: answered continue" continue "$(answer huge)"
+paid huge bob@paid.test 10
+unpaid huge hugh@huge.test
+logged huge "huge.test b=40 published"
+logged huge "1 stamp not minted within stamp_timeout"
 stop_pids "$pid"
 
 # No DNS server at all, on sending and on tempfail.
