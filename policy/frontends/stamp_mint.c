@@ -13,10 +13,11 @@
 #include "postage/status.h"
 
 /* The batch rate this process has seen (trials per second, all threads
- * together), a moving average over batches long enough to time; 0 until
- * the first.  Shared by every connection. */
+ * together, their start included): whole batches are summed until they
+ * make a quarter of a second, enough to time, and each such sum moves the
+ * average; 0 until the first.  Shared by every connection. */
 static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
-static double measured_rate;
+static double measured_rate, sum_trials, sum_seconds;
 
 /* The batch's progress callback: stop once the deadline has passed. */
 static int
@@ -122,14 +123,18 @@ pd_stamp_mint(struct postage_mint_batch_item *items, size_t n, unsigned threads,
         minted += run[k].status == POSTAGE_OK;
         trials += (double) run[k].result.trials;
     }
-    /* Learn the rate from whole batches long enough to time (50 ms), so
-     * that the next message knows what fits (a batch cut short has no
-     * count of its unfinished trials). */
+    /* Learn the rate from whole batches only: a batch cut short has no
+     * count of its unfinished trials. */
     double seconds = (double) (pd_dns_now_ms() - start) / 1000.0;
-    if (m > 0 && minted == m && seconds >= 0.05 && trials > 0) {
+    if (m > 0 && minted == m && trials > 0) {
         pthread_mutex_lock(&rate_lock);
-        measured_rate = measured_rate > 0 ? 0.7 * measured_rate + 0.3 * (trials / seconds)
-                                          : trials / seconds;
+        sum_trials += trials;
+        sum_seconds += seconds;
+        if (sum_seconds >= 0.25) {
+            double r = sum_trials / sum_seconds;
+            measured_rate = measured_rate > 0 ? 0.7 * measured_rate + 0.3 * r : r;
+            sum_trials = sum_seconds = 0;
+        }
         pthread_mutex_unlock(&rate_lock);
     }
     free(drop);
