@@ -3,10 +3,11 @@
  * libmilter served it: option negotiation, the order of commands, macros,
  * and the translation of a filter's answers into replies.
  *
- * The filter (milter.c) gives callbacks for the stages it needs and a
- * per-connection private pointer; it answers each with a pd_mstat and may
- * set a reply text or ask for header changes and quarantine at end of
- * message, as with libmilter's smfi_* calls.  Stages whose callback never
+ * A filter (milter.c; the stamping milter, stamp_milter.c) gives
+ * callbacks for the stages it needs and a per-connection private pointer;
+ * it answers each with a pd_mstat and may set a reply text or ask for
+ * header and recipient changes and quarantine at end of message, as with
+ * libmilter's smfi_* calls.  Stages whose callback never
  * answers anything but continue are negotiated "no reply" (SMFIP_NR_*)
  * when the MTA offers it, so the MTA does not wait for them; should such
  * a callback still refuse, the refusal is given at the next stage that is

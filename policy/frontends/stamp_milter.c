@@ -1,8 +1,9 @@
 /*
  * stamp_milter.c - the stamping milter's callbacks (stamp_milter.h): it
- * gathers a message's envelope, headers and body, and at end of message
- * decides, looks the prices up, mints, injects the blind recipients'
- * copies and adds the stamps.
+ * gathers a message's envelope, headers and body (only for mail it
+ * stamps, decided at MAIL; the body only when a blind recipient may need
+ * a copy), and at end of message looks the prices up, mints, injects the
+ * blind recipients' copies and adds the stamps.
  *
  * What it must never do: show a blind recipient to the others (a stamp
  * names its recipient), or lose or hold mail.  So a blind recipient's
