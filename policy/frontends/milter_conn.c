@@ -310,7 +310,8 @@ negotiate(struct pd_milter_conn *c, const unsigned char *d, size_t len)
     }
     if ((f->actions & ~mta_act) != 0) {
         pd_log(PD_LOG_WARNING, "milter: MTA %s: offers actions 0x%x, postaged needs 0x%x "
-               "(add and change headers, quarantine); closing", c->peer, (unsigned) mta_act,
+               "(the receiving milter: add and change headers, quarantine; the stamping "
+               "milter: add headers, delete recipients); closing", c->peer, (unsigned) mta_act,
                (unsigned) f->actions);
         return -1;
     }
