@@ -21,7 +21,8 @@
 # sent their own copy through stamp_sendmail (a script recording its
 # arguments and input): the copy carries exactly one stamp, for that
 # recipient, and the shared message none naming it; with the script
-# failing, the recipient stays, unstamped.  Faults: the DNS server gone or
+# failing, the recipient stays, unstamped; with stamp_blind = unstamped
+# it stays unstamped and nothing is injected.  Faults: the DNS server gone or
 # silent, or a stamp not minted within stamp_timeout, send the message on
 # unstamped where the fault was (the milter still answers, within the
 # client's wait), or tempfail it with stamp_on_error = tempfail.  A
@@ -204,8 +205,8 @@ logged blindfail "exited with status 75; kept unstamped"
 logged blindfail "2 blind recipients kept unstamped, the rest untried"
 rm -f "$TMP/sendmail.exit"
 
-# --- a reload: stamp_clients emptied, stamp_default_bits 8 ---------------------------
-printf 'stamp_clients =\nstamp_default_bits = 8\n' >> "$TMP/postaged.conf"
+# --- a reload: stamp_clients emptied, stamp_default_bits 8, stamp_blind unstamped ----
+printf 'stamp_clients =\nstamp_default_bits = 8\nstamp_blind = unstamped\n' >> "$TMP/postaged.conf"
 kill -HUP "$pid"
 i=0
 until grep -q 'reload: configuration' "$TMP/postaged.log"; do
@@ -217,6 +218,13 @@ logged reloop "not stamped: client 127.0.0.1 is neither"
 send relocal "carol@none.test${TAB}To: carol@none.test" --client-addr 127.0.0.1 --client-name localhost
 paid relocal carol@none.test 8
 logged relocal "none.test publishes nothing, stamp_default_bits 8"
+copies_before=$(ls "$TMP/copies" | grep -c '\.argv$')
+send noblind "bob@paid.test,dave@paid.test${TAB}To: bob@paid.test" --auth alice
+paid noblind bob@paid.test 10
+unpaid noblind dave@paid.test
+expect_eq "noblind: dave kept" "" "$(grep '	delrcpt	' "$TMP/noblind.out")"
+expect_eq "noblind: no copy" "$copies_before" "$(ls "$TMP/copies" | grep -c '\.argv$')"
+logged noblind "blind recipients unstamped (stamp_blind = unstamped)"
 
 # --- faults --------------------------------------------------------------------------
 # A server that never answers (timeout.test is forwarded to a silent port).
