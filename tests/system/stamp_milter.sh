@@ -192,6 +192,15 @@ expect_eq "copyback: no recipient removed" "" "$(grep '	delrcpt	' "$TMP/copyback
 expect_eq "copyback: not injected again" 1 "$(ls "$TMP/copies" | grep -c '\.argv$')"
 logged copyback "1 paid already"
 
+# Every recipient blind (To: undisclosed-recipients:;): the shared message
+# goes to the first alone, stamped in place; the other gets a copy.
+send allblind "bob@paid.test,dave@paid.test${TAB}To: undisclosed-recipients:;" --auth alice
+paid allblind bob@paid.test 10
+unpaid allblind dave@paid.test
+expect_eq "allblind: dave removed" "1	delrcpt	<dave@paid.test>" "$(grep '	delrcpt	' "$TMP/allblind.out")"
+expect_eq "allblind: one more copy" 2 "$(ls "$TMP/copies" | grep -c '\.argv$')"
+expect_eq "allblind: the copy is dave's" dave@paid.test "$(tail -n 1 "$TMP/copies/1.argv")"
+
 # The injection failing: dave and erin stay in the shared message,
 # unstamped; after one failure the other copy is not tried.
 echo 75 > "$TMP/sendmail.exit"
@@ -200,7 +209,7 @@ paid blindfail bob@paid.test 10
 unpaid blindfail dave@paid.test
 unpaid blindfail erin@paid.test
 expect_eq "blindfail: dave and erin kept" "" "$(grep '	delrcpt	' "$TMP/blindfail.out")"
-expect_eq "blindfail: one try" 2 "$(ls "$TMP/copies" | grep -c '\.argv$')"
+expect_eq "blindfail: one try" 3 "$(ls "$TMP/copies" | grep -c '\.argv$')"
 logged blindfail "exited with status 75; kept unstamped"
 logged blindfail "2 blind recipients kept unstamped, the rest untried"
 rm -f "$TMP/sendmail.exit"
@@ -274,6 +283,6 @@ done
 send dnstemp "bob@paid.test${TAB}To: bob@paid.test" --auth alice
 expect_eq "dnstemp: tempfail" tempfail "$(answer dnstemp)"
 logged dnstemp "tempfail (stamp_on_error)"
-expect_eq "dnstemp: no copy injected" 2 "$(ls "$TMP/copies" | grep -c '\.argv$')"
+expect_eq "dnstemp: no copy injected" 3 "$(ls "$TMP/copies" | grep -c '\.argv$')"
 stop_pids "$pid"
 finish
