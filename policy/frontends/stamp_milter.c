@@ -73,8 +73,8 @@ struct stamp_ctx {
     /* the message */
     char sender[FIELD_MAX];
     char auth[FIELD_MAX];
-    struct rcpt *rcpts;
-    size_t n_rcpts;
+    struct rcpt *rcpts;           /* about 2.6 KiB each: grown by doubling */
+    size_t n_rcpts, rcpts_cap;
     int too_many;
     char *stamps[STAMPS_MAX];
     size_t n_stamps;
@@ -107,7 +107,7 @@ reset_message(struct stamp_ctx *m)
         free(m->rcpts[i].raw);
     free(m->rcpts);
     m->rcpts = NULL;
-    m->n_rcpts = 0;
+    m->n_rcpts = m->rcpts_cap = 0;
     m->too_many = 0;
     for (size_t i = 0; i < m->n_stamps; i++)
         free(m->stamps[i]);
@@ -199,12 +199,16 @@ on_envrcpt(struct pd_milter_conn *c, void *priv, const char **argv, int argc)
         m->too_many = 1;
         return PD_MS_CONTINUE;
     }
-    struct rcpt *grown = realloc(m->rcpts, (m->n_rcpts + 1) * sizeof *grown);
-    if (grown == NULL) {
-        m->too_many = 1;
-        return PD_MS_CONTINUE;
+    if (m->n_rcpts == m->rcpts_cap) {
+        size_t cap = m->rcpts_cap ? 2 * m->rcpts_cap : 8;
+        struct rcpt *grown = realloc(m->rcpts, cap * sizeof *grown);
+        if (grown == NULL) {
+            m->too_many = 1;
+            return PD_MS_CONTINUE;
+        }
+        m->rcpts = grown;
+        m->rcpts_cap = cap;
     }
-    m->rcpts = grown;
     struct rcpt *r = &m->rcpts[m->n_rcpts];
     memset(r, 0, sizeof *r);
     if ((r->raw = strdup(argv[0])) == NULL) {
