@@ -104,6 +104,11 @@ pd_stamp_copy_send(char *const *argv, size_t argc, const char *sender, const cha
     posix_spawn_file_actions_adddup2(&fa, pfd[0], 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* Nothing else of postaged's (listening sockets, the MTAs'
+     * connections, the store) is the child's business. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
     /* The child starts with the default SIGPIPE (postaged ignores it) and
      * no blocked signals. */
     posix_spawnattr_t attr;
