@@ -332,9 +332,12 @@ EXTRA_DIST += tests/system/spf_dns.sh tests/system/policy_spf.sh tests/system/fa
 # Needs root, postfix, swaks; skipped where they are missing — setup.sh
 # installs them.  harness_exit_status.sh: a failing test under the Postfix
 # and DNS harnesses together still fails (the toolkit's exit-trap chain).
+# postfix_two_instances.sh: two instances at once, one relaying to the
+# other, local submission and SMTP AUTH (Cyrus SASL: sasl2-bin).
 # The milter's tests run only in a build with it; those that price
 # SPF-pass senders or count SPF headers, only with SPF too.
-POSTFIX_TESTS = tests/system/postfix_harness_selftest.sh tests/system/harness_exit_status.sh
+POSTFIX_TESTS = tests/system/postfix_harness_selftest.sh tests/system/harness_exit_status.sh \
+	tests/system/postfix_two_instances.sh
 POSTFIX_MILTER_TESTS = tests/system/postfix_e2e.sh tests/system/postfix_sendmail_e2e.sh \
 	tests/system/postfix_quoted_rcpt_e2e.sh tests/system/postfix_milter_reply_e2e.sh
 POSTFIX_MILTER_SPF_TESTS = tests/system/postfix_spf_e2e.sh tests/system/postfix_postage_e2e.sh \

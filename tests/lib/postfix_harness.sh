@@ -9,6 +9,19 @@
 #     msg=$(pf_wait_delivered bob@example.test 10) || { pf_log; fail ...; }
 #     grep -q '^X-Greylist:' "$msg"
 #
+# Several instances at once (a sending and a receiving Postfix): each has a
+# name, and every function works on the instance selected last with
+# pf_use (or pf_start --instance).  The first one is "default", which lives
+# in $TMP/postfix as it always did, so a test that never names an instance
+# sees exactly one:
+#
+#     pf_start --instance rx --policy ... --milter ...    # the receiver
+#     rx_port=$PF_PORT
+#     pf_start --instance tx --domain origin.test --relay "127.0.0.1:$rx_port" \
+#         --sasl alice:secret --non-smtpd-milter 127.0.0.1:9999
+#     pf_sendmail -t < message      # submitted locally to tx
+#     pf_use rx; pf_wait_delivered bob@example.test
+#
 # Everything lives under $TMP/postfix (config, queue, data, mail, log), so
 # the system Postfix (/etc/postfix, /var/spool/postfix) is never read or
 # written, apart from the read-only files Postfix itself needs from
@@ -18,9 +31,17 @@
 # Functions (all return non-zero on failure; none exits except pf_start,
 # which calls testlib's skip when Postfix cannot be run at all):
 #
-#   pf_start [options]          create and start the instance; sets
-#                               PF_PORT, PF_DIR, PF_CONF, PF_MAIL, PF_LOG,
+#   pf_use NAME                 select instance NAME (letters, digits, _):
+#                               the PF_* variables then describe it, and
+#                               every function below works on it.  A NAME
+#                               not started yet starts out empty (PF_DOMAIN
+#                               example.test).  PF_INSTANCE is its name.
+#   pf_start [options]          create and start the selected instance;
+#                               sets PF_PORT, PF_DIR ($TMP/postfix, or
+#                               $TMP/postfix-NAME for another than
+#                               "default"), PF_CONF, PF_MAIL, PF_LOG,
 #                               PF_MASTER_PID.  Options:
+#       --instance NAME         pf_use NAME first (must come first)
 #       --policy SPEC           check_policy_service SPEC in
 #                               smtpd_recipient_restrictions (SPEC is PORT,
 #                               HOST:PORT, inet:HOST:PORT or unix:PATH);
@@ -33,17 +54,34 @@
 #       --recipient-restrictions 'LIST'  replace the whole
 #                               smtpd_recipient_restrictions (then --policy
 #                               is not added there)
-#       --domain D              the delivery domain (default example.test)
+#       --domain D              the delivery domain (default example.test);
+#                               repeatable: every one given is delivered,
+#                               the first is PF_DOMAIN (myhostname mx.D)
 #       --ipv6                  also listen on [::1]:$PF_PORT
+#       --relay HOST:PORT       mail for every other domain goes out by SMTP
+#                               to HOST:PORT (relayhost = [HOST]:PORT, no
+#                               DNS) instead of bouncing; the smtp client
+#                               says HELO $myhostname unless -o sets
+#                               smtp_helo_name
+#       --non-smtpd-milter SPEC add to non_smtpd_milters, the milters of
+#                               mail submitted with pf_sendmail; repeatable
+#       --sasl USER:PASSWORD    accept SMTP AUTH (PLAIN, LOGIN) for USER
+#                               (repeatable): Cyrus SASL on a private
+#                               sasldb under $PF_CONF/sasl; authenticated
+#                               clients may relay.  Skips the test (77)
+#                               without saslpasswd2 (sasl2-bin) or without
+#                               Postfix's cyrus support
 #       -o 'name = value'       any other main.cf setting; repeatable,
-#                               applied last (so it wins)
+#                               applied last (so it wins: the harness's
+#                               own line for that name is dropped)
 #   pf_set 'name = value'...    change main.cf of the running instance and
 #                               reload it (waits until the old smtpd
 #                               processes have gone)
 #   pf_stop                     stop the instance (postfix stop, then kill
 #                               whatever of it is left, by PID); idempotent.
-#                               Also runs automatically at exit (testlib's
-#                               at_exit), before $TMP is removed.
+#   pf_stop_all                 pf_stop every instance.  Runs automatically
+#                               at exit, pass or fail (testlib's at_exit),
+#                               before $TMP is removed.
 #   pf_send FROM TO [TO...] [--header 'N: v']... [--body TEXT]
 #           [--helo NAME] [--quit-after STAGE] [--ipv6] [--swaks-opt OPT]...
 #                               one SMTP transaction with swaks (FROM '<>'
@@ -53,8 +91,16 @@
 #                               swaks' status (0 = accepted, 24 = no RCPT
 #                               accepted, 25/26 = DATA / end of data
 #                               refused, ...); --ipv6 connects to [::1]
-#                               (needs pf_start --ipv6).  The transcript is kept in
-#                               $PF_TRANSCRIPT (one file per call).
+#                               (needs pf_start --ipv6); --auth USER PASS
+#                               logs in first (AUTH PLAIN; see --sasl).
+#                               The transcript is kept in $PF_TRANSCRIPT
+#                               (one file per call).
+#   pf_sendmail [ARG...]        Postfix's sendmail(1) for this instance
+#                               (sendmail -C $PF_CONF ARG...), the message
+#                               on stdin: local submission through postdrop
+#                               and pickup, as a user's mail program does.
+#                               PF_SENDMAIL is that command line, for a
+#                               program that wants one.
 #   pf_transcript               print the last transcript
 #   pf_wait_delivered RCPT [TIMEOUT [COUNT]]
 #                               wait (default 10 s) until COUNT (default 1)
@@ -64,6 +110,11 @@
 #                               (oldest first, headers and body)
 #   pf_mail_count RCPT          print how many were delivered to RCPT
 #   pf_queue_count              messages still in the queue (any state)
+#   pf_deferred_count           messages in the deferred queue
+#   pf_wait_log REGEX [TIMEOUT [COUNT]]
+#                               wait (default 10 s) until COUNT (default 1)
+#                               lines of the maillog match the extended
+#                               regular expression REGEX
 #   pf_log                      print the private maillog
 #   pf_pids                     PIDs of all processes of the instance
 #
@@ -111,6 +162,24 @@
 #     rejected RCPT does not make the test sleep.
 #   - Policy client: smtpd_policy_service_timeout = 5s, try_limit = 1,
 #     max_idle = 10s (override with -o).  Milter timeouts 5s/10s/10s.
+#   - --relay: smtp(8) services "smtp" and "relay" in master.cf (always
+#     there, unused without --relay); with DNS disabled relayhost is an
+#     address literal in brackets.  A deferred message waits
+#     minimal_backoff_time (300 s by default) before its next try, so a
+#     test sees one attempt.
+#   - --sasl: smtpd_sasl_type = cyrus, smtpd_sasl_path = smtpd and
+#     cyrus_sasl_config_path = $PF_CONF/sasl, whose smtpd.conf says
+#     pwcheck_method: auxprop, auxprop_plugin: sasldb, mech_list: PLAIN
+#     LOGIN, sasldb_path: $PF_CONF/sasl/sasldb2; the file is root:postfix
+#     0640 (smtpd runs as postfix, not chrooted).  The directory is
+#     under config_directory because Debian's Postfix looks there
+#     ($config_directory/sasl) whatever cyrus_sasl_config_path says: with
+#     it elsewhere, smtpd silently used /etc/sasldb2.  Users are made with
+#     saslpasswd2 in the realm $myhostname (smtpd_sasl_local_domain), so
+#     a client logs in with the bare USER.
+#   - pf_sendmail: sendmail -C runs postdrop with our configuration; as
+#     root that needs no alternate_config_directories (postdrop checks it
+#     only for other users).
 
 PF_DOMAIN=example.test
 PF_DIR='' PF_CONF='' PF_MAIL='' PF_LOG='' PF_PORT=''
@@ -118,8 +187,14 @@ PF_MASTER_PID=
 PF_STARTED=
 PF_SEND_SEQ=0
 PF_TRANSCRIPT=
+PF_SENDMAIL=
+PF_INSTANCE=default
 _pf_trap_installed=
 _pf_wd_pid=
+# What one instance is: saved as _pfi_NAME_VAR while another is selected.
+_pf_inst_vars='PF_DOMAIN PF_DIR PF_CONF PF_MAIL PF_LOG PF_PORT PF_MASTER_PID PF_STARTED PF_SENDMAIL _pf_wd_pid'
+# every instance ever selected, so that pf_stop_all misses none
+_pf_instances=default
 
 # --- small helpers ----------------------------------------------------------
 
@@ -162,32 +237,77 @@ pf_pids() {
     } | tr -d ' ' | grep -v "^$$\$" | sort -un
 }
 
+# --- instances --------------------------------------------------------------
+
+pf_use() {
+    case ${1:-} in
+        '' | *[!A-Za-z0-9_]*) echo "pf_use: bad instance name '${1:-}'" >&2; return 2 ;;
+    esac
+    [ "$1" = "$PF_INSTANCE" ] && return 0
+    for _pf_v in $_pf_inst_vars; do
+        eval "_pfi_${PF_INSTANCE}_$_pf_v=\$$_pf_v"
+    done
+    PF_INSTANCE=$1
+    case " $_pf_instances " in
+        *" $1 "*)
+            for _pf_v in $_pf_inst_vars; do
+                eval "$_pf_v=\$_pfi_${1}_$_pf_v"
+            done ;;
+        *)
+            _pf_instances="$_pf_instances $1"
+            PF_DOMAIN=example.test
+            PF_DIR='' PF_CONF='' PF_MAIL='' PF_LOG='' PF_PORT=''
+            PF_MASTER_PID='' PF_STARTED='' PF_SENDMAIL='' _pf_wd_pid='' ;;
+    esac
+    return 0
+}
+
 # --- exit handling ----------------------------------------------------------
 
-# At exit, pass or fail, stop Postfix while $TMP still exists.
+pf_stop_all() {
+    _pf_was=$PF_INSTANCE
+    for _pf_i in $_pf_instances; do
+        pf_use "$_pf_i"
+        pf_stop
+    done
+    pf_use "$_pf_was"
+}
+
+# At exit, pass or fail, stop every instance while $TMP still exists.
 _pf_install_trap() {
     [ -n "$_pf_trap_installed" ] && return 0
     _pf_trap_installed=1
-    at_exit 'pf_stop >/dev/null 2>&1'
+    at_exit 'pf_stop_all >/dev/null 2>&1'
 }
 
 # --- start / stop -----------------------------------------------------------
 
 pf_start() {
     _pf_policy='' _pf_policy_eod='' _pf_milters='' _pf_rr='' _pf_rr_set='' _pf_ipv6=''
-    _pf_pda='' _pf_mda=''
-    : > "${TMP:?testlib.sh must be sourced first}/.pf_extra"
+    _pf_pda='' _pf_mda='' _pf_relay='' _pf_ns_milters='' _pf_sasl='' _pf_domains=''
+    if [ "${1:-}" = --instance ]; then
+        pf_use "${2:-}" || return 2
+        shift 2
+    fi
+    _pf_extra=${TMP:?testlib.sh must be sourced first}/.pf_extra
+    [ "$PF_INSTANCE" = default ] || _pf_extra=$_pf_extra.$PF_INSTANCE
+    : > "$_pf_extra"
     while [ $# -gt 0 ]; do
         case $1 in
+            --instance) echo "pf_start: --instance must come first" >&2; return 2 ;;
+            --relay) _pf_relay=$2; shift ;;
+            --non-smtpd-milter) _pf_ns_milters="$_pf_ns_milters $(_pf_spec m "$2")" ; shift ;;
+            --sasl) _pf_sasl="$_pf_sasl $2"; shift ;;
             --policy) _pf_policy="$_pf_policy check_policy_service $(_pf_spec p "$2")," ; shift ;;
             --policy-eod) _pf_policy_eod="$_pf_policy_eod check_policy_service $(_pf_spec p "$2")," ; shift ;;
             --policy-default-action) _pf_pda=$2; shift ;;
             --milter) _pf_milters="$_pf_milters $(_pf_spec m "$2")" ; shift ;;
             --milter-default-action) _pf_mda=$2; shift ;;
             --recipient-restrictions) _pf_rr=$2; _pf_rr_set=1; shift ;;
-            --domain) PF_DOMAIN=$2; shift ;;
+            --domain) [ -n "$_pf_domains" ] || PF_DOMAIN=$2
+                      _pf_domains="$_pf_domains $2"; shift ;;
             --ipv6) _pf_ipv6=1 ;;
-            -o) printf '%s\n' "$2" >> "$TMP/.pf_extra"; shift ;;
+            -o) printf '%s\n' "$2" >> "$_pf_extra"; shift ;;
             *) echo "pf_start: unknown option $1" >&2; return 2 ;;
         esac
         shift
@@ -207,11 +327,18 @@ pf_start() {
         3.[4-5].*) _pf_compat=2 ;;
         *) _pf_compat=3.6 ;;
     esac
+    if [ -n "$_pf_sasl" ]; then
+        command -v saslpasswd2 >/dev/null 2>&1 ||
+            skip "saslpasswd2 is not installed (apt-get install sasl2-bin)"
+        postconf -a 2>/dev/null | grep -qx cyrus ||
+            skip "this Postfix has no Cyrus SASL support (postconf -a)"
+    fi
 
     [ -n "$PF_STARTED" ] && pf_stop
     _pf_install_trap
 
     PF_DIR=$TMP/postfix
+    [ "$PF_INSTANCE" = default ] || PF_DIR=$TMP/postfix-$PF_INSTANCE
     PF_CONF=$PF_DIR/etc
     PF_MAIL=$PF_DIR/mail
     PF_LOG=$PF_DIR/maillog
@@ -222,6 +349,10 @@ pf_start() {
     chown postfix "$PF_DIR/data" && chmod 700 "$PF_DIR/data"
     chown 65534:65534 "$PF_MAIL" && chmod 700 "$PF_MAIL"
     : > "$PF_LOG"
+    PF_SENDMAIL="$(postconf -d -h sendmail_path 2>/dev/null || echo /usr/sbin/sendmail) -C $PF_CONF"
+    if [ -n "$_pf_sasl" ]; then
+        _pf_write_sasl || return 1
+    fi
 
     # A free port (also on ::1 with --ipv6).  The kernel's choice is free
     # now; another test may grab it before master binds, so pf_start tries
@@ -249,10 +380,14 @@ pf_start() {
 }
 
 _pf_write_config() {
-    _pf_esc_domain=$(printf '%s' "$PF_DOMAIN" | sed 's/[.]/\\./g')
-    # Recipient validation for smtpd: any user@$PF_DOMAIN without "/".  The
+    [ -n "$_pf_domains" ] || _pf_domains=$PF_DOMAIN
+    # Recipient validation for smtpd: any user@DOMAIN without "/".  The
     # "%" delimiter because "/" occurs in the pattern ("!" would negate).
-    printf '%%^[^/@]+@%s$%%\tOK\n' "$_pf_esc_domain" > "$PF_CONF/vmailbox"
+    : > "$PF_CONF/vmailbox"
+    for _pf_d in $_pf_domains; do
+        _pf_esc_domain=$(printf '%s' "$_pf_d" | sed 's/[.]/\\./g')
+        printf '%%^[^/@]+@%s$%%\tOK\n' "$_pf_esc_domain" >> "$PF_CONF/vmailbox"
+    done
     # Delivery by pipe(8) as nobody to $PF_MAIL/DOMAIN/LOCALPART/new/FILE.
     # (virtual(8) would refuse a regexp map with $1 substitution, so it
     # could not give every recipient its own maildir.)
@@ -276,6 +411,10 @@ EOF
     _pf_eod=${_pf_policy_eod%,}
     _pf_protocols=ipv4
     [ -n "$_pf_ipv6" ] && _pf_protocols=all
+    _pf_default_transport='error:5.3.0 outbound mail is disabled in the test instance'
+    _pf_relay_rr=reject_unauth_destination
+    [ -n "$_pf_relay" ] && _pf_default_transport=smtp
+    [ -n "$_pf_sasl" ] && _pf_relay_rr="permit_sasl_authenticated, $_pf_relay_rr"
     cat > "$PF_CONF/main.cf" <<EOF
 # private test instance generated by tests/lib/postfix_harness.sh
 compatibility_level = $_pf_compat
@@ -297,12 +436,12 @@ relay_domains =
 mynetworks = 127.0.0.0/8 [::1]/128
 inet_interfaces = loopback-only
 inet_protocols = $_pf_protocols
-virtual_mailbox_domains = $PF_DOMAIN
+virtual_mailbox_domains = ${_pf_domains# }
 virtual_mailbox_base = $PF_MAIL
 virtual_mailbox_maps = regexp:$PF_CONF/vmailbox
 virtual_transport = testmail
 testmail_destination_recipient_limit = 1
-default_transport = error:5.3.0 outbound mail is disabled in the test instance
+default_transport = $_pf_default_transport
 relay_transport = \$default_transport
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
@@ -311,7 +450,7 @@ in_flow_delay = 0
 smtpd_error_sleep_time = 0
 delay_warning_time = 0
 smtpd_banner = \$myhostname ESMTP postage-test
-smtpd_relay_restrictions = reject_unauth_destination
+smtpd_relay_restrictions = $_pf_relay_rr
 smtpd_recipient_restrictions = $_pf_rr
 smtpd_end_of_data_restrictions = $_pf_eod
 smtpd_policy_service_timeout = 5s
@@ -325,7 +464,30 @@ milter_content_timeout = 10s
 EOF
     [ -n "$_pf_pda" ] && echo "smtpd_policy_service_default_action = $_pf_pda" >> "$PF_CONF/main.cf"
     [ -n "$_pf_mda" ] && echo "milter_default_action = $_pf_mda" >> "$PF_CONF/main.cf"
-    cat "$TMP/.pf_extra" >> "$PF_CONF/main.cf"
+    [ -n "$_pf_ns_milters" ] && echo "non_smtpd_milters =$_pf_ns_milters" >> "$PF_CONF/main.cf"
+    if [ -n "$_pf_relay" ]; then
+        cat >> "$PF_CONF/main.cf" <<EOF
+relayhost = [${_pf_relay%:*}]:${_pf_relay##*:}
+smtp_helo_name = \$myhostname
+EOF
+    fi
+    if [ -n "$_pf_sasl" ]; then
+        cat >> "$PF_CONF/main.cf" <<EOF
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $PF_CONF/sasl
+smtpd_sasl_local_domain = \$myhostname
+smtpd_sasl_security_options = noanonymous
+EOF
+    fi
+    # A name given twice makes every Postfix process warn (and the last
+    # wins anyway), so a name set with -o loses the harness's own line.
+    while IFS= read -r _pf_line; do
+        _pf_name=$(printf '%s\n' "$_pf_line" | sed -n 's/^\([A-Za-z0-9_]*\)[ \t]*=.*/\1/p')
+        [ -n "$_pf_name" ] && sed -i "/^${_pf_name}[ \t]*=/d" "$PF_CONF/main.cf"
+    done < "$_pf_extra"
+    cat "$_pf_extra" >> "$PF_CONF/main.cf"
 
     # master.cf: no chroot anywhere; smtpd only on our loopback port(s).
     {
@@ -347,6 +509,8 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
 EOF
         echo "testmail  unix  -       n       n       -       -       pipe flags=DRhu user=nobody argv=$PF_CONF/deliver \${recipient}"
         cat <<'EOF'
@@ -355,6 +519,26 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
     } > "$PF_CONF/master.cf"
+}
+
+# _pf_write_sasl: the private Cyrus SASL configuration and sasldb, one
+# user per --sasl USER:PASSWORD, in the realm mx.$PF_DOMAIN (= myhostname
+# = smtpd_sasl_local_domain).  smtpd (user postfix) must read the file.
+_pf_write_sasl() {
+    mkdir -p "$PF_CONF/sasl" || return 1
+    cat > "$PF_CONF/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $PF_CONF/sasl/sasldb2
+EOF
+    for _pf_up in $_pf_sasl; do
+        printf '%s' "${_pf_up#*:}" |
+            saslpasswd2 -p -c -f "$PF_CONF/sasl/sasldb2" -u "mx.$PF_DOMAIN" "${_pf_up%%:*}" ||
+            { echo "pf_start: saslpasswd2 failed for ${_pf_up%%:*}" >&2; return 1; }
+    done
+    chown -R root:postfix "$PF_CONF/sasl" &&
+        chmod 750 "$PF_CONF/sasl" && chmod 640 "$PF_CONF/sasl/smtpd.conf" "$PF_CONF/sasl/sasldb2"
 }
 
 # _pf_boot: postfix start, then wait for the master PID and the port.
@@ -466,6 +650,8 @@ pf_send() {
             --ipv6) _pf_server=::1; set -- "$@" -6; shift; _pf_n=$((_pf_n - 1)) ;;
             --quit-after) set -- "$@" --quit-after "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
             --swaks-opt) set -- "$@" "$2"; shift 2; _pf_n=$((_pf_n - 2)) ;;
+            --auth) set -- "$@" --auth PLAIN --auth-user "$2" --auth-password "$3"
+                    shift 3; _pf_n=$((_pf_n - 3)) ;;
             *) echo "pf_send: unknown option $1" >&2; return 2 ;;
         esac
     done
@@ -475,6 +661,12 @@ pf_send() {
 }
 
 pf_transcript() { [ -n "$PF_TRANSCRIPT" ] && cat "$PF_TRANSCRIPT"; }
+
+pf_sendmail() {
+    [ -n "$PF_STARTED" ] || { echo "pf_sendmail: instance $PF_INSTANCE not started" >&2; return 1; }
+    # shellcheck disable=SC2086
+    $PF_SENDMAIL "$@"
+}
 
 # --- delivered mail -----------------------------------------------------------
 
@@ -518,6 +710,21 @@ pf_queue_count() {
     find "$PF_DIR/spool/incoming" "$PF_DIR/spool/active" \
         "$PF_DIR/spool/deferred" "$PF_DIR/spool/hold" "$PF_DIR/spool/maildrop" \
         -type f 2>/dev/null | grep -c .
+}
+
+pf_deferred_count() {
+    find "$PF_DIR/spool/deferred" -type f 2>/dev/null | grep -c .
+}
+
+pf_wait_log() {
+    _pf_limit=${2:-10}
+    _pf_want=${3:-1}
+    _pf_end=$(( $(date +%s) + _pf_limit ))
+    while [ "$(grep -cE -e "$1" "$PF_LOG" 2>/dev/null)" -lt "$_pf_want" ]; do
+        [ "$(date +%s)" -gt "$_pf_end" ] && return 1
+        nap 0.1
+    done
+    return 0
 }
 
 pf_log() {
