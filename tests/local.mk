@@ -334,6 +334,8 @@ EXTRA_DIST += tests/system/spf_dns.sh tests/system/policy_spf.sh tests/system/fa
 # and DNS harnesses together still fails (the toolkit's exit-trap chain).
 # postfix_two_instances.sh: two instances at once, one relaying to the
 # other, local submission and SMTP AUTH (Cyrus SASL: sasl2-bin).
+# stamp_e2e.sh: issue 19 end to end, a sending instance stamping through
+# postaged's stamping milter to the price a receiving one publishes.
 # The milter's tests run only in a build with it; those that price
 # SPF-pass senders or count SPF headers, only with SPF too.
 POSTFIX_TESTS = tests/system/postfix_harness_selftest.sh tests/system/harness_exit_status.sh \
@@ -342,7 +344,7 @@ POSTFIX_MILTER_TESTS = tests/system/postfix_e2e.sh tests/system/postfix_sendmail
 	tests/system/postfix_quoted_rcpt_e2e.sh tests/system/postfix_milter_reply_e2e.sh
 POSTFIX_MILTER_SPF_TESTS = tests/system/postfix_spf_e2e.sh tests/system/postfix_postage_e2e.sh \
 	tests/system/postfix_argon2id_e2e.sh tests/system/postfix_quote_e2e.sh \
-	tests/system/postfix_wirings_e2e.sh
+	tests/system/postfix_wirings_e2e.sh tests/system/stamp_e2e.sh
 TESTS += $(POSTFIX_TESTS)
 if WITH_MILTER
 TESTS += $(POSTFIX_MILTER_TESTS)
