@@ -48,6 +48,7 @@ bench_mint_batch_SOURCES = bench/mint_batch.c
 bench_mint_batch_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 bench_mint_batch_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv bench/postfix_milter.sh
+EXTRA_DIST += bench/stamp_milter.sh
 
 # `make bench`: the cost report (bench/report.sh; under 15 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS

@@ -39,6 +39,9 @@
 #   milter     messages/s through a private Postfix alone and with a milter
 #              (bench/postfix_milter.sh): postaged on LMDB and on Redis,
 #              OpenDKIM as a peer, at 1 and 4 SMTP sessions
+#   stamping   messages/s through a private sending Postfix with postaged's
+#              stamping milter and without it, at 1, 5 and 50 recipients
+#              per message paying 20 bits each (bench/stamp_milter.sh)
 #
 # Output: DIR (default bench/results/YYYY-MM-DD-HOST in the source tree):
 # report.md, PNG and SVG plots (gnuplot), and data/ with every measured
@@ -60,7 +63,7 @@ top_builddir=$(cd "$top_builddir" && pwd) || exit 1
 B=$top_builddir
 QUICK=0
 OUT=
-ONLY="mint devices argon2id verify economics policy milter"
+ONLY="mint devices argon2id verify economics policy milter stamping"
 
 die() { echo "report.sh: $*" >&2; exit 1; }
 
@@ -75,7 +78,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 for s in $ONLY; do
-    case $s in mint|devices|argon2id|verify|economics|policy|milter) ;; *) die "unknown section: $s" ;; esac
+    case $s in mint|devices|argon2id|verify|economics|policy|milter|stamping) ;; *) die "unknown section: $s" ;; esac
 done
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -1205,6 +1208,16 @@ if want milter; then
         > /dev/null 2>&1
     if [ -s "$D/milter.md" ]; then cat "$D/milter.md" >> "$R"
     else note "Skipped: bench/postfix_milter.sh wrote no table (see data/milter.log)."; fi
+fi
+
+# --- 7. the stamping milter through Postfix (bench/stamp_milter.sh writes the table) ---
+if want stamping; then
+    log "stamping: through a private sending Postfix"
+    printf '## Stamping milter through Postfix\n\n' >> "$R"
+    top_builddir="$B" "$top_srcdir/bench/stamp_milter.sh" $([ "$QUICK" = 1 ] && echo --quick) --out "$D" \
+        > /dev/null 2>&1
+    if [ -s "$D/stamping.md" ]; then cat "$D/stamping.md" >> "$R"
+    else note "Skipped: bench/stamp_milter.sh wrote no table (see data/stamping.log)."; fi
 fi
 
 {

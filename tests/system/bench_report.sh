@@ -46,7 +46,7 @@ has_prefix "| mode | quick"
 
 # The sections, in order.
 expect_eq "sections in order" \
-    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Milter through Postfix|Files" \
+    "Mint cost curves|Device profiles|Memory-hard stamps (Argon2id)|Verifier cost curves|Economics: what each sender pays|Policy daemon throughput|Milter through Postfix|Stamping milter through Postfix|Files" \
     "$(sed -n 's/^## //p' "$R" | tr '\n' '|' | sed 's/|$//')"
 
 # Mint cost curves: the rates of every usable kernel, the model, the check.
@@ -114,6 +114,10 @@ grep -q '^| load | postaged req/s | p50 ms | p99 ms | postgrey req/s | p50 ms | 
 grep -q '^| SMTP sessions | Postfix alone | + postaged milter (LMDB) | + postaged milter (Redis) | + postaged, every check off | + OpenDKIM milter (verify) |$' "$R" ||
     sed -n '/^## Milter through Postfix/,/^## /p' "$R" | grep -q '^> Skipped' ||
     fail "the milter section has neither its table nor a reason"
+# The stamping milter through Postfix, or why not.
+grep -q '^| recipients per message | Postfix alone | + stamping milter ([0-9]* bits) | stamps/s | stamped |$' "$R" ||
+    sed -n '/^## Stamping milter through Postfix/,/^## /p' "$R" | grep -q '^> Skipped' ||
+    fail "the stamping section has neither its table nor a reason"
 
 # Every table row has as many cells as its header.
 awk '/^\|/ { n = gsub(/\|/, "|"); if (!inside) { want = n; inside = 1; head = $0 }
