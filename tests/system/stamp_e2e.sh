@@ -7,7 +7,8 @@
 #   tx  the sending Postfix (origin.test): mail submitted locally with its
 #       sendmail(1) goes through non_smtpd_milters, mail from its smtpd
 #       through smtpd_milters, both to postaged's stamping milter
-#       (stamp_listen, on its defaults); everything is relayed to rx.  Its
+#       (stamp_listen, on its defaults but for its DNS server and
+#       stamp_sendmail, tx's own sendmail); everything is relayed to rx.  Its
 #       smtpd takes SMTP AUTH (Cyrus SASL, user alice) and relays for
 #       example.test and quiet.test.
 #   rx  the receiving Postfix (example.test, quiet.test) with postaged's
@@ -27,8 +28,10 @@
 #   1. the promise: the first mail rx ever sees from tx, from a sender with
 #      SPF none (nospf.test) through a HELO name that does not resolve
 #      (mx.nowhere.test), not in bad standing, paying the published bits,
-#      is taken: its price on rx's own terms, price_base + the SPF-none
-#      penalty + the HELO score, is above the published price;
+#      is taken, and its trace header says the promise set the price:
+#      on rx's own terms (price_base + the SPF-none penalty + the HELO
+#      score) it is above the published price, and without the promise
+#      the message is greylisted;
 #   2. a message to three recipients, one of them blind (in no header),
 #      submitted locally, is delivered on the first attempt: rx logs no
 #      4xx, every delivered copy says it paid (X-Postage-Result), and no
@@ -40,8 +43,9 @@
 #      address, XCLIENT) is stamped and delivered at once; mail relayed in
 #      from an outside client (XCLIENT ADDR=203.0.113.x) is not stamped
 #      (the milter says why) and is greylisted at rx;
-#   5. DNS down at the sender (the stamping milter's dns_server a closed
-#      port): the mail goes out unstamped, with the milter's log line
+#   5. DNS down at the sender (the stamping milter restarted with its
+#      dns_server on a closed port, stamp_timeout 5s): the mail goes out
+#      unstamped, with the milter's log line
 #      naming the DNS failure, reaches rx and is greylisted there, not
 #      held at tx.
 # Needs root, Postfix, swaks, dnsmasq, saslpasswd2 (sasl2-bin), python3;
@@ -337,7 +341,7 @@ if [ -n "${msg_cat:-}" ]; then
         "$(sed -n 's/^X-Hashcash: *//p' "$msg_cat" | grep 'cat@example\.test' | head -n 1)" >/dev/null 2>&1 ||
         fail "2: cat's stamp does not verify at $PUBLISHED bits"
 fi
-stamp_line ann@example.test | grep -q 'stamped 3 of 3 recipients, 1 in a copy of their own' ||
+stamp_line ann@example.test | grep -q 'stamped 3 of 3 recipients.* 1 in a copy of their own' ||
     { fail "2: tx's milter did not say it stamped three, one in a copy"; stamp_line ann@example.test >&2; }
 
 # --- 3. a domain that publishes nothing ----------------------------------------------
@@ -368,7 +372,7 @@ pf_send someone@outside.test relayed@example.test \
     --swaks-opt --xclient-addr --swaks-opt 203.0.113.10 --header 'Subject: relayed in' ||
     { fail "4: tx refused to relay for example.test"; pf_transcript >&2; }
 greylisted relayed@example.test 4
-stamp_line relayed@example.test | grep -q 'not stamped:.*client 203\.0\.113\.10 is neither authenticated nor in stamp_clients' ||
+stamp_line relayed@example.test | grep -q 'not stamped.*client 203\.0\.113\.10 is neither authenticated nor in stamp_clients' ||
     { fail "4: tx's milter did not say why relayed-in mail is not stamped"; stamp_line relayed@example.test >&2; }
 
 # --- 5. DNS down at the sender ------------------------------------------------------
