@@ -32,7 +32,8 @@
 #      on rx's own terms (price_base + the SPF-none penalty + the HELO
 #      score) it is above the published price, and without the promise
 #      the message is greylisted;
-#   2. a message to three recipients, one of them blind (in no header),
+#   2. a message to three recipients, one of them blind (Bcc:, which
+#      Postfix's sendmail -t takes the recipients from and removes),
 #      submitted locally, is delivered on the first attempt: rx logs no
 #      4xx, every delivered copy says it paid (X-Postage-Result), and no
 #      copy but the blind recipient's own names the blind address; tx's
@@ -231,13 +232,15 @@ show() {
         echo "---- postaged $_i" >&2; tail -n 15 "$TMP/$_i.log" >&2
     done
 }
-# submit FROM RCPT... : a message submitted locally to tx (sendmail -i);
-# the headers from $HEADERS (one a line), a body line.
+# submit FROM RCPT... : a message submitted locally to tx (sendmail -i;
+# with RCPT "-t", its recipients are read from the headers as a mail
+# program has it do); the headers from $HEADERS (one a line), a body line.
 submit() {
     _from=$1; shift
     pf_use tx
     { printf '%s\n' "$HEADERS"; printf 'From: %s\nDate: %s\n\nbody of %s\n' "$_from" \
-        "$(date -R)" "$SUBJECT"; } | pf_sendmail -i -f "$_from" -- "$@"
+        "$(date -R)" "$SUBJECT"; } |
+        if [ "$1" = -t ]; then pf_sendmail -i -t -f "$_from"; else pf_sendmail -i -f "$_from" -- "$@"; fi
 }
 # tx_qid RCPT: tx's queue ID of the (first) message it sent to RCPT.
 tx_qid() {
@@ -309,8 +312,9 @@ pf_set 'smtp_helo_name = mx.origin.test' || fail "pf_set smtp_helo_name"
 SUBJECT='three recipients, one blind'
 HEADERS="To: ann@example.test
 Cc: ben@example.test
+Bcc: cat@example.test
 Subject: $SUBJECT"
-submit alice@origin.test ann@example.test ben@example.test cat@example.test ||
+submit alice@origin.test -t ||
     fail "2: sendmail refused the message"
 pf_use rx
 for r in ann ben cat; do
