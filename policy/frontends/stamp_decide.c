@@ -96,7 +96,7 @@ pd_stamp_price_of(const struct pd_stamp_config *cfg, const char *domain, uint64_
     case PD_PRICE_DNS_ERROR:
         break;
     }
-    snprintf(why, whylen, "%s: DNS %.150s", domain, err[0] ? err : "failed");
+    snprintf(why, whylen, "%s: %.150s", domain, err[0] ? err : "DNS look-up failed");
     return PD_STAMP_FAULT;
 }
 
