@@ -15,6 +15,7 @@ noinst_LTLIBRARIES += policy/base/libpricedns.la
 policy_base_libpricedns_la_SOURCES = \
 	policy/base/dns.h policy/base/dns.c \
 	policy/base/dns_wire.h policy/base/dns_wire.c \
-	policy/base/price_record.h policy/base/price_record.c
+	policy/base/price_record.h policy/base/price_record.c \
+	policy/base/price_batch.h policy/base/price_batch.c
 policy_base_libpricedns_la_CFLAGS = $(AM_CFLAGS)
 policy_base_libpricedns_la_LIBADD = $(RESOLV_LIBS) $(PTHREAD_LIBS)
