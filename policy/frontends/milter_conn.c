@@ -442,7 +442,8 @@ command(struct pd_milter_conn *c, char cmd, const unsigned char *d, size_t len)
             goto order;
         if (negotiate(c, d, len) != 0)
             return -1;
-        c->state = S_CONNECT;
+        /* CONNECT negotiated away (SMFIP_NOCONNECT): none will come */
+        c->state = (c->proto & PD_MWP_NOCONNECT) != 0 ? S_READY : S_CONNECT;
         return 0;
     }
     if (c->state == S_CONNECT) {
@@ -452,6 +453,10 @@ command(struct pd_milter_conn *c, char cmd, const unsigned char *d, size_t len)
             return 0;
         goto order;
     }
+    /* MAIL negotiated away (SMFIP_NOMAIL): a message starts with its first
+     * command instead. */
+    if (c->phase == P_NONE && (c->proto & PD_MWP_NOMAIL) != 0 && strchr("RTLNBE", cmd) != NULL)
+        c->phase = P_MAIL;
     switch (cmd) {
     case PD_MWC_HELO:
         if ((argc = strings(c, "helo", d, len, argv, 1)) < 0)
@@ -537,7 +542,7 @@ command(struct pd_milter_conn *c, char cmd, const unsigned char *d, size_t len)
         return 0;
     case PD_MWC_QUIT_NC:
         end_client(c);
-        c->state = S_CONNECT;
+        c->state = (c->proto & PD_MWP_NOCONNECT) != 0 ? S_READY : S_CONNECT;
         return 0;
     case PD_MWC_UNKNOWN:
         if (give_pending(c, &rc))

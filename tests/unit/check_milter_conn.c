@@ -194,12 +194,13 @@ struct served {
     pthread_t tid;
 };
 static int stop_flag;
+static const struct pd_milter_filter *serving = &filter;
 
 static void *
 serve_thread(void *p)
 {
     struct served *s = p;
-    pd_milter_conn_serve(s->fd, 0, "test", &filter, &stop_flag);
+    pd_milter_conn_serve(s->fd, 0, "test", serving, &stop_flag);
     close(s->fd);
     return NULL;
 }
@@ -434,6 +435,38 @@ START_TEST(test_no_nr_offered)
 }
 END_TEST
 
+/* A filter with no stage callback (bench/null_milter.c's floor): every
+ * stage is skipped, MAIL too, so a message's first command is a later
+ * one, and end of message is still answered. */
+static const struct pd_milter_filter eom_only = { .open = f_open, .free = f_free };
+
+START_TEST(test_every_stage_skipped)
+{
+    struct served s;
+    unsigned char buf[256];
+    size_t len;
+    serving = &eom_only;
+    int fd = start(&s, 10000);
+    optneg(fd, 6, 0x1FF, 0x1FFFFF);
+    ck_assert_int_eq(read_pkt(fd, buf, sizeof buf, &len), PD_MWC_OPTNEG);
+    uint32_t skipped = PD_MWP_NOCONNECT | PD_MWP_NOHELO | PD_MWP_NOMAIL | PD_MWP_NORCPT |
+                       PD_MWP_NOBODY | PD_MWP_NOHDRS | PD_MWP_NOEOH | PD_MWP_NOUNKNOWN |
+                       PD_MWP_NODATA;
+    ck_assert_uint_eq(pd_mw_get32(buf + 4), 0);
+    ck_assert_uint_eq(pd_mw_get32(buf + 8) & skipped, skipped);
+    /* Postfix sends nothing for the skipped stages: end of message comes
+     * first, twice (two messages), then the client leaves */
+    send_pkt(fd, PD_MWC_BODYEOB, NULL, 0);
+    expect(fd, PD_MWR_CONTINUE, NULL);
+    send_pkt(fd, PD_MWC_MACRO, STR("Ei\0QID"));
+    send_pkt(fd, PD_MWC_BODYEOB, NULL, 0);
+    expect(fd, PD_MWR_CONTINUE, NULL);
+    send_pkt(fd, PD_MWC_QUIT, NULL, 0);
+    expect_closed(fd, &s);
+    serving = &filter;
+}
+END_TEST
+
 /* Each hostile input ends the connection, without a reply. */
 static void
 hostile(const void *bytes, size_t n, int optneg_first, int half_close)
@@ -545,6 +578,7 @@ suite(void)
     TCase *t = tcase_create("protocol");
     tcase_add_test(t, test_conversation);
     tcase_add_test(t, test_no_nr_offered);
+    tcase_add_test(t, test_every_stage_skipped);
     tcase_add_test(t, test_hostile);
     tcase_add_test(t, test_actions_not_offered);
     tcase_add_test(t, test_silence);
