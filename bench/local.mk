@@ -50,6 +50,12 @@ bench_mint_batch_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 EXTRA_DIST += bench/report.sh bench/devices.tsv bench/argon2id_devices.tsv bench/postfix_milter.sh
 EXTRA_DIST += bench/stamp_milter.sh
 
+# A milter that does nothing (postaged's protocol code, empty callbacks):
+# bench/postfix_milter.sh's floor under any milter's cost.
+noinst_PROGRAMS += bench/null_milter
+bench_null_milter_SOURCES = bench/null_milter.c
+bench_null_milter_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+
 # `make bench`: the cost report (bench/report.sh; under 15 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS
 # passes options (e.g. --quick, --out DIR).  Not a test: the figures depend
