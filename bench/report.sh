@@ -38,7 +38,8 @@
 #              requests per second and p99 latency against offered load
 #   milter     messages/s through a private Postfix alone and with a milter
 #              (bench/postfix_milter.sh): postaged on LMDB and on Redis,
-#              OpenDKIM as a peer, at 1 and 4 SMTP sessions
+#              OpenDKIM as a peer, a milter that does nothing (the floor),
+#              at 1 and 4 SMTP sessions
 #   stamping   messages/s through a private sending Postfix with postaged's
 #              stamping milter and without it, at 1, 5 and 50 recipients
 #              per message paying 20 bits each (bench/stamp_milter.sh)
