@@ -563,7 +563,12 @@ void
 pd_milter_conn_serve(int fd, int tcp, const char *peer, const struct pd_milter_filter *f,
                      const int *stop)
 {
-    struct pd_milter_conn *c = calloc(1, sizeof *c);
+    /* Zeroed up to the socket buffers only (some 200 KiB, which
+     * pd_mw_*_init make empty): clearing them cost each MTA connection,
+     * so each message with Postfix, a memset that perf saw. */
+    struct pd_milter_conn *c = malloc(sizeof *c);
+    if (c != NULL)
+        memset(c, 0, offsetof(struct pd_milter_conn, wr));
     if (c == NULL || (c->priv = f->open()) == NULL) {
         pd_log(PD_LOG_ERROR, "milter: MTA %s: out of memory; closing", peer);
         free(c);
