@@ -48,6 +48,8 @@ struct pd_milter_conn {
     char *reply;                       /* SMFIR_REPLYCODE text, or NULL    */
     enum pd_mstat pending;             /* a refusal at a stage not answered */
     char *pending_reply;
+    /* The socket buffers come last: pd_milter_conn_serve zeroes only what
+     * is above them, so a new field goes above. */
     struct pd_mw_writer wr;
     struct pd_mw_reader rd;
 };
