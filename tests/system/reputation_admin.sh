@@ -85,7 +85,7 @@ case $err in *"does not exist"*) ;; *) fail "empty store directory: $err" ;; esa
 
 # ---- seeding ------------------------------------------------------------
 #
-#   identity             seeded at           accepted  helo_fail  rate  messages
+#   identity             seeded at           accepted  spf_fail   rate  messages
 #   domain:good.example  now                 3         0          3     3
 #                        (and 1 stamp paid worth 20 bits: net 3 + 20 / 10)
 #   $SENDER              one half-life ago   1         2          1     3
@@ -97,7 +97,7 @@ seed() {
     "$SEED" "$STORE" "$@" || fail "rep_seed $*"
 }
 seed "$NOW" domain:good.example accepted=3 rate=3 messages=3 stamps_paid=1 bits_paid=20
-seed $((NOW - HALF_LIFE)) "$SENDER" accepted=1 helo_failures=2 rate=1 messages=3
+seed $((NOW - HALF_LIFE)) "$SENDER" accepted=1 spf_failures=2 rate=1 messages=3
 seed "$NOW" ip:192.0.2.10 accepted=120 rate=120 messages=120
 seed "$NOW" domain:mid.example accepted=40 rate=40 messages=40
 seed "$NOW" domain:low.example accepted=10 rate=10 messages=10
@@ -149,7 +149,7 @@ done
 run_capture "$REP" -s "$STORE" show "$SENDER"
 expect_eq "show sender: exit status" 0 "$rc"
 expect_eq "show sender: accepted, halved" "0.50" "$(field accepted)"
-expect_eq "show sender: helo_failures, halved" "1.00" "$(field helo_failures)"
+expect_eq "show sender: spf_failures, halved" "1.00" "$(field spf_failures)"
 expect_eq "show sender: net score" "$(printf '%.2f' "$SENDER_NET")" "$(field 'net score')"
 expect_eq "show sender: band" bad "$(field band)"
 expect_eq "show sender: last update" "$(date -u -d "@$((NOW - HALF_LIFE))" +%Y-%m-%dT%H:%M:%SZ)" \
@@ -184,8 +184,8 @@ expect_eq "show --json: not pinned" None "$(json 'd[0]["pinned"]')"
 expect_eq "show --json: numbers are numbers" True \
     "$(json 'all(isinstance(d[0][k], (int, float)) and not isinstance(d[0][k], bool) for k in ("net", "rate", "messages"))')"
 expect_eq "show --json: sender net" True "$(json "near(d[1]['net'], $SENDER_NET)")"
-expect_eq "show --json: sender helo_failures" True \
-    "$(json 'near(d[1]["counters"]["helo_failures"], 1)')"
+expect_eq "show --json: sender spf_failures" True \
+    "$(json 'near(d[1]["counters"]["spf_failures"], 1)')"
 expect_eq "show --json: sender price" "$SENDER_PRICE" "$(json 'd[1]["price"]["bits"]')"
 expect_eq "show --json: first_seen" "$(date -u -d "@$NOW" +%Y-%m-%dT%H:%M:%SZ)" \
     "$(json 'd[0]["first_seen"]')"
