@@ -287,6 +287,8 @@ show_text(const struct pd_rep_params *p, const struct shown *s, int first)
     printf("%-17s ", "price:");
     if (s->price.over_cap)
         printf("refused (%d bits, above price_cap %d)", s->price.raw, p->cap);
+    else if (s->price.promised)
+        printf("%d bits (raw %d, lowered to published_price)", s->price.bits, s->price.raw);
     else if (s->price.raw != s->price.bits)
         printf("%d bits (raw %d, clamped)", s->price.bits, s->price.raw);
     else
@@ -322,11 +324,11 @@ show_json(const struct pd_rep_params *p, const struct shown *s, int first)
         printf(",\"pinned\":%d", s->r.pin_bits);
     else
         fputs(",\"pinned\":null", stdout);
-    printf(",\"price\":{\"bits\":%d,\"raw\":%d,\"over_cap\":%s,\"pinned\":%s,\"base\":%d,"
-           "\"credit\":%d,\"penalty\":%d,\"surcharge\":%d}}",
+    printf(",\"price\":{\"bits\":%d,\"raw\":%d,\"over_cap\":%s,\"pinned\":%s,"
+           "\"promised\":%s,\"base\":%d,\"credit\":%d,\"penalty\":%d,\"surcharge\":%d}}",
            s->price.bits, s->price.raw, s->price.over_cap ? "true" : "false",
-           s->price.pinned ? "true" : "false", p->base, s->price.credit, s->price.penalty,
-           s->price.surcharge);
+           s->price.pinned ? "true" : "false", s->price.promised ? "true" : "false", p->base,
+           s->price.credit, s->price.penalty, s->price.surcharge);
 }
 
 static int

@@ -338,6 +338,16 @@ expect_eq "-c low: over the cap" \
 run_capture "$REP" -c "$TMP/low.conf" --json show domain:good.example "$SENDER"
 expect_eq "-c low --json" "0 $GOOD_RAW_4 False $SENDER_RAW_4 True" \
     "$(json '" ".join(str(x) for x in (d[0]["price"]["bits"], d[0]["price"]["raw"], d[0]["price"]["over_cap"], d[1]["price"]["raw"], d[1]["price"]["over_cap"]))')"
+# The promise: a published_price under an identity's own price lowers it,
+# and says so; a sender in bad standing keeps its own.
+printf 'store = %s\npublished_price = 10\n' "$STORE" > "$TMP/pub.conf"
+run_capture "$REP" -c "$TMP/pub.conf" show domain:good.example
+expect_eq "-c published_price: lowered" \
+    "10 bits (raw $GOOD_PRICE, lowered to published_price) = base 20 - credit 6 + penalty 0 + surcharge 0" \
+    "$(field price)"
+run_capture "$REP" -c "$TMP/pub.conf" --json show domain:good.example "$SENDER"
+expect_eq "-c published_price --json" "10 True $SENDER_PRICE False" \
+    "$(json '"%s %s %s %s" % (d[0]["price"]["bits"], d[0]["price"]["promised"], d[1]["price"]["bits"], d[1]["price"]["promised"])')"
 printf 'store = lmdb:%s/elsewhere\n' "$TMP" > "$TMP/other.conf"
 run_capture "$REP" -c "$TMP/other.conf" show domain:good.example
 expect_eq "-c other store: exit status" 1 "$rc"
