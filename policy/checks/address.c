@@ -180,3 +180,25 @@ pd_addr_status_text(enum pd_addr_status st)
     }
     return "malformed";
 }
+
+enum pd_addr_status
+pd_envelope_address_or_raw(const char *src, char *out, size_t size)
+{
+    if (src == NULL)
+        src = "";
+    size_t len = strlen(src);
+    enum pd_addr_status st = pd_envelope_address(src, len, out, size);
+    if (st == PD_ADDR_OK || size == 0)
+        return st;
+    if (*src == '<') {
+        src++;
+        len--;
+        if (len > 0 && src[len - 1] == '>')
+            len--;
+    }
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, src, len);
+    out[len] = '\0';
+    return st;
+}

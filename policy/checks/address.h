@@ -38,6 +38,14 @@ enum pd_addr_status {
  * holds "" and the status says what was wrong. */
 enum pd_addr_status pd_envelope_address(const char *src, size_t len, char *out, size_t size);
 
+/* As pd_envelope_address on the NUL-terminated src (NULL: ""), but an
+ * address it refuses is not lost: out then holds src as written, less
+ * one pair of angle brackets, cut to fit.  Both milters take a recipient
+ * Postfix accepted this way, so that a stamp names it and a log line shows
+ * it as the MTA gave it.  Returns pd_envelope_address's status, for the
+ * caller to log. */
+enum pd_addr_status pd_envelope_address_or_raw(const char *src, char *out, size_t size);
+
 /* A short English description of a status, for log lines. */
 const char *pd_addr_status_text(enum pd_addr_status st);
 

@@ -110,24 +110,11 @@ static void
 copy_address(const struct milter_ctx *m, const char *what, char *dst, size_t size,
              const char *src)
 {
-    if (src == NULL)
-        src = "";
-    size_t len = strlen(src);
-    enum pd_addr_status st = pd_envelope_address(src, len, dst, size);
-    if (st == PD_ADDR_OK)
-        return;
-    pd_log(PD_LOG_WARNING, "milter: client=%s[%s]: %s address %.300s: %s; taken as written",
-           m->client_name, m->client_address, what, src, pd_addr_status_text(st));
-    if (*src == '<') {
-        src++;
-        len--;
-        if (len > 0 && src[len - 1] == '>')
-            len--;
-    }
-    if (len >= size)
-        len = size - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
+    enum pd_addr_status st = pd_envelope_address_or_raw(src, dst, size);
+    if (st != PD_ADDR_OK)
+        pd_log(PD_LOG_WARNING, "milter: client=%s[%s]: %s address %.300s: %s; taken as written",
+               m->client_name, m->client_address, what, src != NULL ? src : "",
+               pd_addr_status_text(st));
 }
 
 static void

@@ -154,21 +154,7 @@ on_connect(struct pd_milter_conn *c, void *priv, const char *hostname, const cha
 static void
 envelope_address(const char *src, char *dst, size_t size)
 {
-    if (src == NULL)
-        src = "";
-    if (pd_envelope_address(src, strlen(src), dst, size) == PD_ADDR_OK)
-        return;
-    size_t len = strlen(src);
-    if (*src == '<') {
-        src++;
-        len--;
-        if (len > 0 && src[len - 1] == '>')
-            len--;
-    }
-    if (len >= size)
-        len = size - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
+    (void) pd_envelope_address_or_raw(src, dst, size);
 }
 
 static enum pd_mstat

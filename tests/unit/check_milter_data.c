@@ -151,6 +151,29 @@ END_TEST
 
 /* ---- escaping ------------------------------------------------------------ */
 
+/* An address the parser refuses is kept as the MTA gave it, less one
+ * pair of brackets and cut to fit, with the parser's status. */
+START_TEST(test_address_or_raw)
+{
+    char out[16];
+    ck_assert_int_eq(pd_envelope_address_or_raw("<bob@example.org>", out, sizeof out), PD_ADDR_OK);
+    ck_assert_str_eq(out, "bob@example.org");
+    ck_assert_int_eq(pd_envelope_address_or_raw("<bo b@x>", out, sizeof out), PD_ADDR_BAD_CHARACTER);
+    ck_assert_str_eq(out, "bo b@x");
+    ck_assert_int_ne(pd_envelope_address_or_raw("<a@b", out, sizeof out), PD_ADDR_OK);
+    ck_assert_str_eq(out, "a@b");
+    ck_assert_int_ne(pd_envelope_address_or_raw("<\"x@y>", out, sizeof out), PD_ADDR_OK);
+    ck_assert_str_eq(out, "\"x@y");
+    (void) pd_envelope_address_or_raw(NULL, out, sizeof out);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(pd_envelope_address_or_raw("<>", out, sizeof out), PD_ADDR_OK);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_ne(pd_envelope_address_or_raw("<x y 0123456789012345678>", out, sizeof out),
+                     PD_ADDR_OK);
+    ck_assert_str_eq(out, "x y 01234567890");      /* 15 bytes and the NUL */
+}
+END_TEST
+
 START_TEST(test_escape)
 {
     char out[64];
@@ -263,6 +286,7 @@ suite(void)
     tcase_add_test(addr, test_address_route_and_params);
     tcase_add_test(addr, test_address_malformed);
     tcase_add_test(addr, test_address_bounds);
+    tcase_add_test(addr, test_address_or_raw);
     suite_add_tcase(s, addr);
     TCase *esc = tcase_create("escape");
     tcase_add_test(esc, test_escape);
