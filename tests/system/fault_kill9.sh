@@ -149,22 +149,27 @@ while [ $r -lt $ROUNDS ]; do
     if [ $r -gt 0 ]; then
         head -n $((r * FRESH)) "$TMP/stamps" | shuf -n 20 >> "$TMP/fresh"
     fi
+    # The crowd's own: ten new stamps no other spender is given this
+    # round, so that the crowd pays something whenever it is not killed
+    # first (it starts last, and could lose every race for the shared ones).
+    head -n 10 "$TMP/fresh" > "$TMP/own"
+    tail -n +11 "$TMP/fresh" > "$TMP/shared"
     pids=
     v=0
     while [ $v -lt $VERIFIERS ]; do
-        shuf "$TMP/fresh" > "$TMP/in.$r.$v"
+        shuf "$TMP/shared" > "$TMP/in.$r.$v"
         stdbuf -oL "$VERIFY" -b 8 --db "$DB" < "$TMP/in.$r.$v" > "$TMP/out.$r.$v" 2> "$TMP/err.$r.$v" &
         pids="$pids $!"
         v=$((v + 1))
     done
     # the crowd: 1, 2 or 3 stamps a call, by round
-    shuf "$TMP/fresh" > "$TMP/crowd.$r.in"
+    cat "$TMP/shared" "$TMP/own" | shuf > "$TMP/crowd.$r.in"
     stdbuf -oL "$CROWD_BIN" "lmdb:$DB" "$CROWD" $((r % 3 + 1)) < "$TMP/crowd.$r.in" \
         > "$TMP/out.$r.crowd" 2> "$TMP/err.$r.crowd" &
     cpid=$!
     pids="$pids $cpid"
     live="$live $pids"
-    shuf "$TMP/fresh" | awk '{ split($0, f, ":"); printf "%s\tX-Hashcash: %s\n", f[4], $0 }' \
+    shuf "$TMP/shared" | awk '{ split($0, f, ":"); printf "%s\tX-Hashcash: %s\n", f[4], $0 }' \
         > "$TMP/m.$r.in"
     stdbuf -oL "$MCLIENT" --show-headers --connect "inet:127.0.0.1:$PORT" --timeout 3000 \
         --client-addr "198.51.100.$((r % 250 + 1))" --from "round$r@r$r.example.net" \
@@ -175,7 +180,7 @@ while [ $r -lt $ROUNDS ]; do
     mpids=
     c=0
     while [ $c -lt $MSESSIONS ]; do
-        shuf "$TMP/fresh" | awk '{ split($0, f, ":"); r[NR % 2] = f[4]; h[NR % 2] = $0 }
+        shuf "$TMP/shared" | awk '{ split($0, f, ":"); r[NR % 2] = f[4]; h[NR % 2] = $0 }
             NR % 2 == 0 { printf "%s,%s\tX-Hashcash: %s\tX-Hashcash: %s\n", r[1], r[0], h[1], h[0] }' \
             > "$TMP/m.$r.c$c.in"
         stdbuf -oL "$MCLIENT" --show-headers --connect "inet:127.0.0.1:$PORT" --timeout 3000 \
@@ -188,7 +193,11 @@ while [ $r -lt $ROUNDS ]; do
 
     # a random moment, then SIGKILL: the verifiers, postaged, or both
     sleep "$(shuf -i 2-60 -n 1 | awk '{ printf "%.3f", $1 / 1000 }')"
+    # the first round kills postaged only, so that the verifiers and the
+    # crowd run to their end at least once (else, with the few rounds of
+    # POSTAGE_TEST_QUICK, all of them could be killed before paying)
     what=$(shuf -i 0-2 -n 1)
+    [ $r -gt 0 ] || what=1
     case $what in 0) killed_what="the verifiers" ;; 1) killed_what=postaged ;; *) killed_what="both" ;; esac
     if [ "$what" != 1 ]; then
         for p in $pids; do
