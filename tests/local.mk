@@ -132,6 +132,12 @@ tests_unit_check_stamp_decide_SOURCES = tests/unit/check_stamp_decide.c
 tests_unit_check_stamp_decide_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_stamp_decide_LDADD = $(UNIT_POLICY_LIBS) $(LIBM)
 TESTS += tests/unit/check_stamp_decide
+# postaged's metrics registry and its Prometheus text (no HTTP).
+check_PROGRAMS += tests/unit/check_metrics
+tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c
+tests_unit_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_metrics_LDADD = $(UNIT_POLICY_LIBS)
+TESTS += tests/unit/check_metrics
 # The engine's tests use SPF and the default milter_listen.
 if WITH_MILTER
 if WITH_SPF

@@ -6,6 +6,8 @@ policy_libpolicy_la_SOURCES += \
 	policy/base/listen.h policy/base/listen.c \
 	policy/base/log.h policy/base/log.c \
 	policy/base/escape.h policy/base/escape.c
+# Prometheus counters and their text format (served by metrics_http.c).
+policy_libpolicy_la_SOURCES += policy/base/metrics.h policy/base/metrics.c
 
 # The resolver and the published-price record (_postage.<domain>) form a
 # library of their own: the sending programs (postage-sendmail,
