@@ -542,6 +542,27 @@ pd_engine_attach(struct pd_engine *e, postage_store *stamps, struct pd_rep_write
     e->writer = writer;
 }
 
+void
+pd_engine_set_metrics(struct pd_engine *e, struct pd_metrics *metrics)
+{
+    e->metrics = metrics;
+}
+
+struct pd_metrics *
+pd_engine_metrics(const struct pd_engine *e)
+{
+    return e != NULL ? e->metrics : NULL;
+}
+
+int
+pd_engine_dns_stats(struct pd_engine *e, struct pd_dns_stats *out)
+{
+    if (e == NULL || e->dns == NULL)
+        return 0;
+    pd_dns_get_stats(e->dns, out);
+    return 1;
+}
+
 int
 pd_engine_greylists_at_headers(const struct pd_engine *e)
 {

@@ -347,6 +347,8 @@ run_price(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q, int
         };
         pd_price_compute(&e->rep, &in, &txn->price);
         txn->priced = 1;
+        /* Once per message: the price asked, over the cap or not. */
+        pd_metrics_price(e->metrics, txn->price.over_cap ? txn->price.raw : txn->price.bits);
     }
     const struct pd_price *p = &txn->price;
     /* Stamps will be looked at for this message (by the milter) */
@@ -488,12 +490,15 @@ run_quotas_eom(struct pd_engine *e, struct pd_txn *txn, const struct pd_query *q
 
 /* After one step of the chain (rc: 1 a terminal verdict, 0 go on, -1 the
  * store failed at `what`, which answers with on_error): does the chain
- * end here? */
+ * end here?  If it does, `module` (a pd_metrics_module) decided. */
 static int
-chain_ends(const struct pd_engine *e, struct pd_answer *a, int rc, const char *what)
+chain_ends(const struct pd_engine *e, struct pd_answer *a, int rc, const char *what,
+           int module)
 {
     if (rc < 0)
         pd_eng_set_error(e, a, what);
+    if (rc != 0)
+        a->module = module;
     return rc != 0;
 }
 
@@ -522,6 +527,8 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     }
     if (q->stage == PD_STAGE_END_OF_MESSAGE) {
         int rc = run_quotas_eom(e, txn, q, now, a);
+        if (rc != 0)
+            a->module = PD_MM_QUOTA;
         if (rc < 0)
             pd_eng_set_error(e, a, "quota accounting");
         /* A session the milter is not in: the policy front-end sees the
@@ -536,13 +543,15 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
     if (rule >= 0 && a->verdict.action != PD_DUNNO) {
         snprintf(a->reason, sizeof a->reason, "access rule at line %u",
                  e->access.rules[rule].line);
+        a->module = PD_MM_ACCESS;
         return;
     }
     a->verdict.action = PD_DUNNO;
     a->verdict.text[0] = '\0';
-    if (chain_ends(e, a, run_helo(e, txn, q, now, a), "HELO randomisation tracking") ||
-        run_spf(e, txn, q, a) > 0 ||
-        chain_ends(e, a, run_price(e, txn, q, now, a), "reputation"))
+    if (chain_ends(e, a, run_helo(e, txn, q, now, a), "HELO randomisation tracking",
+                   PD_MM_HELO) ||
+        chain_ends(e, a, run_spf(e, txn, q, a) > 0, "SPF", PD_MM_SPF) ||
+        chain_ends(e, a, run_price(e, txn, q, now, a), "reputation", PD_MM_POSTAGE))
         return;
     /* A session the milter is in is greylisted there: with postage at end
      * of headers, where the stamps are seen, else at its RCPT.  The policy
@@ -550,9 +559,10 @@ pd_engine_decide(struct pd_engine *e, struct pd_txn *txn, const struct pd_query 
      * price of 0 needs no stamp and no greylisting. */
     int greylist_here = q->from_milter ? !e->postage : !txn->milter_in_path;
     if (greylist_here && !(e->postage && txn->price.bits == 0) &&
-        chain_ends(e, a, pd_eng_greylist(e, txn, q, now, a, NULL), "greylisting"))
+        chain_ends(e, a, pd_eng_greylist(e, txn, q, now, a, NULL), "greylisting",
+                   PD_MM_GREYLIST))
         return;
-    if (chain_ends(e, a, run_quotas_rcpt(e, txn, q, now, a), "quotas"))
+    if (chain_ends(e, a, run_quotas_rcpt(e, txn, q, now, a), "quotas", PD_MM_QUOTA))
         return;
     emit_header(txn, a);
 }

@@ -34,6 +34,8 @@
 struct pd_state;
 struct pd_engine;
 struct pd_rep_writer;
+struct pd_metrics;
+struct pd_dns_stats;
 
 enum pd_stage {
     PD_STAGE_OTHER = 0,   /* CONNECT, HELO, MAIL, VRFY, ETRN, ...: DUNNO */
@@ -132,6 +134,9 @@ struct pd_answer {
      * reasons), for a front-end that can send a multi-line reply (the
      * milter); "" for none.  Each line is at most PD_DETAIL_LINE bytes. */
     char detail[PD_DETAIL_MAX];
+    /* The step that decided (a pd_metrics_module, policy/base/metrics.h):
+     * what the front-end counts the decision under. */
+    int module;
 };
 
 /* Build an engine from settings (whose list items are validated here;
@@ -147,6 +152,15 @@ int pd_engine_create(const struct pd_settings *settings, const char *file,
  * must outlive the engine. */
 void pd_engine_attach(struct pd_engine *engine, postage_store *stamps,
                       struct pd_rep_writer *writer);
+
+/* Point the engine at postaged's metrics registry (NULL: none).  The
+ * registry outlives every engine, so that counts survive a reload. */
+void pd_engine_set_metrics(struct pd_engine *engine, struct pd_metrics *metrics);
+struct pd_metrics *pd_engine_metrics(const struct pd_engine *engine);
+
+/* The counters of the engine's resolver (metrics): 1 and *out, or 0 when
+ * it has none. */
+int pd_engine_dns_stats(struct pd_engine *engine, struct pd_dns_stats *out);
 
 /* Does this engine greylist at end of headers (the milter, which sees
  * the stamps) rather than at RCPT?  True when postage is on and the

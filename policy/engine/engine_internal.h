@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "policy/base/dns.h"
+#include "policy/base/metrics.h"
 #include "policy/base/netaddr.h"
 #include "policy/checks/access.h"
 #include "policy/checks/greylist.h"
@@ -99,6 +100,7 @@ struct pd_engine {
     struct pd_a2id_pool *a2id_pool;        /* made when Argon2id is accepted */
     postage_store *stamps;                 /* pd_engine_attach */
     struct pd_rep_writer *writer;
+    struct pd_metrics *metrics;            /* pd_engine_set_metrics */
 };
 
 /* ---- decide.c ------------------------------------------------------------ */

@@ -126,8 +126,12 @@ look_up_stamps(struct pd_engine *e, const struct pd_postage_stamp *stamps, size_
     /* The results say it all, a failure included (POSTAGE_ERR_STORE for
      * each stamp left unanswered). */
     (void) postage_store_is_spent_many(e->stamps, items, n);
-    for (size_t k = 0; k < n; k++)
+    int failed = 0;
+    for (size_t k = 0; k < n; k++) {
         answer[at[k]] = items[k].result;
+        failed |= items[k].result == POSTAGE_ERR_STORE;
+    }
+    pd_metrics_store_op(e->metrics, PD_MST_STAMPS, failed);
 }
 
 /* Was the stamp spent before, by its look-up's answer?  1 (and the stamp
@@ -570,6 +574,8 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
 {
     memset(a, 0, sizeof *a);
     a->verdict.action = PD_DUNNO;
+    a->module = PD_MM_POSTAGE;
+    int spent = 0;   /* the paying stamps were spent: they count as paid */
     for (size_t i = 0; i < n_rcpts; i++) {
         rcpts[i].outcome = PD_RCPT_UNPAID;
         rcpts[i].value = 0;
@@ -644,10 +650,15 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
             stamps[i].text, stamps[i].len, stamps[i].expires_at, 0 };
         which[n_spend++] = i;
     }
-    if (n_spend > 0 && postage_store_spend_many(e->stamps, spend, n_spend) != POSTAGE_OK) {
-        pd_eng_set_stamps_error(e, a);
-        goto out;
+    if (n_spend > 0) {
+        int rc = postage_store_spend_many(e->stamps, spend, n_spend);
+        pd_metrics_store_op(e->metrics, PD_MST_STAMPS, rc != POSTAGE_OK);
+        if (rc != POSTAGE_OK) {
+            pd_eng_set_stamps_error(e, a);
+            goto out;
+        }
     }
+    spent = !deferred;
     for (size_t j = 0; j < n_spend; j++) {
         struct pd_postage_stamp *st = &stamps[which[j]];
         if (spend[j].result == POSTAGE_OK)
@@ -706,5 +717,11 @@ pd_engine_postage(struct pd_engine *e, struct pd_txn *txn, const struct pd_query
     if (e->trace_header)
         trace_header(e, txn, rcpts, n_rcpts, stamps, n_stamps, a);
 out:
+    /* Each stamp looked at, by what became of it; one that would pay
+     * counts as paid only once spent (a deferred message's stamps pay on
+     * its retry, and are counted then). */
+    for (size_t i = 0; i < n_stamps; i++)
+        if (stamps[i].outcome != PD_STAMP_PAID || spent)
+            pd_metrics_stamp(e->metrics, (int) stamps[i].outcome);
     free(addresses);
 }

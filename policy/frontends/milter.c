@@ -41,6 +41,7 @@
 #include "policy/checks/address.h"
 #include "policy/base/escape.h"
 #include "policy/base/log.h"
+#include "policy/base/metrics.h"
 #include "policy/frontends/milter.h"
 #include "policy/frontends/milter_conn.h"
 #include "policy/frontends/milter_headers.h"
@@ -274,9 +275,13 @@ decide(struct pd_milter_conn *ctx, struct milter_ctx *m, enum pd_stage stage, co
     struct pd_answer a;
 
     query_for(m, stage, rcpt, &q);
+    double started = pd_metrics_now();
     struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    struct pd_metrics *metrics = pd_engine_metrics(engine);   /* outlives it */
     pd_engine_decide(engine, &m->txn, &q, (int64_t) time(NULL), &a);
     pd_engine_unref(engine);
+    pd_metrics_decision(metrics, PD_MF_MILTER, a.module, (int) a.verdict.action,
+                        pd_metrics_now() - started);
     pd_log(PD_LOG_INFO, "milter %s: client=%s[%s] helo=<%s> from=<%s> to=<%s> %s%s%s",
            stage == PD_STAGE_RCPT ? "RCPT" : "END-OF-MESSAGE", m->client_name,
            m->client_address, m->helo, m->sender, rcpt ? rcpt : "",
@@ -467,7 +472,9 @@ static enum pd_mstat
 on_eoh(struct pd_milter_conn *ctx, void *priv)
 {
     struct milter_ctx *m = priv;
+    double started = pd_metrics_now();
     struct pd_engine *engine = pd_engine_slot_get(milter_engines);
+    struct pd_metrics *metrics = pd_engine_metrics(engine);   /* outlives it */
     if (!pd_engine_greylists_at_headers(engine)) {
         pd_engine_unref(engine);
         return PD_MS_CONTINUE;
@@ -492,6 +499,8 @@ on_eoh(struct pd_milter_conn *ctx, void *priv)
     pd_engine_postage(engine, &m->txn, &q, rcpts, m->n_rcpts, stamps, m->n_stamps,
                       (int64_t) time(NULL), &a);
     pd_engine_unref(engine);
+    pd_metrics_decision(metrics, PD_MF_MILTER, a.module, (int) a.verdict.action,
+                        pd_metrics_now() - started);
     for (size_t i = 0; i < m->n_stamps; i++)
         pd_log(PD_LOG_DEBUG, "milter: stamp %.80s: %s%s%s", stamps[i].text,
                stamp_outcome_name(stamps[i].outcome), stamps[i].rcpt >= 0 ? " for " : "",

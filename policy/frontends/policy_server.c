@@ -38,6 +38,7 @@
 
 #include "policy/base/escape.h"
 #include "policy/base/log.h"
+#include "policy/base/metrics.h"
 #include "policy/frontends/milter_sessions.h"
 #include "policy/frontends/policy_server.h"
 #include "policy/frontends/request.h"
@@ -181,7 +182,10 @@ answer(struct server *srv, struct conn *c, const struct pd_request *r)
         memset(&c->txn, 0, sizeof c->txn);
         snprintf(c->txn.instance, sizeof c->txn.instance, "%s", r->instance);
     }
+    double started = pd_metrics_now();
     struct pd_engine *engine = pd_engine_slot_get(srv->engines);
+    /* The registry outlives every engine (metrics.h). */
+    struct pd_metrics *metrics = pd_engine_metrics(engine);
     /* Does postaged's milter have this session too?  Then it greylists
      * and adds the headers (milter_sessions.h).  Read once per message. */
     if (!c->txn.path_known && q.stage == PD_STAGE_RCPT)
@@ -207,6 +211,9 @@ answer(struct server *srv, struct conn *c, const struct pd_request *r)
                a.reason[0] ? ": " : "", a.reason);
     memcpy(c->out + c->out_len, buf, n);
     c->out_len += n;
+    if (q.stage != PD_STAGE_OTHER)
+        pd_metrics_decision(metrics, PD_MF_POLICY, a.module, (int) a.verdict.action,
+                            pd_metrics_now() - started);
 }
 
 /* Parse what has arrived and answer every complete request, as long as

@@ -32,6 +32,7 @@
 
 #include "policy/base/dns.h"
 #include "policy/base/log.h"
+#include "policy/base/metrics.h"
 #include "policy/base/price_record.h"
 #include "policy/checks/address.h"
 #include "policy/frontends/milter_conn.h"
@@ -90,6 +91,7 @@ struct stamp_ctx {
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pd_stamp_config *config;
 static struct pd_milter_server *server;
+static struct pd_metrics *metrics;   /* pd_stamp_set_metrics, or NULL */
 
 static struct pd_stamp_config *
 config_get(void)
@@ -456,7 +458,10 @@ stamp_message(struct pd_milter_conn *c, struct stamp_ctx *m, const struct pd_sta
         };
         which[n_items++] = i;
     }
+    double mint_started = pd_metrics_now();
     size_t minted = pd_stamp_mint(items, n_items, cfg->threads, now, deadline);
+    if (n_items > 0)
+        pd_metrics_mint(metrics, pd_metrics_now() - mint_started);
     if (minted < n_items) {
         /* Out of time is a fault (stamp_on_error); a resource no stamp
          * can hold (a ':' in the address) is not, and retrying would not
@@ -567,6 +572,7 @@ on_eom(struct pd_milter_conn *c, void *priv)
     const char *qid = pd_mconn_macro(c, "i");
     char queue_id[64];
     snprintf(queue_id, sizeof queue_id, "%s", qid ? qid : "");
+    double started = pd_metrics_now();
     struct pd_stamp_config *cfg = config_get();
     enum pd_mstat st = PD_MS_CONTINUE;
     if (cfg != NULL) {
@@ -574,6 +580,9 @@ on_eom(struct pd_milter_conn *c, void *priv)
         pd_stamp_config_unref(cfg);
     }
     reset_message(m);
+    /* The message goes on (DUNNO), stamped or not, or is tempfailed. */
+    pd_metrics_decision(metrics, PD_MF_STAMP, PD_MM_STAMP,
+                        st == PD_MS_TEMPFAIL ? PD_MA_TEMPFAIL : 0, pd_metrics_now() - started);
     return st;
 }
 
@@ -623,6 +632,12 @@ pd_stamp_open(const struct pd_settings *s, char *err, size_t errlen)
     }
     config = c;
     return 0;
+}
+
+void
+pd_stamp_set_metrics(struct pd_metrics *m)
+{
+    metrics = m;
 }
 
 int

@@ -21,6 +21,11 @@ int pd_stamp_check(const struct pd_settings *s, char *err, size_t errlen);
  * the configuration from @s.  0, or -1 with the reason in @err. */
 int pd_stamp_open(const struct pd_settings *s, char *err, size_t errlen);
 
+/* Count decisions and minting times in postaged's metrics registry
+ * (NULL: none); before pd_stamp_run. */
+struct pd_metrics;
+void pd_stamp_set_metrics(struct pd_metrics *metrics);
+
 /* Serve until pd_stamp_stop(), in the caller's thread; returns once every
  * MTA connection has ended: 0, or -1. */
 int pd_stamp_run(void);

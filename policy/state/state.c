@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "util/errbuf.h"
+#include "policy/base/metrics.h"
 #include "policy/state/state.h"
 #include "policy/state/state_backend.h"
 #include "kv/store_spec.h"
@@ -32,6 +33,7 @@ struct pd_state {
     void *handle;
     pthread_mutex_t err_lock;   /* any thread's failure writes err        */
     char err[PD_ST_ERRLEN];     /* the last failure's text: pd_state_error */
+    struct pd_metrics *metrics; /* pd_state_set_metrics, or NULL            */
 };
 
 static const char *const table_names[PD_TABLE_COUNT] = {
@@ -195,6 +197,8 @@ pd_state_open_down(const char *why, struct pd_state **out)
 static int
 keep(struct pd_state *st, int rc, const char *why)
 {
+    /* Every call ends here: the one place to count them (metrics). */
+    pd_metrics_store_op(st->metrics, PD_MST_STATE, rc < 0);
     if (why[0] != '\0') {
         pthread_mutex_lock(&st->err_lock);
         snprintf(st->err, sizeof st->err, "%s", why);
@@ -419,6 +423,13 @@ pd_state_sync(struct pd_state *st)
     if (st == NULL)
         return PD_ST_ERR_INVALID;
     return keep(st, st->ops->sync(st->handle, why, sizeof why), why);
+}
+
+void
+pd_state_set_metrics(struct pd_state *st, struct pd_metrics *metrics)
+{
+    if (st != NULL)
+        st->metrics = metrics;
 }
 
 void

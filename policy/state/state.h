@@ -398,6 +398,11 @@ typedef void (*pd_state_notify_fn)(void *ctx, int up, const char *why);
  */
 void pd_state_set_notify(struct pd_state *st, pd_state_notify_fn fn, void *ctx);
 
+/* Count every call and failure in postaged's metrics registry
+ * (policy/base/metrics.h; NULL: none).  Call it as pd_state_set_notify. */
+struct pd_metrics;
+void pd_state_set_metrics(struct pd_state *st, struct pd_metrics *metrics);
+
 /* Flush and release.  NULL is accepted. */
 void pd_state_close(struct pd_state *st);
 
