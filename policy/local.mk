@@ -13,8 +13,8 @@ include policy/checks/local.mk
 include policy/helo/local.mk
 include policy/engine/local.mk
 include policy/frontends/local.mk
-policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
-policy_libpolicy_la_LIBADD = policy/base/libpricedns.la util/librfc5322.la kv/libkv.la $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(SPF2_LIBS) \
+policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS) $(MICROHTTPD_CFLAGS)
+policy_libpolicy_la_LIBADD = policy/base/libpricedns.la util/librfc5322.la kv/libkv.la $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(SPF2_LIBS) $(MICROHTTPD_LIBS) \
 	$(RESOLV_LIBS) $(PTHREAD_LIBS) $(LIBM)
 
 sbin_PROGRAMS += postaged

@@ -41,6 +41,8 @@
 #include "policy/engine/engine.h"
 #include "policy/base/listen.h"
 #include "policy/base/log.h"
+#include "policy/base/metrics.h"
+#include "policy/frontends/metrics_http.h"
 #include "policy/frontends/milter.h"
 #include "policy/frontends/stamp_milter.h"
 #include "policy/frontends/policy_server.h"
@@ -65,6 +67,10 @@ static volatile sig_atomic_t stopping;
 static int report_fd = -1;
 static int log_syslog;
 static char pidfile_written[PD_SETTING_MAX];
+
+/* The metrics registry: made once, before the first engine, and never
+ * rebuilt, so that its counts survive SIGHUP (metrics.h). */
+static struct pd_metrics *metrics_registry;
 
 static void
 on_signal(int sig)
@@ -346,6 +352,11 @@ check_settings(const struct pd_settings *s, const char *name, char *milter_spec,
                 s->milter_listen);
         return 1;
     }
+    if (s->metrics_listen[0] != '\0' && pd_metrics_http_check(s->metrics_listen, err,
+                                                               sizeof err) != 0) {
+        fprintf(stderr, "postaged: %s: %s\n", name, err);
+        return 1;
+    }
     /* The stamping milter: its keys only matter when it is on. */
     if (s->stamp_listen[0] != '\0' && pd_stamp_check(s, err, sizeof err) != 0) {
         fprintf(stderr, "postaged: %s: %s\n", name, err);
@@ -404,11 +415,24 @@ milter_thread(void *p)
 static void
 log_outage(void *ctx, int up, const char *why)
 {
+    if (!up)
+        pd_metrics_store_outage(metrics_registry, strcmp(ctx, "spent-stamp store") == 0
+                                                      ? PD_MST_STAMPS : PD_MST_STATE);
     if (up)
         pd_log(PD_LOG_INFO, "%s up: %s", (const char *) ctx, why ? why : "connected");
     else
         pd_log(PD_LOG_ERROR, "%s down: %s; answering with on_error until it is back",
                (const char *) ctx, why ? why : "unreachable");
+}
+
+/* A scrape reads the counters of the resolver in force (metrics_http.h). */
+static int
+metrics_dns(void *ctx, struct pd_dns_stats *out)
+{
+    struct pd_engine *e = pd_engine_slot_get(ctx);
+    int have = pd_engine_dns_stats(e, out);
+    pd_engine_unref(e);
+    return have;
 }
 
 int
@@ -497,6 +521,13 @@ main(int argc, char **argv)
     int stamp_on = settings.stamp_listen[0] != '\0';
     if (stamp_on && pd_stamp_open(&settings, err, sizeof err) != 0)
         startup_fatal("stamp_listen: %s", err);
+    /* Metrics: the socket now, served once the threads run. */
+    int metrics_fd = -1;
+    if (settings.metrics_listen[0] != '\0' &&
+        (metrics_fd = pd_metrics_http_bind(settings.metrics_listen, err, sizeof err)) < 0)
+        startup_fatal("%s", err);
+    if ((metrics_registry = pd_metrics_new()) == NULL)
+        startup_fatal("out of memory");
 
     const struct passwd *pw = NULL;
     if (geteuid() == 0 && settings.user[0] != '\0') {
@@ -545,6 +576,7 @@ main(int argc, char **argv)
     rc = pd_state_open(settings.store, sync_interval > 0 ? PD_ST_NOSYNC : 0, &state, err,
                        sizeof err);
     if (rc == PD_ST_ERR_BACKEND || rc == PD_ST_ERR_NOSTORE) {
+        pd_metrics_store_outage(metrics_registry, PD_MST_STATE);
         startup_degraded("%s down: %s; answering with on_error until postaged is restarted "
                          "on a repaired store", state_name, err);
         state_down = 1;
@@ -553,12 +585,14 @@ main(int argc, char **argv)
     if (rc != PD_ST_OK)
         startup_fatal("store %s: %s", settings.store, rc == PD_ST_ERR_NOMEM ? "out of memory" : err);
     pd_state_set_notify(state, log_outage, state_name);
+    pd_state_set_metrics(state, metrics_registry);
     /* Spent stamps are money: each spend is fsynced (it happens only for
      * a stamp that pays, a small share of the requests).  A Redis that is
      * down at start is waited for: until it answers, on_error applies. */
     postage_store *stamps = NULL;
     rc = postage_store_open(settings.store, POSTAGE_STORE_LAZY, &stamps, err, sizeof err);
     if (rc == POSTAGE_ERR_STORE) {
+        pd_metrics_store_outage(metrics_registry, PD_MST_STAMPS);
         startup_degraded("%s down: %s; answering with on_error until postaged is restarted "
                          "on a repaired store", stamps_name, err);
         stamps_down = 1;
@@ -576,6 +610,8 @@ main(int argc, char **argv)
                          sizeof err) != 0)
         startup_fatal("%s", err);
     pd_engine_attach(engine, stamps, writer);
+    pd_engine_set_metrics(engine, metrics_registry);
+    pd_stamp_set_metrics(metrics_registry);
     struct pd_engine_slot *slot = pd_engine_slot_new(engine);
     if (slot == NULL)
         startup_fatal("out of memory");
@@ -620,6 +656,11 @@ main(int argc, char **argv)
             startup_fatal("cannot start the stamping milter's thread: %s", strerror(trc));
         have_stamp = 1;
     }
+    struct pd_metrics_http *metrics_http = NULL;
+    if (metrics_fd >= 0 &&
+        (metrics_http = pd_metrics_http_start(metrics_fd, metrics_registry, metrics_dns, slot,
+                                              err, sizeof err)) == NULL)
+        startup_fatal("metrics_listen: %s", err);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -634,6 +675,8 @@ main(int argc, char **argv)
            settings.milter_listen[0] ? settings.milter_listen : "off", settings.store);
     if (have_stamp)
         pd_log(PD_LOG_INFO, "started: stamping milter %s", settings.stamp_listen);
+    if (metrics_http != NULL)
+        pd_log(PD_LOG_INFO, "started: metrics on %s", settings.metrics_listen);
     report_ready();
 
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
@@ -672,7 +715,15 @@ main(int argc, char **argv)
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
                 } else {
                     pd_engine_attach(next, stamps, writer);
+                    /* The same registry: counts go on across the reload;
+                     * the old resolver's are kept once it is out. */
+                    pd_engine_set_metrics(next, metrics_registry);
+                    struct pd_engine *was = pd_engine_slot_get(slot);
                     pd_engine_slot_swap(slot, next);
+                    struct pd_dns_stats dns_was;
+                    if (pd_engine_dns_stats(was, &dns_was))
+                        pd_metrics_dns_fold(metrics_registry, &dns_was);
+                    pd_engine_unref(was);
                     pd_log(PD_LOG_INFO, "reload: configuration %s loaded",
                            file ? file : "(defaults)");
                 }
@@ -737,6 +788,7 @@ main(int argc, char **argv)
         pthread_join(stid, NULL);
     if (stamp_on)
         pd_stamp_close();
+    pd_metrics_http_stop(metrics_http);
     pd_engine_slot_free(slot);
     pd_rep_writer_stop(writer);
     postage_store_close(stamps);
@@ -745,6 +797,7 @@ main(int argc, char **argv)
         close(policy_fd);
     if (pidfile_written[0] != '\0')
         remove_pidfile(pidfile_written);
+    pd_metrics_free(metrics_registry);
     pd_log(PD_LOG_INFO, "stopped");
     return 0;
 }

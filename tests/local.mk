@@ -261,6 +261,14 @@ if WITH_MILTER
 TESTS += tests/system/milter_client.sh
 endif
 EXTRA_DIST += tests/system/milter_client.sh
+# postaged's metrics endpoint (metrics_listen, libmicrohttpd): scraped
+# during a run of the policy server and the milter, and across a SIGHUP.
+if WITH_MILTER
+if WITH_MICROHTTPD
+TESTS += tests/system/metrics.sh
+endif
+endif
+EXTRA_DIST += tests/system/metrics.sh
 # Hostile and unusual envelope addresses through the milter (issue 16):
 # no raw control character in a header or log line, quoted local parts,
 # source routes.

@@ -278,6 +278,9 @@ static const struct key keys[] = {
       "blind recipients (in no To/Cc): each gets a copy of its own with only its stamp (copy), or goes unstamped" },
     { "stamp_sendmail", K_STRING, F(stamp_sendmail), "/usr/sbin/sendmail", 0, 0, NULL,
       "command (with arguments) that injects a blind recipient's copy; run as COMMAND -i -f SENDER -- RECIPIENT" },
+    /* Prometheus metrics over HTTP: off unless metrics_listen is set. */
+    { "metrics_listen", K_LISTEN, F(metrics_listen), "", 0, 0, NULL,
+      "Prometheus metrics endpoint (GET /metrics over HTTP): inet:HOST:PORT or inet:[IPV6]:PORT; empty disables it" },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])

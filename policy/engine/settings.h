@@ -136,6 +136,9 @@ struct pd_settings {
     enum pd_stamp_on_error stamp_on_error;
     enum pd_stamp_blind stamp_blind;
     char stamp_sendmail[PD_SETTING_MAX];  /* command and its arguments     */
+
+    /* the metrics endpoint (policy/frontends/metrics_http.c) */
+    char metrics_listen[PD_SETTING_MAX];  /* inet:HOST:PORT; "": off       */
 };
 
 /* ---- what the modules are given ----------------------------------------

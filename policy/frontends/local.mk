@@ -18,3 +18,7 @@ policy_libpolicy_la_SOURCES += \
 	policy/frontends/stamp_mint.h policy/frontends/stamp_mint.c \
 	policy/frontends/stamp_copy.h policy/frontends/stamp_copy.c \
 	policy/frontends/stamp_milter.h policy/frontends/stamp_milter.c
+# The metrics endpoint (metrics_listen), over libmicrohttpd when it is
+# built in; without it the file only refuses metrics_listen.
+policy_libpolicy_la_SOURCES += \
+	policy/frontends/metrics_http.h policy/frontends/metrics_http.c
