@@ -425,14 +425,14 @@ log_outage(void *ctx, int up, const char *why)
                (const char *) ctx, why ? why : "unreachable");
 }
 
-/* A scrape reads the counters of the resolver in force (metrics_http.h). */
-static int
+/* A scrape reads the counters of the resolvers in force (metrics_http.h). */
+static void
 metrics_dns(void *ctx, struct pd_dns_stats *out)
 {
     struct pd_engine *e = pd_engine_slot_get(ctx);
-    int have = pd_engine_dns_stats(e, out);
+    pd_engine_dns_stats(e, &out[PD_MR_CHECKS]);
     pd_engine_unref(e);
-    return have;
+    pd_stamp_dns_stats(&out[PD_MR_STAMP]);
 }
 
 int
@@ -722,7 +722,7 @@ main(int argc, char **argv)
                     pd_engine_slot_swap(slot, next);
                     struct pd_dns_stats dns_was;
                     if (pd_engine_dns_stats(was, &dns_was))
-                        pd_metrics_dns_fold(metrics_registry, &dns_was);
+                        pd_metrics_dns_fold(metrics_registry, PD_MR_CHECKS, &dns_was);
                     pd_engine_unref(was);
                     pd_log(PD_LOG_INFO, "reload: configuration %s loaded",
                            file ? file : "(defaults)");

@@ -45,11 +45,11 @@ struct pd_metrics {
     struct histogram price;
     counter store_ops[PD_MST_COUNT], store_errors[PD_MST_COUNT], store_outages[PD_MST_COUNT];
     struct histogram mint;
-    counter dns_lookups, dns_timeouts, dns_cache_hits;
+    counter dns[PD_MR_COUNT][3];          /* lookups, timeouts, cache hits */
     /* What the last scrape showed: a reload folds the old resolver in
      * just after the new one took over, and a scrape in between must not
      * see the counters go down (Prometheus would take it for a restart). */
-    counter dns_shown[3];
+    counter dns_shown[PD_MR_COUNT][3];
 };
 
 static const char *const frontend_names[PD_MF_COUNT] = { "policy", "milter", "stamp" };
@@ -65,6 +65,7 @@ static const char *const stamp_names[PD_MS_COUNT] = {
     "kind_refused", "out_of_bounds"
 };
 static const char *const store_names[PD_MST_COUNT] = { "state", "stamps" };
+static const char *const resolver_names[PD_MR_COUNT] = { "checks", "stamp" };
 
 const char *
 pd_metrics_frontend_name(enum pd_metrics_frontend f)
@@ -199,14 +200,25 @@ pd_metrics_mint(struct pd_metrics *m, double seconds)
         observe(&m->mint, mint_le, N_MINT, seconds, nanoseconds(seconds));
 }
 
-void
-pd_metrics_dns_fold(struct pd_metrics *m, const struct pd_dns_stats *old)
+/* The three counters of a resolver, in the registry's order. */
+static void
+dns_triple(const struct pd_dns_stats *s, uint64_t out[3])
 {
-    if (m == NULL || old == NULL)
+    out[0] = s->lookups;
+    out[1] = s->timeouts;
+    out[2] = s->cache_hits;
+}
+
+void
+pd_metrics_dns_fold(struct pd_metrics *m, enum pd_metrics_resolver resolver,
+                    const struct pd_dns_stats *old)
+{
+    if (m == NULL || old == NULL || (unsigned) resolver >= PD_MR_COUNT)
         return;
-    add(&m->dns_lookups, old->lookups);
-    add(&m->dns_timeouts, old->timeouts);
-    add(&m->dns_cache_hits, old->cache_hits);
+    uint64_t v[3];
+    dns_triple(old, v);
+    for (int i = 0; i < 3; i++)
+        add(&m->dns[resolver][i], v[i]);
 }
 
 size_t
@@ -382,20 +394,23 @@ pd_metrics_render(struct pd_metrics *m, const struct pd_dns_stats *dns, char **o
         put(&b, "postage_store_outages_total{store=\"%s\"} %llu\n", store_names[s],
             (unsigned long long) get(&m->store_outages[s]));
 
-    struct pd_dns_stats now = { 0 };
-    if (dns != NULL)
-        now = *dns;
-    header(&b, "postage_dns_lookups_total", "counter", "DNS lookups (HELO and SPF checks).");
-    put(&b, "postage_dns_lookups_total %llu\n",
-        (unsigned long long) never_lower(&m->dns_shown[0], get(&m->dns_lookups) + now.lookups));
-    header(&b, "postage_dns_timeouts_total", "counter", "DNS lookups that timed out.");
-    put(&b, "postage_dns_timeouts_total %llu\n",
-        (unsigned long long) never_lower(&m->dns_shown[1], get(&m->dns_timeouts) + now.timeouts));
-    header(&b, "postage_dns_cache_hits_total", "counter",
-           "DNS lookups answered from the resolver's cache.");
-    put(&b, "postage_dns_cache_hits_total %llu\n",
-        (unsigned long long) never_lower(&m->dns_shown[2],
-                                         get(&m->dns_cache_hits) + now.cache_hits));
+    static const char *const dns_names[3][2] = {
+        { "postage_dns_lookups_total",
+          "DNS lookups, by resolver: checks (HELO and SPF), stamp (_postage prices)." },
+        { "postage_dns_timeouts_total", "DNS lookups that timed out." },
+        { "postage_dns_cache_hits_total", "DNS lookups answered from the resolver's cache." },
+    };
+    for (int i = 0; i < 3; i++) {
+        header(&b, dns_names[i][0], "counter", dns_names[i][1]);
+        for (int r = 0; r < PD_MR_COUNT; r++) {
+            uint64_t now[3] = { 0, 0, 0 };
+            if (dns != NULL)
+                dns_triple(&dns[r], now);
+            put(&b, "%s{resolver=\"%s\"} %llu\n", dns_names[i][0], resolver_names[r],
+                (unsigned long long) never_lower(&m->dns_shown[r][i],
+                                                 get(&m->dns[r][i]) + now[i]));
+        }
+    }
 
     header(&b, "postage_mint_duration_seconds", "histogram",
            "Time the stamping front-end spent minting one message's stamps, in seconds.");

@@ -65,6 +65,14 @@ enum pd_metrics_store {
     PD_MST_COUNT
 };
 
+/* postaged's resolvers, as label resolver="checks|stamp": the engine's
+ * (HELO and SPF checks) and the stamping milter's (_postage prices). */
+enum pd_metrics_resolver {
+    PD_MR_CHECKS = 0,
+    PD_MR_STAMP,
+    PD_MR_COUNT
+};
+
 /* A new registry, all zero; NULL if out of memory. */
 struct pd_metrics *pd_metrics_new(void);
 void pd_metrics_free(struct pd_metrics *m);
@@ -90,16 +98,19 @@ void pd_metrics_store_outage(struct pd_metrics *m, enum pd_metrics_store store);
 /* Seconds the stamping front-end spent minting one message's stamps. */
 void pd_metrics_mint(struct pd_metrics *m, double seconds);
 
-/* The resolver's counters belong to the engine's resolver, which a reload
- * replaces: before the old one goes, its counts are folded in here, and a
- * scrape adds the current resolver's counts to them. */
-void pd_metrics_dns_fold(struct pd_metrics *m, const struct pd_dns_stats *old);
+/* A resolver's counters are its own, and a reload replaces it (with the
+ * engine, or the stamping milter's configuration): once the new one is in
+ * place, the old one's counts are folded in here, and a scrape adds the
+ * current resolver's counts to them. */
+void pd_metrics_dns_fold(struct pd_metrics *m, enum pd_metrics_resolver resolver,
+                         const struct pd_dns_stats *old);
 
 /*
  * Render every metric in the Prometheus text format into a new
  * NUL-terminated buffer (*out, free() it; *len its length without the
- * NUL).  dns: the current resolver's counters, or NULL when there is
- * none.  Returns 0, or -1 if out of memory.
+ * NUL).  dns: PD_MR_COUNT entries, the current resolvers' counters (all
+ * zero for one that is not there), or NULL for none.  Returns 0, or -1 if
+ * out of memory.
  */
 int pd_metrics_render(struct pd_metrics *m, const struct pd_dns_stats *dns, char **out,
                       size_t *len);

@@ -79,11 +79,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (strcmp(url, "/metrics") != 0)
         return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
 
-    struct pd_dns_stats dns;
-    int have_dns = s->dns != NULL && s->dns(s->dns_ctx, &dns);
+    struct pd_dns_stats dns[PD_MR_COUNT];
+    memset(dns, 0, sizeof dns);
+    if (s->dns != NULL)
+        s->dns(s->dns_ctx, dns);
     char *text;
     size_t len;
-    if (pd_metrics_render(s->metrics, have_dns ? &dns : NULL, &text, &len) != 0)
+    if (pd_metrics_render(s->metrics, dns, &text, &len) != 0)
         return answer_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) {

@@ -25,9 +25,10 @@ int pd_metrics_http_check(const char *spec, char *err, size_t errlen);
 /* Bind and listen on spec: the descriptor, or -1 with why in err. */
 int pd_metrics_http_bind(const char *spec, char *err, size_t errlen);
 
-/* Read the current resolver's counters at scrape time (postaged reads
- * them from the engine in force): 1 and *out, or 0 if there is none. */
-typedef int (*pd_metrics_dns_fn)(void *ctx, struct pd_dns_stats *out);
+/* Read the current resolvers' counters at scrape time into out[0 ..
+ * PD_MR_COUNT - 1] (postaged reads them from the engine in force and the
+ * stamping milter), leaving zero those of a resolver that is not there. */
+typedef void (*pd_metrics_dns_fn)(void *ctx, struct pd_dns_stats *out);
 
 struct pd_metrics_http;
 

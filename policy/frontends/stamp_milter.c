@@ -640,6 +640,15 @@ pd_stamp_set_metrics(struct pd_metrics *m)
     metrics = m;
 }
 
+void
+pd_stamp_dns_stats(struct pd_dns_stats *out)
+{
+    struct pd_stamp_config *c = config_get();
+    if (c != NULL && c->dns != NULL)
+        pd_dns_get_stats(c->dns, out);
+    pd_stamp_config_unref(c);
+}
+
 int
 pd_stamp_run(void)
 {
@@ -656,6 +665,12 @@ pd_stamp_reload(const struct pd_settings *s, char *err, size_t errlen)
     struct pd_stamp_config *old = config;
     config = c;
     pthread_mutex_unlock(&config_lock);
+    /* The old resolver goes with its configuration: its counts stay. */
+    if (old != NULL && old->dns != NULL) {
+        struct pd_dns_stats was;
+        pd_dns_get_stats(old->dns, &was);
+        pd_metrics_dns_fold(metrics, PD_MR_STAMP, &was);
+    }
     pd_stamp_config_unref(old);
     return 0;
 }

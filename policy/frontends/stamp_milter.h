@@ -26,6 +26,11 @@ int pd_stamp_open(const struct pd_settings *s, char *err, size_t errlen);
 struct pd_metrics;
 void pd_stamp_set_metrics(struct pd_metrics *metrics);
 
+/* The counters of the resolver in force (metrics); *out is left as it is
+ * while the stamping milter is off. */
+struct pd_dns_stats;
+void pd_stamp_dns_stats(struct pd_dns_stats *out);
+
 /* Serve until pd_stamp_stop(), in the caller's thread; returns once every
  * MTA connection has ended: 0, or -1. */
 int pd_stamp_run(void);

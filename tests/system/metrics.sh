@@ -12,6 +12,9 @@
 #     pays and the same stamp again: 1 postage/DUNNO and 1 postage/DEFER
 #     decision at end of headers, stamps paid 1 and replayed 1; 5 prices;
 #     store calls counted, none failed;
+#   - with dnsmasq (tests/lib/dns_harness.sh), one message through the
+#     stamping milter: 1 stamp/stamp/DUNNO decision, 1 minting time, its
+#     price looked up by the stamp resolver (else that part is skipped, said);
 #   - after SIGHUP no counter is lower, and a decision after it counts on;
 #   - another path is 404; metrics_listen = unix:... is refused by -n.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
@@ -22,9 +25,18 @@ command -v python3 > /dev/null 2>&1 || skip "python3 is not installed"
 PPORT=$("$PDCLIENT" --free-port)
 MPORT=$("$PDCLIENT" --free-port)
 XPORT=$("$PDCLIENT" --free-port)
+SPORT=
+if command -v dnsmasq > /dev/null 2>&1; then
+    . "${top_srcdir:-.}/tests/lib/dns_harness.sh"
+    dns_start "--txt-record=_postage.paid.test,v=POSTAGE1; b=8"
+    SPORT=$("$PDCLIENT" --free-port)
+else
+    echo "metrics.sh: dnsmasq not installed: the stamping milter's metrics are not checked" >&2
+fi
 postaged_conf "policy_listen=inet:127.0.0.1:$PPORT" "milter_listen=inet:127.0.0.1:$MPORT" \
     "metrics_listen=inet:127.0.0.1:$XPORT" hostname=metrics.test postage=yes price_base=8 \
-    greylist_delay=1h spf=no helo_checks=no price_allowance=1000000
+    greylist_delay=1h spf=no helo_checks=no price_allowance=1000000 \
+    ${SPORT:+"stamp_listen=inet:127.0.0.1:$SPORT" "dns_server=127.0.0.1:$DNS_PORT" stamp_threads=1}
 
 # A metrics_listen no scraper can reach is refused by the check.
 postaged_conf -o "$TMP/unix.conf" "policy_listen=inet:127.0.0.1:$PPORT" \
@@ -88,6 +100,17 @@ printf 'bob@example.org\tSubject: again\t%s\n' "$stamp" > "$TMP/replay.in"
     fail "milter client (replay): $(cat "$TMP/replay.out")"
 expect_eq "replayed stamp: action" tempfail "$(cut -f 2 "$TMP/replay.out" | head -n 1)"
 
+# The stamping milter: an authenticated client's message to a domain
+# that asks 8 bits.
+if [ -n "$SPORT" ]; then
+    wait_listen "$SPORT" 10 "$pid" || fail "the stamping milter did not start"
+    printf 'bob@paid.test\tTo: bob@paid.test\n' > "$TMP/stamp.in"
+    "$MCLIENT" --connect "inet:127.0.0.1:$SPORT" --show-headers --timeout 60000 \
+        --client-addr 203.0.113.5 --auth alice "$TMP/stamp.in" > "$TMP/stamp.out" 2>&1 ||
+        fail "milter client (stamp): $(cat "$TMP/stamp.out")"
+    grep -q 'X-Hashcash: 1:8:' "$TMP/stamp.out" || fail "no stamp added: $(cat "$TMP/stamp.out")"
+fi
+
 scrape "$TMP/m1"
 case $(cat "$TMP/m1.type") in
     "200 text/plain; version=0.0.4"*) ;;
@@ -116,7 +139,14 @@ ops=$(value "$TMP/m1" 'postage_store_operations_total{store="state"}')
 # one look-up and one spend at least
 ops=$(value "$TMP/m1" 'postage_store_operations_total{store="stamps"}')
 [ "$ops" != absent ] && [ "$ops" -ge 2 ] || fail "stamp store operations: $ops"
-expect_eq "no stamping front-end: no mint" 0 "$(value "$TMP/m1" 'postage_mint_duration_seconds_count')"
+if [ -n "$SPORT" ]; then
+    expect_eq "stamping milter: decisions" 1 "$(value "$TMP/m1" "$D{frontend=\"stamp\",module=\"stamp\",action=\"DUNNO\"}")"
+    expect_eq "stamping milter: latencies" 1 "$(value "$TMP/m1" 'postage_request_duration_seconds_count{frontend="stamp"}')"
+    expect_eq "stamping milter: mintings" 1 "$(value "$TMP/m1" 'postage_mint_duration_seconds_count')"
+    n=$(value "$TMP/m1" 'postage_dns_lookups_total{resolver="stamp"}')
+    [ "$n" != absent ] && [ "$n" -ge 1 ] || fail "stamp resolver lookups: $n"
+fi
+expect_eq "no DNS checks: no lookups" 0 "$(value "$TMP/m1" 'postage_dns_lookups_total{resolver="checks"}')"
 
 # SIGHUP: the registry is not rebuilt, no counter goes lower, and a
 # decision made by the new engine counts on.

@@ -72,7 +72,8 @@ START_TEST(test_empty)
     ck_assert_ptr_null(strstr(t, "postage_decisions_total{"));
     ck_line(t, "postage_stamps_total{result=\"paid\"} 0");
     ck_line(t, "postage_store_operations_total{store=\"state\"} 0");
-    ck_line(t, "postage_dns_lookups_total 0");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 0");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"stamp\"} 0");
     ck_line(t, "postage_message_price_bucket{le=\"+Inf\"} 0");
     ck_line(t, "postage_message_price_count 0");
     ck_line(t, "postage_request_duration_seconds_count{frontend=\"stamp\"} 0");
@@ -164,25 +165,41 @@ END_TEST
 START_TEST(test_dns_across_reload)
 {
     struct pd_metrics *m = pd_metrics_new();
-    struct pd_dns_stats old = { .lookups = 10, .cache_hits = 4, .timeouts = 1 };
-    char *t = render(m, &old);
-    ck_line(t, "postage_dns_lookups_total 10");
-    ck_line(t, "postage_dns_cache_hits_total 4");
-    ck_line(t, "postage_dns_timeouts_total 1");
+    struct pd_dns_stats dns[PD_MR_COUNT] = {
+        [PD_MR_CHECKS] = { .lookups = 10, .cache_hits = 4, .timeouts = 1 },
+        [PD_MR_STAMP] = { .lookups = 7 },
+    };
+    char *t = render(m, dns);
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 10");
+    ck_line(t, "postage_dns_cache_hits_total{resolver=\"checks\"} 4");
+    ck_line(t, "postage_dns_timeouts_total{resolver=\"checks\"} 1");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"stamp\"} 7");
+    ck_line(t, "postage_dns_timeouts_total{resolver=\"stamp\"} 0");
     free(t);
-    struct pd_dns_stats fresh = { .lookups = 2 };
-    t = render(m, &fresh);                        /* swapped, not folded yet */
-    ck_line(t, "postage_dns_lookups_total 10");
-    ck_line(t, "postage_dns_cache_hits_total 4");
+    struct pd_dns_stats old = dns[PD_MR_CHECKS];
+    dns[PD_MR_CHECKS] = (struct pd_dns_stats) { .lookups = 2 };
+    t = render(m, dns);                           /* swapped, not folded yet */
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 10");
+    ck_line(t, "postage_dns_cache_hits_total{resolver=\"checks\"} 4");
     free(t);
-    pd_metrics_dns_fold(m, &old);
-    t = render(m, &fresh);
-    ck_line(t, "postage_dns_lookups_total 12");
-    ck_line(t, "postage_dns_cache_hits_total 4");
-    ck_line(t, "postage_dns_timeouts_total 1");
+    pd_metrics_dns_fold(m, PD_MR_CHECKS, &old);
+    t = render(m, dns);
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 12");
+    ck_line(t, "postage_dns_cache_hits_total{resolver=\"checks\"} 4");
+    ck_line(t, "postage_dns_timeouts_total{resolver=\"checks\"} 1");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"stamp\"} 7");
     free(t);
-    t = render(m, NULL);                          /* no resolver: the folded counts */
-    ck_line(t, "postage_dns_lookups_total 12");
+    /* the stamping milter's reload: its own counters only */
+    pd_metrics_dns_fold(m, PD_MR_STAMP, &dns[PD_MR_STAMP]);
+    dns[PD_MR_STAMP] = (struct pd_dns_stats) { .lookups = 1 };
+    t = render(m, dns);
+    ck_line(t, "postage_dns_lookups_total{resolver=\"stamp\"} 8");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 12");
+    free(t);
+    /* no resolvers: the folded counts, never lower than shown before */
+    t = render(m, NULL);
+    ck_line(t, "postage_dns_lookups_total{resolver=\"checks\"} 12");
+    ck_line(t, "postage_dns_lookups_total{resolver=\"stamp\"} 8");
     free(t);
     pd_metrics_free(m);
 }
@@ -213,7 +230,7 @@ START_TEST(test_null_registry)
     pd_metrics_store_op(NULL, PD_MST_STATE, 1);
     pd_metrics_store_outage(NULL, PD_MST_STATE);
     pd_metrics_mint(NULL, 1);
-    pd_metrics_dns_fold(NULL, NULL);
+    pd_metrics_dns_fold(NULL, PD_MR_CHECKS, NULL);
     pd_metrics_free(NULL);
 }
 END_TEST
