@@ -194,5 +194,9 @@ pd_metrics_http_bind(const char *spec, char *err, size_t errlen)
 {
     if (pd_metrics_http_check(spec, err, errlen) != 0)
         return -1;
-    return pd_listen(spec, err, errlen);
+    char why[512];
+    int fd = pd_listen(spec, why, sizeof why);
+    if (fd < 0)
+        snprintf(err, errlen, "metrics_listen: %s", why);
+    return fd;
 }

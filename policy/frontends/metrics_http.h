@@ -22,7 +22,8 @@
  * libmicrohttpd built in?  0, or -1 with why in err. */
 int pd_metrics_http_check(const char *spec, char *err, size_t errlen);
 
-/* Bind and listen on spec: the descriptor, or -1 with why in err. */
+/* Bind and listen on spec: the descriptor, or -1 with why in err (which
+ * names metrics_listen). */
 int pd_metrics_http_bind(const char *spec, char *err, size_t errlen);
 
 /* Read the current resolvers' counters at scrape time into out[0 ..

@@ -16,7 +16,8 @@
 #     stamping milter: 1 stamp/stamp/DUNNO decision, 1 minting time, its
 #     price looked up by the stamp resolver (else that part is skipped, said);
 #   - after SIGHUP no counter is lower, and a decision after it counts on;
-#   - another path is 404; metrics_listen = unix:... is refused by -n.
+#   - another path is 404; metrics_listen = unix:... is refused by -n; a
+#     metrics port already taken refuses the start, naming metrics_listen.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
 
 require_built "$POSTAGED" "$MINT" "$MCLIENT" "$PDCLIENT"
@@ -167,6 +168,16 @@ case $got in action=DEFER* | "action=4"[0-9][0-9]" "*) ;; *) fail "policy reques
 scrape "$TMP/m3"
 expect_eq "after SIGHUP: greylist defers count on" 4 "$(value "$TMP/m3" "$D{frontend=\"policy\",module=\"greylist\",action=\"DEFER\"}")"
 expect_eq "after SIGHUP: stamps paid kept" 1 "$(value "$TMP/m3" 'postage_stamps_total{result="paid"}')"
+
+# A second daemon on the same metrics port does not start.
+postaged_conf -o "$TMP/busy.conf" "policy_listen=inet:127.0.0.1:$("$PDCLIENT" --free-port)" \
+    "metrics_listen=inet:127.0.0.1:$XPORT" "store=lmdb:$TMP/state2"
+run_capture "$POSTAGED" -f -c "$TMP/busy.conf"
+expect_eq "metrics port taken: exit status" 1 "$rc"
+case $err in
+    *"metrics_listen: inet:127.0.0.1:$XPORT: "*) ;;
+    *) fail "metrics port taken: unclear message: $err" ;;
+esac
 
 scrape "$TMP/nf" /nothing
 expect_eq "another path" 404 "$(cut -d ' ' -f 1 "$TMP/nf.type")"
