@@ -269,6 +269,14 @@ TESTS += tests/system/metrics.sh
 endif
 endif
 EXTRA_DIST += tests/system/metrics.sh
+# Store errors and outages in the metrics, on a Redis that stops and
+# comes back.
+if WITH_REDIS
+if WITH_MICROHTTPD
+TESTS += tests/system/metrics_redis.sh
+endif
+endif
+EXTRA_DIST += tests/system/metrics_redis.sh
 # Hostile and unusual envelope addresses through the milter (issue 16):
 # no raw control character in a header or log line, quoted local parts,
 # source routes.
