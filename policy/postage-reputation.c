@@ -61,7 +61,9 @@ usage(FILE *out)
 "  as postaged stores it (lowercase), e.g. domain:example.org,\n"
 "  'sender:192.0.2.0/24 a@example.org', ip:192.0.2.10.\n"
 "\n"
-"  -c FILE        read postaged's configuration (store, price parameters)\n"
+"  -c FILE        read postaged's configuration (store, price parameters);\n"
+"                 default " POSTAGE_DEFAULT_CONFIG " if it exists,\n"
+"                 else the built-in defaults\n"
 "  -s STORE       use this store (lmdb:DIR) instead of the configured one\n"
 "      --json     write one JSON document (show and top)\n"
 "      --by KEY   top: volume (default), score or bad\n"
@@ -799,6 +801,8 @@ main(int argc, char **argv)
      * price depend on, exactly as postaged would read them. */
     struct pd_settings settings;
     struct pd_rep_params params;
+    if (file == NULL)
+        file = pd_config_default_file();   /* as postaged (config_load.h) */
     if (pd_config_load(&settings, file, err, sizeof err) != 0) {
         cli_error("%s", err);
         return CLI_EXIT_FAIL;
@@ -816,7 +820,8 @@ main(int argc, char **argv)
     int rc = pd_state_open(spec, PD_ST_NOCREATE, &st, err, sizeof err);
     if (rc == PD_ST_ERR_NOSTORE) {
         cli_error("store %s does not exist yet: postaged has not run with it "
-                  "(check -c or -s) (%s)", spec, err);
+                  "(configuration: %s; check -c or -s) (%s)", spec,
+                  file ? file : "built-in defaults", err);
         return CLI_EXIT_FAIL;
     }
     if (rc == PD_ST_ERR_INVALID) {

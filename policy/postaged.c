@@ -92,7 +92,9 @@ usage(FILE *out)
 "The postage policy daemon: a Postfix policy server and a milter with\n"
 "access control, greylisting, quotas and accounting.\n"
 "\n"
-"  -c FILE      read the configuration from FILE (default: built-in defaults)\n"
+"  -c FILE      read the configuration from FILE (default:\n"
+"               " POSTAGE_DEFAULT_CONFIG " if it exists,\n"
+"               else the built-in defaults)\n"
 "  -f           stay in the foreground\n"
 "  -n           check the configuration and exit (0 valid, 1 not)\n"
 "  -v           log more (each decision's details)\n"
@@ -467,6 +469,9 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* No -c: the system's file if there is one (config_load.h). */
+    if (file == NULL)
+        file = pd_config_default_file();
     struct pd_settings settings;
     char canonical[PD_DNS_NAME_MAX + 1];
     if (dns_record != NULL && pd_published_domain(dns_record, canonical, sizeof canonical, err,
@@ -677,6 +682,8 @@ main(int argc, char **argv)
         pd_log(PD_LOG_INFO, "started: stamping milter %s", settings.stamp_listen);
     if (metrics_http != NULL)
         pd_log(PD_LOG_INFO, "started: metrics on %s", settings.metrics_listen);
+    pd_log(PD_LOG_INFO, "configuration: %s", file ? file : "built-in defaults (no "
+           POSTAGE_DEFAULT_CONFIG ")");
     report_ready();
 
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;

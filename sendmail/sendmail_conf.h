@@ -2,8 +2,10 @@
  * sendmail_conf.h - postage-sendmail's configuration: where the real
  * sendmail is, how many bits each recipient gets (the price its domain
  * publishes in DNS, up to max_bits, else the bits rules), the time budget,
- * and the spool.  A `key = value` file (default /etc/postage/sendmail.conf,
- * or $POSTAGE_SENDMAIL_CONF); $POSTAGE_SENDMAIL overrides `sendmail`.
+ * and the spool.  A `key = value` file (default
+ * $(sysconfdir)/postage/sendmail.conf: /etc/postage/sendmail.conf for a
+ * system package, /usr/local/etc/... from a default `make install`; or
+ * $POSTAGE_SENDMAIL_CONF); $POSTAGE_SENDMAIL overrides `sendmail`.
  */
 #ifndef POSTAGE_MINT_SENDMAIL_CONF_H
 #define POSTAGE_MINT_SENDMAIL_CONF_H
@@ -12,7 +14,11 @@
 
 #define SMC_PATH_MAX 1024
 #define SMC_RULES_MAX 1000
-#define SMC_DEFAULT_FILE "/etc/postage/sendmail.conf"
+/* POSTAGE_SYSCONFDIR comes from Makefile.am (configure's --sysconfdir). */
+#ifndef POSTAGE_SYSCONFDIR
+#define POSTAGE_SYSCONFDIR "/etc"
+#endif
+#define SMC_DEFAULT_FILE POSTAGE_SYSCONFDIR "/postage/sendmail.conf"
 #define SMC_DNS_SERVER_MAX 256
 /* The most bits a published record can make us pay, by default (the
  * stamping milter's stamp_max_bits default too). */

@@ -383,3 +383,8 @@ TESTS += tests/system/postfix_promise_e2e.sh
 endif
 endif
 EXTRA_DIST += tests/system/postfix_promise_e2e.sh
+
+# postaged as a service (issue 20): the default configuration file.
+SERVICE_TESTS = tests/system/service_default_config.sh
+TESTS += $(SERVICE_TESTS)
+EXTRA_DIST += $(SERVICE_TESTS)

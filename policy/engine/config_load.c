@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy/engine/config_load.h"
@@ -23,6 +25,15 @@ pd_config_default_state_dir(char *out, size_t size)
         snprintf(out, size, "%s/.local/state/postage", home);
     else
         snprintf(out, size, "/tmp/postage-%ld", (long) geteuid());
+}
+
+const char *
+pd_config_default_file(void)
+{
+    struct stat st;
+    if (stat(POSTAGE_DEFAULT_CONFIG, &st) != 0 && errno == ENOENT)
+        return NULL;
+    return POSTAGE_DEFAULT_CONFIG;
 }
 
 int
