@@ -43,6 +43,7 @@
 #include "policy/base/log.h"
 #include "policy/base/metrics.h"
 #include "policy/frontends/metrics_http.h"
+#include "policy/base/notify.h"
 #include "policy/frontends/milter.h"
 #include "policy/frontends/stamp_milter.h"
 #include "policy/frontends/policy_server.h"
@@ -685,6 +686,14 @@ main(int argc, char **argv)
     pd_log(PD_LOG_INFO, "configuration: %s", file ? file : "built-in defaults (no "
            POSTAGE_DEFAULT_CONFIG ")");
     report_ready();
+    {
+        char status[3 * PD_SETTING_MAX + 64];
+        snprintf(status, sizeof status, "serving: policy %s, milter %s, stamping %s",
+                 settings.policy_listen[0] ? settings.policy_listen : "off",
+                 settings.milter_listen[0] ? settings.milter_listen : "off",
+                 have_stamp ? settings.stamp_listen : "off");
+        pd_notify_ready(status);
+    }
 
     int64_t interval = settings.maintenance_interval > 0 ? settings.maintenance_interval : 3600;
     int64_t next_maintenance = (int64_t) time(NULL) + interval;
@@ -710,16 +719,20 @@ main(int argc, char **argv)
             if (sig == SIGHUP) {
                 struct pd_settings fresh;
                 struct pd_engine *next;
+                pd_notify_reloading();
                 if (pd_config_load(&fresh, file, err, sizeof err) != 0) {
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
+                    pd_notify_ready("reload failed; running the previous configuration");
                     continue;
                 }
                 if (strcmp(fresh.store, store_spec) != 0)
                     pd_log(PD_LOG_WARNING, "reload: store changed to %s; that takes a "
                            "restart, keeping %s", fresh.store, store_spec);
+                const char *outcome = "configuration reloaded";
                 if (pd_engine_create(&fresh, file ? file : "(defaults)", state, &next, err,
                                      sizeof err) != 0) {
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the running configuration", err);
+                    outcome = "reload failed; running the previous configuration";
                 } else {
                     pd_engine_attach(next, stamps, writer);
                     /* The same registry: counts go on across the reload;
@@ -743,8 +756,10 @@ main(int argc, char **argv)
                     pd_log(PD_LOG_ERROR, "reload: %s; keeping the stamping milter's running "
                            "configuration", err);
                 pd_settings_free(&fresh);
+                pd_notify_ready(outcome);
             } else {
                 pd_log(PD_LOG_INFO, "stopping on signal %d", sig);
+                pd_notify_stopping("stopping");
                 stopping = 1;
             }
         }

@@ -384,7 +384,8 @@ endif
 endif
 EXTRA_DIST += tests/system/postfix_promise_e2e.sh
 
-# postaged as a service (issue 20): the default configuration file.
-SERVICE_TESTS = tests/system/service_default_config.sh
+# postaged as a service (issue 20): sd_notify's READY/RELOADING/STOPPING,
+# the default configuration file.
+SERVICE_TESTS = tests/system/service_notify.sh tests/system/service_default_config.sh
 TESTS += $(SERVICE_TESTS)
 EXTRA_DIST += $(SERVICE_TESTS)
