@@ -385,7 +385,8 @@ endif
 EXTRA_DIST += tests/system/postfix_promise_e2e.sh
 
 # postaged as a service (issue 20): sd_notify's READY/RELOADING/STOPPING,
-# the default configuration file.
-SERVICE_TESTS = tests/system/service_notify.sh tests/system/service_default_config.sh
+# the unit checked by systemd-analyze, the default configuration file.
+SERVICE_TESTS = tests/system/service_notify.sh tests/system/service_unit.sh \
+	tests/system/service_default_config.sh
 TESTS += $(SERVICE_TESTS)
 EXTRA_DIST += $(SERVICE_TESTS)
