@@ -385,8 +385,9 @@ endif
 EXTRA_DIST += tests/system/postfix_promise_e2e.sh
 
 # postaged as a service (issue 20): sd_notify's READY/RELOADING/STOPPING,
-# the unit checked by systemd-analyze, the default configuration file.
+# the unit checked by systemd-analyze, the calls postaged makes against
+# the unit's system-call filter, the default configuration file.
 SERVICE_TESTS = tests/system/service_notify.sh tests/system/service_unit.sh \
-	tests/system/service_default_config.sh
+	tests/system/service_syscalls.sh tests/system/service_default_config.sh
 TESTS += $(SERVICE_TESTS)
 EXTRA_DIST += $(SERVICE_TESTS)
