@@ -391,3 +391,11 @@ SERVICE_TESTS = tests/system/service_notify.sh tests/system/service_unit.sh \
 	tests/system/service_syscalls.sh tests/system/service_default_config.sh
 TESTS += $(SERVICE_TESTS)
 EXTRA_DIST += $(SERVICE_TESTS)
+# The filters sites already run (issue 20): contrib/'s SpamAssassin and
+# rspamd rules on mail postaged delivered, a forged header included.
+# Skipped without spamassassin / rspamd (setup.sh installs them).
+if WITH_MILTER
+TESTS += tests/system/filters_spamassassin.sh tests/system/filters_rspamd.sh
+endif
+EXTRA_DIST += tests/system/filters_spamassassin.sh tests/system/filters_rspamd.sh \
+	tests/system/filters_lib.sh
