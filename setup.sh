@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 PACKAGES="gcc make autoconf automake libtool pkg-config libssl-dev gnuplot-nox
 libsodium-dev libargon2-dev argon2 liblmdb-dev libhiredis-dev libspf2-dev check hashcash gcc-aarch64-linux-gnu
 libc6-dev-arm64-cross qemu-user postfix swaks postgrey python3 dnsmasq-base redis-server
-redis-sentinel clang libclang-rt-14-dev sasl2-bin libsasl2-modules
+redis-sentinel clang libclang-rt-14-dev sasl2-bin libsasl2-modules spamassassin rspamd
 libmicrohttpd-dev libsystemd-dev systemd strace dpkg-dev debhelper lintian"
 
 if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
