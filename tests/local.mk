@@ -394,8 +394,11 @@ EXTRA_DIST += $(SERVICE_TESTS)
 # The filters sites already run (issue 20): contrib/'s SpamAssassin and
 # rspamd rules on mail postaged delivered, a forged header included.
 # Skipped without spamassassin / rspamd (setup.sh installs them).
+# filters_policy_only.sh: the policy server alone cannot remove a forged
+# header, and the README's header_checks line does.
 if WITH_MILTER
 TESTS += tests/system/filters_spamassassin.sh tests/system/filters_rspamd.sh
 endif
+TESTS += tests/system/filters_policy_only.sh
 EXTRA_DIST += tests/system/filters_spamassassin.sh tests/system/filters_rspamd.sh \
-	tests/system/filters_lib.sh
+	tests/system/filters_lib.sh tests/system/filters_policy_only.sh
