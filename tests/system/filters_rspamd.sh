@@ -56,7 +56,8 @@ symbols() {
         sort | paste -sd' ' -
 }
 
-set -- $(filters_band "$FILTERS_BITS")
+# shellcheck disable=SC2046 # two words: the band and its score
+set -- $(filters_band "${FILTERS_BITS:-0}")
 want=$(printf '%.2f' "$2")
 expect_eq "rspamd's postage symbols on the paid message ($FILTERS_BITS bits)" \
     "POSTAGE_PAID ($want)" "$(symbols "$TMP/paid.eml")"

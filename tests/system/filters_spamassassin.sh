@@ -45,7 +45,8 @@ score() {
 }
 
 # The paid message: the rule of its band, with its score, and nothing else.
-set -- $(filters_band "$FILTERS_BITS")
+# shellcheck disable=SC2046 # two words: the band and its score
+set -- $(filters_band "${FILTERS_BITS:-0}")
 band=$1 want=$2
 hits=$(score "$TMP/paid.eml")
 expect_eq "SpamAssassin's postage rules on the paid message ($FILTERS_BITS bits)" \
