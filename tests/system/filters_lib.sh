@@ -8,6 +8,8 @@
 #                               and postaged; leaves them in
 #                               $TMP/paid.eml    paid with a stamp minted by
 #                                                postage-mint
+#                               $TMP/paid2.eml   two recipients, both paid
+#                                                (the header counts them)
 #                               $TMP/grey.eml    no stamp: greylisted, then
 #                                                passed on the retry
 #                               $TMP/forged.eml  no stamp, sent with forged
@@ -30,9 +32,10 @@ filters_deliver() {
     command -v swaks >/dev/null 2>&1 || skip "swaks is not installed (apt-get install swaks)"
     _fl_port=$(free_port)
     # No SPF and no HELO DNS tests: nothing here needs DNS, and the price
-    # is price_base alone.  Greylisting waits 2 s, so the retry passes.
+    # is price_base alone: no history credit, so it stays there however
+    # many messages went before.  Greylisting waits 2 s, so the retry passes.
     postaged_conf "milter_listen=inet:127.0.0.1:$_fl_port" "hostname=$FILTERS_HOST" spf=no \
-        helo_checks=no greylist_delay=2s "price_base=$FILTERS_PRICE" price_cap=24 \
+        helo_checks=no greylist_delay=2s "price_base=$FILTERS_PRICE" price_cap=24 price_history_credit_max=0 \
         "published_price=$FILTERS_PRICE"
     postaged_start "$_fl_port"
     pf_start --milter "127.0.0.1:$_fl_port" --milter-default-action tempfail
@@ -46,6 +49,18 @@ filters_deliver() {
     FILTERS_BITS=$(sed -n 's/^X-Postage-Result: .*; rcpt=<bob@example.test> paid \([0-9]*\)\/[0-9]*$/\1/p' "$TMP/paid.eml")
     [ -n "$FILTERS_BITS" ] && [ "$FILTERS_BITS" -ge 20 ] ||
         { fail "the paid message's header does not say it paid 20 bits or more"; sed -n '1,20p' "$TMP/paid.eml" >&2; }
+
+    # 1b. Paid for two recipients: the header counts them (paid=2) and
+    #     names the price, which the filters score by.
+    _fl_s1=$("$MINT" -j 1 -X -b "$FILTERS_PRICE" r1@example.test) &&
+        _fl_s2=$("$MINT" -j 1 -X -b "$FILTERS_PRICE" r2@example.test) ||
+        { fail "postage-mint failed"; finish; }
+    pf_send alice@sender.example r1@example.test r2@example.test --header 'Subject: paid twice' \
+        --header "$_fl_s1" --header "$_fl_s2" || { fail "the message paid twice was refused"; show_logs; finish; }
+    _fl_m=$(pf_wait_delivered r2@example.test 20) || { fail "nothing delivered to r2"; show_logs; finish; }
+    cp "$_fl_m" "$TMP/paid2.eml"
+    grep -q "^X-Postage-Result: $FILTERS_HOST; price=$FILTERS_PRICE; .*; invalid=0; paid=2\$" "$TMP/paid2.eml" ||
+        { fail "paid2.eml does not say two paid"; grep -i '^X-Postage' "$TMP/paid2.eml" >&2; }
 
     # 2. No stamp: greylisted, then passed on the retry.
     _fl_grey() {   # FROM TO [--header ...]: send, retry after the delay
@@ -74,7 +89,7 @@ filters_deliver() {
 
     # Each carries exactly one X-Postage-Result, postaged's, and the forged
     # text is gone.
-    for _fl_f in paid grey forged; do
+    for _fl_f in paid paid2 grey forged; do
         expect_eq "X-Postage-Result headers in $_fl_f.eml" 1 \
             "$(grep -ci '^X-Postage-Result:' "$TMP/$_fl_f.eml")"
     done

@@ -61,6 +61,8 @@ set -- $(filters_band "${FILTERS_BITS:-0}")
 want=$(printf '%.2f' "$2")
 expect_eq "rspamd's postage symbols on the paid message ($FILTERS_BITS bits)" \
     "POSTAGE_PAID ($want)" "$(symbols "$TMP/paid.eml")"
+expect_eq "rspamd's postage symbols on the message paid for two (price 16)" \
+    "POSTAGE_PAID (-0.30)" "$(symbols "$TMP/paid2.eml")"
 expect_eq "rspamd's postage symbols on the greylisted message" "POSTAGE_UNPAID (0.10)" \
     "$(symbols "$TMP/grey.eml")"
 expect_eq "rspamd's postage symbols on the forged message" "POSTAGE_UNPAID (0.10)" \

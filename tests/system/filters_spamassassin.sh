@@ -52,6 +52,10 @@ hits=$(score "$TMP/paid.eml")
 expect_eq "SpamAssassin's postage rules on the paid message ($FILTERS_BITS bits)" \
     "$want POSTAGE_PAID_$band" "$hits"
 
+# Two recipients paid: scored by the price, 16 bits.
+hits=$(score "$TMP/paid2.eml")
+expect_eq "SpamAssassin's postage rules on the message paid for two" "-0.3 POSTAGE_PAID_16" "$hits"
+
 # The greylisted message: POSTAGE_UNPAID only.
 hits=$(score "$TMP/grey.eml")
 expect_eq "SpamAssassin's postage rules on the greylisted message" "0.1 POSTAGE_UNPAID" "$hits"
