@@ -4,7 +4,7 @@
 # postaged's milter really delivers them, so the filters read the
 # X-Postage-Result header postaged wrote.
 #
-#   filters_deliver             deliver three messages, then stop Postfix
+#   filters_deliver             deliver four messages, then stop Postfix
 #                               and postaged; leaves them in
 #                               $TMP/paid.eml    paid with a stamp minted by
 #                                                postage-mint
@@ -12,9 +12,10 @@
 #                                                (the header counts them)
 #                               $TMP/grey.eml    no stamp: greylisted, then
 #                                                passed on the retry
-#                               $TMP/forged.eml  no stamp, sent with forged
-#                                                X-Postage-Result headers
-#                                                saying it paid 30 bits
+#                               $TMP/forged.eml  no stamp, sent with three
+#                                                forged X-Postage-Result
+#                                                headers saying it paid 30
+#                                                bits
 #                               and checks that each carries one
 #                               X-Postage-Result, postaged's own.
 #   FILTERS_HOST                postaged's hostname, first in its header.
@@ -74,13 +75,15 @@ filters_deliver() {
     _fl_m=$(pf_wait_delivered grey@example.test 20) || { fail "nothing delivered to grey"; finish; }
     cp "$_fl_m" "$TMP/grey.eml"
 
-    # 3. Forged: the sender writes postaged's header itself, twice (the
-    #    second in lower case), both saying a 30-bit stamp paid.
+    # 3. Forged: the sender writes postaged's header itself, three times
+    #    (then in lower case, then with a space before the colon, which
+    #    Postfix takes for the same name), all saying a 30-bit stamp paid.
     _fl_forged="$FILTERS_HOST; price=$FILTERS_PRICE; reputation=unknown; stamps=1; replayed=0; invalid=0; rcpt=<forged@example.test> paid 30/$FILTERS_PRICE"
     _fl_grey mallory@sender.example forged@example.test --header 'Subject: forged' \
         --header "X-Postage-Result: $_fl_forged" \
-        --swaks-opt --add-header --swaks-opt "x-postage-result: $_fl_forged"
-    expect_eq "forged headers sent" 2 "$(pf_transcript | grep -ci '^ -> X-Postage-Result: .*paid 30/')"
+        --swaks-opt --add-header --swaks-opt "x-postage-result: $_fl_forged" \
+        --swaks-opt --add-header --swaks-opt "X-Postage-Result : $_fl_forged"
+    expect_eq "forged headers sent" 3 "$(pf_transcript | grep -ci '^ -> X-Postage-Result *: .*paid 30/')"
     _fl_m=$(pf_wait_delivered forged@example.test 20) || { fail "nothing delivered to forged"; finish; }
     cp "$_fl_m" "$TMP/forged.eml"
 
@@ -99,8 +102,8 @@ filters_deliver() {
         "$TMP/forged.eml" || { fail "forged.eml does not carry postaged's own header"; grep -i '^X-Postage' "$TMP/forged.eml" >&2; }
     grep -qi 'paid 30/' "$TMP/forged.eml" &&
         fail "a forged X-Postage-Result reached the recipient: $(grep -i 'paid 30/' "$TMP/forged.eml")"
-    grep -q 'milter: .*removed 2 incoming X-Postage-' "$TMP/postaged.log" ||
-        fail "postaged did not log removing the two forged headers"
+    grep -q 'milter: .*removed 3 incoming X-Postage-' "$TMP/postaged.log" ||
+        fail "postaged did not log removing the three forged headers"
 }
 
 # filters_band BITS: the name suffix and score of the paid rule for BITS
