@@ -84,6 +84,11 @@ uid=$(id -u postage)
 [ -f /etc/postage/postaged.conf ] || fail "no /etc/postage/postaged.conf"
 dpkg-query -W -f='${Conffiles}\n' postaged | grep -q '^ /etc/postage/postaged.conf ' ||
     fail "/etc/postage/postaged.conf is not a conffile"
+# The filters' rules (README, "With SpamAssassin or rspamd").
+dpkg-query -W -f='${Conffiles}\n' postaged | grep -q '^ /etc/spamassassin/60_postage.cf ' ||
+    fail "/etc/spamassassin/60_postage.cf is not a conffile of postaged"
+[ -f /usr/share/postage/rspamd/postage.lua ] || fail "no /usr/share/postage/rspamd/postage.lua"
+[ -f /usr/share/doc/postaged/price-discovery.md ] || fail "no /usr/share/doc/postaged/price-discovery.md"
 for f in /usr/sbin/postaged /usr/sbin/postage-reputation /usr/sbin/postage-sendmail \
          /usr/bin/postage-mint /usr/bin/postage-verify /usr/share/man/man8/postaged.8.gz \
          /usr/share/doc/postaged/pricing.md /usr/include/postage.h; do
