@@ -30,6 +30,19 @@ if [ "${POSTAGE_SKIP_APT:-0}" != 1 ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+    # promtool, which tests/system/metrics.sh checks postaged's metrics
+    # with: the binary alone, taken out of Debian's prometheus package, so
+    # that the tests do not install (and start) a Prometheus server.
+    if ! command -v promtool >/dev/null 2>&1; then
+        tmp=$(mktemp -d)
+        if (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1 &&
+            dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool); then
+            install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+        else
+            echo "setup.sh: could not get promtool; tests/system/metrics.sh will skip its promtool check" >&2
+        fi
+        rm -rf "$tmp"
+    fi
 fi
 
 echo "== building"
