@@ -36,7 +36,7 @@ FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/b
 	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
 	policy/state/state_redis.c policy/state/state_redis_update.c kv/lmdb_grow.c \
 	kv/lmdb_guard.c kv/lmdb_env.c kv/store_spec.c kv/redis_spec.c kv/redis_conn.c \
-	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c
+	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c policy/base/metrics.c
 # postage-sendmail's header splitter and editor.
 FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c util/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header
