@@ -6,6 +6,10 @@ libpostage_internal_la_SOURCES += simd/sha1_search.h simd/sha1_portable.c \
 	simd/cpu_features.h simd/cpu_features.c \
 	simd/sha1_kernels.h simd/sha1_kernels.c simd/sha1_vector_search.h \
 	simd/sha1_search_preamble.h
+# Argon2's fill-block kernels: the same arrangement (portable one and
+# dispatcher here, each instruction set in its kernel library below).
+libpostage_internal_la_SOURCES += simd/argon2_kernels.h simd/argon2_kernels.c \
+	simd/argon2_portable.c
 
 # Every instruction-set kernel is built, each as its own convenience
 # library with only its own flags; a file whose instruction set configure

@@ -50,6 +50,12 @@ tests_unit_check_argon2id_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)
 tests_unit_check_argon2id_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_kernels tests/unit/check_core \
 	tests/unit/check_mint tests/unit/check_argon2id
+# Argon2's fill-block kernels, each against the portable one.
+check_PROGRAMS += tests/unit/check_argon2_kernels
+tests_unit_check_argon2_kernels_SOURCES = tests/unit/check_argon2_kernels.c
+tests_unit_check_argon2_kernels_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)
+tests_unit_check_argon2_kernels_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_argon2_kernels
 # check_store runs its conformance suite over Redis too (it links the Redis
 # backend directly), so it needs a build with Redis.
 if WITH_REDIS

@@ -1,0 +1,81 @@
+/*
+ * argon2_kernels.h - Argon2's compression function G over 1 KiB blocks
+ * (RFC 9106 §3.5-3.6, the BlaMka variant of the Blake2b round), one
+ * implementation per instruction set, and the run-time choice among them.
+ *
+ * Argon2 spends nearly all its time in fill_block(): everything else (H0,
+ * the first blocks, the addressing, the final hash) is a few Blake2b calls
+ * per hash.  So this is the only part written per instruction set; the rest
+ * of Argon2id lives once, in lib/argon2id_core.c.
+ *
+ * As with the SHA-1 kernels (sha1_kernels.h), each kernel is its own file
+ * compiled with only its own flags; a kernel may run here when the CPU and
+ * OS support it AND it passed its known-answer self-test, both established
+ * once, on first use, under pthread_once.
+ */
+#ifndef POSTAGE_ARGON2_KERNELS_H
+#define POSTAGE_ARGON2_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARGON2_BLOCK_SIZE 1024                 /* bytes */
+#define ARGON2_BLOCK_WORDS (ARGON2_BLOCK_SIZE / 8)
+
+/* One Argon2 block: 128 64-bit words, word i being bytes 8i..8i+7 of the
+ * block read little-endian.  Aligned to a cache line so that vector loads
+ * never straddle one. */
+typedef struct argon2_block {
+    _Alignas(64) uint64_t v[ARGON2_BLOCK_WORDS];
+} argon2_block;
+
+/*
+ * A fill function computes G(prev, ref) (RFC 9106 §3.5):
+ *   R = prev XOR ref; Q = the eight Blake2b-BlaMka rounds over R's rows;
+ *   Z = the eight rounds over Q's columns; G = Z XOR R;
+ * and stores G in *next, or G XOR (the old *next) when with_xor is nonzero
+ * (the passes after the first, Argon2 version 0x13).  next may be the same
+ * block as prev or ref: every input is read before next is written.  Fill
+ * functions are pure: no global state, safe from many threads at once.
+ */
+typedef void (*argon2_fill_fn)(const argon2_block *prev, const argon2_block *ref,
+                               argon2_block *next, int with_xor);
+
+struct argon2_kernel {
+    const char *name;            /* "portable", "avx2", "avx512", "neon" */
+    int (*cpu_supported)(void);  /* 1 if this CPU and OS can run it */
+    argon2_fill_fn fill_block;
+};
+
+/* The portable kernel: plain C, the reference the others are tested
+ * against.  Always present. */
+extern const struct argon2_kernel argon2_kernel_portable;
+
+enum argon2_kernel_state {
+    ARGON2_KERNEL_USABLE = 0,
+    ARGON2_KERNEL_UNSUPPORTED = 1,     /* this CPU or OS cannot run it */
+    ARGON2_KERNEL_SELFTEST_FAILED = 2  /* ran, but gave a wrong answer */
+};
+
+/* Number of compiled kernels (at least 1: the portable one). */
+size_t argon2_kernel_count(void);
+
+/* The i-th compiled kernel in order of preference; NULL past the end. */
+const struct argon2_kernel *argon2_kernel_at(size_t i);
+
+/* The compiled kernel called `name`, or NULL. */
+const struct argon2_kernel *argon2_kernel_find(const char *name);
+
+/* Whether `k` may be used here; runs the detection and self-tests of all
+ * kernels the first time it is called. */
+enum argon2_kernel_state argon2_kernel_state(const struct argon2_kernel *k);
+
+/* The first usable kernel in order of preference; never NULL (the portable
+ * kernel is the last resort). */
+const struct argon2_kernel *argon2_kernel_default(void);
+
+/* Run the known-answer self-test on `k` now (no caching).  Returns 1 if it
+ * gave every expected answer.  Only call it for a kernel the CPU supports. */
+int argon2_kernel_selftest(const struct argon2_kernel *k);
+
+#endif
