@@ -15,9 +15,15 @@
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
+#ifdef HAVE_KERNEL_AVX2
+extern const struct argon2_kernel argon2_kernel_avx2;
+#endif
 
 /* Preference order: widest vectors first. */
 static const struct argon2_kernel *const kernels[] = {
+#ifdef HAVE_KERNEL_AVX2
+    &argon2_kernel_avx2,
+#endif
     &argon2_kernel_portable,
 };
 

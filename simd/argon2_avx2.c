@@ -1,0 +1,124 @@
+/*
+ * argon2_avx2.c - Argon2's fill-block G for AVX2.
+ *
+ * One 256-bit register holds four words, so a Blake2b-BlaMka round over 16
+ * words is four registers (a, b, c, d) and each G step runs four quarter-
+ * rounds side by side; the diagonal step rotates b, c, d across the lanes.
+ * Two rounds (two rows, then two columns) go together so that the core
+ * always has two independent chains to overlap.  The columns of the block
+ * are 16-byte pieces of different rows: two 256-bit loads of two rows give,
+ * by one cross-lane shuffle each, the a registers of two column rounds.
+ * BlaMka's 32x32->64 multiply is vpmuludq; the rotations by 32, 24 and 16
+ * are shuffles, by 63 an add and a shift.
+ */
+#include "config.h"
+
+#ifdef HAVE_KERNEL_AVX2
+
+#include <immintrin.h>
+
+#include "simd/argon2_kernels.h"
+#include "simd/cpu_features.h"
+
+#define ROR32(x) _mm256_shuffle_epi32((x), _MM_SHUFFLE(2, 3, 0, 1))
+#define ROR24(x) _mm256_shuffle_epi8((x), rot24)
+#define ROR16(x) _mm256_shuffle_epi8((x), rot16)
+#define ROR63(x) _mm256_xor_si256(_mm256_srli_epi64((x), 63), _mm256_add_epi64((x), (x)))
+
+/* x + y + 2 * lo32(x) * lo32(y) in each 64-bit lane. */
+static inline __m256i blamka(__m256i x, __m256i y)
+{
+    __m256i m = _mm256_mul_epu32(x, y);
+    return _mm256_add_epi64(_mm256_add_epi64(x, y), _mm256_add_epi64(m, m));
+}
+
+#define G_HALF(a, b, c, d)                                    \
+    do {                                                      \
+        a = blamka(a, b);                                     \
+        d = ROR32(_mm256_xor_si256(d, a));                    \
+        c = blamka(c, d);                                     \
+        b = ROR24(_mm256_xor_si256(b, c));                    \
+        a = blamka(a, b);                                     \
+        d = ROR16(_mm256_xor_si256(d, a));                    \
+        c = blamka(c, d);                                     \
+        b = ROR63(_mm256_xor_si256(b, c));                    \
+    } while (0)
+
+/* The full P over (a, b, c, d): columns of the 4x4, then diagonals. */
+#define ROUND(a, b, c, d)                                     \
+    do {                                                      \
+        G_HALF(a, b, c, d);                                   \
+        b = _mm256_permute4x64_epi64(b, _MM_SHUFFLE(0, 3, 2, 1)); \
+        c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(1, 0, 3, 2)); \
+        d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(2, 1, 0, 3)); \
+        G_HALF(a, b, c, d);                                   \
+        b = _mm256_permute4x64_epi64(b, _MM_SHUFFLE(2, 1, 0, 3)); \
+        c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(1, 0, 3, 2)); \
+        d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(0, 3, 2, 1)); \
+    } while (0)
+
+static void fill_block(const argon2_block *prev, const argon2_block *ref,
+                       argon2_block *next, int with_xor)
+{
+    /* Byte shuffles rotating each 64-bit word right by 24 and 16 bits. */
+    const __m256i rot24 = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
+                                           3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
+    const __m256i rot16 = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9,
+                                           2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
+    const __m256i *p = (const __m256i *) (const void *) prev->v;
+    const __m256i *q = (const __m256i *) (const void *) ref->v;
+    __m256i *n = (__m256i *) (void *) next->v;
+    __m256i r[32], keep[32];
+
+    for (int i = 0; i < 32; i++) {
+        r[i] = _mm256_xor_si256(_mm256_load_si256(p + i), _mm256_load_si256(q + i));
+        keep[i] = with_xor ? _mm256_xor_si256(r[i], _mm256_load_si256(n + i)) : r[i];
+    }
+
+    /* Rows: row k is r[4k .. 4k+3]; two rows at a time. */
+    for (int k = 0; k < 8; k += 2) {
+        __m256i a0 = r[4 * k], b0 = r[4 * k + 1], c0 = r[4 * k + 2], d0 = r[4 * k + 3];
+        __m256i a1 = r[4 * k + 4], b1 = r[4 * k + 5], c1 = r[4 * k + 6], d1 = r[4 * k + 7];
+        ROUND(a0, b0, c0, d0);
+        ROUND(a1, b1, c1, d1);
+        r[4 * k] = a0, r[4 * k + 1] = b0, r[4 * k + 2] = c0, r[4 * k + 3] = d0;
+        r[4 * k + 4] = a1, r[4 * k + 5] = b1, r[4 * k + 6] = c1, r[4 * k + 7] = d1;
+    }
+
+    /* Columns: column i (16-byte piece i of every row) has a = pieces i of
+     * rows 0 and 1, b = of rows 2 and 3, and so on.  r[4*row + j] holds
+     * pieces 2j and 2j+1 of a row, so columns 2j and 2j+1 come together. */
+    for (int j = 0; j < 4; j++) {
+        __m256i x[8];
+        for (int row = 0; row < 8; row++)
+            x[row] = r[4 * row + j];
+        __m256i a0 = _mm256_permute2x128_si256(x[0], x[1], 0x20);
+        __m256i a1 = _mm256_permute2x128_si256(x[0], x[1], 0x31);
+        __m256i b0 = _mm256_permute2x128_si256(x[2], x[3], 0x20);
+        __m256i b1 = _mm256_permute2x128_si256(x[2], x[3], 0x31);
+        __m256i c0 = _mm256_permute2x128_si256(x[4], x[5], 0x20);
+        __m256i c1 = _mm256_permute2x128_si256(x[4], x[5], 0x31);
+        __m256i d0 = _mm256_permute2x128_si256(x[6], x[7], 0x20);
+        __m256i d1 = _mm256_permute2x128_si256(x[6], x[7], 0x31);
+        ROUND(a0, b0, c0, d0);
+        ROUND(a1, b1, c1, d1);
+        x[0] = _mm256_permute2x128_si256(a0, a1, 0x20);
+        x[1] = _mm256_permute2x128_si256(a0, a1, 0x31);
+        x[2] = _mm256_permute2x128_si256(b0, b1, 0x20);
+        x[3] = _mm256_permute2x128_si256(b0, b1, 0x31);
+        x[4] = _mm256_permute2x128_si256(c0, c1, 0x20);
+        x[5] = _mm256_permute2x128_si256(c0, c1, 0x31);
+        x[6] = _mm256_permute2x128_si256(d0, d1, 0x20);
+        x[7] = _mm256_permute2x128_si256(d0, d1, 0x31);
+        for (int row = 0; row < 8; row++)
+            _mm256_store_si256(n + 4 * row + j, _mm256_xor_si256(x[row], keep[4 * row + j]));
+    }
+}
+
+const struct argon2_kernel argon2_kernel_avx2 = {
+    "avx2", cpu_has_avx2, fill_block
+};
+
+#else
+typedef int argon2_avx2_not_built; /* ISO C forbids an empty file */
+#endif
