@@ -50,7 +50,8 @@ tests_unit_check_argon2id_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)
 tests_unit_check_argon2id_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_kernels tests/unit/check_core \
 	tests/unit/check_mint tests/unit/check_argon2id
-# Argon2's fill-block kernels, each against the portable one.
+# Argon2's fill-block kernels and postage's Argon2id on them, against
+# libargon2 (the oracle), RFC 9106 and docs/argon2id.md.
 check_PROGRAMS += tests/unit/check_argon2_kernels
 tests_unit_check_argon2_kernels_SOURCES = tests/unit/check_argon2_kernels.c
 tests_unit_check_argon2_kernels_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)

@@ -1,10 +1,14 @@
 /*
  * check_argon2_kernels.c - unit tests of Argon2's fill-block kernels
- * (simd/argon2_kernels.h).
+ * (simd/argon2_kernels.h) and of postage's own Argon2id on them
+ * (lib/argon2id_core.h).
  *
  * Every compiled kernel that this CPU runs is checked against the portable
- * one on random blocks.  A kernel this CPU does not run is reported on
- * stderr and skipped, not failed.
+ * one on random blocks, and every whole hash, on every kernel, against an
+ * independent oracle: libargon2's argon2id_hash_raw / argon2_ctx (Debian's
+ * reference build), RFC 9106's Argon2id vector (§5.3) and the vectors of
+ * docs/argon2id.md (computed with the argon2 CLI).  A kernel this CPU does
+ * not run is reported on stderr and skipped, not failed.
  */
 #include "config.h"
 
@@ -13,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <argon2.h>
+
+#include "lib/argon2id_core.h"
+#include "postage/argon2id.h"
 #include "postage/status.h"
 #include "simd/argon2_kernels.h"
 #include "tests/unit/check_main.h"
@@ -130,6 +138,201 @@ START_TEST(test_kernels_match_portable)
 }
 END_TEST
 
+/* ---- whole hashes against libargon2 ---------------------------------- */
+
+static void
+core_hash(argon2id_core *core, const struct argon2_kernel *k, const struct argon2id_core_input *in,
+          uint8_t *out, size_t out_len)
+{
+    int rc = argon2id_core_hash(core, k, in, out, out_len);
+    ck_assert_msg(rc == POSTAGE_OK, "%s m%u t%u p%u: %s", k->name, (unsigned) in->memory,
+                  (unsigned) in->passes, (unsigned) in->lanes, postage_strerror(rc));
+}
+
+/* m from 8 KiB to 4 MiB (some not multiples of 4 * lanes), t = 1..3,
+ * p = 1 (and a few lanes at small m), against argon2id_hash_raw.  One work
+ * area per kernel serves every size, largest first, never cleared: reuse
+ * must not change a tag. */
+START_TEST(test_core_matches_libargon2)
+{
+    const struct argon2_kernel *k = argon2_kernel_at((size_t) _i);
+    if (!usable(k))
+        return;
+    static const struct { uint32_t m, p; } sizes[] = {
+        { 4096, 1 }, { 8, 1 }, { 13, 1 }, { 64, 1 }, { 100, 1 }, { 1024, 1 }, { 2050, 1 },
+        { 16, 2 }, { 64, 4 }, { 99, 3 },
+    };
+    argon2id_core *core;
+    ck_assert_int_eq(argon2id_core_new(&core, 4096, 1), POSTAGE_OK);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (uint32_t t = 1; t <= 3; t++) {
+            char pwd[64];
+            uint8_t salt[16], want[32], got[32];
+            int n = snprintf(pwd, sizeof pwd, "1:8:261127:x@example.org::%u:%u",
+                             (unsigned) sizes[s].m, (unsigned) t);
+            for (size_t i = 0; i < sizeof salt; i++)
+                salt[i] = (uint8_t) rnd();
+            ck_assert_int_eq(argon2id_hash_raw(t, sizes[s].m, sizes[s].p, pwd, (size_t) n, salt,
+                                               sizeof salt, want, sizeof want),
+                             ARGON2_OK);
+            struct argon2id_core_input in = { (const uint8_t *) pwd, (size_t) n, salt, sizeof salt,
+                                              NULL, 0, NULL, 0, sizes[s].m, t, sizes[s].p };
+            core_hash(core, k, &in, got, sizeof got);
+            ck_assert_msg(memcmp(want, got, sizeof want) == 0, "%s m%u t%u p%u: tag differs",
+                          k->name, (unsigned) sizes[s].m, (unsigned) t, (unsigned) sizes[s].p);
+        }
+    }
+    argon2id_core_free(core);
+}
+END_TEST
+
+/* Tag lengths other than 32 (H' above 64 bytes, and its shortest form),
+ * an empty password, and a long one. */
+START_TEST(test_core_lengths)
+{
+    const struct argon2_kernel *k = argon2_kernel_default();
+    static const size_t lens[] = { 16, 64, 65, 96, 100, 1024 };
+    static uint8_t pwd[3000];
+    static const uint8_t salt[] = "postage/argon2id";
+    argon2id_core *core;
+    ck_assert_int_eq(argon2id_core_new(&core, 64, 0), POSTAGE_OK);
+    for (size_t i = 0; i < sizeof pwd; i++)
+        pwd[i] = (uint8_t) rnd();
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        for (size_t plen = 0; plen <= sizeof pwd; plen += 1500) {
+            uint8_t want[1024], got[1024];
+            ck_assert_int_eq(argon2id_hash_raw(2, 64, 1, plen ? pwd : (const void *) "", plen,
+                                               salt, 16, want, lens[l]),
+                             ARGON2_OK);
+            struct argon2id_core_input in = { plen ? pwd : NULL, plen, salt, 16, NULL, 0,
+                                              NULL, 0, 64, 2, 1 };
+            core_hash(core, k, &in, got, lens[l]);
+            ck_assert_msg(memcmp(want, got, lens[l]) == 0, "tag of %zu bytes differs", lens[l]);
+        }
+    }
+    argon2id_core_free(core);
+}
+END_TEST
+
+/* RFC 9106 §5.3: secret and associated data, four lanes, three passes. */
+START_TEST(test_core_rfc9106)
+{
+    const struct argon2_kernel *k = argon2_kernel_at((size_t) _i);
+    if (!usable(k))
+        return;
+    static const uint8_t want[32] = {
+        0x0d, 0x64, 0x0d, 0xf5, 0x8d, 0x78, 0x76, 0x6c, 0x08, 0xc0, 0x37, 0xa3, 0x4a, 0x8b, 0x53, 0xc9,
+        0xd0, 0x1e, 0xf0, 0x45, 0x2d, 0x75, 0xb6, 0x5e, 0xb5, 0x25, 0x20, 0xe9, 0x6b, 0x01, 0xe6, 0x59,
+    };
+    uint8_t pwd[32], salt[16], secret[8], ad[12], got[32];
+    memset(pwd, 1, sizeof pwd);
+    memset(salt, 2, sizeof salt);
+    memset(secret, 3, sizeof secret);
+    memset(ad, 4, sizeof ad);
+    argon2id_core *core;
+    ck_assert_int_eq(argon2id_core_new(&core, 32, 0), POSTAGE_OK);
+    struct argon2id_core_input in = { pwd, sizeof pwd, salt, sizeof salt, secret, sizeof secret,
+                                      ad, sizeof ad, 32, 3, 4 };
+    core_hash(core, k, &in, got, sizeof got);
+    ck_assert_msg(memcmp(want, got, sizeof want) == 0, "%s: RFC 9106 vector differs", k->name);
+    argon2id_core_wipe(core);
+    argon2id_core_free(core);
+}
+END_TEST
+
+static char *
+trim(char *s)
+{
+    while (*s == ' ' || *s == '`')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '`'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Every row of docs/argon2id.md's vector table (tags from the argon2 CLI),
+ * computed as a stamp is: password = the stamp, salt "postage/argon2id". */
+START_TEST(test_core_docs_vectors)
+{
+    const struct argon2_kernel *k = argon2_kernel_at((size_t) _i);
+    if (!usable(k))
+        return;
+    char path[4096], line[4096];
+    const char *top = getenv("top_srcdir");
+    snprintf(path, sizeof path, "%s/docs/argon2id.md", top ? top : ".");
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    argon2id_core *core;
+    ck_assert_int_eq(argon2id_core_new(&core, 4096, 1), POSTAGE_OK);
+    int in_table = 0, rows = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "<!-- a2id-vectors", 17) == 0) {
+            in_table = 1;
+            continue;
+        }
+        if (strncmp(line, "<!-- end a2id-vectors", 21) == 0)
+            break;
+        if (!in_table || line[0] != '|' || strncmp(line, "|---", 4) == 0 ||
+            strncmp(line, "| stamp |", 9) == 0)
+            continue;
+        char *cols[8];
+        int n = 0;
+        for (char *c = strtok(line + 1, "|"); c != NULL && n < 8; c = strtok(NULL, "|"))
+            cols[n++] = trim(c);
+        ck_assert_int_ge(n, 5);
+        const char *stamp = cols[0], *hex = cols[4];
+        struct argon2id_core_input in = {
+            (const uint8_t *) stamp, strlen(stamp),
+            (const uint8_t *) POSTAGE_A2ID_SALT, POSTAGE_A2ID_SALT_LEN, NULL, 0, NULL, 0,
+            (uint32_t) strtoul(cols[1], NULL, 10), (uint32_t) strtoul(cols[2], NULL, 10),
+            (uint32_t) strtoul(cols[3], NULL, 10),
+        };
+        uint8_t tag[POSTAGE_A2ID_TAG_LEN];
+        char tag_hex[2 * POSTAGE_A2ID_TAG_LEN + 1];
+        core_hash(core, k, &in, tag, sizeof tag);
+        for (size_t i = 0; i < sizeof tag; i++)
+            sprintf(tag_hex + 2 * i, "%02x", tag[i]);
+        ck_assert_msg(strcmp(tag_hex, hex) == 0, "%s with %s: tag %s, the table says %s", stamp,
+                      k->name, tag_hex, hex);
+        rows++;
+    }
+    fclose(f);
+    argon2id_core_free(core);
+    ck_assert_int_ge(rows, 8);
+}
+END_TEST
+
+/* Inputs outside RFC 9106's limits or the work area are refused. */
+START_TEST(test_core_refuses)
+{
+    argon2id_core *core;
+    uint8_t out[32];
+    ck_assert_int_eq(argon2id_core_new(&core, 7, 0), POSTAGE_ERR_INVALID);
+    ck_assert_ptr_null(core);
+    ck_assert_int_eq(argon2id_core_new(NULL, 64, 0), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(argon2id_core_new(&core, 64, 0), POSTAGE_OK);
+    ck_assert_uint_eq(argon2id_core_memory(core), 64);
+    struct argon2id_core_input ok = { NULL, 0, NULL, 0, NULL, 0, NULL, 0, 64, 1, 1 }, in;
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &ok, out, sizeof out), POSTAGE_OK);
+    in = ok; in.memory = 65;            /* more than the area */
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &in, out, sizeof out), POSTAGE_ERR_INVALID);
+    in = ok; in.memory = 15; in.lanes = 2;   /* m < 8p */
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &in, out, sizeof out), POSTAGE_ERR_INVALID);
+    in = ok; in.passes = 0;
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &in, out, sizeof out), POSTAGE_ERR_INVALID);
+    in = ok; in.lanes = 0;
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &in, out, sizeof out), POSTAGE_ERR_INVALID);
+    in = ok; in.password_len = 3;       /* NULL with a length */
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &in, out, sizeof out), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &ok, out, 15), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(argon2id_core_hash(core, NULL, &ok, out, 1025), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(argon2id_core_hash(NULL, NULL, &ok, out, sizeof out), POSTAGE_ERR_INVALID);
+    argon2id_core_free(core);
+    argon2id_core_free(NULL);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -139,6 +342,14 @@ suite(void)
     tcase_add_test(t, test_states);
     tcase_add_test(t, test_selftest_catches_a_wrong_kernel);
     tcase_add_loop_test(t, test_kernels_match_portable, 0, n);
+    suite_add_tcase(s, t);
+    t = tcase_create("argon2id");
+    tcase_set_timeout(t, 300);
+    tcase_add_loop_test(t, test_core_matches_libargon2, 0, n);
+    tcase_add_test(t, test_core_lengths);
+    tcase_add_loop_test(t, test_core_rfc9106, 0, n);
+    tcase_add_loop_test(t, test_core_docs_vectors, 0, n);
+    tcase_add_test(t, test_core_refuses);
     suite_add_tcase(s, t);
     return s;
 }

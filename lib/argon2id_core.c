@@ -1,0 +1,323 @@
+/*
+ * argon2id_core.c - Argon2id (RFC 9106 §3, version 0x13) on postage's
+ * fill-block kernels, with a work area reused across hashes.
+ *
+ * The structure follows the RFC: H0 over the inputs (Blake2b, libsodium's);
+ * the first two blocks of each lane from H'; then, pass after pass and
+ * slice after slice, each lane's segment, every block G(previous block,
+ * reference block) where the reference comes from an address block
+ * (data-independent: pass 0, slices 0 and 1) or from the previous block's
+ * first word (data-dependent: everything after); the tag is H' of the XOR
+ * of every lane's last block.  Lanes are computed one after the other on
+ * the calling thread: a stamp's lanes do not change its tag, and a minter
+ * gets its parallelism from attempts on other threads.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
+
+#include <sodium.h>
+
+#include "lib/argon2id_core.h"
+#include "postage/status.h"
+
+#define SYNC_POINTS 4                 /* slices per pass */
+#define ADDRESSES_PER_BLOCK ARGON2_BLOCK_WORDS
+#define ARGON2_VERSION 0x13
+#define ARGON2_TYPE_ID 2
+
+struct argon2id_core {
+    argon2_block *blocks;
+    size_t map_len;
+    uint32_t memory;    /* KiB = blocks */
+};
+
+/* What one hash needs while it fills memory. */
+struct fill_state {
+    argon2_block *mem;
+    argon2_fill_fn fill;
+    uint32_t lanes, passes;
+    uint32_t blocks;          /* m' */
+    uint32_t lane_length;     /* q = m' / p */
+    uint32_t segment_length;  /* q / 4 */
+};
+
+static void store32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void load_block(argon2_block *b, const uint8_t *bytes)
+{
+    for (size_t i = 0; i < ARGON2_BLOCK_WORDS; i++) {
+        uint64_t w = 0;
+        for (int k = 7; k >= 0; k--)
+            w = w << 8 | bytes[8 * i + (size_t) k];
+        b->v[i] = w;
+    }
+}
+
+static void store_block(uint8_t *bytes, const argon2_block *b)
+{
+    for (size_t i = 0; i < ARGON2_BLOCK_WORDS; i++)
+        for (int k = 0; k < 8; k++)
+            bytes[8 * i + (size_t) k] = (uint8_t) (b->v[i] >> (8 * k));
+}
+
+int
+argon2id_core_new(argon2id_core **out, uint32_t memory, int huge_pages)
+{
+    if (out == NULL)
+        return POSTAGE_ERR_INVALID;
+    *out = NULL;
+    if (memory < 8)
+        return POSTAGE_ERR_INVALID;
+#if SIZE_MAX <= UINT32_MAX
+    /* A 32-bit address space: 2^32 KiB would not fit. */
+    if ((uint64_t) memory > SIZE_MAX / ARGON2_BLOCK_SIZE / 2)
+        return POSTAGE_ERR_NOMEM;
+#endif
+    if (sodium_init() < 0)   /* Blake2b's implementation is chosen here */
+        return POSTAGE_ERR_INTERNAL;
+    argon2id_core *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return POSTAGE_ERR_NOMEM;
+    c->memory = memory;
+    c->map_len = (size_t) memory * ARGON2_BLOCK_SIZE;
+    /* mmap gives page alignment (so block alignment) and lets huge pages
+     * be asked for on exactly this range. */
+    void *area = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    if (area == MAP_FAILED) {
+        free(c);
+        return POSTAGE_ERR_NOMEM;
+    }
+#ifdef MADV_HUGEPAGE
+    if (huge_pages)
+        (void) madvise(area, c->map_len, MADV_HUGEPAGE);   /* a wish, not a need */
+#else
+    (void) huge_pages;
+#endif
+    /* Fault every page in now rather than during the first attempts. */
+    memset(area, 0, c->map_len);
+    c->blocks = area;
+    *out = c;
+    return POSTAGE_OK;
+}
+
+void
+argon2id_core_free(argon2id_core *core)
+{
+    if (core == NULL)
+        return;
+    munmap(core->blocks, core->map_len);
+    free(core);
+}
+
+void
+argon2id_core_wipe(argon2id_core *core)
+{
+    if (core != NULL)
+        sodium_memzero(core->blocks, core->map_len);
+}
+
+uint32_t
+argon2id_core_memory(const argon2id_core *core)
+{
+    return core != NULL ? core->memory : 0;
+}
+
+/* H'^T (RFC 9106 §3.3): a hash of any length T of @a, from Blake2b.
+ * 16 <= T <= 1024 (libsodium's Blake2b gives 16 to 64 bytes). */
+static void
+hprime(uint8_t *out, size_t t, const uint8_t *a, size_t a_len)
+{
+    crypto_generichash_blake2b_state st;
+    uint8_t len[4], v[64];
+
+    store32(len, (uint32_t) t);
+    crypto_generichash_blake2b_init(&st, NULL, 0, t <= 64 ? t : 64);
+    crypto_generichash_blake2b_update(&st, len, sizeof len);
+    crypto_generichash_blake2b_update(&st, a, a_len);
+    if (t <= 64) {
+        crypto_generichash_blake2b_final(&st, out, t);
+        return;
+    }
+    /* r = ceil(T/32) - 2 blocks of 64 bytes, each giving its first 32,
+     * then the last T - 32r bytes (33..64) in one go. */
+    size_t r = (t + 31) / 32 - 2;
+    crypto_generichash_blake2b_final(&st, v, 64);
+    memcpy(out, v, 32);
+    for (size_t i = 1; i < r; i++) {
+        crypto_generichash_blake2b(v, 64, v, 64, NULL, 0);
+        memcpy(out + 32 * i, v, 32);
+    }
+    crypto_generichash_blake2b(out + 32 * r, t - 32 * r, v, 64, NULL, 0);
+    sodium_memzero(v, sizeof v);
+}
+
+/* H0 (RFC 9106 §3.2): Blake2b-512 over the parameters and inputs. */
+static void
+h0(uint8_t out[64], const struct argon2id_core_input *in, size_t out_len)
+{
+    crypto_generichash_blake2b_state st;
+    uint8_t w[4];
+    const uint32_t head[6] = { in->lanes, (uint32_t) out_len, in->memory, in->passes,
+                               ARGON2_VERSION, ARGON2_TYPE_ID };
+    const struct { const uint8_t *p; size_t n; } vars[4] = {
+        { in->password, in->password_len }, { in->salt, in->salt_len },
+        { in->secret, in->secret_len }, { in->ad, in->ad_len },
+    };
+
+    crypto_generichash_blake2b_init(&st, NULL, 0, 64);
+    for (int i = 0; i < 6; i++) {
+        store32(w, head[i]);
+        crypto_generichash_blake2b_update(&st, w, 4);
+    }
+    for (int i = 0; i < 4; i++) {
+        store32(w, (uint32_t) vars[i].n);
+        crypto_generichash_blake2b_update(&st, w, 4);
+        if (vars[i].n > 0)
+            crypto_generichash_blake2b_update(&st, vars[i].p, vars[i].n);
+    }
+    crypto_generichash_blake2b_final(&st, out, 64);
+}
+
+/* The reference block's index within its lane (RFC 9106 §3.4.2), from the
+ * low 32 bits of the pseudo-random value. */
+static uint32_t
+index_alpha(const struct fill_state *s, uint32_t pass, uint32_t slice, uint32_t index,
+            uint32_t j1, int same_lane)
+{
+    uint32_t area;
+    if (pass == 0) {
+        if (slice == 0)
+            area = index - 1;  /* the lane's own earlier blocks */
+        else if (same_lane)
+            area = slice * s->segment_length + index - 1;
+        else
+            area = slice * s->segment_length - (index == 0 ? 1 : 0);
+    } else {
+        if (same_lane)
+            area = s->lane_length - s->segment_length + index - 1;
+        else
+            area = s->lane_length - s->segment_length - (index == 0 ? 1 : 0);
+    }
+    uint64_t x = (uint64_t) j1 * j1 >> 32;
+    uint64_t rel = area - 1 - ((uint64_t) area * x >> 32);
+    uint32_t start = 0;
+    if (pass != 0 && slice != SYNC_POINTS - 1)
+        start = (slice + 1) * s->segment_length;
+    return (uint32_t) ((start + rel) % s->lane_length);
+}
+
+/* The next 128 data-independent pseudo-random values:
+ * G(0, G(0, input)) after incrementing input's counter. */
+static void
+next_addresses(const struct fill_state *s, argon2_block *addr, argon2_block *input,
+               const argon2_block *zero)
+{
+    input->v[6]++;
+    s->fill(zero, input, addr, 0);
+    s->fill(zero, addr, addr, 0);
+}
+
+static void
+fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t slice)
+{
+    static const argon2_block zero;   /* all zero: const, so not state */
+    argon2_block addr, input;
+    const int independent = pass == 0 && slice < SYNC_POINTS / 2;
+    uint32_t start = 0;
+
+    if (independent) {
+        memset(&input, 0, sizeof input);
+        input.v[0] = pass;
+        input.v[1] = lane;
+        input.v[2] = slice;
+        input.v[3] = s->blocks;
+        input.v[4] = s->passes;
+        input.v[5] = ARGON2_TYPE_ID;
+    }
+    if (pass == 0 && slice == 0) {
+        start = 2;   /* blocks 0 and 1 come from H' */
+        if (independent)
+            next_addresses(s, &addr, &input, &zero);
+    }
+    argon2_block *lane_base = s->mem + (size_t) lane * s->lane_length;
+    uint32_t cur = slice * s->segment_length + start;   /* index in the lane */
+    for (uint32_t i = start; i < s->segment_length; i++, cur++) {
+        const argon2_block *prev = &lane_base[cur == 0 ? s->lane_length - 1 : cur - 1];
+        uint64_t rand;
+        if (independent) {
+            if (i % ADDRESSES_PER_BLOCK == 0)
+                next_addresses(s, &addr, &input, &zero);
+            rand = addr.v[i % ADDRESSES_PER_BLOCK];
+        } else {
+            rand = prev->v[0];
+        }
+        uint32_t ref_lane = (uint32_t) ((rand >> 32) % s->lanes);
+        if (pass == 0 && slice == 0)
+            ref_lane = lane;
+        uint32_t ref_index = index_alpha(s, pass, slice, i, (uint32_t) rand, ref_lane == lane);
+        const argon2_block *ref = s->mem + (size_t) ref_lane * s->lane_length + ref_index;
+        s->fill(prev, ref, &lane_base[cur], pass != 0);
+    }
+}
+
+int
+argon2id_core_hash(argon2id_core *core, const struct argon2_kernel *kernel,
+                   const struct argon2id_core_input *in, uint8_t *out, size_t out_len)
+{
+    if (core == NULL || in == NULL || out == NULL || out_len < ARGON2ID_CORE_OUT_MIN ||
+        out_len > ARGON2ID_CORE_OUT_MAX || in->lanes < 1 ||
+        in->lanes > ARGON2ID_CORE_LANES_MAX || in->passes < 1 ||
+        (uint64_t) in->memory < 8u * (uint64_t) in->lanes || in->memory > core->memory ||
+        in->password_len > UINT32_MAX || in->salt_len > UINT32_MAX ||
+        in->secret_len > UINT32_MAX || in->ad_len > UINT32_MAX ||
+        (in->password == NULL && in->password_len > 0) ||
+        (in->salt == NULL && in->salt_len > 0) || (in->secret == NULL && in->secret_len > 0) ||
+        (in->ad == NULL && in->ad_len > 0))
+        return POSTAGE_ERR_INVALID;
+    if (kernel == NULL)
+        kernel = argon2_kernel_default();
+
+    struct fill_state s;
+    s.mem = core->blocks;
+    s.fill = kernel->fill_block;
+    s.lanes = in->lanes;
+    s.passes = in->passes;
+    s.segment_length = in->memory / (SYNC_POINTS * in->lanes);
+    s.lane_length = s.segment_length * SYNC_POINTS;
+    s.blocks = s.lane_length * in->lanes;
+
+    /* H0 || LE32(j) || LE32(lane): the input of each lane's first blocks. */
+    uint8_t seed[72], bytes[ARGON2_BLOCK_SIZE];
+    h0(seed, in, out_len);
+    for (uint32_t lane = 0; lane < s.lanes; lane++) {
+        for (uint32_t j = 0; j < 2; j++) {
+            store32(seed + 64, j);
+            store32(seed + 68, lane);
+            hprime(bytes, ARGON2_BLOCK_SIZE, seed, sizeof seed);
+            load_block(&s.mem[(size_t) lane * s.lane_length + j], bytes);
+        }
+    }
+    for (uint32_t pass = 0; pass < s.passes; pass++)
+        for (uint32_t slice = 0; slice < SYNC_POINTS; slice++)
+            for (uint32_t lane = 0; lane < s.lanes; lane++)
+                fill_segment(&s, pass, lane, slice);
+
+    argon2_block last = s.mem[s.lane_length - 1];
+    for (uint32_t lane = 1; lane < s.lanes; lane++) {
+        const argon2_block *b = &s.mem[(size_t) lane * s.lane_length + s.lane_length - 1];
+        for (size_t k = 0; k < ARGON2_BLOCK_WORDS; k++)
+            last.v[k] ^= b->v[k];
+    }
+    store_block(bytes, &last);
+    hprime(out, out_len, bytes, sizeof bytes);
+    return POSTAGE_OK;
+}
