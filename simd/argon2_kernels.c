@@ -15,12 +15,18 @@
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
+#ifdef HAVE_KERNEL_AVX512
+extern const struct argon2_kernel argon2_kernel_avx512;
+#endif
 #ifdef HAVE_KERNEL_AVX2
 extern const struct argon2_kernel argon2_kernel_avx2;
 #endif
 
 /* Preference order: widest vectors first. */
 static const struct argon2_kernel *const kernels[] = {
+#ifdef HAVE_KERNEL_AVX512
+    &argon2_kernel_avx512,
+#endif
 #ifdef HAVE_KERNEL_AVX2
     &argon2_kernel_avx2,
 #endif
