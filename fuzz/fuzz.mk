@@ -30,6 +30,11 @@ $(B)/obj/%.o: $(top_srcdir)/%.c
 	@echo "  FUZZCC   $*.o"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
+# An instruction-set kernel gets its own flags, as in the main build
+# (simd/local.mk); empty where configure did not find the set.
+$(B)/obj/simd/argon2_avx2.o: FUZZ_CFLAGS += $(CFLAGS_AVX2)
+$(B)/obj/simd/argon2_avx512.o: FUZZ_CFLAGS += $(CFLAGS_AVX512)
+
 # Per target: its FUZZ_SRCS_ objects in an archive (so only what it uses
 # is linked, and what that drags in must be listed), and the program.
 define fuzz_program

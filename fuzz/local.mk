@@ -10,10 +10,15 @@
 # FUZZ_SECONDS=N` builds and runs them all with fuzz/fuzz.mk (GNU make)
 # and fuzz/run.sh, apart from the gcc build.  See fuzz/README.md.
 
+# postage's own Argon2id (lib/argon2id.c's third backend) and its
+# fill-block kernels; fuzz.mk gives each instruction-set file its flags.
+FUZZ_ARGON2 = lib/argon2id_core.c simd/argon2_kernels.c simd/argon2_portable.c \
+	simd/argon2_avx2.c simd/argon2_avx512.c simd/cpu_features.c
+
 # The core stamp code: grammar, dates, matching, Argon2id, checking,
 # header scanning, and the double-spend store checking links against.
 FUZZ_CORE = lib/status.c lib/clock.c lib/stamp.c lib/match.c \
-	lib/argon2id_params.c lib/argon2id.c \
+	lib/argon2id_params.c lib/argon2id.c $(FUZZ_ARGON2) \
 	verify/verify.c verify/headers.c verify/store.c verify/store_lmdb.c \
 	verify/store_redis.c kv/lmdb_grow.c kv/lmdb_guard.c kv/lmdb_env.c \
 	kv/store_spec.c kv/redis_spec.c kv/redis_conn.c
@@ -36,7 +41,7 @@ FUZZ_SRCS_config = policy/engine/config_load.c policy/engine/settings.c policy/b
 	policy/checks/reputation.c policy/base/netaddr.c policy/state/state.c policy/state/state_lmdb.c \
 	policy/state/state_redis.c policy/state/state_redis_update.c kv/lmdb_grow.c \
 	kv/lmdb_guard.c kv/lmdb_env.c kv/store_spec.c kv/redis_spec.c kv/redis_conn.c \
-	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c policy/base/metrics.c
+	lib/clock.c lib/status.c lib/argon2id_params.c lib/argon2id.c policy/base/metrics.c $(FUZZ_ARGON2)
 # postage-sendmail's header splitter and editor.
 FUZZ_SRCS_sendmail_headers = sendmail/sendmail_headers.c util/rfc5322.c
 # The milter's data paths without libmilter: envelope addresses, header
@@ -64,6 +69,7 @@ fuzz:
 	  FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
 	  POSTAGE_DEP_LIBS='$(POSTAGE_DEP_LIBS)' RESOLV_LIBS='$(RESOLV_LIBS)' \
 	  SPF2_LIBS='$(SPF2_LIBS)' \
+	  CFLAGS_AVX2='$(CFLAGS_AVX2)' CFLAGS_AVX512='$(CFLAGS_AVX512)' \
 	  FUZZ_DEP_CFLAGS='$(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(ARGON2_CFLAGS) $(LMDB_CFLAGS) $(HIREDIS_CFLAGS)' \
 	  run
 

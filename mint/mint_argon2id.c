@@ -155,6 +155,7 @@ mint_argon2id(const char *head, size_t head_len, const struct postage_mint_optio
             result->trials = atomic_load(&s->crew.trials);
             result->seconds = mint_seconds() - started;
             result->kernel = s->backend == POSTAGE_A2ID_LIBSODIUM ? "argon2id/libsodium"
+                             : s->backend == POSTAGE_A2ID_POSTAGE ? "argon2id/postage"
                                                                   : "argon2id/libargon2";
             result->threads = o->bits == 0 ? 0 : nthreads;
         }

@@ -104,21 +104,26 @@ double postage_argon2id_equivalent_bits(unsigned bits,
                                         const struct postage_argon2id_params *params,
                                         double sha1_rate, double a2id_rate);
 
-/* Which library computes Argon2id.  libsodium has SIMD code but handles one
+/* Which code computes Argon2id.  libsodium has SIMD code but handles one
  * lane only and maps fresh memory for every call; libargon2 (the RFC 9106
- * reference API) takes any lanes and can reuse a caller's work area. */
+ * reference API) takes any lanes and can reuse a caller's work area;
+ * postage's own (lib/argon2id_core.c) takes any lanes, reuses its work
+ * area and fills blocks with the fastest SIMD kernel this CPU passes the
+ * self-test of (simd/argon2_kernels.h). */
 enum postage_argon2id_backend {
     POSTAGE_A2ID_AUTO = 0,
     POSTAGE_A2ID_LIBSODIUM = 1,
-    POSTAGE_A2ID_LIBARGON2 = 2
+    POSTAGE_A2ID_LIBARGON2 = 2,
+    POSTAGE_A2ID_POSTAGE = 3
 };
 
-/** postage_argon2id_backend_name - "auto", "libsodium" or "libargon2";
- * NULL for any other value. */
+/** postage_argon2id_backend_name - "auto", "libsodium", "libargon2" or
+ * "postage"; NULL for any other value. */
 const char *postage_argon2id_backend_name(int backend);
 
 /** postage_argon2id_backend_parse - the backend named @name ("auto",
- * "libsodium", "libargon2"); POSTAGE_ERR_INVALID for any other name. */
+ * "libsodium", "libargon2", "postage"); POSTAGE_ERR_INVALID for any other
+ * name. */
 int postage_argon2id_backend_parse(const char *name);
 
 /* A reusable computation: its backend and, for libargon2, a work area
@@ -132,10 +137,12 @@ typedef struct postage_argon2id_work postage_argon2id_work;
  * @out:     receives the new work area.
  * @params:  the largest parameters it will serve (within the grammar's
  *           limits): its memory is allocated now, for libargon2.
- * @backend: POSTAGE_A2ID_LIBSODIUM, POSTAGE_A2ID_LIBARGON2, or
- *           POSTAGE_A2ID_AUTO, which picks libargon2 (the only one that
- *           can reuse memory; callers that want the faster of the two for
- *           their parameters measure with postage_argon2id_rate()).
+ * @backend: POSTAGE_A2ID_LIBSODIUM, POSTAGE_A2ID_LIBARGON2,
+ *           POSTAGE_A2ID_POSTAGE, or POSTAGE_A2ID_AUTO, which picks
+ *           libargon2 (callers that want the fastest for their parameters
+ *           measure with postage_argon2id_rate()).  postage's work area
+ *           asks for huge pages and is never cleared: a stamp holds no
+ *           secret (lib/argon2id_core.h says why).
  *
  * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for bad parameters or backend;
  * POSTAGE_ERR_UNSUPPORTED for libsodium with more than one lane;

@@ -7,7 +7,9 @@
  * the test vectors of docs/argon2id.md (read from the file at run time;
  * computed with the Debian `argon2` CLI), RFC 9106's own Argon2id vector,
  * and the agreement of two independent libraries (libsodium, libargon2)
- * on stamps the CLI cannot take.  The verifier's tests show that every
+ * on stamps the CLI cannot take.  postage's own backend (lib/argon2id_core.c)
+ * goes through every backend test beside them, so it is held to the same
+ * tags.  The verifier's tests show that every
  * cheap refusal comes before the one expensive computation, and that a
  * stamp out of bounds never makes it allocate.
  */
@@ -54,7 +56,10 @@
 /* A SHA-1 stamp of shared/spec/hashcash-v1.md (12 bits). */
 #define SHA1_STAMP "1:12:261127:foo@example.org::JY5nFvirAbr+OB85:0000Hv"
 
-static const int both_backends[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_LIBSODIUM };
+/* Every backend; postage's own is checked against the libraries' tags. */
+static const int both_backends[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_LIBSODIUM,
+                                     POSTAGE_A2ID_POSTAGE };
+#define N_BACKENDS (sizeof both_backends / sizeof both_backends[0])
 
 static struct postage_argon2id_params
 params(uint32_t m, uint32_t t, uint32_t p)
@@ -328,8 +333,8 @@ START_TEST(test_vectors_in_docs)
                           got.lanes == want.lanes,
                       "%s: columns and EXT disagree", stamp);
 
-        for (size_t b = 0; b < 3; b++) {
-            int backend = b < 2 ? both_backends[b] : POSTAGE_A2ID_LIBARGON2;
+        for (size_t b = 0; b <= N_BACKENDS; b++) {
+            int backend = b < N_BACKENDS ? both_backends[b] : POSTAGE_A2ID_LIBARGON2;
             if (backend == POSTAGE_A2ID_LIBSODIUM && want.lanes != 1)
                 continue;
             unsigned char tag[POSTAGE_A2ID_TAG_LEN];
@@ -344,7 +349,7 @@ START_TEST(test_vectors_in_docs)
             struct postage_check_result r;
             value_options(&o);
             o.argon2id_backend = backend;
-            if (b == 2)
+            if (b == N_BACKENDS)
                 o.argon2id_work = shared;
             int rc = check(stamp, &o, &r);
             ck_assert_msg(rc == (value > 0 ? POSTAGE_OK : POSTAGE_ERR_BITS), "%s: %s", stamp,
@@ -504,7 +509,7 @@ static const struct postage_argon2id_params reuse_params[] = {
  * grows or shrinks between them. */
 START_TEST(test_work_reuse)
 {
-    for (size_t b = 0; b < 2; b++) {
+    for (size_t b = 0; b < N_BACKENDS; b++) {
         int backend = both_backends[b];
         struct postage_argon2id_params big = params(2048, 1, 1);
         postage_argon2id_work *w;
@@ -515,7 +520,7 @@ START_TEST(test_work_reuse)
         int served[N_REUSE];
         for (size_t i = 0; i < N_REUSE; i++) {
             const struct postage_argon2id_params *p = &reuse_params[i];
-            served[i] = backend == POSTAGE_A2ID_LIBARGON2 || p->lanes == 1;
+            served[i] = backend != POSTAGE_A2ID_LIBSODIUM || p->lanes == 1;
             snprintf(text[i], sizeof text[i], "1:%zu:261127:reuse%zu@example.org:a2id=m%u,t%u,p%u::%zu",
                      i, i, (unsigned) p->memory, (unsigned) p->passes, (unsigned) p->lanes, i);
             if (served[i])
@@ -560,12 +565,20 @@ START_TEST(test_work_limits)
     ck_assert_int_eq(postage_argon2id_tag(w, &two_lanes, "x", 1, tag), POSTAGE_ERR_INVALID);
     postage_argon2id_work_free(w);
 
+    /* postage's own: up to its memory, any lanes. */
+    ck_assert_int_eq(postage_argon2id_work_new(&w, &m1024, POSTAGE_A2ID_POSTAGE), POSTAGE_OK);
+    ck_assert_int_eq(postage_argon2id_work_backend(w), POSTAGE_A2ID_POSTAGE);
+    ck_assert_int_eq(postage_argon2id_tag(w, &m2048, "x", 1, tag), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_tag(w, &bad, "x", 1, tag), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_tag(w, &two_lanes, "x", 1, tag), POSTAGE_OK);
+    postage_argon2id_work_free(w);
+
     /* libsodium computes one lane only. */
     ck_assert_int_eq(postage_argon2id_work_new(&w, &two_lanes, POSTAGE_A2ID_LIBSODIUM),
                      POSTAGE_ERR_UNSUPPORTED);
     ck_assert_int_eq(postage_argon2id_work_new(&w, &bad, POSTAGE_A2ID_LIBARGON2),
                      POSTAGE_ERR_INVALID);
-    ck_assert_int_eq(postage_argon2id_work_new(&w, &m1024, 3), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_work_new(&w, &m1024, 4), POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_argon2id_work_new(&w, NULL, POSTAGE_A2ID_AUTO), POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_argon2id_work_new(NULL, &m1024, POSTAGE_A2ID_AUTO),
                      POSTAGE_ERR_INVALID);
@@ -577,9 +590,9 @@ START_TEST(test_work_limits)
     postage_argon2id_work_free(NULL);
     ck_assert_int_eq(postage_argon2id_work_backend(NULL), POSTAGE_ERR_INVALID);
 
-    for (int b = POSTAGE_A2ID_AUTO; b <= POSTAGE_A2ID_LIBARGON2; b++)
+    for (int b = POSTAGE_A2ID_AUTO; b <= POSTAGE_A2ID_POSTAGE; b++)
         ck_assert_int_eq(postage_argon2id_backend_parse(postage_argon2id_backend_name(b)), b);
-    ck_assert_ptr_null(postage_argon2id_backend_name(3));
+    ck_assert_ptr_null(postage_argon2id_backend_name(4));
     ck_assert_int_eq(postage_argon2id_backend_parse("argon2"), POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_argon2id_backend_parse(NULL), POSTAGE_ERR_INVALID);
 }
@@ -945,7 +958,7 @@ START_TEST(test_mint_round_trip)
 {
     static const struct postage_argon2id_params ps[] = { { 8, 1, 1 }, { 64, 2, 1 }, { 256, 1, 2 } };
     const char *resource = "mint@example.org";
-    for (size_t b = 0; b < 2; b++) {
+    for (size_t b = 0; b < N_BACKENDS; b++) {
         int backend = both_backends[b];
         for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
             if (backend == POSTAGE_A2ID_LIBSODIUM && ps[i].lanes != 1)
@@ -964,9 +977,9 @@ START_TEST(test_mint_round_trip)
                 ck_assert_msg(rc == POSTAGE_OK, "mint %s m%u bits %u: %s",
                               postage_argon2id_backend_name(backend), (unsigned) ps[i].memory,
                               bits, postage_strerror(rc));
-                ck_assert_str_eq(mr.kernel, backend == POSTAGE_A2ID_LIBSODIUM
-                                                ? "argon2id/libsodium"
-                                                : "argon2id/libargon2");
+                ck_assert_str_eq(mr.kernel, backend == POSTAGE_A2ID_LIBSODIUM ? "argon2id/libsodium"
+                                            : backend == POSTAGE_A2ID_POSTAGE ? "argon2id/postage"
+                                                                              : "argon2id/libargon2");
 
                 struct postage_stamp st;
                 ck_assert_int_eq(postage_stamp_parse(stamp, strlen(stamp), &st), POSTAGE_OK);
@@ -1005,6 +1018,15 @@ START_TEST(test_mint_round_trip)
                 ck_assert_msg(rc == POSTAGE_OK, "%s: %s", stamp, postage_strerror(rc));
                 ck_assert_uint_eq(r.value, bits);
                 ck_assert_uint_eq(r.actual, zeros);
+                /* Checked again on the backend that minted it, when it can. */
+                if (backend != POSTAGE_A2ID_LIBSODIUM || ps[i].lanes == 1) {
+                    o.argon2id_backend = backend;
+                    rc = check(stamp, &o, &r);
+                    ck_assert_msg(rc == POSTAGE_OK, "%s on %s: %s", stamp,
+                                  postage_argon2id_backend_name(backend), postage_strerror(rc));
+                    ck_assert_uint_eq(r.actual, zeros);
+                    o.argon2id_backend = POSTAGE_A2ID_AUTO;
+                }
                 /* With the default minimum, claims below 4 are refused. */
                 o.argon2id_min_bits = POSTAGE_A2ID_DEFAULT_MIN_BITS;
                 ck_assert_int_eq(check(stamp, &o, &r),
