@@ -141,7 +141,8 @@ parse_argon2id_line(const char *val, struct device_profile *p)
     int b = postage_argon2id_backend_parse(backend);
     if (m > UINT32_MAX || t > UINT32_MAX || l > UINT32_MAX ||
         postage_argon2id_ext_format(&params, ext, sizeof ext) != POSTAGE_OK ||
-        (b != POSTAGE_A2ID_LIBSODIUM && b != POSTAGE_A2ID_LIBARGON2) || threads == 0 ||
+        (b != POSTAGE_A2ID_LIBSODIUM && b != POSTAGE_A2ID_LIBARGON2 &&
+         b != POSTAGE_A2ID_POSTAGE) || threads == 0 ||
         threads > PROFILE_MAX_THREADS || !(rate > 0) || rate > 1e12)
         return -1;
     if (p->argon2id_count < PROFILE_A2ID_MAX)
@@ -531,12 +532,12 @@ profile_measure_argon2id(struct device_profile *p, uint32_t memory, uint32_t pas
                          uint32_t lanes, unsigned threads, double seconds)
 {
     struct postage_argon2id_params params = { memory, passes, lanes };
-    struct profile_argon2id fresh[3];
+    struct profile_argon2id fresh[4];   /* three backends, then all threads */
     size_t n = 0;
     unsigned top = all_threads(threads);
     int best = -1;
 
-    for (int b = POSTAGE_A2ID_LIBSODIUM; b <= POSTAGE_A2ID_LIBARGON2; b++) {
+    for (int b = POSTAGE_A2ID_LIBSODIUM; b <= POSTAGE_A2ID_POSTAGE; b++) {
         double rate;
         if (b == POSTAGE_A2ID_LIBSODIUM && lanes != 1)
             continue;   /* libsodium computes one lane only */

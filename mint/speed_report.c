@@ -150,6 +150,7 @@ speed_report(unsigned threads, int json)
 struct a2id_row {
     struct postage_argon2id_params params;
     double sodium_one, argon2_one;   /* attempts/s on one thread; 0: cannot */
+    double postage_one;              /* postage's own backend, one thread  */
     int best;                        /* the faster backend                 */
     double best_all;                 /* its attempts/s on every thread     */
     double worth;                    /* SHA-1 bits one attempt is worth    */
@@ -180,7 +181,12 @@ speed_report_argon2id(const struct postage_argon2id_params *params, unsigned thr
         if (rc == POSTAGE_OK)
             rc = postage_mint_argon2id_rate(&r->params, POSTAGE_A2ID_LIBARGON2, 1,
                                             A2ID_MEASURE_SECONDS, &r->argon2_one);
+        if (rc == POSTAGE_OK)
+            rc = postage_mint_argon2id_rate(&r->params, POSTAGE_A2ID_POSTAGE, 1,
+                                            A2ID_MEASURE_SECONDS, &r->postage_one);
         r->best = r->sodium_one > r->argon2_one ? POSTAGE_A2ID_LIBSODIUM : POSTAGE_A2ID_LIBARGON2;
+        if (r->postage_one > (r->best == POSTAGE_A2ID_LIBSODIUM ? r->sodium_one : r->argon2_one))
+            r->best = POSTAGE_A2ID_POSTAGE;
         if (rc == POSTAGE_OK)
             rc = postage_mint_argon2id_rate(&r->params, r->best, all, A2ID_MEASURE_SECONDS,
                                             &r->best_all);
@@ -201,10 +207,10 @@ speed_report_argon2id(const struct postage_argon2id_params *params, unsigned thr
         for (size_t i = 0; i < n; i++) {
             const struct a2id_row *r = &rows[i];
             printf("%s{\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"libsodium_1\":%.4g,"
-                   "\"libargon2_1\":%.4g,\"best\":\"%s\",\"best_all\":%.4g,"
+                   "\"libargon2_1\":%.4g,\"postage_1\":%.4g,\"best\":\"%s\",\"best_all\":%.4g,"
                    "\"sha1_bits_per_attempt\":%.2f,\"bits\":[", i ? "," : "",
                    (unsigned long) r->params.memory, (unsigned long) r->params.passes,
-                   (unsigned long) r->params.lanes, r->sodium_one, r->argon2_one,
+                   (unsigned long) r->params.lanes, r->sodium_one, r->argon2_one, r->postage_one,
                    postage_argon2id_backend_name(r->best), r->best_all, r->worth);
             for (unsigned bits = 0; bits <= 10; bits += 2) {
                 double mean = ldexp(1.0, (int) bits) / r->best_all;
@@ -219,18 +225,19 @@ speed_report_argon2id(const struct postage_argon2id_params *params, unsigned thr
 
     printf("Argon2id on %s (attempts per second; one attempt fills the memory\n"
            "once per pass):\n\n", cpu);
-    printf("  %10s %6s %5s %12s %12s %12s %10s\n", "memory KiB", "passes", "lanes",
-           "libsodium", "libargon2", all == 1 ? "best" : "best, all", "SHA-1 bits");
+    printf("  %10s %6s %5s %12s %12s %12s %12s %10s\n", "memory KiB", "passes", "lanes",
+           "libsodium", "libargon2", "postage", all == 1 ? "best" : "best, all", "SHA-1 bits");
     for (size_t i = 0; i < n; i++) {
         const struct a2id_row *r = &rows[i];
         char so[24] = "-";
         if (r->sodium_one > 0)
             snprintf(so, sizeof so, "%.4g", r->sodium_one);
-        printf("  %10lu %6lu %5lu %12s %12.4g %12.4g %10.1f\n",
+        printf("  %10lu %6lu %5lu %12s %12.4g %12.4g %12.4g %10.1f\n",
                (unsigned long) r->params.memory, (unsigned long) r->params.passes,
-               (unsigned long) r->params.lanes, so, r->argon2_one, r->best_all, r->worth);
+               (unsigned long) r->params.lanes, so, r->argon2_one, r->postage_one, r->best_all,
+               r->worth);
     }
-    printf("\n(libsodium and libargon2: one thread; best: the faster of the two on %u\n"
+    printf("\n(libsodium, libargon2, postage: one thread; best: the fastest on %u\n"
            "thread%s.  SHA-1 bits: what one attempt is worth at the reference exchange\n"
            "rate, 8 + log2(memory x passes); a stamp of b bits is worth b more.)\n",
            all, all == 1 ? "" : "s");

@@ -453,17 +453,18 @@ make_stamp(unsigned i, char *out, size_t size, struct postage_argon2id_params *p
     return len;
 }
 
-/* libsodium and libargon2 are separate implementations; on stamps too long
- * for the argon2 CLI (up to POSTAGE_STAMP_MAX bytes) and on odd memory
- * sizes, they must agree. */
+/* libsodium and libargon2 are separate implementations, and postage's own a
+ * third; on stamps too long for the argon2 CLI (up to POSTAGE_STAMP_MAX
+ * bytes) and on odd memory sizes, they must agree. */
 START_TEST(test_backends_agree)
 {
-    postage_argon2id_work *sodium, *ref;
+    postage_argon2id_work *sodium, *ref, *own;
     struct postage_argon2id_params big = params(2048, 3, 1), p;
     ck_assert_int_eq(postage_argon2id_work_new(&sodium, &big, POSTAGE_A2ID_LIBSODIUM), POSTAGE_OK);
     ck_assert_int_eq(postage_argon2id_work_new(&ref, &big, POSTAGE_A2ID_LIBARGON2), POSTAGE_OK);
+    ck_assert_int_eq(postage_argon2id_work_new(&own, &big, POSTAGE_A2ID_POSTAGE), POSTAGE_OK);
     char text[POSTAGE_STAMP_MAX + 64];
-    unsigned char a[POSTAGE_A2ID_TAG_LEN], b[POSTAGE_A2ID_TAG_LEN];
+    unsigned char a[POSTAGE_A2ID_TAG_LEN], b[POSTAGE_A2ID_TAG_LEN], c[POSTAGE_A2ID_TAG_LEN];
     size_t longest = 0, empty_resource = 0;
     lcg_state = 20261127;
     for (unsigned i = 0; i < 50; i++) {
@@ -475,6 +476,9 @@ START_TEST(test_backends_agree)
         ck_assert_int_eq(postage_argon2id_tag(ref, &p, text, len, b), POSTAGE_OK);
         ck_assert_msg(memcmp(a, b, sizeof a) == 0, "stamp %u (%zu bytes, m%u t%u): backends differ",
                       i, len, (unsigned) p.memory, (unsigned) p.passes);
+        ck_assert_int_eq(postage_argon2id_tag(own, &p, text, len, c), POSTAGE_OK);
+        ck_assert_msg(memcmp(b, c, sizeof b) == 0, "stamp %u (%zu bytes, m%u t%u): postage differs",
+                      i, len, (unsigned) p.memory, (unsigned) p.passes);
         longest = len > longest ? len : longest;
         empty_resource += st.resource_len == 0;
     }
@@ -485,14 +489,19 @@ START_TEST(test_backends_agree)
     ck_assert_int_eq(postage_argon2id_tag(sodium, &p, "", 0, a), POSTAGE_OK);
     ck_assert_int_eq(postage_argon2id_tag(ref, &p, "", 0, b), POSTAGE_OK);
     ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_int_eq(postage_argon2id_tag(own, &p, "", 0, c), POSTAGE_OK);
+    ck_assert_mem_eq(b, c, sizeof b);
     /* One byte over the stamp limit is refused by both. */
     memset(text, 'x', POSTAGE_STAMP_MAX + 1);
     ck_assert_int_eq(postage_argon2id_tag(sodium, &p, text, POSTAGE_STAMP_MAX + 1, a),
                      POSTAGE_ERR_TOO_LONG);
     ck_assert_int_eq(postage_argon2id_tag(ref, &p, text, POSTAGE_STAMP_MAX + 1, a),
                      POSTAGE_ERR_TOO_LONG);
+    ck_assert_int_eq(postage_argon2id_tag(own, &p, text, POSTAGE_STAMP_MAX + 1, a),
+                     POSTAGE_ERR_TOO_LONG);
     postage_argon2id_work_free(sodium);
     postage_argon2id_work_free(ref);
+    postage_argon2id_work_free(own);
 }
 END_TEST
 
