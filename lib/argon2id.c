@@ -83,8 +83,9 @@ postage_argon2id_work_new(postage_argon2id_work **out,
     w->params = *params;
     w->backend = backend;
     if (backend == POSTAGE_A2ID_POSTAGE) {
-        /* Huge pages asked for: Argon2 reads its memory at random. */
-        int rc = argon2id_core_new(&w->core, params->memory, 1);
+        /* Huge pages and prefetching: Argon2 reads its memory at random. */
+        int rc = argon2id_core_new(&w->core, params->memory,
+                                   ARGON2ID_CORE_HUGE_PAGES | ARGON2ID_CORE_PREFETCH);
         if (rc != POSTAGE_OK) {
             free(w);
             return rc;

@@ -33,6 +33,7 @@ struct argon2id_core {
     argon2_block *blocks;
     size_t map_len;
     uint32_t memory;    /* KiB = blocks */
+    unsigned flags;     /* ARGON2ID_CORE_* */
 };
 
 /* What one hash needs while it fills memory. */
@@ -43,6 +44,7 @@ struct fill_state {
     uint32_t blocks;          /* m' */
     uint32_t lane_length;     /* q = m' / p */
     uint32_t segment_length;  /* q / 4 */
+    int prefetch;             /* ARGON2ID_CORE_PREFETCH */
 };
 
 static void store32(uint8_t *p, uint32_t v)
@@ -69,7 +71,7 @@ static void store_block(uint8_t *bytes, const argon2_block *b)
 }
 
 int
-argon2id_core_new(argon2id_core **out, uint32_t memory, int huge_pages)
+argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags)
 {
     if (out == NULL)
         return POSTAGE_ERR_INVALID;
@@ -87,6 +89,7 @@ argon2id_core_new(argon2id_core **out, uint32_t memory, int huge_pages)
     if (c == NULL)
         return POSTAGE_ERR_NOMEM;
     c->memory = memory;
+    c->flags = flags;
     c->map_len = (size_t) memory * ARGON2_BLOCK_SIZE;
     /* mmap gives page alignment (so block alignment) and lets huge pages
      * be asked for on exactly this range. */
@@ -97,10 +100,8 @@ argon2id_core_new(argon2id_core **out, uint32_t memory, int huge_pages)
         return POSTAGE_ERR_NOMEM;
     }
 #ifdef MADV_HUGEPAGE
-    if (huge_pages)
+    if (flags & ARGON2ID_CORE_HUGE_PAGES)
         (void) madvise(area, c->map_len, MADV_HUGEPAGE);   /* a wish, not a need */
-#else
-    (void) huge_pages;
 #endif
     /* Fault every page in now rather than during the first attempts. */
     memset(area, 0, c->map_len);
@@ -226,6 +227,26 @@ next_addresses(const struct fill_state *s, argon2_block *addr, argon2_block *inp
     s->fill(zero, addr, addr, 0);
 }
 
+/* The reference block for index @i of a segment, from its pseudo-random
+ * value (RFC 9106 §3.4). */
+static const argon2_block *
+reference(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t slice, uint32_t i,
+          uint64_t rand)
+{
+    uint32_t ref_lane = (uint32_t) ((rand >> 32) % s->lanes);
+    if (pass == 0 && slice == 0)
+        ref_lane = lane;
+    uint32_t ref_index = index_alpha(s, pass, slice, i, (uint32_t) rand, ref_lane == lane);
+    return s->mem + (size_t) ref_lane * s->lane_length + ref_index;
+}
+
+static void
+prefetch_block(const argon2_block *b)
+{
+    for (size_t off = 0; off < ARGON2_BLOCK_SIZE; off += 64)
+        __builtin_prefetch((const char *) b + off, 0, 3);
+}
+
 static void
 fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t slice)
 {
@@ -260,11 +281,13 @@ fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t 
         } else {
             rand = prev->v[0];
         }
-        uint32_t ref_lane = (uint32_t) ((rand >> 32) % s->lanes);
-        if (pass == 0 && slice == 0)
-            ref_lane = lane;
-        uint32_t ref_index = index_alpha(s, pass, slice, i, (uint32_t) rand, ref_lane == lane);
-        const argon2_block *ref = s->mem + (size_t) ref_lane * s->lane_length + ref_index;
+        const argon2_block *ref = reference(s, pass, lane, slice, i, rand);
+        /* The next block's reference is known now only when addressing is
+         * data-independent and its address block is already made. */
+        if (independent && s->prefetch && i + 1 < s->segment_length &&
+            (i + 1) % ADDRESSES_PER_BLOCK != 0)
+            prefetch_block(reference(s, pass, lane, slice, i + 1,
+                                     addr.v[(i + 1) % ADDRESSES_PER_BLOCK]));
         s->fill(prev, ref, &lane_base[cur], pass != 0);
     }
 }
@@ -289,6 +312,7 @@ argon2id_core_hash(argon2id_core *core, const struct argon2_kernel *kernel,
     struct fill_state s;
     s.mem = core->blocks;
     s.fill = kernel->fill_block;
+    s.prefetch = (core->flags & ARGON2ID_CORE_PREFETCH) != 0;
     s.lanes = in->lanes;
     s.passes = in->passes;
     s.segment_length = in->memory / (SYNC_POINTS * in->lanes);

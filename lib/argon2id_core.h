@@ -29,6 +29,12 @@
 #define ARGON2ID_CORE_OUT_MAX 1024
 #define ARGON2ID_CORE_LANES_MAX 0xFFFFFFu   /* RFC 9106: p < 2^24 */
 
+/* argon2id_core_new()'s flags. */
+#define ARGON2ID_CORE_HUGE_PAGES 1u  /* madvise(MADV_HUGEPAGE) the work area */
+#define ARGON2ID_CORE_PREFETCH 2u    /* prefetch the next reference block where
+                                        it is known ahead (data-independent
+                                        addressing) */
+
 /* A reusable work area: ARGON2_BLOCK_SIZE-byte blocks, memory_kib of them. */
 typedef struct argon2id_core argon2id_core;
 
@@ -48,15 +54,19 @@ struct argon2id_core_input {
  * argon2id_core_new - allocate a work area for hashes of up to @memory KiB.
  * @out:        receives it.
  * @memory:     KiB, >= 8.
- * @huge_pages: nonzero to ask the kernel for transparent huge pages
- *              (madvise(MADV_HUGEPAGE)); ignored where unsupported.  Argon2
- *              reads its memory at random, so 4 KiB pages cost a TLB miss
- *              on nearly every reference block.
+ * @flags:      ARGON2ID_CORE_HUGE_PAGES asks the kernel for transparent
+ *              huge pages (ignored where unsupported): Argon2 reads its
+ *              memory at random, so 4 KiB pages cost a TLB miss on nearly
+ *              every reference block.  ARGON2ID_CORE_PREFETCH prefetches
+ *              the next reference block during the data-independent half
+ *              of the first pass, the only place its address is known one
+ *              block ahead.  Neither changes a tag; both are there to be
+ *              measured (bench/argon2_kernels).
  * Every page is touched now, so that no hash pays for page faults.
  * Returns POSTAGE_OK, POSTAGE_ERR_INVALID (memory < 8, out NULL),
  * POSTAGE_ERR_NOMEM, or POSTAGE_ERR_INTERNAL if libsodium cannot start.
  */
-int argon2id_core_new(argon2id_core **out, uint32_t memory, int huge_pages);
+int argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags);
 
 /** argon2id_core_free - release @core (NULL allowed); not wiped (see top). */
 void argon2id_core_free(argon2id_core *core);

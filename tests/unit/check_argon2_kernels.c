@@ -163,7 +163,8 @@ START_TEST(test_core_matches_libargon2)
         { 16, 2 }, { 64, 4 }, { 99, 3 },
     };
     argon2id_core *core;
-    ck_assert_int_eq(argon2id_core_new(&core, 4096, 1), POSTAGE_OK);
+    ck_assert_int_eq(argon2id_core_new(&core, 4096, ARGON2ID_CORE_HUGE_PAGES | ARGON2ID_CORE_PREFETCH),
+                     POSTAGE_OK);
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         for (uint32_t t = 1; t <= 3; t++) {
             char pwd[64];
@@ -264,7 +265,8 @@ START_TEST(test_core_docs_vectors)
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "cannot open %s", path);
     argon2id_core *core;
-    ck_assert_int_eq(argon2id_core_new(&core, 4096, 1), POSTAGE_OK);
+    ck_assert_int_eq(argon2id_core_new(&core, 4096, ARGON2ID_CORE_HUGE_PAGES | ARGON2ID_CORE_PREFETCH),
+                     POSTAGE_OK);
     int in_table = 0, rows = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         if (strncmp(line, "<!-- a2id-vectors", 17) == 0) {
