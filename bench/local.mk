@@ -41,6 +41,11 @@ bench_economics_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP
 noinst_PROGRAMS += bench/argon2id_curve
 bench_argon2id_curve_SOURCES = bench/argon2id_curve.c
 bench_argon2id_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
+# postage's own Argon2id kernel by kernel, huge pages and prefetching on
+# and off, beside both libraries and a copy's bandwidth (issue 21).
+noinst_PROGRAMS += bench/argon2_kernels
+bench_argon2_kernels_SOURCES = bench/argon2_kernels.c
+bench_argon2_kernels_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 # Batch minting on 1 and all threads, beside the per-stamp path (the
 # report's mint section).
 noinst_PROGRAMS += bench/mint_batch
