@@ -34,6 +34,7 @@ $(B)/obj/%.o: $(top_srcdir)/%.c
 # (simd/local.mk); empty where configure did not find the set.
 $(B)/obj/simd/argon2_avx2.o: FUZZ_CFLAGS += $(CFLAGS_AVX2)
 $(B)/obj/simd/argon2_avx512.o: FUZZ_CFLAGS += $(CFLAGS_AVX512)
+$(B)/obj/simd/argon2_neon.o: FUZZ_CFLAGS += $(CFLAGS_NEON)
 
 # Per target: its FUZZ_SRCS_ objects in an archive (so only what it uses
 # is linked, and what that drags in must be listed), and the program.

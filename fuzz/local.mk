@@ -13,7 +13,7 @@
 # postage's own Argon2id (lib/argon2id.c's third backend) and its
 # fill-block kernels; fuzz.mk gives each instruction-set file its flags.
 FUZZ_ARGON2 = lib/argon2id_core.c simd/argon2_kernels.c simd/argon2_portable.c \
-	simd/argon2_avx2.c simd/argon2_avx512.c simd/cpu_features.c
+	simd/argon2_avx2.c simd/argon2_avx512.c simd/argon2_neon.c simd/cpu_features.c
 
 # The core stamp code: grammar, dates, matching, Argon2id, checking,
 # header scanning, and the double-spend store checking links against.
@@ -69,7 +69,7 @@ fuzz:
 	  FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
 	  POSTAGE_DEP_LIBS='$(POSTAGE_DEP_LIBS)' RESOLV_LIBS='$(RESOLV_LIBS)' \
 	  SPF2_LIBS='$(SPF2_LIBS)' \
-	  CFLAGS_AVX2='$(CFLAGS_AVX2)' CFLAGS_AVX512='$(CFLAGS_AVX512)' \
+	  CFLAGS_AVX2='$(CFLAGS_AVX2)' CFLAGS_AVX512='$(CFLAGS_AVX512)' CFLAGS_NEON='$(CFLAGS_NEON)' \
 	  FUZZ_DEP_CFLAGS='$(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(ARGON2_CFLAGS) $(LMDB_CFLAGS) $(HIREDIS_CFLAGS)' \
 	  run
 

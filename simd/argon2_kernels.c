@@ -21,6 +21,9 @@ extern const struct argon2_kernel argon2_kernel_avx512;
 #ifdef HAVE_KERNEL_AVX2
 extern const struct argon2_kernel argon2_kernel_avx2;
 #endif
+#ifdef HAVE_KERNEL_NEON
+extern const struct argon2_kernel argon2_kernel_neon;
+#endif
 
 /* Preference order: widest vectors first. */
 static const struct argon2_kernel *const kernels[] = {
@@ -29,6 +32,9 @@ static const struct argon2_kernel *const kernels[] = {
 #endif
 #ifdef HAVE_KERNEL_AVX2
     &argon2_kernel_avx2,
+#endif
+#ifdef HAVE_KERNEL_NEON
+    &argon2_kernel_neon,
 #endif
     &argon2_kernel_portable,
 };

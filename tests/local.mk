@@ -184,6 +184,9 @@ EXTRA_DIST += $(SHELL_TESTS)
 # compiler and qemu are installed (setup.sh installs them).
 TESTS += tests/system/aarch64_kernels.sh
 EXTRA_DIST += tests/system/aarch64_kernels.sh tests/system/xkernels.c
+# The same for the Argon2 fill-block kernels (NEON against portable).
+TESTS += tests/system/aarch64_argon2.sh
+EXTRA_DIST += tests/system/aarch64_argon2.sh tests/system/xargon2.c
 
 # A damaged, lost or replaced LMDB store (issue 16): postage-verify
 # refuses it cleanly, postaged runs on with on_error for what needs it, at
