@@ -186,7 +186,8 @@ TESTS += tests/system/aarch64_kernels.sh
 EXTRA_DIST += tests/system/aarch64_kernels.sh tests/system/xkernels.c
 # The same for the Argon2 fill-block kernels (NEON against portable).
 TESTS += tests/system/aarch64_argon2.sh
-EXTRA_DIST += tests/system/aarch64_argon2.sh tests/system/xargon2.c
+EXTRA_DIST += tests/system/aarch64_argon2.sh tests/system/xargon2.c \
+	tests/system/xsodium/sodium.h
 
 # A damaged, lost or replaced LMDB store (issue 16): postage-verify
 # refuses it cleanly, postaged runs on with on_error for what needs it, at

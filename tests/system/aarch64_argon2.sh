@@ -1,8 +1,11 @@
 #!/bin/sh
 # aarch64_argon2.sh - cross-build the aarch64 Argon2 fill-block kernels
-# (NEON and the portable one) with gcc-aarch64-linux-gnu and run their
-# checks (tests/system/xargon2.c) under qemu-user on three CPU models: max,
-# the Cortex-A53 and the Cortex-A72 (the Raspberry Pi 4's core).
+# (NEON and the portable one) and postage's Argon2id on them
+# (lib/argon2id_core.c, with the Blake2b stand-in tests/system/xsodium/)
+# with gcc-aarch64-linux-gnu and run their checks (tests/system/xargon2.c:
+# kernels against portable, RFC 9106's and docs/argon2id.md's vectors)
+# under qemu-user on three CPU models: max, the Cortex-A53 and the
+# Cortex-A72 (the Raspberry Pi 4's core).
 # Skipped (exit 77) when the cross compiler or qemu-aarch64 is missing;
 # setup.sh installs both, so CI runs it.
 . "${top_srcdir:-.}/tests/lib/testlib.sh"
@@ -31,6 +34,7 @@ compile simd/argon2_portable.c
 compile simd/cpu_features.c
 compile simd/argon2_kernels.c
 compile simd/argon2_neon.c
+compile lib/argon2id_core.c -I"$src/tests/system/xsodium"
 compile tests/system/xargon2.c
 "$CC_AARCH64" -static -o "$TMP/xargon2" "$TMP"/*.o -lpthread ||
     { fail "linking the aarch64 test"; finish; }
@@ -42,5 +46,6 @@ for cpu in max cortex-a53 cortex-a72; do
     expect_eq "aarch64 Argon2 kernels under qemu -cpu $cpu" 0 "$status"
     grep -q '^neon self-test ok' "$TMP/out.$cpu" || fail "$cpu: the NEON kernel did not run"
     grep -q '^neon against portable: ok' "$TMP/out.$cpu" || fail "$cpu: NEON differs from portable"
+    grep -q '^neon Argon2id vectors: ok' "$TMP/out.$cpu" || fail "$cpu: NEON hashes are wrong"
 done
 finish
