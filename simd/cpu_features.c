@@ -1,5 +1,6 @@
 /*
- * cpu_features.c - instruction-set detection for the SHA-1 kernels.
+ * cpu_features.c - instruction-set detection for the SHA-1 and Argon2
+ * kernels.
  *
  * A CPUID feature bit alone is not enough for AVX and AVX-512: the OS must
  * also save the wider registers on a context switch, which it announces

@@ -1,9 +1,10 @@
 /*
  * cpu_features.h - does this CPU and OS support an instruction set?
  *
- * Each function answers for one SHA-1 kernel and is that kernel's
- * cpu_supported hook.  They ask the hardware every time (CPUID, XGETBV,
- * getauxval); the dispatcher caches the answers.  On other architectures
+ * Each function answers for one instruction set and is the cpu_supported
+ * hook of the SHA-1 and Argon2 kernels written for it.  They ask the
+ * hardware every time (CPUID, XGETBV, getauxval); the dispatchers cache
+ * the answers.  On other architectures
  * they return 0.
  */
 #ifndef POSTAGE_CPU_FEATURES_H
