@@ -223,8 +223,8 @@ next_addresses(const struct fill_state *s, argon2_block *addr, argon2_block *inp
                const argon2_block *zero)
 {
     input->v[6]++;
-    s->fill(zero, input, addr, 0);
-    s->fill(zero, addr, addr, 0);
+    s->fill(zero, input, addr, 0, NULL);
+    s->fill(zero, addr, addr, 0, NULL);
 }
 
 /* The reference block for index @i of a segment, from its pseudo-random
@@ -245,6 +245,22 @@ prefetch_block(const argon2_block *b)
 {
     for (size_t off = 0; off < ARGON2_BLOCK_SIZE; off += 64)
         __builtin_prefetch((const char *) b + off, 0, 3);
+}
+
+/* Where the hook of a data-dependent fill finds what the next block's
+ * reference depends on. */
+struct next_ref {
+    const struct fill_state *s;
+    uint32_t pass, lane, slice, index;   /* index: the NEXT block's */
+};
+
+/* Word 0 of the block being filled is the next block's pseudo-random
+ * value: fetch its reference while the kernel finishes this block. */
+static void
+prefetch_next(void *ctx, uint64_t w0)
+{
+    const struct next_ref *n = ctx;
+    prefetch_block(reference(n->s, n->pass, n->lane, n->slice, n->index, w0));
 }
 
 static void
@@ -269,6 +285,8 @@ fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t 
         if (independent)
             next_addresses(s, &addr, &input, &zero);
     }
+    struct next_ref next = { s, pass, lane, slice, 0 };
+    const struct argon2_fill_hook hook = { prefetch_next, &next };
     argon2_block *lane_base = s->mem + (size_t) lane * s->lane_length;
     uint32_t cur = slice * s->segment_length + start;   /* index in the lane */
     for (uint32_t i = start; i < s->segment_length; i++, cur++) {
@@ -284,11 +302,17 @@ fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t 
         const argon2_block *ref = reference(s, pass, lane, slice, i, rand);
         /* The next block's reference is known now only when addressing is
          * data-independent and its address block is already made. */
-        if (independent && s->prefetch && i + 1 < s->segment_length &&
-            (i + 1) % ADDRESSES_PER_BLOCK != 0)
-            prefetch_block(reference(s, pass, lane, slice, i + 1,
-                                     addr.v[(i + 1) % ADDRESSES_PER_BLOCK]));
-        s->fill(prev, ref, &lane_base[cur], pass != 0);
+        const struct argon2_fill_hook *h = NULL;
+        if (s->prefetch && i + 1 < s->segment_length) {
+            if (!independent) {
+                next.index = i + 1;   /* known once word 0 of this block is */
+                h = &hook;
+            } else if ((i + 1) % ADDRESSES_PER_BLOCK != 0) {
+                prefetch_block(reference(s, pass, lane, slice, i + 1,
+                                         addr.v[(i + 1) % ADDRESSES_PER_BLOCK]));
+            }
+        }
+        s->fill(prev, ref, &lane_base[cur], pass != 0, h);
     }
 }
 

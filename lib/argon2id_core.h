@@ -31,9 +31,8 @@
 
 /* argon2id_core_new()'s flags. */
 #define ARGON2ID_CORE_HUGE_PAGES 1u  /* madvise(MADV_HUGEPAGE) the work area */
-#define ARGON2ID_CORE_PREFETCH 2u    /* prefetch the next reference block where
-                                        it is known ahead (data-independent
-                                        addressing) */
+#define ARGON2ID_CORE_PREFETCH 2u    /* prefetch the next reference block as
+                                        soon as its address is known */
 
 /* A reusable work area: ARGON2_BLOCK_SIZE-byte blocks, memory_kib of them. */
 typedef struct argon2id_core argon2id_core;
@@ -58,10 +57,12 @@ struct argon2id_core_input {
  *              huge pages (ignored where unsupported): Argon2 reads its
  *              memory at random, so 4 KiB pages cost a TLB miss on nearly
  *              every reference block.  ARGON2ID_CORE_PREFETCH prefetches
- *              the next reference block during the data-independent half
- *              of the first pass, the only place its address is known one
- *              block ahead.  Neither changes a tag; both are there to be
- *              measured (bench/argon2_kernels).
+ *              the next reference block as soon as its address is known:
+ *              a block ahead where addressing is data-independent, and,
+ *              where it is data-dependent, once the kernel has finished
+ *              the current block's word 0 (struct argon2_fill_hook), while
+ *              it computes the rest.  Neither changes a tag; both are
+ *              there to be measured (bench/argon2_kernels).
  * Every page is touched now, so that no hash pays for page faults.
  * Returns POSTAGE_OK, POSTAGE_ERR_INVALID (memory < 8, out NULL),
  * POSTAGE_ERR_NOMEM, or POSTAGE_ERR_INTERNAL if libsodium cannot start.

@@ -58,7 +58,7 @@ static inline __m256i blamka(__m256i x, __m256i y)
     } while (0)
 
 static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor)
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
 {
     /* Byte shuffles rotating each 64-bit word right by 24 and 16 bits. */
     const __m256i rot24 = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
@@ -112,6 +112,9 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
         x[7] = _mm256_permute2x128_si256(d0, d1, 0x31);
         for (int row = 0; row < 8; row++)
             _mm256_store_si256(n + 4 * row + j, _mm256_xor_si256(x[row], keep[4 * row + j]));
+        if (j == 0 && hook != NULL)   /* columns 0 and 1 done: word 0 is final */
+            hook->word0(hook->ctx,
+                        (uint64_t) _mm256_extract_epi64(_mm256_xor_si256(x[0], keep[0]), 0));
     }
 }
 

@@ -52,7 +52,7 @@ static inline __m512i blamka(__m512i x, __m512i y)
     } while (0)
 
 static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor)
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
 {
     /* z[2r + h] holds words 8h..8h+7 of row r (16 words a row). */
     const __m512i *p = (const __m512i *) (const void *) prev->v;
@@ -115,6 +115,9 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
         z[10 + h] = _mm512_permutex2var_epi64(c0, back1, c1);
         z[12 + h] = _mm512_permutex2var_epi64(d0, back0, d1);
         z[14 + h] = _mm512_permutex2var_epi64(d0, back1, d1);
+        if (h == 0 && hook != NULL)   /* columns 0..3 done: word 0 is final */
+            hook->word0(hook->ctx, (uint64_t) _mm_cvtsi128_si64(_mm512_castsi512_si128(
+                                       _mm512_xor_si512(z[0], keep[0]))));
     }
 
     for (int i = 0; i < 16; i++)

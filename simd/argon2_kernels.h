@@ -30,16 +30,32 @@ typedef struct argon2_block {
 } argon2_block;
 
 /*
+ * Word 0 of a new block decides where the next block's reference lies
+ * (data-dependent addressing, RFC 9106 §3.4.1.1), and it is final once the
+ * first column round is done, well before the block is.  A fill function
+ * given a hook calls hook->word0(hook->ctx, word 0 of the new block) at
+ * that moment, so that the caller can prefetch the next reference while
+ * the rest of the block is computed.  The hook must not touch prev, ref
+ * or next.
+ */
+struct argon2_fill_hook {
+    void (*word0)(void *ctx, uint64_t w0);
+    void *ctx;
+};
+
+/*
  * A fill function computes G(prev, ref) (RFC 9106 §3.5):
  *   R = prev XOR ref; Q = the eight Blake2b-BlaMka rounds over R's rows;
  *   Z = the eight rounds over Q's columns; G = Z XOR R;
  * and stores G in *next, or G XOR (the old *next) when with_xor is nonzero
  * (the passes after the first, Argon2 version 0x13).  next may be the same
- * block as prev or ref: every input is read before next is written.  Fill
- * functions are pure: no global state, safe from many threads at once.
+ * block as prev or ref: every input is read before next is written.  hook
+ * may be NULL.  Fill functions are pure: no global state, safe from many
+ * threads at once.
  */
 typedef void (*argon2_fill_fn)(const argon2_block *prev, const argon2_block *ref,
-                               argon2_block *next, int with_xor);
+                               argon2_block *next, int with_xor,
+                               const struct argon2_fill_hook *hook);
 
 struct argon2_kernel {
     const char *name;            /* "portable", "avx2", "avx512", "neon" */

@@ -74,7 +74,7 @@ static inline V ror32(V x)
     } while (0)
 
 static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor)
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
 {
     /* q[8r + k]: 16-byte piece k of row r. */
     V q[64], keep[64];
@@ -86,9 +86,12 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
     for (int r = 0; r < 8; r++)
         ROUND(q[8 * r], q[8 * r + 1], q[8 * r + 2], q[8 * r + 3],
               q[8 * r + 4], q[8 * r + 5], q[8 * r + 6], q[8 * r + 7]);
-    for (int c = 0; c < 8; c++)
+    for (int c = 0; c < 8; c++) {
         ROUND(q[c], q[8 + c], q[16 + c], q[24 + c],
               q[32 + c], q[40 + c], q[48 + c], q[56 + c]);
+        if (c == 0 && hook != NULL)   /* word 0 is final now */
+            hook->word0(hook->ctx, vgetq_lane_u64(veorq_u64(q[0], keep[0]), 0));
+    }
     for (int i = 0; i < 64; i++)
         vst1q_u64(next->v + 2 * i, veorq_u64(q[i], keep[i]));
 }

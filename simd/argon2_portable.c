@@ -50,7 +50,7 @@ static void permute(uint64_t *v, const unsigned i[16])
 }
 
 static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor)
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
 {
     uint64_t r[ARGON2_BLOCK_WORDS], keep[ARGON2_BLOCK_WORDS];
     unsigned idx[16];
@@ -73,6 +73,8 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
             idx[2 * k + 1] = 2 * col + 16 * k + 1;
         }
         permute(r, idx);
+        if (col == 0 && hook != NULL)   /* word 0 is final now */
+            hook->word0(hook->ctx, keep[0] ^ r[0]);
     }
     for (unsigned k = 0; k < ARGON2_BLOCK_WORDS; k++)
         next->v[k] = keep[k] ^ r[k];

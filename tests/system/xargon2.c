@@ -52,14 +52,14 @@ matches_portable(const struct argon2_kernel *k, int n)
         random_block(&old);
         want = old;
         got = old;
-        argon2_kernel_portable.fill_block(&prev, &ref, &want, with_xor);
-        k->fill_block(&prev, &ref, &got, with_xor);
+        argon2_kernel_portable.fill_block(&prev, &ref, &want, with_xor, NULL);
+        k->fill_block(&prev, &ref, &got, with_xor, NULL);
         if (memcmp(&want, &got, sizeof want) != 0)
             return 0;
         want = prev;
         got = prev;
-        argon2_kernel_portable.fill_block(&want, &ref, &want, with_xor);
-        k->fill_block(&got, &ref, &got, with_xor);
+        argon2_kernel_portable.fill_block(&want, &ref, &want, with_xor, NULL);
+        k->fill_block(&got, &ref, &got, with_xor, NULL);
         if (memcmp(&want, &got, sizeof want) != 0)
             return 0;
     }

@@ -74,9 +74,10 @@ END_TEST
 /* A kernel whose answers are wrong (the portable one, one bit off) must
  * fail the self-test, or the self-test proves nothing. */
 static void
-broken_fill(const argon2_block *prev, const argon2_block *ref, argon2_block *next, int with_xor)
+broken_fill(const argon2_block *prev, const argon2_block *ref, argon2_block *next, int with_xor,
+            const struct argon2_fill_hook *hook)
 {
-    argon2_kernel_portable.fill_block(prev, ref, next, with_xor);
+    argon2_kernel_portable.fill_block(prev, ref, next, with_xor, hook);
     next->v[77] ^= 1u << 5;
 }
 
@@ -110,20 +111,20 @@ START_TEST(test_kernels_match_portable)
         int with_xor = round & 1;
         want = old;
         got = old;
-        argon2_kernel_portable.fill_block(&prev, &ref, &want, with_xor);
-        k->fill_block(&prev, &ref, &got, with_xor);
+        argon2_kernel_portable.fill_block(&prev, &ref, &want, with_xor, NULL);
+        k->fill_block(&prev, &ref, &got, with_xor, NULL);
         ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s differs, round %d", k->name,
                       round);
         /* next aliasing prev, then ref */
         want = prev;
         got = prev;
-        argon2_kernel_portable.fill_block(&want, &ref, &want, with_xor);
-        k->fill_block(&got, &ref, &got, with_xor);
+        argon2_kernel_portable.fill_block(&want, &ref, &want, with_xor, NULL);
+        k->fill_block(&got, &ref, &got, with_xor, NULL);
         ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s differs (next = prev)", k->name);
         want = ref;
         got = ref;
-        argon2_kernel_portable.fill_block(&prev, &want, &want, with_xor);
-        k->fill_block(&prev, &got, &got, with_xor);
+        argon2_kernel_portable.fill_block(&prev, &want, &want, with_xor, NULL);
+        k->fill_block(&prev, &got, &got, with_xor, NULL);
         ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s differs (next = ref)", k->name);
     }
     /* Edge words: all ones, where BlaMka's 2*x*y wraps hardest. */
@@ -132,9 +133,47 @@ START_TEST(test_kernels_match_portable)
     memset(&zero, 0, sizeof zero);
     want = zero;
     got = zero;
-    argon2_kernel_portable.fill_block(&ones, &zero, &want, 0);
-    k->fill_block(&ones, &zero, &got, 0);
+    argon2_kernel_portable.fill_block(&ones, &zero, &want, 0, NULL);
+    k->fill_block(&ones, &zero, &got, 0, NULL);
     ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s differs on all-ones", k->name);
+}
+END_TEST
+
+/* A kernel hands its hook word 0 of the new block, once, and the same
+ * word it stores. */
+struct seen {
+    uint64_t w0;
+    int calls;
+};
+
+static void
+remember(void *ctx, uint64_t w0)
+{
+    struct seen *s = ctx;
+    s->w0 = w0;
+    s->calls++;
+}
+
+START_TEST(test_kernels_hook_word0)
+{
+    const struct argon2_kernel *k = argon2_kernel_at((size_t) _i);
+    if (!usable(k))
+        return;
+    for (int round = 0; round < 50; round++) {
+        argon2_block prev, ref, next, plain;
+        struct seen seen = { 0, 0 };
+        const struct argon2_fill_hook hook = { remember, &seen };
+        random_block(&prev);
+        random_block(&ref);
+        random_block(&next);
+        plain = next;
+        k->fill_block(&prev, &ref, &next, round & 1, &hook);
+        k->fill_block(&prev, &ref, &plain, round & 1, NULL);
+        ck_assert_int_eq(seen.calls, 1);
+        ck_assert_msg(seen.w0 == next.v[0], "%s: hook saw another word 0", k->name);
+        ck_assert_msg(memcmp(&next, &plain, sizeof next) == 0, "%s: the hook changed the block",
+                      k->name);
+    }
 }
 END_TEST
 
@@ -344,6 +383,7 @@ suite(void)
     tcase_add_test(t, test_states);
     tcase_add_test(t, test_selftest_catches_a_wrong_kernel);
     tcase_add_loop_test(t, test_kernels_match_portable, 0, n);
+    tcase_add_loop_test(t, test_kernels_hook_word0, 0, n);
     suite_add_tcase(s, t);
     t = tcase_create("argon2id");
     tcase_set_timeout(t, 300);
