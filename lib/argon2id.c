@@ -8,7 +8,9 @@
  * the RFC 9106 API, any lanes, and lets the caller supply the memory, so an
  * attempt reuses a work area faulted in once.  At 64 MiB the fresh mapping
  * alone costs more than the hashing, so which one is faster depends on the
- * parameters and the machine; postage_argon2id_rate() says.
+ * parameters and the machine; postage_argon2id_rate() says.  postage's own
+ * beats both wherever a vector kernel runs, which is why `auto` means it
+ * there (postage_argon2id_backend_resolve()).
  */
 #include "config.h"
 
@@ -34,6 +36,7 @@ struct postage_argon2id_work {
     unsigned char *area;   /* libargon2: the reusable, pre-faulted memory */
     size_t area_len;
     argon2id_core *core;   /* postage: its own reusable work area */
+    const struct argon2_kernel *kernel;   /* postage: its fill-block kernel */
 };
 
 const char *
@@ -57,19 +60,104 @@ postage_argon2id_backend_parse(const char *name)
     return POSTAGE_ERR_INVALID;
 }
 
+/*
+ * The one place `auto` is decided.  postage's Argon2id on a vector kernel
+ * (AVX-512, AVX2, NEON) runs 2-3x the faster library here; on the portable
+ * kernel it runs at about 0.7x libargon2 (bench/argon2_kernels on the
+ * AMD EPYC of issue 21), so there libargon2 is the better choice.  The
+ * dispatch has already established, once, which kernels this CPU runs and
+ * passes the self-test of: its default is the first of them.
+ */
+int
+postage_argon2id_backend_resolve(int backend)
+{
+    if (postage_argon2id_backend_name(backend) == NULL)
+        return POSTAGE_ERR_INVALID;
+    if (backend != POSTAGE_A2ID_AUTO)
+        return backend;
+    return argon2_kernel_default() != &argon2_kernel_portable ? POSTAGE_A2ID_POSTAGE
+                                                              : POSTAGE_A2ID_LIBARGON2;
+}
+
+size_t
+postage_argon2id_kernel_count(void)
+{
+    return argon2_kernel_count();
+}
+
+int
+postage_argon2id_kernel_get(size_t index, struct postage_argon2id_kernel_info *info)
+{
+    const struct argon2_kernel *k = argon2_kernel_at(index);
+    if (k == NULL || info == NULL)
+        return POSTAGE_ERR_INVALID;
+    enum argon2_kernel_state state = argon2_kernel_state(k);
+    info->name = k->name;
+    info->supported = state != ARGON2_KERNEL_UNSUPPORTED;
+    info->selftest_passed = state == ARGON2_KERNEL_USABLE;
+    info->is_default = k == argon2_kernel_default();
+    return POSTAGE_OK;
+}
+
+/* The kernel called @name if it may run here, else why not. */
+static int
+usable_kernel(const char *name, const struct argon2_kernel **out)
+{
+    const struct argon2_kernel *k = argon2_kernel_find(name);
+    if (k == NULL)
+        return POSTAGE_ERR_KERNEL;
+    switch (argon2_kernel_state(k)) {
+    case ARGON2_KERNEL_USABLE: *out = k; return POSTAGE_OK;
+    case ARGON2_KERNEL_UNSUPPORTED: return POSTAGE_ERR_UNSUPPORTED;
+    default: return POSTAGE_ERR_SELFTEST;
+    }
+}
+
+int
+postage_argon2id_kernel_check(const char *name)
+{
+    const struct argon2_kernel *k;
+    return usable_kernel(name, &k);
+}
+
+const char *
+postage_argon2id_kernel_default(void)
+{
+    return argon2_kernel_default()->name;
+}
+
 int
 postage_argon2id_work_new(postage_argon2id_work **out,
                           const struct postage_argon2id_params *params, int backend)
 {
+    return postage_argon2id_work_new_kernel(out, params, backend, NULL);
+}
+
+int
+postage_argon2id_work_new_kernel(postage_argon2id_work **out,
+                                 const struct postage_argon2id_params *params, int backend,
+                                 const char *kernel_name)
+{
     char ext[POSTAGE_A2ID_EXT_MAX];
+    const struct argon2_kernel *kernel = NULL;
     if (out == NULL)
         return POSTAGE_ERR_INVALID;
     *out = NULL;
     if (params == NULL || postage_argon2id_ext_format(params, ext, sizeof ext) != POSTAGE_OK ||
         postage_argon2id_backend_name(backend) == NULL)
         return POSTAGE_ERR_INVALID;
-    if (backend == POSTAGE_A2ID_AUTO)
-        backend = POSTAGE_A2ID_LIBARGON2;
+    if (kernel_name != NULL) {
+        /* A named kernel is one of postage's: a library has none. */
+        if (backend != POSTAGE_A2ID_AUTO && backend != POSTAGE_A2ID_POSTAGE)
+            return POSTAGE_ERR_INVALID;
+        int rc = usable_kernel(kernel_name, &kernel);
+        if (rc != POSTAGE_OK)
+            return rc;
+        backend = POSTAGE_A2ID_POSTAGE;
+    }
+    backend = postage_argon2id_backend_resolve(backend);
+    if (backend == POSTAGE_A2ID_POSTAGE && kernel == NULL)
+        kernel = argon2_kernel_default();
     if (backend == POSTAGE_A2ID_LIBSODIUM && params->lanes != 1)
         return POSTAGE_ERR_UNSUPPORTED;
     if ((uint64_t) params->memory * 1024u > SIZE_MAX / 2)
@@ -82,6 +170,7 @@ postage_argon2id_work_new(postage_argon2id_work **out,
         return POSTAGE_ERR_NOMEM;
     w->params = *params;
     w->backend = backend;
+    w->kernel = kernel;
     if (backend == POSTAGE_A2ID_POSTAGE) {
         /* Huge pages and prefetching: Argon2 reads its memory at random. */
         int rc = argon2id_core_new(&w->core, params->memory,
@@ -127,6 +216,12 @@ int
 postage_argon2id_work_backend(const postage_argon2id_work *work)
 {
     return work != NULL ? work->backend : POSTAGE_ERR_INVALID;
+}
+
+const char *
+postage_argon2id_work_kernel(const postage_argon2id_work *work)
+{
+    return work != NULL && work->kernel != NULL ? work->kernel->name : NULL;
 }
 
 /* libargon2's allocation callbacks take no context pointer, so the work
@@ -184,7 +279,7 @@ postage_argon2id_tag(postage_argon2id_work *work, const struct postage_argon2id_
             .salt = salt, .salt_len = POSTAGE_A2ID_SALT_LEN,
             .memory = params->memory, .passes = params->passes, .lanes = params->lanes,
         };
-        int rc = argon2id_core_hash(work->core, NULL, &in, tag, POSTAGE_A2ID_TAG_LEN);
+        int rc = argon2id_core_hash(work->core, work->kernel, &in, tag, POSTAGE_A2ID_TAG_LEN);
         return rc == POSTAGE_OK ? POSTAGE_OK : POSTAGE_ERR_INTERNAL;
     }
 

@@ -126,6 +126,55 @@ const char *postage_argon2id_backend_name(int backend);
  * name. */
 int postage_argon2id_backend_parse(const char *name);
 
+/**
+ * postage_argon2id_backend_resolve - the backend @backend stands for here.
+ * POSTAGE_A2ID_AUTO becomes POSTAGE_A2ID_POSTAGE when postage's Argon2
+ * dispatch chose a vector kernel (AVX-512, AVX2 or NEON) that this CPU runs
+ * and that passed its self-test, and POSTAGE_A2ID_LIBARGON2 otherwise: on
+ * its portable kernel postage's Argon2id runs at about 0.7x libargon2
+ * (bench/argon2_kernels), on a vector kernel at 2-3x the faster library.
+ * Every backend computes the same tags; this only decides the speed.  Any
+ * other backend is returned as it is; POSTAGE_ERR_INVALID for a value that
+ * names none.  This is the rule wherever `auto` is taken (mint, verify,
+ * postaged's pool).
+ */
+int postage_argon2id_backend_resolve(int backend);
+
+/* postage's own Argon2id fills its blocks with one of several kernels, one
+ * per instruction set (simd/argon2_kernels.h).  Each is checked once, on
+ * first use: does this CPU (and OS) run it, and does it give the known
+ * answers?  The default is the first that passes both, in order of
+ * preference (avx512, avx2, neon, portable). */
+struct postage_argon2id_kernel_info {
+    const char *name;        /* "avx512", "avx2", "neon" or "portable"   */
+    int supported;           /* 1 if this CPU and OS can run it           */
+    int selftest_passed;     /* 1 if it gave the known answers            */
+    int is_default;          /* 1 for the kernel used when none is named  */
+};
+
+/** postage_argon2id_kernel_count - Argon2 kernels compiled into this
+ * build (at least 1: the portable one). */
+size_t postage_argon2id_kernel_count(void);
+
+/**
+ * postage_argon2id_kernel_get - describe the @index-th compiled Argon2
+ * kernel (in order of preference).  Returns POSTAGE_OK, or
+ * POSTAGE_ERR_INVALID past the end or for a NULL @info.
+ */
+int postage_argon2id_kernel_get(size_t index, struct postage_argon2id_kernel_info *info);
+
+/**
+ * postage_argon2id_kernel_check - may Argon2 kernel @name be used here?
+ * Returns POSTAGE_OK, POSTAGE_ERR_KERNEL (no such kernel in this build, or
+ * NULL), POSTAGE_ERR_UNSUPPORTED (CPU or OS lacks it) or
+ * POSTAGE_ERR_SELFTEST.
+ */
+int postage_argon2id_kernel_check(const char *name);
+
+/** postage_argon2id_kernel_default - name of the default Argon2 kernel;
+ * never NULL. */
+const char *postage_argon2id_kernel_default(void);
+
 /* A reusable computation: its backend and, for libargon2, a work area
  * allocated and touched once so that no attempt pays for page faults.  It
  * serves any parameters up to the memory it was made for.  Use one per
@@ -138,11 +187,13 @@ typedef struct postage_argon2id_work postage_argon2id_work;
  * @params:  the largest parameters it will serve (within the grammar's
  *           limits): its memory is allocated now, for libargon2.
  * @backend: POSTAGE_A2ID_LIBSODIUM, POSTAGE_A2ID_LIBARGON2,
- *           POSTAGE_A2ID_POSTAGE, or POSTAGE_A2ID_AUTO, which picks
- *           libargon2 (callers that want the fastest for their parameters
- *           measure with postage_argon2id_rate()).  postage's work area
- *           asks for huge pages and is never cleared: a stamp holds no
- *           secret (lib/argon2id_core.h says why).
+ *           POSTAGE_A2ID_POSTAGE, or POSTAGE_A2ID_AUTO, which picks as
+ *           postage_argon2id_backend_resolve() says (callers that want the
+ *           fastest for their parameters measure with
+ *           postage_argon2id_rate()).  postage's work area asks for huge
+ *           pages and is never cleared: a stamp holds no secret
+ *           (lib/argon2id_core.h says why); it fills blocks with the
+ *           default kernel (postage_argon2id_kernel_default()).
  *
  * Returns POSTAGE_OK; POSTAGE_ERR_INVALID for bad parameters or backend;
  * POSTAGE_ERR_UNSUPPORTED for libsodium with more than one lane;
@@ -151,11 +202,33 @@ typedef struct postage_argon2id_work postage_argon2id_work;
 int postage_argon2id_work_new(postage_argon2id_work **out,
                               const struct postage_argon2id_params *params, int backend);
 
+/**
+ * postage_argon2id_work_new_kernel - postage_argon2id_work_new() with
+ * postage's Argon2id on a chosen fill-block kernel, to compare kernels or
+ * test one.  Tags are the same on every kernel.
+ * @kernel:  an Argon2 kernel's name (postage_argon2id_kernel_get()), or
+ *           NULL for postage_argon2id_work_new() exactly.  With a name,
+ *           @backend must be POSTAGE_A2ID_POSTAGE or POSTAGE_A2ID_AUTO
+ *           (naming a kernel means postage's own, even "portable").
+ *
+ * Returns what postage_argon2id_work_new() does, and, for a named kernel,
+ * POSTAGE_ERR_INVALID with a library @backend, or the errors of
+ * postage_argon2id_kernel_check().
+ */
+int postage_argon2id_work_new_kernel(postage_argon2id_work **out,
+                                     const struct postage_argon2id_params *params,
+                                     int backend, const char *kernel);
+
 /** postage_argon2id_work_free - release @work (NULL is allowed). */
 void postage_argon2id_work_free(postage_argon2id_work *work);
 
-/** postage_argon2id_work_backend - the backend @work computes with. */
+/** postage_argon2id_work_backend - the backend @work computes with
+ * (never POSTAGE_A2ID_AUTO: resolved when @work was made). */
 int postage_argon2id_work_backend(const postage_argon2id_work *work);
+
+/** postage_argon2id_work_kernel - the name of the Argon2 kernel @work
+ * fills blocks with; NULL for a library backend (or a NULL @work). */
+const char *postage_argon2id_work_kernel(const postage_argon2id_work *work);
 
 /**
  * postage_argon2id_tag - compute a stamp's Argon2id tag.

@@ -32,6 +32,7 @@
 #include <argon2.h>
 
 #include "postage.h"
+#include "simd/argon2_kernels.h"
 #include "tests/unit/check_main.h"
 
 #define NOON_261127 INT64_C(1795780800) /* 2026-11-27 12:00:00 UTC */
@@ -592,10 +593,25 @@ START_TEST(test_work_limits)
     ck_assert_int_eq(postage_argon2id_work_new(NULL, &m1024, POSTAGE_A2ID_AUTO),
                      POSTAGE_ERR_INVALID);
 
-    /* Automatic means libargon2, the one that reuses memory. */
+    /* Automatic means postage's own where the dispatch chose a vector
+     * kernel, libargon2 where it fell back to the portable one (0.7x
+     * libargon2).  The expectation comes from the dispatch itself, so
+     * this fails wherever auto ignores what the kernels can do. */
+    const struct argon2_kernel *chosen = argon2_kernel_default();
+    int expected = chosen != &argon2_kernel_portable ? POSTAGE_A2ID_POSTAGE
+                                                     : POSTAGE_A2ID_LIBARGON2;
+    ck_assert_int_eq(postage_argon2id_backend_resolve(POSTAGE_A2ID_AUTO), expected);
     ck_assert_int_eq(postage_argon2id_work_new(&w, &m1024, POSTAGE_A2ID_AUTO), POSTAGE_OK);
-    ck_assert_int_eq(postage_argon2id_work_backend(w), POSTAGE_A2ID_LIBARGON2);
+    ck_assert_int_eq(postage_argon2id_work_backend(w), expected);
+    if (expected == POSTAGE_A2ID_POSTAGE)
+        ck_assert_str_eq(postage_argon2id_work_kernel(w), chosen->name);
+    else
+        ck_assert_ptr_null(postage_argon2id_work_kernel(w));
     postage_argon2id_work_free(w);
+    for (int b = POSTAGE_A2ID_LIBSODIUM; b <= POSTAGE_A2ID_POSTAGE; b++)
+        ck_assert_int_eq(postage_argon2id_backend_resolve(b), b);
+    ck_assert_int_eq(postage_argon2id_backend_resolve(4), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_backend_resolve(-1), POSTAGE_ERR_INVALID);
     postage_argon2id_work_free(NULL);
     ck_assert_int_eq(postage_argon2id_work_backend(NULL), POSTAGE_ERR_INVALID);
 
@@ -604,6 +620,84 @@ START_TEST(test_work_limits)
     ck_assert_ptr_null(postage_argon2id_backend_name(4));
     ck_assert_int_eq(postage_argon2id_backend_parse("argon2"), POSTAGE_ERR_INVALID);
     ck_assert_int_eq(postage_argon2id_backend_parse(NULL), POSTAGE_ERR_INVALID);
+}
+END_TEST
+
+/* The public view of the Argon2 kernels is the dispatch's, and a work
+ * area on any usable kernel gives libargon2's tags. */
+START_TEST(test_kernel_choice)
+{
+    const struct postage_argon2id_params p = params(64, 2, 2);
+    const char *text = HEIDI;
+    unsigned char want[POSTAGE_A2ID_TAG_LEN], got[POSTAGE_A2ID_TAG_LEN];
+    tag_with(POSTAGE_A2ID_LIBARGON2, &p, text, strlen(text), want);
+
+    ck_assert_uint_eq(postage_argon2id_kernel_count(), argon2_kernel_count());
+    ck_assert_str_eq(postage_argon2id_kernel_default(), argon2_kernel_default()->name);
+    size_t defaults = 0, usable = 0;
+    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
+        struct postage_argon2id_kernel_info info;
+        const struct argon2_kernel *k = argon2_kernel_at(i);
+        enum argon2_kernel_state state = argon2_kernel_state(k);
+        ck_assert_int_eq(postage_argon2id_kernel_get(i, &info), POSTAGE_OK);
+        ck_assert_str_eq(info.name, k->name);
+        ck_assert_int_eq(info.supported, state != ARGON2_KERNEL_UNSUPPORTED);
+        ck_assert_int_eq(info.selftest_passed, state == ARGON2_KERNEL_USABLE);
+        ck_assert_int_eq(info.is_default, k == argon2_kernel_default());
+        defaults += (size_t) info.is_default;
+
+        postage_argon2id_work *w = NULL;
+        int rc = postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_POSTAGE, k->name);
+        if (state != ARGON2_KERNEL_USABLE) {
+            ck_assert_int_eq(rc, state == ARGON2_KERNEL_UNSUPPORTED ? POSTAGE_ERR_UNSUPPORTED
+                                                                     : POSTAGE_ERR_SELFTEST);
+            ck_assert_int_eq(postage_argon2id_kernel_check(k->name), rc);
+            ck_assert_ptr_null(w);
+            continue;
+        }
+        usable++;
+        ck_assert_int_eq(postage_argon2id_kernel_check(k->name), POSTAGE_OK);
+        ck_assert_int_eq(rc, POSTAGE_OK);
+        ck_assert_str_eq(postage_argon2id_work_kernel(w), k->name);
+        ck_assert_int_eq(postage_argon2id_tag(w, &p, text, strlen(text), got), POSTAGE_OK);
+        ck_assert_msg(memcmp(got, want, sizeof want) == 0, "kernel %s: tag differs", k->name);
+        postage_argon2id_work_free(w);
+
+        /* Naming a kernel with auto means postage's own, even "portable". */
+        ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_AUTO, k->name),
+                         POSTAGE_OK);
+        ck_assert_int_eq(postage_argon2id_work_backend(w), POSTAGE_A2ID_POSTAGE);
+        ck_assert_str_eq(postage_argon2id_work_kernel(w), k->name);
+        postage_argon2id_work_free(w);
+        /* A library has no kernels. */
+        ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_LIBARGON2,
+                                                          k->name), POSTAGE_ERR_INVALID);
+        ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_LIBSODIUM,
+                                                          k->name), POSTAGE_ERR_INVALID);
+    }
+    ck_assert_uint_eq(defaults, 1);
+    ck_assert_uint_ge(usable, 1);
+
+    struct postage_argon2id_kernel_info info;
+    ck_assert_int_eq(postage_argon2id_kernel_get(postage_argon2id_kernel_count(), &info),
+                     POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_kernel_get(0, NULL), POSTAGE_ERR_INVALID);
+    ck_assert_int_eq(postage_argon2id_kernel_check("no-such-kernel"), POSTAGE_ERR_KERNEL);
+    ck_assert_int_eq(postage_argon2id_kernel_check(NULL), POSTAGE_ERR_KERNEL);
+    postage_argon2id_work *w = NULL;
+    ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_POSTAGE,
+                                                      "no-such-kernel"), POSTAGE_ERR_KERNEL);
+    ck_assert_ptr_null(w);
+    /* No name: exactly postage_argon2id_work_new(), the default kernel. */
+    ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_POSTAGE, NULL),
+                     POSTAGE_OK);
+    ck_assert_str_eq(postage_argon2id_work_kernel(w), argon2_kernel_default()->name);
+    postage_argon2id_work_free(w);
+    ck_assert_int_eq(postage_argon2id_work_new_kernel(&w, &p, POSTAGE_A2ID_LIBARGON2, NULL),
+                     POSTAGE_OK);
+    ck_assert_ptr_null(postage_argon2id_work_kernel(w));
+    postage_argon2id_work_free(w);
+    ck_assert_ptr_null(postage_argon2id_work_kernel(NULL));
 }
 END_TEST
 
@@ -1116,6 +1210,7 @@ suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_work_reuse);
     tcase_add_test(t, test_work_limits);
+    tcase_add_test(t, test_kernel_choice);
     suite_add_tcase(s, t);
 
     t = tcase_create("bounds");
