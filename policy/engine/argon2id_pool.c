@@ -53,7 +53,11 @@ pd_a2id_pool_take(struct pd_a2id_pool *p)
     /* One lane is the smallest memory a work area can serve at this size;
      * the area serves any lanes up to what the memory allows. */
     struct postage_argon2id_params params = { p->memory, 1, 1 };
-    if (postage_argon2id_work_new(&w, &params, POSTAGE_A2ID_LIBARGON2) != POSTAGE_OK) {
+    /* auto: postage's own Argon2id where a vector kernel runs, so that a
+     * check costs what minting does; libargon2 where only the portable
+     * kernel would (postage_argon2id_backend_resolve()).  Tags are the
+     * same either way. */
+    if (postage_argon2id_work_new(&w, &params, POSTAGE_A2ID_AUTO) != POSTAGE_OK) {
         pthread_mutex_lock(&p->lock);
         p->made--;
         pthread_cond_signal(&p->freed);

@@ -17,8 +17,8 @@
 
 struct pd_a2id_pool;
 
-/* A pool of at most @areas work areas of @memory_kib each (libargon2).
- * NULL if out of memory. */
+/* A pool of at most @areas work areas of @memory_kib each (backend auto:
+ * postage_argon2id_backend_resolve()).  NULL if out of memory. */
 struct pd_a2id_pool *pd_a2id_pool_new(unsigned areas, uint32_t memory_kib);
 
 /* Take a work area, waiting while all are in use.  NULL if one could not
