@@ -30,7 +30,8 @@ struct a2id_search {
     char prefix[POSTAGE_MINT_STAMP_SIZE];  /* the stamp up to its counter */
     size_t prefix_len;
     struct postage_argon2id_params params;
-    int backend;
+    int backend;                /* resolved: never POSTAGE_A2ID_AUTO */
+    const char *kernel;         /* postage's Argon2 kernel; NULL: default */
     unsigned bits;
 
     atomic_uint_fast64_t next;
@@ -79,7 +80,7 @@ worker(void *arg)
     char text[POSTAGE_MINT_STAMP_SIZE];
     unsigned char tag[POSTAGE_A2ID_TAG_LEN];
 
-    int rc = postage_argon2id_work_new(&work, &s->params, s->backend);
+    int rc = postage_argon2id_work_new_kernel(&work, &s->params, s->backend, s->kernel);
     if (rc != POSTAGE_OK) {
         mint_crew_leave(&s->crew, 0, rc);
         return NULL;
@@ -112,8 +113,22 @@ mint_argon2id(const char *head, size_t head_len, const struct postage_mint_optio
     unsigned char rnd[POSTAGE_RAND_LEN];
     int rc = POSTAGE_OK;
 
-    if (o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM && o->argon2id_params.lanes != 1)
+    /* auto is resolved in one place, by the library; a named kernel means
+     * postage's own Argon2id, and must run here before any thread starts. */
+    int backend = o->argon2id_kernel != NULL && o->argon2id_backend == POSTAGE_A2ID_AUTO
+                      ? POSTAGE_A2ID_POSTAGE
+                      : postage_argon2id_backend_resolve(o->argon2id_backend);
+    if (backend < 0)
+        return backend;
+    if (backend == POSTAGE_A2ID_LIBSODIUM && o->argon2id_params.lanes != 1)
         return POSTAGE_ERR_UNSUPPORTED;
+    if (o->argon2id_kernel != NULL) {
+        if (backend != POSTAGE_A2ID_POSTAGE)
+            return POSTAGE_ERR_INVALID;
+        rc = postage_argon2id_kernel_check(o->argon2id_kernel);
+        if (rc != POSTAGE_OK)
+            return rc;
+    }
     if (head_len + POSTAGE_RAND_LEN + 1 + COUNTER_DIGITS_MAX >= POSTAGE_MINT_STAMP_SIZE)
         return POSTAGE_ERR_TOO_LONG;
     struct a2id_search *s = calloc(1, sizeof *s);
@@ -126,8 +141,8 @@ mint_argon2id(const char *head, size_t head_len, const struct postage_mint_optio
     s->prefix[head_len + POSTAGE_RAND_LEN] = ':';
     s->prefix_len = head_len + POSTAGE_RAND_LEN + 1;
     s->params = o->argon2id_params;
-    s->backend = o->argon2id_backend == POSTAGE_A2ID_AUTO ? POSTAGE_A2ID_LIBARGON2
-                                                          : o->argon2id_backend;
+    s->backend = backend;
+    s->kernel = o->argon2id_kernel;
     s->bits = o->bits;
     atomic_init(&s->next, 0);
     mint_crew_init(&s->crew);

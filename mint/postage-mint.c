@@ -85,7 +85,8 @@ usage(FILE *out)
 "  -j, --threads N         search threads (default: one per online CPU)\n"
 "      --kernel NAME       SHA-1 kernel to use (also $POSTAGE_KERNEL);\n"
 "                          see postage-mint --list-kernels\n"
-"      --list-kernels      list the kernels of this build and exit\n"
+"      --list-kernels      list the kernels of this build and exit (with\n"
+"                          --argon2id: the Argon2 kernels)\n"
 "      --speed             measure every kernel here and show how long each\n"
 "                          number of bits takes (with --json: as JSON)\n"
 "      --calibrate         measure this device (about a second per thread\n"
@@ -107,8 +108,12 @@ usage(FILE *out)
 "      --lanes N           Argon2id lanes, 1-255 (default 1)\n"
 "      --argon2id-backend auto|libargon2|libsodium|postage  which code\n"
 "                          computes (postage: its own SIMD kernels; auto:\n"
-"                          the fastest in the device profile, else\n"
-"                          libargon2)\n"
+"                          postage where a vector kernel (avx512, avx2,\n"
+"                          neon) runs, else libargon2; with --budget, the\n"
+"                          profile's fastest)\n"
+"      --argon2-kernel NAME  postage's Argon2 kernel (also\n"
+"                          $POSTAGE_ARGON2_KERNEL); see --argon2id\n"
+"                          --list-kernels\n"
 "\n"
 "Exit status: 0 all stamps minted, 2 usage or system error (or no usable\n"
 "device profile for --budget), 3 --max-time reached.  Each extra bit\n"
@@ -283,20 +288,60 @@ argon2id_check_options(const struct postage_mint_options *o)
     return 0;
 }
 
-/* The faster backend for these parameters in the device profile, if it
- * has them; libargon2 (which reuses its memory) otherwise. */
+/* --argon2id --list-kernels: postage's Argon2 kernels, in the columns of
+ * the SHA-1 list (lanes are not theirs: one block at a time). */
 static int
-argon2id_profile_backend(const struct postage_mint_options *o)
+list_argon2_kernels(void)
 {
-    struct device_profile p;
-    char path[4096], err[4600];
-    int backend;
-    double rate;
-    if (profile_find(path, sizeof path, &p, err, sizeof err) == PROFILE_OK &&
-        profile_argon2id_rate(&p, o->argon2id_params.memory, o->argon2id_params.passes,
-                              o->argon2id_params.lanes, o->threads, &backend, &rate) == 0)
-        return backend;
-    return POSTAGE_A2ID_LIBARGON2;
+    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
+        struct postage_argon2id_kernel_info k;
+        if (postage_argon2id_kernel_get(i, &k) != POSTAGE_OK)
+            continue;
+        printf("%-10s %2s lanes  %-13s %-16s%s\n", k.name, "-",
+               k.supported ? "supported" : "unsupported",
+               !k.supported ? "" : k.selftest_passed ? "self-test ok" : "SELF-TEST FAILED",
+               k.is_default ? "  (default)" : "");
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The Argon2 kernel to mint with: --argon2-kernel, else
+ * $POSTAGE_ARGON2_KERNEL where the backend is postage's own (or auto, which
+ * naming a kernel makes postage's); a library has no kernels, so the
+ * environment is ignored for one and the option refused.  Returns 0, or
+ * -1 after saying why (an unknown or unusable name, with the usable ones). */
+static int
+argon2_kernel_choose(struct postage_mint_options *o, const char *given, const char *env)
+{
+    int library = o->argon2id_backend == POSTAGE_A2ID_LIBARGON2 ||
+                  o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM;
+    if (given != NULL && library) {
+        cli_error("--argon2-kernel names one of postage's own Argon2 kernels: not with "
+                  "--argon2id-backend %s", postage_argon2id_backend_name(o->argon2id_backend));
+        return -1;
+    }
+    o->argon2id_kernel = given != NULL ? given : library ? NULL : env;
+    if (o->argon2id_kernel == NULL)
+        return 0;
+    int rc = postage_argon2id_kernel_check(o->argon2id_kernel);
+    if (rc == POSTAGE_OK)
+        return 0;
+    char usable[128] = "";
+    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
+        struct postage_argon2id_kernel_info k;
+        if (postage_argon2id_kernel_get(i, &k) == POSTAGE_OK && k.selftest_passed &&
+            strlen(usable) + strlen(k.name) + 2 < sizeof usable)
+            strcat(strcat(usable, *usable ? " " : ""), k.name);
+    }
+    /* postage_strerror() words these for SHA-1 kernels. */
+    cli_error("Argon2 kernel '%s'%s: %s; usable here: %s (postage-mint --argon2id "
+              "--list-kernels)", o->argon2id_kernel,
+              given != NULL ? "" : " (from $POSTAGE_ARGON2_KERNEL)",
+              rc == POSTAGE_ERR_KERNEL ? "not in this build"
+              : rc == POSTAGE_ERR_UNSUPPORTED ? "this CPU cannot run it"
+                                              : "it failed its self-test",
+              usable);
+    return -1;
 }
 
 /* --argon2id --budget: the bits from the profile's Argon2id line for these
@@ -326,7 +371,9 @@ argon2id_budget(struct postage_mint_options *o, double budget, int json, int min
         return CLI_EXIT_USAGE;
     }
     o->bits = calibration_bits_within(budget, rate);
-    if (o->argon2id_backend == POSTAGE_A2ID_AUTO)
+    /* The profile's fastest is what the budget was priced on; a named
+     * kernel is postage's own whatever the profile says. */
+    if (o->argon2id_backend == POSTAGE_A2ID_AUTO && o->argon2id_kernel == NULL)
         o->argon2id_backend = backend;
     double worth = postage_argon2id_equivalent_bits(o->bits, a, POSTAGE_REF_SHA1_RATE,
                                                     POSTAGE_REF_ARGON2ID_RATE);
@@ -418,7 +465,7 @@ main(int argc, char **argv)
 {
     enum { OPT_TIME = 256, OPT_JSON, OPT_CASE, OPT_KERNEL, OPT_LIST, OPT_MAXTIME, OPT_SPEED,
            OPT_CALIBRATE, OPT_BUDGET, OPT_A2ID, OPT_MEMORY, OPT_PASSES, OPT_LANES,
-           OPT_A2ID_BACKEND, OPT_FALLBACK, OPT_DNS_SERVER };
+           OPT_A2ID_BACKEND, OPT_FALLBACK, OPT_DNS_SERVER, OPT_A2ID_KERNEL };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "ext", required_argument, NULL, 'x' },
@@ -439,6 +486,7 @@ main(int argc, char **argv)
         { "passes", required_argument, NULL, OPT_PASSES },
         { "lanes", required_argument, NULL, OPT_LANES },
         { "argon2id-backend", required_argument, NULL, OPT_A2ID_BACKEND },
+        { "argon2-kernel", required_argument, NULL, OPT_A2ID_KERNEL },
         { "fallback-bits", required_argument, NULL, OPT_FALLBACK },
         { "dns-server", required_argument, NULL, OPT_DNS_SERVER },
         { "help", no_argument, NULL, 'h' },
@@ -448,7 +496,8 @@ main(int argc, char **argv)
     struct postage_mint_options o;
     struct progress_state st = { 0 };
     int header = 0, json = 0, speed = 0, calibrate_mode = 0, bits_given = 0, c;
-    int a2id_given = 0, memory_given = 0, bits_auto = 0;
+    int a2id_given = 0, memory_given = 0, bits_auto = 0, list = 0;
+    const char *a2k_given = NULL, *a2k_env = getenv("POSTAGE_ARGON2_KERNEL");
     struct auto_bits_options auto_opts = { NULL, AUTO_DNS_TIMEOUT, 0, 0 };
     unsigned *auto_of = NULL;   /* -b auto: each resource's bits */
     double budget = 0;
@@ -512,7 +561,7 @@ main(int argc, char **argv)
             }
             break;
         case OPT_KERNEL: o.kernel = optarg; break;
-        case OPT_LIST: return list_kernels();
+        case OPT_LIST: list = 1; break;
         case OPT_SPEED: speed = 1; break;
         case OPT_CALIBRATE: calibrate_mode = 1; break;
         case OPT_BUDGET:
@@ -556,10 +605,15 @@ main(int argc, char **argv)
         case OPT_A2ID_BACKEND:
             o.argon2id_backend = postage_argon2id_backend_parse(optarg);
             if (o.argon2id_backend < 0) {
-                cli_error("--argon2id-backend: '%s' is not auto, libargon2 or libsodium",
+                cli_error("--argon2id-backend: '%s' is not auto, libargon2, libsodium or "
+                          "postage",
                           optarg);
                 return CLI_EXIT_USAGE;
             }
+            a2id_given = 1;
+            break;
+        case OPT_A2ID_KERNEL:
+            a2k_given = optarg;
             a2id_given = 1;
             break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
@@ -578,11 +632,18 @@ main(int argc, char **argv)
                   o.argon2id ? "--argon2id" : "--budget");
         return CLI_EXIT_USAGE;
     }
+    if (list)
+        return o.argon2id ? list_argon2_kernels() : list_kernels();
     if (a2id_given && !o.argon2id) {
-        cli_error("--memory, --passes, --lanes and --argon2id-backend need --argon2id");
+        cli_error("--memory, --passes, --lanes, --argon2id-backend and --argon2-kernel need "
+                  "--argon2id");
         return CLI_EXIT_USAGE;
     }
     if (o.argon2id && argon2id_check_options(&o) != 0)
+        return CLI_EXIT_USAGE;
+    if (a2k_env != NULL && *a2k_env == '\0')
+        a2k_env = NULL;
+    if (o.argon2id && argon2_kernel_choose(&o, a2k_given, a2k_env) != 0)
         return CLI_EXIT_USAGE;
     if (o.argon2id && !bits_given)
         o.bits = ARGON2ID_DEFAULT_BITS;
@@ -670,8 +731,6 @@ main(int argc, char **argv)
         }
     }
 
-    if (o.argon2id && o.argon2id_backend == POSTAGE_A2ID_AUTO)
-        o.argon2id_backend = argon2id_profile_backend(&o);
     if (bits_auto) {
         /* every price before the first stamp: an error stops the run with
          * nothing printed */

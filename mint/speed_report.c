@@ -203,7 +203,9 @@ speed_report_argon2id(const struct postage_argon2id_params *params, unsigned thr
     if (json) {
         fputs("{\"cpu\":", stdout);
         cli_json_string(stdout, cpu, strlen(cpu));
-        printf(",\"threads\":%u,\"argon2id\":[", all);
+        printf(",\"threads\":%u,\"auto\":\"%s\",\"argon2_kernel\":\"%s\",\"argon2id\":[", all,
+               postage_argon2id_backend_name(postage_argon2id_backend_resolve(POSTAGE_A2ID_AUTO)),
+               postage_argon2id_kernel_default());
         for (size_t i = 0; i < n; i++) {
             const struct a2id_row *r = &rows[i];
             printf("%s{\"memory_kib\":%lu,\"passes\":%lu,\"lanes\":%lu,\"libsodium_1\":%.4g,"
@@ -257,6 +259,11 @@ speed_report_argon2id(const struct postage_argon2id_params *params, unsigned thr
                    bits ? p95 : "0", r->worth + bits);
         }
     }
+    /* What auto means here is the library's rule, not this measurement. */
+    printf("\nauto (--argon2id-backend) picks %s on this CPU; postage's Argon2 kernel\n"
+           "here is %s (postage-mint --argon2id --list-kernels).\n",
+           postage_argon2id_backend_name(postage_argon2id_backend_resolve(POSTAGE_A2ID_AUTO)),
+           postage_argon2id_kernel_default());
     printf("\nA 0-bit stamp needs no computation at all, and a stamp of b bits is a\n"
            "correct guess once in 2^b tries: memory makes each attempt dear, not\n"
            "guessing rarer.  Sites set a minimum (postaged: argon2id_min_bits).\n");

@@ -188,6 +188,10 @@ EXTRA_DIST += tests/system/aarch64_kernels.sh tests/system/xkernels.c
 TESTS += tests/system/aarch64_argon2.sh
 EXTRA_DIST += tests/system/aarch64_argon2.sh tests/system/xargon2.c \
 	tests/system/xsodium/sodium.h
+# Argon2id stamps minted on every Argon2 kernel and library, checked by
+# postage-verify on every one and by postaged (its milter, when built).
+TESTS += tests/system/argon2id_roundtrip.sh
+EXTRA_DIST += tests/system/argon2id_roundtrip.sh
 
 # A damaged, lost or replaced LMDB store (issue 16): postage-verify
 # refuses it cleanly, postaged runs on with on_error for what needs it, at

@@ -75,6 +75,13 @@ usage(FILE *out)
 "      --min-bits N       fewest claimed Argon2id bits accepted (default 4);\n"
 "                         stamps outside these bounds are refused as\n"
 "                         'params' before anything is computed\n"
+"      --argon2id-backend auto|libargon2|libsodium|postage  which code\n"
+"                         computes Argon2id (auto: postage where a vector\n"
+"                         kernel (avx512, avx2, neon) runs, else libargon2;\n"
+"                         libsodium does one lane, more go to auto's choice)\n"
+"      --argon2-kernel NAME  postage's Argon2 kernel (also\n"
+"                         $POSTAGE_ARGON2_KERNEL, ignored with a library\n"
+"                         backend); see postage-mint --argon2id --list-kernels\n"
 "      --message          read an RFC 5322 message on standard input and check\n"
 "                         each X-Hashcash: header (header block only) against\n"
 "                         the -r recipients; needs at least one -r\n"
@@ -190,8 +197,9 @@ prepare_argon2id(struct run *run, const char *stamp, size_t len)
         area.memory = grow < max->memory ? (uint32_t) grow : max->memory;
     postage_argon2id_work_free(run->opt.argon2id_work);
     run->work_memory = 0;
-    if (postage_argon2id_work_new(&run->opt.argon2id_work, &area,
-                                  run->opt.argon2id_backend) != POSTAGE_OK)
+    if (postage_argon2id_work_new_kernel(&run->opt.argon2id_work, &area,
+                                         run->opt.argon2id_backend,
+                                         run->opt.argon2id_kernel) != POSTAGE_OK)
         run->opt.argon2id_work = NULL;
     else
         run->work_memory = area.memory;
@@ -317,12 +325,51 @@ check_message(struct run *run)
     return rc;
 }
 
+/* The Argon2 kernel to check with: --argon2-kernel, else
+ * $POSTAGE_ARGON2_KERNEL where the backend is postage's own or auto (a
+ * library has no kernels: the environment is then ignored, the option
+ * refused).  Returns 0, or -1 after saying why, with the usable names. */
+static int
+argon2_kernel_choose(struct postage_check_options *o, const char *given, const char *env)
+{
+    int library = o->argon2id_backend == POSTAGE_A2ID_LIBARGON2 ||
+                  o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM;
+    if (given != NULL && library) {
+        cli_error("--argon2-kernel names one of postage's own Argon2 kernels: not with "
+                  "--argon2id-backend %s", postage_argon2id_backend_name(o->argon2id_backend));
+        return -1;
+    }
+    o->argon2id_kernel = given != NULL ? given : library ? NULL : env;
+    if (o->argon2id_kernel == NULL)
+        return 0;
+    int rc = postage_argon2id_kernel_check(o->argon2id_kernel);
+    if (rc == POSTAGE_OK)
+        return 0;
+    char usable[128] = "";
+    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
+        struct postage_argon2id_kernel_info k;
+        if (postage_argon2id_kernel_get(i, &k) == POSTAGE_OK && k.selftest_passed &&
+            strlen(usable) + strlen(k.name) + 2 < sizeof usable)
+            strcat(strcat(usable, *usable ? " " : ""), k.name);
+    }
+    /* postage_strerror() words these for SHA-1 kernels. */
+    cli_error("Argon2 kernel '%s'%s: %s; usable here: %s (postage-mint --argon2id "
+              "--list-kernels)", o->argon2id_kernel,
+              given != NULL ? "" : " (from $POSTAGE_ARGON2_KERNEL)",
+              rc == POSTAGE_ERR_KERNEL ? "not in this build"
+              : rc == POSTAGE_ERR_UNSUPPORTED ? "this CPU cannot run it"
+                                              : "it failed its self-test",
+              usable);
+    return -1;
+}
+
 int
 main(int argc, char **argv)
 {
     enum { OPT_NOW = 256, OPT_WILD, OPT_CASE, OPT_PURGE, OPT_CREATE, OPT_MESSAGE, OPT_JSON,
            OPT_A2ID,
-           OPT_MAX_MEMORY, OPT_MAX_PASSES, OPT_MAX_LANES, OPT_MIN_BITS };
+           OPT_MAX_MEMORY, OPT_MAX_PASSES, OPT_MAX_LANES, OPT_MIN_BITS, OPT_A2ID_BACKEND,
+           OPT_A2ID_KERNEL };
     static const struct option longopts[] = {
         { "bits", required_argument, NULL, 'b' },
         { "resource", required_argument, NULL, 'r' },
@@ -341,6 +388,8 @@ main(int argc, char **argv)
         { "max-passes", required_argument, NULL, OPT_MAX_PASSES },
         { "max-lanes", required_argument, NULL, OPT_MAX_LANES },
         { "min-bits", required_argument, NULL, OPT_MIN_BITS },
+        { "argon2id-backend", required_argument, NULL, OPT_A2ID_BACKEND },
+        { "argon2-kernel", required_argument, NULL, OPT_A2ID_KERNEL },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -348,6 +397,7 @@ main(int argc, char **argv)
     static struct run run;
     const char *db = NULL;
     int purge = 0, create = 0, c;
+    const char *a2k_given = NULL, *a2k_env = getenv("POSTAGE_ARGON2_KERNEL");
     size_t nres = 0;
 
     cli_set_program(argv[0]);
@@ -422,6 +472,15 @@ main(int argc, char **argv)
                 run.opt.argon2id_min_bits = v;
             break;
         }
+        case OPT_A2ID_BACKEND:
+            run.opt.argon2id_backend = postage_argon2id_backend_parse(optarg);
+            if (run.opt.argon2id_backend < 0) {
+                cli_error("--argon2id-backend: '%s' is not auto, libargon2, libsodium or "
+                          "postage", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_A2ID_KERNEL: a2k_given = optarg; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         case 'V': printf("postage-verify (postage) %s\n", PACKAGE_VERSION); return CLI_EXIT_OK;
         default:
@@ -431,6 +490,10 @@ main(int argc, char **argv)
     }
     run.opt.resources = run.resources;
     run.opt.resource_count = nres;
+    if (a2k_env != NULL && *a2k_env == '\0')
+        a2k_env = NULL;
+    if (argon2_kernel_choose(&run.opt, a2k_given, a2k_env) != 0)
+        return CLI_EXIT_USAGE;
     if (purge && db == NULL) {
         cli_error("--purge needs --db PATH");
         return CLI_EXIT_USAGE;

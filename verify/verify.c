@@ -134,10 +134,15 @@ check_argon2id(const char *stamp, size_t len, const struct postage_check_options
     rc = work != NULL ? postage_argon2id_tag(work, &r->argon2id, stamp, len, tag)
                       : POSTAGE_ERR_INVALID;
     if (rc == POSTAGE_ERR_INVALID) {
+        /* libsodium computes one lane only: more go to what auto picks
+         * (the library's one rule), on the default kernel. */
         int backend = options->argon2id_backend;
-        if (backend == POSTAGE_A2ID_LIBSODIUM && r->argon2id.lanes != 1)
-            backend = POSTAGE_A2ID_LIBARGON2;
-        rc = postage_argon2id_work_new(&own, &r->argon2id, backend);
+        const char *kernel = options->argon2id_kernel;
+        if (backend == POSTAGE_A2ID_LIBSODIUM && r->argon2id.lanes != 1) {
+            backend = POSTAGE_A2ID_AUTO;
+            kernel = NULL;
+        }
+        rc = postage_argon2id_work_new_kernel(&own, &r->argon2id, backend, kernel);
         if (rc == POSTAGE_OK)
             rc = postage_argon2id_tag(own, &r->argon2id, stamp, len, tag);
         postage_argon2id_work_free(own);

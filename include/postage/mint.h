@@ -54,11 +54,15 @@ struct postage_mint_options {
     /* Memory-hard stamps (postage/argon2id.h): with argon2id set, the
      * stamp's EXT is "a2id=m..,t..,p.." for argon2id_params (ext must then
      * be empty), each attempt is one Argon2id computation on
-     * argon2id_backend (POSTAGE_A2ID_AUTO: libargon2), and each thread
-     * reuses one pre-faulted work area.  kernel is ignored. */
+     * argon2id_backend (POSTAGE_A2ID_AUTO: as
+     * postage_argon2id_backend_resolve() says), and each thread reuses one
+     * pre-faulted work area.  kernel is ignored; argon2id_kernel names the
+     * Argon2 kernel of postage's backend (NULL: the default; a name needs
+     * backend postage or auto, see postage_argon2id_work_new_kernel()). */
     int argon2id;
     struct postage_argon2id_params argon2id_params;
     int argon2id_backend;
+    const char *argon2id_kernel;
 };
 
 struct postage_mint_result {
@@ -66,7 +70,8 @@ struct postage_mint_result {
     uint64_t trials;         /* counters tried (about; threads overlap)    */
     double seconds;          /* wall-clock time of the search              */
     const char *kernel;      /* name of the kernel that ran ("argon2id/
-                                libargon2" or "argon2id/libsodium")      */
+                                libargon2", "argon2id/libsodium" or
+                                "argon2id/postage")                      */
     unsigned threads;        /* threads that ran                           */
 };
 

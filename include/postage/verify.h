@@ -49,9 +49,12 @@ struct postage_check_options {
      * (postage_argon2id_equivalent_bits()); and how to compute: a caller's
      * reusable work area (one per thread, made for at least
      * argon2id_max.memory), or NULL for a fresh one per check made with
-     * argon2id_backend.  A stamp the caller's area cannot serve (more
-     * memory than it was made for, or lanes on a libsodium one) gets a
-     * fresh one (libargon2 for lanes). */
+     * argon2id_backend (POSTAGE_A2ID_AUTO: as
+     * postage_argon2id_backend_resolve() says) and argon2id_kernel (NULL:
+     * the default; see postage_argon2id_work_new_kernel()).  A stamp the
+     * caller's area cannot serve (more memory than it was made for, or
+     * lanes on a libsodium one) gets a fresh one (auto's choice for lanes
+     * on libsodium). */
     unsigned kinds;
     struct postage_argon2id_params argon2id_max;
     unsigned argon2id_min_bits;
@@ -59,6 +62,7 @@ struct postage_check_options {
     double argon2id_rate;
     postage_argon2id_work *argon2id_work;
     int argon2id_backend;
+    const char *argon2id_kernel;
 };
 
 struct postage_check_result {

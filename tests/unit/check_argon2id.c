@@ -1141,6 +1141,97 @@ START_TEST(test_mint_round_trip)
 }
 END_TEST
 
+/* Minted on each usable Argon2 kernel, checked on every kernel and both
+ * libraries: the same verdict everywhere; with its counter altered, refused
+ * everywhere.  Two lanes, so that libsodium's checks take the fallback. */
+START_TEST(test_mint_kernels_round_trip)
+{
+    const struct postage_argon2id_params p[] = { { 64, 1, 1 }, { 64, 1, 2 } };
+    const char *resource = "kernels@example.org";
+    static const int libraries[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_LIBSODIUM,
+                                     POSTAGE_A2ID_AUTO };
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++) {
+        for (size_t m = 0; m < argon2_kernel_count(); m++) {
+            const struct argon2_kernel *mk = argon2_kernel_at(m);
+            if (argon2_kernel_state(mk) != ARGON2_KERNEL_USABLE)
+                continue;
+            struct postage_mint_options mo;
+            struct postage_mint_result mr;
+            char stamp[POSTAGE_MINT_STAMP_SIZE];
+            postage_mint_options_init(&mo, NOON_261127);
+            mo.bits = 5;
+            mo.threads = 1;
+            mo.argon2id = 1;
+            mo.argon2id_params = p[i];
+            mo.argon2id_kernel = mk->name;
+            int rc = postage_mint(resource, &mo, stamp, sizeof stamp, &mr);
+            ck_assert_msg(rc == POSTAGE_OK, "mint on %s: %s", mk->name, postage_strerror(rc));
+            ck_assert_str_eq(mr.kernel, "argon2id/postage");
+
+            /* The altered stamp: the counter's last digit changed, a tag
+             * with 5 zero bits for both being a 1-in-32 chance. */
+            char altered[POSTAGE_MINT_STAMP_SIZE];
+            strcpy(altered, stamp);
+            size_t last = strlen(altered) - 1;
+            unsigned char tag[POSTAGE_A2ID_TAG_LEN];
+            const char *digits = "ABCDEFGHIJKLMNOP";
+            for (const char *d = digits; *d != '\0'; d++) {
+                if (*d == stamp[last])
+                    continue;
+                altered[last] = *d;
+                tag_with(POSTAGE_A2ID_LIBARGON2, &p[i], altered, strlen(altered), tag);
+                if (postage_argon2id_leading_zero_bits(tag) < mo.bits)
+                    break;
+            }
+            ck_assert_uint_lt(postage_argon2id_leading_zero_bits(tag), mo.bits);
+
+            struct postage_check_options o;
+            struct postage_check_result r;
+            const char *res[1] = { resource };
+            site_options(&o);
+            o.required_bits = 0;
+            o.resources = res;
+            o.resource_count = 1;
+            for (size_t v = 0; v < argon2_kernel_count() + 3; v++) {
+                const char *vk = NULL;
+                if (v < argon2_kernel_count()) {
+                    const struct argon2_kernel *k = argon2_kernel_at(v);
+                    if (argon2_kernel_state(k) != ARGON2_KERNEL_USABLE)
+                        continue;
+                    vk = k->name;
+                    o.argon2id_backend = POSTAGE_A2ID_POSTAGE;
+                } else {
+                    o.argon2id_backend = libraries[v - argon2_kernel_count()];
+                }
+                o.argon2id_kernel = vk;
+                const char *on = vk ? vk : postage_argon2id_backend_name(o.argon2id_backend);
+                rc = check(stamp, &o, &r);
+                ck_assert_msg(rc == POSTAGE_OK, "%s minted on %s, checked on %s: %s", stamp,
+                              mk->name, on, postage_strerror(rc));
+                ck_assert_uint_eq(r.value, mo.bits);
+                rc = check(altered, &o, &r);
+                ck_assert_msg(rc == POSTAGE_ERR_BITS && r.computed,
+                              "%s (altered) checked on %s: %s", altered, on,
+                              postage_strerror(rc));
+            }
+        }
+    }
+    /* What cannot mint: an unknown kernel, one with a library backend. */
+    struct postage_mint_options mo;
+    char stamp[POSTAGE_MINT_STAMP_SIZE];
+    postage_mint_options_init(&mo, NOON_261127);
+    mo.bits = 1;
+    mo.threads = 1;
+    mo.argon2id = 1;
+    mo.argon2id_params = p[0];
+    mo.argon2id_kernel = "no-such-kernel";
+    ck_assert_int_eq(postage_mint(resource, &mo, stamp, sizeof stamp, NULL), POSTAGE_ERR_KERNEL);
+    mo.argon2id_kernel = "portable";
+    mo.argon2id_backend = POSTAGE_A2ID_LIBARGON2;
+    ck_assert_int_eq(postage_mint(resource, &mo, stamp, sizeof stamp, NULL), POSTAGE_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(test_mint_invalid)
 {
     struct postage_mint_options mo;
@@ -1240,6 +1331,7 @@ suite(void)
     t = tcase_create("mint");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_mint_round_trip);
+    tcase_add_test(t, test_mint_kernels_round_trip);
     tcase_add_test(t, test_mint_invalid);
     suite_add_tcase(s, t);
     return s;
