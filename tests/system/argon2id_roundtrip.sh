@@ -25,12 +25,12 @@ BITS=4
 RES=roundtrip@example.org
 
 kernels=$("$MINT" --argon2id --list-kernels |
-    awk '$4 == "supported" && $5 == "self-test" && $6 == "ok" { print $1 }')
-case " $(echo $kernels) " in
+    awk '$4 == "supported" && $5 == "self-test" && $6 == "ok" { printf "%s%s", s, $1; s = " " }')
+case " $kernels " in
     *" portable "*) ;;
     *) fail "postage-mint --argon2id --list-kernels: portable is not usable: '$kernels'"; finish ;;
 esac
-echo "Argon2 kernels here: $(echo $kernels)"
+echo "Argon2 kernels here: $kernels"
 # What computes: kernel:NAME (postage's own on NAME) or lib:NAME.
 computers="$(for k in $kernels; do printf 'kernel:%s ' "$k"; done)lib:libargon2 lib:libsodium"
 
@@ -95,13 +95,13 @@ for lanes in 1 2; do
 done
 
 # Environment: a kernel from $POSTAGE_ARGON2_KERNEL mints too.
-first=$(echo $kernels | awk '{ print $1 }')
+first=${kernels%% *}
 stamp=$(POSTAGE_ARGON2_KERNEL=$first "$MINT" -j 1 --argon2id --memory "$MEM" -b "$BITS" "$RES") ||
     fail "minting with POSTAGE_ARGON2_KERNEL=$first failed"
 expect_eq "minted with POSTAGE_ARGON2_KERNEL=$first" ok "$(verdict lib:libargon2 "$stamp")"
 
 # Names that cannot run: exit 2, naming the kernel and the usable ones.
-usable=$(echo $kernels)
+usable=$kernels
 bad_names=nonesuch
 for k in avx512 avx2 neon; do
     case " $usable " in *" $k "*) ;; *) bad_names="$bad_names $k" ;; esac
@@ -183,5 +183,5 @@ for minter in $computers; do
         *) fail "postaged, stamp minted on $minter replayed: $(cat "$TMP/m$n.again")" ;;
     esac
 done
-echo "postaged: $n stamps (on $(echo $computers)) checked, each paid once"
+echo "postaged: $n stamps (on $computers) checked, each paid once"
 finish

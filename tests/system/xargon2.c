@@ -11,11 +11,21 @@
  * table (tags from the argon2 CLI).  Blake2b comes from the stand-in
  * tests/system/xsodium/sodium.h, which those vectors check too.
  * Prints "N passed, N failed" and exits non-zero on any failure.
+ *
+ * Two more modes make a cross-architecture round trip with the host's
+ * postage-mint and postage-verify (the script compares what each finds):
+ *   xargon2 mint KERNEL M T P BITS PREFIX   counters 0, 1, ... after PREFIX
+ *       (a stamp up to its counter) until KERNEL's Argon2id tag has BITS
+ *       leading zero bits; prints the stamp.
+ *   xargon2 zeros KERNEL M T P STAMP        the leading zero bits of
+ *       STAMP's tag on KERNEL.
+ * Both exit 2 when KERNEL cannot run here or the arguments are wrong.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/argon2id_core.h"
@@ -121,11 +131,77 @@ hashes_right(const struct argon2_kernel *k, argon2id_core *core)
     return 1;
 }
 
+static unsigned
+leading_zero_bits(const uint8_t *tag, size_t n)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tag[i] == 0) {
+            bits += 8;
+            continue;
+        }
+        for (uint8_t b = tag[i]; !(b & 0x80); b <<= 1)
+            bits++;
+        break;
+    }
+    return bits;
+}
+
+/* The stamp modes: argv = MODE KERNEL M T P (BITS PREFIX | STAMP). */
+static int
+stamp_mode(int argc, char **argv)
+{
+    int mint = strcmp(argv[1], "mint") == 0;
+    if (argc != (mint ? 8 : 7))
+        return 2;
+    const struct argon2_kernel *k = argon2_kernel_find(argv[2]);
+    if (k == NULL || argon2_kernel_state(k) != ARGON2_KERNEL_USABLE) {
+        printf("kernel %s cannot run here\n", argv[2]);
+        return 2;
+    }
+    uint32_t m = (uint32_t) strtoul(argv[3], NULL, 10), t = (uint32_t) strtoul(argv[4], NULL, 10),
+             p = (uint32_t) strtoul(argv[5], NULL, 10);
+    argon2id_core *core;
+    if (argon2id_core_new(&core, m, ARGON2ID_CORE_PREFETCH) != POSTAGE_OK)
+        return 2;
+    char text[512];
+    uint8_t tag[32];
+    int rc = 2;
+    for (unsigned long n = 0; n < 1000000; n++) {
+        int len = mint ? snprintf(text, sizeof text, "%s%lu", argv[7], n)
+                       : snprintf(text, sizeof text, "%s", argv[6]);
+        if (len < 0 || (size_t) len >= sizeof text)
+            break;
+        struct argon2id_core_input in = {
+            (const uint8_t *) text, (size_t) len, (const uint8_t *) "postage/argon2id", 16,
+            NULL, 0, NULL, 0, m, t, p,
+        };
+        if (argon2id_core_hash(core, k, &in, tag, sizeof tag) != POSTAGE_OK)
+            break;
+        unsigned zeros = leading_zero_bits(tag, sizeof tag);
+        if (!mint) {
+            printf("%u\n", zeros);
+            rc = 0;
+            break;
+        }
+        if (zeros >= (unsigned) strtoul(argv[6], NULL, 10)) {
+            printf("%s\n", text);
+            rc = 0;
+            break;
+        }
+    }
+    argon2id_core_free(core);
+    return rc;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
     unsigned passed = 0, failed = 0;
     argon2id_core *core;
+    if (argc > 1)
+        return strcmp(argv[1], "mint") == 0 || strcmp(argv[1], "zeros") == 0
+                   ? stamp_mode(argc, argv) : 2;
     if (argon2id_core_new(&core, 4096, ARGON2ID_CORE_HUGE_PAGES | ARGON2ID_CORE_PREFETCH) !=
         POSTAGE_OK) {
         printf("no work area\n");
