@@ -490,7 +490,8 @@ main(int argc, char **argv)
     }
     run.opt.resources = run.resources;
     run.opt.resource_count = nres;
-    if (a2k_env != NULL && *a2k_env == '\0')
+    /* The environment speaks to every run; only an Argon2id one uses it. */
+    if ((a2k_env != NULL && *a2k_env == '\0') || !(run.opt.kinds & POSTAGE_KIND_ARGON2ID))
         a2k_env = NULL;
     if (argon2_kernel_choose(&run.opt, a2k_given, a2k_env) != 0)
         return CLI_EXIT_USAGE;

@@ -10,7 +10,8 @@
 #     every one of them;
 #   - an unknown or unusable kernel name, given as --argon2-kernel or in
 #     $POSTAGE_ARGON2_KERNEL, is a usage error (exit 2) naming it and the
-#     usable kernels; the environment is ignored for a library backend;
+#     usable kernels; the environment is ignored for a library backend and
+#     by postage-verify without --argon2id;
 #   - through postaged (its milter, driven by tests/system/milter_client):
 #     a stamp minted with each kernel and library pays, and the same stamp
 #     pays nothing the second time (spent).  postaged checks with auto
@@ -138,6 +139,9 @@ expect_eq "--argon2-kernel with libargon2: exit" 2 "$rc"
 run_capture env POSTAGE_ARGON2_KERNEL=nonesuch "$VERIFY" --argon2id -b 0 -r "$RES" \
     --argon2id-backend libargon2 "$stamp"
 expect_eq "POSTAGE_ARGON2_KERNEL with libargon2: ignored" "0 $stamp ok" "$rc $out"
+# ... and by a run that takes SHA-1 stamps only, which computes no Argon2id.
+run_capture env POSTAGE_ARGON2_KERNEL=nonesuch "$VERIFY" "$stamp"
+expect_eq "POSTAGE_ARGON2_KERNEL without --argon2id: ignored" "1 $stamp kind" "$rc $out"
 
 # Through postaged's milter: each kernel's stamp pays once.
 if ! grep -q '^#define HAVE_MILTER 1' "$top_builddir/config.h"; then
