@@ -9,18 +9,22 @@
  *                         [--level-seconds S] [--total-seconds S]
  *   argon2id_curve verify [--sizes M[:T],...] [--seconds S] [--threads N]
  *                         [--bits B]
+ *   argon2id_curve info
  *
  * Sizes are memory in KiB, optionally with passes (65536:3); lanes are 1
  * throughout (libsodium computes one lane only).  Defaults:
  * --sizes 64,1024,16384,65536,65536:3, --seconds 0.5 (rates) or 1 (verify),
  * --repeat 3, --threads the online CPUs.
  *
+ * Backends: libargon2, libsodium and postage's own (POSTAGE_A2ID_POSTAGE:
+ * lib/argon2id_core.c on the SIMD kernel the dispatch chose), side by side.
+ *
  * rates: for each size, attempts per second of
  *   - each backend on one thread, one work area reused for every attempt
  *     (postage_argon2id_rate(); libsodium maps fresh memory in every call
  *     whatever the caller does) -> method "reuse";
- *   - libargon2 on one thread with a fresh work area made (allocated and
- *     pre-faulted) for every attempt, as a checker without a work area of
+ *   - libargon2 and postage on one thread with a fresh work area made
+ *     (allocated and pre-faulted) for every attempt, as a checker without a work area of
  *     its own pays -> method "fresh";
  *   - each backend on N threads through postage_mint() of an unreachable
  *     stamp stopped by its progress callback, as mint/rate.c measures SHA-1
@@ -42,19 +46,27 @@
  *   (default 50) have passed, a level stops after 3 mints and the levels
  *   left are skipped (said on stderr).  Default levels:
  *   64=4,6,8,10/1024=2,4,6,8/16384=1,2,3,4/65536=1,2,3, passes 1, backend
- *   auto (libargon2).  Before each size's mints, the mint rate on N threads
+ *   auto (what postage_argon2id_work_new() resolves it to; the rows name
+ *   that backend).  Before each size's mints, the mint rate on N threads
  *   is measured again (the load may have changed), for the model.  Columns:
  *   memory_kib passes backend threads bits seconds attempts actual
  *   rate_before.
  *
  * verify: postage_check() per stamp, one thread, no store (the same stamp
  *   again and again): an Argon2id stamp minted with --bits (default 2) at
- *   each size, checked with a reused libargon2 work area
- *   (options.argon2id_work), with none (a fresh libargon2 area per check)
- *   and with libsodium (fresh memory per check); a stamp whose parameters
+ *   each size, checked with a reused work area
+ *   (options.argon2id_work) of libargon2 and of postage, with none (a
+ *   fresh area per check) on libargon2 and on postage, and with libsodium
+ *   (fresh memory per check); a stamp whose parameters
  *   are out of bounds (1 GiB, refused before anything is computed); and a
  *   20-bit SHA-1 stamp.  Columns: kind memory_kib backend work_area
  *   checks_per_s us_per_check.
+ *
+ * info: what the report labels its columns with, looked up here and now
+ *   rather than assumed: "auto" and the backend auto resolves to, and
+ *   "postage_kernel" and the Argon2 fill-block kernel postage's backend
+ *   uses on this CPU (the dispatch's choice, simd/argon2_kernels.h).
+ *   Columns: key value.
  *
  * A measuring tool: it prints what it measured and asserts no time.
  */
@@ -68,6 +80,7 @@
 #include <unistd.h>
 
 #include "postage.h"
+#include "simd/argon2_kernels.h"
 
 #define MAX_SIZES 16
 #define MAX_LEVELS 16
@@ -103,7 +116,8 @@ usage(void)
             "       argon2id_curve mints  [--levels M=b,b,.../M=b,...] [--passes T] [--threads N]\n"
             "                             [--backend NAME] [--min-count N] [--max-count N]\n"
             "                             [--level-seconds S] [--total-seconds S]\n"
-            "       argon2id_curve verify [--sizes M[:T],...] [--seconds S] [--threads N] [--bits B]\n");
+            "       argon2id_curve verify [--sizes M[:T],...] [--seconds S] [--threads N] [--bits B]\n"
+            "       argon2id_curve info\n");
     return 2;
 }
 
@@ -208,9 +222,9 @@ rate_row(const struct postage_argon2id_params *p, const char *backend, const cha
             v[n - 1]);
 }
 
-/* libargon2 with a new work area (allocated and faulted in) per attempt. */
+/* @backend with a new work area (allocated and faulted in) per attempt. */
 static double
-fresh_rate(const struct postage_argon2id_params *p, double seconds)
+fresh_rate(const struct postage_argon2id_params *p, int backend, double seconds)
 {
     unsigned char tag[POSTAGE_A2ID_TAG_LEN];
     char text[48];
@@ -218,14 +232,14 @@ fresh_rate(const struct postage_argon2id_params *p, double seconds)
     double start = 0, elapsed = 0;
     for (long i = -1; i < 0 || n < 2 || elapsed < seconds; i++) {
         postage_argon2id_work *w;
-        int rc = postage_argon2id_work_new(&w, p, POSTAGE_A2ID_LIBARGON2);
+        int rc = postage_argon2id_work_new(&w, p, backend);
         if (rc != POSTAGE_OK)
             die("fresh work area", rc);
         size_t len = (size_t) snprintf(text, sizeof text, "fresh:%ld", i);
         rc = postage_argon2id_tag(w, p, text, len, tag);
         postage_argon2id_work_free(w);
         if (rc != POSTAGE_OK)
-            die("libargon2, fresh area", rc);
+            die("fresh area", rc);
         if (i < 0) {           /* the first one is a warm-up */
             start = now_seconds();
             continue;
@@ -288,47 +302,66 @@ static int
 run_rates(const struct size_spec *sizes, int nsizes, double seconds, unsigned threads,
           unsigned repeat)
 {
-    static const int backends[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_LIBSODIUM };
+    static const int backends[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_LIBSODIUM,
+                                    POSTAGE_A2ID_POSTAGE };
+    enum { NB = sizeof backends / sizeof backends[0] };
     printf("memory_kib\tpasses\tbackend\tmethod\tthreads\tattempts_per_s\tms_per_attempt\t"
            "equivalent_bits_per_attempt\tattempts_per_s_min\tattempts_per_s_max\n");
     for (int i = 0; i < nsizes; i++) {
         const struct postage_argon2id_params *p = &sizes[i].p;
-        /* v[0..1]: each backend reusing its area; v[2]: libargon2 with a
-         * fresh area; v[3..4]: each backend through postage_mint.  The
+        /* v[0..NB-1]: each backend reusing its area; v[NB], v[NB+1]:
+         * libargon2 and postage with a fresh area; v[NB+2..2NB+1]: each
+         * backend through postage_mint.  The
          * repetitions are interleaved, so that a burst of load elsewhere on
          * the machine falls on one repetition of every method rather than
          * on every repetition of one. */
-        double v[5][MAX_REPEAT];
+        double v[2 * NB + 2][MAX_REPEAT];
         for (unsigned r = 0; r < repeat; r++) {
             double slowest = 0;
-            for (int b = 0; b < 2; b++) {
+            for (int b = 0; b < NB; b++) {
                 int rc = postage_argon2id_rate(p, backends[b], seconds, &v[b][r]);
                 if (rc != POSTAGE_OK)
                     die(postage_argon2id_backend_name(backends[b]), rc);
                 if (v[b][r] > 0 && 1 / v[b][r] > slowest)
                     slowest = 1 / v[b][r];
             }
-            v[2][r] = fresh_rate(p, seconds);
+            v[NB][r] = fresh_rate(p, POSTAGE_A2ID_LIBARGON2, seconds);
+            v[NB + 1][r] = fresh_rate(p, POSTAGE_A2ID_POSTAGE, seconds);
             /* The mint's rate counts finished attempts only: measure over
              * about 20 attempts a thread (at most 3 times --seconds), after
              * a warm-up of a few attempts, so that the ones cut off at the
              * edges of the window matter little. */
             double window = fmax(seconds, fmin(3 * seconds, 20 * slowest));
             double warm = fmax(0.1, fmin(0.5, 2 * slowest));
-            for (int b = 0; b < 2; b++)
-                v[3 + b][r] = mint_rate(p, backends[b], threads, window, warm);
+            for (int b = 0; b < NB; b++)
+                v[NB + 2 + b][r] = mint_rate(p, backends[b], threads, window, warm);
         }
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < NB; b++)
             rate_row(p, postage_argon2id_backend_name(backends[b]), "reuse", 1, v[b], repeat);
-        rate_row(p, "libargon2", "fresh", 1, v[2], repeat);
-        for (int b = 0; b < 2; b++)
-            rate_row(p, postage_argon2id_backend_name(backends[b]), "mint", threads, v[3 + b],
-                     repeat);
+        rate_row(p, "libargon2", "fresh", 1, v[NB], repeat);
+        rate_row(p, "postage", "fresh", 1, v[NB + 1], repeat);
+        for (int b = 0; b < NB; b++)
+            rate_row(p, postage_argon2id_backend_name(backends[b]), "mint", threads,
+                     v[NB + 2 + b], repeat);
     }
     return 0;
 }
 
 /* --- mints ------------------------------------------------------------------ */
+
+/* The backend @backend stands for: "auto" as the library resolves it
+ * today, asked of the library rather than assumed. */
+static int
+resolve_backend(int backend, const struct postage_argon2id_params *p)
+{
+    postage_argon2id_work *w;
+    int rc = postage_argon2id_work_new(&w, p, backend);
+    if (rc != POSTAGE_OK)
+        die("work area (resolving the backend)", rc);
+    int real = postage_argon2id_work_backend(w);
+    postage_argon2id_work_free(w);
+    return real;
+}
 
 static int
 run_mints(const struct size_spec *sizes, int nsizes, unsigned threads, int backend,
@@ -337,7 +370,7 @@ run_mints(const struct size_spec *sizes, int nsizes, unsigned threads, int backe
     printf("memory_kib\tpasses\tbackend\tthreads\tbits\tseconds\tattempts\tactual\t"
            "rate_before\n");
     double started = now_seconds();
-    int real_backend = backend == POSTAGE_A2ID_AUTO ? POSTAGE_A2ID_LIBARGON2 : backend;
+    int real_backend = resolve_backend(backend, &sizes[0].p);
     const char *bname = postage_argon2id_backend_name(real_backend);
     for (int i = 0; i < nsizes; i++) {
         const struct postage_argon2id_params *p = &sizes[i].p;
@@ -468,16 +501,20 @@ run_verify(const struct size_spec *sizes, int nsizes, double seconds, unsigned t
 
         struct postage_check_options o;
         verify_options(&o, max_memory);
-        postage_argon2id_work *w;
-        rc = postage_argon2id_work_new(&w, p, POSTAGE_A2ID_LIBARGON2);
-        if (rc != POSTAGE_OK)
-            die("work area", rc);
-        o.argon2id_work = w;
-        verify_row(kind, p->memory, "libargon2", "reused", stamp, &o, POSTAGE_OK, seconds, 1);
-        postage_argon2id_work_free(w);
-        o.argon2id_work = NULL;
-        o.argon2id_backend = POSTAGE_A2ID_LIBARGON2;
-        verify_row(kind, p->memory, "libargon2", "fresh", stamp, &o, POSTAGE_OK, seconds, 1);
+        static const int reusing[] = { POSTAGE_A2ID_LIBARGON2, POSTAGE_A2ID_POSTAGE };
+        for (size_t b = 0; b < sizeof reusing / sizeof reusing[0]; b++) {
+            const char *name = postage_argon2id_backend_name(reusing[b]);
+            postage_argon2id_work *w;
+            rc = postage_argon2id_work_new(&w, p, reusing[b]);
+            if (rc != POSTAGE_OK)
+                die("work area", rc);
+            o.argon2id_work = w;
+            verify_row(kind, p->memory, name, "reused", stamp, &o, POSTAGE_OK, seconds, 1);
+            postage_argon2id_work_free(w);
+            o.argon2id_work = NULL;
+            o.argon2id_backend = reusing[b];
+            verify_row(kind, p->memory, name, "fresh", stamp, &o, POSTAGE_OK, seconds, 1);
+        }
         o.argon2id_backend = POSTAGE_A2ID_LIBSODIUM;
         verify_row(kind, p->memory, "libsodium", "fresh", stamp, &o, POSTAGE_OK, seconds, 1);
     }
@@ -510,6 +547,18 @@ run_verify(const struct size_spec *sizes, int nsizes, double seconds, unsigned t
     return 0;
 }
 
+/* --- info ------------------------------------------------------------------- */
+
+static int
+run_info(void)
+{
+    const struct postage_argon2id_params p = { 64, 1, 1 };
+    printf("key\tvalue\n");
+    printf("auto\t%s\n", postage_argon2id_backend_name(resolve_backend(POSTAGE_A2ID_AUTO, &p)));
+    printf("postage_kernel\t%s\n", argon2_kernel_default()->name);
+    return 0;
+}
+
 /* --- main ------------------------------------------------------------------ */
 
 int
@@ -527,6 +576,8 @@ main(int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *mode = argv[1];
+    if (strcmp(mode, "info") == 0)
+        return argc == 2 ? run_info() : usage();
     if (strcmp(mode, "rates") != 0 && strcmp(mode, "mints") != 0 && strcmp(mode, "verify") != 0)
         return usage();
     for (int a = 2; a < argc; a++) {
