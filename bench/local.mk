@@ -61,7 +61,7 @@ noinst_PROGRAMS += bench/null_milter
 bench_null_milter_SOURCES = bench/null_milter.c
 bench_null_milter_LDADD = policy/libpolicy.la libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
 
-# `make bench`: the cost report (bench/report.sh; under 15 minutes):
+# `make bench`: the cost report (bench/report.sh; under 17 minutes):
 # Markdown, PNG and SVG in bench/results/DATE-HOST/.  BENCH_REPORT_FLAGS
 # passes options (e.g. --quick, --out DIR).  Not a test: the figures depend
 # on the machine and are never asserted.

@@ -11,7 +11,8 @@
 REPORT="$top_srcdir/bench/report.sh"
 [ -x "$REPORT" ] || { fail "$REPORT is missing or not executable"; finish; }
 require_built "$top_builddir/bench/mint_curve" "$top_builddir/bench/verify_curve" \
-    "$top_builddir/bench/economics" "$top_builddir/bench/argon2id_curve" "$MINT" "$VERIFY"
+    "$top_builddir/bench/economics" "$top_builddir/bench/argon2id_curve" \
+    "$top_builddir/bench/argon2_kernels" "$MINT" "$VERIFY"
 unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
 # The report must not touch the user's own device profile.
 HOME="$TMP/home"
@@ -68,21 +69,45 @@ done
 grep -q 'chose \*\*[0-9]* bits\*\*' "$R" || fail "the report does not say what --budget chose"
 [ -s "$OUT/data/device-profile" ] || fail "the calibrated profile is not kept in data/"
 
-# Memory-hard stamps: rates by backend, mints against the model, the cost
-# of a check, and the GPU table with its measured, cited and estimated rows.
+# Memory-hard stamps: rates by backend (postage's own beside both
+# libraries), mints against the model, the cost of a check, issue 21's
+# goals with computed verdicts, and the GPU table with its measured, cited
+# and estimated rows.
 NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
 for h in "Rates by backend" "Time to mint against bits" "Verification cost per stamp" \
-    "GPU against CPU: the attacker's advantage"; do
+    "Goals of issue 21" "GPU against CPU: the attacker's advantage"; do
     has "### $h"
 done
-has "| memory | passes | ≈ SHA-1 bits an attempt | libargon2, 1 thread | libsodium, 1 thread | libargon2, fresh area each attempt | libargon2, $NCPU threads | libsodium, $NCPU threads | faster on 1 thread |"
+has "| memory | passes | ≈ SHA-1 bits an attempt | postage, 1 thread | libargon2, 1 thread | libsodium, 1 thread | postage, fresh area each attempt | libargon2, fresh area each attempt | postage, $NCPU threads | libargon2, $NCPU threads | libsodium, $NCPU threads | faster library on 1 thread | postage ÷ faster library, 1 thread |"
 for m in "64 KiB" "1 MiB"; do has_prefix "| $m | 1 | "; done
+# Every postage cell of the rates table holds a measured rate.
+awk -F' [|] ' '/^[|] (64 KiB|1 MiB) [|] 1 [|] / && NF >= 13 { n++; for (i = 4; i <= 9; i += (i == 4 ? 3 : 2)) if ($i !~ /^[0-9.]+[kMG]?\/s \(/) bad = 1 }
+    END { exit !(n == 2 && !bad) }' "$R" || fail "the rates table lacks postage's rates"
+# auto is named with what it resolved to, looked up in this run.
+auto=$("$top_builddir/bench/argon2id_curve" info | awk -F'\t' '$1 == "auto" { print $2 }')
+grep -qF "here it resolved" "$R" && grep -qF "to **$auto**)" "$R" ||
+    fail "the mint table does not say that auto resolved to $auto"
+grep -qF "from the $auto rate on $NCPU threads" "$R" ||
+    fail "the mints' model is not the rate of the backend auto resolved to"
+# The goals: each row with its target and a computed verdict.
+has "| goal | memory, passes | postage | before: faster library, this run | before: issue 21 (cited, another machine) | measured | target | verdict |"
+goals=$(grep -c '^| \(≥ 2× the faster library\|within 1\.5× of the copy limit\|GPU ÷ one core below SHA-1'"'"'s\) | ' "$R")
+expect_eq "goal rows (2 sizes, the limit, the GPU)" 4 "$goals"
+bad=$(grep '^| \(≥ 2× the faster library\|within 1\.5× of the copy limit\|GPU ÷ one core below SHA-1'"'"'s\) | ' "$R" |
+    grep -cv ' | \(met\|not met\) |$')
+expect_eq "goal rows without a verdict" 0 "$bad"
+grep -q '^| ≥ 2× the faster library | 64 KiB, t=1 | .* | libargon2 22,980/s, libsodium 25,030/s | ' "$R" ||
+    fail "the goals table does not quote the issue's before figures"
+# The verdicts follow from the figures (data/argon2id_goals.tsv), never written in.
+awk -F'\t' 'NR > 1 { want = ($1 == "library" ? $8 >= 2 : $1 == "limit" ? $8 * 1.5 >= 1 : $8 > 0 && $8 < $16) ? "met" : "not met"
+                      if ($11 != want) { print "goal " $1 " " $2 ": " $11 ", figures say " want; bad = 1 } n++ }
+    END { exit bad || n != 4 }' "$OUT/data/argon2id_goals.tsv" >&2 || fail "a goal's verdict does not follow from its figures"
 has "| memory | bits | mints | attempts (model) | attempts (measured mean) | set-up | mean (model) | mean (measured) | p95 (model) | p95 (measured) | within p95 |"
-has "| stamp | memory | passes | libargon2, reused area | libargon2, fresh area | libsodium | reused area ÷ a SHA-1 check |"
+has "| stamp | memory | passes | postage, reused area | postage, fresh area | libargon2, reused area | libargon2, fresh area | libsodium | postage ÷ libargon2, reused area | postage, reused area ÷ a SHA-1 check |"
 has_prefix "| Argon2id | 64 KiB | 1 | "
 has_prefix "| Argon2id, out of bounds: refused | "
 has_prefix "| SHA-1, 20 bits | "
-has "| stamp | SHA-1 bits an attempt is worth: reference / here | this machine, one core (measured) | this machine, all $NCPU cores (measured) | RTX 4090 | GPU figure | GPU ÷ one core | GPU ÷ this machine | GPU ÷ one core, against SHA-1's |"
+has "| stamp | SHA-1 bits an attempt is worth: reference / here | this machine, one core (measured) | this machine, all $NCPU cores (measured) | RTX 4090 | GPU figure | GPU ÷ one core | GPU ÷ this machine | GPU ÷ one core, against SHA-1's | before: GPU ÷ one core on the faster library |"
 grep -q '^| SHA-1 (hashcash) | .* | cited | ' "$R" || fail "no cited SHA-1 row in the GPU table"
 grep -q '^| Argon2id, 64 KiB | .* | estimated | ' "$R" || fail "no estimated Argon2id row in the GPU table"
 grep -q '^| Argon2id, 64 MiB, 3 passes | .* | cited | ' "$R" || fail "no cited Argon2id row in the GPU table"
