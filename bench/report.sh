@@ -657,7 +657,7 @@ function rel(x) { return x >= 0.1 && x < 10 ? sprintf("%.2f×", x) : ratio(x) }
                     if (a[2] == 1 && lf > 0 && la > lf)
                         pg = pg sprintf("%s%s at %s", (pg == "" ? "" : ", "), dur((1 / lf - 1 / la) / (a[1] / 4)), kib(a[1])) }
                   printf "On one thread here, "
-                  if (a2 != "") printf "libargon2 (reused work area) is the faster backend at %s", a2
+                  if (a2 != "") printf "libargon2 (reused work area) is the faster library at %s", a2
                   if (a2 != "" && so != "") printf ", and "
                   if (so != "") printf "libsodium is the faster at %s", so
                   printf ". "
