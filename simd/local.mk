@@ -10,6 +10,10 @@ libpostage_internal_la_SOURCES += simd/sha1_search.h simd/sha1_portable.c \
 # dispatcher here, each instruction set in its kernel library below).
 libpostage_internal_la_SOURCES += simd/argon2_kernels.h simd/argon2_kernels.c \
 	simd/argon2_portable.c
+# Blake2b for Argon2id's H0, H' and tag, and its H' chain kernels: the
+# portable one and the dispatcher here, the AVX2 one in its library below.
+libpostage_internal_la_SOURCES += simd/blake2b.h simd/blake2b_portable.c \
+	simd/blake2b_kernels.c
 
 # Every instruction-set kernel is built, each as its own convenience
 # library with only its own flags; a file whose instruction set configure
@@ -21,7 +25,8 @@ SIMD_KERNEL_LIBS = simd/libkernel_sse2.la simd/libkernel_avx2.la \
 noinst_LTLIBRARIES += $(SIMD_KERNEL_LIBS)
 libpostage_internal_la_LIBADD += $(SIMD_KERNEL_LIBS)
 simd_libkernel_sse2_la_SOURCES = simd/sha1_sse2.c
-simd_libkernel_avx2_la_SOURCES = simd/sha1_avx2.c simd/argon2_avx2.c
+simd_libkernel_avx2_la_SOURCES = simd/sha1_avx2.c simd/argon2_avx2.c \
+	simd/blake2b_avx2.c
 simd_libkernel_avx512_la_SOURCES = simd/sha1_avx512.c simd/argon2_avx512.c
 simd_libkernel_shani_la_SOURCES = simd/sha1_shani.c
 simd_libkernel_neon_la_SOURCES = simd/sha1_neon.c simd/argon2_neon.c

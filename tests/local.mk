@@ -57,6 +57,13 @@ tests_unit_check_argon2_kernels_SOURCES = tests/unit/check_argon2_kernels.c
 tests_unit_check_argon2_kernels_CFLAGS = $(TEST_CFLAGS) $(ARGON2_CFLAGS)
 tests_unit_check_argon2_kernels_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_argon2_kernels
+# postage's Blake2b (Argon2id's H0, H', tag) and its chain kernels, against
+# libsodium's.
+check_PROGRAMS += tests/unit/check_blake2b
+tests_unit_check_blake2b_SOURCES = tests/unit/check_blake2b.c
+tests_unit_check_blake2b_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_blake2b_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_blake2b
 # check_store runs its conformance suite over Redis too (it links the Redis
 # backend directly), so it needs a build with Redis.
 if WITH_REDIS
