@@ -2,8 +2,9 @@
  * argon2id_core.c - Argon2id (RFC 9106 §3, version 0x13) on postage's
  * fill-block kernels, with a work area reused across hashes.
  *
- * The structure follows the RFC: H0 over the inputs (Blake2b, libsodium's);
- * the first two blocks of each lane from H'; then, pass after pass and
+ * The structure follows the RFC: H0 over the inputs (Blake2b,
+ * simd/blake2b.h); the first two blocks of each lane from H', both chains
+ * at once on a Blake2b kernel; then, pass after pass and
  * slice after slice, each lane's segment, every block G(previous block,
  * reference block) where the reference comes from an address block
  * (data-independent: pass 0, slices 0 and 1) or from the previous block's
@@ -23,6 +24,7 @@
 
 #include "lib/argon2id_core.h"
 #include "postage/status.h"
+#include "simd/blake2b.h"
 
 #define SYNC_POINTS 4                 /* slices per pass */
 #define ADDRESSES_PER_BLOCK ARGON2_BLOCK_WORDS
@@ -53,22 +55,37 @@ static void store32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static void load_block(argon2_block *b, const uint8_t *bytes)
+/* A block's words are its bytes read little-endian: on a little-endian
+ * host they ARE its bytes, so the conversions are copies. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_IS_LE 1
+#else
+#define HOST_IS_LE 0
+#endif
+
+/* @n little-endian words from @bytes. */
+static void load_words(uint64_t *w, const uint8_t *bytes, size_t n)
 {
-    for (size_t i = 0; i < ARGON2_BLOCK_WORDS; i++) {
-        uint64_t w = 0;
+#if HOST_IS_LE
+    memcpy(w, bytes, 8 * n);
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = 0;
         for (int k = 7; k >= 0; k--)
-            w = w << 8 | bytes[8 * i + (size_t) k];
-        b->v[i] = w;
+            x = x << 8 | bytes[8 * i + (size_t) k];
+        w[i] = x;
     }
+#endif
 }
 
+#if !HOST_IS_LE
 static void store_block(uint8_t *bytes, const argon2_block *b)
 {
     for (size_t i = 0; i < ARGON2_BLOCK_WORDS; i++)
         for (int k = 0; k < 8; k++)
             bytes[8 * i + (size_t) k] = (uint8_t) (b->v[i] >> (8 * k));
 }
+#endif
 
 int
 argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags)
@@ -133,59 +150,87 @@ argon2id_core_memory(const argon2id_core *core)
 }
 
 /* H'^T (RFC 9106 §3.3): a hash of any length T of @a, from Blake2b.
- * 16 <= T <= 1024 (libsodium's Blake2b gives 16 to 64 bytes). */
+ * 1 <= T <= 1024.  (The first blocks, T = 1024 twice per lane, go
+ * through the chain kernels instead: first_blocks().) */
 static void
 hprime(uint8_t *out, size_t t, const uint8_t *a, size_t a_len)
 {
-    crypto_generichash_blake2b_state st;
+    struct postage_blake2b st;
     uint8_t len[4], v[64];
 
     store32(len, (uint32_t) t);
-    crypto_generichash_blake2b_init(&st, NULL, 0, t <= 64 ? t : 64);
-    crypto_generichash_blake2b_update(&st, len, sizeof len);
-    crypto_generichash_blake2b_update(&st, a, a_len);
+    postage_blake2b_init(&st, t <= 64 ? t : 64);
+    postage_blake2b_update(&st, len, sizeof len);
+    postage_blake2b_update(&st, a, a_len);
     if (t <= 64) {
-        crypto_generichash_blake2b_final(&st, out, t);
+        postage_blake2b_final(&st, out);
         return;
     }
     /* r = ceil(T/32) - 2 blocks of 64 bytes, each giving its first 32,
      * then the last T - 32r bytes (33..64) in one go. */
     size_t r = (t + 31) / 32 - 2;
-    crypto_generichash_blake2b_final(&st, v, 64);
+    postage_blake2b_final(&st, v);
     memcpy(out, v, 32);
     for (size_t i = 1; i < r; i++) {
-        crypto_generichash_blake2b(v, 64, v, 64, NULL, 0);
+        postage_blake2b_init(&st, 64);
+        postage_blake2b_update(&st, v, 64);
+        postage_blake2b_final(&st, v);
         memcpy(out + 32 * i, v, 32);
     }
-    crypto_generichash_blake2b(out + 32 * r, t - 32 * r, v, 64, NULL, 0);
-    sodium_memzero(v, sizeof v);
+    postage_blake2b_init(&st, t - 32 * r);
+    postage_blake2b_update(&st, v, 64);
+    postage_blake2b_final(&st, out + 32 * r);
 }
 
 /* H0 (RFC 9106 §3.2): Blake2b-512 over the parameters and inputs. */
 static void
 h0(uint8_t out[64], const struct argon2id_core_input *in, size_t out_len)
 {
-    crypto_generichash_blake2b_state st;
-    uint8_t w[4];
-    const uint32_t head[6] = { in->lanes, (uint32_t) out_len, in->memory, in->passes,
-                               ARGON2_VERSION, ARGON2_TYPE_ID };
+    struct postage_blake2b st;
+    uint8_t head[6 * 4];
+    const uint32_t words[6] = { in->lanes, (uint32_t) out_len, in->memory, in->passes,
+                                ARGON2_VERSION, ARGON2_TYPE_ID };
     const struct { const uint8_t *p; size_t n; } vars[4] = {
         { in->password, in->password_len }, { in->salt, in->salt_len },
         { in->secret, in->secret_len }, { in->ad, in->ad_len },
     };
 
-    crypto_generichash_blake2b_init(&st, NULL, 0, 64);
-    for (int i = 0; i < 6; i++) {
-        store32(w, head[i]);
-        crypto_generichash_blake2b_update(&st, w, 4);
-    }
+    for (int i = 0; i < 6; i++)
+        store32(head + 4 * i, words[i]);
+    postage_blake2b_init(&st, 64);
+    postage_blake2b_update(&st, head, sizeof head);
     for (int i = 0; i < 4; i++) {
+        uint8_t w[4];
         store32(w, (uint32_t) vars[i].n);
-        crypto_generichash_blake2b_update(&st, w, 4);
-        if (vars[i].n > 0)
-            crypto_generichash_blake2b_update(&st, vars[i].p, vars[i].n);
+        postage_blake2b_update(&st, w, 4);
+        postage_blake2b_update(&st, vars[i].p, vars[i].n);
     }
-    crypto_generichash_blake2b_final(&st, out, 64);
+    postage_blake2b_final(&st, out);
+}
+
+/* Blocks 0 and 1 of every lane: H'^1024(H0 || LE32(j) || LE32(lane)),
+ * both of a lane at once on the Blake2b chain kernel, written straight
+ * into the work area. */
+static void
+first_blocks(argon2_block *mem, uint32_t lanes, uint32_t lane_length, const uint8_t h0v[64])
+{
+    const struct blake2b_kernel *k = blake2b_kernel_default();
+    /* Blake2b's first message block: LE32(1024) || H0 || LE32(j) ||
+     * LE32(lane), 76 bytes, zero to 128. */
+    uint8_t first[BLAKE2B_BLOCK_BYTES] = { 0 };
+    uint64_t m0[16], m1[16];
+
+    store32(first, ARGON2_BLOCK_SIZE);
+    memcpy(first + 4, h0v, 64);
+    for (uint32_t lane = 0; lane < lanes; lane++) {
+        store32(first + 72, lane);
+        store32(first + 68, 0);
+        load_words(m0, first, 16);
+        store32(first + 68, 1);
+        load_words(m1, first, 16);
+        argon2_block *b = mem + (size_t) lane * lane_length;
+        k->hprime1k_x2(m0, m1, 76, &b[0], &b[1]);
+    }
 }
 
 /* The reference block's index within its lane (RFC 9106 §3.4.2), from the
@@ -343,17 +388,9 @@ argon2id_core_hash(argon2id_core *core, const struct argon2_kernel *kernel,
     s.lane_length = s.segment_length * SYNC_POINTS;
     s.blocks = s.lane_length * in->lanes;
 
-    /* H0 || LE32(j) || LE32(lane): the input of each lane's first blocks. */
-    uint8_t seed[72], bytes[ARGON2_BLOCK_SIZE];
+    uint8_t seed[64];
     h0(seed, in, out_len);
-    for (uint32_t lane = 0; lane < s.lanes; lane++) {
-        for (uint32_t j = 0; j < 2; j++) {
-            store32(seed + 64, j);
-            store32(seed + 68, lane);
-            hprime(bytes, ARGON2_BLOCK_SIZE, seed, sizeof seed);
-            load_block(&s.mem[(size_t) lane * s.lane_length + j], bytes);
-        }
-    }
+    first_blocks(s.mem, s.lanes, s.lane_length, seed);
     for (uint32_t pass = 0; pass < s.passes; pass++)
         for (uint32_t slice = 0; slice < SYNC_POINTS; slice++)
             for (uint32_t lane = 0; lane < s.lanes; lane++)
@@ -365,7 +402,12 @@ argon2id_core_hash(argon2id_core *core, const struct argon2_kernel *kernel,
         for (size_t k = 0; k < ARGON2_BLOCK_WORDS; k++)
             last.v[k] ^= b->v[k];
     }
+#if HOST_IS_LE
+    hprime(out, out_len, (const uint8_t *) last.v, sizeof last.v);
+#else
+    uint8_t bytes[ARGON2_BLOCK_SIZE];
     store_block(bytes, &last);
     hprime(out, out_len, bytes, sizeof bytes);
+#endif
     return POSTAGE_OK;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # aarch64_argon2.sh - cross-build the aarch64 Argon2 fill-block kernels
 # (NEON and the portable one) and postage's Argon2id on them
-# (lib/argon2id_core.c, with the Blake2b stand-in tests/system/xsodium/)
+# (lib/argon2id_core.c with its Blake2b, simd/blake2b_*.c; the stand-in
+# tests/system/xsodium/ only for sodium_init and sodium_memzero)
 # with gcc-aarch64-linux-gnu and run their checks (tests/system/xargon2.c:
 # kernels against portable, RFC 9106's and docs/argon2id.md's vectors)
 # under qemu-user on three CPU models: max, the Cortex-A53 and the
@@ -38,6 +39,8 @@ compile simd/argon2_portable.c
 compile simd/cpu_features.c
 compile simd/argon2_kernels.c
 compile simd/argon2_neon.c
+compile simd/blake2b_portable.c
+compile simd/blake2b_kernels.c
 compile lib/argon2id_core.c -I"$src/tests/system/xsodium"
 compile tests/system/xargon2.c
 "$CC_AARCH64" -static -o "$TMP/xargon2" "$TMP"/*.o -lpthread ||

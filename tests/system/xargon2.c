@@ -8,8 +8,8 @@
  * and without the XOR into the old block, and with next aliasing prev and
  * ref; and whole Argon2id hashes through lib/argon2id_core.c on that
  * kernel: RFC 9106's Argon2id vector (§5.3) and rows of docs/argon2id.md's
- * table (tags from the argon2 CLI).  Blake2b comes from the stand-in
- * tests/system/xsodium/sodium.h, which those vectors check too.
+ * table (tags from the argon2 CLI).  Blake2b is postage's portable one
+ * (simd/blake2b_portable.c), which those vectors check too.
  * Prints "N passed, N failed" and exits non-zero on any failure.
  *
  * Two more modes make a cross-architecture round trip with the host's
