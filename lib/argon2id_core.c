@@ -100,7 +100,7 @@ argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags)
     if ((uint64_t) memory > SIZE_MAX / ARGON2_BLOCK_SIZE / 2)
         return POSTAGE_ERR_NOMEM;
 #endif
-    if (sodium_init() < 0)   /* Blake2b's implementation is chosen here */
+    if (sodium_init() < 0)   /* libsodium wants it before any call (wipe) */
         return POSTAGE_ERR_INTERNAL;
     argon2id_core *c = calloc(1, sizeof *c);
     if (c == NULL)
