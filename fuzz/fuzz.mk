@@ -35,6 +35,7 @@ $(B)/obj/%.o: $(top_srcdir)/%.c
 $(B)/obj/simd/argon2_avx2.o: FUZZ_CFLAGS += $(CFLAGS_AVX2)
 $(B)/obj/simd/argon2_avx512.o: FUZZ_CFLAGS += $(CFLAGS_AVX512)
 $(B)/obj/simd/argon2_neon.o: FUZZ_CFLAGS += $(CFLAGS_NEON)
+$(B)/obj/simd/blake2b_avx2.o: FUZZ_CFLAGS += $(CFLAGS_AVX2)
 
 # Per target: its FUZZ_SRCS_ objects in an archive (so only what it uses
 # is linked, and what that drags in must be listed), and the program.

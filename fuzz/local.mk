@@ -10,10 +10,11 @@
 # FUZZ_SECONDS=N` builds and runs them all with fuzz/fuzz.mk (GNU make)
 # and fuzz/run.sh, apart from the gcc build.  See fuzz/README.md.
 
-# postage's own Argon2id (lib/argon2id.c's third backend) and its
-# fill-block kernels; fuzz.mk gives each instruction-set file its flags.
+# postage's own Argon2id (lib/argon2id.c's third backend), its
+# fill-block kernels and its Blake2b; fuzz.mk gives each instruction-set file its flags.
 FUZZ_ARGON2 = lib/argon2id_core.c simd/argon2_kernels.c simd/argon2_portable.c \
-	simd/argon2_avx2.c simd/argon2_avx512.c simd/argon2_neon.c simd/cpu_features.c
+	simd/argon2_avx2.c simd/argon2_avx512.c simd/argon2_neon.c simd/cpu_features.c \
+	simd/blake2b_portable.c simd/blake2b_kernels.c simd/blake2b_avx2.c
 
 # The core stamp code: grammar, dates, matching, Argon2id, checking,
 # header scanning, and the double-spend store checking links against.
