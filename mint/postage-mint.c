@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/cli.h"
+#include "util/cli_argon2.h"
 #include "mint/auto_bits.h"
 #include "mint/calibration.h"
 #include "mint/speed_report.h"
@@ -303,45 +304,6 @@ list_argon2_kernels(void)
                k.is_default ? "  (default)" : "");
     }
     return CLI_EXIT_OK;
-}
-
-/* The Argon2 kernel to mint with: --argon2-kernel, else
- * $POSTAGE_ARGON2_KERNEL where the backend is postage's own (or auto, which
- * naming a kernel makes postage's); a library has no kernels, so the
- * environment is ignored for one and the option refused.  Returns 0, or
- * -1 after saying why (an unknown or unusable name, with the usable ones). */
-static int
-argon2_kernel_choose(struct postage_mint_options *o, const char *given, const char *env)
-{
-    int library = o->argon2id_backend == POSTAGE_A2ID_LIBARGON2 ||
-                  o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM;
-    if (given != NULL && library) {
-        cli_error("--argon2-kernel names one of postage's own Argon2 kernels: not with "
-                  "--argon2id-backend %s", postage_argon2id_backend_name(o->argon2id_backend));
-        return -1;
-    }
-    o->argon2id_kernel = given != NULL ? given : library ? NULL : env;
-    if (o->argon2id_kernel == NULL)
-        return 0;
-    int rc = postage_argon2id_kernel_check(o->argon2id_kernel);
-    if (rc == POSTAGE_OK)
-        return 0;
-    char usable[128] = "";
-    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
-        struct postage_argon2id_kernel_info k;
-        if (postage_argon2id_kernel_get(i, &k) == POSTAGE_OK && k.selftest_passed &&
-            strlen(usable) + strlen(k.name) + 2 < sizeof usable)
-            strcat(strcat(usable, *usable ? " " : ""), k.name);
-    }
-    /* postage_strerror() words these for SHA-1 kernels. */
-    cli_error("Argon2 kernel '%s'%s: %s; usable here: %s (postage-mint --argon2id "
-              "--list-kernels)", o->argon2id_kernel,
-              given != NULL ? "" : " (from $POSTAGE_ARGON2_KERNEL)",
-              rc == POSTAGE_ERR_KERNEL ? "not in this build"
-              : rc == POSTAGE_ERR_UNSUPPORTED ? "this CPU cannot run it"
-                                              : "it failed its self-test",
-              usable);
-    return -1;
 }
 
 /* --argon2id --budget: the bits from the profile's Argon2id line for these
@@ -643,7 +605,7 @@ main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (a2k_env != NULL && *a2k_env == '\0')
         a2k_env = NULL;
-    if (o.argon2id && argon2_kernel_choose(&o, a2k_given, a2k_env) != 0)
+    if (o.argon2id && cli_argon2_kernel_choose(o.argon2id_backend, a2k_given, a2k_env, &o.argon2id_kernel) != 0)
         return CLI_EXIT_USAGE;
     if (o.argon2id && !bits_given)
         o.bits = ARGON2ID_DEFAULT_BITS;

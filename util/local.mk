@@ -2,7 +2,8 @@
 # command-line parsing, whole-file reads, the error-buffer convention,
 # RFC 5322 parsing.
 noinst_LIBRARIES += libcli.a
-libcli_a_SOURCES = util/cli.c util/cli.h util/fileio.c util/fileio.h
+libcli_a_SOURCES = util/cli.c util/cli.h util/fileio.c util/fileio.h \
+	util/cli_argon2.c util/cli_argon2.h
 libcli_a_CFLAGS = $(AM_CFLAGS)
 EXTRA_DIST += util/errbuf.h util/hex.h util/bytes.h
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/cli.h"
+#include "util/cli_argon2.h"
 #include "postage.h"
 
 #define MAX_RESOURCES 1024
@@ -325,44 +326,6 @@ check_message(struct run *run)
     return rc;
 }
 
-/* The Argon2 kernel to check with: --argon2-kernel, else
- * $POSTAGE_ARGON2_KERNEL where the backend is postage's own or auto (a
- * library has no kernels: the environment is then ignored, the option
- * refused).  Returns 0, or -1 after saying why, with the usable names. */
-static int
-argon2_kernel_choose(struct postage_check_options *o, const char *given, const char *env)
-{
-    int library = o->argon2id_backend == POSTAGE_A2ID_LIBARGON2 ||
-                  o->argon2id_backend == POSTAGE_A2ID_LIBSODIUM;
-    if (given != NULL && library) {
-        cli_error("--argon2-kernel names one of postage's own Argon2 kernels: not with "
-                  "--argon2id-backend %s", postage_argon2id_backend_name(o->argon2id_backend));
-        return -1;
-    }
-    o->argon2id_kernel = given != NULL ? given : library ? NULL : env;
-    if (o->argon2id_kernel == NULL)
-        return 0;
-    int rc = postage_argon2id_kernel_check(o->argon2id_kernel);
-    if (rc == POSTAGE_OK)
-        return 0;
-    char usable[128] = "";
-    for (size_t i = 0; i < postage_argon2id_kernel_count(); i++) {
-        struct postage_argon2id_kernel_info k;
-        if (postage_argon2id_kernel_get(i, &k) == POSTAGE_OK && k.selftest_passed &&
-            strlen(usable) + strlen(k.name) + 2 < sizeof usable)
-            strcat(strcat(usable, *usable ? " " : ""), k.name);
-    }
-    /* postage_strerror() words these for SHA-1 kernels. */
-    cli_error("Argon2 kernel '%s'%s: %s; usable here: %s (postage-mint --argon2id "
-              "--list-kernels)", o->argon2id_kernel,
-              given != NULL ? "" : " (from $POSTAGE_ARGON2_KERNEL)",
-              rc == POSTAGE_ERR_KERNEL ? "not in this build"
-              : rc == POSTAGE_ERR_UNSUPPORTED ? "this CPU cannot run it"
-                                              : "it failed its self-test",
-              usable);
-    return -1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -493,7 +456,7 @@ main(int argc, char **argv)
     /* The environment speaks to every run; only an Argon2id one uses it. */
     if ((a2k_env != NULL && *a2k_env == '\0') || !(run.opt.kinds & POSTAGE_KIND_ARGON2ID))
         a2k_env = NULL;
-    if (argon2_kernel_choose(&run.opt, a2k_given, a2k_env) != 0)
+    if (cli_argon2_kernel_choose(run.opt.argon2id_backend, a2k_given, a2k_env, &run.opt.argon2id_kernel) != 0)
         return CLI_EXIT_USAGE;
     if (purge && db == NULL) {
         cli_error("--purge needs --db PATH");
