@@ -27,7 +27,6 @@
 #include "simd/blake2b.h"
 
 #define SYNC_POINTS 4                 /* slices per pass */
-#define ADDRESSES_PER_BLOCK ARGON2_BLOCK_WORDS
 #define ARGON2_VERSION 0x13
 #define ARGON2_TYPE_ID 2
 
@@ -42,6 +41,7 @@ struct argon2id_core {
 struct fill_state {
     argon2_block *mem;
     argon2_fill_fn fill;
+    argon2_segment_fn fill_segment;   /* NULL: block by block through fill */
     uint32_t lanes, passes;
     uint32_t blocks;          /* m' */
     uint32_t lane_length;     /* q = m' / p */
@@ -233,132 +233,20 @@ first_blocks(argon2_block *mem, uint32_t lanes, uint32_t lane_length, const uint
     }
 }
 
-/* The reference block's index within its lane (RFC 9106 §3.4.2), from the
- * low 32 bits of the pseudo-random value. */
-static uint32_t
-index_alpha(const struct fill_state *s, uint32_t pass, uint32_t slice, uint32_t index,
-            uint32_t j1, int same_lane)
-{
-    uint32_t area;
-    if (pass == 0) {
-        if (slice == 0)
-            area = index - 1;  /* the lane's own earlier blocks */
-        else if (same_lane)
-            area = slice * s->segment_length + index - 1;
-        else
-            area = slice * s->segment_length - (index == 0 ? 1 : 0);
-    } else {
-        if (same_lane)
-            area = s->lane_length - s->segment_length + index - 1;
-        else
-            area = s->lane_length - s->segment_length - (index == 0 ? 1 : 0);
-    }
-    uint64_t x = (uint64_t) j1 * j1 >> 32;
-    uint64_t rel = area - 1 - ((uint64_t) area * x >> 32);
-    uint32_t start = 0;
-    if (pass != 0 && slice != SYNC_POINTS - 1)
-        start = (slice + 1) * s->segment_length;
-    return (uint32_t) ((start + rel) % s->lane_length);
-}
-
-/* The next 128 data-independent pseudo-random values:
- * G(0, G(0, input)) after incrementing input's counter. */
-static void
-next_addresses(const struct fill_state *s, argon2_block *addr, argon2_block *input,
-               const argon2_block *zero)
-{
-    input->v[6]++;
-    s->fill(zero, input, addr, 0, NULL);
-    s->fill(zero, addr, addr, 0, NULL);
-}
-
-/* The reference block for index @i of a segment, from its pseudo-random
- * value (RFC 9106 §3.4). */
-static const argon2_block *
-reference(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t slice, uint32_t i,
-          uint64_t rand)
-{
-    uint32_t ref_lane = (uint32_t) ((rand >> 32) % s->lanes);
-    if (pass == 0 && slice == 0)
-        ref_lane = lane;
-    uint32_t ref_index = index_alpha(s, pass, slice, i, (uint32_t) rand, ref_lane == lane);
-    return s->mem + (size_t) ref_lane * s->lane_length + ref_index;
-}
-
-static void
-prefetch_block(const argon2_block *b)
-{
-    for (size_t off = 0; off < ARGON2_BLOCK_SIZE; off += 64)
-        __builtin_prefetch((const char *) b + off, 0, 3);
-}
-
-/* Where the hook of a data-dependent fill finds what the next block's
- * reference depends on. */
-struct next_ref {
-    const struct fill_state *s;
-    uint32_t pass, lane, slice, index;   /* index: the NEXT block's */
-};
-
-/* Word 0 of the block being filled is the next block's pseudo-random
- * value: fetch its reference while the kernel finishes this block. */
-static void
-prefetch_next(void *ctx, uint64_t w0)
-{
-    const struct next_ref *n = ctx;
-    prefetch_block(reference(n->s, n->pass, n->lane, n->slice, n->index, w0));
-}
-
+/* One lane's segment, by the kernel's own segment loop
+ * (simd/argon2_segment.h: the reference index computation and the
+ * prefetching are inlined there, beside the kernel's G). */
 static void
 fill_segment(const struct fill_state *s, uint32_t pass, uint32_t lane, uint32_t slice)
 {
-    static const argon2_block zero;   /* all zero: const, so not state */
-    argon2_block addr, input;
-    const int independent = pass == 0 && slice < SYNC_POINTS / 2;
-    uint32_t start = 0;
-
-    if (independent) {
-        memset(&input, 0, sizeof input);
-        input.v[0] = pass;
-        input.v[1] = lane;
-        input.v[2] = slice;
-        input.v[3] = s->blocks;
-        input.v[4] = s->passes;
-        input.v[5] = ARGON2_TYPE_ID;
-    }
-    if (pass == 0 && slice == 0) {
-        start = 2;   /* blocks 0 and 1 come from H' */
-        if (independent)
-            next_addresses(s, &addr, &input, &zero);
-    }
-    struct next_ref next = { s, pass, lane, slice, 0 };
-    const struct argon2_fill_hook hook = { prefetch_next, &next };
-    argon2_block *lane_base = s->mem + (size_t) lane * s->lane_length;
-    uint32_t cur = slice * s->segment_length + start;   /* index in the lane */
-    for (uint32_t i = start; i < s->segment_length; i++, cur++) {
-        const argon2_block *prev = &lane_base[cur == 0 ? s->lane_length - 1 : cur - 1];
-        uint64_t rand;
-        if (independent) {
-            if (i % ADDRESSES_PER_BLOCK == 0)
-                next_addresses(s, &addr, &input, &zero);
-            rand = addr.v[i % ADDRESSES_PER_BLOCK];
-        } else {
-            rand = prev->v[0];
-        }
-        const argon2_block *ref = reference(s, pass, lane, slice, i, rand);
-        /* The next block's reference is known now only when addressing is
-         * data-independent and its address block is already made. */
-        const struct argon2_fill_hook *h = NULL;
-        if (s->prefetch && i + 1 < s->segment_length) {
-            if (!independent) {
-                next.index = i + 1;   /* known once word 0 of this block is */
-                h = &hook;
-            } else if ((i + 1) % ADDRESSES_PER_BLOCK != 0) {
-                prefetch_block(reference(s, pass, lane, slice, i + 1,
-                                         addr.v[(i + 1) % ADDRESSES_PER_BLOCK]));
-            }
-        }
-        s->fill(prev, ref, &lane_base[cur], pass != 0, h);
-    }
+    const struct argon2_segment seg = {
+        s->mem, pass, lane, slice, s->passes, s->lanes, s->blocks, s->lane_length,
+        s->segment_length, s->prefetch, s->fill,
+    };
+    if (s->fill_segment != NULL)
+        s->fill_segment(&seg);
+    else
+        argon2_fill_segment_by_block(&seg);
 }
 
 int
@@ -381,6 +269,7 @@ argon2id_core_hash(argon2id_core *core, const struct argon2_kernel *kernel,
     struct fill_state s;
     s.mem = core->blocks;
     s.fill = kernel->fill_block;
+    s.fill_segment = kernel->fill_segment;
     s.prefetch = (core->flags & ARGON2ID_CORE_PREFETCH) != 0;
     s.lanes = in->lanes;
     s.passes = in->passes;

@@ -58,10 +58,10 @@ struct argon2id_core_input {
  *              memory at random, so 4 KiB pages cost a TLB miss on nearly
  *              every reference block.  ARGON2ID_CORE_PREFETCH prefetches
  *              the next reference block as soon as its address is known:
- *              a block ahead where addressing is data-independent, and,
+ *              two blocks ahead where addressing is data-independent, and,
  *              where it is data-dependent, once the kernel has finished
- *              the current block's word 0 (struct argon2_fill_hook), while
- *              it computes the rest.  Neither changes a tag; both are
+ *              the current block's word 0, while it computes the rest
+ *              (the kernel's segment loop, simd/argon2_segment.h).  Neither changes a tag; both are
  *              there to be measured (bench/argon2_kernels).
  * Every page is touched now, so that no hash pays for page faults.
  * Returns POSTAGE_OK, POSTAGE_ERR_INVALID (memory < 8, out NULL),

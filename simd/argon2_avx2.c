@@ -17,6 +17,7 @@
 
 #include <immintrin.h>
 
+#include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
@@ -57,8 +58,11 @@ static inline __m256i blamka(__m256i x, __m256i y)
         d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(0, 3, 2, 1)); \
     } while (0)
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+/* G, with word 0 handed to the hook or to the next reference's prefetch
+ * (struct argon2_next) as soon as it is final. */
+static inline __attribute__((always_inline)) void
+compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, int with_xor,
+         const struct argon2_fill_hook *hook, const struct argon2_next *nx)
 {
     /* Byte shuffles rotating each 64-bit word right by 24 and 16 bits. */
     const __m256i rot24 = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
@@ -115,11 +119,25 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
         if (j == 0 && hook != NULL)   /* columns 0 and 1 done: word 0 is final */
             hook->word0(hook->ctx,
                         (uint64_t) _mm256_extract_epi64(_mm256_xor_si256(x[0], keep[0]), 0));
+        if (j == 0 && nx != NULL)
+            argon2_prefetch_next(
+                nx, (uint64_t) _mm256_extract_epi64(_mm256_xor_si256(x[0], keep[0]), 0));
     }
 }
 
+static void fill_block(const argon2_block *prev, const argon2_block *ref,
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+{
+    compress(prev, ref, next, with_xor, hook, NULL);
+}
+
+#define ARGON2_SEGMENT_FN fill_segment
+#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
+    compress(prev, ref, next, with_xor, NULL, nx)
+#include "simd/argon2_segment.h"
+
 const struct argon2_kernel argon2_kernel_avx2 = {
-    "avx2", cpu_has_avx2, fill_block
+    "avx2", cpu_has_avx2, fill_block, fill_segment
 };
 
 #else

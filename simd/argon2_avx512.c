@@ -16,6 +16,7 @@
 
 #include <immintrin.h>
 
+#include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
@@ -38,36 +39,44 @@ static inline __m512i blamka(__m512i x, __m512i y)
         { const int j = 2; stmt; }                            \
         { const int j = 3; stmt; }                            \
     } while (0)
-
-#define G_HALF4(A, B, C, D)                                                  \
-    do {                                                                     \
-        EACH4(A[j] = blamka(A[j], B[j]));                                    \
-        EACH4(D[j] = _mm512_ror_epi64(_mm512_xor_si512(D[j], A[j]), 32));    \
-        EACH4(C[j] = blamka(C[j], D[j]));                                    \
-        EACH4(B[j] = _mm512_ror_epi64(_mm512_xor_si512(B[j], C[j]), 24));    \
-        EACH4(A[j] = blamka(A[j], B[j]));                                    \
-        EACH4(D[j] = _mm512_ror_epi64(_mm512_xor_si512(D[j], A[j]), 16));    \
-        EACH4(C[j] = blamka(C[j], D[j]));                                    \
-        EACH4(B[j] = _mm512_ror_epi64(_mm512_xor_si512(B[j], C[j]), 63));    \
+/* Round 0 alone, and rounds 1 to 3 (see the columns below). */
+#define EACH_0(stmt) do { const int j = 0; stmt; } while (0)
+#define EACH_123(stmt)                                        \
+    do {                                                      \
+        { const int j = 1; stmt; }                            \
+        { const int j = 2; stmt; }                            \
+        { const int j = 3; stmt; }                            \
     } while (0)
 
-/* P over (a, b, c, d) in each 256-bit half of four register sets:
- * columns, then diagonals. */
-#define ROUND4(A, B, C, D)                                                   \
+#define G_HALF(EACH, A, B, C, D)                                             \
     do {                                                                     \
-        G_HALF4(A, B, C, D);                                                 \
-        EACH4(B[j] = _mm512_permutex_epi64(B[j], _MM_SHUFFLE(0, 3, 2, 1)));  \
-        EACH4(C[j] = _mm512_permutex_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2)));  \
-        EACH4(D[j] = _mm512_permutex_epi64(D[j], _MM_SHUFFLE(2, 1, 0, 3)));  \
-        G_HALF4(A, B, C, D);                                                 \
-        EACH4(B[j] = _mm512_permutex_epi64(B[j], _MM_SHUFFLE(2, 1, 0, 3)));  \
-        EACH4(C[j] = _mm512_permutex_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2)));  \
-        EACH4(D[j] = _mm512_permutex_epi64(D[j], _MM_SHUFFLE(0, 3, 2, 1)));  \
+        EACH(A[j] = blamka(A[j], B[j]));                                     \
+        EACH(D[j] = _mm512_ror_epi64(_mm512_xor_si512(D[j], A[j]), 32));     \
+        EACH(C[j] = blamka(C[j], D[j]));                                     \
+        EACH(B[j] = _mm512_ror_epi64(_mm512_xor_si512(B[j], C[j]), 24));     \
+        EACH(A[j] = blamka(A[j], B[j]));                                     \
+        EACH(D[j] = _mm512_ror_epi64(_mm512_xor_si512(D[j], A[j]), 16));     \
+        EACH(C[j] = blamka(C[j], D[j]));                                     \
+        EACH(B[j] = _mm512_ror_epi64(_mm512_xor_si512(B[j], C[j]), 63));     \
+    } while (0)
+
+/* P over (a, b, c, d) in each 256-bit half of the register sets EACH
+ * names: columns, then diagonals. */
+#define ROUND(EACH, A, B, C, D)                                              \
+    do {                                                                     \
+        G_HALF(EACH, A, B, C, D);                                            \
+        EACH(B[j] = _mm512_permutex_epi64(B[j], _MM_SHUFFLE(0, 3, 2, 1)));   \
+        EACH(C[j] = _mm512_permutex_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2)));   \
+        EACH(D[j] = _mm512_permutex_epi64(D[j], _MM_SHUFFLE(2, 1, 0, 3)));   \
+        G_HALF(EACH, A, B, C, D);                                            \
+        EACH(B[j] = _mm512_permutex_epi64(B[j], _MM_SHUFFLE(2, 1, 0, 3)));   \
+        EACH(C[j] = _mm512_permutex_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2)));   \
+        EACH(D[j] = _mm512_permutex_epi64(D[j], _MM_SHUFFLE(0, 3, 2, 1)));   \
     } while (0)
 
 static inline __attribute__((always_inline)) void
 compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, int with_xor,
-         const struct argon2_fill_hook *hook)
+         const struct argon2_fill_hook *hook, const struct argon2_next *nx)
 {
     /* z[2r + h] holds words 8h..8h+7 of row r (16 words a row). */
     const __m512i *p = (const __m512i *) (const void *) prev->v;
@@ -86,7 +95,7 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
     EACH4(B[j] = _mm512_shuffle_i64x2(z[4 * j], z[4 * j + 2], 0xEE));
     EACH4(C[j] = _mm512_shuffle_i64x2(z[4 * j + 1], z[4 * j + 3], 0x44));
     EACH4(D[j] = _mm512_shuffle_i64x2(z[4 * j + 1], z[4 * j + 3], 0xEE));
-    ROUND4(A, B, C, D);
+    ROUND(EACH4, A, B, C, D);
     EACH4(z[4 * j] = _mm512_shuffle_i64x2(A[j], B[j], 0x44));
     EACH4(z[4 * j + 2] = _mm512_shuffle_i64x2(A[j], B[j], 0xEE));
     EACH4(z[4 * j + 1] = _mm512_shuffle_i64x2(C[j], D[j], 0x44));
@@ -105,10 +114,16 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
     EACH4(B[j] = _mm512_permutex2var_epi64(z[4 + j / 2], j % 2 ? hi : lo, z[6 + j / 2]));
     EACH4(C[j] = _mm512_permutex2var_epi64(z[8 + j / 2], j % 2 ? hi : lo, z[10 + j / 2]));
     EACH4(D[j] = _mm512_permutex2var_epi64(z[12 + j / 2], j % 2 ? hi : lo, z[14 + j / 2]));
-    ROUND4(A, B, C, D);
-    /* Word 0 is word 0 of A[0]: final now. */
+    /* Word 0 of the block is word 0 of A[0] after round 0: that round goes
+     * first, alone, so that the next reference (data-dependent
+     * addressing) can be fetched while rounds 1 to 3 run; the core runs
+     * their instructions in round 0's gaps all the same. */
+    ROUND(EACH_0, A, B, C, D);
     const uint64_t w0 = (uint64_t) _mm_cvtsi128_si64(_mm512_castsi512_si128(A[0])) ^
                         (uint64_t) _mm_cvtsi128_si64(_mm512_castsi512_si128(keep[0]));
+    if (nx != NULL)
+        argon2_prefetch_next(nx, w0);
+    ROUND(EACH_123, A, B, C, D);
     for (int h = 0; h < 2; h++) {
         z[0 + h] = _mm512_permutex2var_epi64(A[2 * h], back0, A[2 * h + 1]);
         z[2 + h] = _mm512_permutex2var_epi64(A[2 * h], back1, A[2 * h + 1]);
@@ -131,11 +146,16 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
 static void fill_block(const argon2_block *prev, const argon2_block *ref,
                        argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
 {
-    compress(prev, ref, next, with_xor, hook);
+    compress(prev, ref, next, with_xor, hook, NULL);
 }
 
+#define ARGON2_SEGMENT_FN fill_segment
+#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
+    compress(prev, ref, next, with_xor, NULL, nx)
+#include "simd/argon2_segment.h"
+
 const struct argon2_kernel argon2_kernel_avx512 = {
-    "avx512", cpu_has_avx512f, fill_block
+    "avx512", cpu_has_avx512f, fill_block, fill_segment
 };
 
 #else

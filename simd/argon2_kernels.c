@@ -10,8 +10,10 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
@@ -24,6 +26,31 @@ extern const struct argon2_kernel argon2_kernel_avx2;
 #ifdef HAVE_KERNEL_NEON
 extern const struct argon2_kernel argon2_kernel_neon;
 #endif
+
+/* The segment loop over seg->fill, block by block, the prefetch of a
+ * data-dependent reference going through the fill hook. */
+static void by_block_word0(void *ctx, uint64_t w0)
+{
+    argon2_prefetch_next(ctx, w0);
+}
+
+static inline void by_block(const struct argon2_segment *seg, const argon2_block *prev,
+                            const argon2_block *ref, argon2_block *next, int with_xor,
+                            const struct argon2_next *nx)
+{
+    struct argon2_next at = { seg, nx != NULL ? nx->index : 0 };   /* the hook's ctx is not const */
+    const struct argon2_fill_hook hook = { by_block_word0, &at };
+    seg->fill(prev, ref, next, with_xor, nx != NULL ? &hook : NULL);
+}
+
+#define ARGON2_SEGMENT_FN segment_by_block
+#define ARGON2_SEGMENT_COMPRESS by_block
+#include "simd/argon2_segment.h"
+
+void argon2_fill_segment_by_block(const struct argon2_segment *seg)
+{
+    segment_by_block(seg);
+}
 
 /* Preference order: widest vectors first. */
 static const struct argon2_kernel *const kernels[] = {
@@ -90,6 +117,38 @@ static void remember(void *ctx, uint64_t w0)
     s->calls++;
 }
 
+/* The fingerprint of a small memory (2 lanes of 16 blocks, from
+ * make_block) after two passes of k->fill_segment (or, for a kernel
+ * without one, of the block-by-block loop over its fill_block), every
+ * segment with prefetching: both addressing modes, references across
+ * lanes, the XOR of the second pass.  Answers as KAT_* above. */
+#define KAT_SEGMENTS UINT64_C(0x956A236D73EE686B)
+#define SEG_LANES 2
+#define SEG_LANE_LENGTH 16
+
+static uint64_t segments_fingerprint(const struct argon2_kernel *k, argon2_block *mem)
+{
+    const uint32_t blocks = SEG_LANES * SEG_LANE_LENGTH;
+    for (uint32_t b = 0; b < blocks; b++)
+        make_block(&mem[b], UINT64_C(0x5851F42D4C957F2D) + b);
+    for (uint32_t pass = 0; pass < 2; pass++)
+        for (uint32_t slice = 0; slice < ARGON2_SYNC_POINTS; slice++)
+            for (uint32_t lane = 0; lane < SEG_LANES; lane++) {
+                const struct argon2_segment seg = {
+                    mem, pass, lane, slice, 2, SEG_LANES, blocks, SEG_LANE_LENGTH,
+                    SEG_LANE_LENGTH / ARGON2_SYNC_POINTS, 1, k->fill_block,
+                };
+                if (k->fill_segment != NULL)
+                    k->fill_segment(&seg);
+                else
+                    argon2_fill_segment_by_block(&seg);
+            }
+    uint64_t h = 0;
+    for (uint32_t b = 0; b < blocks; b++)
+        h = h * UINT64_C(0x100000001B3) ^ fingerprint(&mem[b]);
+    return h;
+}
+
 int argon2_kernel_selftest(const struct argon2_kernel *k)
 {
     argon2_block prev, ref, next;
@@ -110,7 +169,16 @@ int argon2_kernel_selftest(const struct argon2_kernel *k)
         return 0;
     k->fill_block(&next, &ref, &next, 1, NULL);   /* next aliases prev */
     k->fill_block(&prev, &next, &next, 0, &hook); /* next aliases ref */
-    return fingerprint(&next) == KAT_CHAIN && seen.calls == 2 && seen.w0 == next.v[0];
+    if (fingerprint(&next) != KAT_CHAIN || seen.calls != 2 || seen.w0 != next.v[0])
+        return 0;
+    /* 32 KiB: on the heap, not on a caller's (perhaps small) stack. */
+    argon2_block *mem =
+        aligned_alloc(_Alignof(argon2_block), SEG_LANES * SEG_LANE_LENGTH * sizeof *mem);
+    if (mem == NULL)
+        return 0;
+    uint64_t got = segments_fingerprint(k, mem);
+    free(mem);
+    return got == KAT_SEGMENTS;
 }
 
 static enum argon2_kernel_state evaluate(const struct argon2_kernel *k)

@@ -34,9 +34,12 @@ typedef struct argon2_block {
  * (data-dependent addressing, RFC 9106 §3.4.1.1), and it is final once the
  * first column round is done, well before the block is.  A fill function
  * given a hook calls hook->word0(hook->ctx, word 0 of the new block) at
- * that moment, so that the caller can prefetch the next reference while
- * the rest of the block is computed.  The hook must not touch prev, ref
- * or next.
+ * that moment or later, before it returns (a vector kernel may call it
+ * after its stores, so that the call clobbers no live register: the core
+ * runs it out of order as soon as word 0 is ready all the same), so that
+ * the caller can prefetch the next reference while the rest of the block
+ * is computed.  It calls it exactly once.  The hook must not touch prev,
+ * ref or next.
  */
 struct argon2_fill_hook {
     void (*word0)(void *ctx, uint64_t w0);
@@ -57,11 +60,45 @@ typedef void (*argon2_fill_fn)(const argon2_block *prev, const argon2_block *ref
                                argon2_block *next, int with_xor,
                                const struct argon2_fill_hook *hook);
 
+/*
+ * One segment of one lane to fill (RFC 9106 §3.4): what the segment loop
+ * needs to find each block's reference.  Block i of the segment (i from 0,
+ * or from 2 in pass 0's first slice, whose first two blocks come from H')
+ * is G(previous block, reference block), XORed into the old block after
+ * pass 0.
+ */
+struct argon2_segment {
+    argon2_block *memory;       /* every block, lane after lane */
+    uint32_t pass, lane, slice; /* which segment */
+    uint32_t passes, lanes;     /* t, p */
+    uint32_t blocks;            /* m' = lanes * lane_length */
+    uint32_t lane_length;       /* q = 4 * segment_length */
+    uint32_t segment_length;
+    int prefetch;               /* fetch each reference ahead of its use */
+    argon2_fill_fn fill;        /* argon2_fill_segment_by_block()'s kernel */
+};
+
+/*
+ * A segment function fills one segment (struct argon2_segment): the whole
+ * block loop, with the reference index computation and the prefetching
+ * inside it, so that nothing stands between one block and the next (no
+ * call whose vector registers must be saved, no hook) and the next
+ * reference is fetched the moment word 0 of the current block is final.
+ * The result is the one fill_block() gives block by block.  Pure, like the
+ * fill functions.
+ */
+typedef void (*argon2_segment_fn)(const struct argon2_segment *seg);
+
 struct argon2_kernel {
     const char *name;            /* "portable", "avx2", "avx512", "neon" */
     int (*cpu_supported)(void);  /* 1 if this CPU and OS can run it */
     argon2_fill_fn fill_block;
+    argon2_segment_fn fill_segment;  /* NULL: argon2_fill_segment_by_block */
 };
+
+/* A segment filled block by block through seg->fill (with the hook for
+ * the prefetch): what a kernel without its own segment loop gets. */
+void argon2_fill_segment_by_block(const struct argon2_segment *seg);
 
 /* The portable kernel: plain C, the reference the others are tested
  * against.  Always present. */

@@ -15,6 +15,7 @@
 
 #include <arm_neon.h>
 
+#include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
 #include "simd/cpu_features.h"
 
@@ -73,8 +74,11 @@ static inline V ror32(V x)
         d0 = t0_, d1 = t1_;                         \
     } while (0)
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+/* G, with word 0 handed to the hook or to the next reference's prefetch
+ * (struct argon2_next) as soon as it is final. */
+static inline __attribute__((always_inline)) void
+compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, int with_xor,
+         const struct argon2_fill_hook *hook, const struct argon2_next *nx)
 {
     /* q[8r + k]: 16-byte piece k of row r. */
     V q[64], keep[64];
@@ -91,13 +95,26 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
               q[32 + c], q[40 + c], q[48 + c], q[56 + c]);
         if (c == 0 && hook != NULL)   /* word 0 is final now */
             hook->word0(hook->ctx, vgetq_lane_u64(veorq_u64(q[0], keep[0]), 0));
+        if (c == 0 && nx != NULL)
+            argon2_prefetch_next(nx, vgetq_lane_u64(veorq_u64(q[0], keep[0]), 0));
     }
     for (int i = 0; i < 64; i++)
         vst1q_u64(next->v + 2 * i, veorq_u64(q[i], keep[i]));
 }
 
+static void fill_block(const argon2_block *prev, const argon2_block *ref,
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+{
+    compress(prev, ref, next, with_xor, hook, NULL);
+}
+
+#define ARGON2_SEGMENT_FN fill_segment
+#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
+    compress(prev, ref, next, with_xor, NULL, nx)
+#include "simd/argon2_segment.h"
+
 const struct argon2_kernel argon2_kernel_neon = {
-    "neon", cpu_has_neon, fill_block
+    "neon", cpu_has_neon, fill_block, fill_segment
 };
 
 #else

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
 
 static inline uint64_t rotr64(uint64_t x, unsigned n)
@@ -49,8 +50,11 @@ static void permute(uint64_t *v, const unsigned i[16])
         v[i[k]] = a[k];
 }
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+/* G, with word 0 handed to the hook or to the next reference's prefetch
+ * (struct argon2_next) as soon as it is final. */
+static inline void compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next,
+                            int with_xor, const struct argon2_fill_hook *hook,
+                            const struct argon2_next *nx)
 {
     uint64_t r[ARGON2_BLOCK_WORDS], keep[ARGON2_BLOCK_WORDS];
     unsigned idx[16];
@@ -75,10 +79,23 @@ static void fill_block(const argon2_block *prev, const argon2_block *ref,
         permute(r, idx);
         if (col == 0 && hook != NULL)   /* word 0 is final now */
             hook->word0(hook->ctx, keep[0] ^ r[0]);
+        if (col == 0 && nx != NULL)
+            argon2_prefetch_next(nx, keep[0] ^ r[0]);
     }
     for (unsigned k = 0; k < ARGON2_BLOCK_WORDS; k++)
         next->v[k] = keep[k] ^ r[k];
 }
+
+static void fill_block(const argon2_block *prev, const argon2_block *ref,
+                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
+{
+    compress(prev, ref, next, with_xor, hook, NULL);
+}
+
+#define ARGON2_SEGMENT_FN fill_segment
+#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
+    compress(prev, ref, next, with_xor, NULL, nx)
+#include "simd/argon2_segment.h"
 
 static int portable_supported(void)
 {
@@ -86,5 +103,5 @@ static int portable_supported(void)
 }
 
 const struct argon2_kernel argon2_kernel_portable = {
-    "portable", portable_supported, fill_block
+    "portable", portable_supported, fill_block, fill_segment
 };

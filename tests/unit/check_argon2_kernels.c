@@ -89,10 +89,92 @@ always(void)
 
 START_TEST(test_selftest_catches_a_wrong_kernel)
 {
-    const struct argon2_kernel broken = { "broken", always, broken_fill };
+    const struct argon2_kernel broken = { "broken", always, broken_fill, NULL };
     ck_assert_int_eq(argon2_kernel_selftest(&broken), 0);
     ck_assert_int_eq(argon2_kernel_state(&broken), ARGON2_KERNEL_SELFTEST_FAILED);
     ck_assert_int_eq(argon2_kernel_selftest(&argon2_kernel_portable), 1);
+}
+END_TEST
+
+/* A kernel whose G is right but whose segment loop is wrong must fail
+ * too; one with no segment loop of its own (the block-by-block one then
+ * serves) and a right G passes. */
+static void
+broken_segment(const struct argon2_segment *seg)
+{
+    argon2_kernel_portable.fill_segment(seg);
+    seg->memory[seg->lane * seg->lane_length + seg->slice * seg->segment_length].v[3] ^= 1;
+}
+
+START_TEST(test_selftest_checks_segments)
+{
+    const struct argon2_kernel broken = { "broken-seg", always, argon2_kernel_portable.fill_block,
+                                          broken_segment };
+    ck_assert_int_eq(argon2_kernel_selftest(&broken), 0);
+    const struct argon2_kernel by_block = { "by-block", always, argon2_kernel_portable.fill_block,
+                                            NULL };
+    ck_assert_int_eq(argon2_kernel_selftest(&by_block), 1);
+}
+END_TEST
+
+/* Every kernel's segment loop leaves the memory the portable one does,
+ * bit for bit, segment after segment over whole passes (so references
+ * into blocks filled by the same loop), with and without prefetching:
+ * one lane and several, segments shorter than an address block and
+ * longer (address block refills), and the block-by-block loop over the
+ * kernel's fill_block agrees too. */
+static void
+fill_all(argon2_block *mem, uint32_t lanes, uint32_t lane_length, uint32_t passes,
+         argon2_segment_fn fn, argon2_fill_fn fill, int prefetch)
+{
+    for (uint32_t pass = 0; pass < passes; pass++)
+        for (uint32_t slice = 0; slice < 4; slice++)
+            for (uint32_t lane = 0; lane < lanes; lane++) {
+                const struct argon2_segment seg = { mem, pass, lane, slice, passes, lanes,
+                                                    lanes * lane_length, lane_length,
+                                                    lane_length / 4, prefetch, fill };
+                fn(&seg);
+            }
+}
+
+START_TEST(test_segments_match_portable)
+{
+    const struct argon2_kernel *k = argon2_kernel_at((size_t) _i);
+    if (!usable(k))
+        return;
+    static const struct { uint32_t lanes, lane_length, passes; } shapes[] = {
+        { 1, 8, 1 }, { 1, 16, 3 }, { 3, 12, 2 }, { 2, 520, 2 }, { 1, 1028, 1 }, { 4, 264, 1 },
+    };
+    ck_assert_ptr_nonnull(k->fill_segment);
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        const uint32_t lanes = shapes[sh].lanes, q = shapes[sh].lane_length;
+        const size_t n = (size_t) lanes * q, bytes = n * sizeof(argon2_block);
+        argon2_block *want = aligned_alloc(_Alignof(argon2_block), bytes);
+        argon2_block *got = aligned_alloc(_Alignof(argon2_block), bytes);
+        ck_assert(want != NULL && got != NULL);
+        for (size_t b = 0; b < n; b++)
+            random_block(&want[b]);
+        for (int variant = 0; variant < 3; variant++) {
+            memcpy(got, want, bytes);
+            argon2_block *w = aligned_alloc(_Alignof(argon2_block), bytes);
+            ck_assert_ptr_nonnull(w);
+            memcpy(w, want, bytes);
+            fill_all(w, lanes, q, shapes[sh].passes, argon2_kernel_portable.fill_segment,
+                     argon2_kernel_portable.fill_block, 0);
+            if (variant < 2)
+                fill_all(got, lanes, q, shapes[sh].passes, k->fill_segment, k->fill_block,
+                         variant);
+            else
+                fill_all(got, lanes, q, shapes[sh].passes, argon2_fill_segment_by_block,
+                         k->fill_block, 1);
+            ck_assert_msg(memcmp(w, got, bytes) == 0, "%s: segments differ (p%u q%u t%u, %d)",
+                          k->name, (unsigned) lanes, (unsigned) q, (unsigned) shapes[sh].passes,
+                          variant);
+            free(w);
+        }
+        free(want);
+        free(got);
+    }
 }
 END_TEST
 
@@ -384,6 +466,8 @@ suite(void)
     tcase_add_test(t, test_selftest_catches_a_wrong_kernel);
     tcase_add_loop_test(t, test_kernels_match_portable, 0, n);
     tcase_add_loop_test(t, test_kernels_hook_word0, 0, n);
+    tcase_add_test(t, test_selftest_checks_segments);
+    tcase_add_loop_test(t, test_segments_match_portable, 0, n);
     suite_add_tcase(s, t);
     t = tcase_create("argon2id");
     tcase_set_timeout(t, 300);
