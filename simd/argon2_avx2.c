@@ -4,8 +4,8 @@
  * One 256-bit register holds four words, so a Blake2b-BlaMka round over 16
  * words is four registers (a, b, c, d) and each G step runs four quarter-
  * rounds side by side; the diagonal step rotates b, c, d across the lanes.
- * Two rounds (two rows, then two columns) go together so that the core
- * always has two independent chains to overlap.  The columns of the block
+ * Two rounds (two rows, then two columns) go together, step by step, so
+ * that the core always has two independent chains to overlap.  The columns of the block
  * are 16-byte pieces of different rows: two 256-bit loads of two rows give,
  * by one cross-lane shuffle each, the a registers of two column rounds.
  * BlaMka's 32x32->64 multiply is vpmuludq; the rotations by 32, 24 and 16
@@ -33,29 +33,42 @@ static inline __m256i blamka(__m256i x, __m256i y)
     return _mm256_add_epi64(_mm256_add_epi64(x, y), _mm256_add_epi64(m, m));
 }
 
-#define G_HALF(a, b, c, d)                                    \
+/* Two rounds go in lockstep, one step of each after the other: a round is
+ * one long dependency chain, and the core's schedulers only look a few
+ * dozen instructions ahead, so two rounds written one after the other
+ * would run nearly one at a time.  (Two, not four as in the AVX-512
+ * kernel: two rounds' eight registers, their temporaries and the two
+ * byte-shuffle masks fill the sixteen ymm registers.) */
+#define EACH2(stmt)                                           \
     do {                                                      \
-        a = blamka(a, b);                                     \
-        d = ROR32(_mm256_xor_si256(d, a));                    \
-        c = blamka(c, d);                                     \
-        b = ROR24(_mm256_xor_si256(b, c));                    \
-        a = blamka(a, b);                                     \
-        d = ROR16(_mm256_xor_si256(d, a));                    \
-        c = blamka(c, d);                                     \
-        b = ROR63(_mm256_xor_si256(b, c));                    \
+        { const int j = 0; stmt; }                            \
+        { const int j = 1; stmt; }                            \
     } while (0)
 
-/* The full P over (a, b, c, d): columns of the 4x4, then diagonals. */
-#define ROUND(a, b, c, d)                                     \
+#define G_HALF2(A, B, C, D)                                   \
     do {                                                      \
-        G_HALF(a, b, c, d);                                   \
-        b = _mm256_permute4x64_epi64(b, _MM_SHUFFLE(0, 3, 2, 1)); \
-        c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(1, 0, 3, 2)); \
-        d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(2, 1, 0, 3)); \
-        G_HALF(a, b, c, d);                                   \
-        b = _mm256_permute4x64_epi64(b, _MM_SHUFFLE(2, 1, 0, 3)); \
-        c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(1, 0, 3, 2)); \
-        d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(0, 3, 2, 1)); \
+        EACH2(A[j] = blamka(A[j], B[j]));                     \
+        EACH2(D[j] = ROR32(_mm256_xor_si256(D[j], A[j])));    \
+        EACH2(C[j] = blamka(C[j], D[j]));                     \
+        EACH2(B[j] = ROR24(_mm256_xor_si256(B[j], C[j])));    \
+        EACH2(A[j] = blamka(A[j], B[j]));                     \
+        EACH2(D[j] = ROR16(_mm256_xor_si256(D[j], A[j])));    \
+        EACH2(C[j] = blamka(C[j], D[j]));                     \
+        EACH2(B[j] = ROR63(_mm256_xor_si256(B[j], C[j])));    \
+    } while (0)
+
+/* The full P over (a, b, c, d) of two rounds: columns of the 4x4, then
+ * diagonals. */
+#define ROUND2(A, B, C, D)                                                     \
+    do {                                                                       \
+        G_HALF2(A, B, C, D);                                                   \
+        EACH2(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(0, 3, 2, 1))); \
+        EACH2(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
+        EACH2(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(2, 1, 0, 3))); \
+        G_HALF2(A, B, C, D);                                                   \
+        EACH2(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(2, 1, 0, 3))); \
+        EACH2(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
+        EACH2(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(0, 3, 2, 1))); \
     } while (0)
 
 /* G, with word 0 handed to the hook or to the next reference's prefetch
@@ -81,45 +94,45 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
 
     /* Rows: row k is r[4k .. 4k+3]; two rows at a time. */
     for (int k = 0; k < 8; k += 2) {
-        __m256i a0 = r[4 * k], b0 = r[4 * k + 1], c0 = r[4 * k + 2], d0 = r[4 * k + 3];
-        __m256i a1 = r[4 * k + 4], b1 = r[4 * k + 5], c1 = r[4 * k + 6], d1 = r[4 * k + 7];
-        ROUND(a0, b0, c0, d0);
-        ROUND(a1, b1, c1, d1);
-        r[4 * k] = a0, r[4 * k + 1] = b0, r[4 * k + 2] = c0, r[4 * k + 3] = d0;
-        r[4 * k + 4] = a1, r[4 * k + 5] = b1, r[4 * k + 6] = c1, r[4 * k + 7] = d1;
+        __m256i A[2], B[2], C[2], D[2];
+        EACH2((A[j] = r[4 * (k + j)], B[j] = r[4 * (k + j) + 1], C[j] = r[4 * (k + j) + 2],
+               D[j] = r[4 * (k + j) + 3]));
+        ROUND2(A, B, C, D);
+        EACH2((r[4 * (k + j)] = A[j], r[4 * (k + j) + 1] = B[j], r[4 * (k + j) + 2] = C[j],
+               r[4 * (k + j) + 3] = D[j]));
     }
 
     /* Columns: column i (16-byte piece i of every row) has a = pieces i of
-     * rows 0 and 1, b = of rows 2 and 3, and so on.  r[4*row + j] holds
-     * pieces 2j and 2j+1 of a row, so columns 2j and 2j+1 come together. */
-    for (int j = 0; j < 4; j++) {
+     * rows 0 and 1, b = of rows 2 and 3, and so on.  r[4*row + col] holds
+     * pieces 2col and 2col+1 of a row, so those two columns come together. */
+    for (int col = 0; col < 4; col++) {
         __m256i x[8];
         for (int row = 0; row < 8; row++)
-            x[row] = r[4 * row + j];
-        __m256i a0 = _mm256_permute2x128_si256(x[0], x[1], 0x20);
-        __m256i a1 = _mm256_permute2x128_si256(x[0], x[1], 0x31);
-        __m256i b0 = _mm256_permute2x128_si256(x[2], x[3], 0x20);
-        __m256i b1 = _mm256_permute2x128_si256(x[2], x[3], 0x31);
-        __m256i c0 = _mm256_permute2x128_si256(x[4], x[5], 0x20);
-        __m256i c1 = _mm256_permute2x128_si256(x[4], x[5], 0x31);
-        __m256i d0 = _mm256_permute2x128_si256(x[6], x[7], 0x20);
-        __m256i d1 = _mm256_permute2x128_si256(x[6], x[7], 0x31);
-        ROUND(a0, b0, c0, d0);
-        ROUND(a1, b1, c1, d1);
-        x[0] = _mm256_permute2x128_si256(a0, a1, 0x20);
-        x[1] = _mm256_permute2x128_si256(a0, a1, 0x31);
-        x[2] = _mm256_permute2x128_si256(b0, b1, 0x20);
-        x[3] = _mm256_permute2x128_si256(b0, b1, 0x31);
-        x[4] = _mm256_permute2x128_si256(c0, c1, 0x20);
-        x[5] = _mm256_permute2x128_si256(c0, c1, 0x31);
-        x[6] = _mm256_permute2x128_si256(d0, d1, 0x20);
-        x[7] = _mm256_permute2x128_si256(d0, d1, 0x31);
+            x[row] = r[4 * row + col];
+        __m256i A[2], B[2], C[2], D[2];
+        A[0] = _mm256_permute2x128_si256(x[0], x[1], 0x20);
+        A[1] = _mm256_permute2x128_si256(x[0], x[1], 0x31);
+        B[0] = _mm256_permute2x128_si256(x[2], x[3], 0x20);
+        B[1] = _mm256_permute2x128_si256(x[2], x[3], 0x31);
+        C[0] = _mm256_permute2x128_si256(x[4], x[5], 0x20);
+        C[1] = _mm256_permute2x128_si256(x[4], x[5], 0x31);
+        D[0] = _mm256_permute2x128_si256(x[6], x[7], 0x20);
+        D[1] = _mm256_permute2x128_si256(x[6], x[7], 0x31);
+        ROUND2(A, B, C, D);
+        x[0] = _mm256_permute2x128_si256(A[0], A[1], 0x20);
+        x[1] = _mm256_permute2x128_si256(A[0], A[1], 0x31);
+        x[2] = _mm256_permute2x128_si256(B[0], B[1], 0x20);
+        x[3] = _mm256_permute2x128_si256(B[0], B[1], 0x31);
+        x[4] = _mm256_permute2x128_si256(C[0], C[1], 0x20);
+        x[5] = _mm256_permute2x128_si256(C[0], C[1], 0x31);
+        x[6] = _mm256_permute2x128_si256(D[0], D[1], 0x20);
+        x[7] = _mm256_permute2x128_si256(D[0], D[1], 0x31);
         for (int row = 0; row < 8; row++)
-            _mm256_store_si256(n + 4 * row + j, _mm256_xor_si256(x[row], keep[4 * row + j]));
-        if (j == 0 && hook != NULL)   /* columns 0 and 1 done: word 0 is final */
+            _mm256_store_si256(n + 4 * row + col, _mm256_xor_si256(x[row], keep[4 * row + col]));
+        if (col == 0 && hook != NULL)   /* columns 0 and 1 done: word 0 is final */
             hook->word0(hook->ctx,
                         (uint64_t) _mm256_extract_epi64(_mm256_xor_si256(x[0], keep[0]), 0));
-        if (j == 0 && nx != NULL)
+        if (col == 0 && nx != NULL)
             argon2_prefetch_next(
                 nx, (uint64_t) _mm256_extract_epi64(_mm256_xor_si256(x[0], keep[0]), 0));
     }
