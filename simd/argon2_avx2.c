@@ -4,8 +4,8 @@
  * One 256-bit register holds four words, so a Blake2b-BlaMka round over 16
  * words is four registers (a, b, c, d) and each G step runs four quarter-
  * rounds side by side; the diagonal step rotates b, c, d across the lanes.
- * Two rounds (two rows, then two columns) go together, step by step, so
- * that the core always has two independent chains to overlap.  The columns of the block
+ * Rounds go together, step by step (four rows, then two columns at a
+ * time), so that the core always has independent chains to overlap.  The columns of the block
  * are 16-byte pieces of different rows: two 256-bit loads of two rows give,
  * by one cross-lane shuffle each, the a registers of two column rounds.
  * BlaMka's 32x32->64 multiply is vpmuludq; the rotations by 32, 24 and 16
@@ -33,42 +33,50 @@ static inline __m256i blamka(__m256i x, __m256i y)
     return _mm256_add_epi64(_mm256_add_epi64(x, y), _mm256_add_epi64(m, m));
 }
 
-/* Two rounds go in lockstep, one step of each after the other: a round is
- * one long dependency chain, and the core's schedulers only look a few
- * dozen instructions ahead, so two rounds written one after the other
- * would run nearly one at a time.  (Two, not four as in the AVX-512
- * kernel: two rounds' eight registers, their temporaries and the two
- * byte-shuffle masks fill the sixteen ymm registers.) */
+/* Rounds go in lockstep, one step of each after the other: a round is one
+ * long dependency chain, and the core's schedulers only look a few dozen
+ * instructions ahead, so rounds written one after the other would run
+ * nearly one at a time.  Four rows' rounds at a time (their sixteen
+ * registers and the temporaries do not all fit in the sixteen ymm
+ * registers, but the spills cost less than the idle cycles), two
+ * columns' at a time. */
 #define EACH2(stmt)                                           \
     do {                                                      \
         { const int j = 0; stmt; }                            \
         { const int j = 1; stmt; }                            \
     } while (0)
-
-#define G_HALF2(A, B, C, D)                                   \
+#define EACH4(stmt)                                           \
     do {                                                      \
-        EACH2(A[j] = blamka(A[j], B[j]));                     \
-        EACH2(D[j] = ROR32(_mm256_xor_si256(D[j], A[j])));    \
-        EACH2(C[j] = blamka(C[j], D[j]));                     \
-        EACH2(B[j] = ROR24(_mm256_xor_si256(B[j], C[j])));    \
-        EACH2(A[j] = blamka(A[j], B[j]));                     \
-        EACH2(D[j] = ROR16(_mm256_xor_si256(D[j], A[j])));    \
-        EACH2(C[j] = blamka(C[j], D[j]));                     \
-        EACH2(B[j] = ROR63(_mm256_xor_si256(B[j], C[j])));    \
+        { const int j = 0; stmt; }                            \
+        { const int j = 1; stmt; }                            \
+        { const int j = 2; stmt; }                            \
+        { const int j = 3; stmt; }                            \
     } while (0)
 
-/* The full P over (a, b, c, d) of two rounds: columns of the 4x4, then
- * diagonals. */
-#define ROUND2(A, B, C, D)                                                     \
-    do {                                                                       \
-        G_HALF2(A, B, C, D);                                                   \
-        EACH2(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(0, 3, 2, 1))); \
-        EACH2(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
-        EACH2(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(2, 1, 0, 3))); \
-        G_HALF2(A, B, C, D);                                                   \
-        EACH2(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(2, 1, 0, 3))); \
-        EACH2(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
-        EACH2(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(0, 3, 2, 1))); \
+#define G_HALF(EACH, A, B, C, D)                              \
+    do {                                                      \
+        EACH(A[j] = blamka(A[j], B[j]));                      \
+        EACH(D[j] = ROR32(_mm256_xor_si256(D[j], A[j])));     \
+        EACH(C[j] = blamka(C[j], D[j]));                      \
+        EACH(B[j] = ROR24(_mm256_xor_si256(B[j], C[j])));     \
+        EACH(A[j] = blamka(A[j], B[j]));                      \
+        EACH(D[j] = ROR16(_mm256_xor_si256(D[j], A[j])));     \
+        EACH(C[j] = blamka(C[j], D[j]));                      \
+        EACH(B[j] = ROR63(_mm256_xor_si256(B[j], C[j])));     \
+    } while (0)
+
+/* The full P over (a, b, c, d) of the rounds EACH names: columns of the
+ * 4x4, then diagonals. */
+#define ROUND(EACH, A, B, C, D)                                               \
+    do {                                                                      \
+        G_HALF(EACH, A, B, C, D);                                             \
+        EACH(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(0, 3, 2, 1))); \
+        EACH(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
+        EACH(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(2, 1, 0, 3))); \
+        G_HALF(EACH, A, B, C, D);                                             \
+        EACH(B[j] = _mm256_permute4x64_epi64(B[j], _MM_SHUFFLE(2, 1, 0, 3))); \
+        EACH(C[j] = _mm256_permute4x64_epi64(C[j], _MM_SHUFFLE(1, 0, 3, 2))); \
+        EACH(D[j] = _mm256_permute4x64_epi64(D[j], _MM_SHUFFLE(0, 3, 2, 1))); \
     } while (0)
 
 /* G, with word 0 handed to the hook or to the next reference's prefetch
@@ -92,13 +100,13 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
         keep[i] = with_xor ? _mm256_xor_si256(r[i], _mm256_load_si256(n + i)) : r[i];
     }
 
-    /* Rows: row k is r[4k .. 4k+3]; two rows at a time. */
-    for (int k = 0; k < 8; k += 2) {
-        __m256i A[2], B[2], C[2], D[2];
-        EACH2((A[j] = r[4 * (k + j)], B[j] = r[4 * (k + j) + 1], C[j] = r[4 * (k + j) + 2],
+    /* Rows: row k is r[4k .. 4k+3]; four rows at a time. */
+    for (int k = 0; k < 8; k += 4) {
+        __m256i A[4], B[4], C[4], D[4];
+        EACH4((A[j] = r[4 * (k + j)], B[j] = r[4 * (k + j) + 1], C[j] = r[4 * (k + j) + 2],
                D[j] = r[4 * (k + j) + 3]));
-        ROUND2(A, B, C, D);
-        EACH2((r[4 * (k + j)] = A[j], r[4 * (k + j) + 1] = B[j], r[4 * (k + j) + 2] = C[j],
+        ROUND(EACH4, A, B, C, D);
+        EACH4((r[4 * (k + j)] = A[j], r[4 * (k + j) + 1] = B[j], r[4 * (k + j) + 2] = C[j],
                r[4 * (k + j) + 3] = D[j]));
     }
 
@@ -118,7 +126,7 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
         C[1] = _mm256_permute2x128_si256(x[4], x[5], 0x31);
         D[0] = _mm256_permute2x128_si256(x[6], x[7], 0x20);
         D[1] = _mm256_permute2x128_si256(x[6], x[7], 0x31);
-        ROUND2(A, B, C, D);
+        ROUND(EACH2, A, B, C, D);
         x[0] = _mm256_permute2x128_si256(A[0], A[1], 0x20);
         x[1] = _mm256_permute2x128_si256(A[0], A[1], 0x31);
         x[2] = _mm256_permute2x128_si256(B[0], B[1], 0x20);
