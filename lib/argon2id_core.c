@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -87,6 +88,37 @@ static void store_block(uint8_t *bytes, const argon2_block *b)
 }
 #endif
 
+#define HUGE_PAGE ((size_t) 2 << 20)   /* x86-64's and arm64's (4 KiB granule) */
+
+/* An anonymous mapping of @len bytes, or NULL.  With @huge, and @len at
+ * least a huge page, it starts on a huge-page boundary: the kernel only
+ * backs aligned 2 MiB stretches with huge pages, and does not align every
+ * mapping itself (only recent kernels do, and not for every size), so an
+ * unaligned map would lose a huge page at each end and, on such kernels,
+ * all of them.  The surplus around the aligned range is given back. */
+static void *
+map_area(size_t len, int huge)
+{
+    const int prot = PROT_READ | PROT_WRITE, how = MAP_PRIVATE | MAP_ANONYMOUS;
+    if (!huge || len < HUGE_PAGE || len > SIZE_MAX - HUGE_PAGE) {
+        void *p = mmap(NULL, len, prot, how, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    unsigned char *p = mmap(NULL, len + HUGE_PAGE, prot, how, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
+    if (head > 0)
+        munmap(p, head);
+    /* The map is whole pages: len rounded up to one, plus HUGE_PAGE
+     * (itself whole pages), so what lies past the kept range is
+     * HUGE_PAGE - head bytes, never none. */
+    long page = sysconf(_SC_PAGESIZE);
+    size_t kept = page > 0 ? (len + (size_t) page - 1) / (size_t) page * (size_t) page : len;
+    munmap(p + head + kept, HUGE_PAGE - head);
+    return p + head;
+}
+
 int
 argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags)
 {
@@ -110,9 +142,8 @@ argon2id_core_new(argon2id_core **out, uint32_t memory, unsigned flags)
     c->map_len = (size_t) memory * ARGON2_BLOCK_SIZE;
     /* mmap gives page alignment (so block alignment) and lets huge pages
      * be asked for on exactly this range. */
-    void *area = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    if (area == MAP_FAILED) {
+    void *area = map_area(c->map_len, (flags & ARGON2ID_CORE_HUGE_PAGES) != 0);
+    if (area == NULL) {
         free(c);
         return POSTAGE_ERR_NOMEM;
     }
