@@ -7,8 +7,11 @@
  * (vpermq with an immediate) works on each half alone.  Rotations are one
  * vprorq each.  Rows 2k and 2k+1 pair up through vshufi64x2; the columns,
  * which are 16-byte pieces of different rows, are gathered and scattered
- * back with one two-source vpermt2q per register.  Two pairs of rounds go
- * together, so four independent chains fill the pipeline.
+ * back with one two-source vpermt2q per register.  All four pairs of
+ * rounds go in lockstep, so four independent chains fill the pipeline;
+ * among the columns, the pair holding word 0 goes first (see compress()),
+ * and the segment loop (simd/argon2_segment.h) prefetches the next
+ * reference right after it.
  */
 #include "config.h"
 
