@@ -25,7 +25,7 @@
 
 #include "simd/argon2_kernels.h"
 
-#define ARGON2ID_CORE_OUT_MIN 16     /* Blake2b as libsodium offers it */
+#define ARGON2ID_CORE_OUT_MIN 16     /* libsodium's Argon2 minimum: all backends agree */
 #define ARGON2ID_CORE_OUT_MAX 1024
 #define ARGON2ID_CORE_LANES_MAX 0xFFFFFFu   /* RFC 9106: p < 2^24 */
 
