@@ -71,6 +71,23 @@ extern const uint64_t postage_blake2b_iv[8];
         { 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },                                  \
     }
 
+/* One Blake2b round (RFC 7693 §3.2) over the working variables v0..v15 with
+ * message words m[] permuted by sigma[r]: four column G's, then four
+ * diagonal ones.  Each kernel file defines G(a, b, c, d, x, y) for its own
+ * instruction set and a sigma table (BLAKE2B_SIGMA) before using it. */
+#define BLAKE2B_ROUND(r)                                                                           \
+    do {                                                                                           \
+        const uint8_t *s_ = sigma[r];                                                              \
+        G(v0, v4, v8, v12, m[s_[0]], m[s_[1]]);                                                    \
+        G(v1, v5, v9, v13, m[s_[2]], m[s_[3]]);                                                    \
+        G(v2, v6, v10, v14, m[s_[4]], m[s_[5]]);                                                   \
+        G(v3, v7, v11, v15, m[s_[6]], m[s_[7]]);                                                   \
+        G(v0, v5, v10, v15, m[s_[8]], m[s_[9]]);                                                   \
+        G(v1, v6, v11, v12, m[s_[10]], m[s_[11]]);                                                 \
+        G(v2, v7, v8, v13, m[s_[12]], m[s_[13]]);                                                  \
+        G(v3, v4, v9, v14, m[s_[14]], m[s_[15]]);                                                  \
+    } while (0)
+
 /*
  * A chain function computes H'^1024 (RFC 9106 §3.3) of two inputs at once,
  * straight into two Argon2 blocks (block word i = bytes 8i..8i+7 of H'

@@ -41,18 +41,6 @@ static const uint8_t sigma[12][16] = BLAKE2B_SIGMA;
         b = ROR63(_mm_xor_si128(b, c));                                                            \
     } while (0)
 
-#define ROUND(r)                                                                                   \
-    do {                                                                                           \
-        const uint8_t *s_ = sigma[r];                                              \
-        G(v0, v4, v8, v12, m[s_[0]], m[s_[1]]);                                                    \
-        G(v1, v5, v9, v13, m[s_[2]], m[s_[3]]);                                                    \
-        G(v2, v6, v10, v14, m[s_[4]], m[s_[5]]);                                                   \
-        G(v3, v7, v11, v15, m[s_[6]], m[s_[7]]);                                                   \
-        G(v0, v5, v10, v15, m[s_[8]], m[s_[9]]);                                                   \
-        G(v1, v6, v11, v12, m[s_[10]], m[s_[11]]);                                                 \
-        G(v2, v7, v8, v13, m[s_[12]], m[s_[13]]);                                                  \
-        G(v3, v4, v9, v14, m[s_[14]], m[s_[15]]);                                                  \
-    } while (0)
 
 /* One final-block compression of both chains from the initial state of
  * an unkeyed Blake2b-512; @t: the bytes hashed (< 2^64). */
@@ -74,18 +62,18 @@ compress_x2(__m128i h[8], const __m128i m[16], uint64_t t)
     __m128i v14 = _mm_set1_epi64x((long long) ~iv[6]);   /* last block */
     __m128i v15 = _mm_set1_epi64x((long long) iv[7]);
 
-    ROUND(0);
-    ROUND(1);
-    ROUND(2);
-    ROUND(3);
-    ROUND(4);
-    ROUND(5);
-    ROUND(6);
-    ROUND(7);
-    ROUND(8);
-    ROUND(9);
-    ROUND(10);
-    ROUND(11);
+    BLAKE2B_ROUND(0);
+    BLAKE2B_ROUND(1);
+    BLAKE2B_ROUND(2);
+    BLAKE2B_ROUND(3);
+    BLAKE2B_ROUND(4);
+    BLAKE2B_ROUND(5);
+    BLAKE2B_ROUND(6);
+    BLAKE2B_ROUND(7);
+    BLAKE2B_ROUND(8);
+    BLAKE2B_ROUND(9);
+    BLAKE2B_ROUND(10);
+    BLAKE2B_ROUND(11);
     h[0] = _mm_xor_si128(_mm_set1_epi64x((long long) (iv[0] ^ UINT64_C(0x01010040))),
                          _mm_xor_si128(v0, v8));
     h[1] = _mm_xor_si128(_mm_set1_epi64x((long long) iv[1]), _mm_xor_si128(v1, v9));

@@ -52,18 +52,6 @@ static inline uint64_t load64(const uint8_t *p)
         b = ror64(b ^ c, 63);                                                                      \
     } while (0)
 
-#define ROUND(r)                                                                                   \
-    do {                                                                                           \
-        const uint8_t *s_ = sigma[r];                                              \
-        G(v0, v4, v8, v12, m[s_[0]], m[s_[1]]);                                                    \
-        G(v1, v5, v9, v13, m[s_[2]], m[s_[3]]);                                                    \
-        G(v2, v6, v10, v14, m[s_[4]], m[s_[5]]);                                                   \
-        G(v3, v7, v11, v15, m[s_[6]], m[s_[7]]);                                                   \
-        G(v0, v5, v10, v15, m[s_[8]], m[s_[9]]);                                                   \
-        G(v1, v6, v11, v12, m[s_[10]], m[s_[11]]);                                                 \
-        G(v2, v7, v8, v13, m[s_[12]], m[s_[13]]);                                                  \
-        G(v3, v4, v9, v14, m[s_[14]], m[s_[15]]);                                                  \
-    } while (0)
 
 /* The compression function F (RFC 7693 §3.2): @t bytes hashed so far
  * including this block (the low word; the high one is @t_hi), @last for the
@@ -80,18 +68,18 @@ static inline void compress(uint64_t h[8], const uint64_t m[16], uint64_t t, uin
     uint64_t v14 = postage_blake2b_iv[6] ^ (last ? ~UINT64_C(0) : 0);
     uint64_t v15 = postage_blake2b_iv[7];
 
-    ROUND(0);
-    ROUND(1);
-    ROUND(2);
-    ROUND(3);
-    ROUND(4);
-    ROUND(5);
-    ROUND(6);
-    ROUND(7);
-    ROUND(8);
-    ROUND(9);
-    ROUND(10);
-    ROUND(11);
+    BLAKE2B_ROUND(0);
+    BLAKE2B_ROUND(1);
+    BLAKE2B_ROUND(2);
+    BLAKE2B_ROUND(3);
+    BLAKE2B_ROUND(4);
+    BLAKE2B_ROUND(5);
+    BLAKE2B_ROUND(6);
+    BLAKE2B_ROUND(7);
+    BLAKE2B_ROUND(8);
+    BLAKE2B_ROUND(9);
+    BLAKE2B_ROUND(10);
+    BLAKE2B_ROUND(11);
     h[0] ^= v0 ^ v8;
     h[1] ^= v1 ^ v9;
     h[2] ^= v2 ^ v10;
