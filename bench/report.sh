@@ -94,8 +94,9 @@ VC="$B/bench/verify_curve"
 ECON="$B/bench/economics"
 A2C="$B/bench/argon2id_curve"
 A2K="$B/bench/argon2_kernels"
+A2F="$B/bench/argon2_floor"
 DEVICES="$top_srcdir/bench/devices.tsv"
-for p in "$MINT" "$MC" "$VC" "$ECON" "$A2C" "$A2K"; do
+for p in "$MINT" "$MC" "$VC" "$ECON" "$A2C" "$A2K" "$A2F"; do
     [ -x "$p" ] || die "$p is not built: run make first (or set top_builddir)"
 done
 [ -r "$DEVICES" ] || die "$DEVICES is missing"
@@ -138,6 +139,7 @@ if [ "$QUICK" = 1 ]; then
     A2_VERIFY_FLAGS="--sizes 64,1024 --seconds 0.05"
     A2K_T1_FLAGS="--sizes 64,1024 --passes 1 --seconds 0.01 --repeat 1"
     A2K_T3_FLAGS="--sizes 64 --passes 3 --seconds 0.01 --repeat 1"
+    A2F_KIB=1024; A2F_FLAGS="--memory $A2F_KIB --repeat 1"
 else
     MODE="full"
     MC_FLAGS="--total-seconds 90"
@@ -155,6 +157,8 @@ else
     # both libraries and the copy, interleaved three times per size).
     A2K_T1_FLAGS="--sizes 64,1024,16384,65536 --passes 1 --seconds 0.3 --repeat 3"
     A2K_T3_FLAGS="--sizes 65536 --passes 3 --seconds 0.3 --repeat 3"
+    # Where a 64 MiB hash's time goes: a few seconds.
+    A2F_KIB=65536; A2F_FLAGS="--memory $A2F_KIB --repeat 7"
 fi
 
 # --- processes and temporary files: all removed on exit --------------------
@@ -496,6 +500,10 @@ function rel(x) { return x >= 0.1 && x < 10 ? sprintf("%.2f×", x) : ratio(x) }
     # shellcheck disable=SC2086
     "$A2K" $A2K_T3_FLAGS > "$D/argon2_kernels_t3.tsv" 2> "$D/argon2_kernels_t3.err" ||
         die "argon2_kernels failed: $(tail -n 3 "$D/argon2_kernels_t3.err")"
+    log "memory-hard stamps: where one hash's time goes (bench/argon2_floor)"
+    # shellcheck disable=SC2086
+    "$A2F" $A2F_FLAGS > "$D/argon2_floor.tsv" 2> "$D/argon2_floor.err" ||
+        die "argon2_floor failed: $(tail -n 3 "$D/argon2_floor.err")"
 
     # SHA-1 on this machine, for the GPU table: the best kernel on one
     # thread and on every thread, from the mint section of this run when it
@@ -761,6 +769,51 @@ function rel(x) { return x >= 0.1 && x < 10 ? sprintf("%.2f×", x) : ratio(x) }
                 if (q) printf "(Quick mode: the GPU row divides the 64 MiB figure by a smaller size'"'"'s rate; only the full run'"'"'s row means anything.) "
                 printf "The limit is a copy'"'"'s bandwidth on one core divided by the bytes a hash moves (3 KiB a block: its reference block read, the block it overwrites read and written), as bench/argon2_kernels measures it.\n" }' \
             sha1how="$SHA1_HOW" "$D/argon2id_goals.tsv"
+        echo
+        echo "#### Where one hash's time goes: why one thread stops short of the copy limit"
+        echo
+        echo "One fill of $((A2F_KIB / 1024)) MiB, t=1 (\`bench/argon2_floor\`, one lane, one pass, the **$A2_KERNEL** kernel, medians of"
+        echo "interleaved repetitions: [data/argon2_floor.tsv](data/argon2_floor.tsv)), slice by slice, beside the same loop"
+        echo "with its memory or its arithmetic taken away, and two hashes computed at once. Nanoseconds per block."
+        echo
+        echo "| what | slice 0 | slice 1 | slice 2 | slice 3 | whole fill | fills/s | of the limit |"
+        echo "|---|---|---|---|---|---|---|---|"
+        awk -F'\t' "$A2_FMT"'
+            BEGIN { d["hash"] = "one hash: the kernel'"'"'s segment loop, prefetching, huge pages"
+                    d["pair"] = "two hashes at once, block by block in turn (per block of either)"
+                    d["compute"] = "the arithmetic alone: three blocks in L1"
+                    d["compute_dependent"] = "the same, each reference picked by the word 0 before"
+                    d["memory"] = "the memory alone: the same loop and references, G replaced by XOR"
+                    d["limit"] = "the copy limit (3 KiB a block at a copy'"'"'s bandwidth)"
+                    d["latency"] = "one random load from the area (a pointer chase)" }
+            NR == 1 { next }
+            $1 == "latency" { printf "| %s | %s ns a load | | | | | | |\n", d[$1], $6; next }
+            { printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %.2f |\n", ($1 in d) ? d[$1] : $1, $2, $3, $4, $5, $6, persec($7), $8 }' \
+            "$D/argon2_floor.tsv"
+        echo
+        # The argument, computed from the figures above: what 0.67 of the
+        # limit needs per block, what the arithmetic alone reaches, how
+        # much of a data-dependent block is waiting, and what a pair gave.
+        awk -F'\t' "$A2_FMT"'
+            NR == 1 { next }
+            { s0[$1] = $2; s1[$1] = $3; s2[$1] = $4; s3[$1] = $5; ns[$1] = $6; of[$1] = $8 }
+            END {
+                need = ns["limit"] * 1.5; ind = (s0["hash"] + s1["hash"]) / 2; dep = (s2["hash"] + s3["hash"]) / 2
+                wait = dep - ind; lat = ns["latency"]; need_dep = 2 * need - ind
+                printf "Within 1.5× of the limit means at most %.0f ns a block on average. The arithmetic alone takes %.0f ns (%.2f of the limit if memory were free): %.0f%% of that allowance before any block waits for memory. ", need, ns["compute"], of["compute"], 100 * ns["compute"] / need
+                printf "The data-independent slices (0 and 1), whose references are known ahead and prefetched, run at %.0f ns a block. In the data-dependent slices (2 and 3) a block takes its reference from word 0 of the block before, final only after that block'"'"'s row rounds and first column round, so each block waits for one random load (%.0f ns here) with only the rest of the block before to overlap it: ", ind, lat
+                if (wait > 0) printf "they run at %.0f ns, %.0f ns more. ", dep, wait
+                else printf "they run at %.0f ns, no slower (at this size the references stay in cache). ", dep
+                if (of["hash"] * 1.5 >= 1) printf "Here one hash reaches %.2f of the limit: the goal holds. ", of["hash"]
+                else if (need_dep > ns["compute"]) printf "With the first half as it is, reaching 0.67 would need %.0f ns a block in the second: at most %.0f ns of waiting a block, %.0f%% of one load. ", need_dep, need_dep - ns["compute"], 100 * (need_dep - ns["compute"]) / lat
+                else printf "With the first half as it is, reaching 0.67 would need %.0f ns a block in the second, less than the arithmetic alone. ", need_dep
+                mi = (s0["memory"] + s1["memory"]) / 2; md = (s2["memory"] + s3["memory"]) / 2
+                printf "Without the arithmetic, the same loop moves a data-independent block in %.0f ns (the limit allows %.0f)%s, and a data-dependent one in %.0f ns, about one load: the waits, not the traffic, are what cost. ", mi, ns["limit"], (mi < ns["limit"] ? ", so the bandwidth is there" : ""), md
+                printf "Computing a second hash while the first waits is the one way to fill those waits from one thread. Measured, two hashes at once run at %.0f ns a block, %s the speed of one at a time (%.2f of the limit)", ns["pair"], rel(ns["hash"] / ns["pair"]), of["pair"]
+                if (ns["pair"] > ns["hash"]) printf ": slower%s.\n", (s0["pair"] > s0["hash"] && s1["pair"] > s1["hash"] ? ", and slower in the data-independent slices too, where no block waits on the one before: the two hashes compete for the core'"'"'s caches and its outstanding misses instead of filling each other'"'"'s waits" : "")
+                else printf "%s.\n", (of["pair"] * 1.5 >= 1 ? ", within the goal: a two-attempt minter would reach it" : ", still short of the goal")
+                if (quick) printf "\n(Quick mode: %s fits in this machine'"'"'s caches; only the full run'"'"'s 64 MiB figures mean anything.)\n", "1 MiB" }' quick="$QUICK" \
+            "$D/argon2_floor.tsv"
         echo
         echo "### GPU against CPU: the attacker's advantage"
         echo

@@ -12,7 +12,7 @@ REPORT="$top_srcdir/bench/report.sh"
 [ -x "$REPORT" ] || { fail "$REPORT is missing or not executable"; finish; }
 require_built "$top_builddir/bench/mint_curve" "$top_builddir/bench/verify_curve" \
     "$top_builddir/bench/economics" "$top_builddir/bench/argon2id_curve" \
-    "$top_builddir/bench/argon2_kernels" "$MINT" "$VERIFY"
+    "$top_builddir/bench/argon2_kernels" "$top_builddir/bench/argon2_floor" "$MINT" "$VERIFY"
 unset POSTAGE_PROFILE POSTAGE_RATE_CACHE POSTAGE_KERNEL
 # The report must not touch the user's own device profile.
 HOME="$TMP/home"
@@ -102,6 +102,24 @@ grep -q '^| ≥ 2× the faster library | 64 KiB, t=1 | .* | libargon2 22,980/s, 
 awk -F'\t' 'NR > 1 { want = ($1 == "library" ? $8 >= 2 : $1 == "limit" ? $8 * 1.5 >= 1 : $8 > 0 && $8 < $16) ? "met" : "not met"
                       if ($11 != want) { print "goal " $1 " " $2 ": " $11 ", figures say " want; bad = 1 } n++ }
     END { exit bad || n != 4 }' "$OUT/data/argon2id_goals.tsv" >&2 || fail "a goal's verdict does not follow from its figures"
+# Where one hash's time goes (bench/argon2_floor): every row measured, and
+# the sentence on two hashes at once says what its figures say.
+has "#### Where one hash's time goes: why one thread stops short of the copy limit"
+has "| what | slice 0 | slice 1 | slice 2 | slice 3 | whole fill | fills/s | of the limit |"
+floor_rows=$(awk -F'\t' 'NR > 1 && $1 != "latency" && $6 > 0 && $7 > 0 && $8 > 0 { n++ }
+    NR > 1 && $1 == "latency" && $6 > 0 { n++ } END { print n + 0 }' "$OUT/data/argon2_floor.tsv")
+expect_eq "measured rows in data/argon2_floor.tsv" 7 "$floor_rows"
+expect_eq "rows of the where-the-time-goes table" 7 \
+    "$(grep -c '^| \(one hash\|two hashes at once\|the arithmetic alone\|the same, each reference\|the memory alone\|the copy limit\|one random load\)' "$R")"
+pair_slower=$(awk -F'\t' '$1 == "hash" { h = $6 } $1 == "pair" { p = $6 } END { print (p > h) ? 1 : 0 }' \
+    "$OUT/data/argon2_floor.tsv")
+if [ "$pair_slower" = 1 ]; then
+    grep -q 'the speed of one at a time ([0-9.]* of the limit): slower\.' "$R" ||
+        fail "two hashes at once were slower, and the report does not say so"
+else
+    grep -q 'the speed of one at a time ([0-9.]* of the limit), \(within\|still short of\) the goal' "$R" ||
+        fail "two hashes at once were not slower, and the report does not say so"
+fi
 has "| memory | bits | mints | attempts (model) | attempts (measured mean) | set-up | mean (model) | mean (measured) | p95 (model) | p95 (measured) | within p95 |"
 has "| stamp | memory | passes | postage, reused area | postage, fresh area | libargon2, reused area | libargon2, fresh area | libsodium | postage ÷ libargon2, reused area | postage, reused area ÷ a SHA-1 check |"
 has_prefix "| Argon2id | 64 KiB | 1 | "
