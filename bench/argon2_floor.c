@@ -53,9 +53,8 @@
 #include "postage.h"
 #include "simd/argon2_index.h"
 #include "simd/argon2_kernels.h"
+#include "bench/argon2_bench.h"
 
-#define MAX_REPEAT 15
-#define COPY_BYTES ((size_t) 256 << 20)
 #define HUGE_PAGE ((size_t) 2 << 20)
 #define SLICES ARGON2_SYNC_POINTS
 
@@ -70,14 +69,6 @@ struct sample {
     double slice[SLICES];
     double ns;
 };
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, const char *why)
@@ -322,21 +313,6 @@ memory_only(argon2_block *memory, uint32_t blocks, const struct argon2_kernel *k
     }
 }
 
-/* GB/s of memcpy traffic (bytes read + bytes written), best of three:
- * bench/argon2_kernels's measure. */
-static double
-copy_rate(unsigned char *a, unsigned char *b)
-{
-    double best = 0;
-    for (int i = 0; i < 3; i++) {
-        double t0 = now_seconds();
-        memcpy(i & 1 ? a : b, i & 1 ? b : a, COPY_BYTES);
-        double gbs = 2.0 * (double) COPY_BYTES / (now_seconds() - t0) / 1e9;
-        best = gbs > best ? gbs : best;
-    }
-    return best;
-}
-
 /* A random cycle through every block of the area, word 0 of each block
  * holding the index of the next; then ns per load of following it. */
 static double
@@ -364,22 +340,6 @@ latency_ns(argon2_block *memory, uint32_t blocks, uint64_t *rng)
     if (at >= blocks)   /* never: keeps the chase from being optimised away */
         die("latency", "corrupt chain");
     return ns;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-median(const double *v, int n)
-{
-    double s[MAX_REPEAT];
-    memcpy(s, v, (size_t) n * sizeof *v);
-    qsort(s, (size_t) n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 int
@@ -445,18 +405,19 @@ main(int argc, char **argv)
             lat->slice[s] = lat->ns;
     }
 
-    const double lim = median(limit, repeat);
+    double lo, hi;
+    const double lim = median(limit, repeat, &lo, &hi);
     printf("row\tslice0\tslice1\tslice2\tslice3\tns_per_block\trate\tof_limit\n");
     for (int row = 0; row < ROWS; row++) {
         double v[MAX_REPEAT], med[SLICES];
         for (int s = 0; s < SLICES; s++) {
             for (int r = 0; r < repeat; r++)
                 v[r] = sm[row][r].slice[s];
-            med[s] = median(v, repeat);
+            med[s] = median(v, repeat, &lo, &hi);
         }
         for (int r = 0; r < repeat; r++)
             v[r] = sm[row][r].ns;
-        double ns = median(v, repeat);
+        double ns = median(v, repeat, &lo, &hi);
         double rate = row == ROW_LATENCY ? 0 : 1e9 / (ns * blocks);
         printf("%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.4g\t%.3f\n", row_names[row], med[0], med[1],
                med[2], med[3], ns, rate, row == ROW_LATENCY ? 0 : rate / lim);

@@ -42,19 +42,10 @@
 #include "lib/argon2id_core.h"
 #include "postage.h"
 #include "simd/argon2_kernels.h"
+#include "bench/argon2_bench.h"
 
 #define MAX_SIZES 16
 #define MAX_CONFIGS 32
-#define MAX_REPEAT 15
-#define COPY_BYTES ((size_t) 256 << 20)
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, int rc)
@@ -93,39 +84,6 @@ core_rate(struct config *c, const struct postage_argon2id_params *p, double seco
         elapsed = now_seconds() - start;
     }
     return (double) n / elapsed;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-median(const double *v, int n, double *lo, double *hi)
-{
-    double s[MAX_REPEAT];
-    memcpy(s, v, (size_t) n * sizeof *v);
-    qsort(s, (size_t) n, sizeof *s, cmp_double);
-    *lo = s[0];
-    *hi = s[n - 1];
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* GB/s of memcpy traffic (bytes read + bytes written) on this thread. */
-static double
-copy_rate(unsigned char *a, unsigned char *b)
-{
-    double best = 0;
-    for (int i = 0; i < 3; i++) {
-        double t0 = now_seconds();
-        memcpy(i & 1 ? a : b, i & 1 ? b : a, COPY_BYTES);
-        double t = now_seconds() - t0;
-        double gbs = 2.0 * (double) COPY_BYTES / t / 1e9;
-        best = gbs > best ? gbs : best;
-    }
-    return best;
 }
 
 int

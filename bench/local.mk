@@ -44,13 +44,13 @@ bench_argon2id_curve_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS) $(LIBM)
 # postage's own Argon2id kernel by kernel, huge pages and prefetching on
 # and off, beside both libraries and a copy's bandwidth (issue 21).
 noinst_PROGRAMS += bench/argon2_kernels
-bench_argon2_kernels_SOURCES = bench/argon2_kernels.c
+bench_argon2_kernels_SOURCES = bench/argon2_kernels.c bench/argon2_bench.h
 bench_argon2_kernels_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 # Where one Argon2id hash's time goes at 64 MiB, beside the same loop
 # without its memory or its arithmetic, and two hashes at once (the
 # report's "why not the copy limit").
 noinst_PROGRAMS += bench/argon2_floor
-bench_argon2_floor_SOURCES = bench/argon2_floor.c
+bench_argon2_floor_SOURCES = bench/argon2_floor.c bench/argon2_bench.h
 bench_argon2_floor_LDADD = libpostage_internal.la $(POSTAGE_DEP_LIBS)
 # Batch minting on 1 and all threads, beside the per-stamp path (the
 # report's mint section).
