@@ -88,6 +88,15 @@ extern const uint64_t postage_blake2b_iv[8];
         G(v3, v4, v9, v14, m[s_[14]], m[s_[15]]);                                                  \
     } while (0)
 
+/* All twelve rounds of one compression, written out so that every
+ * sigma index is a constant and the message words stay in registers. */
+#define BLAKE2B_ROUNDS()                                                                           \
+    do {                                                                                           \
+        BLAKE2B_ROUND(0); BLAKE2B_ROUND(1); BLAKE2B_ROUND(2); BLAKE2B_ROUND(3);                    \
+        BLAKE2B_ROUND(4); BLAKE2B_ROUND(5); BLAKE2B_ROUND(6); BLAKE2B_ROUND(7);                    \
+        BLAKE2B_ROUND(8); BLAKE2B_ROUND(9); BLAKE2B_ROUND(10); BLAKE2B_ROUND(11);                  \
+    } while (0)
+
 /*
  * A chain function computes H'^1024 (RFC 9106 §3.3) of two inputs at once,
  * straight into two Argon2 blocks (block word i = bytes 8i..8i+7 of H'

@@ -62,18 +62,7 @@ compress_x2(__m128i h[8], const __m128i m[16], uint64_t t)
     __m128i v14 = _mm_set1_epi64x((long long) ~iv[6]);   /* last block */
     __m128i v15 = _mm_set1_epi64x((long long) iv[7]);
 
-    BLAKE2B_ROUND(0);
-    BLAKE2B_ROUND(1);
-    BLAKE2B_ROUND(2);
-    BLAKE2B_ROUND(3);
-    BLAKE2B_ROUND(4);
-    BLAKE2B_ROUND(5);
-    BLAKE2B_ROUND(6);
-    BLAKE2B_ROUND(7);
-    BLAKE2B_ROUND(8);
-    BLAKE2B_ROUND(9);
-    BLAKE2B_ROUND(10);
-    BLAKE2B_ROUND(11);
+    BLAKE2B_ROUNDS();
     h[0] = _mm_xor_si128(_mm_set1_epi64x((long long) (iv[0] ^ UINT64_C(0x01010040))),
                          _mm_xor_si128(v0, v8));
     h[1] = _mm_xor_si128(_mm_set1_epi64x((long long) iv[1]), _mm_xor_si128(v1, v9));

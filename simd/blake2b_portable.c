@@ -68,18 +68,7 @@ static inline void compress(uint64_t h[8], const uint64_t m[16], uint64_t t, uin
     uint64_t v14 = postage_blake2b_iv[6] ^ (last ? ~UINT64_C(0) : 0);
     uint64_t v15 = postage_blake2b_iv[7];
 
-    BLAKE2B_ROUND(0);
-    BLAKE2B_ROUND(1);
-    BLAKE2B_ROUND(2);
-    BLAKE2B_ROUND(3);
-    BLAKE2B_ROUND(4);
-    BLAKE2B_ROUND(5);
-    BLAKE2B_ROUND(6);
-    BLAKE2B_ROUND(7);
-    BLAKE2B_ROUND(8);
-    BLAKE2B_ROUND(9);
-    BLAKE2B_ROUND(10);
-    BLAKE2B_ROUND(11);
+    BLAKE2B_ROUNDS();
     h[0] ^= v0 ^ v8;
     h[1] ^= v1 ^ v9;
     h[2] ^= v2 ^ v10;
