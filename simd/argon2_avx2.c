@@ -146,20 +146,10 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
     }
 }
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
-{
-    compress(prev, ref, next, with_xor, hook, NULL);
-}
-
-#define ARGON2_SEGMENT_FN fill_segment
-#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
-    compress(prev, ref, next, with_xor, NULL, nx)
-#include "simd/argon2_segment.h"
-
-const struct argon2_kernel argon2_kernel_avx2 = {
-    "avx2", cpu_has_avx2, fill_block, fill_segment
-};
+#define ARGON2_KERNEL_VAR argon2_kernel_avx2
+#define ARGON2_KERNEL_NAME "avx2"
+#define ARGON2_KERNEL_SUPPORTED cpu_has_avx2
+#include "simd/argon2_kernel_define.h"
 
 #else
 typedef int argon2_avx2_not_built; /* ISO C forbids an empty file */

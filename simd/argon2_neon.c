@@ -102,20 +102,10 @@ compress(const argon2_block *prev, const argon2_block *ref, argon2_block *next, 
         vst1q_u64(next->v + 2 * i, veorq_u64(q[i], keep[i]));
 }
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
-{
-    compress(prev, ref, next, with_xor, hook, NULL);
-}
-
-#define ARGON2_SEGMENT_FN fill_segment
-#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
-    compress(prev, ref, next, with_xor, NULL, nx)
-#include "simd/argon2_segment.h"
-
-const struct argon2_kernel argon2_kernel_neon = {
-    "neon", cpu_has_neon, fill_block, fill_segment
-};
+#define ARGON2_KERNEL_VAR argon2_kernel_neon
+#define ARGON2_KERNEL_NAME "neon"
+#define ARGON2_KERNEL_SUPPORTED cpu_has_neon
+#include "simd/argon2_kernel_define.h"
 
 #else
 typedef int argon2_neon_not_built; /* ISO C forbids an empty file */

@@ -86,22 +86,13 @@ static inline void compress(const argon2_block *prev, const argon2_block *ref, a
         next->v[k] = keep[k] ^ r[k];
 }
 
-static void fill_block(const argon2_block *prev, const argon2_block *ref,
-                       argon2_block *next, int with_xor, const struct argon2_fill_hook *hook)
-{
-    compress(prev, ref, next, with_xor, hook, NULL);
-}
-
-#define ARGON2_SEGMENT_FN fill_segment
-#define ARGON2_SEGMENT_COMPRESS(seg, prev, ref, next, with_xor, nx) \
-    compress(prev, ref, next, with_xor, NULL, nx)
-#include "simd/argon2_segment.h"
-
 static int portable_supported(void)
 {
     return 1;
 }
 
-const struct argon2_kernel argon2_kernel_portable = {
-    "portable", portable_supported, fill_block, fill_segment
-};
+#define ARGON2_KERNEL_VAR argon2_kernel_portable
+#define ARGON2_KERNEL_NAME "portable"
+#define ARGON2_KERNEL_SUPPORTED portable_supported
+#include "simd/argon2_kernel_define.h"
+

@@ -9,7 +9,8 @@ libpostage_internal_la_SOURCES += simd/sha1_search.h simd/sha1_portable.c \
 # Argon2's fill-block kernels: the same arrangement (portable one and
 # dispatcher here, each instruction set in its kernel library below).
 libpostage_internal_la_SOURCES += simd/argon2_kernels.h simd/argon2_kernels.c \
-	simd/argon2_portable.c simd/argon2_index.h simd/argon2_segment.h
+	simd/argon2_portable.c simd/argon2_index.h simd/argon2_segment.h \
+	simd/argon2_kernel_define.h
 # Blake2b for Argon2id's H0, H' and tag, and its H' chain kernels: the
 # portable one and the dispatcher here, the AVX2 one in its library below.
 libpostage_internal_la_SOURCES += simd/blake2b.h simd/blake2b_portable.c \
