@@ -25,7 +25,7 @@ EXTRA_DIST += tests/lib/testlib.sh tests/lib/postaged_harness.sh tests/lib/postf
 if HAVE_CHECK
 check_LIBRARIES = tests/unit/libunit.a
 tests_unit_libunit_a_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
-	tests/unit/state_fixture.c tests/unit/state_fixture.h
+	tests/unit/state_fixture.c tests/unit/state_fixture.h tests/unit/test_rng.h
 tests_unit_libunit_a_CFLAGS = $(TEST_CFLAGS)
 UNIT_LIBS = tests/unit/libunit.a $(TEST_LIBS)
 UNIT_POLICY_LIBS = tests/unit/libunit.a $(POLICY_TEST_LIBS)

@@ -25,23 +25,13 @@
 #include "simd/argon2_kernels.h"
 #include "tests/unit/check_main.h"
 
-/* xorshift64*: reproducible random test data. */
-static uint64_t rng_state = UINT64_C(0x243F6A8885A308D3);
-
-static uint64_t
-rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
+#include "tests/unit/test_rng.h"
 
 static void
 random_block(argon2_block *b)
 {
     for (size_t i = 0; i < ARGON2_BLOCK_WORDS; i++)
-        b->v[i] = rnd();
+        b->v[i] = test_rng();
 }
 
 static int
@@ -293,7 +283,7 @@ START_TEST(test_core_matches_libargon2)
             int n = snprintf(pwd, sizeof pwd, "1:8:261127:x@example.org::%u:%u",
                              (unsigned) sizes[s].m, (unsigned) t);
             for (size_t i = 0; i < sizeof salt; i++)
-                salt[i] = (uint8_t) rnd();
+                salt[i] = (uint8_t) test_rng();
             ck_assert_int_eq(argon2id_hash_raw(t, sizes[s].m, sizes[s].p, pwd, (size_t) n, salt,
                                                sizeof salt, want, sizeof want),
                              ARGON2_OK);
@@ -319,7 +309,7 @@ START_TEST(test_core_lengths)
     argon2id_core *core;
     ck_assert_int_eq(argon2id_core_new(&core, 64, 0), POSTAGE_OK);
     for (size_t i = 0; i < sizeof pwd; i++)
-        pwd[i] = (uint8_t) rnd();
+        pwd[i] = (uint8_t) test_rng();
     for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
         for (size_t plen = 0; plen <= sizeof pwd; plen += 1500) {
             uint8_t want[1024], got[1024];

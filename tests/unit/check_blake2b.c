@@ -17,23 +17,14 @@
 #include "simd/blake2b.h"
 #include "tests/unit/check_main.h"
 
-/* xorshift64*: reproducible random test data. */
-static uint64_t rng_state = UINT64_C(0x13198A2E03707344);
-
-static uint64_t
-rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
+#define TEST_RNG_START UINT64_C(0x13198A2E03707344)
+#include "tests/unit/test_rng.h"
 
 static void
 random_bytes(uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t) rnd();
+        p[i] = (uint8_t) test_rng();
 }
 
 static void
@@ -73,11 +64,11 @@ START_TEST(test_streaming_pieces)
     uint8_t in[1100], want[64], got[64];
     random_bytes(in, sizeof in);
     for (int trial = 0; trial < 2000; trial++) {
-        size_t len = (size_t) (rnd() % sizeof in), outlen = 16 + (size_t) (rnd() % 49);
+        size_t len = (size_t) (test_rng() % sizeof in), outlen = 16 + (size_t) (test_rng() % 49);
         struct postage_blake2b st;
         postage_blake2b_init(&st, outlen);
         for (size_t at = 0; at < len;) {
-            size_t piece = (size_t) (rnd() % 300);
+            size_t piece = (size_t) (test_rng() % 300);
             if (piece > len - at)
                 piece = len - at;
             postage_blake2b_update(&st, in + at, piece);

@@ -20,6 +20,8 @@
 
 #include "simd/sha1_kernels.h"
 #include "tests/unit/check_main.h"
+#define TEST_RNG_START UINT64_C(0)   /* rng_seed() before any use */
+#include "tests/unit/test_rng.h"
 
 #define SPACE SHA1_SEARCH_SPACE
 #define OUTER (UINT64_C(1) << 18) /* W12 changes every 64^3 counters */
@@ -39,25 +41,14 @@ static const char alphabet[] = SHA1_SEARCH_ALPHABET;
 
 /* ---- helpers ------------------------------------------------------- */
 
-static uint64_t rng_state;
-
 static void rng_seed(uint64_t seed)
 {
-    rng_state = seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
-}
-
-/* xorshift64*: small, fixed, the same on every platform. */
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(0x2545F4914F6CDD1D);
+    test_rng_state = seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
 }
 
 static uint64_t rng_below(uint64_t n)
 {
-    return rng() % n;
+    return test_rng() % n;
 }
 
 /* A message as the engine lays it out, and its search job. */
@@ -277,7 +268,7 @@ START_TEST(test_compress_vs_openssl)
         uint32_t st[5] = { SHA1_IV0, SHA1_IV1, SHA1_IV2, SHA1_IV3, SHA1_IV4 };
 
         for (i = 0; i < len; i++)
-            msg[i] = (uint8_t)rng();
+            msg[i] = (uint8_t)test_rng();
         memset(buf, 0, sizeof buf);
         memcpy(buf, msg, len);
         buf[len] = 0x80;
