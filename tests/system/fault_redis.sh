@@ -130,6 +130,9 @@ phase() {
                     "postage-verify: double-spend store: spend: redis 127.0.0.1:$REDIS_PORT: "*) ;;
                     "postage-verify: double-spend store: is_spent: redis 127.0.0.1:$REDIS_PORT: "*) ;;
                     "postage-verify: cannot open the double-spend store "*"Connection refused"*) ;;
+                    # Connected into the listen backlog just as redis-server
+                    # was killed: the kernel resets it.  As clear as a refusal.
+                    "postage-verify: cannot open the double-spend store "*"cannot connect: Connection reset by peer"*) ;;
                     *) fail "$_ph: unclear store error: $(cat "$TMP/$_ph.err.$v")" ;;
                 esac
                 # the spend in flight got no verdict: each line printed is
